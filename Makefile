@@ -1,0 +1,158 @@
+# cluster: one non-recursive Makefile.  `make V=1` shows commands,
+# `make DEVELOPER=1` adds warnings as errors, `make SANITIZE=address,undefined`
+# builds with sanitizers, `make BUILD=dir` builds out of tree.
+
+VERSION    := 0.1.0
+PREFIX     ?= /usr/local
+BUILD      ?= build
+CC         ?= cc
+MPICC      ?= mpicc
+PKG_CONFIG ?= pkg-config
+
+LIBS_PKG   := yaml-0.1 jansson libevent libevent_pthreads libcrypto hwloc
+CFLAGS     ?= -O2 -g
+BASE_CFLAGS := -std=c11 -Wall -Wextra -D_GNU_SOURCE -Isrc -Iinclude \
+	-DCLUSTER_VERSION='"$(VERSION)"' -DCLUSTER_SRCDIR='"$(CURDIR)"' \
+	$(shell $(PKG_CONFIG) --cflags $(LIBS_PKG) 2>/dev/null)
+BASE_LIBS  := $(shell $(PKG_CONFIG) --libs $(LIBS_PKG) 2>/dev/null) -lm
+CHECK_LIBS := $(shell $(PKG_CONFIG) --libs check 2>/dev/null)
+MPI_CFLAGS := $(shell $(PKG_CONFIG) --cflags ompi-c 2>/dev/null)
+MPI_LIBS   := $(shell $(PKG_CONFIG) --libs ompi-c 2>/dev/null)
+
+ifdef DEVELOPER
+BASE_CFLAGS += -Werror -Wshadow -Wformat=2 -Wstrict-prototypes \
+	-Wmissing-prototypes -Wwrite-strings
+endif
+ifdef SANITIZE
+BASE_CFLAGS += -fsanitize=$(SANITIZE) -fno-omit-frame-pointer \
+	-fno-sanitize-recover=undefined
+LDFLAGS += -fsanitize=$(SANITIZE)
+endif
+
+ifeq ($(V),1)
+Q :=
+else
+Q := @
+endif
+
+ALL_CFLAGS = $(BASE_CFLAGS) $(CFLAGS) -MMD -MP
+
+# --- sources, one per line, by subsystem ----------------------------------
+
+# util: buffers, errors, units, files, logging
+CORE_SRCS += src/util/strbuf.c
+CORE_SRCS += src/util/err.c
+CORE_SRCS += src/util/units.c
+
+# config: key table, YAML layers, profiles
+CORE_SRCS += src/config/keys.c
+CORE_SRCS += src/config/config.c
+
+# jobscript: sizing and batch headers
+CORE_SRCS += src/jobscript/sizing.c
+CORE_SRCS += src/jobscript/render.c
+
+# cli: the `cluster` command
+CLI_SRCS += src/cli/main.c
+CLI_SRCS += src/cli/commands.c
+CLI_SRCS += src/cli/cmd_config.c
+CLI_SRCS += src/cli/cmd_job_script.c
+
+# rank: the MPI entry point (only part built with mpicc)
+RANK_SRCS += src/rank/main.c
+
+# unit tests: one Check suite per module
+UNIT_TESTS += tests/unit/check_strbuf.c
+UNIT_TESTS += tests/unit/check_units.c
+UNIT_TESTS += tests/unit/check_config.c
+UNIT_TESTS += tests/unit/check_jobscript.c
+
+# --- rules ----------------------------------------------------------------
+
+CORE_OBJS := $(CORE_SRCS:%.c=$(BUILD)/%.o)
+CLI_OBJS  := $(CLI_SRCS:%.c=$(BUILD)/%.o)
+RANK_OBJS := $(RANK_SRCS:%.c=$(BUILD)/%.o)
+UNIT_BINS := $(UNIT_TESTS:tests/unit/%.c=$(BUILD)/tests/%)
+CORE_LIB  := $(BUILD)/libcluster-core.a
+
+PROGRAMS := $(BUILD)/bin/cluster
+ifneq ($(RANK_SRCS),)
+ifneq ($(wildcard $(RANK_SRCS)),)
+PROGRAMS += $(BUILD)/bin/cluster-rank
+endif
+endif
+
+all: $(PROGRAMS)
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  CC      $<")
+	$(Q)$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+$(BUILD)/src/rank/%.o: src/rank/%.c
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  MPICC   $<")
+	$(Q)$(CC) $(ALL_CFLAGS) $(MPI_CFLAGS) -c -o $@ $<
+
+$(CORE_LIB): $(CORE_OBJS)
+	@$(if $(Q),echo "  AR      $@")
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+$(BUILD)/bin/cluster: $(CLI_OBJS) $(CORE_LIB)
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  LINK    $@")
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(BASE_LIBS)
+
+$(BUILD)/bin/cluster-rank: $(RANK_OBJS) $(CORE_LIB)
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  LINK    $@")
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(BASE_LIBS) $(MPI_LIBS)
+
+$(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(CORE_LIB)
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  LINK    $@")
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(CHECK_LIBS) $(BASE_LIBS)
+
+unit-tests: $(UNIT_BINS)
+
+# --- set-up, tests, demo, install ------------------------------------------
+
+# Debian packages: what builds, what the tests start, what lints man pages.
+DEB_BUILD := build-essential pkg-config libyaml-dev libjansson-dev \
+	libevent-dev libssl-dev libhwloc-dev libopenmpi-dev openmpi-bin check \
+	libsubunit-dev
+DEB_TEST  := slurm-wlm slurm-wlm-torque munge mandoc curl procps
+
+deps:
+	@tools/deps.sh $(DEB_BUILD)
+
+deps-test:
+	@tools/deps.sh $(DEB_BUILD) $(DEB_TEST)
+
+check: deps-test
+	@tools/check.sh
+
+demo: deps
+	@$(MAKE) --no-print-directory all
+	@tools/demo.sh $(BUILD)
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/cluster/profiles \
+		$(DESTDIR)$(PREFIX)/share/cluster/jobscripts \
+		$(DESTDIR)$(PREFIX)/share/man/man1 $(DESTDIR)$(PREFIX)/share/man/man5 \
+		$(DESTDIR)$(PREFIX)/share/man/man7
+	install -m 0755 $(PROGRAMS) $(DESTDIR)$(PREFIX)/bin/
+	install -m 0644 config/*.yaml $(DESTDIR)$(PREFIX)/share/cluster/profiles/
+	install -m 0644 jobscripts/* $(DESTDIR)$(PREFIX)/share/cluster/jobscripts/
+	for m in man/*.1; do install -m 0644 $$m $(DESTDIR)$(PREFIX)/share/man/man1/; done
+	for m in man/*.5; do install -m 0644 $$m $(DESTDIR)$(PREFIX)/share/man/man5/; done
+	for m in $(wildcard man/*.7); do install -m 0644 $$m $(DESTDIR)$(PREFIX)/share/man/man7/; done
+
+clean:
+	rm -rf build build-*
+
+.PHONY: all unit-tests deps deps-test check demo install clean
+.SECONDARY:
+
+-include $(CORE_OBJS:.o=.d) $(CLI_OBJS:.o=.d) $(RANK_OBJS:.o=.d) \
+	$(UNIT_BINS:$(BUILD)/tests/%=$(BUILD)/tests/unit/%.d)

@@ -1,0 +1,15 @@
+/* The table of subcommands: `cluster help` and usage errors read it. */
+#include <stddef.h>
+
+#include "cli/cli.h"
+
+extern const struct cmd_entry cmd_help_entry;
+extern const struct cmd_entry cmd_config_entry;
+extern const struct cmd_entry cmd_job_script_entry;
+
+const struct cmd_entry *const cli_commands[] = {
+	&cmd_config_entry,
+	&cmd_job_script_entry,
+	&cmd_help_entry,
+	NULL,
+};

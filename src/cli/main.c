@@ -1,0 +1,192 @@
+/*
+ * cluster: elastic pools of workers on PBS and Slurm machines.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cli/cli.h"
+#include "util/strbuf.h"
+
+#ifndef CLUSTER_VERSION
+#define CLUSTER_VERSION "0.1.0"
+#endif
+#ifndef CLUSTER_SRCDIR
+#define CLUSTER_SRCDIR "."
+#endif
+
+static void print_main_usage(FILE *fp)
+{
+	fprintf(fp,
+		"usage: cluster [--profile NAME] [--config FILE] [--set KEY=VALUE]...\n"
+		"               [--name CLUSTER] [-v] COMMAND [ARGS]\n"
+		"       cluster --version | --help\n\ncommands:\n");
+	for (const struct cmd_entry *const *e = cli_commands; *e; e++)
+		fprintf(fp, "  %-12s %s\n", (*e)->name, (*e)->summary);
+	fprintf(fp, "\n'cluster help COMMAND' describes one command.\n");
+}
+
+static const struct cmd_entry *find_command(const char *name)
+{
+	for (const struct cmd_entry *const *e = cli_commands; *e; e++)
+		if (!strcmp((*e)->name, name))
+			return *e;
+	return NULL;
+}
+
+int cli_usage_error(const struct cmd_entry *e, const char *fmt, ...)
+{
+	if (fmt) {
+		va_list ap;
+		fputs("cluster: ", stderr);
+		va_start(ap, fmt);
+		vfprintf(stderr, fmt, ap);
+		va_end(ap);
+		fputc('\n', stderr);
+	}
+	fprintf(stderr, "usage: cluster %s %s\n", e->name, e->usage);
+	return 2;
+}
+
+static int cmd_help(int argc, char **argv, struct cli_globals *g);
+
+const struct cmd_entry cmd_help_entry = {
+	"help", cmd_help, "[COMMAND]", "describe the commands",
+};
+
+static int cmd_help(int argc, char **argv, struct cli_globals *g)
+{
+	(void)g;
+	if (argc > 2)
+		return cli_usage_error(&cmd_help_entry, "too many arguments");
+	if (argc == 1) {
+		print_main_usage(stdout);
+		return 0;
+	}
+	const struct cmd_entry *e = find_command(argv[1]);
+	if (!e) {
+		fprintf(stderr, "cluster: unknown command '%s'\n", argv[1]);
+		print_main_usage(stderr);
+		return 2;
+	}
+	printf("usage: cluster %s %s\n\n%s\n\nSee cluster(1) for details.\n",
+	       e->name, e->usage, e->summary);
+	return 0;
+}
+
+static int is_dir(const char *path)
+{
+	struct stat st;
+
+	return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+/* An installed binary lives in PREFIX/bin with its data in
+ * PREFIX/share/cluster; a binary in a build tree uses the source tree. */
+static void find_paths(struct cli_globals *g)
+{
+	static char bindir[PATH_MAX];
+	struct strbuf sb = STRBUF_INIT;
+	ssize_t n = readlink("/proc/self/exe", bindir, sizeof(bindir) - 1);
+
+	if (n <= 0)
+		n = 0;
+	bindir[n] = '\0';
+	char *slash = strrchr(bindir, '/');
+	if (slash)
+		*slash = '\0';
+	g->bindir = bindir;
+
+	strbuf_addf(&sb, "%s/../share/cluster", bindir);
+	if (is_dir(sb.buf)) {
+		size_t base = sb.len;
+		strbuf_addstr(&sb, "/profiles");
+		g->profiles_dir = strdup(sb.buf);
+		strbuf_setlen(&sb, base);
+		strbuf_addstr(&sb, "/jobscripts");
+		g->templates_dir = strdup(sb.buf);
+	} else {
+		g->profiles_dir = CLUSTER_SRCDIR "/config";
+		g->templates_dir = CLUSTER_SRCDIR "/jobscripts";
+	}
+	strbuf_release(&sb);
+}
+
+struct config *cli_load_config(const struct cli_globals *g)
+{
+	struct config_source src = {
+		.config_file = g->config_file,
+		.profile = g->profile,
+		.sets = g->sets,
+		.datadir = g->profiles_dir,
+	};
+	struct err err = { "" };
+	struct config *cfg = config_load(&src, &err);
+
+	if (!cfg)
+		fprintf(stderr, "cluster: %s\n", err.text);
+	return cfg;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "profile", required_argument, NULL, 'p' },
+		{ "config", required_argument, NULL, 'c' },
+		{ "set", required_argument, NULL, 's' },
+		{ "name", required_argument, NULL, 'n' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "version", no_argument, NULL, 'V' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct cli_globals g = { .name = "default" };
+	int c;
+
+	g.sets = calloc((size_t)argc + 1, sizeof(*g.sets));
+	if (!g.sets)
+		return 1;
+	/* "+" stops at the first non-option: the subcommand's own options
+	 * are the subcommand's business. */
+	while ((c = getopt_long(argc, argv, "+vh", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'p': g.profile = optarg; break;
+		case 'c': g.config_file = optarg; break;
+		case 's':
+			if (!strchr(optarg, '=')) {
+				fprintf(stderr, "cluster: --set wants KEY=VALUE, got '%s'\n",
+					optarg);
+				return 2;
+			}
+			g.sets[g.nsets++] = optarg;
+			break;
+		case 'n': g.name = optarg; break;
+		case 'v': g.verbose++; break;
+		case 'V': printf("cluster %s\n", CLUSTER_VERSION); return 0;
+		case 'h': print_main_usage(stdout); return 0;
+		default: print_main_usage(stderr); return 2;
+		}
+	}
+	if (optind >= argc) {
+		print_main_usage(stderr);
+		return 2;
+	}
+	const struct cmd_entry *e = find_command(argv[optind]);
+	if (!e) {
+		fprintf(stderr, "cluster: unknown command '%s'\n", argv[optind]);
+		print_main_usage(stderr);
+		return 2;
+	}
+	find_paths(&g);
+	/* Subcommands parse their own options with getopt; optind = 0 makes
+	 * glibc start afresh on their argv (argv[0] is the command name). */
+	int first = optind;
+	optind = 0;
+	return e->fn(argc - first, argv + first, &g);
+}

@@ -1,0 +1,100 @@
+/*
+ * The one table of configuration keys.  Parsing, validation,
+ * `cluster config show` and cluster.yaml(5) all follow it; a test checks
+ * the man page against it.
+ */
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "config/config.h"
+
+static const char *const backends[] = { "local", "slurm", "pbs", "torque", NULL };
+static const char *const locations[] = { "job", "local", NULL };
+static const char *const launchers[] = { "mpirun", "mpiexec", "srun", NULL };
+
+#define K(n, t, d, doc) { n, t, d, 0, 0, NULL, doc }
+#define KI(n, d, lo, hi, doc) { n, CONFIG_INT, d, lo, hi, NULL, doc }
+#define KC(n, d, c, doc) { n, CONFIG_CHOICE, d, 0, 0, c, doc }
+
+const struct config_key config_keys[] = {
+	KC("backend", "local", backends,
+	   "batch system the pool's jobs go to"),
+
+	/* job: one batch job of the pool */
+	K("job.name", CONFIG_WORD, "cluster",
+	  "job name shown by qstat and squeue"),
+	K("job.queue", CONFIG_WORD, NULL,
+	  "queue (PBS) or partition (Slurm)"),
+	K("job.account", CONFIG_WORD, NULL,
+	  "project to charge; unset uses $PBS_ACCOUNT or $SLURM_ACCOUNT when set"),
+	K("job.walltime", CONFIG_DURATION, "01:00:00",
+	  "time limit of each job"),
+	KI("job.nodes", "1", 1, 100000,
+	   "nodes per job"),
+	KI("job.cores", "1", 1, 100000,
+	   "cores per node"),
+	K("job.memory", CONFIG_SIZE, "2GiB",
+	  "memory per node (GB = 10^9, GiB = 2^30)"),
+	KI("job.processes", NULL, 1, 100000,
+	   "worker ranks per node; unset: one per core up to 4 cores, else the smallest divisor of cores at least its square root"),
+	KI("job.gpus", "0", 0, 64,
+	   "GPUs per node"),
+	K("job.priority", CONFIG_WORD, NULL,
+	  "PBS job priority (-l job_priority=), e.g. regular, premium, economy"),
+	K("job.extra", CONFIG_LIST, NULL,
+	  "extra directive arguments, one per item, e.g. \"-l place=scatter\""),
+	K("job.skip", CONFIG_LIST, NULL,
+	  "generated directives to leave out: any containing one of these strings"),
+	K("job.prologue", CONFIG_LIST, NULL,
+	  "shell lines run before the launch line, e.g. \"module load openmpi\""),
+	K("job.epilogue", CONFIG_LIST, NULL,
+	  "shell lines run after the launch line"),
+	K("job.shell", CONFIG_STRING, "/bin/bash",
+	  "interpreter line of the job script"),
+	K("job.template", CONFIG_STRING, NULL,
+	  "job script template; relative names are looked up in the jobscripts folder"),
+	K("job.log-directory", CONFIG_STRING, NULL,
+	  "where batch output files go; unset: the cluster's state directory"),
+
+	/* launch: how the job starts its ranks */
+	KC("launch.command", "mpirun", launchers,
+	   "MPI launcher of the job's ranks"),
+	K("launch.args", CONFIG_LIST, NULL,
+	  "launcher arguments, e.g. [\"--hostfile\", \"$PBS_NODEFILE\"]"),
+
+	/* scheduler */
+	KC("scheduler.location", "job", locations,
+	   "where the scheduler runs: rank 0 of a head job, or a local daemon"),
+	K("scheduler.host", CONFIG_WORD, NULL,
+	  "address workers connect to; unset: this host's name"),
+	KI("scheduler.port", "0", 0, 65535,
+	   "worker port; 0 picks a free one"),
+	KI("scheduler.http-port", "0", 0, 65535,
+	   "HTTP API and dashboard port; 0 picks a free one"),
+
+	/* worker */
+	K("worker.heartbeat", CONFIG_DURATION, "5s",
+	  "interval between worker heartbeats"),
+	K("worker.death-timeout", CONFIG_DURATION, "60s",
+	  "a worker exits when the scheduler has been gone this long"),
+	KI("worker.max-restarts", "5", 0, 1000,
+	   "crashes within a minute after which a nanny stops restarting its worker"),
+
+	/* task defaults */
+	KI("task.retries", "0", 0, 1000,
+	   "times a failed task is run again"),
+	KI("task.max-worker-losses", "3", 1, 1000,
+	   "workers a task may take down before it is failed"),
+	{ NULL, 0, NULL, 0, 0, NULL, NULL },
+};
+
+const unsigned config_nkeys = sizeof(config_keys) / sizeof(config_keys[0]) - 1;
+
+const struct config_key *config_key_find(const char *name)
+{
+	for (const struct config_key *k = config_keys; k->name; k++)
+		if (!strcmp(k->name, name))
+			return k;
+	return NULL;
+}

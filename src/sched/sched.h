@@ -1,0 +1,166 @@
+/*
+ * sched: the scheduler's task table and placement.  No I/O: the server
+ * (network, workers) and the HTTP API drive it and are told what to do
+ * through hooks.  Single-threaded; everything runs on the event loop.
+ *
+ * Ids: tasks are numbered from 1 in submission order; an array of n
+ * elements takes n consecutive ids and is stored once (one template + a
+ * range), so a million-element array costs a few bytes per element.
+ *
+ * States: WAITING (dependencies not yet done) -> QUEUED -> RUNNING ->
+ * DONE | FAILED, or CANCELLED from any state before an end.  A failed run
+ * goes back to QUEUED while retries remain; a run lost with its worker goes
+ * back to QUEUED unless the task has taken down max_worker_losses workers.
+ * A dependency that ends FAILED or CANCELLED cancels its dependents.
+ */
+#ifndef CLUSTER_SCHED_H
+#define CLUSTER_SCHED_H
+
+#include <stdint.h>
+
+#include "util/err.h"
+
+enum task_state {
+	TASK_WAITING,
+	TASK_QUEUED,
+	TASK_RUNNING,
+	TASK_DONE,
+	TASK_FAILED,
+	TASK_CANCELLED,
+};
+#define TASK_NSTATES 6
+
+const char *task_state_name(enum task_state st);	/* "waiting", ... */
+int task_state_parse(const char *s, enum task_state *st);
+
+typedef uint64_t task_id_t;
+typedef int32_t worker_id_t;		/* >= 0; -1 = none */
+
+/* What the submitter gives.  sched_submit copies everything. */
+struct task_spec {
+	char *const *argv;		/* NULL-terminated; in an array every
+					   "{}" in an argument is replaced by the
+					   element's index */
+	char *const *env;		/* "NAME=value" additions, NULL-terminated,
+					   may be NULL */
+	const char *cwd;		/* NULL: the worker's */
+	const char *name;		/* group name; NULL: basename of argv[0] */
+	unsigned cores;			/* >= 1 */
+	uint64_t memory;		/* bytes reserved and enforced; 0: none */
+	uint64_t time_limit;		/* seconds; 0: none */
+	unsigned retries;		/* extra runs after a failure */
+	unsigned max_worker_losses;	/* >= 1; 0 means the default, 3 */
+	int is_array;
+	int64_t array_first, array_last;	/* inclusive, first <= last */
+	const task_id_t *after;		/* dependencies: earlier task ids */
+	unsigned nafter;
+	const char *stdout_path;	/* NULL: the worker's log directory */
+	const char *stderr_path;
+};
+
+/* How one run ended, as the worker reports it. */
+struct task_result {
+	int exit_code;			/* valid when signal == 0 */
+	int signal;			/* killing signal, 0 if it exited */
+	double runtime;			/* seconds */
+	uint64_t peak_memory;		/* bytes */
+	const char *reason;		/* NULL, "time limit", "memory limit",
+					   "spawn failed: ..." */
+};
+
+/* A snapshot of one task; pointers valid until the next sched call. */
+struct task_info {
+	task_id_t id;
+	enum task_state state;
+	const struct task_spec *spec;	/* the template (arrays share it) */
+	int has_index;
+	int64_t array_index;
+	unsigned attempts;		/* runs started */
+	unsigned failures;		/* runs that ended non-zero */
+	unsigned worker_losses;
+	worker_id_t worker;		/* running on, or last ran on; -1 */
+	double submit_time, start_time, end_time;	/* 0 = not yet */
+	int exit_code, signal;		/* of the last run */
+	double runtime;
+	uint64_t peak_memory;
+	const char *reason;		/* why it failed or was cancelled */
+};
+
+struct sched_counts {
+	uint64_t state[TASK_NSTATES];	/* tasks per state */
+	uint64_t submitted;
+	uint64_t retried;		/* runs re-queued after failure or loss */
+};
+
+struct worker_info {
+	worker_id_t id;
+	const char *name;		/* "host:pid" or the rank's name */
+	unsigned cores, cores_used;
+	uint64_t memory, memory_used;
+	unsigned running;		/* tasks running now */
+	uint64_t done;			/* runs finished on it */
+	int alive;
+};
+
+struct sched_hooks {
+	void *arg;
+	/* Run task `id` on `worker` (the server sends it). */
+	void (*assign)(void *arg, worker_id_t worker, task_id_t id);
+	/* Stop task `id` running on `worker` (it was cancelled). */
+	void (*kill)(void *arg, worker_id_t worker, task_id_t id);
+	/* Task `id` reached DONE, FAILED or CANCELLED. */
+	void (*ended)(void *arg, task_id_t id);
+};
+
+struct sched;
+
+struct sched *sched_create(const struct sched_hooks *hooks);
+void sched_destroy(struct sched *s);
+
+/* Submit one task or one array; on success *first is the first id and
+ * *count the number of tasks.  Unknown or later dependency ids, zero
+ * cores, empty argv are errors. */
+int sched_submit(struct sched *s, const struct task_spec *spec,
+		 task_id_t *first, uint64_t *count, struct err *err);
+
+/* Cancel one task (queued, waiting or running: kill hook). -1 + err when
+ * the id is unknown; cancelling an ended task is a no-op returning 0. */
+int sched_cancel(struct sched *s, task_id_t id, struct err *err);
+
+int sched_task(struct sched *s, task_id_t id, struct task_info *out);
+
+/* The argv of one task with the array index substituted; caller frees
+ * each string and the array. */
+char **sched_task_argv(struct sched *s, task_id_t id);
+
+/* The next task id after `after` (0 = from the start) whose state is in
+ * the bit mask `states` (1 << TASK_x); 0 when none. */
+task_id_t sched_next(struct sched *s, task_id_t after, unsigned states);
+
+void sched_counts(struct sched *s, struct sched_counts *out);
+task_id_t sched_last_id(struct sched *s);
+
+/* Workers. */
+worker_id_t sched_worker_add(struct sched *s, const char *name,
+			     unsigned cores, uint64_t memory);
+/* Connection closed or heartbeats missed: its running tasks go back to
+ * QUEUED (or FAILED past max_worker_losses); the worker is gone. */
+void sched_worker_lost(struct sched *s, worker_id_t w);
+/* Orderly end: no new tasks go to it (drain). */
+void sched_worker_drain(struct sched *s, worker_id_t w);
+int sched_worker(struct sched *s, worker_id_t w, struct worker_info *out);
+worker_id_t sched_worker_next(struct sched *s, worker_id_t after); /* -1 start, -1 end */
+
+/* A run reported by its worker.  Exit 0 (no signal) -> DONE; else retry
+ * or FAILED. Reports for tasks not running on that worker are ignored. */
+void sched_task_finished(struct sched *s, task_id_t id, worker_id_t w,
+			 const struct task_result *res);
+
+/* Place queued tasks on workers with enough free cores and memory, in id
+ * order with backfill, calling hooks->assign for each placement. */
+void sched_dispatch(struct sched *s);
+
+/* Nothing waiting, queued or running. */
+int sched_idle(struct sched *s);
+
+#endif

@@ -1,0 +1,33 @@
+/*
+ * Sizes and durations as people write them in profiles and on the command
+ * line.  Sizes: a number (decimals allowed) and a suffix B, K/KB, KiB, M/MB,
+ * MiB, G/GB, GiB, T/TB, TiB in any case; decimal suffixes are powers of
+ * 10^3 (GB = 10^9), binary ones powers of 2^10 (GiB = 2^30); K, M, G, T
+ * alone are decimal like KB, MB, GB, TB (dask-jobqueue reads "4G" as 4e9).
+ * A bare number is bytes.  Durations: HH:MM:SS, MM:SS, D-HH:MM:SS, or a
+ * number with s/m/h/d (90m, 2h, 1.5h).
+ */
+#ifndef CLUSTER_UNITS_H
+#define CLUSTER_UNITS_H
+
+#include <stdint.h>
+
+#include "util/err.h"
+#include "util/strbuf.h"
+
+/* Parse a size into bytes; rounds a fractional byte count up. */
+int size_parse(const char *s, uint64_t *bytes, struct err *err);
+
+/* Human form, binary units, at most one decimal: "1.5 GiB", "512 B". */
+void size_format(struct strbuf *sb, uint64_t bytes);
+
+/* Round up to a whole number of `unit` bytes (unit > 0). */
+uint64_t size_ceil_units(uint64_t bytes, uint64_t unit);
+
+/* Parse a duration into seconds. */
+int duration_parse(const char *s, uint64_t *seconds, struct err *err);
+
+/* HH:MM:SS (hours may exceed 24), as PBS and Slurm both accept. */
+void duration_format_hms(struct strbuf *sb, uint64_t seconds);
+
+#endif

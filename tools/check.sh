@@ -1,0 +1,96 @@
+#!/bin/bash
+# make check: build twice (plain and with sanitizers), run the Check unit
+# suites under both, the integration scripts, lint the man pages, and end
+# with one line "N passed, N failed".
+set -u
+cd "$(dirname "$0")/.."
+jobs=$(nproc 2>/dev/null || echo 2)
+passed=0
+failed=0
+failures=()
+
+pass() { passed=$((passed + 1)); }
+fail() { failed=$((failed + 1)); failures+=("$1"); echo "FAIL: $1"; }
+
+build() {
+	local dir=$1; shift
+	echo "== build ($dir $*)"
+	if make -s -j"$jobs" BUILD="$dir" "$@" all unit-tests; then
+		pass
+	else
+		fail "build $dir"
+		return 1
+	fi
+}
+
+# Run one Check suite; count its checks.  Check prints
+# "NN%: Checks: N, Failures: F, Errors: E".
+run_unit() {
+	local bin=$1 label=$2 out n f e
+	out=$(CK_DEFAULT_TIMEOUT=60 "$bin" 2>&1)
+	local rc=$?
+	echo "$out" | grep -E '^[0-9]+%:|:[EF]:' | sed "s|^|  $label: |"
+	n=$(echo "$out" | sed -n 's/.*Checks: \([0-9]*\), Failures: \([0-9]*\), Errors: \([0-9]*\).*/\1 \2 \3/p' | tail -1)
+	if [ -z "$n" ]; then
+		fail "$label (no Check summary, exit $rc)"
+		echo "$out" | tail -20
+		return
+	fi
+	set -- $n
+	passed=$((passed + $1 - $2 - $3))
+	local bad=$(($2 + $3))
+	local i
+	for ((i = 0; i < bad; i++)); do fail "$label"; done
+	[ "$rc" -eq 0 ] || [ "$bad" -gt 0 ] || fail "$label (exit $rc)"
+}
+
+for dir in build build-san; do
+	if [ "$dir" = build ]; then
+		build build || continue
+	else
+		build build-san SANITIZE=address,undefined || continue
+	fi
+	for t in "$dir"/tests/check_*; do
+		[ -x "$t" ] || continue
+		run_unit "$t" "$dir/$(basename "$t")"
+	done
+done
+
+# Integration scripts print TAP lines: "ok N - what" / "not ok N - what".
+export CLUSTER_BUILD=$PWD/build
+for t in tests/integration/[0-9]*.t; do
+	[ -f "$t" ] || continue
+	echo "== $t"
+	out=$(timeout 600 bash "$t" 2>&1)
+	rc=$?
+	echo "$out" | sed 's/^/  /'
+	ok=$(echo "$out" | grep -c '^ok ')
+	nok=$(echo "$out" | grep -c '^not ok ')
+	passed=$((passed + ok))
+	for ((i = 0; i < nok; i++)); do fail "$t"; done
+	if [ "$rc" -ne 0 ] && [ "$nok" -eq 0 ]; then
+		fail "$t (exit $rc)"
+	fi
+done
+[ -x tests/integration/slurm.sh ] && tests/integration/slurm.sh stop >/dev/null 2>&1
+
+# Man pages: mandoc's lint must have nothing to say above style level.
+echo "== man pages"
+for m in man/*.[1-8]; do
+	[ -f "$m" ] || continue
+	if out=$(mandoc -Tlint -Wwarning "$m" 2>&1) && [ -z "$out" ]; then
+		pass
+	else
+		echo "$out"
+		fail "lint $m"
+	fi
+done
+
+if [ "$failed" -gt 0 ]; then
+	echo
+	echo "failures:"
+	printf '  %s\n' "${failures[@]}"
+fi
+echo
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
