@@ -1,0 +1,32 @@
+/*
+ * api: the scheduler's HTTP API (evhttp + jansson) on the event loop the
+ * server runs.  Every request needs "Authorization: Bearer <token>"; the
+ * routes are documented in cluster-api(7).  The dashboard shares the port.
+ */
+#ifndef CLUSTER_API_H
+#define CLUSTER_API_H
+
+#include <stdint.h>
+
+#include "sched/sched.h"
+#include "util/err.h"
+
+struct event_base;
+struct api;
+
+struct api_config {
+	const char *bind;		/* "127.0.0.1", "0.0.0.0" */
+	uint16_t port;			/* 0: ephemeral */
+	const char *token;		/* 64 hex chars */
+	const char *log_dir;		/* task output, for /tasks/ID/log */
+};
+
+struct api *api_create(struct event_base *base, struct sched *s,
+		       const struct api_config *cfg, struct err *err);
+void api_destroy(struct api *a);
+uint16_t api_port(const struct api *a);
+
+/* The server calls this from its sched `ended` hook so long-polls wake. */
+void api_task_ended(struct api *a, task_id_t id);
+
+#endif

@@ -1,0 +1,47 @@
+/*
+ * state: a cluster's state directory, $CLUSTER_HOME (default ~/.cluster)
+ * / <name>/, on the shared filesystem so login and compute nodes see it.
+ *
+ *	token	 the secret, 64 hex characters, mode 0600 (directory 0700)
+ *	address	 where the running scheduler listens, written atomically:
+ *		 JSON {"host", "port", "http_port", "url", "pid", "started"}
+ *	logs/	 task and worker output
+ *
+ * Writes are atomic (temp file + fsync + rename).
+ */
+#ifndef CLUSTER_STATE_H
+#define CLUSTER_STATE_H
+
+#include <stdint.h>
+
+#include "util/err.h"
+#include "util/strbuf.h"
+
+struct state_address {
+	char host[256];
+	uint16_t port;			/* worker protocol */
+	uint16_t http_port;		/* HTTP API and dashboard */
+	long pid;
+};
+
+/* $CLUSTER_HOME/<name>, created 0700 when `create`.  Names are
+ * [A-Za-z0-9_.-]+. */
+int state_dir(const char *name, int create, struct strbuf *out,
+	      struct err *err);
+
+/* Read the token, creating a fresh random one (0600) when `create` and
+ * none exists.  Refuses a token file others can read. */
+int state_token(const char *dir, int create, char token[65],
+		struct err *err);
+
+int state_address_write(const char *dir, const struct state_address *a,
+			struct err *err);
+int state_address_read(const char *dir, struct state_address *a,
+		       struct err *err);
+int state_address_remove(const char *dir);
+
+/* Write `len` bytes to `path` atomically with `mode`. */
+int state_write_atomic(const char *path, const void *data, size_t len,
+		       int mode, struct err *err);
+
+#endif

@@ -1,0 +1,58 @@
+/*
+ * exec: runs a worker's tasks as child processes on a libevent loop.
+ *
+ * Each task is started with posix_spawn in its own process group, with the
+ * worker's environment plus CLUSTER_TASK_ID, CLUSTER_ARRAY_INDEX (when the
+ * task is an array element), CLUSTER_WORKER and the task's own additions,
+ * stdout/stderr redirected to files.  Past its time limit the group gets
+ * SIGTERM, then SIGKILL after a grace period; over its memory limit
+ * (resident set of the group, sampled) it is killed.  When it ends the
+ * done callback gets exit status, runtime and peak memory.
+ */
+#ifndef CLUSTER_EXEC_H
+#define CLUSTER_EXEC_H
+
+#include <stdint.h>
+
+#include "sched/sched.h"
+#include "util/err.h"
+
+struct event_base;
+
+struct exec_task {
+	task_id_t id;
+	char *const *argv;		/* NULL-terminated, argv[0] looked up in PATH */
+	char *const *env;		/* additions "NAME=value", may be NULL */
+	const char *cwd;		/* NULL: inherit */
+	int has_index;
+	int64_t array_index;
+	uint64_t memory_limit;		/* bytes, 0: none */
+	uint64_t time_limit;		/* seconds, 0: none */
+	const char *stdout_path;	/* file, created/truncated; NULL: /dev/null */
+	const char *stderr_path;
+};
+
+/* res->reason points at static text or memory owned by exec, valid during
+ * the callback only. */
+typedef void (*exec_done_fn)(void *arg, task_id_t id,
+			     const struct task_result *res);
+
+struct exec;
+
+struct exec *exec_create(struct event_base *base, const char *worker_name,
+			 exec_done_fn done, void *arg);
+/* Kills every running task (SIGKILL to each group) and reaps them. */
+void exec_destroy(struct exec *ex);
+
+/* Start one task.  -1 + err when it cannot even be spawned (the done
+ * callback is not called then). */
+int exec_start(struct exec *ex, const struct exec_task *t, struct err *err);
+/* Stop a running task: TERM, then KILL after the grace period; the done
+ * callback reports it. */
+void exec_kill(struct exec *ex, task_id_t id);
+unsigned exec_running(const struct exec *ex);
+
+/* Seconds between TERM and KILL (default 5). */
+void exec_set_grace(struct exec *ex, double seconds);
+
+#endif
