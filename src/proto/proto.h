@@ -1,0 +1,152 @@
+/*
+ * proto: the binary protocol between the scheduler and its workers, over
+ * TCP.  Documented for outsiders in cluster-protocol(7).
+ *
+ * A frame is a 12-byte header and a payload:
+ *
+ *	u32 magic    0x434c5354 ("CLST")
+ *	u8  version  PROTO_VERSION
+ *	u8  type     enum proto_type
+ *	u16 flags    0
+ *	u32 length   payload bytes, at most the receiver's maximum
+ *
+ * All integers are big-endian.  In payloads: u8/u32/u64 fixed width;
+ * strings are u32 length + bytes (no NUL, at most PROTO_MAX_STRING); string
+ * lists are u32 count (at most PROTO_MAX_LIST) + strings.  A decoder checks
+ * every length against what is left of the frame, and the frame must be
+ * consumed exactly: trailing bytes are an error.
+ *
+ * Handshake (mutual proof of the shared token, which never crosses the
+ * wire):  S->W HELLO{server nonce}; W->S AUTH{client nonce,
+ * HMAC-SHA256(token, "cluster-auth-1 worker" | sn | cn), resources};
+ * S->W WELCOME{worker id, heartbeat, HMAC(token, "cluster-auth-1 server" |
+ * cn | sn)}.  Anything else before WELCOME drops the connection.
+ */
+#ifndef CLUSTER_PROTO_H
+#define CLUSTER_PROTO_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "util/err.h"
+#include "util/strbuf.h"
+
+#define PROTO_MAGIC		0x434c5354u
+#define PROTO_VERSION		1
+#define PROTO_HEADER_SIZE	12
+#define PROTO_MAX_FRAME		(1u << 20)	/* default maximum payload */
+#define PROTO_MAX_STRING	(64u << 10)
+#define PROTO_MAX_LIST		4096
+#define PROTO_NONCE_SIZE	32
+#define PROTO_MAC_SIZE		32
+
+enum proto_type {
+	PROTO_HELLO = 1,	/* S->W */
+	PROTO_AUTH,		/* W->S */
+	PROTO_WELCOME,		/* S->W */
+	PROTO_RUN,		/* S->W: start a task */
+	PROTO_KILL,		/* S->W: stop a task */
+	PROTO_DONE,		/* W->S: a task ended */
+	PROTO_HEARTBEAT,	/* both ways */
+	PROTO_SHUTDOWN,		/* S->W: finish and exit */
+	PROTO_TYPE_MAX = PROTO_SHUTDOWN,
+};
+
+const char *proto_type_name(int type);
+
+struct proto_hello {
+	uint8_t nonce[PROTO_NONCE_SIZE];
+};
+
+struct proto_auth {
+	uint8_t nonce[PROTO_NONCE_SIZE];
+	uint8_t mac[PROTO_MAC_SIZE];
+	char *name;			/* "host:pid" or rank name */
+	char *host;
+	uint32_t pid;
+	uint32_t cores;
+	uint64_t memory;		/* bytes */
+};
+
+struct proto_welcome {
+	uint32_t worker_id;
+	uint32_t heartbeat_ms;
+	uint8_t mac[PROTO_MAC_SIZE];
+};
+
+struct proto_run {
+	uint64_t task_id;
+	uint8_t has_index;
+	int64_t array_index;
+	uint32_t cores;
+	uint64_t memory_limit;
+	uint64_t time_limit;		/* seconds */
+	char **argv;			/* NULL-terminated */
+	char **env;			/* NULL-terminated */
+	char *cwd;			/* "" = inherit */
+	char *stdout_path;		/* "" = default */
+	char *stderr_path;
+};
+
+struct proto_kill {
+	uint64_t task_id;
+};
+
+struct proto_done {
+	uint64_t task_id;
+	int32_t exit_code;
+	int32_t signal;
+	uint64_t runtime_us;
+	uint64_t peak_memory;
+	char *reason;			/* "" = none */
+};
+
+struct proto_heartbeat {
+	uint64_t time_ms;
+	uint32_t running;
+};
+
+struct proto_shutdown {
+	char *reason;
+};
+
+/* Decoded frame; strings owned by the message (proto_msg_release). */
+struct proto_msg {
+	int type;
+	union {
+		struct proto_hello hello;
+		struct proto_auth auth;
+		struct proto_welcome welcome;
+		struct proto_run run;
+		struct proto_kill kill;
+		struct proto_done done;
+		struct proto_heartbeat heartbeat;
+		struct proto_shutdown shutdown;
+	} u;
+};
+
+/* Append one whole frame (header + payload) for `msg` to `out`. */
+void proto_encode(struct strbuf *out, const struct proto_msg *msg);
+
+/* Look at the first `avail` bytes of a stream.  Returns the whole frame
+ * size when a complete frame is there, 0 when more bytes are needed, -1 +
+ * err for a bad magic, version, type, flags or a length above max_payload. */
+long proto_frame_size(const uint8_t *buf, size_t avail, uint32_t max_payload,
+		      struct err *err);
+
+/* Decode one complete frame (as sized by proto_frame_size). -1 + err on any
+ * malformed field; msg is then left empty. */
+int proto_decode(const uint8_t *frame, size_t len, struct proto_msg *msg,
+		 struct err *err);
+void proto_msg_release(struct proto_msg *msg);
+
+/* Handshake proofs.  role is "worker" or "server"; a and b the nonces in
+ * the order the header comment gives. */
+void proto_mac(const char *token, const char *role,
+	       const uint8_t a[PROTO_NONCE_SIZE],
+	       const uint8_t b[PROTO_NONCE_SIZE], uint8_t out[PROTO_MAC_SIZE]);
+int proto_mac_equal(const uint8_t a[PROTO_MAC_SIZE],
+		    const uint8_t b[PROTO_MAC_SIZE]);	/* constant time */
+int proto_random(void *buf, size_t len);		/* RAND_bytes */
+
+#endif
