@@ -69,6 +69,11 @@ UNIT_TESTS += tests/unit/check_jobscript.c
 
 # --- rules ----------------------------------------------------------------
 
+# Listed files not yet in the tree are left out of the build.
+CORE_SRCS := $(wildcard $(CORE_SRCS))
+CLI_SRCS  := $(wildcard $(CLI_SRCS))
+UNIT_TESTS := $(wildcard $(UNIT_TESTS))
+
 CORE_OBJS := $(CORE_SRCS:%.c=$(BUILD)/%.o)
 CLI_OBJS  := $(CLI_SRCS:%.c=$(BUILD)/%.o)
 RANK_OBJS := $(RANK_SRCS:%.c=$(BUILD)/%.o)
