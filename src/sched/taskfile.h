@@ -1,0 +1,37 @@
+/*
+ * taskfile: submit the lines of a task file as tasks.
+ *
+ * A task file holds one shell command per line; each becomes one task run
+ * as `/bin/sh -c LINE`.  Blank lines and lines whose first non-blank
+ * character is '#' are skipped.  A line longer than 64 KiB or containing a
+ * NUL byte is an error naming its line number.  Every task takes its
+ * resources, retries, limits, dependencies, output paths and name from
+ * `defaults` (its argv and array fields are ignored); with no name the
+ * tasks are named "line".
+ *
+ * All-or-nothing: on error nothing is submitted.  On success the tasks
+ * have consecutive ids; *first is the first and *count their number (a
+ * file with no commands submits nothing: *count = 0, *first = 0).
+ */
+#ifndef CLUSTER_SCHED_TASKFILE_H
+#define CLUSTER_SCHED_TASKFILE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "sched/sched.h"
+#include "util/err.h"
+
+#define TASKFILE_MAX_LINE (64 * 1024)
+
+int taskfile_submit(struct sched *s, const char *text, size_t len,
+		    const struct task_spec *defaults, task_id_t *first,
+		    uint64_t *count, struct err *err);
+
+/* Read `path` and submit it as above; errors name the file
+ * ("'tasks.txt': line 3: ..."). */
+int taskfile_submit_path(struct sched *s, const char *path,
+			 const struct task_spec *defaults, task_id_t *first,
+			 uint64_t *count, struct err *err);
+
+#endif
