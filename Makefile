@@ -52,6 +52,12 @@ CORE_SRCS += src/config/config.c
 CORE_SRCS += src/jobscript/sizing.c
 CORE_SRCS += src/jobscript/render.c
 
+# proto: the worker wire protocol
+CORE_SRCS += src/proto/proto.c
+
+# state: the state directory
+CORE_SRCS += src/state/state.c
+
 # cli: the `cluster` command
 CLI_SRCS += src/cli/main.c
 CLI_SRCS += src/cli/commands.c
@@ -66,6 +72,8 @@ UNIT_TESTS += tests/unit/check_strbuf.c
 UNIT_TESTS += tests/unit/check_units.c
 UNIT_TESTS += tests/unit/check_config.c
 UNIT_TESTS += tests/unit/check_jobscript.c
+UNIT_TESTS += tests/unit/check_proto.c
+UNIT_TESTS += tests/unit/check_state.c
 
 # --- rules ----------------------------------------------------------------
 

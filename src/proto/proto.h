@@ -125,8 +125,16 @@ struct proto_msg {
 	} u;
 };
 
-/* Append one whole frame (header + payload) for `msg` to `out`. */
+/* Append one whole frame (header + payload) for `msg` to `out`.  NULL
+ * strings and lists are sent as empty.  A message that fails proto_validate
+ * still encodes, but the receiver will refuse the frame. */
 void proto_encode(struct strbuf *out, const struct proto_msg *msg);
+
+/* Check `msg` against the bounds a receiver enforces (known type, string
+ * lengths, list counts, has_index 0 or 1, payload at most max_payload), so
+ * a sender can refuse e.g. an oversized task before it reaches a worker. */
+int proto_validate(const struct proto_msg *msg, uint32_t max_payload,
+		   struct err *err);
 
 /* Look at the first `avail` bytes of a stream.  Returns the whole frame
  * size when a complete frame is there, 0 when more bytes are needed, -1 +
@@ -135,7 +143,9 @@ long proto_frame_size(const uint8_t *buf, size_t avail, uint32_t max_payload,
 		      struct err *err);
 
 /* Decode one complete frame (as sized by proto_frame_size). -1 + err on any
- * malformed field; msg is then left empty. */
+ * malformed field; msg is then left empty.  On success every string and
+ * list (NULL-terminated) of the message is non-NULL.  proto_msg_release
+ * frees them and zeroes the message; it accepts an empty message. */
 int proto_decode(const uint8_t *frame, size_t len, struct proto_msg *msg,
 		 struct err *err);
 void proto_msg_release(struct proto_msg *msg);
