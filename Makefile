@@ -58,11 +58,30 @@ CORE_SRCS += src/proto/proto.c
 # state: the state directory
 CORE_SRCS += src/state/state.c
 
+# sched: task table, placement, task files
+CORE_SRCS += src/sched/sched.c
+CORE_SRCS += src/sched/taskfile.c
+
+# api: the scheduler's HTTP API
+CORE_SRCS += src/api/api.c
+
+# client: the C client library (include/cluster/client.h)
+CORE_SRCS += src/client/client.c
+
+# worker: task executor, worker process, nanny
+CORE_SRCS += src/worker/exec.c
+
 # cli: the `cluster` command
 CLI_SRCS += src/cli/main.c
 CLI_SRCS += src/cli/commands.c
 CLI_SRCS += src/cli/cmd_config.c
 CLI_SRCS += src/cli/cmd_job_script.c
+CLI_SRCS += src/cli/cmd_submit.c
+CLI_SRCS += src/cli/cmd_wait.c
+CLI_SRCS += src/cli/cmd_tasks.c
+CLI_SRCS += src/cli/cmd_logs.c
+CLI_SRCS += src/cli/cmd_cancel.c
+CLI_SRCS += src/cli/cmd_workers.c
 
 # rank: the MPI entry point (only part built with mpicc)
 RANK_SRCS += src/rank/main.c
@@ -73,7 +92,11 @@ UNIT_TESTS += tests/unit/check_units.c
 UNIT_TESTS += tests/unit/check_config.c
 UNIT_TESTS += tests/unit/check_jobscript.c
 UNIT_TESTS += tests/unit/check_proto.c
+UNIT_TESTS += tests/unit/check_api.c
 UNIT_TESTS += tests/unit/check_state.c
+UNIT_TESTS += tests/unit/check_sched.c
+UNIT_TESTS += tests/unit/check_taskfile.c
+UNIT_TESTS += tests/unit/check_exec.c
 
 # --- rules ----------------------------------------------------------------
 

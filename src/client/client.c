@@ -1,0 +1,823 @@
+/*
+ * client: the C client library (include/cluster/client.h) over libevent's
+ * HTTP client.  Each client has its own event_base and one keep-alive
+ * connection; a call runs the base until its answer arrives.
+ */
+#include "cluster/client.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <math.h>
+#include <netdb.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+#include <event2/event.h>
+#include <event2/http.h>
+#include <jansson.h>
+
+#include "state/state.h"
+#include "util/strbuf.h"
+
+#define DEFAULT_TIMEOUT 60.0
+#define WAIT_CHUNK 30		/* seconds per long-poll without progress */
+#define PAGE_SIZE 1000
+
+struct cluster_client {
+	struct event_base *base;
+	struct evhttp_connection *conn;
+	char *host;
+	uint16_t port;
+	char *url;
+	char *token;
+	double timeout;
+	int status;
+	char error[512];
+	struct strbuf resp;		/* body of the last answer */
+	/* cluster_task_get's result */
+	json_t *held;
+	const char **held_argv;
+	struct cluster_task held_task;
+};
+
+static const char *const state_names[CLUSTER_TASK_NSTATES] = {
+	"waiting", "queued", "running", "done", "failed", "cancelled",
+};
+
+const char *cluster_task_state_name(int state)
+{
+	if (state < 0 || state >= CLUSTER_TASK_NSTATES)
+		return NULL;
+	return state_names[state];
+}
+
+int cluster_task_state_parse(const char *name)
+{
+	for (int i = 0; i < CLUSTER_TASK_NSTATES; i++)
+		if (name && !strcmp(name, state_names[i]))
+			return i;
+	return -1;
+}
+
+static double now(void)
+{
+	struct timeval tv;
+
+	gettimeofday(&tv, NULL);
+	return (double)tv.tv_sec + (double)tv.tv_usec / 1e6;
+}
+
+static int fail(cluster_client_t *c, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static int fail(cluster_client_t *c, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(c->error, sizeof(c->error), fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+/* strerror, lowercased the way messages are written here. */
+static void lower_strerror(int e, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s", strerror(e));
+	if (buf[0] >= 'A' && buf[0] <= 'Z' && !(buf[1] >= 'A' && buf[1] <= 'Z'))
+		buf[0] = (char)(buf[0] - 'A' + 'a');
+}
+
+/* ---- opening ------------------------------------------------------------ */
+
+static cluster_client_t *client_new(const char *host, uint16_t port,
+				    const char *token, char *errbuf,
+				    size_t errlen)
+{
+	cluster_client_t *c = calloc(1, sizeof(*c));
+	struct strbuf url = STRBUF_INIT;
+
+	if (!c)
+		goto oom;
+	c->timeout = DEFAULT_TIMEOUT;
+	strbuf_init(&c->resp, 0);
+	c->host = strdup(host);
+	c->token = strdup(token);
+	c->port = port;
+	c->base = event_base_new();
+	if (!c->host || !c->token || !c->base)
+		goto oom;
+	c->conn = evhttp_connection_base_new(c->base, NULL, c->host, port);
+	if (!c->conn) {
+		if (errbuf)
+			snprintf(errbuf, errlen, "cannot set up a connection to '%s:%u'",
+				 host, (unsigned)port);
+		cluster_client_close(c);
+		return NULL;
+	}
+	strbuf_addf(&url, strchr(host, ':') ? "http://[%s]:%u" : "http://%s:%u",
+		    host, (unsigned)port);
+	c->url = strbuf_detach(&url, NULL);
+	return c;
+oom:
+	if (errbuf)
+		snprintf(errbuf, errlen, "out of memory");
+	cluster_client_close(c);
+	return NULL;
+}
+
+cluster_client_t *cluster_client_open_url(const char *url, const char *token,
+					  char *errbuf, size_t errlen)
+{
+	struct evhttp_uri *u = url ? evhttp_uri_parse(url) : NULL;
+	cluster_client_t *c = NULL;
+	const char *scheme, *host;
+	int port;
+
+	if (!u || !(host = evhttp_uri_get_host(u)) || !*host ||
+	    !(scheme = evhttp_uri_get_scheme(u)) || strcmp(scheme, "http")) {
+		if (errbuf)
+			snprintf(errbuf, errlen, "bad scheduler url '%s': expected http://HOST:PORT",
+				 url ? url : "");
+		goto out;
+	}
+	if (!token || !*token) {
+		if (errbuf)
+			snprintf(errbuf, errlen, "no token for '%s'", url);
+		goto out;
+	}
+	port = evhttp_uri_get_port(u);
+	c = client_new(host, (uint16_t)(port > 0 ? port : 80), token, errbuf,
+		       errlen);
+out:
+	if (u)
+		evhttp_uri_free(u);
+	return c;
+}
+
+cluster_client_t *cluster_client_open(const char *name, char *errbuf,
+				      size_t errlen)
+{
+	struct strbuf dir = STRBUF_INIT;
+	struct state_address addr;
+	struct err err = { "" };
+	cluster_client_t *c = NULL;
+	char token[65];
+	const char *host;
+
+	if (!name)
+		name = "default";
+	if (state_dir(name, 0, &dir, &err) < 0)
+		goto fail;
+	if (state_address_read(dir.buf, &addr, &err) < 0) {
+		errprefix(&err, "cluster '%s' has no running scheduler", name);
+		goto fail;
+	}
+	if (state_token(dir.buf, 0, token, &err) < 0)
+		goto fail;
+	host = addr.host;
+	if (!*host || !strcmp(host, "0.0.0.0"))
+		host = "127.0.0.1";
+	else if (!strcmp(host, "::"))
+		host = "::1";
+	c = client_new(host, addr.http_port, token, errbuf, errlen);
+	memset(token, 0, sizeof(token));
+	strbuf_release(&dir);
+	return c;
+fail:
+	if (errbuf)
+		snprintf(errbuf, errlen, "%s", err.text);
+	strbuf_release(&dir);
+	return NULL;
+}
+
+static void release_held(cluster_client_t *c)
+{
+	json_decref(c->held);
+	free(c->held_argv);
+	c->held = NULL;
+	c->held_argv = NULL;
+}
+
+void cluster_client_close(cluster_client_t *c)
+{
+	if (!c)
+		return;
+	release_held(c);
+	if (c->conn)
+		evhttp_connection_free(c->conn);
+	if (c->base)
+		event_base_free(c->base);
+	strbuf_release(&c->resp);
+	free(c->host);
+	if (c->token)
+		memset(c->token, 0, strlen(c->token));
+	free(c->token);
+	free(c->url);
+	free(c);
+}
+
+const char *cluster_client_error(const cluster_client_t *c)
+{
+	return c->error;
+}
+
+int cluster_client_status(const cluster_client_t *c)
+{
+	return c->status;
+}
+
+const char *cluster_client_url(const cluster_client_t *c)
+{
+	return c->url;
+}
+
+void cluster_client_set_timeout(cluster_client_t *c, double seconds)
+{
+	c->timeout = seconds > 0 ? seconds : DEFAULT_TIMEOUT;
+}
+
+/* ---- one request -------------------------------------------------------- */
+
+struct pending {
+	cluster_client_t *c;
+	int done;
+	int code;
+	int error;			/* enum evhttp_request_error + 1; 0 none */
+};
+
+static void on_error(enum evhttp_request_error e, void *arg)
+{
+	struct pending *p = arg;
+
+	p->error = (int)e + 1;
+}
+
+static void on_done(struct evhttp_request *req, void *arg)
+{
+	struct pending *p = arg;
+	struct evbuffer *in;
+
+	p->done = 1;
+	if (req && (p->code = evhttp_request_get_response_code(req)) > 0) {
+		in = evhttp_request_get_input_buffer(req);
+		size_t len = evbuffer_get_length(in);
+		strbuf_grow(&p->c->resp, len);
+		evbuffer_remove(in, p->c->resp.buf + p->c->resp.len, len);
+		strbuf_setlen(&p->c->resp, p->c->resp.len + len);
+	}
+	event_base_loopbreak(p->c->base);
+}
+
+/* Why no answer came: try a plain connection to say what is wrong. */
+static int explain_failure(cluster_client_t *c, const struct pending *p)
+{
+	struct addrinfo hints = { .ai_socktype = SOCK_STREAM }, *ai = NULL;
+	char port[8], msg[128];
+	int fd = -1, e = 0, rc;
+
+	if (p->error == EVREQ_HTTP_TIMEOUT + 1)
+		return fail(c, "scheduler at %s:%u did not answer within %.0f s",
+			    c->host, (unsigned)c->port, c->timeout);
+	snprintf(port, sizeof(port), "%u", (unsigned)c->port);
+	rc = getaddrinfo(c->host, port, &hints, &ai);
+	if (rc)
+		return fail(c, "cannot connect to scheduler at %s:%u: %s", c->host,
+			    (unsigned)c->port, gai_strerror(rc));
+	fd = socket(ai->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0) {
+		e = errno;
+	} else if (connect(fd, ai->ai_addr, ai->ai_addrlen) < 0) {
+		e = errno;
+		if (e == EINPROGRESS) {
+			struct pollfd pfd = { .fd = fd, .events = POLLOUT };
+			socklen_t len = sizeof(e);
+			e = poll(&pfd, 1, 3000) == 1 &&
+				getsockopt(fd, SOL_SOCKET, SO_ERROR, &e, &len) == 0 ?
+				e : ETIMEDOUT;
+		}
+	}
+	if (fd >= 0)
+		close(fd);
+	freeaddrinfo(ai);
+	if (e) {
+		lower_strerror(e, msg, sizeof(msg));
+		return fail(c, "cannot connect to scheduler at %s:%u: %s", c->host,
+			    (unsigned)c->port, msg);
+	}
+	return fail(c, "scheduler at %s:%u closed the connection without an answer",
+		    c->host, (unsigned)c->port);
+}
+
+/*
+ * Send one request and wait for the answer.  Returns the HTTP status when
+ * it is 2xx, the body in c->resp; otherwise -1 with the message (the
+ * server's "error" when it sent one).
+ */
+static int request(cluster_client_t *c, enum evhttp_cmd_type method,
+		   const char *uri, const char *type, const char *body,
+		   size_t len, double extra_time)
+{
+	struct pending p = { .c = c };
+	struct evhttp_request *req;
+	struct evkeyvalq *h;
+	struct strbuf auth = STRBUF_INIT;
+	struct timeval tv;
+	double t = c->timeout + extra_time;
+
+	c->status = 0;
+	c->error[0] = '\0';
+	strbuf_reset(&c->resp);
+	req = evhttp_request_new(on_done, &p);
+	if (!req)
+		return fail(c, "out of memory");
+	evhttp_request_set_error_cb(req, on_error);
+	h = evhttp_request_get_output_headers(req);
+	strbuf_addf(&auth, "Bearer %s", c->token);
+	evhttp_add_header(h, "Host", c->host);
+	evhttp_add_header(h, "Authorization", auth.buf);
+	evhttp_add_header(h, "Accept", "application/json");
+	if (body) {
+		evhttp_add_header(h, "Content-Type", type);
+		evbuffer_add(evhttp_request_get_output_buffer(req), body, len);
+	}
+	strbuf_release(&auth);
+	tv.tv_sec = (time_t)t;
+	tv.tv_usec = (suseconds_t)((t - (double)tv.tv_sec) * 1e6);
+	evhttp_connection_set_timeout_tv(c->conn, &tv);
+	if (evhttp_make_request(c->conn, req, method, uri) < 0)
+		return fail(c, "cannot send a request to %s", c->url);
+	while (!p.done) {
+		if (event_base_dispatch(c->base) != 0 && !p.done) {
+			/* Nothing left to wait for and no answer. */
+			p.done = 1;
+		}
+	}
+	c->status = p.code;
+	if (p.code <= 0)
+		return explain_failure(c, &p);
+	if (p.code >= 200 && p.code < 300)
+		return p.code;
+
+	json_t *j = json_loadb(c->resp.buf, c->resp.len, 0, NULL);
+	json_t *e = json_object_get(j, "error");
+	if (json_is_string(e))
+		fail(c, "%s", json_string_value(e));
+	else
+		fail(c, "scheduler at %s answered %d to '%s'", c->url, p.code, uri);
+	json_decref(j);
+	return -1;
+}
+
+/* The last answer as a JSON object, or -1 with a message. */
+static json_t *response_json(cluster_client_t *c)
+{
+	json_error_t jerr;
+	json_t *j = json_loadb(c->resp.buf, c->resp.len, 0, &jerr);
+
+	if (!j || !json_is_object(j)) {
+		json_decref(j);
+		fail(c, "scheduler at %s sent an answer that is not a JSON object",
+		     c->url);
+		return NULL;
+	}
+	return j;
+}
+
+static json_t *get_json(cluster_client_t *c, const char *uri, double extra)
+{
+	if (request(c, EVHTTP_REQ_GET, uri, NULL, NULL, 0, extra) < 0)
+		return NULL;
+	return response_json(c);
+}
+
+static json_t *post_json(cluster_client_t *c, const char *uri, json_t *body)
+{
+	char *text = json_dumps(body, JSON_COMPACT);
+	int rc;
+
+	json_decref(body);
+	if (!text)
+		return fail(c, "cannot encode the request (strings must be UTF-8)"),
+			NULL;
+	rc = request(c, EVHTTP_REQ_POST, uri, "application/json", text,
+		     strlen(text), 0);
+	free(text);
+	return rc < 0 ? NULL : response_json(c);
+}
+
+static uint64_t jint(json_t *o, const char *key)
+{
+	json_t *v = json_object_get(o, key);
+
+	return json_is_integer(v) && json_integer_value(v) > 0 ?
+		(uint64_t)json_integer_value(v) : 0;
+}
+
+static double jreal(json_t *o, const char *key)
+{
+	json_t *v = json_object_get(o, key);
+
+	return json_is_number(v) ? json_number_value(v) : 0;
+}
+
+static const char *jstr(json_t *o, const char *key)
+{
+	json_t *v = json_object_get(o, key);
+
+	return json_is_string(v) ? json_string_value(v) : NULL;
+}
+
+/* ---- submitting --------------------------------------------------------- */
+
+/* The resource and limit fields shared by tasks and batches. */
+static void spec_common(json_t *j, const struct cluster_task_spec *s)
+{
+	if (s->cwd)
+		json_object_set_new(j, "cwd", json_string(s->cwd));
+	if (s->name)
+		json_object_set_new(j, "name", json_string(s->name));
+	if (s->cores)
+		json_object_set_new(j, "cores", json_integer(s->cores));
+	if (s->memory)
+		json_object_set_new(j, "memory", json_integer((json_int_t)s->memory));
+	if (s->time_limit)
+		json_object_set_new(j, "time_limit",
+				    json_integer((json_int_t)s->time_limit));
+	if (s->retries_set || s->retries)
+		json_object_set_new(j, "retries", json_integer(s->retries));
+	if (s->max_worker_losses)
+		json_object_set_new(j, "max_worker_losses",
+				    json_integer(s->max_worker_losses));
+	if (s->stdout_path)
+		json_object_set_new(j, "stdout", json_string(s->stdout_path));
+	if (s->stderr_path)
+		json_object_set_new(j, "stderr", json_string(s->stderr_path));
+}
+
+static int submitted(json_t *r, uint64_t *first, uint64_t *count)
+{
+	if (!r)
+		return -1;
+	if (first)
+		*first = jint(r, "first");
+	if (count)
+		*count = jint(r, "count");
+	json_decref(r);
+	return 0;
+}
+
+int cluster_submit(cluster_client_t *c, const struct cluster_task_spec *s,
+		   uint64_t *first, uint64_t *count)
+{
+	json_t *j = json_object(), *argv = json_array();
+
+	for (const char *const *p = s->argv; p && *p; p++)
+		json_array_append_new(argv, json_string(*p));
+	json_object_set_new(j, "argv", argv);
+	if (s->env) {
+		json_t *env = json_object();
+		for (const char *const *p = s->env; *p; p++) {
+			const char *eq = strchr(*p, '=');
+			if (!eq) {
+				json_decref(env);
+				json_decref(j);
+				return fail(c, "environment entry '%s': expected NAME=value",
+					    *p);
+			}
+			char *k = strndup(*p, (size_t)(eq - *p));
+			json_object_set_new(env, k ? k : "", json_string(eq + 1));
+			free(k);
+		}
+		json_object_set_new(j, "env", env);
+	}
+	spec_common(j, s);
+	if (s->is_array)
+		json_object_set_new(j, "array", json_pack("{s:I,s:I}", "first",
+			(json_int_t)s->array_first, "last", (json_int_t)s->array_last));
+	if (s->nafter) {
+		json_t *after = json_array();
+		for (size_t i = 0; i < s->nafter; i++)
+			json_array_append_new(after, json_integer((json_int_t)s->after[i]));
+		json_object_set_new(j, "after", after);
+	}
+	return submitted(post_json(c, "/api/v1/tasks", j), first, count);
+}
+
+static void add_param(struct strbuf *uri, const char *key, const char *value)
+{
+	char *enc = evhttp_uriencode(value, -1, 0);
+
+	strbuf_addf(uri, "%c%s=%s", strchr(uri->buf, '?') ? '&' : '?', key,
+		    enc ? enc : "");
+	free(enc);
+}
+
+int cluster_submit_batch(cluster_client_t *c, const char *text, size_t len,
+			 const struct cluster_task_spec *d, uint64_t *first,
+			 uint64_t *count)
+{
+	struct strbuf uri = STRBUF_INIT;
+	json_t *j = json_object(), *v;
+	const char *k;
+	int rc;
+
+	strbuf_addstr(&uri, "/api/v1/tasks/batch");
+	if (d) {
+		spec_common(j, d);
+		if (d->nafter) {
+			struct strbuf ids = STRBUF_INIT;
+			for (size_t i = 0; i < d->nafter; i++)
+				strbuf_addf(&ids, "%s%" PRIu64, i ? "," : "", d->after[i]);
+			json_object_set_new(j, "after", json_string(ids.buf));
+			strbuf_release(&ids);
+		}
+	}
+	/* Query values are text: numbers as decimal. */
+	json_object_foreach(j, k, v) {
+		char num[32];
+		if (json_is_integer(v)) {
+			snprintf(num, sizeof(num), "%" JSON_INTEGER_FORMAT,
+				 json_integer_value(v));
+			add_param(&uri, k, num);
+		} else {
+			add_param(&uri, k, json_string_value(v));
+		}
+	}
+	json_decref(j);
+	rc = request(c, EVHTTP_REQ_POST, uri.buf, "text/plain; charset=utf-8",
+		     text, len, 0);
+	strbuf_release(&uri);
+	if (rc < 0)
+		return -1;
+	return submitted(response_json(c), first, count);
+}
+
+/* ---- tasks -------------------------------------------------------------- */
+
+/* Fill `t` from `j`; strings point into j, argv is allocated (free it). */
+static int task_from_json(json_t *j, struct cluster_task *t, const char ***argv)
+{
+	json_t *a = json_object_get(j, "argv"), *x, *v;
+	size_t i;
+
+	memset(t, 0, sizeof(*t));
+	*argv = calloc(json_array_size(a) + 1, sizeof(**argv));
+	if (!*argv)
+		return -1;
+	json_array_foreach(a, i, x)
+		(*argv)[i] = json_is_string(x) ? json_string_value(x) : "";
+	t->argv = *argv;
+	t->id = jint(j, "id");
+	t->state = (enum cluster_task_state)cluster_task_state_parse(jstr(j, "state"));
+	t->name = jstr(j, "name");
+	if (!t->name)
+		t->name = "";
+	v = json_object_get(j, "index");
+	if (json_is_integer(v)) {
+		t->has_index = 1;
+		t->index = json_integer_value(v);
+	}
+	t->cores = (unsigned)jint(j, "cores");
+	t->memory = jint(j, "memory");
+	t->time_limit = jint(j, "time_limit");
+	t->attempts = (unsigned)jint(j, "attempts");
+	t->failures = (unsigned)jint(j, "failures");
+	v = json_object_get(j, "worker");
+	t->worker = json_is_integer(v) ? (int)json_integer_value(v) : -1;
+	t->worker_name = jstr(j, "worker_name");
+	t->submit_time = jreal(j, "submit_time");
+	t->start_time = jreal(j, "start_time");
+	t->end_time = jreal(j, "end_time");
+	v = json_object_get(j, "exit_code");
+	if (json_is_integer(v)) {
+		t->has_result = 1;
+		t->exit_code = (int)json_integer_value(v);
+		t->signal = (int)jint(j, "signal");
+		t->runtime = jreal(j, "runtime");
+		t->peak_memory = jint(j, "peak_memory");
+	}
+	t->reason = jstr(j, "reason");
+	return 0;
+}
+
+int64_t cluster_tasks(cluster_client_t *c, const struct cluster_task_filter *f,
+		      cluster_task_fn fn, void *arg)
+{
+	static const struct cluster_task_filter all = { 0 };
+	struct strbuf uri = STRBUF_INIT, states = STRBUF_INIT;
+	uint64_t after, seen = 0;
+	int stop = 0;
+
+	if (!f)
+		f = &all;
+	after = f->after;
+	for (int i = 0; i < CLUSTER_TASK_NSTATES; i++)
+		if (f->states & (1u << i))
+			strbuf_addf(&states, "%s%s", states.len ? "," : "",
+				    state_names[i]);
+	while (!stop) {
+		uint64_t want = PAGE_SIZE;
+		json_t *page, *tasks, *x, *next;
+		size_t i;
+
+		if (f->limit && f->limit - seen < want)
+			want = f->limit - seen;
+		strbuf_reset(&uri);
+		strbuf_addf(&uri, "/api/v1/tasks?after=%" PRIu64 "&limit=%" PRIu64,
+			    after, want);
+		if (states.len)
+			add_param(&uri, "state", states.buf);
+		if (f->name)
+			add_param(&uri, "name", f->name);
+		page = get_json(c, uri.buf, 0);
+		if (!page) {
+			seen = (uint64_t)-1;
+			break;
+		}
+		tasks = json_object_get(page, "tasks");
+		json_array_foreach(tasks, i, x) {
+			struct cluster_task t;
+			const char **argv;
+			if (task_from_json(x, &t, &argv) < 0) {
+				fail(c, "out of memory");
+				json_decref(page);
+				seen = (uint64_t)-1;
+				goto out;
+			}
+			seen++;
+			stop = fn ? fn(&t, arg) : 0;
+			free(argv);
+			if (stop || (f->limit && seen >= f->limit)) {
+				stop = 1;
+				break;
+			}
+		}
+		next = json_object_get(page, "next");
+		if (!json_is_integer(next))
+			stop = 1;
+		else
+			after = (uint64_t)json_integer_value(next);
+		json_decref(page);
+	}
+out:
+	strbuf_release(&uri);
+	strbuf_release(&states);
+	return seen == (uint64_t)-1 ? -1 : (int64_t)seen;
+}
+
+const struct cluster_task *cluster_task_get(cluster_client_t *c, uint64_t id)
+{
+	char uri[64];
+	json_t *j;
+
+	release_held(c);
+	snprintf(uri, sizeof(uri), "/api/v1/tasks/%" PRIu64, id);
+	j = get_json(c, uri, 0);
+	if (!j)
+		return NULL;
+	c->held = j;
+	if (task_from_json(j, &c->held_task, &c->held_argv) < 0) {
+		fail(c, "out of memory");
+		return NULL;
+	}
+	return &c->held_task;
+}
+
+int cluster_cancel(cluster_client_t *c, const uint64_t *ids, size_t n,
+		   uint64_t *cancelled)
+{
+	json_t *list = json_array(), *r;
+
+	for (size_t i = 0; i < n; i++)
+		json_array_append_new(list, json_integer((json_int_t)ids[i]));
+	r = post_json(c, "/api/v1/cancel", json_pack("{s:o}", "ids", list));
+	if (!r)
+		return -1;
+	if (cancelled)
+		*cancelled = jint(r, "cancelled");
+	json_decref(r);
+	return 0;
+}
+
+/* ---- waiting ------------------------------------------------------------ */
+
+int cluster_wait(cluster_client_t *c, const char *ids, double timeout,
+		 double interval, cluster_progress_fn progress, void *arg,
+		 struct cluster_wait_status *out)
+{
+	double deadline = timeout >= 0 ? now() + timeout : 0;
+	struct strbuf uri = STRBUF_INIT;
+	struct cluster_wait_status st;
+	int rc = -1;
+
+	if (interval <= 0)
+		interval = 1;
+	for (;;) {
+		double chunk = progress ? interval : WAIT_CHUNK;
+		json_t *j, *counts;
+		long secs;
+
+		if (timeout >= 0 && deadline - now() < chunk)
+			chunk = deadline - now();
+		secs = chunk > 0 ? (long)ceil(chunk) : 0;
+		strbuf_reset(&uri);
+		strbuf_addf(&uri, "/api/v1/wait?timeout=%ld", secs);
+		if (ids && *ids)
+			add_param(&uri, "ids", ids);
+		j = get_json(c, uri.buf, (double)secs);
+		if (!j)
+			break;
+		memset(&st, 0, sizeof(st));
+		st.total = jint(j, "total");
+		st.done = json_is_true(json_object_get(j, "done"));
+		counts = json_object_get(j, "counts");
+		for (int i = 0; i < CLUSTER_TASK_NSTATES; i++)
+			st.state[i] = jint(counts, state_names[i]);
+		json_decref(j);
+		if (out)
+			*out = st;
+		if (progress)
+			progress(&st, arg);
+		if (st.done) {
+			rc = 0;
+			break;
+		}
+		if (timeout >= 0 && now() >= deadline) {
+			rc = 1;
+			break;
+		}
+	}
+	strbuf_release(&uri);
+	return rc;
+}
+
+/* ---- workers, counters, logs -------------------------------------------- */
+
+int cluster_workers(cluster_client_t *c, cluster_worker_fn fn, void *arg)
+{
+	json_t *j = get_json(c, "/api/v1/workers", 0), *x;
+	size_t i;
+	int n = 0;
+
+	if (!j)
+		return -1;
+	json_array_foreach(json_object_get(j, "workers"), i, x) {
+		struct cluster_worker w = {
+			.id = (int)jint(x, "id"),
+			.name = jstr(x, "name") ? jstr(x, "name") : "",
+			.cores = (unsigned)jint(x, "cores"),
+			.cores_used = (unsigned)jint(x, "cores_used"),
+			.memory = jint(x, "memory"),
+			.memory_used = jint(x, "memory_used"),
+			.running = (unsigned)jint(x, "running"),
+			.done = jint(x, "done"),
+			.alive = json_is_true(json_object_get(x, "alive")),
+		};
+		n++;
+		if (fn && fn(&w, arg))
+			break;
+	}
+	json_decref(j);
+	return n;
+}
+
+int cluster_counters(cluster_client_t *c, struct cluster_counters *out)
+{
+	json_t *j = get_json(c, "/api/v1/counters", 0), *states;
+
+	if (!j)
+		return -1;
+	memset(out, 0, sizeof(*out));
+	states = json_object_get(j, "states");
+	for (int i = 0; i < CLUSTER_TASK_NSTATES; i++)
+		out->state[i] = jint(states, state_names[i]);
+	out->submitted = jint(j, "submitted");
+	out->retried = jint(j, "retried");
+	out->last_id = jint(j, "last_id");
+	out->workers = jint(j, "workers");
+	out->cores = jint(j, "cores");
+	out->cores_used = jint(j, "cores_used");
+	out->uptime = jreal(j, "uptime");
+	json_decref(j);
+	return 0;
+}
+
+char *cluster_log(cluster_client_t *c, uint64_t id, int stream, size_t *len)
+{
+	char uri[96];
+
+	snprintf(uri, sizeof(uri), "/api/v1/tasks/%" PRIu64 "/log?stream=%s", id,
+		 stream ? "stderr" : "stdout");
+	if (request(c, EVHTTP_REQ_GET, uri, NULL, NULL, 0, 0) < 0)
+		return NULL;
+	return strbuf_detach(&c->resp, len);
+}
