@@ -16,6 +16,7 @@
 #ifndef CLUSTER_SCHED_H
 #define CLUSTER_SCHED_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "util/err.h"
@@ -83,13 +84,17 @@ struct task_info {
 	int exit_code, signal;		/* of the last run */
 	double runtime;
 	uint64_t peak_memory;
-	const char *reason;		/* why it failed or was cancelled */
+	const char *reason;		/* why it failed or was cancelled; for a
+					   queued task, why it cannot be placed
+					   ("waiting for a worker with N cores")
+					   or why its last run failed */
 };
 
 struct sched_counts {
 	uint64_t state[TASK_NSTATES];	/* tasks per state */
 	uint64_t submitted;
 	uint64_t retried;		/* runs re-queued after failure or loss */
+	uint64_t lost;			/* runs lost with their worker */
 };
 
 struct worker_info {
@@ -100,8 +105,14 @@ struct worker_info {
 	unsigned running;		/* tasks running now */
 	uint64_t done;			/* runs finished on it */
 	int alive;
+	int draining;			/* takes no new tasks */
 };
 
+/* Hooks run after the table has changed, in the order the changes
+ * happened, just before the outermost sched call returns.  A hook may call
+ * any sched function except sched_destroy; the hooks that its own calls
+ * cause run after it returns.  assign runs once per placement, ended once
+ * per task. */
 struct sched_hooks {
 	void *arg;
 	/* Run task `id` on `worker` (the server sends it). */
@@ -123,8 +134,18 @@ void sched_destroy(struct sched *s);
 int sched_submit(struct sched *s, const struct task_spec *spec,
 		 task_id_t *first, uint64_t *count, struct err *err);
 
+/* Submit `n` specs at once, all or nothing: consecutive ids, *first the
+ * first id and *count the number of tasks over all specs (0 and 0 when n
+ * is 0).  A spec may depend on tasks of earlier specs in the same call.
+ * Errors name the failing spec ("task 3 of 10: ..."). */
+int sched_submit_many(struct sched *s, const struct task_spec *specs,
+		      size_t n, task_id_t *first, uint64_t *count,
+		      struct err *err);
+
 /* Cancel one task (queued, waiting or running: kill hook). -1 + err when
- * the id is unknown; cancelling an ended task is a no-op returning 0. */
+ * the id is unknown; cancelling an ended task is a no-op returning 0.
+ * A running task's cores and memory are free again at once; a later
+ * report of its run is ignored. */
 int sched_cancel(struct sched *s, task_id_t id, struct err *err);
 
 int sched_task(struct sched *s, task_id_t id, struct task_info *out);
@@ -140,7 +161,9 @@ task_id_t sched_next(struct sched *s, task_id_t after, unsigned states);
 void sched_counts(struct sched *s, struct sched_counts *out);
 task_id_t sched_last_id(struct sched *s);
 
-/* Workers. */
+/* Workers.  Ids are never reused; memory 0 means not accounted (any
+ * task's memory fits).  sched_worker_next lists lost workers too (alive
+ * 0). */
 worker_id_t sched_worker_add(struct sched *s, const char *name,
 			     unsigned cores, uint64_t memory);
 /* Connection closed or heartbeats missed: its running tasks go back to

@@ -1,0 +1,1412 @@
+/*
+ * sched: the task table and placement.
+ *
+ * Storage.  Every submission is a group: one copy of its spec (a single
+ * allocation), its first id and size, and per element one state byte and a
+ * 32-bit index of a detail record.  Detail records (attempts, worker,
+ * times, last exit, peak memory, reason: 64 bytes) exist only for elements
+ * that have started or were cancelled by request; they live in fixed
+ * chunks that never move.  A 1,000,000-element array therefore costs about
+ * 5 MB until it runs, plus 64 bytes per element that has run.  A group of
+ * one keeps its state byte and detail index inline.
+ *
+ * Lookup.  Groups are kept in id order, so an id is found by binary search.
+ *
+ * Ready queue.  A binary min-heap of id ranges [next, end) of queued
+ * elements: an array enters as one range, a requeued element as a range of
+ * one, so the heap holds a handful of entries however many tasks wait, and
+ * it yields tasks in id order.  All elements of a range share cores and
+ * memory, so one look at a range says whether any of it fits; dispatch
+ * sets aside at most DISPATCH_MAX_BLOCKED ranges that fit nowhere and
+ * backfills past them.  Only workers with free cores are searched.
+ *
+ * Dependencies.  A hash from a task id to the groups that wait for it; a
+ * group counts its unfinished dependencies.  Tasks that end are queued and
+ * their dependents resolved before the call returns.
+ *
+ * Hooks.  The table is changed first and the hooks are queued; they run,
+ * in the order the changes happened, when the outermost sched call
+ * returns.  A hook may call any sched function except sched_destroy; what
+ * its own calls queue runs after it returns.
+ *
+ * Bookkeeping allocations (queues, detail chunks) abort on failure, as
+ * strbuf does; a submission that cannot be allocated fails with an error.
+ */
+#include "sched/sched.h"
+
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "util/strbuf.h"
+#include "util/units.h"
+
+#define DISPATCH_MAX_BLOCKED 32
+#define DEFAULT_MAX_WORKER_LOSSES 3
+#define DETAIL_CHUNK_BITS 16
+#define DETAIL_CHUNK (1u << DETAIL_CHUNK_BITS)
+
+/* State byte: the task_state in the low bits, plus how it was cancelled. */
+#define ST_MASK 0x07
+#define ST_BY_DEPENDENCY 0x08
+
+struct detail {
+	double start_time, end_time, runtime;
+	uint64_t peak_memory;
+	char *reason;
+	worker_id_t worker;
+	int exit_code;
+	uint32_t attempts, failures, worker_losses;
+	int16_t signal;
+};
+
+struct group {
+	task_id_t first;
+	uint64_t n;
+	struct task_spec spec;		/* strings and arrays live in `blob` */
+	void *blob;
+	double submit_time;
+	uint8_t *state;			/* n bytes */
+	uint32_t *detail;		/* n entries: 0 none, else index + 1 */
+	uint64_t count[TASK_NSTATES];
+	uint64_t pending;		/* unfinished dependencies */
+	int dep_failed;
+	char *reason;			/* "dependency N failed" */
+	double cancel_time;		/* when dependencies cancelled it */
+	uint8_t state1;			/* storage for a group of one */
+	uint32_t detail1;
+};
+
+struct range {
+	task_id_t next, end;
+	struct group *g;
+};
+
+struct worker {
+	char *name;
+	unsigned cores, cores_used;
+	uint64_t memory, memory_used;
+	uint64_t done;
+	int alive, draining;
+	int free_pos;			/* index in s->freew, -1 if absent */
+	task_id_t *tasks;		/* running here */
+	size_t ntasks, atasks;
+};
+
+enum event_kind { EV_ASSIGN, EV_KILL, EV_ENDED };
+
+struct event {
+	enum event_kind kind;
+	worker_id_t worker;
+	task_id_t id;
+};
+
+struct edge {
+	struct group *g;
+	uint32_t next;			/* index + 1, 0 ends */
+};
+
+struct slot {
+	task_id_t key;			/* 0: empty */
+	uint32_t head;			/* first edge, index + 1 */
+};
+
+struct ended {
+	task_id_t id;
+	enum task_state state;
+};
+
+struct sched {
+	struct sched_hooks hooks;
+
+	struct group **groups;
+	size_t ngroups, agroups;
+	task_id_t last_id;
+
+	struct detail **chunks;
+	size_t nchunks;
+	uint32_t ndetails;
+
+	struct range *heap;
+	size_t nheap, aheap;
+
+	struct worker *workers;
+	size_t nworkers, aworkers;
+	worker_id_t *freew;
+	size_t nfree;
+
+	struct slot *slots;		/* dependency hash, power of two */
+	size_t nslots, nkeys;
+	struct edge *edges;
+	size_t nedges, aedges;
+	uint32_t free_edge;		/* index + 1 */
+
+	struct ended *endq;
+	size_t endq_head, endq_len, endq_alloc;
+
+	struct event *outbox;
+	size_t out_head, out_len, out_alloc;
+	int depth;
+
+	uint64_t count[TASK_NSTATES];
+	uint64_t submitted, retried, lost;
+
+	struct strbuf reason;		/* computed task_info.reason */
+};
+
+static const char *const state_names[TASK_NSTATES] = {
+	"waiting", "queued", "running", "done", "failed", "cancelled",
+};
+
+const char *task_state_name(enum task_state st)
+{
+	if ((unsigned)st >= TASK_NSTATES)
+		return "unknown";
+	return state_names[st];
+}
+
+int task_state_parse(const char *s, enum task_state *st)
+{
+	for (int i = 0; i < TASK_NSTATES; i++) {
+		if (!strcmp(s, state_names[i])) {
+			*st = (enum task_state)i;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+static double now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Grow a vector to hold `need` elements; aborts like strbuf. */
+static void *grow(void *p, size_t *alloc, size_t need, size_t size)
+{
+	if (need <= *alloc)
+		return p;
+	size_t n = *alloc ? *alloc : 8;
+	while (n < need)
+		n *= 2;
+	p = realloc(p, n * size);
+	if (!p)
+		abort();
+	*alloc = n;
+	return p;
+}
+
+/* --- groups and elements ------------------------------------------------ */
+
+static struct group *find_group(struct sched *s, task_id_t id, uint64_t *idx)
+{
+	size_t lo = 0, hi = s->ngroups;
+
+	if (id == 0 || id > s->last_id)
+		return NULL;
+	while (hi - lo > 1) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (s->groups[mid]->first <= id)
+			lo = mid;
+		else
+			hi = mid;
+	}
+	struct group *g = s->groups[lo];
+	if (idx)
+		*idx = id - g->first;
+	return g;
+}
+
+static size_t find_group_index(struct sched *s, task_id_t id)
+{
+	size_t lo = 0, hi = s->ngroups;
+
+	while (hi - lo > 1) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (s->groups[mid]->first <= id)
+			lo = mid;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+static enum task_state elem_state(const struct group *g, uint64_t i)
+{
+	return (enum task_state)(g->state[i] & ST_MASK);
+}
+
+static void set_state(struct sched *s, struct group *g, uint64_t i,
+		      enum task_state st, uint8_t flags)
+{
+	enum task_state old = elem_state(g, i);
+
+	g->count[old]--;
+	s->count[old]--;
+	g->count[st]++;
+	s->count[st]++;
+	g->state[i] = (uint8_t)(st | flags);
+}
+
+static struct detail *detail_of(struct sched *s, const struct group *g,
+				uint64_t i)
+{
+	uint32_t d = g->detail[i];
+
+	if (!d)
+		return NULL;
+	d--;
+	return &s->chunks[d >> DETAIL_CHUNK_BITS][d & (DETAIL_CHUNK - 1)];
+}
+
+static struct detail *detail_get(struct sched *s, struct group *g, uint64_t i)
+{
+	struct detail *d = detail_of(s, g, i);
+
+	if (d)
+		return d;
+	if (s->ndetails == UINT32_MAX - 1)
+		abort();
+	uint32_t idx = s->ndetails++;
+	size_t c = idx >> DETAIL_CHUNK_BITS;
+	if (c >= s->nchunks) {
+		s->chunks = realloc(s->chunks, (c + 1) * sizeof(*s->chunks));
+		if (!s->chunks)
+			abort();
+		s->chunks[c] = malloc(DETAIL_CHUNK * sizeof(struct detail));
+		if (!s->chunks[c])
+			abort();
+		s->nchunks = c + 1;
+	}
+	d = &s->chunks[c][idx & (DETAIL_CHUNK - 1)];
+	memset(d, 0, sizeof(*d));
+	d->worker = -1;
+	g->detail[i] = idx + 1;
+	return d;
+}
+
+static void set_reason(struct detail *d, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static void set_reason(struct detail *d, const char *fmt, ...)
+{
+	struct strbuf sb = STRBUF_INIT;
+	va_list ap;
+
+	va_start(ap, fmt);
+	strbuf_vaddf(&sb, fmt, ap);
+	va_end(ap);
+	free(d->reason);
+	d->reason = strbuf_detach(&sb, NULL);
+}
+
+static void clear_reason(struct detail *d)
+{
+	free(d->reason);
+	d->reason = NULL;
+}
+
+/* --- hooks, run after the table has changed ------------------------------ */
+
+static void emit(struct sched *s, enum event_kind kind, worker_id_t w,
+		 task_id_t id)
+{
+	s->outbox = grow(s->outbox, &s->out_alloc, s->out_len + 1,
+			 sizeof(*s->outbox));
+	s->outbox[s->out_len++] = (struct event){ kind, w, id };
+}
+
+static void flush(struct sched *s)
+{
+	while (s->out_head < s->out_len) {
+		struct event ev = s->outbox[s->out_head++];
+		const struct sched_hooks *h = &s->hooks;
+
+		switch (ev.kind) {
+		case EV_ASSIGN:
+			if (h->assign)
+				h->assign(h->arg, ev.worker, ev.id);
+			break;
+		case EV_KILL:
+			if (h->kill)
+				h->kill(h->arg, ev.worker, ev.id);
+			break;
+		case EV_ENDED:
+			if (h->ended)
+				h->ended(h->arg, ev.id);
+			break;
+		}
+	}
+	s->out_head = s->out_len = 0;
+}
+
+static void resolve(struct sched *s);
+
+static void enter(struct sched *s)
+{
+	s->depth++;
+}
+
+static void leave(struct sched *s)
+{
+	resolve(s);
+	if (s->depth == 1)
+		flush(s);
+	s->depth--;
+}
+
+/* --- ready queue ---------------------------------------------------------- */
+
+static void heap_sift_down(struct sched *s, size_t i)
+{
+	struct range *h = s->heap;
+	struct range r = h[i];
+
+	for (;;) {
+		size_t c = 2 * i + 1;
+		if (c >= s->nheap)
+			break;
+		if (c + 1 < s->nheap && h[c + 1].next < h[c].next)
+			c++;
+		if (h[c].next >= r.next)
+			break;
+		h[i] = h[c];
+		i = c;
+	}
+	h[i] = r;
+}
+
+static void heap_push(struct sched *s, struct group *g, task_id_t next,
+		      task_id_t end)
+{
+	s->heap = grow(s->heap, &s->aheap, s->nheap + 1, sizeof(*s->heap));
+	size_t i = s->nheap++;
+	struct range r = { next, end, g };
+
+	while (i > 0) {
+		size_t p = (i - 1) / 2;
+		if (s->heap[p].next <= r.next)
+			break;
+		s->heap[i] = s->heap[p];
+		i = p;
+	}
+	s->heap[i] = r;
+}
+
+static struct range heap_pop(struct sched *s)
+{
+	struct range top = s->heap[0];
+
+	s->heap[0] = s->heap[--s->nheap];
+	if (s->nheap)
+		heap_sift_down(s, 0);
+	return top;
+}
+
+static void requeue(struct sched *s, struct group *g, uint64_t i)
+{
+	set_state(s, g, i, TASK_QUEUED, 0);
+	heap_push(s, g, g->first + i, g->first + i + 1);
+}
+
+/* --- workers --------------------------------------------------------------- */
+
+static struct worker *get_worker(struct sched *s, worker_id_t w)
+{
+	if (w < 0 || (size_t)w >= s->nworkers)
+		return NULL;
+	return &s->workers[w];
+}
+
+/* Keep w in the free list exactly when it can take a task. */
+static void update_free(struct sched *s, worker_id_t id)
+{
+	struct worker *w = &s->workers[id];
+	int want = w->alive && !w->draining && w->cores_used < w->cores;
+
+	if (want && w->free_pos < 0) {
+		w->free_pos = (int)s->nfree;
+		s->freew[s->nfree++] = id;
+	} else if (!want && w->free_pos >= 0) {
+		worker_id_t last = s->freew[--s->nfree];
+		s->freew[w->free_pos] = last;
+		s->workers[last].free_pos = w->free_pos;
+		w->free_pos = -1;
+	}
+}
+
+static int fits(const struct worker *w, unsigned cores, uint64_t memory)
+{
+	if (w->cores - w->cores_used < cores)
+		return 0;
+	if (memory && w->memory && w->memory - w->memory_used < memory)
+		return 0;
+	return 1;
+}
+
+static worker_id_t find_fit(struct sched *s, unsigned cores, uint64_t memory)
+{
+	for (size_t k = 0; k < s->nfree; k++)
+		if (fits(&s->workers[s->freew[k]], cores, memory))
+			return s->freew[k];
+	return -1;
+}
+
+static void worker_take(struct sched *s, worker_id_t id, task_id_t task,
+			const struct task_spec *spec)
+{
+	struct worker *w = &s->workers[id];
+
+	w->cores_used += spec->cores;
+	w->memory_used += spec->memory;
+	w->tasks = grow(w->tasks, &w->atasks, w->ntasks + 1,
+			sizeof(*w->tasks));
+	w->tasks[w->ntasks++] = task;
+	update_free(s, id);
+}
+
+static void worker_release(struct sched *s, worker_id_t id, task_id_t task,
+			   const struct task_spec *spec)
+{
+	struct worker *w = &s->workers[id];
+
+	for (size_t k = 0; k < w->ntasks; k++) {
+		if (w->tasks[k] == task) {
+			w->tasks[k] = w->tasks[--w->ntasks];
+			w->cores_used -= spec->cores;
+			w->memory_used -= spec->memory;
+			update_free(s, id);
+			return;
+		}
+	}
+}
+
+/* --- ends and dependencies ------------------------------------------------ */
+
+static void task_end(struct sched *s, struct group *g, uint64_t i,
+		     enum task_state st, uint8_t flags)
+{
+	task_id_t id = g->first + i;
+
+	set_state(s, g, i, st, flags);
+	emit(s, EV_ENDED, -1, id);
+	if (s->nkeys) {
+		s->endq = grow(s->endq, &s->endq_alloc, s->endq_len + 1,
+			       sizeof(*s->endq));
+		s->endq[s->endq_len++] = (struct ended){ id, st };
+	}
+}
+
+static size_t slot_of(const struct sched *s, task_id_t key)
+{
+	uint64_t h = key * 0x9e3779b97f4a7c15ULL;
+
+	return (size_t)(h >> 17) & (s->nslots - 1);
+}
+
+static struct slot *hash_find(struct sched *s, task_id_t key)
+{
+	if (!s->nslots)
+		return NULL;
+	for (size_t i = slot_of(s, key);; i = (i + 1) & (s->nslots - 1)) {
+		if (s->slots[i].key == key)
+			return &s->slots[i];
+		if (!s->slots[i].key)
+			return NULL;
+	}
+}
+
+static struct slot *hash_insert(struct sched *s, task_id_t key);
+
+static void hash_rehash(struct sched *s, size_t nslots)
+{
+	struct slot *old = s->slots;
+	size_t nold = s->nslots;
+
+	s->slots = calloc(nslots, sizeof(*s->slots));
+	if (!s->slots)
+		abort();
+	s->nslots = nslots;
+	s->nkeys = 0;
+	for (size_t i = 0; i < nold; i++)
+		if (old[i].key)
+			hash_insert(s, old[i].key)->head = old[i].head;
+	free(old);
+}
+
+static struct slot *hash_insert(struct sched *s, task_id_t key)
+{
+	struct slot *sl = hash_find(s, key);
+
+	if (sl)
+		return sl;
+	if ((s->nkeys + 1) * 2 > s->nslots)
+		hash_rehash(s, s->nslots ? s->nslots * 2 : 64);
+	size_t i = slot_of(s, key);
+	while (s->slots[i].key)
+		i = (i + 1) & (s->nslots - 1);
+	s->slots[i].key = key;
+	s->slots[i].head = 0;
+	s->nkeys++;
+	return &s->slots[i];
+}
+
+/* Linear probing: shift later entries of the run back over the hole. */
+static void hash_remove(struct sched *s, struct slot *sl)
+{
+	size_t mask = s->nslots - 1;
+	size_t i = (size_t)(sl - s->slots), j = i;
+
+	for (;;) {
+		j = (j + 1) & mask;
+		if (!s->slots[j].key)
+			break;
+		size_t home = slot_of(s, s->slots[j].key);
+		/* move j to i when home is not cyclically in (i, j] */
+		if ((j > i && (home <= i || home > j)) ||
+		    (j < i && (home <= i && home > j))) {
+			s->slots[i] = s->slots[j];
+			i = j;
+		}
+	}
+	s->slots[i].key = 0;
+	s->slots[i].head = 0;
+	s->nkeys--;
+}
+
+static void add_edge(struct sched *s, task_id_t dep, struct group *g)
+{
+	uint32_t e;
+
+	if (s->free_edge) {
+		e = s->free_edge - 1;
+		s->free_edge = s->edges[e].next;
+	} else {
+		s->edges = grow(s->edges, &s->aedges, s->nedges + 1,
+				sizeof(*s->edges));
+		e = (uint32_t)s->nedges++;
+	}
+	struct slot *sl = hash_insert(s, dep);
+	s->edges[e].g = g;
+	s->edges[e].next = sl->head;
+	sl->head = e + 1;
+}
+
+static void release_group(struct sched *s, struct group *g)
+{
+	int any = 0;
+
+	for (uint64_t i = 0; i < g->n; i++) {
+		if (elem_state(g, i) == TASK_WAITING) {
+			set_state(s, g, i, TASK_QUEUED, 0);
+			any = 1;
+		}
+	}
+	if (any)
+		heap_push(s, g, g->first, g->first + g->n);
+}
+
+static void cancel_group_for(struct sched *s, struct group *g, task_id_t dep)
+{
+	struct strbuf sb = STRBUF_INIT;
+
+	g->dep_failed = 1;
+	strbuf_addf(&sb, "dependency %" PRIu64 " failed", dep);
+	free(g->reason);
+	g->reason = strbuf_detach(&sb, NULL);
+	g->cancel_time = now();
+	for (uint64_t i = 0; i < g->n; i++)
+		if (elem_state(g, i) == TASK_WAITING)
+			task_end(s, g, i, TASK_CANCELLED, ST_BY_DEPENDENCY);
+}
+
+static void resolve(struct sched *s)
+{
+	while (s->endq_head < s->endq_len) {
+		struct ended e = s->endq[s->endq_head++];
+		struct slot *sl = hash_find(s, e.id);
+
+		if (!sl)
+			continue;
+		uint32_t head = sl->head;
+		hash_remove(s, sl);
+		while (head) {
+			struct edge *ed = &s->edges[head - 1];
+			struct group *g = ed->g;
+			uint32_t next = ed->next;
+
+			ed->next = s->free_edge;
+			s->free_edge = head;
+			head = next;
+			if (g->dep_failed)
+				continue;
+			if (e.state == TASK_DONE) {
+				if (--g->pending == 0)
+					release_group(s, g);
+			} else {
+				cancel_group_for(s, g, e.id);
+			}
+		}
+	}
+	s->endq_head = s->endq_len = 0;
+}
+
+/* --- create, destroy -------------------------------------------------------- */
+
+struct sched *sched_create(const struct sched_hooks *hooks)
+{
+	struct sched *s = calloc(1, sizeof(*s));
+
+	if (!s)
+		return NULL;
+	if (hooks)
+		s->hooks = *hooks;
+	strbuf_init(&s->reason, 0);
+	return s;
+}
+
+void sched_destroy(struct sched *s)
+{
+	if (!s)
+		return;
+	for (size_t k = 0; k < s->ngroups; k++) {
+		struct group *g = s->groups[k];
+		free(g->blob);
+		if (g->n > 1) {
+			free(g->state);
+			free(g->detail);
+		}
+		free(g->reason);
+		free(g);
+	}
+	free(s->groups);
+	for (uint32_t i = 0; i < s->ndetails; i++)
+		free(s->chunks[i >> DETAIL_CHUNK_BITS]
+			      [i & (DETAIL_CHUNK - 1)].reason);
+	for (size_t c = 0; c < s->nchunks; c++)
+		free(s->chunks[c]);
+	free(s->chunks);
+	for (size_t w = 0; w < s->nworkers; w++) {
+		free(s->workers[w].name);
+		free(s->workers[w].tasks);
+	}
+	free(s->workers);
+	free(s->freew);
+	free(s->heap);
+	free(s->slots);
+	free(s->edges);
+	free(s->endq);
+	free(s->outbox);
+	strbuf_release(&s->reason);
+	free(s);
+}
+
+/* --- submit ------------------------------------------------------------------ */
+
+static int cmp_id(const void *a, const void *b)
+{
+	task_id_t x = *(const task_id_t *)a, y = *(const task_id_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static size_t count_strv(char *const *v)
+{
+	size_t n = 0;
+
+	while (v && v[n])
+		n++;
+	return n;
+}
+
+static size_t strv_bytes(char *const *v, size_t n)
+{
+	size_t b = 0;
+
+	for (size_t i = 0; i < n; i++)
+		b += strlen(v[i]) + 1;
+	return b;
+}
+
+static char *put_str(char **cursor, const char *str)
+{
+	size_t len = strlen(str) + 1;
+	char *p = *cursor;
+
+	memcpy(p, str, len);
+	*cursor += len;
+	return p;
+}
+
+static const char *basename_of(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+
+	if (!slash || !slash[1])
+		return path;
+	return slash + 1;
+}
+
+/*
+ * One allocation: the sorted unique dependency ids, the argv and env
+ * pointer arrays, then every string.
+ */
+static int copy_spec(struct group *g, const struct task_spec *in,
+		     const task_id_t *deps, unsigned ndeps)
+{
+	size_t argc = count_strv(in->argv), envc = count_strv(in->env);
+	const char *name = in->name ? in->name : basename_of(in->argv[0]);
+	size_t size = ndeps * sizeof(task_id_t) +
+		(argc + 1) * sizeof(char *) +
+		(in->env ? (envc + 1) * sizeof(char *) : 0) +
+		strv_bytes(in->argv, argc) + strv_bytes(in->env, envc) +
+		strlen(name) + 1 +
+		(in->cwd ? strlen(in->cwd) + 1 : 0) +
+		(in->stdout_path ? strlen(in->stdout_path) + 1 : 0) +
+		(in->stderr_path ? strlen(in->stderr_path) + 1 : 0);
+	char *blob = malloc(size);
+
+	if (!blob)
+		return -1;
+	struct task_spec *out = &g->spec;
+	*out = *in;
+	char *p = blob;
+	task_id_t *after = (task_id_t *)(void *)p;
+	memcpy(after, deps, ndeps * sizeof(task_id_t));
+	p += ndeps * sizeof(task_id_t);
+	out->after = ndeps ? after : NULL;
+	out->nafter = ndeps;
+	char **argv = (char **)(void *)p;
+	p += (argc + 1) * sizeof(char *);
+	char **env = NULL;
+	if (in->env) {
+		env = (char **)(void *)p;
+		p += (envc + 1) * sizeof(char *);
+	}
+	for (size_t i = 0; i < argc; i++)
+		argv[i] = put_str(&p, in->argv[i]);
+	argv[argc] = NULL;
+	out->argv = argv;
+	if (env) {
+		for (size_t i = 0; i < envc; i++)
+			env[i] = put_str(&p, in->env[i]);
+		env[envc] = NULL;
+	}
+	out->env = env;
+	out->name = put_str(&p, name);
+	out->cwd = in->cwd ? put_str(&p, in->cwd) : NULL;
+	out->stdout_path = in->stdout_path ? put_str(&p, in->stdout_path) : NULL;
+	out->stderr_path = in->stderr_path ? put_str(&p, in->stderr_path) : NULL;
+	if (!out->max_worker_losses)
+		out->max_worker_losses = DEFAULT_MAX_WORKER_LOSSES;
+	if (!out->is_array)
+		out->array_first = out->array_last = 0;
+	g->blob = blob;
+	return 0;
+}
+
+static int validate(const struct task_spec *spec, task_id_t limit,
+		    uint64_t *n, struct err *err)
+{
+	if (!spec->argv || !spec->argv[0] || !spec->argv[0][0])
+		return errprintf(err, "empty command");
+	if (spec->cores == 0)
+		return errprintf(err, "a task needs at least 1 core");
+	if (spec->env)
+		for (size_t i = 0; spec->env[i]; i++)
+			if (!strchr(spec->env[i], '=') || spec->env[i][0] == '=')
+				return errprintf(err, "environment entry '%s' "
+						 "is not NAME=value",
+						 spec->env[i]);
+	*n = 1;
+	if (spec->is_array) {
+		if (spec->array_first > spec->array_last)
+			return errprintf(err, "empty array range %" PRId64
+					 "-%" PRId64, spec->array_first,
+					 spec->array_last);
+		*n = (uint64_t)spec->array_last - (uint64_t)spec->array_first
+			+ 1;
+		if (*n == 0 || *n > UINT32_MAX)
+			return errprintf(err, "array range %" PRId64 "-%" PRId64
+					 " is too large (at most %" PRIu32
+					 " tasks)", spec->array_first,
+					 spec->array_last, UINT32_MAX);
+	}
+	if (spec->nafter && !spec->after)
+		return errprintf(err, "dependency list is missing");
+	for (unsigned k = 0; k < spec->nafter; k++)
+		if (spec->after[k] == 0 || spec->after[k] > limit)
+			return errprintf(err, "dependency %" PRIu64
+					 " is not an earlier task",
+					 spec->after[k]);
+	return 0;
+}
+
+static void group_free(struct group *g)
+{
+	if (!g)
+		return;
+	if (g->n > 1) {
+		free(g->state);
+		free(g->detail);
+	}
+	free(g->blob);
+	free(g->reason);
+	free(g);
+}
+
+/* Validate and copy a spec whose dependencies may go up to `limit`; no
+ * change to the table. */
+static struct group *prepare(const struct task_spec *spec, task_id_t limit,
+			     struct err *err)
+{
+	struct group *g = NULL;
+	task_id_t *deps = NULL;
+	unsigned ndeps = 0;
+	uint64_t n = 0;
+
+	if (validate(spec, limit, &n, err) < 0)
+		return NULL;
+	if (spec->nafter) {
+		deps = malloc(spec->nafter * sizeof(*deps));
+		if (!deps)
+			goto nomem;
+		memcpy(deps, spec->after, spec->nafter * sizeof(*deps));
+		qsort(deps, spec->nafter, sizeof(*deps), cmp_id);
+		for (unsigned k = 0; k < spec->nafter; k++)
+			if (!ndeps || deps[ndeps - 1] != deps[k])
+				deps[ndeps++] = deps[k];
+	}
+	g = calloc(1, sizeof(*g));
+	if (!g)
+		goto nomem;
+	g->n = n;
+	if (n == 1) {
+		g->state = &g->state1;
+		g->detail = &g->detail1;
+	} else {
+		g->state = malloc(n);
+		g->detail = calloc(n, sizeof(*g->detail));
+		if (!g->state || !g->detail)
+			goto nomem;
+	}
+	if (copy_spec(g, spec, deps, ndeps) < 0)
+		goto nomem;
+	free(deps);
+	return g;
+
+nomem:
+	free(deps);
+	group_free(g);
+	errprintf(err, "cannot allocate %" PRIu64 " task%s", n,
+		  n == 1 ? "" : "s");
+	return NULL;
+}
+
+/* Give a prepared group its ids and its first state; s->groups has room. */
+static void commit(struct sched *s, struct group *g)
+{
+	uint64_t n = g->n;
+
+	g->first = s->last_id + 1;
+	g->submit_time = now();
+	s->last_id += n;
+	s->groups[s->ngroups++] = g;
+	s->submitted += n;
+	memset(g->state, TASK_WAITING, n);
+	g->count[TASK_WAITING] = n;
+	s->count[TASK_WAITING] += n;
+
+	task_id_t failed_dep = 0;
+	for (unsigned k = 0; k < g->spec.nafter; k++) {
+		uint64_t di;
+		struct group *dg = find_group(s, g->spec.after[k], &di);
+		enum task_state ds = elem_state(dg, di);
+
+		if (ds == TASK_DONE)
+			continue;
+		if (ds == TASK_FAILED || ds == TASK_CANCELLED) {
+			failed_dep = g->spec.after[k];
+			break;
+		}
+		g->pending++;
+	}
+	if (failed_dep) {
+		g->pending = 0;
+		cancel_group_for(s, g, failed_dep);
+	} else if (g->pending) {
+		for (unsigned k = 0; k < g->spec.nafter; k++) {
+			uint64_t di;
+			struct group *dg = find_group(s, g->spec.after[k], &di);
+			if (elem_state(dg, di) != TASK_DONE)
+				add_edge(s, g->spec.after[k], g);
+		}
+	} else {
+		release_group(s, g);
+	}
+}
+
+int sched_submit(struct sched *s, const struct task_spec *spec,
+		 task_id_t *first, uint64_t *count, struct err *err)
+{
+	return sched_submit_many(s, spec, 1, first, count, err);
+}
+
+int sched_submit_many(struct sched *s, const struct task_spec *specs,
+		      size_t nspecs, task_id_t *first, uint64_t *count,
+		      struct err *err)
+{
+	struct group **gs;
+	task_id_t limit = s->last_id;
+	uint64_t total = 0;
+
+	if (!nspecs) {
+		if (first)
+			*first = 0;
+		if (count)
+			*count = 0;
+		return 0;
+	}
+	gs = calloc(nspecs, sizeof(*gs));
+	if (!gs)
+		return errprintf(err, "cannot allocate %zu tasks", nspecs);
+	for (size_t k = 0; k < nspecs; k++) {
+		gs[k] = prepare(&specs[k], limit, err);
+		if (!gs[k] || UINT64_MAX - limit < gs[k]->n) {
+			if (gs[k])
+				errprintf(err, "too many tasks");
+			if (nspecs > 1)
+				errprefix(err, "task %zu of %zu", k + 1,
+					  nspecs);
+			for (size_t j = 0; j <= k; j++)
+				group_free(gs[j]);
+			free(gs);
+			return -1;
+		}
+		limit += gs[k]->n;
+		total += gs[k]->n;
+	}
+	s->groups = grow(s->groups, &s->agroups, s->ngroups + nspecs,
+			 sizeof(*s->groups));
+
+	enter(s);
+	for (size_t k = 0; k < nspecs; k++)
+		commit(s, gs[k]);
+	if (first)
+		*first = gs[0]->first;
+	if (count)
+		*count = total;
+	free(gs);
+	leave(s);
+	return 0;
+}
+
+/* --- cancel, finish, dispatch --------------------------------------------- */
+
+int sched_cancel(struct sched *s, task_id_t id, struct err *err)
+{
+	uint64_t i;
+	struct group *g = find_group(s, id, &i);
+
+	if (!g)
+		return errprintf(err, "unknown task %" PRIu64, id);
+	enum task_state st = elem_state(g, i);
+	if (st != TASK_WAITING && st != TASK_QUEUED && st != TASK_RUNNING)
+		return 0;
+	enter(s);
+	struct detail *d = detail_get(s, g, i);
+	if (st == TASK_RUNNING) {
+		worker_release(s, d->worker, id, &g->spec);
+		emit(s, EV_KILL, d->worker, id);
+	}
+	clear_reason(d);
+	d->end_time = now();
+	task_end(s, g, i, TASK_CANCELLED, 0);
+	leave(s);
+	return 0;
+}
+
+void sched_task_finished(struct sched *s, task_id_t id, worker_id_t w,
+			 const struct task_result *res)
+{
+	uint64_t i;
+	struct group *g = find_group(s, id, &i);
+
+	if (!g || elem_state(g, i) != TASK_RUNNING)
+		return;
+	struct detail *d = detail_of(s, g, i);
+	if (!d || d->worker != w)
+		return;
+	enter(s);
+	struct worker *wk = &s->workers[w];
+	worker_release(s, w, id, &g->spec);
+	wk->done++;
+	d->end_time = now();
+	d->exit_code = res->exit_code;
+	d->signal = (int16_t)res->signal;
+	d->runtime = res->runtime;
+	d->peak_memory = res->peak_memory;
+	if (res->signal == 0 && res->exit_code == 0 && !res->reason) {
+		clear_reason(d);
+		task_end(s, g, i, TASK_DONE, 0);
+	} else {
+		d->failures++;
+		if (res->reason)
+			set_reason(d, "%s", res->reason);
+		else if (res->signal)
+			set_reason(d, "killed by signal %d", res->signal);
+		else
+			set_reason(d, "exit code %d", res->exit_code);
+		if (d->failures <= g->spec.retries) {
+			s->retried++;
+			requeue(s, g, i);
+		} else {
+			task_end(s, g, i, TASK_FAILED, 0);
+		}
+	}
+	leave(s);
+}
+
+static void place(struct sched *s, struct group *g, uint64_t i, worker_id_t w)
+{
+	struct detail *d = detail_get(s, g, i);
+	task_id_t id = g->first + i;
+
+	d->attempts++;
+	d->worker = w;
+	d->start_time = now();
+	d->end_time = 0;
+	set_state(s, g, i, TASK_RUNNING, 0);
+	worker_take(s, w, id, &g->spec);
+	emit(s, EV_ASSIGN, w, id);
+}
+
+void sched_dispatch(struct sched *s)
+{
+	struct range blocked[DISPATCH_MAX_BLOCKED];
+	size_t nblocked = 0;
+
+	if (!s->nfree || !s->nheap)
+		return;
+	enter(s);
+	while (s->nheap && s->nfree) {
+		struct range *r = &s->heap[0];
+		struct group *g = r->g;
+
+		while (r->next < r->end &&
+		       elem_state(g, r->next - g->first) != TASK_QUEUED)
+			r->next++;
+		if (r->next == r->end) {
+			heap_pop(s);
+			continue;
+		}
+		worker_id_t w = find_fit(s, g->spec.cores, g->spec.memory);
+		if (w < 0) {
+			/* every element of the range asks the same: set it
+			   aside and backfill with later ranges */
+			blocked[nblocked++] = heap_pop(s);
+			if (nblocked == DISPATCH_MAX_BLOCKED)
+				break;
+			continue;
+		}
+		place(s, g, r->next - g->first, w);
+		r->next++;
+		if (r->next == r->end)
+			heap_pop(s);
+		else
+			heap_sift_down(s, 0);
+	}
+	for (size_t k = 0; k < nblocked; k++)
+		heap_push(s, blocked[k].g, blocked[k].next, blocked[k].end);
+	leave(s);
+}
+
+/* --- queries ------------------------------------------------------------------ */
+
+/* Why a queued task is not placed, when no live worker is big enough. */
+static const char *unplaceable(struct sched *s, const struct task_spec *spec)
+{
+	unsigned max_cores = 0;
+	int mem_ok = spec->memory == 0;
+
+	for (size_t k = 0; k < s->nworkers; k++) {
+		const struct worker *w = &s->workers[k];
+		if (!w->alive || w->draining)
+			continue;
+		if (w->cores > max_cores)
+			max_cores = w->cores;
+		if (w->cores >= spec->cores &&
+		    (!w->memory || w->memory >= spec->memory))
+			mem_ok = 1;
+	}
+	strbuf_reset(&s->reason);
+	if (max_cores < spec->cores) {
+		strbuf_addf(&s->reason, "waiting for a worker with %u core%s",
+			    spec->cores, spec->cores == 1 ? "" : "s");
+		return s->reason.buf;
+	}
+	if (!mem_ok) {
+		strbuf_addf(&s->reason, "waiting for a worker with %u core%s "
+			    "and ", spec->cores, spec->cores == 1 ? "" : "s");
+		size_format(&s->reason, spec->memory);
+		strbuf_addstr(&s->reason, " of memory");
+		return s->reason.buf;
+	}
+	return NULL;
+}
+
+int sched_task(struct sched *s, task_id_t id, struct task_info *out)
+{
+	uint64_t i;
+	struct group *g = find_group(s, id, &i);
+
+	if (!g)
+		return -1;
+	const struct detail *d = detail_of(s, g, i);
+	enum task_state st = elem_state(g, i);
+
+	memset(out, 0, sizeof(*out));
+	out->id = id;
+	out->state = st;
+	out->spec = &g->spec;
+	out->has_index = g->spec.is_array;
+	out->array_index = g->spec.is_array ?
+		(int64_t)((uint64_t)g->spec.array_first + i) : 0;
+	out->worker = -1;
+	out->submit_time = g->submit_time;
+	if (d) {
+		out->attempts = d->attempts;
+		out->failures = d->failures;
+		out->worker_losses = d->worker_losses;
+		out->worker = d->worker;
+		out->start_time = d->start_time;
+		out->end_time = d->end_time;
+		out->exit_code = d->exit_code;
+		out->signal = d->signal;
+		out->runtime = d->runtime;
+		out->peak_memory = d->peak_memory;
+	}
+	switch (st) {
+	case TASK_CANCELLED:
+		if (g->state[i] & ST_BY_DEPENDENCY) {
+			out->reason = g->reason;
+			if (!out->end_time)
+				out->end_time = g->cancel_time;
+		} else {
+			out->reason = d && d->reason ? d->reason : "cancelled";
+		}
+		break;
+	case TASK_FAILED:
+		out->reason = d ? d->reason : NULL;
+		break;
+	case TASK_QUEUED:
+		out->reason = unplaceable(s, &g->spec);
+		if (!out->reason && d)
+			out->reason = d->reason;
+		break;
+	default:
+		break;
+	}
+	return 0;
+}
+
+static void add_substituted(struct strbuf *sb, const char *arg,
+			    const char *index)
+{
+	const char *p;
+
+	while ((p = strstr(arg, "{}"))) {
+		strbuf_add(sb, arg, (size_t)(p - arg));
+		strbuf_addstr(sb, index);
+		arg = p + 2;
+	}
+	strbuf_addstr(sb, arg);
+}
+
+char **sched_task_argv(struct sched *s, task_id_t id)
+{
+	uint64_t i;
+	struct group *g = find_group(s, id, &i);
+
+	if (!g)
+		return NULL;
+	size_t argc = count_strv(g->spec.argv);
+	char **argv = calloc(argc + 1, sizeof(*argv));
+	char index[24];
+
+	if (!argv)
+		return NULL;
+	snprintf(index, sizeof(index), "%" PRId64,
+		 (int64_t)((uint64_t)g->spec.array_first + i));
+	for (size_t k = 0; k < argc; k++) {
+		if (g->spec.is_array && strstr(g->spec.argv[k], "{}")) {
+			struct strbuf sb = STRBUF_INIT;
+			add_substituted(&sb, g->spec.argv[k], index);
+			argv[k] = strbuf_detach(&sb, NULL);
+		} else {
+			argv[k] = strdup(g->spec.argv[k]);
+		}
+		if (!argv[k]) {
+			while (k--)
+				free(argv[k]);
+			free(argv);
+			return NULL;
+		}
+	}
+	return argv;
+}
+
+task_id_t sched_next(struct sched *s, task_id_t after, unsigned states)
+{
+	uint64_t total = 0;
+	uint8_t want[8] = { 0 };
+
+	for (int st = 0; st < TASK_NSTATES; st++) {
+		if (states & (1u << st)) {
+			total += s->count[st];
+			want[st] = 1;
+		}
+	}
+	if (!total || after >= s->last_id)
+		return 0;
+	task_id_t id = after + 1;
+	for (size_t k = find_group_index(s, id); k < s->ngroups; k++) {
+		struct group *g = s->groups[k];
+		uint64_t here = 0;
+
+		for (int st = 0; st < TASK_NSTATES; st++)
+			if (want[st])
+				here += g->count[st];
+		if (!here)
+			continue;
+		uint64_t i = id > g->first ? id - g->first : 0;
+		for (; i < g->n; i++)
+			if (want[g->state[i] & ST_MASK])
+				return g->first + i;
+	}
+	return 0;
+}
+
+void sched_counts(struct sched *s, struct sched_counts *out)
+{
+	memset(out, 0, sizeof(*out));
+	memcpy(out->state, s->count, sizeof(out->state));
+	out->submitted = s->submitted;
+	out->retried = s->retried;
+	out->lost = s->lost;
+}
+
+task_id_t sched_last_id(struct sched *s)
+{
+	return s->last_id;
+}
+
+int sched_idle(struct sched *s)
+{
+	return !s->count[TASK_WAITING] && !s->count[TASK_QUEUED] &&
+		!s->count[TASK_RUNNING];
+}
+
+/* --- workers ----------------------------------------------------------------- */
+
+worker_id_t sched_worker_add(struct sched *s, const char *name,
+			     unsigned cores, uint64_t memory)
+{
+	if (s->nworkers >= INT32_MAX)
+		return -1;
+	char *copy = strdup(name ? name : "");
+	if (!copy)
+		return -1;
+	s->workers = grow(s->workers, &s->aworkers, s->nworkers + 1,
+			  sizeof(*s->workers));
+	s->freew = realloc(s->freew, (s->nworkers + 1) * sizeof(*s->freew));
+	if (!s->freew)
+		abort();
+	worker_id_t id = (worker_id_t)s->nworkers++;
+	struct worker *w = &s->workers[id];
+	memset(w, 0, sizeof(*w));
+	w->name = copy;
+	w->cores = cores;
+	w->memory = memory;
+	w->alive = 1;
+	w->free_pos = -1;
+	update_free(s, id);
+	return id;
+}
+
+void sched_worker_lost(struct sched *s, worker_id_t id)
+{
+	struct worker *w = get_worker(s, id);
+
+	if (!w || !w->alive)
+		return;
+	enter(s);
+	w->alive = 0;
+	update_free(s, id);
+	double t = now();
+	while (w->ntasks) {
+		task_id_t task = w->tasks[--w->ntasks];
+		uint64_t i;
+		struct group *g = find_group(s, task, &i);
+		struct detail *d = detail_of(s, g, i);
+
+		s->lost++;
+		d->worker_losses++;
+		d->end_time = t;
+		if (d->worker_losses >= g->spec.max_worker_losses) {
+			set_reason(d, "lost %" PRIu32 " worker%s",
+				   d->worker_losses,
+				   d->worker_losses == 1 ? "" : "s");
+			task_end(s, g, i, TASK_FAILED, 0);
+		} else {
+			s->retried++;
+			requeue(s, g, i);
+		}
+	}
+	w->cores_used = 0;
+	w->memory_used = 0;
+	leave(s);
+}
+
+void sched_worker_drain(struct sched *s, worker_id_t id)
+{
+	struct worker *w = get_worker(s, id);
+
+	if (!w)
+		return;
+	w->draining = 1;
+	update_free(s, id);
+}
+
+int sched_worker(struct sched *s, worker_id_t id, struct worker_info *out)
+{
+	const struct worker *w = get_worker(s, id);
+
+	if (!w)
+		return -1;
+	memset(out, 0, sizeof(*out));
+	out->id = id;
+	out->name = w->name;
+	out->cores = w->cores;
+	out->cores_used = w->cores_used;
+	out->memory = w->memory;
+	out->memory_used = w->memory_used;
+	out->running = (unsigned)w->ntasks;
+	out->done = w->done;
+	out->alive = w->alive;
+	out->draining = w->draining;
+	return 0;
+}
+
+worker_id_t sched_worker_next(struct sched *s, worker_id_t after)
+{
+	size_t next = after < 0 ? 0 : (size_t)after + 1;
+
+	return next < s->nworkers ? (worker_id_t)next : -1;
+}
