@@ -25,20 +25,27 @@ struct state_address {
 };
 
 /* $CLUSTER_HOME/<name>, created 0700 when `create`.  Names are
- * [A-Za-z0-9_.-]+. */
+ * [A-Za-z0-9_.-]+ (at most 64, not "." or "..").  $CLUSTER_HOME must be
+ * absolute.  Refuses a base or cluster directory owned by someone else or
+ * writable by group/others.  Appends the path to `out`; errno ENOENT when
+ * the cluster does not exist and !create. */
 int state_dir(const char *name, int create, struct strbuf *out,
 	      struct err *err);
 
 /* Read the token, creating a fresh random one (0600) when `create` and
- * none exists.  Refuses a token file others can read. */
+ * none exists.  Refuses a token file others can read.  errno ENOENT when
+ * there is none and !create. */
 int state_token(const char *dir, int create, char token[65],
 		struct err *err);
 
+/* The address file also records "url" and "started" (UTC, ISO 8601) for
+ * people and scripts; state_address_read does not need them.  Reading
+ * fails with errno ENOENT when there is no address file. */
 int state_address_write(const char *dir, const struct state_address *a,
 			struct err *err);
 int state_address_read(const char *dir, struct state_address *a,
 		       struct err *err);
-int state_address_remove(const char *dir);
+int state_address_remove(const char *dir);	/* 0 if already gone */
 
 /* Write `len` bytes to `path` atomically with `mode`. */
 int state_write_atomic(const char *path, const void *data, size_t len,
