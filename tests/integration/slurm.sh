@@ -57,7 +57,7 @@ start_munge() {
 		rm -f /run/munge/munged.pid /run/munge/munge.socket.2 \
 			/run/munge/munge.socket.2.lock
 	fi
-	if ! runuser -u munge -- /usr/sbin/munged; then
+	if ! runuser -u munge -- /usr/sbin/munged 9>&-; then
 		say "munged failed to start; see /var/log/munge/munged.log"
 		tail -5 /var/log/munge/munged.log >&2 2>/dev/null
 		return 1
@@ -116,6 +116,7 @@ MpiDefault=none
 AccountingStorageType=accounting_storage/none
 JobAcctGatherType=jobacct_gather/none
 JobCompType=jobcomp/none
+MailProg=/bin/true
 StateSaveLocation=$DIR/state
 SlurmdSpoolDir=$DIR/spool
 SlurmctldPidFile=$DIR/slurmctld.pid
@@ -172,12 +173,12 @@ do_start() {
 	rm -f "$DIR/log/"*.log
 	local ctld=/usr/sbin/slurmctld slurmd=/usr/sbin/slurmd
 	# -c: start from clean state, no jobs from an earlier run come back.
-	if ! "$ctld" -c -f "$CONF"; then
+	if ! "$ctld" -c -f "$CONF" 9>&-; then
 		say "slurmctld failed to start"
 		logs
 		return 1
 	fi
-	if ! "$slurmd" -c -f "$CONF"; then
+	if ! "$slurmd" -c -f "$CONF" 9>&-; then
 		say "slurmd failed to start"
 		logs
 		return 1
@@ -232,7 +233,8 @@ case $cmd in
 start | stop)
 	mkdir -p "$(dirname "$DIR")"
 	# One start or stop at a time: tests run by different people at once
-	# share the same private Slurm.
+	# share the same private Slurm.  The daemons must not inherit fd 9, or
+	# they would hold the lock for as long as they run.
 	exec 9>"$LOCK"
 	flock -w 120 9 || { say "cannot lock '$LOCK'"; exit 1; }
 	if [ "$cmd" = start ]; then do_start; else do_stop; fi
