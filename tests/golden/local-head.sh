@@ -1,0 +1,2 @@
+#!/bin/bash
+mpirun "--mca" "btl" "self,tcp" -np 3 --oversubscribe '/opt/cluster/bin/cluster-rank' --name 'default'
