@@ -8,11 +8,22 @@
  * SIGTERM, then SIGKILL after a grace period; over its memory limit
  * (resident set of the group, sampled) it is killed.  When it ends the
  * done callback gets exit status, runtime and peak memory.
+ *
+ * The base environment is the worker's environ as it is at exec_create
+ * (minus any inherited CLUSTER_TASK_ID, CLUSTER_ARRAY_INDEX and
+ * CLUSTER_WORKER); argv[0] is looked up in the worker's PATH.  stdin is
+ * /dev/null, descriptors above 2 are closed, every signal starts at its
+ * default and unblocked.  Missing parent directories of the output files
+ * are created; one path for both streams is opened once.  When a task's
+ * main process ends, whatever it left running in its process group is
+ * killed.  exec_create resets SIGCHLD to SIG_DFL if it was ignored (exit
+ * statuses would be lost otherwise).
  */
 #ifndef CLUSTER_EXEC_H
 #define CLUSTER_EXEC_H
 
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "sched/sched.h"
 #include "util/err.h"
@@ -41,7 +52,9 @@ struct exec;
 
 struct exec *exec_create(struct event_base *base, const char *worker_name,
 			 exec_done_fn done, void *arg);
-/* Kills every running task (SIGKILL to each group) and reaps them. */
+/* Kills every running task (SIGKILL to each group) and reaps them; the
+ * done callback is not called for them.  Call before freeing the base;
+ * may be called from inside the done callback. */
 void exec_destroy(struct exec *ex);
 
 /* Start one task.  -1 + err when it cannot even be spawned (the done
@@ -54,5 +67,17 @@ unsigned exec_running(const struct exec *ex);
 
 /* Seconds between TERM and KILL (default 5). */
 void exec_set_grace(struct exec *ex, double seconds);
+
+/* The pid (= process group id) of a running task; 0 when not running. */
+pid_t exec_pid(const struct exec *ex, task_id_t id);
+
+/* Use the paths taken on older kernels even where the new ones exist (so
+ * tests can cover them): EXEC_NO_PIDFD reaps with SIGCHLD (this exec then
+ * owns the base's SIGCHLD event), EXEC_NO_CHILDREN_FILES samples memory
+ * by scanning /proc for the task's process group.  Only while no task
+ * runs; -1 + errno otherwise. */
+#define EXEC_NO_PIDFD		1u
+#define EXEC_NO_CHILDREN_FILES	2u
+int exec_set_fallbacks(struct exec *ex, unsigned flags);
 
 #endif
