@@ -1,0 +1,175 @@
+/*
+ * cluster worker: one worker process (started by a nanny, or by hand).
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli/cli.h"
+#include "server/log.h"
+#include "state/state.h"
+#include "util/strbuf.h"
+#include "util/units.h"
+#include "worker/worker.h"
+
+static int cmd_worker(int argc, char **argv, struct cli_globals *g);
+
+const struct cmd_entry cmd_worker_entry = {
+	"worker", cmd_worker,
+	"[--connect HOST:PORT] [--name NAME] [--cores N] [--memory SIZE] "
+	"[--token-file FILE]",
+	"run one worker for the cluster's scheduler",
+};
+
+static int read_token_file(const char *path, char token[65])
+{
+	struct strbuf sb = STRBUF_INIT;
+
+	if (strbuf_read_file(&sb, path) < 0) {
+		fprintf(stderr, "cluster: cannot read token file '%s': %s\n",
+			path, strerror(errno));
+		return -1;
+	}
+	strbuf_rtrim(&sb);
+	if (sb.len != 64 || strspn(sb.buf, "0123456789abcdefABCDEF") != 64) {
+		fprintf(stderr, "cluster: token file '%s' does not hold "
+			"64 hex characters\n", path);
+		strbuf_release(&sb);
+		return -1;
+	}
+	memcpy(token, sb.buf, 65);
+	strbuf_release(&sb);
+	return 0;
+}
+
+static int parse_hostport(const char *s, char *host, size_t hostsz,
+			  uint16_t *port)
+{
+	const char *colon = strrchr(s, ':');
+	char *end;
+	unsigned long p;
+
+	if (!colon || colon == s || (size_t)(colon - s) >= hostsz)
+		return -1;
+	errno = 0;
+	p = strtoul(colon + 1, &end, 10);
+	if (errno || *end || end == colon + 1 || p == 0 || p > 65535)
+		return -1;
+	memcpy(host, s, (size_t)(colon - s));
+	host[colon - s] = '\0';
+	*port = (uint16_t)p;
+	return 0;
+}
+
+static int cmd_worker(int argc, char **argv, struct cli_globals *g)
+{
+	static const struct option longopts[] = {
+		{ "connect", required_argument, NULL, 'c' },
+		{ "name", required_argument, NULL, 'n' },
+		{ "cores", required_argument, NULL, 'C' },
+		{ "memory", required_argument, NULL, 'm' },
+		{ "token-file", required_argument, NULL, 't' },
+		{ "bench-noop", no_argument, NULL, 'B' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *connect = NULL, *token_file = NULL;
+	struct worker_opts o = { 0 };
+	char host[256], token[65], ident[320];
+	struct strbuf dir = STRBUF_INIT;
+	struct err err = { "" };
+	struct config *cfg = NULL;
+	int rc = WORKER_EXIT_USAGE, c;
+
+	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'c': connect = optarg; break;
+		case 'n': o.name = optarg; break;
+		case 'C': {
+			char *end;
+			long n = strtol(optarg, &end, 10);
+			if (*end || end == optarg || n < 1 || n > 1000000) {
+				rc = cli_usage_error(&cmd_worker_entry,
+					"--cores wants a positive number, got '%s'",
+					optarg);
+				goto out;
+			}
+			o.cores = (unsigned)n;
+			break;
+		}
+		case 'm':
+			if (size_parse(optarg, &o.memory, &err) < 0) {
+				rc = cli_usage_error(&cmd_worker_entry,
+					"--memory: %s", err.text);
+				goto out;
+			}
+			break;
+		case 't': token_file = optarg; break;
+		case 'B': o.bench_noop = 1; break;
+		default:
+			rc = cli_usage_error(&cmd_worker_entry, NULL);
+			goto out;
+		}
+	}
+	if (optind < argc) {
+		rc = cli_usage_error(&cmd_worker_entry, "unexpected argument '%s'",
+				     argv[optind]);
+		goto out;
+	}
+	cfg = cli_load_config(g);
+	if (!cfg)
+		goto out;
+	o.death_timeout = (double)config_get_num(cfg, "worker.death-timeout");
+
+	if (!token_file || !connect) {
+		if (state_dir(g->name, 0, &dir, &err) < 0) {
+			fprintf(stderr, "cluster: %s\n", err.text);
+			goto out;
+		}
+	}
+	if (token_file) {
+		if (read_token_file(token_file, token) < 0)
+			goto out;
+	} else if (state_token(dir.buf, 0, token, &err) < 0) {
+		fprintf(stderr, "cluster: %s\n", err.text);
+		goto out;
+	}
+	if (connect) {
+		if (parse_hostport(connect, host, sizeof(host), &o.port) < 0) {
+			rc = cli_usage_error(&cmd_worker_entry,
+				"--connect wants HOST:PORT, got '%s'", connect);
+			goto out;
+		}
+	} else {
+		struct state_address a;
+		if (state_address_read(dir.buf, &a, &err) < 0) {
+			fprintf(stderr, "cluster: no scheduler to connect to "
+				"(give --connect HOST:PORT): %s\n", err.text);
+			goto out;
+		}
+		snprintf(host, sizeof(host), "%s", a.host);
+		o.port = a.port;
+	}
+	o.host = host;
+	o.token = token;
+	if (!o.cores) {
+		long n = sysconf(_SC_NPROCESSORS_ONLN);
+		o.cores = n > 0 ? (unsigned)n : 1;
+	}
+	if (!o.memory) {
+		long pages = sysconf(_SC_PHYS_PAGES), psz = sysconf(_SC_PAGESIZE);
+		o.memory = pages > 0 && psz > 0 ? (uint64_t)pages * (uint64_t)psz : 0;
+	}
+	if (o.name)
+		snprintf(ident, sizeof(ident), "cluster worker '%s'", o.name);
+	else
+		snprintf(ident, sizeof(ident), "cluster worker %ld", (long)getpid());
+	log_setup(ident, g->verbose);
+	rc = worker_run(&o);
+out:
+	config_destroy(cfg);
+	strbuf_release(&dir);
+	return rc;
+}

@@ -1,0 +1,22 @@
+/*
+ * log: the runtime's messages on stderr (scheduler, worker, nanny, rank).
+ *
+ * One line per message: "IDENT: LEVEL: text" with LEVEL omitted for
+ * LOG_INFO.  Levels are syslog's; LOG_DEBUG lines appear only when the
+ * process was started with -v.  Messages follow the project style:
+ * lowercase, no full stop, the subject quoted.
+ */
+#ifndef CLUSTER_SERVER_LOG_H
+#define CLUSTER_SERVER_LOG_H
+
+#include <syslog.h>
+
+/* Set the prefix ("cluster-rank[0]", "worker 'n1'") and the verbosity
+ * (0: info and above, >= 1: debug too).  `ident` is copied. */
+void log_setup(const char *ident, int verbose);
+int log_verbose(void);
+
+void log_msg(int level, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+#endif

@@ -1,0 +1,76 @@
+/*
+ * server: the scheduler process's network side.  One libevent loop holds
+ * the worker listener (proto.h frames over TCP), the HTTP API (api.h) and
+ * the task table (sched.h), which it owns.
+ *
+ * Workers connect, prove they know the token (HELLO/AUTH/WELCOME), and are
+ * registered with sched_worker_add.  sched's assign hook becomes a RUN
+ * frame, its kill hook a KILL frame; a DONE frame becomes
+ * sched_task_finished followed by one sched_dispatch per loop iteration.
+ * Frames to workers are collected per connection and written once per
+ * loop iteration.  A worker silent for `missed_heartbeats` intervals, or
+ * whose connection closes, is lost (sched_worker_lost).  A connection
+ * that fails the handshake or sends a malformed frame is logged ("dropped
+ * connection from ADDR: reason") and closed; everyone else is unaffected.
+ *
+ * When `state_dir` is given the server creates the token there (unless
+ * `token` is given), writes task output under state_dir/logs/ by default
+ * (<id>.out, <id>.err) and publishes its address file, removed again by
+ * server_destroy.
+ */
+#ifndef CLUSTER_SERVER_H
+#define CLUSTER_SERVER_H
+
+#include <stdint.h>
+
+#include "sched/sched.h"
+#include "util/err.h"
+
+struct event_base;
+struct server;
+
+struct server_config {
+	const char *bind;		/* listen address; NULL: all interfaces */
+	const char *advertise;		/* host written to the address file;
+					   NULL: bind, else this host's name */
+	uint16_t port;			/* 0: ephemeral */
+	int http;			/* start the HTTP API */
+	uint16_t http_port;		/* 0: ephemeral */
+	const char *state_dir;		/* NULL: no files (tests, benchmarks) */
+	const char *token;		/* NULL: read or create in state_dir */
+	unsigned heartbeat_ms;		/* 0: 5000 */
+	unsigned missed_heartbeats;	/* 0: 3 */
+};
+
+/* Called after every task end (DONE, FAILED, CANCELLED), after the API
+ * has been told. */
+typedef void (*server_ended_fn)(void *arg, task_id_t id);
+
+struct server *server_create(struct event_base *base,
+			     const struct server_config *cfg,
+			     struct err *err);
+/* Closes every connection, stops the API, removes the address file. */
+void server_destroy(struct server *srv);
+
+struct sched *server_sched(struct server *srv);
+uint16_t server_port(const struct server *srv);
+uint16_t server_http_port(const struct server *srv);
+/* "host:port" workers should connect to. */
+const char *server_address(const struct server *srv);
+const char *server_token(const struct server *srv);
+
+void server_on_ended(struct server *srv, server_ended_fn fn, void *arg);
+
+/* Ask for a sched_dispatch at the end of this loop iteration (after a
+ * submission, say).  Cheap to call many times. */
+void server_kick(struct server *srv);
+
+/* Send SHUTDOWN to every worker, now and to any that connects later; each
+ * finishes its running tasks and leaves. */
+void server_shutdown_workers(struct server *srv, const char *reason);
+
+/* Workers connected and past the handshake; workers ever welcomed. */
+unsigned server_nworkers(const struct server *srv);
+unsigned server_nworkers_seen(const struct server *srv);
+
+#endif

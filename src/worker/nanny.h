@@ -1,0 +1,34 @@
+/*
+ * nanny: keeps one worker process alive, so that a crash of the worker
+ * (or of a task that takes it down) never ends the MPI rank around it.
+ *
+ * The worker is started with posix_spawn.  When it crashes (a signal, or
+ * an exit status other than the worker's orderly ones, see worker.h) it is
+ * started again after a pause that doubles from 0.1 s up to 30 s, and goes
+ * back to 0.1 s once a worker has lived a minute.  After `max_restarts`
+ * crashes within a minute the nanny stops and says why.  SIGTERM or SIGINT
+ * is passed on to the worker (which finishes its tasks); the nanny waits
+ * for it and ends in order.
+ */
+#ifndef CLUSTER_NANNY_H
+#define CLUSTER_NANNY_H
+
+enum nanny_end {
+	NANNY_DONE = 0,		/* orderly: worker finished, scheduler gone,
+				   or SIGTERM */
+	NANNY_GAVE_UP = 1,	/* too many crashes, or the worker cannot
+				   start at all */
+};
+
+struct nanny_opts {
+	const char *program;		/* path of the `cluster` executable */
+	char *const *argv;		/* the worker's argv, argv[0] first */
+	const char *name;		/* worker name, for messages */
+	unsigned max_restarts;		/* crashes within a minute to give up */
+};
+
+/* Runs until the end; returns an enum nanny_end value.  Installs its own
+ * SIGTERM, SIGINT and SIGCHLD handlers while it runs. */
+int nanny_run(const struct nanny_opts *o);
+
+#endif

@@ -1,0 +1,576 @@
+#include "worker/worker.h"
+
+#include <errno.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+
+#include "proto/proto.h"
+#include "server/log.h"
+#include "worker/exec.h"
+
+enum link_state {
+	LINK_DOWN,		/* waiting to reconnect */
+	LINK_CONNECTING,	/* TCP connect in progress */
+	LINK_HELLO,		/* connected, waiting for HELLO */
+	LINK_AUTH,		/* AUTH sent, waiting for WELCOME */
+	LINK_READY,
+};
+
+struct worker {
+	const struct worker_opts *o;
+	struct event_base *base;
+	struct exec *ex;
+	struct bufferevent *bev;
+	enum link_state st;
+	char name[300];
+	char host[256];
+	uint8_t sn[PROTO_NONCE_SIZE], cn[PROTO_NONCE_SIZE];
+	uint32_t wid;
+	unsigned heartbeat_ms;
+	double last_heard;
+	double gone_since;		/* 0: connected or never tried */
+	double backoff;
+	double death_timeout;
+	struct event *reconnect_ev, *hb_ev, *check_ev, *quit_ev;
+	struct event *term_ev, *int_ev;
+	struct strbuf out;
+	unsigned noop_running;
+	int shutdown;			/* SHUTDOWN received or SIGTERM */
+	int finishing;
+	int exit_code;
+};
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void schedule_reconnect(struct worker *w);
+static void finish(struct worker *w, int code);
+
+static void send_msg(struct worker *w, const struct proto_msg *m)
+{
+	if (!w->bev || w->st < LINK_HELLO)
+		return;
+	strbuf_reset(&w->out);
+	proto_encode(&w->out, m);
+	bufferevent_write(w->bev, w->out.buf, w->out.len);
+}
+
+static unsigned running(struct worker *w)
+{
+	return (w->ex ? exec_running(w->ex) : 0) + w->noop_running;
+}
+
+/* After a task end, or a SHUTDOWN: leave once nothing runs.  Runs as its
+ * own event so exec has finished its bookkeeping for the ended task. */
+static void check_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct worker *w = arg;
+
+	(void)fd;
+	(void)what;
+	if (w->shutdown && !w->finishing && running(w) == 0) {
+		log_msg(LOG_DEBUG, "no tasks left; leaving");
+		finish(w, WORKER_EXIT_OK);
+	}
+}
+
+static void check_soon(struct worker *w)
+{
+	event_active(w->check_ev, EV_TIMEOUT, 0);
+}
+
+static void quit_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct worker *w = arg;
+
+	(void)fd;
+	(void)what;
+	event_base_loopbreak(w->base);
+}
+
+static void drained_cb(struct bufferevent *bev, void *arg)
+{
+	struct worker *w = arg;
+
+	if (evbuffer_get_length(bufferevent_get_output(bev)) == 0)
+		event_base_loopbreak(w->base);
+}
+
+/* Leave the loop once what is queued for the scheduler has been written
+ * (at most a few seconds). */
+static void finish(struct worker *w, int code)
+{
+	struct timeval tv = { 3, 0 };
+
+	w->finishing = 1;
+	w->exit_code = code;
+	event_del(w->reconnect_ev);
+	event_del(w->hb_ev);
+	if (w->bev && w->st >= LINK_HELLO &&
+	    evbuffer_get_length(bufferevent_get_output(w->bev))) {
+		bufferevent_setcb(w->bev, NULL, drained_cb, NULL, w);
+		event_add(w->quit_ev, &tv);
+		return;
+	}
+	event_base_loopbreak(w->base);
+}
+
+static void exec_done(void *arg, task_id_t id, const struct task_result *res)
+{
+	struct worker *w = arg;
+	struct proto_msg m = { .type = PROTO_DONE };
+
+	m.u.done.task_id = id;
+	m.u.done.exit_code = res->exit_code;
+	m.u.done.signal = res->signal;
+	m.u.done.runtime_us = (uint64_t)(res->runtime * 1e6);
+	m.u.done.peak_memory = res->peak_memory;
+	m.u.done.reason = (char *)(res->reason ? res->reason : "");
+	log_msg(LOG_DEBUG, "task %llu ended: exit %d signal %d%s%s",
+		(unsigned long long)id, res->exit_code, res->signal,
+		res->reason ? ": " : "", res->reason ? res->reason : "");
+	if (w->st == LINK_READY)
+		send_msg(w, &m);
+	check_soon(w);
+}
+
+/* The scheduler requeues whatever ran on a lost connection, so tasks
+ * still running here would only run twice: stop them. */
+static void reset_exec(struct worker *w)
+{
+	if (w->ex && exec_running(w->ex)) {
+		log_msg(LOG_WARNING, "killing %u running tasks",
+			exec_running(w->ex));
+		exec_destroy(w->ex);
+		w->ex = exec_create(w->base, w->name, exec_done, w);
+	}
+	w->noop_running = 0;
+}
+
+static void link_down(struct worker *w, const char *why)
+{
+	enum link_state was = w->st;
+
+	if (w->bev) {
+		bufferevent_free(w->bev);
+		w->bev = NULL;
+	}
+	w->st = LINK_DOWN;
+	event_del(w->hb_ev);
+	if (w->finishing) {
+		event_base_loopbreak(w->base);
+		return;
+	}
+	if (w->shutdown && was == LINK_READY) {
+		/* Told to finish, and the scheduler is gone: nothing to wait
+		 * for. */
+		reset_exec(w);
+		finish(w, WORKER_EXIT_OK);
+		return;
+	}
+	if (was == LINK_AUTH) {
+		log_msg(LOG_ERR, "scheduler at '%s:%u' refused this worker "
+			"(wrong token?)", w->o->host, w->o->port);
+		reset_exec(w);
+		finish(w, WORKER_EXIT_USAGE);
+		return;
+	}
+	if (was == LINK_READY) {
+		log_msg(LOG_WARNING, "lost the scheduler at '%s:%u': %s",
+			w->o->host, w->o->port, why);
+		reset_exec(w);
+		w->backoff = 0;
+	} else {
+		log_msg(LOG_DEBUG, "cannot reach the scheduler at '%s:%u': %s",
+			w->o->host, w->o->port, why);
+	}
+	if (!w->gone_since)
+		w->gone_since = now_s();
+	schedule_reconnect(w);
+}
+
+/* --- messages from the scheduler ---------------------------------------- */
+
+static int on_hello(struct worker *w, struct proto_msg *m)
+{
+	struct proto_msg a = { .type = PROTO_AUTH };
+
+	if (w->st != LINK_HELLO) {
+		link_down(w, "unexpected 'hello'");
+		return -1;
+	}
+	memcpy(w->sn, m->u.hello.nonce, sizeof(w->sn));
+	if (proto_random(w->cn, sizeof(w->cn)) < 0) {
+		link_down(w, "no random bytes for the handshake");
+		return -1;
+	}
+	memcpy(a.u.auth.nonce, w->cn, sizeof(w->cn));
+	proto_mac(w->o->token, "worker", w->sn, w->cn, a.u.auth.mac);
+	a.u.auth.name = w->name;
+	a.u.auth.host = w->host;
+	a.u.auth.pid = (uint32_t)getpid();
+	a.u.auth.cores = w->o->cores;
+	a.u.auth.memory = w->o->memory;
+	send_msg(w, &a);
+	w->st = LINK_AUTH;
+	return 0;
+}
+
+static int on_welcome(struct worker *w, struct proto_msg *m)
+{
+	uint8_t want[PROTO_MAC_SIZE];
+
+	if (w->st != LINK_AUTH) {
+		link_down(w, "unexpected 'welcome'");
+		return -1;
+	}
+	proto_mac(w->o->token, "server", w->cn, w->sn, want);
+	if (!proto_mac_equal(want, m->u.welcome.mac)) {
+		log_msg(LOG_ERR, "scheduler at '%s:%u' does not know the token; "
+			"not working for it", w->o->host, w->o->port);
+		w->st = LINK_HELLO;	/* not a refusal: do not log one */
+		finish(w, WORKER_EXIT_USAGE);
+		return -1;
+	}
+	w->st = LINK_READY;
+	w->wid = m->u.welcome.worker_id;
+	w->heartbeat_ms = m->u.welcome.heartbeat_ms ? m->u.welcome.heartbeat_ms
+		: 5000;
+	w->gone_since = 0;
+	w->backoff = 0;
+	struct timeval tv = { w->heartbeat_ms / 1000,
+			      (w->heartbeat_ms % 1000) * 1000 };
+	event_add(w->hb_ev, &tv);
+	log_msg(LOG_DEBUG, "joined the scheduler at '%s:%u' as worker %u",
+		w->o->host, w->o->port, w->wid);
+	return 0;
+}
+
+static int on_run(struct worker *w, struct proto_msg *m)
+{
+	struct proto_run *r = &m->u.run;
+	struct err err = { "" };
+
+	if (w->st != LINK_READY) {
+		link_down(w, "'run' before the handshake");
+		return -1;
+	}
+	if (w->shutdown) {
+		/* Draining: the scheduler requeues it when we leave. */
+		log_msg(LOG_DEBUG, "not starting task %llu: leaving",
+			(unsigned long long)r->task_id);
+		return 0;
+	}
+	if (w->o->bench_noop) {
+		struct task_result res = { 0 };
+		exec_done(w, r->task_id, &res);
+		return 0;
+	}
+	struct exec_task t = {
+		.id = r->task_id,
+		.argv = r->argv,
+		.env = r->env && r->env[0] ? r->env : NULL,
+		.cwd = r->cwd && *r->cwd ? r->cwd : NULL,
+		.has_index = r->has_index,
+		.array_index = r->array_index,
+		.memory_limit = r->memory_limit,
+		.time_limit = r->time_limit,
+		.stdout_path = r->stdout_path && *r->stdout_path ?
+			r->stdout_path : NULL,
+		.stderr_path = r->stderr_path && *r->stderr_path ?
+			r->stderr_path : NULL,
+	};
+	log_msg(LOG_DEBUG, "starting task %llu", (unsigned long long)r->task_id);
+	if (exec_start(w->ex, &t, &err) < 0) {
+		char reason[300];
+		struct task_result res = { .exit_code = 127 };
+		snprintf(reason, sizeof(reason), "spawn failed: %s", err.text);
+		res.reason = reason;
+		log_msg(LOG_WARNING, "task %llu: %s", (unsigned long long)r->task_id,
+			reason);
+		exec_done(w, r->task_id, &res);
+	}
+	return 0;
+}
+
+static int on_kill(struct worker *w, struct proto_msg *m)
+{
+	if (w->st != LINK_READY) {
+		link_down(w, "'kill' before the handshake");
+		return -1;
+	}
+	log_msg(LOG_DEBUG, "killing task %llu",
+		(unsigned long long)m->u.kill.task_id);
+	exec_kill(w->ex, m->u.kill.task_id);
+	return 0;
+}
+
+static int on_heartbeat(struct worker *w, struct proto_msg *m)
+{
+	(void)w;
+	(void)m;
+	return 0;
+}
+
+static int on_shutdown(struct worker *w, struct proto_msg *m)
+{
+	const char *why = m->u.shutdown.reason;
+
+	log_msg(LOG_DEBUG, "scheduler asks to finish%s%s; %u tasks running",
+		why && *why ? ": " : "", why ? why : "", running(w));
+	w->shutdown = 1;
+	check_soon(w);
+	return 0;
+}
+
+typedef int (*handler_fn)(struct worker *w, struct proto_msg *m);
+
+/* What a scheduler may send. */
+static const handler_fn handlers[PROTO_TYPE_MAX + 1] = {
+	[PROTO_HELLO] = on_hello,
+	[PROTO_WELCOME] = on_welcome,
+	[PROTO_RUN] = on_run,
+	[PROTO_KILL] = on_kill,
+	[PROTO_HEARTBEAT] = on_heartbeat,
+	[PROTO_SHUTDOWN] = on_shutdown,
+};
+
+/* --- connection ----------------------------------------------------------- */
+
+static void read_cb(struct bufferevent *bev, void *arg)
+{
+	struct worker *w = arg;
+	struct evbuffer *in = bufferevent_get_input(bev);
+	struct err err = { "" };
+
+	w->last_heard = now_s();
+	while (w->bev == bev && !w->finishing) {
+		size_t avail = evbuffer_get_length(in);
+		if (avail < PROTO_HEADER_SIZE)
+			break;
+		const uint8_t *hdr = evbuffer_pullup(in, PROTO_HEADER_SIZE);
+		if (proto_frame_size(hdr, PROTO_HEADER_SIZE, PROTO_MAX_FRAME,
+				     &err) < 0) {
+			link_down(w, err.text);
+			return;
+		}
+		size_t need = PROTO_HEADER_SIZE +
+			((size_t)hdr[8] << 24 | (size_t)hdr[9] << 16 |
+			 (size_t)hdr[10] << 8 | (size_t)hdr[11]);
+		if (avail < need)
+			break;
+		const uint8_t *frame = evbuffer_pullup(in, (ev_ssize_t)need);
+		struct proto_msg m;
+		if (proto_decode(frame, need, &m, &err) < 0) {
+			link_down(w, err.text);
+			return;
+		}
+		evbuffer_drain(in, need);
+		handler_fn fn = m.type > 0 && m.type <= PROTO_TYPE_MAX ?
+			handlers[m.type] : NULL;
+		int rc;
+		if (fn) {
+			rc = fn(w, &m);
+		} else {
+			char why[96];
+			snprintf(why, sizeof(why), "unexpected '%s' frame",
+				 proto_type_name(m.type));
+			link_down(w, why);
+			rc = -1;
+		}
+		proto_msg_release(&m);
+		if (rc < 0)
+			return;
+	}
+}
+
+static void event_cb(struct bufferevent *bev, short what, void *arg)
+{
+	struct worker *w = arg;
+
+	(void)bev;
+	if (what & BEV_EVENT_CONNECTED) {
+		int one = 1;
+		setsockopt(bufferevent_getfd(bev), IPPROTO_TCP, TCP_NODELAY,
+			   &one, sizeof(one));
+		w->st = LINK_HELLO;
+		w->last_heard = now_s();
+		return;
+	}
+	if (what & BEV_EVENT_EOF)
+		link_down(w, "connection closed");
+	else if (what & BEV_EVENT_ERROR)
+		link_down(w, strerror(EVUTIL_SOCKET_ERROR()));
+}
+
+static void try_connect(struct worker *w)
+{
+	struct addrinfo hints = { 0 }, *res = NULL;
+	char portstr[16];
+	int rc;
+
+	snprintf(portstr, sizeof(portstr), "%u", w->o->port);
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	rc = getaddrinfo(w->o->host, portstr, &hints, &res);
+	if (rc) {
+		link_down(w, gai_strerror(rc));
+		return;
+	}
+	w->bev = bufferevent_socket_new(w->base, -1,
+					BEV_OPT_CLOSE_ON_FREE);
+	if (!w->bev) {
+		freeaddrinfo(res);
+		link_down(w, "cannot create a socket");
+		return;
+	}
+	bufferevent_setcb(w->bev, read_cb, NULL, event_cb, w);
+	bufferevent_enable(w->bev, EV_READ | EV_WRITE);
+	w->st = LINK_CONNECTING;
+	rc = bufferevent_socket_connect(w->bev, res->ai_addr,
+					(int)res->ai_addrlen);
+	freeaddrinfo(res);
+	if (rc < 0)
+		link_down(w, strerror(errno));
+}
+
+static void reconnect_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct worker *w = arg;
+
+	(void)fd;
+	(void)what;
+	if (w->gone_since && now_s() - w->gone_since > w->death_timeout) {
+		log_msg(LOG_ERR, "scheduler at '%s:%u' gone for %.0f s; exiting",
+			w->o->host, w->o->port, now_s() - w->gone_since);
+		finish(w, WORKER_EXIT_GONE);
+		return;
+	}
+	try_connect(w);
+}
+
+static void schedule_reconnect(struct worker *w)
+{
+	w->backoff = w->backoff ? w->backoff * 2 : 0.05;
+	if (w->backoff > 2.0)
+		w->backoff = 2.0;
+	struct timeval tv = { (time_t)w->backoff,
+			      (suseconds_t)((w->backoff - (time_t)w->backoff) * 1e6) };
+	event_add(w->reconnect_ev, &tv);
+}
+
+static void heartbeat_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct worker *w = arg;
+	struct proto_msg m = { .type = PROTO_HEARTBEAT };
+	double now = now_s();
+
+	(void)fd;
+	(void)what;
+	if (w->st != LINK_READY)
+		return;
+	if (now - w->last_heard > 3.0 * w->heartbeat_ms / 1000.0) {
+		link_down(w, "missed heartbeats");
+		return;
+	}
+	m.u.heartbeat.time_ms = (uint64_t)(now * 1000.0);
+	m.u.heartbeat.running = running(w);
+	send_msg(w, &m);
+}
+
+static void signal_cb(evutil_socket_t sig, short what, void *arg)
+{
+	struct worker *w = arg;
+
+	(void)what;
+	if (w->shutdown) {
+		log_msg(LOG_WARNING, "signal %d again: killing %u running tasks",
+			(int)sig, running(w));
+		reset_exec(w);
+		finish(w, WORKER_EXIT_OK);
+		return;
+	}
+	log_msg(LOG_INFO, "signal %d: finishing %u running tasks", (int)sig,
+		running(w));
+	w->shutdown = 1;
+	check_soon(w);
+}
+
+int worker_run(const struct worker_opts *o)
+{
+	struct worker w = { 0 };
+	int rc = WORKER_EXIT_ERROR;
+
+	w.o = o;
+	w.exit_code = WORKER_EXIT_ERROR;
+	strbuf_init(&w.out, 0);
+	if (gethostname(w.host, sizeof(w.host)) < 0)
+		snprintf(w.host, sizeof(w.host), "localhost");
+	w.host[sizeof(w.host) - 1] = '\0';
+	if (o->name)
+		snprintf(w.name, sizeof(w.name), "%s", o->name);
+	else
+		snprintf(w.name, sizeof(w.name), "%s:%ld", w.host, (long)getpid());
+	signal(SIGPIPE, SIG_IGN);
+
+	w.base = event_base_new();
+	if (!w.base) {
+		log_msg(LOG_ERR, "cannot create an event loop");
+		goto out;
+	}
+	w.ex = exec_create(w.base, w.name, exec_done, &w);
+	w.reconnect_ev = evtimer_new(w.base, reconnect_cb, &w);
+	w.hb_ev = event_new(w.base, -1, EV_PERSIST, heartbeat_cb, &w);
+	w.check_ev = event_new(w.base, -1, 0, check_cb, &w);
+	w.quit_ev = evtimer_new(w.base, quit_cb, &w);
+	w.term_ev = evsignal_new(w.base, SIGTERM, signal_cb, &w);
+	w.int_ev = evsignal_new(w.base, SIGINT, signal_cb, &w);
+	if (!w.ex || !w.reconnect_ev || !w.hb_ev || !w.check_ev || !w.quit_ev ||
+	    !w.term_ev || !w.int_ev) {
+		log_msg(LOG_ERR, "cannot set up the worker's event loop");
+		goto out;
+	}
+	event_add(w.term_ev, NULL);
+	event_add(w.int_ev, NULL);
+	w.death_timeout = o->death_timeout > 0 ? o->death_timeout : 60.0;
+	try_connect(&w);
+	event_base_dispatch(w.base);
+	rc = w.exit_code;
+out:
+	if (w.bev)
+		bufferevent_free(w.bev);
+	exec_destroy(w.ex);
+	if (w.reconnect_ev)
+		event_free(w.reconnect_ev);
+	if (w.hb_ev)
+		event_free(w.hb_ev);
+	if (w.check_ev)
+		event_free(w.check_ev);
+	if (w.quit_ev)
+		event_free(w.quit_ev);
+	if (w.term_ev)
+		event_free(w.term_ev);
+	if (w.int_ev)
+		event_free(w.int_ev);
+	if (w.base)
+		event_base_free(w.base);
+	strbuf_release(&w.out);
+	return rc;
+}

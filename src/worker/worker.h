@@ -1,0 +1,42 @@
+/*
+ * worker: one worker process.  Connects to the scheduler, proves it knows
+ * the token and checks the scheduler's proof (proto.h), announces its
+ * cores and memory, runs what it is sent with exec.h, reports each end,
+ * and exchanges heartbeats.  While the scheduler is unreachable it keeps
+ * trying to reconnect (its running tasks are killed: the scheduler has
+ * requeued them) and gives up after `death_timeout` seconds.
+ *
+ * SHUTDOWN from the scheduler, or SIGTERM: no new tasks, the running ones
+ * finish, then the worker leaves and exits 0.  A second SIGTERM kills the
+ * running tasks.
+ */
+#ifndef CLUSTER_WORKER_H
+#define CLUSTER_WORKER_H
+
+#include <stdint.h>
+
+/* Exit codes, which the nanny reads. */
+enum worker_exit {
+	WORKER_EXIT_OK = 0,		/* orderly end (SHUTDOWN, SIGTERM) */
+	WORKER_EXIT_ERROR = 1,		/* unexpected failure: worth a restart */
+	WORKER_EXIT_USAGE = 2,		/* bad options or refused token:
+					   a restart would fail the same way */
+	WORKER_EXIT_GONE = 3,		/* scheduler gone past death_timeout */
+};
+
+struct worker_opts {
+	const char *host;		/* scheduler host */
+	uint16_t port;
+	const char *name;		/* NULL: "host:pid" */
+	const char *token;		/* 64 hex characters */
+	unsigned cores;			/* >= 1 */
+	uint64_t memory;		/* bytes */
+	double death_timeout;		/* seconds; 0: 60 */
+	int bench_noop;			/* report each RUN done at once, exit 0,
+					   without spawning (benchmarks only) */
+};
+
+/* Runs until the end; returns an enum worker_exit value. */
+int worker_run(const struct worker_opts *o);
+
+#endif
