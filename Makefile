@@ -70,6 +70,12 @@ CORE_SRCS += src/client/client.c
 
 # worker: task executor, worker process, nanny
 CORE_SRCS += src/worker/exec.c
+CORE_SRCS += src/worker/worker.c
+CORE_SRCS += src/worker/nanny.c
+
+# server: the scheduler's network side and the runtime's logging
+CORE_SRCS += src/server/server.c
+CORE_SRCS += src/server/log.c
 
 # cli: the `cluster` command
 CLI_SRCS += src/cli/main.c
@@ -82,6 +88,7 @@ CLI_SRCS += src/cli/cmd_tasks.c
 CLI_SRCS += src/cli/cmd_logs.c
 CLI_SRCS += src/cli/cmd_cancel.c
 CLI_SRCS += src/cli/cmd_workers.c
+CLI_SRCS += src/cli/cmd_worker.c
 
 # rank: the MPI entry point (only part built with mpicc)
 RANK_SRCS += src/rank/main.c

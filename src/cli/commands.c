@@ -6,10 +6,12 @@
 extern const struct cmd_entry cmd_help_entry;
 extern const struct cmd_entry cmd_config_entry;
 extern const struct cmd_entry cmd_job_script_entry;
+extern const struct cmd_entry cmd_worker_entry;
 
 const struct cmd_entry *const cli_commands[] = {
 	&cmd_config_entry,
 	&cmd_job_script_entry,
+	&cmd_worker_entry,
 	&cmd_help_entry,
 	NULL,
 };
