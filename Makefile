@@ -105,6 +105,9 @@ UNIT_TESTS += tests/unit/check_sched.c
 UNIT_TESTS += tests/unit/check_taskfile.c
 UNIT_TESTS += tests/unit/check_exec.c
 
+# benchmarks: print figures, assert nothing (`make bench`)
+BENCH_SRCS += tests/bench/bench_proto.c
+
 # --- rules ----------------------------------------------------------------
 
 # Listed files not yet in the tree are left out of the build.
@@ -158,6 +161,17 @@ $(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(CORE_LIB)
 
 unit-tests: $(UNIT_BINS)
 
+BENCH_SRCS := $(wildcard $(BENCH_SRCS))
+BENCH_BINS := $(BENCH_SRCS:tests/bench/%.c=$(BUILD)/bench/%)
+
+$(BUILD)/bench/%: $(BUILD)/tests/bench/%.o $(CORE_LIB)
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  LINK    $@")
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(BASE_LIBS)
+
+bench: $(BENCH_BINS)
+	@for b in $(BENCH_BINS); do echo "== $$b"; $$b || exit 1; done
+
 # --- set-up, tests, demo, install ------------------------------------------
 
 # Debian packages: what builds, what the tests start, what lints man pages.
@@ -194,7 +208,7 @@ install: all
 clean:
 	rm -rf build build-*
 
-.PHONY: all unit-tests deps deps-test check demo install clean
+.PHONY: all unit-tests bench deps deps-test check demo install clean
 .SECONDARY:
 
 -include $(CORE_OBJS:.o=.d) $(CLI_OBJS:.o=.d) $(RANK_OBJS:.o=.d) \
