@@ -1,0 +1,146 @@
+/*
+ * cluster config: show the effective settings and where each came from,
+ * check a file, list the profiles.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli/cli.h"
+#include "config/config.h"
+#include "util/strbuf.h"
+
+static int cmd_config(int argc, char **argv, struct cli_globals *g);
+
+const struct cmd_entry cmd_config_entry = {
+	"config", cmd_config, "show | check FILE | profiles",
+	"show the effective configuration, check a file, list profiles",
+};
+
+static void print_value(const struct config_value *v)
+{
+	printf("%s = ", v->key->name);
+	if (!v->set)
+		printf("(unset)");
+	else if (v->key->type == CONFIG_SIZE)
+		printf("%s (%lld bytes)", v->text, (long long)v->num);
+	else if (v->key->type == CONFIG_DURATION)
+		printf("%s (%lld seconds)", v->text, (long long)v->num);
+	else
+		printf("%s", v->text);
+	printf("    # %s\n", v->origin);
+}
+
+static int config_show(struct cli_globals *g)
+{
+	struct config *cfg = cli_load_config(g);
+
+	if (!cfg)
+		return 1;
+	printf("# profile %s: %s\n", config_profile_name(cfg),
+	       config_profile_reason(cfg));
+	for (const struct config_key *k = config_keys; k->name; k++)
+		print_value(config_get(cfg, k->name));
+	config_destroy(cfg);
+	return 0;
+}
+
+/* The file on its own first (syntax, keys, values), then with the other
+ * layers, which is where the parents it inherits may live. */
+static int config_check(const char *path, struct cli_globals *g)
+{
+	struct config_source src = {
+		.config_file = path,
+		.profile = g->profile,
+		.datadir = g->profiles_dir,
+	};
+	struct err err = { "" };
+	struct config *cfg;
+
+	if (config_check_file(path, &err)) {
+		fprintf(stderr, "cluster: %s\n", err.text);
+		return 1;
+	}
+	cfg = config_load(&src, &err);
+	if (!cfg) {
+		fprintf(stderr, "cluster: %s\n", err.text);
+		return 1;
+	}
+	config_destroy(cfg);
+	printf("%s: ok\n", path);
+	return 0;
+}
+
+static void print_list(char *const *list)
+{
+	for (unsigned i = 0; list && list[i]; i++)
+		printf("%s%s", i ? ", " : "", list[i]);
+}
+
+static int config_list_profiles(struct cli_globals *g)
+{
+	/* Always resolve `auto`, whatever --profile says, to report what it
+	 * would pick on this host. */
+	struct config_source src = {
+		.config_file = g->config_file,
+		.profile = "auto",
+		.sets = g->sets,
+		.datadir = g->profiles_dir,
+	};
+	const struct config_profile_info *info;
+	struct err err = { "" };
+	struct config *cfg = config_load(&src, &err);
+
+	if (!cfg) {
+		fprintf(stderr, "cluster: %s\n", err.text);
+		return 1;
+	}
+	unsigned n = config_profiles(cfg, &info);
+	for (unsigned i = 0; i < n; i++) {
+		printf("%s\n", info[i].name);
+		printf("  description: %s\n",
+		       info[i].description ? info[i].description : "(none)");
+		printf("  inherit:     %s\n",
+		       info[i].inherit ? info[i].inherit : "(none)");
+		printf("  hosts:       ");
+		if (info[i].hosts && info[i].hosts[0])
+			print_list(info[i].hosts);
+		else
+			printf("(none)");
+		printf("\n  defined in:  %s\n", info[i].origin);
+	}
+	printf("auto picks '%s' on this host: %s\n", config_profile_name(cfg),
+	       config_profile_reason(cfg));
+	config_destroy(cfg);
+	return 0;
+}
+
+/* Hidden: the key names, one per line, for tests and shell completion. */
+static int config_keys_list(void)
+{
+	for (const struct config_key *k = config_keys; k->name; k++)
+		printf("%s\n", k->name);
+	return 0;
+}
+
+static int cmd_config(int argc, char **argv, struct cli_globals *g)
+{
+	if (argc < 2)
+		return cli_usage_error(&cmd_config_entry, "config needs an action");
+	const char *what = argv[1];
+	if (!strcmp(what, "check")) {
+		if (argc != 3)
+			return cli_usage_error(&cmd_config_entry,
+					       "config check takes one FILE");
+		return config_check(argv[2], g);
+	}
+	if (argc != 2)
+		return cli_usage_error(&cmd_config_entry,
+				       "too many arguments to 'config %s'", what);
+	if (!strcmp(what, "show"))
+		return config_show(g);
+	if (!strcmp(what, "profiles"))
+		return config_list_profiles(g);
+	if (!strcmp(what, "keys"))
+		return config_keys_list();
+	return cli_usage_error(&cmd_config_entry, "unknown action '%s'", what);
+}
