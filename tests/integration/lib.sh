@@ -208,7 +208,7 @@ slurm_track() {
 # slurm_field JOBID FIELD: one field of `scontrol show job`, e.g. NumCPUs.
 slurm_field() {
 	scontrol -o show job "$1" 2>/dev/null |
-		tr ' ' '\n' | sed -n "s/^$2=//p" | head -1
+		tr ' ' '\n' | sed -n "s|^$2=||p" | head -1
 }
 
 # slurm_state_is JOBID REGEX: for wait_for.

@@ -1,0 +1,140 @@
+#!/bin/bash
+# Slurm worker job scripts from the generic-slurm profile, submitted with
+# sbatch to the private Slurm of slurm.sh: what `scontrol show job` reports
+# (nodes, CPUs, tasks, memory, time limit, partition, name, account) must
+# be what the profile asked for.
+#
+# Each job's prologue echoes a probe line and sleeps, so the test can see
+# from the job's output file that the job really started on the node; the
+# prologue probe stands in until the runtime test (a worker that joins a
+# scheduler) replaces it.  The launch line after the prologue is never
+# reached: the test cancels its jobs.
+. "$(dirname "$0")/lib.sh"
+
+[ -x "$CLUSTER" ] || t_bail "cluster is built" "missing $CLUSTER (run make BUILD=... all)"
+if ! have_slurm; then
+	t_skip "slurm worker job script" "slurm-wlm and munge are not installed, or not root"
+	t_done
+fi
+slurm_up || t_bail "the private Slurm starts"
+
+mkdir -p "$T_DIR/logs"
+cd "$T_DIR" || t_bail "cd $T_DIR"
+
+# job_script FILE --set ...: a generic-slurm worker script, 2 cores, 1GiB,
+# five minutes on partition debug, logs under T_DIR, with the probe.
+job_script() {
+	local file=$1
+	shift
+	"$CLUSTER" --profile generic-slurm \
+		--set job.cores=2 --set job.memory=1GiB \
+		--set job.walltime=00:05:00 --set job.queue=debug \
+		--set job.log-directory="$T_DIR/logs" \
+		--set 'job.prologue=["echo probe-started on $(hostname)", "sleep 60"]' \
+		"$@" job-script --role worker >"$file"
+}
+
+# submit FILE: sbatch it, print the job id.
+submit() {
+	local out
+	out=$(sbatch --parsable "$1" 2>&1) || {
+		echo "# sbatch $1: $out" >&2
+		return 1
+	}
+	echo "${out%%;*}"
+}
+
+# Slurm prints memory as 1024M, 1G, 1.50G; in MiB for comparisons.
+mib() {
+	awk -v m="$1" 'BEGIN {
+		n = m + 0; u = substr(m, length(m));
+		if (u == "K") n /= 1024; else if (u == "G") n *= 1024;
+		else if (u == "T") n *= 1048576;
+		printf "%d\n", n + 0.5 }'
+}
+
+# NumNodes reads "1-1" while pending, "1" once placed.
+nodes() {
+	local n
+	n=$(slurm_field "$1" NumNodes)
+	echo "${n%%-*}"
+}
+
+probe_in() {
+	[ -n "$1" ] && grep -qs '^probe-started' "$1"
+}
+
+# --- default sizing: 2 cores -> 2 workers of 1 core ----------------------
+
+t_run job_script "$T_DIR/worker.sh" --set job.name=itest-worker
+t_is "$T_RC" 0 "job-script renders the generic-slurm worker script"
+[ "$T_RC" -eq 0 ] || t_bail "job-script failed" "$T_ERR"
+t_like "$(head -1 worker.sh)" '^#!' "script starts with an interpreter line"
+t_check "script passes bash -n" bash -n worker.sh
+
+id1=$(submit worker.sh) && slurm_track "$id1"
+t_like "${id1:-}" '^[0-9]+$' "sbatch accepts the worker script"
+
+# --- one worker of 2 cores, memory in GB (10^9), an account ---------------
+
+t_run job_script "$T_DIR/worker-p1.sh" --set job.processes=1 \
+	--set job.memory=1GB --set job.account=itest-project
+t_is "$T_RC" 0 "job-script renders the processes=1 variant"
+id2=$(submit worker-p1.sh) && slurm_track "$id2"
+t_like "${id2:-}" '^[0-9]+$' "sbatch accepts the processes=1 variant"
+
+[ -n "${id1:-}" ] && [ -n "${id2:-}" ] || t_bail "both jobs submitted"
+
+started='RUNNING|COMPLETING|COMPLETED|FAILED|CANCELLED|TIMEOUT|OUT_OF_MEMORY|NODE_FAIL'
+wait_for 30 slurm_state_is "$id1" "$started"
+wait_for 30 slurm_state_is "$id2" "$started"
+
+t_is "$(nodes "$id1")" 1 "job 1: NumNodes=1"
+t_is "$(slurm_field "$id1" NumCPUs)" 2 "job 1: NumCPUs=2 (job.cores)"
+t_is "$(slurm_field "$id1" NumTasks)" 2 "job 1: NumTasks=2 (one per worker)"
+t_is "$(slurm_field "$id1" CPUs/Task)" 1 "job 1: CPUs/Task=1"
+t_is "$(mib "$(slurm_field "$id1" MinMemoryNode)")" 1024 "job 1: MinMemoryNode=1G (job.memory=1GiB)"
+t_is "$(slurm_field "$id1" TimeLimit)" 00:05:00 "job 1: TimeLimit=00:05:00"
+t_is "$(slurm_field "$id1" Partition)" debug "job 1: Partition=debug (job.queue)"
+t_is "$(slurm_field "$id1" JobName)" itest-worker "job 1: JobName from job.name"
+
+t_is "$(nodes "$id2")" 1 "job 2: NumNodes=1"
+t_is "$(slurm_field "$id2" NumCPUs)" 2 "job 2: NumCPUs=2"
+t_is "$(slurm_field "$id2" NumTasks)" 1 "job 2: NumTasks=1 (job.processes=1)"
+t_is "$(slurm_field "$id2" CPUs/Task)" 2 "job 2: CPUs/Task=2"
+# 10^9 bytes is 953.7 MiB: asked as at least that, not rounded to 1 GiB.
+m2=$(mib "$(slurm_field "$id2" MinMemoryNode)")
+if [ "$m2" -ge 954 ] && [ "$m2" -lt 1024 ]; then
+	t_ok "job 2: MinMemoryNode=${m2}M covers 1GB (953.7 MiB) without rounding to 1GiB"
+else
+	t_fail "job 2: MinMemoryNode covers 1GB" "got ${m2}M, want 954M..1023M"
+fi
+t_is "$(slurm_field "$id2" Account)" itest-project "job 2: Account from job.account"
+
+# The job ran on the node: its output file (where job.log-directory put
+# it) has the probe line.
+out1=$(slurm_field "$id1" StdOut)
+out2=$(slurm_field "$id2" StdOut)
+t_like "$out1" "^$T_DIR/logs/" "job 1: output goes to job.log-directory"
+if wait_for 20 probe_in "$out1"; then
+	t_ok "job 1 started: probe line in its output"
+else
+	t_fail "job 1 started: probe line in its output" \
+		"state $(slurm_field "$id1" JobState) $(slurm_field "$id1" Reason)" \
+		"$(cat "$out1" 2>&1 | tail -5)"
+fi
+if wait_for 20 probe_in "$out2"; then
+	t_ok "job 2 started: probe line in its output"
+else
+	t_fail "job 2 started: probe line in its output" \
+		"$(cat "$out2" 2>&1 | tail -5)"
+fi
+
+# Both are in the prologue's sleep; cancelling them ends them.
+scancel "$id1" "$id2"
+wait_for 20 slurm_state_is "$id1" CANCELLED &&
+	wait_for 20 slurm_state_is "$id2" CANCELLED
+t_is "$(slurm_field "$id1" JobState) $(slurm_field "$id2" JobState)" \
+	"CANCELLED CANCELLED" "scancel ends both jobs"
+
+t_done

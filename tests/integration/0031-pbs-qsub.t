@@ -1,0 +1,122 @@
+#!/bin/bash
+# PBS job scripts (profiles generic-pbs and torque) submitted with qsub,
+# checked with qstat, scontrol and qdel.
+#
+# This is a stand-in: no PBS Pro or Torque server can run here, so the
+# scripts go through Slurm's Torque-compatible wrappers (slurm-wlm-torque)
+# on the private Slurm of slurm.sh.  The qsub wrapper (a Perl script) turns
+# only its own command-line options into sbatch options; the #PBS lines in
+# the script are read by sbatch itself, which translates -N, -q, -A, -l
+# walltime, -l select=N:ncpus=C:mpiprocs=P:mem=M and -l nodes=N:ppn=C,
+# -l mem=M into Slurm requests and skips resources it does not know
+# (ompthreads, job_priority, place).  The wrapper always passes -o/-e
+# itself (default <script>.o<id> in the submitting directory), which
+# overrides #PBS -o/-e, so the test gives them on the command line.
+#
+# As in 0030, a prologue probe shows that the job started; it stands in
+# until the runtime test replaces it.
+. "$(dirname "$0")/lib.sh"
+
+[ -x "$CLUSTER" ] || t_bail "cluster is built" "missing $CLUSTER (run make BUILD=... all)"
+if ! have_slurm || ! command -v qsub >/dev/null; then
+	t_skip "pbs job scripts through qsub" "slurm-wlm, slurm-wlm-torque or munge missing, or not root"
+	t_done
+fi
+slurm_up || t_bail "the private Slurm starts"
+
+mkdir -p "$T_DIR/logs"
+cd "$T_DIR" || t_bail "cd $T_DIR"
+
+# job_script PROFILE FILE --set ...: 2 cores, 1GiB, five minutes, queue
+# debug, the probe in the prologue.
+job_script() {
+	local profile=$1 file=$2
+	shift 2
+	"$CLUSTER" --profile "$profile" \
+		--set job.cores=2 --set job.memory=1GiB \
+		--set job.walltime=00:05:00 --set job.queue=debug \
+		--set job.log-directory="$T_DIR/logs" \
+		--set 'job.prologue=["echo probe-started on $(hostname)", "sleep 60"]' \
+		"$@" job-script --role worker >"$file"
+}
+
+mib() {
+	awk -v m="$1" 'BEGIN {
+		n = m + 0; u = substr(m, length(m));
+		if (u == "K") n /= 1024; else if (u == "G") n *= 1024;
+		else if (u == "T") n *= 1048576;
+		printf "%d\n", n + 0.5 }'
+}
+
+nodes() {
+	local n
+	n=$(slurm_field "$1" NumNodes)
+	echo "${n%%-*}"
+}
+
+probe_in() {
+	[ -n "$1" ] && grep -qs '^probe-started' "$1"
+}
+
+qstat_state() {
+	qstat -f "$1" 2>/dev/null | sed -n 's/^[[:space:]]*job_state = //p'
+}
+
+qstat_state_is() {
+	[[ $(qstat_state "$1") =~ ^($2)$ ]]
+}
+
+# check_qsub LABEL PROFILE DIRECTIVE_REGEX: render, submit, compare.
+check_qsub() {
+	local label=$1 profile=$2 directive=$3 script=$T_DIR/$1.pbs id out
+
+	t_run job_script "$profile" "$script" --set job.name="itest-$label"
+	t_is "$T_RC" 0 "$label: job-script renders the $profile worker script"
+	if [ "$T_RC" -ne 0 ]; then
+		t_fail "$label: job-script output" "$T_ERR"
+		return
+	fi
+	t_like "$(cat "$script")" "$directive" "$label: script asks for the resources in $profile syntax"
+
+	out=$(qsub -o "$T_DIR/logs/$label.out" -e "$T_DIR/logs/$label.err" "$script" 2>&1)
+	id=$(printf '%s\n' "$out" | tail -1)
+	if ! [[ $id =~ ^[0-9]+$ ]]; then
+		t_fail "$label: qsub accepts the script" "$out"
+		return
+	fi
+	slurm_track "$id"
+	t_ok "$label: qsub accepts the script (job $id)"
+
+	wait_for 30 qstat_state_is "$id" 'R|C|E'
+	t_is "$(nodes "$id")" 1 "$label: NumNodes=1"
+	t_is "$(slurm_field "$id" NumCPUs)" 2 "$label: NumCPUs=2 (job.cores)"
+	t_is "$(slurm_field "$id" NumTasks)" 2 "$label: NumTasks=2 (one per worker)"
+	t_is "$(mib "$(slurm_field "$id" MinMemoryNode)")" 1024 "$label: MinMemoryNode=1G (job.memory=1GiB)"
+	t_is "$(slurm_field "$id" TimeLimit)" 00:05:00 "$label: TimeLimit=00:05:00"
+	t_is "$(slurm_field "$id" Partition)" debug "$label: Partition=debug (#PBS -q)"
+	t_is "$(slurm_field "$id" JobName)" "itest-$label" "$label: JobName from #PBS -N"
+
+	if wait_for 20 probe_in "$T_DIR/logs/$label.out"; then
+		t_ok "$label: job started, probe line in its output"
+	else
+		t_fail "$label: job started, probe line in its output" \
+			"state $(qstat_state "$id")" \
+			"$(tail -5 "$T_DIR/logs/$label.out" "$T_DIR/logs/$label.err" 2>&1)"
+	fi
+
+	t_run qstat "$id"
+	t_is "$T_RC" 0 "$label: qstat ID exits 0"
+	t_like "$T_OUT" "(^|[[:space:]])$id[[:space:]]+itest-$label[[:space:]].*[[:space:]]R[[:space:]]+debug" \
+		"$label: qstat shows the job running in queue debug"
+
+	t_run qdel "$id"
+	t_is "$T_RC" 0 "$label: qdel exits 0"
+	wait_for 20 slurm_state_is "$id" CANCELLED
+	t_is "$(slurm_field "$id" JobState)" CANCELLED "$label: qdel cancels the job"
+	t_is "$(qstat_state "$id")" C "$label: qstat then shows it completed (C)"
+}
+
+check_qsub pbspro generic-pbs '#PBS -l select=1:ncpus=2:'
+check_qsub torque torque '#PBS -l nodes=1:ppn=2'
+
+t_done
