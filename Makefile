@@ -107,6 +107,7 @@ UNIT_TESTS += tests/unit/check_exec.c
 
 # benchmarks: print figures, assert nothing (`make bench`)
 BENCH_SRCS += tests/bench/bench_proto.c
+BENCH_SRCS += tests/bench/bench_spawn.c
 
 # --- rules ----------------------------------------------------------------
 
