@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <time.h>
@@ -438,6 +439,51 @@ int state_token(const char *dir, int create, char token[65], struct err *err)
 		rc = create_token(path.buf, token, err);
 	strbuf_release(&path);
 	return rc;
+}
+
+/* --- the lock ------------------------------------------------------------ */
+
+int state_lock(const char *dir, int wait, struct err *err)
+{
+	struct strbuf path = STRBUF_INIT;
+	int fd, rc, e;
+
+	strbuf_addf(&path, "%s/lock", dir);
+	fd = open(path.buf, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		e = errno;
+		errprintf(err, "cannot open lock file '%s': %s", path.buf,
+			  strerror(e));
+		goto fail;
+	}
+	do
+		rc = flock(fd, LOCK_EX | (wait ? 0 : LOCK_NB));
+	while (rc < 0 && errno == EINTR);
+	if (rc < 0) {
+		e = errno;
+		if (e == EWOULDBLOCK)
+			errprintf(err, "cluster state '%s' is locked by another command",
+				  dir);
+		else
+			errprintf(err, "cannot lock '%s': %s", path.buf,
+				  strerror(e));
+		close(fd);
+		goto fail;
+	}
+	strbuf_release(&path);
+	return fd;
+fail:
+	strbuf_release(&path);
+	errno = e;
+	return -1;
+}
+
+void state_unlock(int fd)
+{
+	if (fd < 0)
+		return;
+	flock(fd, LOCK_UN);
+	close(fd);
 }
 
 /* --- the address file ---------------------------------------------------- */

@@ -47,6 +47,13 @@ int state_address_read(const char *dir, struct state_address *a,
 		       struct err *err);
 int state_address_remove(const char *dir);	/* 0 if already gone */
 
+/* Serialize commands acting on one cluster: an exclusive lock on
+ * dir/lock, held until state_unlock (or the process exits).  With `wait`
+ * 0 a lock held by someone else fails at once with errno EWOULDBLOCK.
+ * Returns the lock's descriptor. */
+int state_lock(const char *dir, int wait, struct err *err);
+void state_unlock(int fd);		/* accepts -1 */
+
 /* Write `len` bytes to `path` atomically with `mode`. */
 int state_write_atomic(const char *path, const void *data, size_t len,
 		       int mode, struct err *err);

@@ -461,6 +461,57 @@ START_TEST(test_address_bad_files)
 }
 END_TEST
 
+/* --- lock --------------------------------------------------------------- */
+
+START_TEST(test_lock)
+{
+	struct strbuf dir = STRBUF_INIT;
+	int ready[2], release[2], fd;
+	struct err err;
+	char c;
+	pid_t pid;
+
+	make_cluster(&dir);
+	ck_assert_int_eq(pipe(ready), 0);
+	ck_assert_int_eq(pipe(release), 0);
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		int held = state_lock(dir.buf, 1, NULL);
+
+		if (write(ready[1], held >= 0 ? "y" : "n", 1) != 1)
+			_exit(1);
+		if (read(release[0], &c, 1) != 1)
+			_exit(1);
+		state_unlock(held);
+		_exit(0);
+	}
+	ck_assert_int_eq(read(ready[0], &c, 1), 1);
+	ck_assert_int_eq(c, 'y');
+
+	/* Held elsewhere: refused at once without waiting. */
+	errno = 0;
+	ck_assert_int_eq(state_lock(dir.buf, 0, &err), -1);
+	ck_assert_int_eq(errno, EWOULDBLOCK);
+	ck_assert_ptr_nonnull(strstr(err.text, "is locked by another command"));
+
+	/* Released: ours, and a waiting call gets it too. */
+	ck_assert_int_eq(write(release[1], "x", 1), 1);
+	ck_assert_int_gt(waitpid(pid, NULL, 0), 0);
+	fd = state_lock(dir.buf, 1, &err);
+	ck_assert_msg(fd >= 0, "%s", err.text);
+	state_unlock(fd);
+	fd = state_lock(dir.buf, 0, &err);
+	ck_assert_int_ge(fd, 0);
+	state_unlock(fd);
+	state_unlock(-1);
+
+	ck_assert_int_eq(state_lock("/nonexistent/dir", 0, &err), -1);
+	ck_assert_ptr_nonnull(strstr(err.text, "cannot open lock file '/nonexistent/dir/lock'"));
+	strbuf_release(&dir);
+}
+END_TEST
+
 /* --- atomic writes ------------------------------------------------------- */
 
 START_TEST(test_write_atomic)
@@ -515,6 +566,7 @@ static Suite *state_suite(void)
 	tcase_add_test(tc, test_token_race);
 	tcase_add_test(tc, test_address_round_trip);
 	tcase_add_test(tc, test_address_bad_files);
+	tcase_add_test(tc, test_lock);
 	tcase_add_test(tc, test_write_atomic);
 	suite_add_tcase(s, tc);
 	return s;
