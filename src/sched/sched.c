@@ -778,7 +778,8 @@ static int copy_spec(struct group *g, const struct task_spec *in,
 	*out = *in;
 	char *p = blob;
 	task_id_t *after = (task_id_t *)(void *)p;
-	memcpy(after, deps, ndeps * sizeof(task_id_t));
+	if (ndeps)
+		memcpy(after, deps, ndeps * sizeof(task_id_t));
 	p += ndeps * sizeof(task_id_t);
 	out->after = ndeps ? after : NULL;
 	out->nafter = ndeps;

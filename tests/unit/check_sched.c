@@ -1,0 +1,1049 @@
+/* sched: the task table's states, placement, dependencies, arrays, hooks. */
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sched/sched.h"
+
+#define GiB (1024ULL * 1024 * 1024)
+#define MiB (1024ULL * 1024)
+
+enum { EV_ASSIGN, EV_KILL, EV_ENDED };
+
+struct event {
+	int kind;
+	worker_id_t w;
+	task_id_t id;
+};
+
+/* Records every hook call; optional actions exercise re-entry. */
+struct rec {
+	struct event ev[4096];
+	size_t n;
+	struct sched *s;
+	task_id_t cancel_on_end;	/* ended hook cancels this task */
+	int lose_on_assign;		/* assign hook loses the worker */
+	char argv0[64];			/* assign hook reads the argv */
+};
+
+static void on_assign(void *arg, worker_id_t w, task_id_t id)
+{
+	struct rec *r = arg;
+
+	ck_assert_uint_lt(r->n, 4096);
+	r->ev[r->n++] = (struct event){ EV_ASSIGN, w, id };
+	char **argv = sched_task_argv(r->s, id);
+	ck_assert_ptr_nonnull(argv);
+	snprintf(r->argv0, sizeof(r->argv0), "%s", argv[0]);
+	for (char **a = argv; *a; a++)
+		free(*a);
+	free(argv);
+	if (r->lose_on_assign) {
+		r->lose_on_assign = 0;
+		sched_worker_lost(r->s, w);
+	}
+}
+
+static void on_kill(void *arg, worker_id_t w, task_id_t id)
+{
+	struct rec *r = arg;
+
+	r->ev[r->n++] = (struct event){ EV_KILL, w, id };
+}
+
+static void on_ended(void *arg, task_id_t id)
+{
+	struct rec *r = arg;
+
+	r->ev[r->n++] = (struct event){ EV_ENDED, -1, id };
+	if (r->cancel_on_end) {
+		task_id_t c = r->cancel_on_end;
+		r->cancel_on_end = 0;
+		ck_assert_int_eq(sched_cancel(r->s, c, NULL), 0);
+	}
+}
+
+static struct rec *rec;
+static struct sched *s;
+
+static void setup(void)
+{
+	struct sched_hooks h = { 0 };
+
+	rec = calloc(1, sizeof(*rec));
+	h.arg = rec;
+	h.assign = on_assign;
+	h.kill = on_kill;
+	h.ended = on_ended;
+	s = sched_create(&h);
+	ck_assert_ptr_nonnull(s);
+	rec->s = s;
+}
+
+static void teardown(void)
+{
+	sched_destroy(s);
+	free(rec);
+}
+
+static size_t count_ev(int kind, task_id_t id)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < rec->n; i++)
+		if (rec->ev[i].kind == kind && (id == 0 || rec->ev[i].id == id))
+			n++;
+	return n;
+}
+
+static worker_id_t assigned_to(task_id_t id)
+{
+	worker_id_t w = -1;
+
+	for (size_t i = 0; i < rec->n; i++)
+		if (rec->ev[i].kind == EV_ASSIGN && rec->ev[i].id == id)
+			w = rec->ev[i].w;
+	return w;
+}
+
+static char *const argv_true[] = { (char *)"/bin/true", NULL };
+
+static struct task_spec spec_cores(unsigned cores)
+{
+	struct task_spec sp = { 0 };
+
+	sp.argv = argv_true;
+	sp.cores = cores;
+	return sp;
+}
+
+static task_id_t submit(const struct task_spec *sp)
+{
+	struct err err = { "" };
+	task_id_t first = 0;
+	uint64_t count = 0;
+
+	ck_assert_msg(sched_submit(s, sp, &first, &count, &err) == 0, "%s",
+		      err.text);
+	return first;
+}
+
+static task_id_t submit_after(unsigned cores, const task_id_t *after,
+			      unsigned nafter)
+{
+	struct task_spec sp = spec_cores(cores);
+
+	sp.after = after;
+	sp.nafter = nafter;
+	return submit(&sp);
+}
+
+static enum task_state state_of(task_id_t id)
+{
+	struct task_info ti;
+
+	ck_assert_int_eq(sched_task(s, id, &ti), 0);
+	return ti.state;
+}
+
+static void finish(task_id_t id, worker_id_t w, int code, int sig,
+		   const char *reason)
+{
+	struct task_result res = { 0 };
+
+	res.exit_code = code;
+	res.signal = sig;
+	res.runtime = 0.5;
+	res.peak_memory = 1000;
+	res.reason = reason;
+	sched_task_finished(s, id, w, &res);
+}
+
+static void free_argv(char **argv)
+{
+	for (char **a = argv; *a; a++)
+		free(*a);
+	free(argv);
+}
+
+START_TEST(state_names)
+{
+	enum task_state st;
+
+	for (int i = 0; i < TASK_NSTATES; i++) {
+		ck_assert_int_eq(task_state_parse(task_state_name(i), &st), 0);
+		ck_assert_int_eq(st, i);
+	}
+	ck_assert_str_eq(task_state_name(TASK_CANCELLED), "cancelled");
+	ck_assert_int_eq(task_state_parse("sleeping", &st), -1);
+}
+END_TEST
+
+START_TEST(submit_ids_counts_and_copy)
+{
+	char a0[] = "/usr/bin/python3", a1[] = "x.py";
+	char *argv[] = { a0, a1, NULL };
+	char *env[] = { (char *)"A=1", NULL };
+	struct task_spec sp = { 0 };
+	struct task_info ti;
+	struct sched_counts c;
+	task_id_t first;
+	uint64_t count;
+
+	sp.argv = argv;
+	sp.env = env;
+	sp.cores = 2;
+	sp.memory = 3 * GiB;
+	sp.retries = 1;
+	ck_assert_int_eq(sched_submit(s, &sp, &first, &count, NULL), 0);
+	ck_assert_uint_eq(first, 1);
+	ck_assert_uint_eq(count, 1);
+	a0[0] = 'X';				/* the table kept a copy */
+	ck_assert_int_eq(sched_task(s, 1, &ti), 0);
+	ck_assert_str_eq(ti.spec->argv[0], "/usr/bin/python3");
+	ck_assert_str_eq(ti.spec->argv[1], "x.py");
+	ck_assert_ptr_null(ti.spec->argv[2]);
+	ck_assert_str_eq(ti.spec->env[0], "A=1");
+	ck_assert_str_eq(ti.spec->name, "python3");
+	ck_assert_uint_eq(ti.spec->cores, 2);
+	ck_assert_uint_eq(ti.spec->memory, 3 * GiB);
+	ck_assert_uint_eq(ti.spec->max_worker_losses, 3);
+	ck_assert_int_eq(ti.state, TASK_QUEUED);
+	ck_assert_int_eq(ti.has_index, 0);
+	ck_assert_int_eq(ti.worker, -1);
+	ck_assert_uint_eq(ti.attempts, 0);
+	ck_assert(ti.submit_time > 1e9);
+	ck_assert(ti.start_time == 0 && ti.end_time == 0);
+
+	sp.name = "mine";
+	ck_assert_int_eq(sched_submit(s, &sp, &first, &count, NULL), 0);
+	ck_assert_uint_eq(first, 2);
+	ck_assert_int_eq(sched_task(s, 2, &ti), 0);
+	ck_assert_str_eq(ti.spec->name, "mine");
+	ck_assert_uint_eq(sched_last_id(s), 2);
+	ck_assert_int_eq(sched_task(s, 3, &ti), -1);
+	ck_assert_int_eq(sched_task(s, 0, &ti), -1);
+
+	sched_counts(s, &c);
+	ck_assert_uint_eq(c.submitted, 2);
+	ck_assert_uint_eq(c.state[TASK_QUEUED], 2);
+	ck_assert_uint_eq(c.retried, 0);
+	ck_assert_int_eq(sched_idle(s), 0);
+}
+END_TEST
+
+START_TEST(submit_errors)
+{
+	char *empty[] = { NULL };
+	char *blank[] = { (char *)"", NULL };
+	char *badenv[] = { (char *)"NOEQUALS", NULL };
+	struct task_spec sp = spec_cores(1);
+	struct err err;
+	task_id_t dep;
+
+	submit(&sp);
+	sp.argv = NULL;
+	ck_assert_int_eq(sched_submit(s, &sp, NULL, NULL, &err), -1);
+	ck_assert_str_eq(err.text, "empty command");
+	sp.argv = empty;
+	ck_assert_int_eq(sched_submit(s, &sp, NULL, NULL, &err), -1);
+	sp.argv = blank;
+	ck_assert_int_eq(sched_submit(s, &sp, NULL, NULL, &err), -1);
+	sp = spec_cores(0);
+	ck_assert_int_eq(sched_submit(s, &sp, NULL, NULL, &err), -1);
+	ck_assert_str_eq(err.text, "a task needs at least 1 core");
+	sp = spec_cores(1);
+	sp.env = badenv;
+	ck_assert_int_eq(sched_submit(s, &sp, NULL, NULL, &err), -1);
+	ck_assert_ptr_nonnull(strstr(err.text, "'NOEQUALS'"));
+	sp = spec_cores(1);
+	sp.is_array = 1;
+	sp.array_first = 5;
+	sp.array_last = 4;
+	ck_assert_int_eq(sched_submit(s, &sp, NULL, NULL, &err), -1);
+	ck_assert_str_eq(err.text, "empty array range 5-4");
+	sp.array_first = INT64_MIN;
+	sp.array_last = INT64_MAX;
+	ck_assert_int_eq(sched_submit(s, &sp, NULL, NULL, &err), -1);
+	ck_assert_ptr_nonnull(strstr(err.text, "too large"));
+
+	sp = spec_cores(1);
+	dep = 2;				/* the id the task would get */
+	sp.after = &dep;
+	sp.nafter = 1;
+	ck_assert_int_eq(sched_submit(s, &sp, NULL, NULL, &err), -1);
+	ck_assert_str_eq(err.text, "dependency 2 is not an earlier task");
+	dep = 0;
+	ck_assert_int_eq(sched_submit(s, &sp, NULL, NULL, &err), -1);
+	ck_assert_str_eq(err.text, "dependency 0 is not an earlier task");
+	dep = 99;
+	ck_assert_int_eq(sched_submit(s, &sp, NULL, NULL, &err), -1);
+
+	/* no side effects */
+	struct sched_counts c;
+	sched_counts(s, &c);
+	ck_assert_uint_eq(sched_last_id(s), 1);
+	ck_assert_uint_eq(c.submitted, 1);
+	ck_assert_uint_eq(rec->n, 0);
+}
+END_TEST
+
+START_TEST(run_to_done)
+{
+	struct task_spec sp = spec_cores(1);
+	struct task_info ti;
+	struct worker_info wi;
+	task_id_t id;
+	worker_id_t w;
+
+	id = submit(&sp);
+	sched_dispatch(s);			/* no worker yet */
+	ck_assert_uint_eq(rec->n, 0);
+	w = sched_worker_add(s, "n1:100", 2, 4 * GiB);
+	ck_assert_int_eq(w, 0);
+	sched_dispatch(s);
+	ck_assert_uint_eq(count_ev(EV_ASSIGN, id), 1);
+	ck_assert_int_eq(assigned_to(id), w);
+	ck_assert_str_eq(rec->argv0, "/bin/true");
+	ck_assert_int_eq(sched_task(s, id, &ti), 0);
+	ck_assert_int_eq(ti.state, TASK_RUNNING);
+	ck_assert_uint_eq(ti.attempts, 1);
+	ck_assert_int_eq(ti.worker, w);
+	ck_assert(ti.start_time >= ti.submit_time);
+	ck_assert_int_eq(sched_worker(s, w, &wi), 0);
+	ck_assert_str_eq(wi.name, "n1:100");
+	ck_assert_uint_eq(wi.cores_used, 1);
+	ck_assert_uint_eq(wi.running, 1);
+	sched_dispatch(s);			/* nothing more to place */
+	ck_assert_uint_eq(count_ev(EV_ASSIGN, 0), 1);
+
+	finish(id, w, 0, 0, NULL);
+	ck_assert_int_eq(sched_task(s, id, &ti), 0);
+	ck_assert_int_eq(ti.state, TASK_DONE);
+	ck_assert(ti.end_time >= ti.start_time);
+	ck_assert(ti.runtime == 0.5);
+	ck_assert_uint_eq(ti.peak_memory, 1000);
+	ck_assert_ptr_null(ti.reason);
+	ck_assert_uint_eq(count_ev(EV_ENDED, id), 1);
+	ck_assert_int_eq(sched_worker(s, w, &wi), 0);
+	ck_assert_uint_eq(wi.cores_used, 0);
+	ck_assert_uint_eq(wi.running, 0);
+	ck_assert_uint_eq(wi.done, 1);
+	ck_assert_int_eq(sched_idle(s), 1);
+
+	/* a second report changes nothing */
+	finish(id, w, 1, 0, NULL);
+	ck_assert_int_eq(state_of(id), TASK_DONE);
+	ck_assert_uint_eq(count_ev(EV_ENDED, id), 1);
+}
+END_TEST
+
+START_TEST(reports_not_running_there_are_ignored)
+{
+	struct task_spec sp = spec_cores(1);
+	worker_id_t w0 = sched_worker_add(s, "a", 1, 0);
+	worker_id_t w1 = sched_worker_add(s, "b", 1, 0);
+	task_id_t id = submit(&sp), other = submit(&sp);
+	task_id_t queued = submit(&sp);
+
+	sched_dispatch(s);
+	ck_assert_int_eq(assigned_to(id), w0);
+	ck_assert_int_eq(assigned_to(other), w1);
+	finish(id, w1, 0, 0, NULL);		/* wrong worker */
+	finish(queued, w0, 0, 0, NULL);		/* not running */
+	finish(999, w0, 0, 0, NULL);		/* unknown */
+	finish(id, 77, 0, 0, NULL);		/* unknown worker */
+	ck_assert_int_eq(state_of(id), TASK_RUNNING);
+	ck_assert_int_eq(state_of(queued), TASK_QUEUED);
+	ck_assert_uint_eq(count_ev(EV_ENDED, 0), 0);
+}
+END_TEST
+
+START_TEST(placement_by_cores_with_backfill)
+{
+	task_id_t a, big, c, d;
+	struct task_spec sp;
+	struct task_info ti;
+	worker_id_t w = sched_worker_add(s, "w", 4, 0);
+
+	sp = spec_cores(2);
+	a = submit(&sp);
+	sp = spec_cores(4);
+	big = submit(&sp);
+	sp = spec_cores(1);
+	c = submit(&sp);
+	d = submit(&sp);
+	sched_dispatch(s);
+	ck_assert_int_eq(state_of(a), TASK_RUNNING);
+	ck_assert_int_eq(state_of(big), TASK_QUEUED);	/* does not fit now */
+	ck_assert_int_eq(state_of(c), TASK_RUNNING);	/* backfilled */
+	ck_assert_int_eq(state_of(d), TASK_RUNNING);
+	ck_assert_int_eq(sched_task(s, big, &ti), 0);
+	ck_assert_ptr_null(ti.reason);		/* the worker is big enough */
+
+	finish(a, w, 0, 0, NULL);
+	sched_dispatch(s);
+	ck_assert_int_eq(state_of(big), TASK_QUEUED);	/* 2 free of 4 */
+	finish(c, w, 0, 0, NULL);
+	finish(d, w, 0, 0, NULL);
+	sched_dispatch(s);
+	ck_assert_int_eq(state_of(big), TASK_RUNNING);
+	ck_assert_int_eq(assigned_to(big), w);
+}
+END_TEST
+
+START_TEST(placement_by_memory)
+{
+	struct task_spec sp = spec_cores(1);
+	struct task_info ti;
+	task_id_t huge, half, more, small;
+	worker_id_t w = sched_worker_add(s, "w", 8, 1 * GiB);
+
+	sp.memory = 2 * GiB;
+	huge = submit(&sp);
+	sp.memory = 512 * MiB;
+	half = submit(&sp);
+	sp.memory = 600 * MiB;
+	more = submit(&sp);
+	sp.memory = 0;
+	small = submit(&sp);
+	sched_dispatch(s);
+	ck_assert_int_eq(state_of(huge), TASK_QUEUED);
+	ck_assert_int_eq(state_of(half), TASK_RUNNING);
+	ck_assert_int_eq(state_of(more), TASK_QUEUED);
+	ck_assert_int_eq(state_of(small), TASK_RUNNING);
+	ck_assert_int_eq(sched_task(s, huge, &ti), 0);
+	ck_assert_str_eq(ti.reason,
+			 "waiting for a worker with 1 core and 2 GiB of memory");
+	ck_assert_int_eq(sched_task(s, more, &ti), 0);
+	ck_assert_ptr_null(ti.reason);
+
+	finish(half, w, 0, 0, NULL);
+	sched_dispatch(s);
+	ck_assert_int_eq(state_of(more), TASK_RUNNING);
+	ck_assert_int_eq(state_of(huge), TASK_QUEUED);
+
+	/* the pool grows: a worker with enough memory takes it */
+	worker_id_t w2 = sched_worker_add(s, "big", 1, 4 * GiB);
+	sched_dispatch(s);
+	ck_assert_int_eq(assigned_to(huge), w2);
+}
+END_TEST
+
+START_TEST(too_big_waits_for_pool_to_grow)
+{
+	struct task_spec sp = spec_cores(8);
+	struct task_info ti;
+	task_id_t big, small;
+
+	sched_worker_add(s, "w", 4, 0);
+	big = submit(&sp);
+	sp = spec_cores(1);
+	small = submit(&sp);
+	sched_dispatch(s);
+	ck_assert_int_eq(state_of(big), TASK_QUEUED);
+	ck_assert_int_eq(state_of(small), TASK_RUNNING);
+	ck_assert_int_eq(sched_task(s, big, &ti), 0);
+	ck_assert_str_eq(ti.reason, "waiting for a worker with 8 cores");
+	worker_id_t w2 = sched_worker_add(s, "w8", 8, 0);
+	sched_dispatch(s);
+	ck_assert_int_eq(assigned_to(big), w2);
+}
+END_TEST
+
+START_TEST(draining_worker_takes_nothing)
+{
+	struct task_spec sp = spec_cores(1);
+	struct worker_info wi;
+	worker_id_t w = sched_worker_add(s, "w", 2, 0);
+	task_id_t a = submit(&sp);
+
+	sched_dispatch(s);
+	ck_assert_int_eq(state_of(a), TASK_RUNNING);
+	sched_worker_drain(s, w);
+	task_id_t b = submit(&sp);
+	sched_dispatch(s);
+	ck_assert_int_eq(state_of(b), TASK_QUEUED);
+	ck_assert_int_eq(sched_worker(s, w, &wi), 0);
+	ck_assert_int_eq(wi.draining, 1);
+	ck_assert_int_eq(wi.alive, 1);
+	finish(a, w, 0, 0, NULL);		/* runs already there finish */
+	ck_assert_int_eq(state_of(a), TASK_DONE);
+	sched_dispatch(s);
+	ck_assert_int_eq(state_of(b), TASK_QUEUED);
+	worker_id_t w2 = sched_worker_add(s, "w2", 1, 0);
+	sched_dispatch(s);
+	ck_assert_int_eq(assigned_to(b), w2);
+}
+END_TEST
+
+START_TEST(lost_worker_requeues_then_fails)
+{
+	struct task_spec sp = spec_cores(1);
+	struct task_info ti;
+	struct worker_info wi;
+	struct sched_counts c;
+	worker_id_t w0, w1, w2;
+	task_id_t id;
+
+	sp.max_worker_losses = 2;
+	id = submit(&sp);
+	w0 = sched_worker_add(s, "a", 1, 0);
+	sched_dispatch(s);
+	ck_assert_int_eq(assigned_to(id), w0);
+	sched_worker_lost(s, w0);
+	ck_assert_int_eq(sched_task(s, id, &ti), 0);
+	ck_assert_int_eq(ti.state, TASK_QUEUED);
+	ck_assert_uint_eq(ti.worker_losses, 1);
+	ck_assert_uint_eq(ti.failures, 0);
+	sched_counts(s, &c);
+	ck_assert_uint_eq(c.retried, 1);
+	ck_assert_uint_eq(c.lost, 1);
+	ck_assert_int_eq(sched_worker(s, w0, &wi), 0);
+	ck_assert_int_eq(wi.alive, 0);
+	ck_assert_uint_eq(wi.running, 0);
+	ck_assert_uint_eq(wi.cores_used, 0);
+	sched_dispatch(s);
+	ck_assert_int_eq(state_of(id), TASK_QUEUED);	/* no live worker */
+	finish(id, w0, 0, 0, NULL);		/* a late report: ignored */
+	ck_assert_int_eq(state_of(id), TASK_QUEUED);
+
+	w1 = sched_worker_add(s, "b", 1, 0);
+	sched_dispatch(s);
+	ck_assert_int_eq(assigned_to(id), w1);
+	sched_worker_lost(s, w1);
+	ck_assert_int_eq(sched_task(s, id, &ti), 0);
+	ck_assert_int_eq(ti.state, TASK_FAILED);
+	ck_assert_str_eq(ti.reason, "lost 2 workers");
+	ck_assert_uint_eq(ti.attempts, 2);
+	ck_assert_uint_eq(count_ev(EV_ENDED, id), 1);
+	sched_counts(s, &c);
+	ck_assert_uint_eq(c.retried, 1);
+	ck_assert_uint_eq(c.lost, 2);
+	ck_assert_uint_eq(c.state[TASK_FAILED], 1);
+
+	/* the default limit is 3 */
+	sp.max_worker_losses = 0;
+	id = submit(&sp);
+	for (int i = 0; i < 3; i++) {
+		w2 = sched_worker_add(s, "c", 1, 0);
+		sched_dispatch(s);
+		ck_assert_int_eq(assigned_to(id), w2);
+		sched_worker_lost(s, w2);
+	}
+	ck_assert_int_eq(sched_task(s, id, &ti), 0);
+	ck_assert_int_eq(ti.state, TASK_FAILED);
+	ck_assert_str_eq(ti.reason, "lost 3 workers");
+	/* losing a lost worker again does nothing */
+	sched_worker_lost(s, w2);
+	ck_assert_uint_eq(count_ev(EV_ENDED, id), 1);
+}
+END_TEST
+
+START_TEST(retries_on_failure)
+{
+	struct task_spec sp = spec_cores(1);
+	struct task_info ti;
+	struct sched_counts c;
+	worker_id_t w = sched_worker_add(s, "w", 1, 0);
+	task_id_t id, sig, lim;
+
+	sp.retries = 2;
+	id = submit(&sp);
+	for (int run = 1; run <= 3; run++) {
+		sched_dispatch(s);
+		ck_assert_int_eq(state_of(id), TASK_RUNNING);
+		finish(id, w, 3, 0, NULL);
+		ck_assert_int_eq(sched_task(s, id, &ti), 0);
+		ck_assert_uint_eq(ti.failures, (unsigned)run);
+		ck_assert_uint_eq(ti.attempts, (unsigned)run);
+		ck_assert_int_eq(ti.exit_code, 3);
+		ck_assert_str_eq(ti.reason, "exit code 3");
+		ck_assert_int_eq(ti.state, run < 3 ? TASK_QUEUED : TASK_FAILED);
+	}
+	ck_assert_uint_eq(count_ev(EV_ENDED, id), 1);
+	sched_counts(s, &c);
+	ck_assert_uint_eq(c.retried, 2);
+	ck_assert_uint_eq(c.lost, 0);
+
+	sp.retries = 0;
+	sig = submit(&sp);
+	sched_dispatch(s);
+	finish(sig, w, 0, 9, NULL);
+	ck_assert_int_eq(sched_task(s, sig, &ti), 0);
+	ck_assert_int_eq(ti.state, TASK_FAILED);
+	ck_assert_int_eq(ti.signal, 9);
+	ck_assert_str_eq(ti.reason, "killed by signal 9");
+
+	lim = submit(&sp);
+	sched_dispatch(s);
+	finish(lim, w, 0, 9, "time limit");
+	ck_assert_int_eq(sched_task(s, lim, &ti), 0);
+	ck_assert_str_eq(ti.reason, "time limit");
+
+	/* success after one failure */
+	sp.retries = 1;
+	id = submit(&sp);
+	sched_dispatch(s);
+	finish(id, w, 1, 0, NULL);
+	sched_dispatch(s);
+	finish(id, w, 0, 0, NULL);
+	ck_assert_int_eq(sched_task(s, id, &ti), 0);
+	ck_assert_int_eq(ti.state, TASK_DONE);
+	ck_assert_uint_eq(ti.attempts, 2);
+	ck_assert_uint_eq(ti.failures, 1);
+	ck_assert_ptr_null(ti.reason);
+}
+END_TEST
+
+START_TEST(cancel_in_every_state)
+{
+	struct task_spec sp = spec_cores(1);
+	struct task_info ti;
+	struct worker_info wi;
+	struct err err;
+	worker_id_t w;
+	task_id_t run, queued, waiting, done;
+
+	w = sched_worker_add(s, "w", 1, 0);
+	done = submit(&sp);
+	sched_dispatch(s);
+	finish(done, w, 0, 0, NULL);
+	run = submit(&sp);
+	queued = submit(&sp);
+	waiting = submit_after(1, &run, 1);
+	sched_dispatch(s);
+	ck_assert_int_eq(state_of(run), TASK_RUNNING);
+	ck_assert_int_eq(state_of(queued), TASK_QUEUED);
+	ck_assert_int_eq(state_of(waiting), TASK_WAITING);
+
+	/* waiting */
+	ck_assert_int_eq(sched_cancel(s, waiting, &err), 0);
+	ck_assert_int_eq(sched_task(s, waiting, &ti), 0);
+	ck_assert_int_eq(ti.state, TASK_CANCELLED);
+	ck_assert_str_eq(ti.reason, "cancelled");
+	ck_assert(ti.end_time > 0);
+	/* running: kill hook, resources free at once */
+	ck_assert_int_eq(sched_cancel(s, run, &err), 0);
+	ck_assert_uint_eq(count_ev(EV_KILL, run), 1);
+	ck_assert_int_eq(rec->ev[rec->n - 2].kind, EV_KILL);
+	ck_assert_int_eq(rec->ev[rec->n - 2].w, w);
+	ck_assert_int_eq(state_of(run), TASK_CANCELLED);
+	ck_assert_int_eq(sched_worker(s, w, &wi), 0);
+	ck_assert_uint_eq(wi.cores_used, 0);
+	ck_assert_uint_eq(wi.running, 0);
+	finish(run, w, 0, 0, NULL);		/* later report ignored */
+	ck_assert_int_eq(state_of(run), TASK_CANCELLED);
+	/* queued: never placed */
+	ck_assert_int_eq(sched_cancel(s, queued, &err), 0);
+	sched_dispatch(s);
+	ck_assert_int_eq(state_of(queued), TASK_CANCELLED);
+	ck_assert_uint_eq(count_ev(EV_ASSIGN, queued), 0);
+	/* ended and unknown */
+	ck_assert_int_eq(sched_cancel(s, done, &err), 0);
+	ck_assert_int_eq(state_of(done), TASK_DONE);
+	ck_assert_int_eq(sched_cancel(s, queued, &err), 0);
+	ck_assert_int_eq(sched_cancel(s, 42, &err), -1);
+	ck_assert_str_eq(err.text, "unknown task 42");
+
+	for (task_id_t id = 1; id <= 4; id++)
+		ck_assert_uint_eq(count_ev(EV_ENDED, id), 1);
+	ck_assert_int_eq(sched_idle(s), 1);
+}
+END_TEST
+
+START_TEST(dependency_success_chain)
+{
+	struct task_spec sp = spec_cores(1);
+	worker_id_t w = sched_worker_add(s, "w", 4, 0);
+	task_id_t a = submit(&sp);
+	task_id_t b = submit_after(1, &a, 1);
+	task_id_t deps[] = { b, a, b };		/* duplicates are fine */
+	task_id_t c = submit_after(1, deps, 3);
+
+	ck_assert_int_eq(state_of(b), TASK_WAITING);
+	ck_assert_int_eq(state_of(c), TASK_WAITING);
+	sched_dispatch(s);
+	ck_assert_int_eq(state_of(a), TASK_RUNNING);
+	ck_assert_int_eq(state_of(b), TASK_WAITING);
+	finish(a, w, 0, 0, NULL);
+	ck_assert_int_eq(state_of(b), TASK_QUEUED);
+	ck_assert_int_eq(state_of(c), TASK_WAITING);
+	sched_dispatch(s);
+	finish(b, w, 0, 0, NULL);
+	ck_assert_int_eq(state_of(c), TASK_QUEUED);
+	sched_dispatch(s);
+	finish(c, w, 0, 0, NULL);
+	ck_assert_int_eq(state_of(c), TASK_DONE);
+
+	/* on a task already done: queued at once */
+	task_id_t d = submit_after(1, &c, 1);
+	ck_assert_int_eq(state_of(d), TASK_QUEUED);
+}
+END_TEST
+
+START_TEST(dependency_failure_cascades)
+{
+	struct task_spec sp = spec_cores(1);
+	struct task_info ti;
+	worker_id_t w = sched_worker_add(s, "w", 4, 0);
+	task_id_t a = submit(&sp);
+	task_id_t other = submit(&sp);
+	task_id_t deps[] = { a, other };
+	task_id_t b = submit_after(1, deps, 2);
+	task_id_t c = submit_after(1, &b, 1);
+	task_id_t d = submit_after(1, &other, 1);
+
+	sched_dispatch(s);
+	finish(a, w, 2, 0, NULL);
+	ck_assert_int_eq(state_of(a), TASK_FAILED);
+	ck_assert_int_eq(sched_task(s, b, &ti), 0);
+	ck_assert_int_eq(ti.state, TASK_CANCELLED);
+	ck_assert_str_eq(ti.reason, "dependency 1 failed");
+	ck_assert(ti.end_time > 0);
+	ck_assert_int_eq(sched_task(s, c, &ti), 0);
+	ck_assert_int_eq(ti.state, TASK_CANCELLED);
+	ck_assert_str_eq(ti.reason, "dependency 3 failed");
+	ck_assert_int_eq(state_of(d), TASK_WAITING);
+	ck_assert_uint_eq(count_ev(EV_ENDED, b), 1);
+	ck_assert_uint_eq(count_ev(EV_ENDED, c), 1);
+	/* the other dependency of b finishing changes nothing for b */
+	finish(other, w, 0, 0, NULL);
+	ck_assert_int_eq(state_of(b), TASK_CANCELLED);
+	ck_assert_int_eq(state_of(d), TASK_QUEUED);
+	ck_assert_uint_eq(count_ev(EV_ENDED, b), 1);
+
+	/* on a task already failed or cancelled: cancelled at once */
+	task_id_t e = submit_after(1, &c, 1);
+	ck_assert_int_eq(sched_task(s, e, &ti), 0);
+	ck_assert_int_eq(ti.state, TASK_CANCELLED);
+	ck_assert_str_eq(ti.reason, "dependency 4 failed");
+	ck_assert_uint_eq(count_ev(EV_ENDED, e), 1);
+
+	/* cancelling a dependency cancels its dependents */
+	sp = spec_cores(64);
+	task_id_t f = submit(&sp);
+	task_id_t g = submit_after(1, &f, 1);
+	ck_assert_int_eq(sched_cancel(s, f, NULL), 0);
+	ck_assert_int_eq(sched_task(s, g, &ti), 0);
+	ck_assert_int_eq(ti.state, TASK_CANCELLED);
+	ck_assert_uint_eq(count_ev(EV_ENDED, g), 1);
+}
+END_TEST
+
+START_TEST(array_expansion)
+{
+	char *argv[] = { (char *)"prog", (char *)"--in={}.dat",
+			 (char *)"{}-{}", (char *)"plain", (char *)"{", NULL };
+	struct task_spec sp = { 0 };
+	struct task_info ti;
+	task_id_t first, solo;
+	uint64_t count;
+	char **av;
+
+	sp = spec_cores(1);
+	solo = submit(&sp);
+	memset(&sp, 0, sizeof(sp));
+	sp.argv = argv;
+	sp.cores = 1;
+	sp.is_array = 1;
+	sp.array_first = -2;
+	sp.array_last = 2;
+	ck_assert_int_eq(sched_submit(s, &sp, &first, &count, NULL), 0);
+	ck_assert_uint_eq(first, solo + 1);
+	ck_assert_uint_eq(count, 5);
+	ck_assert_uint_eq(sched_last_id(s), solo + 5);
+
+	av = sched_task_argv(s, first);
+	ck_assert_str_eq(av[0], "prog");
+	ck_assert_str_eq(av[1], "--in=-2.dat");
+	ck_assert_str_eq(av[2], "-2--2");
+	ck_assert_str_eq(av[3], "plain");
+	ck_assert_str_eq(av[4], "{");
+	ck_assert_ptr_null(av[5]);
+	free_argv(av);
+	av = sched_task_argv(s, first + 4);
+	ck_assert_str_eq(av[1], "--in=2.dat");
+	ck_assert_str_eq(av[2], "2-2");
+	free_argv(av);
+	av = sched_task_argv(s, first + 2);
+	ck_assert_str_eq(av[2], "0-0");
+	free_argv(av);
+
+	const struct task_spec *tmpl = NULL;
+	for (int k = 0; k < 5; k++) {
+		ck_assert_int_eq(sched_task(s, first + k, &ti), 0);
+		ck_assert_int_eq(ti.has_index, 1);
+		ck_assert_int_eq(ti.array_index, -2 + k);
+		ck_assert_int_eq(ti.state, TASK_QUEUED);
+		if (tmpl)
+			ck_assert_ptr_eq(ti.spec, tmpl);	/* shared */
+		tmpl = ti.spec;
+	}
+	/* a plain task keeps "{}" as written */
+	char *plain[] = { (char *)"echo", (char *)"{}", NULL };
+	struct task_spec p = spec_cores(1);
+	p.argv = plain;
+	task_id_t pid = submit(&p);
+	av = sched_task_argv(s, pid);
+	ck_assert_str_eq(av[1], "{}");
+	free_argv(av);
+	ck_assert_ptr_null(sched_task_argv(s, 1000));
+
+	/* elements run independently */
+	worker_id_t w = sched_worker_add(s, "w", 2, 0);
+	sched_dispatch(s);
+	ck_assert_int_eq(state_of(solo), TASK_RUNNING);
+	ck_assert_int_eq(state_of(first), TASK_RUNNING);
+	ck_assert_int_eq(state_of(first + 1), TASK_QUEUED);
+	finish(first, w, 0, 0, NULL);
+	ck_assert_int_eq(sched_cancel(s, first + 1, NULL), 0);
+	sched_dispatch(s);
+	ck_assert_int_eq(state_of(first + 2), TASK_RUNNING);
+	ck_assert_int_eq(state_of(first + 1), TASK_CANCELLED);
+}
+END_TEST
+
+START_TEST(array_with_dependencies)
+{
+	struct task_spec sp = spec_cores(1);
+	worker_id_t w = sched_worker_add(s, "w", 1, 0);
+	task_id_t a = submit(&sp), first;
+	uint64_t count;
+
+	sp.is_array = 1;
+	sp.array_first = 0;
+	sp.array_last = 9;
+	sp.after = &a;
+	sp.nafter = 1;
+	ck_assert_int_eq(sched_submit(s, &sp, &first, &count, NULL), 0);
+	for (uint64_t k = 0; k < count; k++)
+		ck_assert_int_eq(state_of(first + k), TASK_WAITING);
+	/* a dependent of one element of the array */
+	task_id_t mid = first + 5;
+	task_id_t after_mid = submit_after(1, &mid, 1);
+
+	sched_dispatch(s);
+	finish(a, w, 0, 0, NULL);
+	for (uint64_t k = 0; k < count; k++)
+		ck_assert_int_eq(state_of(first + k), TASK_QUEUED);
+	/* run them in id order */
+	for (uint64_t k = 0; k < count; k++) {
+		sched_dispatch(s);
+		ck_assert_int_eq(state_of(first + k), TASK_RUNNING);
+		ck_assert_int_eq(state_of(after_mid),
+				 k <= 5 ? TASK_WAITING : TASK_QUEUED);
+		finish(first + k, w, 0, 0, NULL);
+	}
+	sched_dispatch(s);
+	ck_assert_int_eq(state_of(after_mid), TASK_RUNNING);
+}
+END_TEST
+
+START_TEST(next_with_state_masks)
+{
+	struct task_spec sp = spec_cores(1);
+	worker_id_t w = sched_worker_add(s, "w", 2, 0);
+	task_id_t first;
+	uint64_t count;
+
+	submit(&sp);				/* 1 */
+	sp.is_array = 1;
+	sp.array_first = 1;
+	sp.array_last = 100;
+	ck_assert_int_eq(sched_submit(s, &sp, &first, &count, NULL), 0);
+	sched_dispatch(s);			/* 1 and 2 run */
+	finish(2, w, 0, 0, NULL);
+	ck_assert_int_eq(sched_cancel(s, 50, NULL), 0);
+	ck_assert_int_eq(sched_cancel(s, 101, NULL), 0);
+
+	unsigned running = 1u << TASK_RUNNING;
+	ck_assert_uint_eq(sched_next(s, 0, running), 1);
+	ck_assert_uint_eq(sched_next(s, 1, running), 0);
+	ck_assert_uint_eq(sched_next(s, 0, 1u << TASK_DONE), 2);
+	ck_assert_uint_eq(sched_next(s, 0, 1u << TASK_CANCELLED), 50);
+	ck_assert_uint_eq(sched_next(s, 50, 1u << TASK_CANCELLED), 101);
+	ck_assert_uint_eq(sched_next(s, 101, 1u << TASK_CANCELLED), 0);
+	ck_assert_uint_eq(sched_next(s, 0, 1u << TASK_FAILED), 0);
+	ck_assert_uint_eq(sched_next(s, 2, 1u << TASK_QUEUED), 3);
+	ck_assert_uint_eq(sched_next(s, 49, 1u << TASK_QUEUED), 51);
+	ck_assert_uint_eq(sched_next(s, 1000, 1u << TASK_QUEUED), 0);
+	/* several states: walk them all */
+	unsigned mask = (1u << TASK_DONE) | (1u << TASK_CANCELLED) | running;
+	task_id_t id = 0, seen[8];
+	int n = 0;
+	while ((id = sched_next(s, id, mask)) && n < 8)
+		seen[n++] = id;
+	ck_assert_int_eq(n, 4);
+	ck_assert_uint_eq(seen[0], 1);
+	ck_assert_uint_eq(seen[1], 2);
+	ck_assert_uint_eq(seen[2], 50);
+	ck_assert_uint_eq(seen[3], 101);
+	/* everything */
+	id = 0;
+	n = 0;
+	while ((id = sched_next(s, id, (1u << TASK_NSTATES) - 1)))
+		n++;
+	ck_assert_int_eq(n, 101);
+}
+END_TEST
+
+START_TEST(counters_track_states)
+{
+	struct task_spec sp = spec_cores(1);
+	struct sched_counts c;
+	worker_id_t w = sched_worker_add(s, "w", 1, 0);
+	task_id_t a = submit(&sp);
+
+	submit_after(1, &a, 1);
+	sp.is_array = 1;
+	sp.array_first = 1;
+	sp.array_last = 1000;
+	submit(&sp);
+	sched_dispatch(s);
+	sched_counts(s, &c);
+	ck_assert_uint_eq(c.submitted, 1002);
+	ck_assert_uint_eq(c.state[TASK_RUNNING], 1);
+	ck_assert_uint_eq(c.state[TASK_WAITING], 1);
+	ck_assert_uint_eq(c.state[TASK_QUEUED], 1000);
+	finish(a, w, 5, 0, NULL);
+	sched_counts(s, &c);
+	ck_assert_uint_eq(c.state[TASK_FAILED], 1);
+	ck_assert_uint_eq(c.state[TASK_CANCELLED], 1);
+	ck_assert_uint_eq(c.state[TASK_WAITING], 0);
+	uint64_t sum = 0;
+	for (int i = 0; i < TASK_NSTATES; i++)
+		sum += c.state[i];
+	ck_assert_uint_eq(sum, c.submitted);
+}
+END_TEST
+
+START_TEST(hooks_may_call_back)
+{
+	struct task_spec sp = spec_cores(1);
+	worker_id_t w0 = sched_worker_add(s, "a", 1, 0);
+	task_id_t a = submit(&sp), b = submit(&sp), c;
+
+	/* ended hook cancels another task */
+	rec->cancel_on_end = b;
+	sched_dispatch(s);
+	finish(a, w0, 0, 0, NULL);
+	ck_assert_int_eq(state_of(b), TASK_CANCELLED);
+	ck_assert_uint_eq(count_ev(EV_ENDED, b), 1);
+
+	/* assign hook finds the worker gone: the task goes back */
+	c = submit(&sp);
+	rec->lose_on_assign = 1;
+	sched_dispatch(s);
+	ck_assert_int_eq(state_of(c), TASK_QUEUED);
+	worker_id_t w1 = sched_worker_add(s, "b", 1, 0);
+	sched_dispatch(s);
+	ck_assert_int_eq(assigned_to(c), w1);
+	ck_assert_uint_eq(count_ev(EV_ASSIGN, c), 2);
+}
+END_TEST
+
+START_TEST(workers_listed_in_order)
+{
+	struct worker_info wi;
+
+	ck_assert_int_eq(sched_worker_next(s, -1), -1);
+	worker_id_t a = sched_worker_add(s, "a", 1, 0);
+	worker_id_t b = sched_worker_add(s, "b", 2, GiB);
+	sched_worker_lost(s, a);
+	ck_assert_int_eq(sched_worker_next(s, -1), a);
+	ck_assert_int_eq(sched_worker_next(s, a), b);
+	ck_assert_int_eq(sched_worker_next(s, b), -1);
+	ck_assert_int_eq(sched_worker(s, b, &wi), 0);
+	ck_assert_uint_eq(wi.cores, 2);
+	ck_assert_uint_eq(wi.memory, GiB);
+	ck_assert_int_eq(sched_worker(s, 5, &wi), -1);
+	ck_assert_int_eq(sched_worker(s, -1, &wi), -1);
+}
+END_TEST
+
+START_TEST(submit_many_is_all_or_nothing)
+{
+	struct task_spec specs[3] = { spec_cores(1), spec_cores(0),
+				      spec_cores(1) };
+	struct err err;
+	task_id_t first, dep = 1;
+	uint64_t count;
+
+	ck_assert_int_eq(sched_submit_many(s, specs, 3, &first, &count, &err),
+			 -1);
+	ck_assert_str_eq(err.text, "task 2 of 3: a task needs at least 1 core");
+	ck_assert_uint_eq(sched_last_id(s), 0);
+	specs[1] = spec_cores(2);
+	specs[2].after = &dep;			/* on the first of the batch */
+	specs[2].nafter = 1;
+	ck_assert_int_eq(sched_submit_many(s, specs, 3, &first, &count, &err),
+			 0);
+	ck_assert_uint_eq(first, 1);
+	ck_assert_uint_eq(count, 3);
+	ck_assert_int_eq(state_of(3), TASK_WAITING);
+}
+END_TEST
+
+START_TEST(big_head_does_not_block_small_tasks)
+{
+	struct task_spec sp = spec_cores(16);
+	worker_id_t w = sched_worker_add(s, "w", 2, 0);
+	task_id_t small;
+
+	for (int i = 0; i < 10; i++)
+		submit(&sp);
+	sp = spec_cores(1);
+	sp.is_array = 1;
+	sp.array_first = 0;
+	sp.array_last = 99999;
+	small = submit(&sp);
+	for (int i = 0; i < 100; i++) {
+		sched_dispatch(s);
+		ck_assert_int_eq(state_of(small + 2 * i), TASK_RUNNING);
+		ck_assert_int_eq(state_of(small + 2 * i + 1), TASK_RUNNING);
+		finish(small + 2 * i, w, 0, 0, NULL);
+		finish(small + 2 * i + 1, w, 0, 0, NULL);
+	}
+	ck_assert_int_eq(state_of(1), TASK_QUEUED);
+}
+END_TEST
+
+int main(void)
+{
+	Suite *su = suite_create("sched");
+	TCase *tc = tcase_create("sched");
+	SRunner *sr;
+	int failed;
+
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, state_names);
+	tcase_add_test(tc, submit_ids_counts_and_copy);
+	tcase_add_test(tc, submit_errors);
+	tcase_add_test(tc, run_to_done);
+	tcase_add_test(tc, reports_not_running_there_are_ignored);
+	tcase_add_test(tc, placement_by_cores_with_backfill);
+	tcase_add_test(tc, placement_by_memory);
+	tcase_add_test(tc, too_big_waits_for_pool_to_grow);
+	tcase_add_test(tc, draining_worker_takes_nothing);
+	tcase_add_test(tc, lost_worker_requeues_then_fails);
+	tcase_add_test(tc, retries_on_failure);
+	tcase_add_test(tc, cancel_in_every_state);
+	tcase_add_test(tc, dependency_success_chain);
+	tcase_add_test(tc, dependency_failure_cascades);
+	tcase_add_test(tc, array_expansion);
+	tcase_add_test(tc, array_with_dependencies);
+	tcase_add_test(tc, next_with_state_masks);
+	tcase_add_test(tc, counters_track_states);
+	tcase_add_test(tc, hooks_may_call_back);
+	tcase_add_test(tc, workers_listed_in_order);
+	tcase_add_test(tc, submit_many_is_all_or_nothing);
+	tcase_add_test(tc, big_head_does_not_block_small_tasks);
+	suite_add_tcase(su, tc);
+	sr = srunner_create(su);
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
