@@ -567,14 +567,16 @@ static void print_summary(struct batch *b, int bench)
 			struct strbuf why = STRBUF_INIT, cmd = STRBUF_INIT;
 			if (sched_task(s, id, &ti) < 0)
 				continue;
-			if (ti.state == TASK_CANCELLED)
+			/* sched words the reason: "exit code 3", "time limit",
+			 * "dependency 4 failed", ... */
+			if (ti.reason && *ti.reason)
+				strbuf_addstr(&why, ti.reason);
+			else if (ti.state == TASK_CANCELLED)
 				strbuf_addstr(&why, "cancelled");
 			else if (ti.signal)
-				strbuf_addf(&why, "signal %d", ti.signal);
+				strbuf_addf(&why, "killed by signal %d", ti.signal);
 			else
-				strbuf_addf(&why, "exit %d", ti.exit_code);
-			if (ti.reason && *ti.reason)
-				strbuf_addf(&why, " (%s)", ti.reason);
+				strbuf_addf(&why, "exit code %d", ti.exit_code);
 			task_command(s, id, &cmd);
 			printf("  %llu: %s: %s\n", (unsigned long long)id, why.buf,
 			       cmd.buf);
@@ -815,16 +817,20 @@ bcast:
 	if (head) {
 		/* Rank 0 sends the address, or "" when it could not start:
 		 * then every rank ends. */
+		int rc0 = rc;
 		memset(addr, 0, sizeof(addr));
 		if (is_sched && srv && rc == 0 && !o.bench_rss)
 			snprintf(addr, sizeof(addr), "%s", server_address(srv));
+		MPI_Bcast(&rc0, 1, MPI_INT, 0, MPI_COMM_WORLD);
 		MPI_Bcast(addr, ADDR_LEN, MPI_CHAR, 0, MPI_COMM_WORLD);
 		if (!addr[0]) {
-			if (!is_sched && !o.bench_rss)
-				log_msg(LOG_ERR, "the scheduler rank did not start; "
+			/* Every rank ends with rank 0's status, so the job's
+			 * exit status is the same whichever rank mpirun picks. */
+			if (!is_sched && rc0)
+				log_msg(LOG_DEBUG, "the scheduler rank did not start; "
 					"ending");
-			if (!is_sched && !o.bench_rss && !rc)
-				rc = 1;
+			if (!is_sched)
+				rc = rc0;
 			goto finalize;
 		}
 	}
