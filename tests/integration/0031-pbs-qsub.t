@@ -66,11 +66,14 @@ qstat_state_is() {
 	[[ $(qstat_state "$1") =~ ^($2)$ ]]
 }
 
-# check_qsub LABEL PROFILE DIRECTIVE_REGEX: render, submit, compare.
+# check_qsub LABEL PROFILE DIRECTIVE_REGEX [ARG...]: render (with the
+# extra cluster options ARG), submit, compare.
 check_qsub() {
 	local label=$1 profile=$2 directive=$3 script=$T_DIR/$1.pbs id out
+	shift 3
 
-	t_run job_script "$profile" "$script" --set job.name="itest-$label"
+	t_run job_script "$profile" "$script" --set job.name="itest-$label" \
+		--set job.account=itest-project "$@"
 	t_is "$T_RC" 0 "$label: job-script renders the $profile worker script"
 	if [ "$T_RC" -ne 0 ]; then
 		t_fail "$label: job-script output" "$T_ERR"
@@ -95,6 +98,7 @@ check_qsub() {
 	t_is "$(slurm_field "$id" TimeLimit)" 00:05:00 "$label: TimeLimit=00:05:00"
 	t_is "$(slurm_field "$id" Partition)" debug "$label: Partition=debug (#PBS -q)"
 	t_is "$(slurm_field "$id" JobName)" "itest-$label" "$label: JobName from #PBS -N"
+	t_is "$(slurm_field "$id" Account)" itest-project "$label: Account from #PBS -A"
 
 	if wait_for 20 probe_in "$T_DIR/logs/$label.out"; then
 		t_ok "$label: job started, probe line in its output"
@@ -116,7 +120,10 @@ check_qsub() {
 	t_is "$(qstat_state "$id")" C "$label: qstat then shows it completed (C)"
 }
 
-check_qsub pbspro generic-pbs '#PBS -l select=1:ncpus=2:'
+# job_priority is PBS Pro only; sbatch skips it, like ompthreads.
+check_qsub pbspro generic-pbs '#PBS -l select=1:ncpus=2:' --set job.priority=regular
+t_like "$(cat "$T_DIR/pbspro.pbs")" '#PBS -l job_priority=regular' \
+	"pbspro: the script qsub took carries job_priority"
 check_qsub torque torque '#PBS -l nodes=1:ppn=2'
 
 t_done

@@ -13,6 +13,8 @@
 #	              (~/.config/cluster) leaks into a test; CLUSTER_CONFIG unset
 #	OMPI_ALLOW_RUN_AS_ROOT, OMPI_ALLOW_RUN_AS_ROOT_CONFIRM  exported: the
 #	              tests run as root, and mpirun refuses root without them
+#	OMPI_MCA_rmaps_base_oversubscribe=1  exported: test machines may have
+#	              fewer cores than a test starts ranks (mpirun --oversubscribe)
 #
 # TAP output, no plan line: t_ok, t_fail, t_is, t_like, t_unlike, t_skip,
 # then t_done at the end (summary, exit status 1 when anything failed).
