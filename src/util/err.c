@@ -27,6 +27,15 @@ int errprefix(struct err *err, const char *fmt, ...)
 	vsnprintf(prefix, sizeof(prefix), fmt, ap);
 	va_end(ap);
 	memcpy(old, err->text, sizeof(old));
-	snprintf(err->text, sizeof(err->text), "%s: %s", prefix, old);
+	/* Truncation is fine here: the text is one line for a person. */
+	size_t n = strlen(prefix);
+	if (n > sizeof(err->text) - 3)
+		n = sizeof(err->text) - 3;
+	memcpy(err->text, prefix, n);
+	memcpy(err->text + n, ": ", 2);
+	size_t room = sizeof(err->text) - n - 3;
+	size_t m = strnlen(old, room);
+	memcpy(err->text + n + 2, old, m);
+	err->text[n + 2 + m] = '\0';
 	return -1;
 }
