@@ -5,6 +5,7 @@
  */
 #include "sched/taskfile.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -93,6 +94,15 @@ out:
 	return ret;
 }
 
+/* strerror in the message style: lowercase first letter. */
+static void add_errno(struct strbuf *sb, int e)
+{
+	size_t at = sb->len;
+
+	strbuf_addstr(sb, strerror(e));
+	sb->buf[at] = (char)tolower((unsigned char)sb->buf[at]);
+}
+
 int taskfile_submit_path(struct sched *s, const char *path,
 			 const struct task_spec *defaults, task_id_t *first,
 			 uint64_t *count, struct err *err)
@@ -100,9 +110,13 @@ int taskfile_submit_path(struct sched *s, const char *path,
 	struct strbuf sb = STRBUF_INIT;
 	int ret;
 
-	if (strbuf_read_file(&sb, path) < 0)
-		return errprintf(err, "cannot read task file '%s': %s", path,
-				 strerror(errno));
+	if (strbuf_read_file(&sb, path) < 0) {
+		int e = errno;
+		add_errno(&sb, e);
+		errprintf(err, "cannot read task file '%s': %s", path, sb.buf);
+		strbuf_release(&sb);
+		return -1;
+	}
 	ret = taskfile_submit(s, sb.buf, sb.len, defaults, first, count, err);
 	strbuf_release(&sb);
 	if (ret < 0)
