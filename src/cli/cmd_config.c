@@ -114,11 +114,20 @@ static int config_list_profiles(struct cli_globals *g)
 	return 0;
 }
 
-/* Hidden: the key names, one per line, for tests and shell completion. */
+/* Hidden: name, type and default of every key, tab-separated, for the
+ * test that holds cluster.yaml(5) to the table and for shell completion. */
 static int config_keys_list(void)
 {
+	static const char *const types[] = {
+		[CONFIG_STRING] = "string", [CONFIG_WORD] = "word",
+		[CONFIG_INT] = "integer", [CONFIG_BOOL] = "boolean",
+		[CONFIG_SIZE] = "size", [CONFIG_DURATION] = "duration",
+		[CONFIG_CHOICE] = "choice", [CONFIG_LIST] = "list",
+	};
+
 	for (const struct config_key *k = config_keys; k->name; k++)
-		printf("%s\n", k->name);
+		printf("%s\t%s\t%s\n", k->name, types[k->type],
+		       k->def ? k->def : "(unset)");
 	return 0;
 }
 

@@ -481,7 +481,7 @@ static char *list_render(char *const *list)
 		const char *s = list[i];
 		if (i)
 			strbuf_addstr(&sb, ", ");
-		if (*s && !strpbrk(s, " ,[]\"'#:{}") && s[0] != '-') {
+		if (*s && !strpbrk(s, " ,[]\"'#:{}")) {
 			strbuf_addstr(&sb, s);
 			continue;
 		}
