@@ -108,6 +108,7 @@ UNIT_TESTS += tests/unit/check_exec.c
 # benchmarks: print figures, assert nothing (`make bench`)
 BENCH_SRCS += tests/bench/bench_proto.c
 BENCH_SRCS += tests/bench/bench_spawn.c
+BENCH_SRCS += tests/bench/bench_table.c
 
 # --- rules ----------------------------------------------------------------
 
