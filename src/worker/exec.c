@@ -379,7 +379,8 @@ static int build_env(struct exec *ex, const struct exec_task *t,
 	if (adds)
 		for (; adds[nadd]; nadd++)
 			if (!strchr(adds[nadd], '=') || adds[nadd][0] == '=')
-				return errprintf(err, "task %" PRIu64 ": environment entry '%s' is not NAME=value",
+				return errprintf(err, "task %" PRIu64 ": environment "
+						 "entry '%s' is not NAME=value",
 						 (uint64_t)t->id, adds[nadd]);
 	snprintf(ex->id_env, sizeof(ex->id_env), "CLUSTER_TASK_ID=%" PRIu64,
 		 (uint64_t)t->id);
@@ -601,10 +602,20 @@ static void proc_signal(struct exec_proc *p, int sig)
 	p->stage = sig == SIGKILL ? 2 : 1;
 }
 
-/* TERM now, KILL after the grace period. */
+static int proc_exited(const struct exec_proc *p)
+{
+	siginfo_t si;
+
+	si.si_pid = 0;
+	return waitid(P_PID, (id_t)p->pid, &si,
+		      WEXITED | WNOHANG | WNOWAIT) == 0 && si.si_pid != 0;
+}
+
+/* TERM now, KILL after the grace period.  A task that already ended (its
+ * report not yet read from the loop) keeps its own exit status. */
 static void proc_stop(struct exec_proc *p, const char *reason)
 {
-	if (p->stage)
+	if (p->stage || proc_exited(p))
 		return;
 	p->reason = reason;
 	proc_signal(p, SIGTERM);
@@ -715,11 +726,8 @@ static void on_sigchld(evutil_socket_t fd, short what, void *arg)
 	/* Signals coalesce: look at every task, not one per signal.  New
 	 * tasks started from the callback go to the head, behind us. */
 	for (p = ex->running; p; p = next) {
-		siginfo_t si;
 		next = p->next;
-		si.si_pid = 0;
-		if (waitid(P_PID, (id_t)p->pid, &si,
-			   WEXITED | WNOHANG | WNOWAIT) < 0 || si.si_pid == 0)
+		if (!proc_exited(p))
 			continue;
 		ex->depth++;
 		proc_finish(p);

@@ -16,7 +16,9 @@
  * default and unblocked.  Missing parent directories of the output files
  * are created; one path for both streams is opened once.  When a task's
  * main process ends, whatever it left running in its process group is
- * killed.  exec_create resets SIGCHLD to SIG_DFL if it was ignored (exit
+ * killed.  Memory is sampled every 100 ms, only while tasks with a limit
+ * run; peak memory is the larger of the samples and the leader's
+ * ru_maxrss.  exec_create resets SIGCHLD to SIG_DFL if it was ignored (exit
  * statuses would be lost otherwise).
  */
 #ifndef CLUSTER_EXEC_H
@@ -44,7 +46,10 @@ struct exec_task {
 };
 
 /* res->reason points at static text or memory owned by exec, valid during
- * the callback only. */
+ * the callback only: NULL, "time limit", "memory limit", "cancelled" or
+ * "exit status lost" (someone else reaped the process).  A task that exec
+ * signalled but that exited on its own reports that signal in res->signal
+ * too (with its exit code), so it never looks like a success. */
 typedef void (*exec_done_fn)(void *arg, task_id_t id,
 			     const struct task_result *res);
 

@@ -134,6 +134,20 @@ static struct done_rec *run_one(const struct exec_task *t, double seconds)
 	return find(t->id);
 }
 
+/* argv for `sh -c script`; a ring of four so a test can hold several. */
+static char **sh_c(const char *script)
+{
+	static char *ring[4][4];
+	static int next;
+	char **a = ring[next++ % 4];
+
+	a[0] = (char *)"sh";
+	a[1] = (char *)"-c";
+	a[2] = (char *)script;
+	a[3] = NULL;
+	return a;
+}
+
 static char *path_in(const char *name)
 {
 	static char buf[8][PATH_MAX];
@@ -209,7 +223,7 @@ static int gone_within(pid_t pid, double seconds)
 START_TEST(test_exit_codes)
 {
 	char *a0[] = { (char *)"true", NULL };
-	char *a1[] = { (char *)"sh", (char *)"-c", (char *)"exit 3", NULL };
+	char **a1 = sh_c("exit 3");
 	struct exec_task t0 = { .id = 1, .argv = a0 };
 	struct exec_task t1 = { .id = 2, .argv = a1 };
 	struct done_rec *r;
@@ -229,7 +243,7 @@ END_TEST
 
 START_TEST(test_signal)
 {
-	char *a[] = { (char *)"sh", (char *)"-c", (char *)"kill -USR1 $$; sleep 5", NULL };
+	char **a = sh_c("kill -USR1 $$; sleep 5");
 	struct exec_task t = { .id = 3, .argv = a };
 	struct done_rec *r = run_one(&t, 10);
 
@@ -241,7 +255,8 @@ END_TEST
 START_TEST(test_env)
 {
 	char *a[] = { (char *)"env", NULL };
-	char *adds[] = { (char *)"CHK_ADD=1", (char *)"CHK_BASE=from-task", (char *)"CHK_ADD=2", NULL };
+	char *adds[] = { (char *)"CHK_ADD=1", (char *)"CHK_BASE=from-task",
+			 (char *)"CHK_ADD=2", NULL };
 	struct exec_task t = { .id = 42, .argv = a, .env = adds,
 			       .stdout_path = path_in("env.out") };
 	struct exec_task ta = { .id = 43, .argv = a, .has_index = 1,
@@ -311,7 +326,7 @@ END_TEST
 
 START_TEST(test_outputs)
 {
-	char *a[] = { (char *)"sh", (char *)"-c", (char *)"echo out; echo err >&2", NULL };
+	char **a = sh_c("echo out; echo err >&2");
 	struct exec_task t = { .id = 6, .argv = a,
 			       .stdout_path = path_in("a/b/c/out.txt"),
 			       .stderr_path = path_in("d/err.txt") };
@@ -338,7 +353,7 @@ START_TEST(test_outputs)
 	free(text);
 
 	/* Truncated on the next run. */
-	char *a2[] = { (char *)"sh", (char *)"-c", (char *)"echo x", NULL };
+	char **a2 = sh_c("echo x");
 	struct exec_task again = { .id = 9, .argv = a2,
 				   .stdout_path = t.stdout_path };
 	run_one(&again, 10);
@@ -424,7 +439,7 @@ END_TEST
 
 START_TEST(test_time_limit_ignores_term)
 {
-	char *a[] = { (char *)"sh", (char *)"-c", (char *)"trap '' TERM; sleep 10; exit 0", NULL };
+	char **a = sh_c("trap '' TERM; sleep 10; exit 0");
 	struct exec_task t = { .id = 21, .argv = a, .time_limit = 1 };
 	struct done_rec *r;
 
@@ -439,7 +454,7 @@ END_TEST
 /* A task that exits by itself on TERM still did not succeed. */
 START_TEST(test_time_limit_handled_term)
 {
-	char *a[] = { (char *)"sh", (char *)"-c", (char *)"trap 'exit 0' TERM; sleep 10 & wait", NULL };
+	char **a = sh_c("trap 'exit 0' TERM; sleep 10 & wait");
 	struct exec_task t = { .id = 22, .argv = a, .time_limit = 1 };
 	struct done_rec *r = run_one(&t, 8);
 
@@ -628,7 +643,7 @@ static pid_t read_pid(const char *path, double seconds)
 /* A finished task leaves nothing running behind. */
 START_TEST(test_leftovers_killed)
 {
-	char *a[] = { (char *)"sh", (char *)"-c", (char *)"sleep 30 & echo $!", NULL };
+	char **a = sh_c("sleep 30 & echo $!");
 	struct exec_task t = { .id = 50, .argv = a,
 			       .stdout_path = path_in("bg.pid") };
 	pid_t bg;
@@ -642,7 +657,7 @@ END_TEST
 
 START_TEST(test_destroy)
 {
-	char *a[] = { (char *)"sh", (char *)"-c", (char *)"sleep 30 & echo $!; sleep 30", NULL };
+	char **a = sh_c("sleep 30 & echo $!; sleep 30");
 	struct exec_task t1 = { .id = 60, .argv = a,
 				.stdout_path = path_in("d1.pid") };
 	struct exec_task t2 = { .id = 61, .argv = a,
