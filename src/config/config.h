@@ -69,14 +69,16 @@ struct config_value {
 	char **list;			/* LIST: NULL-terminated */
 	unsigned nlist;
 	char origin[192];		/* "default", "/path/file.yaml:12:5",
-					   "--set", "profile casper (bundled)" */
+					   "--set", "env PBS_ACCOUNT",
+					   "built-in profile local" */
 };
 
 struct config_source {
 	const char *config_file;	/* --config FILE, else $CLUSTER_CONFIG */
 	const char *profile;		/* --profile NAME, else file's, else auto */
 	const char *const *sets;	/* --set key=value, NULL-terminated */
-	const char *datadir;		/* bundled profiles dir, NULL = built in */
+	const char *datadir;		/* bundled profiles dir; NULL: only the
+					   built-in `local` profile */
 	const char *sysconfdir;		/* default /etc/cluster */
 	const char *home;		/* default $HOME */
 	const char *hostname;		/* default gethostname() */
@@ -100,7 +102,8 @@ const char *config_profile_reason(const struct config *cfg);
 const struct config_value *config_get(const struct config *cfg,
 				      const char *name);
 /* Typed shortcuts; abort() on a name not in the table (a programming
- * error).  get_str returns NULL when unset. */
+ * error).  When unset: get_str returns NULL, get_num 0, get_list an empty
+ * list (never NULL). */
 const char *config_get_str(const struct config *cfg, const char *name);
 int64_t config_get_num(const struct config *cfg, const char *name);
 char *const *config_get_list(const struct config *cfg, const char *name);
