@@ -9,6 +9,9 @@
 # prologue probe stands in until the runtime test (a worker that joins a
 # scheduler) replaces it.  The launch line after the prologue is never
 # reached: the test cancels its jobs.
+#
+# Last, a batch job (`job-script --batch`) runs a task file end to end:
+# srun starts cluster-rank, rank 0 schedules, the other ranks work.
 . "$(dirname "$0")/lib.sh"
 
 [ -x "$CLUSTER" ] || t_bail "cluster is built" "missing $CLUSTER (run make BUILD=... all)"
@@ -136,5 +139,43 @@ wait_for 20 slurm_state_is "$id1" CANCELLED &&
 	wait_for 20 slurm_state_is "$id2" CANCELLED
 t_is "$(slurm_field "$id1" JobState) $(slurm_field "$id2" JobState)" \
 	"CANCELLED CANCELLED" "scancel ends both jobs"
+
+# --- a batch job end to end: srun starts cluster-rank, the tasks run ------
+#
+# Debian's OpenMPI has no Slurm PMI of its own: ranks that srun starts
+# directly find each other through PMIx only when srun is told so
+# (--mpi=pmix), as on sites whose MpiDefault is not pmix.
+
+if ! [ -x "$CLUSTER_RANK" ]; then
+	t_skip "batch job under sbatch" "cluster-rank is not built"
+elif ! srun --mpi=list 2>&1 | grep -qw pmix; then
+	t_skip "batch job under sbatch" "this Slurm has no mpi/pmix plugin"
+else
+	mkdir -p "$T_DIR/marks"
+	for i in 1 2 3 4 5 6 7 8; do
+		echo "echo \"\$CLUSTER_TASK_ID\" > $T_DIR/marks/$i"
+	done >"$T_DIR/tasks.txt"
+	t_run "$CLUSTER" --profile generic-slurm \
+		--set job.cores=2 --set job.memory=1GiB \
+		--set job.walltime=00:05:00 --set job.queue=debug \
+		--set job.log-directory="$T_DIR/logs" --set job.name=itest-batch \
+		--set scheduler.host=127.0.0.1 --set 'launch.args=["--mpi=pmix"]' \
+		job-script --batch "$T_DIR/tasks.txt"
+	t_is "$T_RC" 0 "job-script --batch renders a batch script"
+	printf '%s\n' "$T_OUT" >batch.sh
+	id3=$(submit batch.sh) && slurm_track "$id3"
+	if [ -z "${id3:-}" ]; then
+		t_fail "sbatch accepts the batch script"
+	else
+		wait_for 60 slurm_state_is "$id3" 'COMPLETED|FAILED|CANCELLED|TIMEOUT|OUT_OF_MEMORY|NODE_FAIL'
+		out3=$(slurm_field "$id3" StdOut)
+		t_is "$(slurm_field "$id3" JobState) $(slurm_field "$id3" ExitCode)" \
+			"COMPLETED 0:0" "batch job completes with exit 0"
+		t_like "$(cat "$out3" 2>&1)" $'tasks: 8\ndone: 8\nfailed: 0' \
+			"batch job's summary: 8 tasks done, none failed"
+		t_is "$(cat "$T_DIR"/marks/* 2>/dev/null | sort -n | tr '\n' ' ')" \
+			"1 2 3 4 5 6 7 8 " "each task ran once on the job's ranks"
+	fi
+fi
 
 t_done
