@@ -4,6 +4,12 @@
 #include "cli/cli.h"
 
 extern const struct cmd_entry cmd_help_entry;
+extern const struct cmd_entry cmd_submit_entry;
+extern const struct cmd_entry cmd_wait_entry;
+extern const struct cmd_entry cmd_tasks_entry;
+extern const struct cmd_entry cmd_logs_entry;
+extern const struct cmd_entry cmd_cancel_entry;
+extern const struct cmd_entry cmd_workers_entry;
 extern const struct cmd_entry cmd_config_entry;
 extern const struct cmd_entry cmd_job_script_entry;
 extern const struct cmd_entry cmd_worker_entry;
@@ -12,6 +18,12 @@ const struct cmd_entry *const cli_commands[] = {
 	&cmd_config_entry,
 	&cmd_job_script_entry,
 	&cmd_worker_entry,
+	&cmd_submit_entry,
+	&cmd_wait_entry,
+	&cmd_tasks_entry,
+	&cmd_logs_entry,
+	&cmd_cancel_entry,
+	&cmd_workers_entry,
 	&cmd_help_entry,
 	NULL,
 };

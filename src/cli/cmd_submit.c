@@ -1,0 +1,280 @@
+/*
+ * cluster submit: one task, one array, or a task file, through the
+ * scheduler's HTTP API.  Prints the id, or FIRST-LAST for several.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli/cli.h"
+#include "cluster/client.h"
+#include "config/config.h"
+#include "util/strbuf.h"
+#include "util/units.h"
+
+static int cmd_submit(int argc, char **argv, struct cli_globals *g);
+
+const struct cmd_entry cmd_submit_entry = {
+	"submit", cmd_submit,
+	"[--cores N] [--memory SIZE] [--time-limit DUR] [--retries N]\n"
+	"              [--max-worker-losses N] [--after ID[,ID...]] [--name NAME]\n"
+	"              [--env K=V]... [--cwd DIR] [--stdout FILE] [--stderr FILE]\n"
+	"              [--array A-B] (-- CMD [ARGS...] | --file FILE)",
+	"submit a task, a task array ({} is the index) or a file of commands",
+};
+
+static int parse_uint(const char *s, uint64_t min, uint64_t max, uint64_t *out)
+{
+	char *end;
+
+	if (*s < '0' || *s > '9')
+		return -1;
+	unsigned long long v = strtoull(s, &end, 10);
+	if (*end || v < min || v > max)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+static int parse_after(const char *s, uint64_t **ids, size_t *n)
+{
+	for (;;) {
+		char *end;
+		if (*s < '0' || *s > '9')
+			return -1;
+		uint64_t id = strtoull(s, &end, 10);
+		if (!id || (*end && *end != ','))
+			return -1;
+		uint64_t *grown = realloc(*ids, (*n + 1) * sizeof(**ids));
+		if (!grown)
+			return -1;
+		*ids = grown;
+		(*ids)[(*n)++] = id;
+		if (!*end)
+			return 0;
+		s = end + 1;
+	}
+}
+
+static int parse_array(const char *s, int64_t *first, int64_t *last)
+{
+	char *end;
+	long long a = strtoll(s, &end, 10), b;
+
+	if (end == s)
+		return -1;
+	b = a;
+	if (*end == '-') {
+		const char *p = end + 1;
+		b = strtoll(p, &end, 10);
+		if (end == p)
+			return -1;
+	}
+	if (*end || b < a)
+		return -1;
+	*first = a;
+	*last = b;
+	return 0;
+}
+
+static void print_ids(uint64_t first, uint64_t count)
+{
+	if (count == 1)
+		printf("%" PRIu64 "\n", first);
+	else if (count > 1)
+		printf("%" PRIu64 "-%" PRIu64 "\n", first, first + count - 1);
+}
+
+static int cmd_submit(int argc, char **argv, struct cli_globals *g)
+{
+	static const struct option longopts[] = {
+		{ "cores", required_argument, NULL, 'c' },
+		{ "memory", required_argument, NULL, 'm' },
+		{ "time-limit", required_argument, NULL, 't' },
+		{ "retries", required_argument, NULL, 'r' },
+		{ "max-worker-losses", required_argument, NULL, 'L' },
+		{ "after", required_argument, NULL, 'a' },
+		{ "name", required_argument, NULL, 'n' },
+		{ "env", required_argument, NULL, 'e' },
+		{ "cwd", required_argument, NULL, 'C' },
+		{ "stdout", required_argument, NULL, 'o' },
+		{ "stderr", required_argument, NULL, 'E' },
+		{ "array", required_argument, NULL, 'A' },
+		{ "file", required_argument, NULL, 'f' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct cluster_task_spec spec = { 0 };
+	const char **env = calloc((size_t)argc + 1, sizeof(*env));
+	uint64_t *after = NULL, first = 0, count = 0, u;
+	size_t nafter = 0, nenv = 0;
+	const char *file = NULL;
+	int retries_given = 0, losses_given = 0, opt, ret = 2;
+	struct strbuf text = STRBUF_INIT;
+	struct err err = { "" };
+	cluster_client_t *c = NULL;
+	char errbuf[512], *cwd = NULL;
+
+	if (!env)
+		return 1;
+	while ((opt = getopt_long(argc, argv, "+h", longopts, NULL)) != -1) {
+		switch (opt) {
+		case 'c':
+			if (parse_uint(optarg, 1, 1000000, &u) < 0) {
+				cli_usage_error(&cmd_submit_entry, "--cores: expected an integer >= 1, got '%s'",
+						optarg);
+				goto out;
+			}
+			spec.cores = (unsigned)u;
+			break;
+		case 'm':
+			if (size_parse(optarg, &spec.memory, &err) < 0) {
+				cli_usage_error(&cmd_submit_entry, "--memory: %s", err.text);
+				goto out;
+			}
+			break;
+		case 't':
+			if (duration_parse(optarg, &spec.time_limit, &err) < 0) {
+				cli_usage_error(&cmd_submit_entry, "--time-limit: %s", err.text);
+				goto out;
+			}
+			break;
+		case 'r':
+			if (parse_uint(optarg, 0, 1000000, &u) < 0) {
+				cli_usage_error(&cmd_submit_entry, "--retries: expected an integer >= 0, got '%s'",
+						optarg);
+				goto out;
+			}
+			spec.retries = (unsigned)u;
+			retries_given = 1;
+			break;
+		case 'L':
+			if (parse_uint(optarg, 1, 1000000, &u) < 0) {
+				cli_usage_error(&cmd_submit_entry, "--max-worker-losses: expected an integer >= 1, got '%s'",
+						optarg);
+				goto out;
+			}
+			spec.max_worker_losses = (unsigned)u;
+			losses_given = 1;
+			break;
+		case 'a':
+			if (parse_after(optarg, &after, &nafter) < 0) {
+				cli_usage_error(&cmd_submit_entry, "--after: expected task ids separated by commas, got '%s'",
+						optarg);
+				goto out;
+			}
+			break;
+		case 'n': spec.name = optarg; break;
+		case 'e':
+			if (!strchr(optarg, '=') || optarg[0] == '=') {
+				cli_usage_error(&cmd_submit_entry, "--env: expected NAME=VALUE, got '%s'",
+						optarg);
+				goto out;
+			}
+			env[nenv++] = optarg;
+			break;
+		case 'C': spec.cwd = optarg; break;
+		case 'o': spec.stdout_path = optarg; break;
+		case 'E': spec.stderr_path = optarg; break;
+		case 'A':
+			if (parse_array(optarg, &spec.array_first, &spec.array_last) < 0) {
+				cli_usage_error(&cmd_submit_entry, "--array: expected A-B with A <= B, got '%s'",
+						optarg);
+				goto out;
+			}
+			spec.is_array = 1;
+			break;
+		case 'f': file = optarg; break;
+		case 'h':
+			printf("usage: cluster submit %s\n", cmd_submit_entry.usage);
+			ret = 0;
+			goto out;
+		default:
+			cli_usage_error(&cmd_submit_entry, NULL);
+			goto out;
+		}
+	}
+	if (file && optind < argc) {
+		cli_usage_error(&cmd_submit_entry, "give either --file or a command, not both");
+		goto out;
+	}
+	if (!file && optind >= argc) {
+		cli_usage_error(&cmd_submit_entry, "no command to submit");
+		goto out;
+	}
+	if (file && (spec.is_array || nenv)) {
+		cli_usage_error(&cmd_submit_entry, "--array and --env do not apply to --file");
+		goto out;
+	}
+
+	/* Defaults from the configuration (task.* keys). */
+	ret = 1;
+	if (!retries_given || !losses_given) {
+		struct config *cfg = cli_load_config(g);
+		if (!cfg)
+			goto out;
+		if (!retries_given)
+			spec.retries = (unsigned)config_get_num(cfg, "task.retries");
+		if (!losses_given)
+			spec.max_worker_losses =
+				(unsigned)config_get_num(cfg, "task.max-worker-losses");
+		config_destroy(cfg);
+	}
+	spec.retries_set = 1;
+	/* Tasks run where they were submitted from unless told otherwise. */
+	if (!spec.cwd && (cwd = getcwd(NULL, 0)))
+		spec.cwd = cwd;
+	spec.after = after;
+	spec.nafter = nafter;
+	spec.env = nenv ? env : NULL;
+
+	if (file) {
+		int rc;
+		if (!strcmp(file, "-")) {
+			char buf[65536];
+			size_t n;
+			while ((n = fread(buf, 1, sizeof(buf), stdin)) > 0)
+				strbuf_add(&text, buf, n);
+			rc = ferror(stdin) ? -1 : 0;
+		} else {
+			rc = strbuf_read_file(&text, file);
+		}
+		if (rc < 0) {
+			fprintf(stderr, "cluster: cannot read task file '%s': %s\n", file,
+				strerror(errno));
+			goto out;
+		}
+	}
+	c = cluster_client_open(g->name, errbuf, sizeof(errbuf));
+	if (!c) {
+		fprintf(stderr, "cluster: %s\n", errbuf);
+		goto out;
+	}
+	if (file) {
+		if (cluster_submit_batch(c, text.buf, text.len, &spec, &first, &count) < 0) {
+			fprintf(stderr, "cluster: '%s': %s\n", file, cluster_client_error(c));
+			goto out;
+		}
+		if (!count)
+			fprintf(stderr, "cluster: '%s' has no commands\n", file);
+	} else {
+		spec.argv = (const char *const *)argv + optind;
+		if (cluster_submit(c, &spec, &first, &count) < 0) {
+			fprintf(stderr, "cluster: %s\n", cluster_client_error(c));
+			goto out;
+		}
+	}
+	print_ids(first, count);
+	ret = 0;
+out:
+	cluster_client_close(c);
+	strbuf_release(&text);
+	free(after);
+	free(env);
+	free(cwd);
+	return ret;
+}

@@ -1,0 +1,145 @@
+/*
+ * cluster tasks: a table of tasks, filtered by state and name.
+ */
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/cli.h"
+#include "cluster/client.h"
+#include "util/strbuf.h"
+
+static int cmd_tasks(int argc, char **argv, struct cli_globals *g);
+
+const struct cmd_entry cmd_tasks_entry = {
+	"tasks", cmd_tasks,
+	"[--state STATE[,STATE...]] [--name NAME] [--after ID] [--limit N]",
+	"list tasks: id, state, name, attempts, worker, exit, runtime, command",
+};
+
+static int parse_states(const char *s, unsigned *mask)
+{
+	struct strbuf item = STRBUF_INIT;
+	int ret = 0;
+
+	*mask = 0;
+	for (;;) {
+		const char *comma = strchr(s, ',');
+		strbuf_reset(&item);
+		strbuf_add(&item, s, comma ? (size_t)(comma - s) : strlen(s));
+		int st = cluster_task_state_parse(item.buf);
+		if (st < 0) {
+			ret = -1;
+			break;
+		}
+		*mask |= 1u << st;
+		if (!comma)
+			break;
+		s = comma + 1;
+	}
+	strbuf_release(&item);
+	return ret;
+}
+
+static int row(const struct cluster_task *t, void *arg)
+{
+	struct strbuf cmd = STRBUF_INIT;
+	char index[24] = "-", worker[64] = "-", exitc[24] = "-", rt[24] = "-";
+
+	(void)arg;
+	for (const char *const *p = t->argv; *p; p++) {
+		if (cmd.len)
+			strbuf_addch(&cmd, ' ');
+		strbuf_addstr(&cmd, *p);
+	}
+	if (cmd.len > 60) {
+		strbuf_setlen(&cmd, 57);
+		strbuf_addstr(&cmd, "...");
+	}
+	if (t->has_index)
+		snprintf(index, sizeof(index), "%" PRId64, t->index);
+	if (t->worker_name)
+		snprintf(worker, sizeof(worker), "%s", t->worker_name);
+	else if (t->worker >= 0)
+		snprintf(worker, sizeof(worker), "%d", t->worker);
+	if (t->has_result) {
+		if (t->signal)
+			snprintf(exitc, sizeof(exitc), "sig%d", t->signal);
+		else
+			snprintf(exitc, sizeof(exitc), "%d", t->exit_code);
+		snprintf(rt, sizeof(rt), "%.1fs", t->runtime);
+	}
+	printf("%-8" PRIu64 " %-9s %-16s %-6s %-3u %-16s %-5s %-8s %s%s%s%s\n",
+	       t->id, cluster_task_state_name(t->state), t->name, index,
+	       t->attempts, worker, exitc, rt, cmd.buf,
+	       t->reason ? " (" : "", t->reason ? t->reason : "",
+	       t->reason ? ")" : "");
+	strbuf_release(&cmd);
+	return 0;
+}
+
+static int cmd_tasks(int argc, char **argv, struct cli_globals *g)
+{
+	static const struct option longopts[] = {
+		{ "state", required_argument, NULL, 's' },
+		{ "name", required_argument, NULL, 'n' },
+		{ "after", required_argument, NULL, 'a' },
+		{ "limit", required_argument, NULL, 'l' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct cluster_task_filter f = { 0 };
+	cluster_client_t *c;
+	char errbuf[512], *end;
+	int opt;
+
+	while ((opt = getopt_long(argc, argv, "+h", longopts, NULL)) != -1) {
+		switch (opt) {
+		case 's':
+			if (parse_states(optarg, &f.states) < 0)
+				return cli_usage_error(&cmd_tasks_entry,
+					"--state: expected waiting, queued, running, done, failed or cancelled, got '%s'",
+					optarg);
+			break;
+		case 'n': f.name = optarg; break;
+		case 'a':
+		case 'l': {
+			uint64_t v = strtoull(optarg, &end, 10);
+			if (*optarg < '0' || *optarg > '9' || *end || (opt == 'l' && !v))
+				return cli_usage_error(&cmd_tasks_entry, "--%s: expected %s, got '%s'",
+						       opt == 'a' ? "after" : "limit",
+						       opt == 'a' ? "a task id" : "an integer >= 1",
+						       optarg);
+			if (opt == 'a')
+				f.after = v;
+			else
+				f.limit = v;
+			break;
+		}
+		case 'h':
+			printf("usage: cluster tasks %s\n", cmd_tasks_entry.usage);
+			return 0;
+		default:
+			return cli_usage_error(&cmd_tasks_entry, NULL);
+		}
+	}
+	if (optind < argc)
+		return cli_usage_error(&cmd_tasks_entry, "unexpected argument '%s'",
+				       argv[optind]);
+	c = cluster_client_open(g->name, errbuf, sizeof(errbuf));
+	if (!c) {
+		fprintf(stderr, "cluster: %s\n", errbuf);
+		return 1;
+	}
+	printf("%-8s %-9s %-16s %-6s %-3s %-16s %-5s %-8s %s\n", "ID", "STATE",
+	       "NAME", "INDEX", "RUN", "WORKER", "EXIT", "RUNTIME", "COMMAND");
+	if (cluster_tasks(c, &f, row, NULL) < 0) {
+		fprintf(stderr, "cluster: %s\n", cluster_client_error(c));
+		cluster_client_close(c);
+		return 1;
+	}
+	cluster_client_close(c);
+	return 0;
+}

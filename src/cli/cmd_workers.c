@@ -1,0 +1,67 @@
+/*
+ * cluster workers: a table of the scheduler's workers.
+ */
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdio.h>
+
+#include "cli/cli.h"
+#include "cluster/client.h"
+#include "util/strbuf.h"
+#include "util/units.h"
+
+static int cmd_workers(int argc, char **argv, struct cli_globals *g);
+
+const struct cmd_entry cmd_workers_entry = {
+	"workers", cmd_workers, "",
+	"list workers: cores and memory used, tasks running and done",
+};
+
+static int row(const struct cluster_worker *w, void *arg)
+{
+	struct strbuf used = STRBUF_INIT, total = STRBUF_INIT;
+
+	(void)arg;
+	size_format(&used, w->memory_used);
+	size_format(&total, w->memory);
+	printf("%-5d %-24s %5u/%-5u %10s/%-10s %7u %8" PRIu64 "  %s\n", w->id,
+	       w->name, w->cores_used, w->cores, used.buf, total.buf, w->running,
+	       w->done, w->alive ? "alive" : "gone");
+	strbuf_release(&used);
+	strbuf_release(&total);
+	return 0;
+}
+
+static int cmd_workers(int argc, char **argv, struct cli_globals *g)
+{
+	static const struct option longopts[] = {
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	cluster_client_t *c;
+	char errbuf[512];
+	int opt, n;
+
+	while ((opt = getopt_long(argc, argv, "+h", longopts, NULL)) != -1) {
+		if (opt == 'h') {
+			printf("usage: cluster workers\n");
+			return 0;
+		}
+		return cli_usage_error(&cmd_workers_entry, NULL);
+	}
+	if (optind < argc)
+		return cli_usage_error(&cmd_workers_entry, "unexpected argument '%s'",
+				       argv[optind]);
+	c = cluster_client_open(g->name, errbuf, sizeof(errbuf));
+	if (!c) {
+		fprintf(stderr, "cluster: %s\n", errbuf);
+		return 1;
+	}
+	printf("%-5s %-24s %11s %21s %7s %8s  %s\n", "ID", "NAME", "CORES",
+	       "MEMORY", "RUNNING", "DONE", "STATE");
+	n = cluster_workers(c, row, NULL);
+	if (n < 0)
+		fprintf(stderr, "cluster: %s\n", cluster_client_error(c));
+	cluster_client_close(c);
+	return n < 0 ? 1 : 0;
+}
