@@ -91,7 +91,8 @@ static int is_dir(const char *path)
  * PREFIX/share/cluster; a binary in a build tree uses the source tree. */
 static void find_paths(struct cli_globals *g)
 {
-	static char bindir[PATH_MAX];
+	static char bindir[PATH_MAX], profiles[PATH_MAX + 32],
+		templates[PATH_MAX + 32];
 	struct strbuf sb = STRBUF_INIT;
 	ssize_t n = readlink("/proc/self/exe", bindir, sizeof(bindir) - 1);
 
@@ -105,12 +106,10 @@ static void find_paths(struct cli_globals *g)
 
 	strbuf_addf(&sb, "%s/../share/cluster", bindir);
 	if (is_dir(sb.buf)) {
-		size_t base = sb.len;
-		strbuf_addstr(&sb, "/profiles");
-		g->profiles_dir = strdup(sb.buf);
-		strbuf_setlen(&sb, base);
-		strbuf_addstr(&sb, "/jobscripts");
-		g->templates_dir = strdup(sb.buf);
+		snprintf(profiles, sizeof(profiles), "%s/profiles", sb.buf);
+		snprintf(templates, sizeof(templates), "%s/jobscripts", sb.buf);
+		g->profiles_dir = profiles;
+		g->templates_dir = templates;
 	} else {
 		g->profiles_dir = CLUSTER_SRCDIR "/config";
 		g->templates_dir = CLUSTER_SRCDIR "/jobscripts";
@@ -134,7 +133,7 @@ struct config *cli_load_config(const struct cli_globals *g)
 	return cfg;
 }
 
-int main(int argc, char **argv)
+static int run(int argc, char **argv, struct cli_globals *gp)
 {
 	static const struct option longopts[] = {
 		{ "profile", required_argument, NULL, 'p' },
@@ -146,12 +145,8 @@ int main(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct cli_globals g = { .name = "default" };
+	struct cli_globals g = *gp;
 	int c;
-
-	g.sets = calloc((size_t)argc + 1, sizeof(*g.sets));
-	if (!g.sets)
-		return 1;
 	/* "+" stops at the first non-option: the subcommand's own options
 	 * are the subcommand's business. */
 	while ((c = getopt_long(argc, argv, "+vh", longopts, NULL)) != -1) {
@@ -189,4 +184,18 @@ int main(int argc, char **argv)
 	int first = optind;
 	optind = 0;
 	return e->fn(argc - first, argv + first, &g);
+}
+
+int main(int argc, char **argv)
+{
+	struct cli_globals g = { .name = "default" };
+
+	g.sets = calloc((size_t)argc + 1, sizeof(*g.sets));
+	if (!g.sets) {
+		perror("cluster");
+		return 1;
+	}
+	int rc = run(argc, argv, &g);
+	free(g.sets);
+	return rc;
 }
