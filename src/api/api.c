@@ -31,6 +31,7 @@
 #include <openssl/crypto.h>
 
 #include "sched/taskfile.h"
+#include "server/log.h"
 #include "util/strbuf.h"
 #include "util/units.h"
 
@@ -1274,7 +1275,7 @@ static void log_rejected(struct evhttp_request *req, const char *why)
 
 	if (conn)
 		evhttp_connection_get_peer(conn, &host, &port);
-	fprintf(stderr, "cluster: api: refused '%s %s' from %s:%u: %s\n",
+	log_msg(LOG_WARNING, "api: refused '%s %s' from %s:%u: %s",
 		method_name(evhttp_request_get_command(req)),
 		evhttp_request_get_uri(req), host ? host : "?", port, why);
 }

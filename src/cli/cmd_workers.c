@@ -19,16 +19,17 @@ const struct cmd_entry cmd_workers_entry = {
 
 static int row(const struct cluster_worker *w, void *arg)
 {
-	struct strbuf used = STRBUF_INIT, total = STRBUF_INIT;
+	struct strbuf mem = STRBUF_INIT;
+	char cores[32];
 
 	(void)arg;
-	size_format(&used, w->memory_used);
-	size_format(&total, w->memory);
-	printf("%-5d %-24s %5u/%-5u %10s/%-10s %7u %8" PRIu64 "  %s\n", w->id,
-	       w->name, w->cores_used, w->cores, used.buf, total.buf, w->running,
-	       w->done, w->alive ? "alive" : "gone");
-	strbuf_release(&used);
-	strbuf_release(&total);
+	snprintf(cores, sizeof(cores), "%u/%u", w->cores_used, w->cores);
+	size_format(&mem, w->memory_used);
+	strbuf_addstr(&mem, " / ");
+	size_format(&mem, w->memory);
+	printf("%-5d %-20s %-9s %-21s %-7u %-8" PRIu64 " %s\n", w->id, w->name,
+	       cores, mem.buf, w->running, w->done, w->alive ? "alive" : "gone");
+	strbuf_release(&mem);
 	return 0;
 }
 
@@ -57,7 +58,7 @@ static int cmd_workers(int argc, char **argv, struct cli_globals *g)
 		fprintf(stderr, "cluster: %s\n", errbuf);
 		return 1;
 	}
-	printf("%-5s %-24s %11s %21s %7s %8s  %s\n", "ID", "NAME", "CORES",
+	printf("%-5s %-20s %-9s %-21s %-7s %-8s %s\n", "ID", "NAME", "CORES",
 	       "MEMORY", "RUNNING", "DONE", "STATE");
 	n = cluster_workers(c, row, NULL);
 	if (n < 0)
