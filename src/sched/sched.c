@@ -78,6 +78,8 @@ struct group {
 	double cancel_time;		/* when dependencies cancelled it */
 	uint8_t state1;			/* storage for a group of one */
 	uint32_t detail1;
+	char *args;			/* sched_submit_each: the last argument */
+	uint64_t *arg_off;		/* of element i: args + arg_off[i] */
 };
 
 struct range {
@@ -347,6 +349,7 @@ static void flush(struct sched *s)
 }
 
 static void resolve(struct sched *s);
+static void group_free(struct group *g);
 
 static void enter(struct sched *s)
 {
@@ -675,16 +678,8 @@ void sched_destroy(struct sched *s)
 {
 	if (!s)
 		return;
-	for (size_t k = 0; k < s->ngroups; k++) {
-		struct group *g = s->groups[k];
-		free(g->blob);
-		if (g->n > 1) {
-			free(g->state);
-			free(g->detail);
-		}
-		free(g->reason);
-		free(g);
-	}
+	for (size_t k = 0; k < s->ngroups; k++)
+		group_free(s->groups[k]);
 	free(s->groups);
 	for (uint32_t i = 0; i < s->ndetails; i++)
 		free(s->chunks[i >> DETAIL_CHUNK_BITS]
@@ -859,21 +854,61 @@ static void group_free(struct group *g)
 	}
 	free(g->blob);
 	free(g->reason);
+	free(g->args);
+	free(g->arg_off);
 	free(g);
 }
 
+/* Copy the per-task last arguments into one block with offsets. */
+static int copy_args(struct group *g, const char *const *args, size_t n)
+{
+	size_t total = 0;
+
+	for (size_t i = 0; i < n; i++)
+		total += strlen(args[i]) + 1;
+	g->args = malloc(total ? total : 1);
+	g->arg_off = malloc((n + 1) * sizeof(*g->arg_off));
+	if (!g->args || !g->arg_off)
+		return -1;
+	uint64_t off = 0;
+	for (size_t i = 0; i < n; i++) {
+		size_t len = strlen(args[i]) + 1;
+		memcpy(g->args + off, args[i], len);
+		g->arg_off[i] = off;
+		off += len;
+	}
+	g->arg_off[n] = off;
+	return 0;
+}
+
 /* Validate and copy a spec whose dependencies may go up to `limit`; no
- * change to the table. */
+ * change to the table.  With `args`, the group is nargs tasks, each with
+ * one more argument. */
 static struct group *prepare(const struct task_spec *spec, task_id_t limit,
+			     const char *const *args, size_t nargs,
 			     struct err *err)
 {
 	struct group *g = NULL;
 	task_id_t *deps = NULL;
+	struct task_spec plain;
 	unsigned ndeps = 0;
 	uint64_t n = 0;
 
+	if (args) {
+		plain = *spec;
+		plain.is_array = 0;
+		spec = &plain;
+	}
 	if (validate(spec, limit, &n, err) < 0)
 		return NULL;
+	if (args) {
+		if (nargs == 0 || nargs > UINT32_MAX) {
+			errprintf(err, "%zu tasks in one submission (1 to %"
+				  PRIu32 ")", nargs, UINT32_MAX);
+			return NULL;
+		}
+		n = nargs;
+	}
 	if (spec->nafter) {
 		deps = malloc(spec->nafter * sizeof(*deps));
 		if (!deps)
@@ -898,6 +933,8 @@ static struct group *prepare(const struct task_spec *spec, task_id_t limit,
 			goto nomem;
 	}
 	if (copy_spec(g, spec, deps, ndeps) < 0)
+		goto nomem;
+	if (args && copy_args(g, args, nargs) < 0)
 		goto nomem;
 	free(deps);
 	return g;
@@ -959,6 +996,36 @@ int sched_submit(struct sched *s, const struct task_spec *spec,
 	return sched_submit_many(s, spec, 1, first, count, err);
 }
 
+int sched_submit_each(struct sched *s, const struct task_spec *spec,
+		      const char *const *args, size_t n, task_id_t *first,
+		      uint64_t *count, struct err *err)
+{
+	struct group *g;
+
+	if (!n) {
+		if (first)
+			*first = 0;
+		if (count)
+			*count = 0;
+		return 0;
+	}
+	if (!args)
+		return errprintf(err, "argument list is missing");
+	g = prepare(spec, s->last_id, args, n, err);
+	if (!g)
+		return -1;
+	s->groups = grow(s->groups, &s->agroups, s->ngroups + 1,
+			 sizeof(*s->groups));
+	enter(s);
+	commit(s, g);
+	if (first)
+		*first = g->first;
+	if (count)
+		*count = g->n;
+	leave(s);
+	return 0;
+}
+
 int sched_submit_many(struct sched *s, const struct task_spec *specs,
 		      size_t nspecs, task_id_t *first, uint64_t *count,
 		      struct err *err)
@@ -978,7 +1045,7 @@ int sched_submit_many(struct sched *s, const struct task_spec *specs,
 	if (!gs)
 		return errprintf(err, "cannot allocate %zu tasks", nspecs);
 	for (size_t k = 0; k < nspecs; k++) {
-		gs[k] = prepare(&specs[k], limit, err);
+		gs[k] = prepare(&specs[k], limit, NULL, 0, err);
 		if (!gs[k] || UINT64_MAX - limit < gs[k]->n) {
 			if (gs[k])
 				errprintf(err, "too many tasks");
@@ -1238,7 +1305,7 @@ char **sched_task_argv(struct sched *s, task_id_t id)
 	if (!g)
 		return NULL;
 	size_t argc = count_strv(g->spec.argv);
-	char **argv = calloc(argc + 1, sizeof(*argv));
+	char **argv = calloc(argc + 2, sizeof(*argv));
 	char index[24];
 
 	if (!argv)
@@ -1253,14 +1320,21 @@ char **sched_task_argv(struct sched *s, task_id_t id)
 		} else {
 			argv[k] = strdup(g->spec.argv[k]);
 		}
-		if (!argv[k]) {
-			while (k--)
-				free(argv[k]);
-			free(argv);
-			return NULL;
-		}
+		if (!argv[k])
+			goto fail;
+	}
+	if (g->arg_off) {
+		argv[argc] = strdup(g->args + g->arg_off[i]);
+		if (!argv[argc])
+			goto fail;
 	}
 	return argv;
+
+fail:
+	for (size_t k = 0; argv[k]; k++)
+		free(argv[k]);
+	free(argv);
+	return NULL;
 }
 
 task_id_t sched_next(struct sched *s, task_id_t after, unsigned states)

@@ -142,6 +142,16 @@ int sched_submit_many(struct sched *s, const struct task_spec *specs,
 		      size_t n, task_id_t *first, uint64_t *count,
 		      struct err *err);
 
+/* Submit `n` tasks that share `spec` and differ by one last argument:
+ * task k runs spec->argv followed by args[k] (a task file is
+ * {"/bin/sh", "-c"} + one line each).  Stored like an array, a few bytes
+ * per task plus its argument; task_info.spec is the shared template, so
+ * use sched_task_argv for a task's command.  The array fields of `spec`
+ * are ignored.  n == 0 submits nothing (*first = *count = 0). */
+int sched_submit_each(struct sched *s, const struct task_spec *spec,
+		      const char *const *args, size_t n, task_id_t *first,
+		      uint64_t *count, struct err *err);
+
 /* Cancel one task (queued, waiting or running: kill hook). -1 + err when
  * the id is unknown; cancelling an ended task is a no-op returning 0.
  * A running task's cores and memory are free again at once; a later

@@ -1,7 +1,8 @@
 /*
  * taskfile: one task per line, run by /bin/sh.  The whole file is checked
- * and turned into specs first, then submitted with sched_submit_many, so a
- * bad line leaves the table untouched.
+ * first, then submitted in one sched_submit_each call (stored like an
+ * array: a few bytes per task plus its line), so a bad line leaves the
+ * table untouched.
  */
 #include "sched/taskfile.h"
 
@@ -21,20 +22,18 @@ int taskfile_submit(struct sched *s, const char *text, size_t len,
 		    const struct task_spec *defaults, task_id_t *first,
 		    uint64_t *count, struct err *err)
 {
+	char *const sh[] = { (char *)"/bin/sh", (char *)"-c", NULL };
 	char *copy = NULL;
-	struct task_spec *specs = NULL;
-	char *(*argvs)[4] = NULL;
-	size_t nlines = 0, ncmds = 0;
+	const char **cmds = NULL;
+	size_t nlines = 1, ncmds = 0;
 	int ret = -1;
 
 	for (size_t i = 0; i < len; i++)
 		if (text[i] == '\n')
 			nlines++;
-	nlines++;
 	copy = malloc(len + 1);
-	specs = calloc(nlines, sizeof(*specs));
-	argvs = calloc(nlines, sizeof(*argvs));
-	if (!copy || !specs || !argvs) {
+	cmds = calloc(nlines, sizeof(*cmds));
+	if (!copy || !cmds) {
 		errprintf(err, "cannot allocate a task file of %zu bytes", len);
 		goto out;
 	}
@@ -63,33 +62,20 @@ int taskfile_submit(struct sched *s, const char *text, size_t len,
 		char *q = p;
 		while (*q && is_blank(*q))
 			q++;
-		if (*q && *q != '#') {
-			struct task_spec *sp = &specs[ncmds];
-			*sp = *defaults;
-			argvs[ncmds][0] = (char *)"/bin/sh";
-			argvs[ncmds][1] = (char *)"-c";
-			argvs[ncmds][2] = p;
-			argvs[ncmds][3] = NULL;
-			sp->argv = argvs[ncmds];
-			sp->name = defaults->name ? defaults->name : "line";
-			sp->is_array = 0;
-			sp->array_first = sp->array_last = 0;
-			ncmds++;
-		}
+		if (*q && *q != '#')
+			cmds[ncmds++] = p;
 		p = eol + 1;
 	}
-	if (sched_submit_many(s, specs, ncmds, first, count, err) == 0) {
-		ret = 0;
-	} else if (ncmds > 1) {
-		/* every task has the same settings: the first failed */
-		const char *colon = strstr(err ? err->text : "", ": ");
-		if (err && colon && !strncmp(err->text, "task ", 5))
-			memmove(err->text, colon + 2, strlen(colon + 2) + 1);
-	}
+
+	struct task_spec spec = *defaults;
+	spec.argv = sh;
+	spec.name = defaults->name ? defaults->name : "line";
+	spec.is_array = 0;
+	spec.array_first = spec.array_last = 0;
+	ret = sched_submit_each(s, &spec, cmds, ncmds, first, count, err);
 
 out:
-	free(argvs);
-	free(specs);
+	free(cmds);
 	free(copy);
 	return ret;
 }

@@ -5,7 +5,8 @@
  *
  *   1. RSS growth of submitting a 1,000,000-element array, against the
  *      100 MB budget.
- *   2. 500,000 tasks through sched_dispatch + sched_task_argv +
+ *   2. The same for a task file of 1,000,000 lines (each line a task).
+ *   3. 500,000 tasks through sched_dispatch + sched_task_argv +
  *      sched_task_finished with 2 in-process workers, against a bare ring
  *      buffer push/pop loop of the same length.
  */
@@ -17,6 +18,7 @@
 #include <unistd.h>
 
 #include "sched/sched.h"
+#include "sched/taskfile.h"
 
 #define ARRAY_TASKS 1000000
 #define RUN_TASKS 500000
@@ -99,6 +101,38 @@ static void bench_memory(void)
 	sched_destroy(s);
 }
 
+static void bench_taskfile(void)
+{
+	struct task_spec defaults = { 0 };
+	size_t cap = (size_t)ARRAY_TASKS * 32, len = 0;
+	char *text = malloc(cap);
+	struct err err;
+	task_id_t first;
+	uint64_t count;
+
+	for (int i = 0; i < ARRAY_TASKS; i++)
+		len += (size_t)snprintf(text + len, cap - len,
+					"python3 step.py %d\n", i);
+	defaults.cores = 1;
+	double before = rss_mb();
+	struct sched *s = sched_create(NULL);
+	double t0 = seconds();
+	if (taskfile_submit(s, text, len, &defaults, &first, &count,
+			    &err) < 0) {
+		fprintf(stderr, "bench_table: %s\n", err.text);
+		exit(1);
+	}
+	double t = seconds() - t0;
+	double grown = rss_mb() - before;
+	printf("task file of %d lines (%.1f MB): submit %.1f ms\n",
+	       ARRAY_TASKS, (double)len / 1e6, t * 1e3);
+	printf("  rss growth %.1f MB against a 100 MB budget: ratio %.3f "
+	       "(%.1f bytes per task)\n", grown, grown / 100.0,
+	       grown * 1e6 / ARRAY_TASKS);
+	sched_destroy(s);
+	free(text);
+}
+
 /* The baseline: the same number of pushes and pops through a ring. */
 static double bench_baseline(void)
 {
@@ -168,6 +202,7 @@ static double bench_run(double *rss_growth)
 int main(void)
 {
 	bench_memory();
+	bench_taskfile();
 
 	double base = bench_baseline();
 	double growth;

@@ -986,6 +986,60 @@ START_TEST(submit_many_is_all_or_nothing)
 }
 END_TEST
 
+START_TEST(submit_each_adds_one_argument)
+{
+	char *prefix[] = { (char *)"/bin/sh", (char *)"-c", NULL };
+	const char *cmds[] = { "echo a", "", "exit 3" };
+	struct task_spec sp = spec_cores(1);
+	struct task_info ti;
+	struct err err;
+	task_id_t first;
+	uint64_t count;
+	char **av;
+
+	sp.argv = prefix;
+	sp.is_array = 1;			/* ignored */
+	sp.array_first = 7;
+	sp.array_last = 7;
+	ck_assert_int_eq(sched_submit_each(s, &sp, cmds, 3, &first, &count,
+					   &err), 0);
+	ck_assert_uint_eq(first, 1);
+	ck_assert_uint_eq(count, 3);
+	av = sched_task_argv(s, 3);
+	ck_assert_str_eq(av[0], "/bin/sh");
+	ck_assert_str_eq(av[1], "-c");
+	ck_assert_str_eq(av[2], "exit 3");
+	ck_assert_ptr_null(av[3]);
+	free_argv(av);
+	av = sched_task_argv(s, 2);
+	ck_assert_str_eq(av[2], "");
+	free_argv(av);
+	ck_assert_int_eq(sched_task(s, 2, &ti), 0);
+	ck_assert_int_eq(ti.has_index, 0);
+	ck_assert_str_eq(ti.spec->argv[1], "-c");
+	ck_assert_ptr_null(ti.spec->argv[2]);
+
+	/* a task may depend on one of them; they run one by one */
+	task_id_t mid = 2;
+	task_id_t after = submit_after(1, &mid, 1);
+	worker_id_t w = sched_worker_add(s, "w", 1, 0);
+	sched_dispatch(s);
+	finish(1, w, 0, 0, NULL);
+	sched_dispatch(s);
+	ck_assert_int_eq(assigned_to(2), w);
+	finish(2, w, 0, 0, NULL);
+	ck_assert_int_eq(state_of(after), TASK_QUEUED);
+
+	ck_assert_int_eq(sched_submit_each(s, &sp, cmds, 0, &first, &count,
+					   &err), 0);
+	ck_assert_uint_eq(count, 0);
+	sp.cores = 0;
+	ck_assert_int_eq(sched_submit_each(s, &sp, cmds, 3, &first, &count,
+					   &err), -1);
+	ck_assert_uint_eq(sched_last_id(s), after);
+}
+END_TEST
+
 START_TEST(big_head_does_not_block_small_tasks)
 {
 	struct task_spec sp = spec_cores(16);
@@ -1039,6 +1093,7 @@ int main(void)
 	tcase_add_test(tc, hooks_may_call_back);
 	tcase_add_test(tc, workers_listed_in_order);
 	tcase_add_test(tc, submit_many_is_all_or_nothing);
+	tcase_add_test(tc, submit_each_adds_one_argument);
 	tcase_add_test(tc, big_head_does_not_block_small_tasks);
 	suite_add_tcase(su, tc);
 	sr = srunner_create(su);
