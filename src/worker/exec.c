@@ -86,6 +86,8 @@ struct exec {
 	struct strbuf dir;		/* scratch for parent directories */
 
 	posix_spawnattr_t attr;		/* the same for every task */
+	posix_spawn_file_actions_t fa_default;	/* no files, no cwd */
+	int devnull;
 
 	struct exec_proc *running;
 	struct exec_proc *free;
@@ -109,6 +111,8 @@ static void on_proc(evutil_socket_t fd, short what, void *arg);
 static void on_timer(evutil_socket_t fd, short what, void *arg);
 static void on_sample(evutil_socket_t fd, short what, void *arg);
 static void on_sigchld(evutil_socket_t fd, short what, void *arg);
+static int build_actions(const struct exec *ex, posix_spawn_file_actions_t *fa,
+			 const char *out, const char *errpath, const char *cwd);
 
 static int is_cluster_var(const char *entry)
 {
@@ -179,6 +183,16 @@ struct exec *exec_create(struct event_base *base, const char *worker_name,
 				 POSIX_SPAWN_SETSIGMASK |
 				 POSIX_SPAWN_SETSIGDEF);
 
+	/* Above 2 even if the worker runs with a standard stream closed. */
+	int nfd = open("/dev/null", O_RDWR | O_CLOEXEC);
+	ex->devnull = nfd < 0 ? -1 : fcntl(nfd, F_DUPFD_CLOEXEC, 3);
+	if (nfd >= 0)
+		close(nfd);
+	if (ex->devnull < 0)
+		goto fail_null;
+	if (build_actions(ex, &ex->fa_default, NULL, NULL, NULL))
+		goto fail_actions;
+
 	/* With SIGCHLD ignored the kernel reaps children itself and wait4
 	 * would lose their status. */
 	if (sigaction(SIGCHLD, NULL, &sa) == 0 &&
@@ -207,6 +221,10 @@ struct exec *exec_create(struct event_base *base, const char *worker_name,
 fail_ev:
 	if (ex->sigchld_ev)
 		event_free(ex->sigchld_ev);
+	posix_spawn_file_actions_destroy(&ex->fa_default);
+fail_actions:
+	close(ex->devnull);
+fail_null:
 	posix_spawnattr_destroy(&ex->attr);
 fail_attr:
 	free(ex->worker_env);
@@ -265,6 +283,8 @@ static void exec_free(struct exec *ex)
 		event_free(ex->sigchld_ev);
 	event_free(ex->sample_ev);
 	posix_spawnattr_destroy(&ex->attr);
+	posix_spawn_file_actions_destroy(&ex->fa_default);
+	close(ex->devnull);
 	for (size_t i = 0; i < ex->nbase; i++)
 		free(ex->base_env[i]);
 	free(ex->base_env);
@@ -479,14 +499,50 @@ static int spawn_error(const struct exec_task *t, int rc, struct err *err)
 	return errprintf(err, "cannot run '%s': %s", cmd, strerror(rc));
 }
 
-/* No O_CLOEXEC: glibc closes the target descriptor first, so open returns
- * it directly and the flag would close it again at exec. */
-static int add_output(posix_spawn_file_actions_t *fa, int fd,
-		      const char *path)
+/* A stream goes to its file, or to the worker's /dev/null descriptor (a
+ * dup2 in the child is cheaper than opening a path).  No O_CLOEXEC on the
+ * file: glibc closes the target descriptor first, so open returns it
+ * directly and the flag would close it again at exec. */
+static int add_stream(const struct exec *ex, posix_spawn_file_actions_t *fa,
+		      int fd, const char *path)
 {
-	return posix_spawn_file_actions_addopen(fa, fd, path ? path : "/dev/null",
+	if (!path)
+		return posix_spawn_file_actions_adddup2(fa, ex->devnull, fd);
+	return posix_spawn_file_actions_addopen(fa, fd, path,
 						O_WRONLY | O_CREAT | O_TRUNC,
 						0644);
+}
+
+/* Outputs are opened before the chdir: relative paths are the worker's,
+ * as for make_parent.  One file for both streams is opened once so the
+ * two do not overwrite each other.  Returns an errno value. */
+static int build_actions(const struct exec *ex, posix_spawn_file_actions_t *fa,
+			 const char *out, const char *errpath, const char *cwd)
+{
+	int rc = posix_spawn_file_actions_init(fa);
+
+	if (rc)
+		return rc;
+	rc = add_stream(ex, fa, 0, NULL);
+	if (!rc)
+		rc = add_stream(ex, fa, 1, out);
+	if (!rc) {
+		if (out && errpath && !strcmp(out, errpath))
+			rc = posix_spawn_file_actions_adddup2(fa, 1, 2);
+		else
+			rc = add_stream(ex, fa, 2, errpath);
+	}
+	if (!rc && cwd)
+		rc = posix_spawn_file_actions_addchdir_np(fa, cwd);
+#if defined(__GLIBC__) && __GLIBC_PREREQ(2, 34)
+	/* The worker's sockets, pidfds and /dev/null stay out of tasks even
+	 * if some library forgot O_CLOEXEC. */
+	if (!rc)
+		rc = posix_spawn_file_actions_addclosefrom_np(fa, 3);
+#endif
+	if (rc)
+		posix_spawn_file_actions_destroy(fa);
+	return rc;
 }
 
 static void add_timer(struct exec_proc *p, const struct timeval *tv)
@@ -496,7 +552,7 @@ static void add_timer(struct exec_proc *p, const struct timeval *tv)
 
 int exec_start(struct exec *ex, const struct exec_task *t, struct err *err)
 {
-	posix_spawn_file_actions_t fa;
+	posix_spawn_file_actions_t fa, *fap = &ex->fa_default;
 	struct exec_proc *p;
 	pid_t pid;
 	int rc;
@@ -515,38 +571,19 @@ int exec_start(struct exec *ex, const struct exec_task *t, struct err *err)
 		return errprintf(err, "cannot run '%s': out of memory",
 				 t->argv[0]);
 
-	/* Outputs are opened before the chdir: relative paths are the
-	 * worker's, as for make_parent.  One file for both streams is opened
-	 * once so the two do not overwrite each other. */
-	rc = posix_spawn_file_actions_init(&fa);
-	if (!rc)
-		rc = posix_spawn_file_actions_addopen(&fa, 0, "/dev/null",
-						      O_RDONLY, 0);
-	if (!rc)
-		rc = add_output(&fa, 1, t->stdout_path);
-	if (!rc) {
-		if (t->stdout_path && t->stderr_path &&
-		    !strcmp(t->stdout_path, t->stderr_path))
-			rc = posix_spawn_file_actions_adddup2(&fa, 1, 2);
-		else
-			rc = add_output(&fa, 2, t->stderr_path);
+	if (t->stdout_path || t->stderr_path || t->cwd) {
+		rc = build_actions(ex, &fa, t->stdout_path, t->stderr_path,
+				   t->cwd);
+		if (rc) {
+			proc_release(ex, p);
+			return errprintf(err, "cannot run '%s': %s", t->argv[0],
+					 strerror(rc));
+		}
+		fap = &fa;
 	}
-	if (!rc && t->cwd)
-		rc = posix_spawn_file_actions_addchdir_np(&fa, t->cwd);
-#if defined(__GLIBC__) && __GLIBC_PREREQ(2, 34)
-	/* The worker's sockets and pidfds stay out of tasks even if some
-	 * library forgot O_CLOEXEC. */
-	if (!rc)
-		rc = posix_spawn_file_actions_addclosefrom_np(&fa, 3);
-#endif
-	if (rc) {
+	rc = posix_spawnp(&pid, t->argv[0], fap, &ex->attr, t->argv, ex->envp);
+	if (fap == &fa)
 		posix_spawn_file_actions_destroy(&fa);
-		proc_release(ex, p);
-		return errprintf(err, "cannot run '%s': %s", t->argv[0],
-				 strerror(rc));
-	}
-	rc = posix_spawnp(&pid, t->argv[0], &fa, &ex->attr, t->argv, ex->envp);
-	posix_spawn_file_actions_destroy(&fa);
 	if (rc) {
 		proc_release(ex, p);
 		return spawn_error(t, rc, err);
