@@ -13,8 +13,9 @@
 # itself (default <script>.o<id> in the submitting directory), which
 # overrides #PBS -o/-e, so the test gives them on the command line.
 #
-# As in 0030, a prologue probe shows that the job started; it stands in
-# until the runtime test replaces it.
+# As in 0030, a prologue probe shows that a worker job started; it stands
+# in until the runtime test replaces it.  A batch job then runs a task
+# file end to end through qsub.
 . "$(dirname "$0")/lib.sh"
 
 [ -x "$CLUSTER" ] || t_bail "cluster is built" "missing $CLUSTER (run make BUILD=... all)"
@@ -125,5 +126,47 @@ check_qsub pbspro generic-pbs '#PBS -l select=1:ncpus=2:' --set job.priority=reg
 t_like "$(cat "$T_DIR/pbspro.pbs")" '#PBS -l job_priority=regular' \
 	"pbspro: the script qsub took carries job_priority"
 check_qsub torque torque '#PBS -l nodes=1:ppn=2'
+
+# --- a PBS Pro batch job end to end ----------------------------------------
+#
+# A batch job's first chunk carries mpiprocs = workers + 1 (the scheduler
+# rank).  sbatch turns mpiprocs into --ntasks-per-node and gives each task
+# a CPU of its own, so mpiprocs may not exceed the node's CPUs here: one
+# core per node leaves room for the extra rank on any machine.  The
+# wrapper removes $PBS_NODEFILE, so the profile's --hostfile argument is
+# dropped: mpirun finds the Slurm allocation on its own.
+
+if ! [ -x "$CLUSTER_RANK" ]; then
+	t_skip "pbs batch job through qsub" "cluster-rank is not built"
+else
+	mkdir -p "$T_DIR/marks"
+	for i in 1 2 3 4 5 6; do
+		echo "echo \"\$CLUSTER_TASK_ID\" > $T_DIR/marks/$i"
+	done >"$T_DIR/tasks.txt"
+	t_run "$CLUSTER" --profile generic-pbs \
+		--set job.cores=1 --set job.memory=1GiB \
+		--set job.walltime=00:05:00 --set job.queue=debug \
+		--set job.name=itest-batch --set scheduler.host=127.0.0.1 \
+		--set 'launch.args=[]' \
+		job-script --batch "$T_DIR/tasks.txt"
+	t_is "$T_RC" 0 "job-script --batch renders a PBS Pro batch script"
+	printf '%s\n' "$T_OUT" >"$T_DIR/batch.pbs"
+	t_like "$T_OUT" '#PBS -l select=1:ncpus=1:mpiprocs=2:' \
+		"batch script's chunk has a slot for the scheduler rank"
+	out=$(qsub -o "$T_DIR/logs/batch.out" -e "$T_DIR/logs/batch.err" "$T_DIR/batch.pbs" 2>&1)
+	id=$(printf '%s\n' "$out" | tail -1)
+	if ! [[ $id =~ ^[0-9]+$ ]]; then
+		t_fail "qsub accepts the batch script" "$out"
+	else
+		slurm_track "$id"
+		wait_for 60 qstat_state_is "$id" C
+		t_is "$(slurm_field "$id" JobState) $(slurm_field "$id" ExitCode)" \
+			"COMPLETED 0:0" "batch job completes with exit 0"
+		t_like "$(cat "$T_DIR/logs/batch.out" 2>&1)" $'tasks: 6\ndone: 6\nfailed: 0' \
+			"batch job's summary: 6 tasks done, none failed"
+		t_is "$(cat "$T_DIR"/marks/* 2>/dev/null | sort -n | tr '\n' ' ')" \
+			"1 2 3 4 5 6 " "each task ran once"
+	fi
+fi
 
 t_done
