@@ -1,0 +1,60 @@
+#!/bin/bash
+# make demo: show the bundled profiles and the job scripts they produce,
+# then run a real cluster on this machine: one MPI job whose rank 0
+# schedules a few hundred tasks and whose other ranks run them.
+set -u
+build=${1:-build}
+cd "$(dirname "$0")/.."
+cluster=$PWD/$build/bin/cluster
+rank=$PWD/$build/bin/cluster-rank
+work=$(mktemp -d /tmp/cluster-demo.XXXXXX)
+export CLUSTER_HOME=$work/home
+cleanup() {
+	[ -n "${mpirun_pid:-}" ] && kill -TERM -- "-$mpirun_pid" 2>/dev/null
+	rm -rf "$work"
+}
+trap cleanup EXIT
+
+say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+
+say "bundled site profiles"
+"$cluster" config profiles
+
+say "Casper worker job script (cluster --profile casper job-script --role worker)"
+"$cluster" --profile casper job-script --role worker
+
+say "Derecho head job on 2 nodes (--set job.nodes=2)"
+"$cluster" --profile derecho --set job.nodes=2 job-script --role head | grep -E '^#PBS|mpi|cluster-rank'
+
+say "generic Slurm worker job"
+"$cluster" --profile generic-slurm --set job.cores=8 --set job.memory=16GB job-script --role worker | grep -E '^#SBATCH|cluster-rank'
+
+# A workload: 300 tasks, a few of them slower, each leaving a result file.
+tasks=$work/tasks.txt
+mkdir -p "$work/out"
+for i in $(seq 1 300); do
+	if [ $((i % 50)) -eq 0 ]; then
+		echo "sleep 0.5; echo \$((${i} * ${i})) > $work/out/$i"
+	else
+		echo "echo \$((${i} * ${i})) > $work/out/$i"
+	fi
+done > "$tasks"
+
+say "batch mode: mpirun -np 4 cluster-rank --run tasks.txt (300 tasks, 1 scheduler + 3 worker ranks)"
+# mpirun refuses to run as root unless told; the README's commands run as root.
+if [ "$(id -u)" -eq 0 ]; then
+	export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
+fi
+set -m
+mpirun -np 4 --oversubscribe --mca orte_enable_recovery 1 \
+	"$rank" --no-bind --set scheduler.host=127.0.0.1 --run "$tasks" &
+mpirun_pid=$!
+wait "$mpirun_pid"
+rc=$?
+mpirun_pid=
+set +m
+done_files=$(ls "$work/out" | wc -l)
+echo "result files written: $done_files of 300; job exit status $rc"
+left=$(pgrep -f "$rank|$cluster worker" | wc -l)
+echo "processes left behind: $left"
+[ "$rc" -eq 0 ] && [ "$done_files" -eq 300 ] && [ "$left" -eq 0 ]
