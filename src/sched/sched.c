@@ -17,8 +17,10 @@
  * one, so the heap holds a handful of entries however many tasks wait, and
  * it yields tasks in id order.  All elements of a range share cores and
  * memory, so one look at a range says whether any of it fits; dispatch
- * sets aside at most DISPATCH_MAX_BLOCKED ranges that fit nowhere and
- * backfills past them.  Only workers with free cores are searched.
+ * sets aside at most DISPATCH_MAX_BLOCKED ranges that do not fit now and
+ * backfills past them.  Ranges that no live worker could ever take are
+ * parked outside the heap until a worker joins.  Only workers with free
+ * cores are searched.
  *
  * Dependencies.  A hash from a task id to the groups that wait for it; a
  * group counts its unfinished dependencies.  Tasks that end are queued and
@@ -134,6 +136,8 @@ struct sched {
 
 	struct range *heap;
 	size_t nheap, aheap;
+	struct range *parked;		/* fit no live worker at all */
+	size_t nparked, aparked;
 
 	struct worker *workers;
 	size_t nworkers, aworkers;
@@ -414,6 +418,10 @@ static struct range heap_pop(struct sched *s)
 
 static void requeue(struct sched *s, struct group *g, uint64_t i)
 {
+	struct detail *d = detail_of(s, g, i);
+
+	if (d)
+		d->end_time = 0;
 	set_state(s, g, i, TASK_QUEUED, 0);
 	heap_push(s, g, g->first + i, g->first + i + 1);
 }
@@ -451,6 +459,18 @@ static int fits(const struct worker *w, unsigned cores, uint64_t memory)
 	if (memory && w->memory && w->memory - w->memory_used < memory)
 		return 0;
 	return 1;
+}
+
+/* Whether some live worker could run it once idle. */
+static int fits_anywhere(struct sched *s, unsigned cores, uint64_t memory)
+{
+	for (size_t k = 0; k < s->nworkers; k++) {
+		const struct worker *w = &s->workers[k];
+		if (w->alive && !w->draining && w->cores >= cores &&
+		    (!memory || !w->memory || w->memory >= memory))
+			return 1;
+	}
+	return 0;
 }
 
 static worker_id_t find_fit(struct sched *s, unsigned cores, uint64_t memory)
@@ -694,6 +714,7 @@ void sched_destroy(struct sched *s)
 	free(s->workers);
 	free(s->freew);
 	free(s->heap);
+	free(s->parked);
 	free(s->slots);
 	free(s->edges);
 	free(s->endq);
@@ -1175,6 +1196,13 @@ void sched_dispatch(struct sched *s)
 			continue;
 		}
 		worker_id_t w = find_fit(s, g->spec.cores, g->spec.memory);
+		if (w < 0 && !fits_anywhere(s, g->spec.cores, g->spec.memory)) {
+			/* until the pool grows: costs nothing meanwhile */
+			s->parked = grow(s->parked, &s->aparked,
+					 s->nparked + 1, sizeof(*s->parked));
+			s->parked[s->nparked++] = heap_pop(s);
+			continue;
+		}
 		if (w < 0) {
 			/* every element of the range asks the same: set it
 			   aside and backfill with later ranges */
@@ -1412,6 +1440,11 @@ worker_id_t sched_worker_add(struct sched *s, const char *name,
 	w->alive = 1;
 	w->free_pos = -1;
 	update_free(s, id);
+	/* parked ranges may fit now; dispatch parks them again if not */
+	for (size_t k = 0; k < s->nparked; k++)
+		heap_push(s, s->parked[k].g, s->parked[k].next,
+			  s->parked[k].end);
+	s->nparked = 0;
 	return id;
 }
 

@@ -1064,6 +1064,30 @@ START_TEST(big_head_does_not_block_small_tasks)
 }
 END_TEST
 
+START_TEST(many_oversized_tasks_wait_for_the_pool)
+{
+	struct task_spec sp = spec_cores(8);
+	worker_id_t w = sched_worker_add(s, "small", 2, 0);
+	task_id_t small;
+
+	for (int i = 0; i < 200; i++)	/* each its own submission */
+		submit(&sp);
+	sp = spec_cores(1);
+	small = submit(&sp);
+	sched_dispatch(s);
+	ck_assert_int_eq(assigned_to(small), w);
+	ck_assert_int_eq(state_of(1), TASK_QUEUED);
+	worker_id_t big = sched_worker_add(s, "big", 16, 0);
+	sched_dispatch(s);
+	ck_assert_int_eq(assigned_to(1), big);
+	ck_assert_int_eq(assigned_to(2), big);
+	ck_assert_int_eq(state_of(3), TASK_QUEUED);
+	finish(1, big, 0, 0, NULL);
+	sched_dispatch(s);
+	ck_assert_int_eq(assigned_to(3), big);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *su = suite_create("sched");
@@ -1095,6 +1119,7 @@ int main(void)
 	tcase_add_test(tc, submit_many_is_all_or_nothing);
 	tcase_add_test(tc, submit_each_adds_one_argument);
 	tcase_add_test(tc, big_head_does_not_block_small_tasks);
+	tcase_add_test(tc, many_oversized_tasks_wait_for_the_pool);
 	suite_add_tcase(su, tc);
 	sr = srunner_create(su);
 	srunner_run_all(sr, CK_NORMAL);
