@@ -42,7 +42,7 @@ for c in $commands; do
 	fi
 done
 if [ -n "$commands" ] && [ -z "$bad" ]; then
-	t_ok "help COMMAND works for each of the $(echo $commands | wc -w) listed commands"
+	t_ok "help COMMAND works for each of the $(printf "%s\n" "$commands" | wc -l) listed commands"
 else
 	t_fail "help COMMAND works for each listed command" "$bad"
 fi

@@ -86,7 +86,7 @@ t_is "$T_RC" 0 "job-script renders the processes=1 variant"
 id2=$(submit worker-p1.sh) && slurm_track "$id2"
 t_like "${id2:-}" '^[0-9]+$' "sbatch accepts the processes=1 variant"
 
-[ -n "${id1:-}" ] && [ -n "${id2:-}" ] || t_bail "both jobs submitted"
+if [ -z "${id1:-}" ] || [ -z "${id2:-}" ]; then t_bail "both jobs submitted"; fi
 
 started='RUNNING|COMPLETING|COMPLETED|FAILED|CANCELLED|TIMEOUT|OUT_OF_MEMORY|NODE_FAIL'
 wait_for 30 slurm_state_is "$id1" "$started"
@@ -124,13 +124,13 @@ if wait_for 20 probe_in "$out1"; then
 else
 	t_fail "job 1 started: probe line in its output" \
 		"state $(slurm_field "$id1" JobState) $(slurm_field "$id1" Reason)" \
-		"$(cat "$out1" 2>&1 | tail -5)"
+		"$(tail -5 "$out1" 2>&1)"
 fi
 if wait_for 20 probe_in "$out2"; then
 	t_ok "job 2 started: probe line in its output"
 else
 	t_fail "job 2 started: probe line in its output" \
-		"$(cat "$out2" 2>&1 | tail -5)"
+		"$(tail -5 "$out2" 2>&1)"
 fi
 
 # Both are in the prologue's sleep; cancelling them ends them.

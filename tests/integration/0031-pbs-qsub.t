@@ -111,7 +111,7 @@ check_qsub() {
 
 	t_run qstat "$id"
 	t_is "$T_RC" 0 "$label: qstat ID exits 0"
-	t_like "$T_OUT" "(^|[[:space:]])$id[[:space:]]+itest-$label[[:space:]].*[[:space:]]R[[:space:]]+debug" \
+	t_like "$T_OUT" "(^|[[:space:]])${id}[[:space:]]+itest-${label}[[:space:]].*[[:space:]]R[[:space:]]+debug" \
 		"$label: qstat shows the job running in queue debug"
 
 	t_run qdel "$id"
