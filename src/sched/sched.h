@@ -158,6 +158,9 @@ int sched_submit_each(struct sched *s, const struct task_spec *spec,
  * report of its run is ignored. */
 int sched_cancel(struct sched *s, task_id_t id, struct err *err);
 
+/* -1 when the id is unknown.  out->spec is the stored copy: its name is
+ * filled in (basename of argv[0] when none was given) and
+ * max_worker_losses holds the limit in force. */
 int sched_task(struct sched *s, task_id_t id, struct task_info *out);
 
 /* The argv of one task with the array index substituted; caller frees
