@@ -5,8 +5,9 @@
  * The worker is started with posix_spawn.  When it crashes (a signal, or
  * an exit status other than the worker's orderly ones, see worker.h) it is
  * started again after a pause that doubles from 0.1 s up to 30 s, and goes
- * back to 0.1 s once a worker has lived a minute.  After `max_restarts`
- * crashes within a minute the nanny stops and says why.  SIGTERM or SIGINT
+ * back to 0.1 s once a worker has lived a minute.  It restarts at most
+ * `max_restarts` times within a minute: at the next crash it stops and
+ * says why.  SIGTERM or SIGINT
  * is passed on to the worker (which finishes its tasks); the nanny waits
  * for it and ends in order.
  */
@@ -24,7 +25,7 @@ struct nanny_opts {
 	const char *program;		/* path of the `cluster` executable */
 	char *const *argv;		/* the worker's argv, argv[0] first */
 	const char *name;		/* worker name, for messages */
-	unsigned max_restarts;		/* crashes within a minute to give up */
+	unsigned max_restarts;		/* restarts allowed within a minute */
 };
 
 /* Runs until the end; returns an enum nanny_end value.  Installs its own
