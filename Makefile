@@ -171,8 +171,11 @@ $(BUILD)/bench/%: $(BUILD)/tests/bench/%.o $(CORE_LIB)
 	@$(if $(Q),echo "  LINK    $@")
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(BASE_LIBS)
 
-bench: $(BENCH_BINS)
+# C benchmarks, then every tests/bench/*.sh against this build.
+bench: $(BENCH_BINS) $(PROGRAMS)
 	@for b in $(BENCH_BINS); do echo "== $$b"; $$b || exit 1; done
+	@for s in $(wildcard tests/bench/*.sh); do echo "== $$s"; \
+		bash $$s $(BUILD) || exit 1; done
 
 # --- set-up, tests, demo, install ------------------------------------------
 
