@@ -65,7 +65,8 @@ static int cmd_job_script(int argc, char **argv, struct cli_globals *g)
 	const char *role = NULL, *batch = NULL, *output = NULL;
 	struct strbuf state = STRBUF_INIT, rank = STRBUF_INIT,
 		      script = STRBUF_INIT;
-	char batch_abs[PATH_MAX];
+	char batch_abs[PATH_MAX], config_abs[PATH_MAX];
+	const char *config_file;
 	struct config *cfg = NULL;
 	struct err err = { "" };
 	int c, rc = 1;
@@ -91,6 +92,7 @@ static int cmd_job_script(int argc, char **argv, struct cli_globals *g)
 	struct job_script_opts opts = {
 		.cluster_name = g->name,
 		.templates_dir = g->templates_dir,
+		.sets = g->sets,
 	};
 	if (batch) {
 		if (!realpath(batch, batch_abs)) {
@@ -105,6 +107,16 @@ static int cmd_job_script(int argc, char **argv, struct cli_globals *g)
 	cfg = cli_load_config(g);
 	if (!cfg)
 		goto out;
+	/* The ranks read the same file, wherever the job starts them. */
+	config_file = g->config_file ? g->config_file : getenv("CLUSTER_CONFIG");
+	if (config_file && *config_file) {
+		if (!realpath(config_file, config_abs)) {
+			fprintf(stderr, "cluster: cannot read configuration file '%s': "
+				"%s\n", config_file, strerror(errno));
+			goto out;
+		}
+		opts.config_file = config_abs;
+	}
 	if (!batch) {
 		const char *loc = config_get_str(cfg, "scheduler.location");
 		if (role)

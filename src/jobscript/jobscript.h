@@ -43,7 +43,16 @@ struct job_script_opts {
 	const char *rank_path;		/* absolute path of cluster-rank */
 	const char *state_dir;		/* $CLUSTER_HOME/<name> */
 	const char *templates_dir;	/* installed jobscripts/ */
+	const char *config_file;	/* --config FILE (absolute), or NULL */
+	const char *const *sets;	/* --set KEY=VALUE as the user gave
+					   them, NULL-terminated, or NULL */
 };
+
+/* The launch line carries the job's configuration to every rank, so that
+ * ranks size their workers as the job was sized and see the same keys:
+ * cluster-rank gets --profile (the resolved profile), --config when one
+ * was given, --cores and --memory (each worker's share) and every --set,
+ * each value single-quoted. */
 
 /* Render the whole script, exactly as it would be submitted. */
 int job_script_render(const struct config *cfg,

@@ -358,6 +358,42 @@ static int absolute_batch_file(const char *file, struct strbuf *out,
 	return 0;
 }
 
+static void rank_option(struct strbuf *sb, const char *opt, const char *value)
+{
+	strbuf_addf(sb, " %s ", opt);
+	strbuf_add_shquoted(sb, value);
+}
+
+/* What the ranks need to see the job as it was rendered: without these a
+ * rank would resolve `auto` by its own compute node's name, size its
+ * worker from hwloc instead of job.cores/job.memory, and miss every
+ * --set (scheduler.host, say) given here. */
+static int rank_config(struct render *r, struct err *err)
+{
+	const struct job_script_opts *o = r->opts;
+	const char *profile = config_profile_name(r->cfg);
+	struct strbuf *sb = &r->launch;
+
+	if (profile && *profile)
+		rank_option(sb, "--profile", profile);
+	if (o->config_file) {
+		if (o->config_file[0] != '/' || has_control(o->config_file))
+			return errprintf(err, "the configuration file '%s' is not an "
+					 "absolute path", o->config_file);
+		rank_option(sb, "--config", o->config_file);
+	}
+	/* Numbers need no quoting; quoted all the same, like every value. */
+	strbuf_addf(sb, " --cores '%u' --memory '%llu'", r->size.threads,
+		    (unsigned long long)r->size.worker_memory);
+	for (const char *const *s = o->sets; s && *s; s++) {
+		if (has_control(*s))
+			return errprintf(err, "--set '%s' contains a control character, "
+					 "which a job script cannot pass on", *s);
+		rank_option(sb, "--set", *s);
+	}
+	return 0;
+}
+
 static int build_launch(struct render *r, struct err *err)
 {
 	const struct job_script_opts *o = r->opts;
@@ -421,6 +457,8 @@ static int build_launch(struct render *r, struct err *err)
 		break;
 	}
 	}
+	if (rank_config(r, err) < 0)
+		return -1;
 	strbuf_addch(sb, '\n');
 	return 0;
 }

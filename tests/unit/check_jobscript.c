@@ -476,7 +476,7 @@ START_TEST(batch_relative_path)
 
 	clean_env();
 	s = render_ok("small", NULL, JOB_BATCH, "tasks.txt");
-	strbuf_addf(&want, " --run '%s/tasks.txt'\n", cwd);
+	strbuf_addf(&want, " --run '%s/tasks.txt' ", cwd);
 	ck_assert_ptr_nonnull(strstr(s, want.buf));
 	ck_assert_ptr_nonnull(strstr(s, " -np 3 --oversubscribe "));
 	free(s);
@@ -536,17 +536,13 @@ static int exists(const char *dir, const char *name)
 	return access(p, F_OK) == 0;
 }
 
-START_TEST(launch_args_inert)
+/* Run a rendered script with an mpirun that prints its arguments, one a
+ * line, into `got`; the script must first pass bash -n. */
+static void run_launcher(const char *s, struct strbuf *got)
 {
 	char bindir[160], script[160], out[160], cmd[768];
-	char *s;
 	FILE *fp;
 
-	clean_env();
-	s = render_ok("inject", NULL, JOB_WORKER, NULL);
-	/* the launch line alone is valid shell */
-	char *line = strstr(s, "\nmpirun ");
-	ck_assert_ptr_nonnull(line);
 	snprintf(script, sizeof(script), "%s/job.sh", tmpdir);
 	fp = fopen(script, "w");
 	ck_assert_ptr_nonnull(fp);
@@ -555,8 +551,6 @@ START_TEST(launch_args_inert)
 	snprintf(cmd, sizeof(cmd), "bash -n '%s'", script);
 	ck_assert_int_eq(run(cmd), 0);
 
-	/* Run the whole script with a launcher that prints its arguments:
-	 * variables expand, nothing else runs. */
 	snprintf(bindir, sizeof(bindir), "%s/bin", tmpdir);
 	mkdir(bindir, 0700);
 	snprintf(cmd, sizeof(cmd), "%s/mpirun", bindir);
@@ -568,25 +562,115 @@ START_TEST(launch_args_inert)
 	snprintf(out, sizeof(out), "%s/args", tmpdir);
 	snprintf(cmd, sizeof(cmd),
 		 "env -i PATH='%s':/usr/bin:/bin HOME=/home/h SLURM_NTASKS=7 "
-		 "bash '%s' > '%s'", bindir, script, out);
+		 "PBS_NODEFILE=/var/nodes bash '%s' > '%s'", bindir, script, out);
 	ck_assert_int_eq(run(cmd), 0);
+	ck_assert_int_eq(strbuf_read_file(got, out), 0);
+}
+
+START_TEST(launch_args_inert)
+{
+	struct strbuf got = STRBUF_INIT, want = STRBUF_INIT;
+	char *s;
+
+	clean_env();
+	s = render_ok("inject", NULL, JOB_WORKER, NULL);
+	ck_assert_ptr_nonnull(strstr(s, "\nmpirun "));
+	/* variables expand, nothing else runs */
+	run_launcher(s, &got);
 	for (int i = 1; i <= 4; i++) {
 		char name[16];
 		snprintf(name, sizeof(name), "pwned%d", i);
 		ck_assert_msg(!exists(tmpdir, name), "%s was created", name);
 	}
-
-	struct strbuf got = STRBUF_INIT, want = STRBUF_INIT;
-	ck_assert_int_eq(strbuf_read_file(&got, out), 0);
 	strbuf_addf(&want,
 		    "$(touch %s/pwned1)\n`touch %s/pwned2`\n\"; touch %s/pwned3; \"\n"
 		    "/home/h\n7\n${X:-$(touch %s/pwned4)}\na\\b\n$\n$1\nx$\nit's\n"
-		    "-np\n2\n" RANK_PATH "\n--worker-only\n--name\ndefault\n",
+		    "-np\n2\n" RANK_PATH "\n--worker-only\n--name\ndefault\n"
+		    "--profile\ninject\n--cores\n1\n--memory\n1073741824\n",
 		    tmpdir, tmpdir, tmpdir, tmpdir);
 	ck_assert_str_eq(got.buf, want.buf);
 	strbuf_release(&got);
 	strbuf_release(&want);
 	free(s);
+}
+END_TEST
+
+/* The ranks see the job as it was rendered: the resolved profile, the
+ * configuration file, each worker's share and every --set, each reaching
+ * cluster-rank as one argument, whatever it holds. */
+START_TEST(rank_gets_job_config)
+{
+	struct strbuf sets5 = STRBUF_INIT, got = STRBUF_INIT, want = STRBUF_INIT;
+	struct strbuf sb = STRBUF_INIT;
+	struct err err = { "" };
+	char *s;
+
+	clean_env();
+	strbuf_addf(&sets5, "job.prologue=[\"echo it's $(touch %s/pwned5)\"]",
+		    tmpdir);
+	const char *const sets[] = { "scheduler.host=10.1.2.3", "job.cores=4",
+				     "job.memory=8GB", sets5.buf, NULL };
+	struct config *cfg = load_ok("casper", sets);
+	struct job_script_opts o = {
+		.role = JOB_WORKER,
+		.cluster_name = "default",
+		.rank_path = RANK_PATH,
+		.state_dir = STATE_DIR,
+		.templates_dir = CLUSTER_SRCDIR "/jobscripts",
+		.config_file = "/etc/site's cluster.yaml",
+		.sets = sets,
+	};
+	ck_assert_msg(job_script_render(cfg, &o, &sb, &err) == 0, "%s", err.text);
+	/* The prologue is the profile's own shell and would run the
+	 * command; the --set that carries it must not.  Run the launch line
+	 * alone. */
+	char *launch = strstr(sb.buf, "\nmpirun ");
+	ck_assert_ptr_nonnull(launch);
+	s = strdup(launch + 1);
+	run_launcher(s, &got);
+	ck_assert_msg(!exists(tmpdir, "pwned5"), "pwned5 was created");
+	strbuf_addf(&want,
+		    "--hostfile\n/var/nodes\n-np\n4\n" RANK_PATH "\n"
+		    "--worker-only\n--name\ndefault\n--profile\ncasper\n"
+		    "--config\n/etc/site's cluster.yaml\n"
+		    "--cores\n1\n--memory\n2000000000\n"
+		    "--set\nscheduler.host=10.1.2.3\n--set\njob.cores=4\n"
+		    "--set\njob.memory=8GB\n--set\n%s\n", sets5.buf);
+	ck_assert_str_eq(got.buf, want.buf);
+	free(s);
+	strbuf_reset(&sb);
+
+	/* --profile names the profile `auto` resolved to, not "auto" */
+	config_destroy(cfg);
+	cfg = load_ok(NULL, NULL);
+	ck_assert_str_eq(config_profile_name(cfg), "local");
+	o.config_file = NULL;
+	o.sets = NULL;
+	ck_assert_msg(job_script_render(cfg, &o, &sb, &err) == 0, "%s", err.text);
+	ck_assert_ptr_nonnull(strstr(sb.buf, " --name 'default' --profile 'local' "
+				     "--cores '1' --memory '2147483648'\n"));
+	ck_assert_ptr_null(strstr(sb.buf, "--set"));
+	ck_assert_ptr_null(strstr(sb.buf, "--config"));
+	strbuf_reset(&sb);
+
+	/* what a job script cannot carry is refused, naming it */
+	const char *const ctl[] = { "job.name=a\nb", NULL };
+	o.sets = ctl;
+	ck_assert_int_eq(job_script_render(cfg, &o, &sb, &err), -1);
+	ck_assert_str_eq(err.text, "--set 'job.name=a\nb' contains a control "
+			 "character, which a job script cannot pass on");
+	o.sets = NULL;
+	o.config_file = "site.yaml";
+	ck_assert_int_eq(job_script_render(cfg, &o, &sb, &err), -1);
+	ck_assert_str_eq(err.text, "the configuration file 'site.yaml' is not "
+			 "an absolute path");
+	ck_assert_uint_eq(sb.len, 0);
+
+	config_destroy(cfg);
+	strbuf_release(&sb);
+	strbuf_release(&sets5);
+	strbuf_release(&got);
+	strbuf_release(&want);
 }
 END_TEST
 
@@ -631,7 +715,8 @@ START_TEST(render_errors)
 	char *s = render_ok("small", bad, JOB_WORKER, NULL);
 	ck_assert_str_eq(s, "#!/bin/bash -l\nset -- \"$@\"\nmpirun \"--mca\" "
 			 "\"btl\" \"self,tcp\" -np 2 '" RANK_PATH
-			 "' --worker-only --name 'default'\n");
+			 "' --worker-only --name 'default' --profile 'small' "
+			 "--cores '1' --memory '536870912'\n");
 	free(s);
 
 	const char *const logdir[] = { "job.log-directory=/my logs", NULL };
@@ -723,6 +808,7 @@ int main(void)
 	tcase_add_test(tc, skip_and_extra);
 	tcase_add_test(tc, injection_rejected_by_config);
 	tcase_add_test(tc, launch_args_inert);
+	tcase_add_test(tc, rank_gets_job_config);
 	tcase_add_test(tc, render_errors);
 	tcase_add_test(tc, opts_errors);
 	suite_add_tcase(s, tc);
