@@ -138,13 +138,17 @@ static void add_memory(struct render *r, struct strbuf *sb, uint64_t bytes)
 	job_memory_render(r->backend, bytes, sb);
 }
 
+/* mem= comes last: PBS Pro takes the resources in any order, but Slurm's
+ * PBS stand-in (sbatch reading #PBS lines) reads the memory figure up to
+ * the next comma, so anything after it would be read as part of it. */
 static void pbs_chunk(struct strbuf *sb, const struct job_size *s,
 		      unsigned count, unsigned mpiprocs, const char *mem)
 {
-	strbuf_addf(sb, "%u:ncpus=%u:mpiprocs=%u:ompthreads=%u:mem=%s", count,
-		    s->cores, mpiprocs, s->threads, mem);
+	strbuf_addf(sb, "%u:ncpus=%u:mpiprocs=%u:ompthreads=%u", count,
+		    s->cores, mpiprocs, s->threads);
 	if (s->gpus)
 		strbuf_addf(sb, ":ngpus=%u", s->gpus);
+	strbuf_addf(sb, ":mem=%s", mem);
 }
 
 static int pbs_directives(struct render *r, const char *name,

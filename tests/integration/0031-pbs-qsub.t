@@ -127,6 +127,19 @@ t_like "$(cat "$T_DIR/pbspro.pbs")" '#PBS -l job_priority=regular' \
 	"pbspro: the script qsub took carries job_priority"
 check_qsub torque torque '#PBS -l nodes=1:ppn=2'
 
+# A GPU chunk: sbatch reads the #PBS select line's mem= up to the next
+# comma, so ngpus= must come before it.  sbatch skips ngpus (this node has
+# no GPUs), so --test-only says whether the line parses, without a job.
+t_run job_script generic-pbs "$T_DIR/gpu.pbs" --set job.gpus=1
+t_like "$(cat "$T_DIR/gpu.pbs")" '#PBS -l select=1:ncpus=2:mpiprocs=2:ompthreads=1:ngpus=1:mem=1GB' \
+	"gpu: select puts ngpus before mem"
+t_run sbatch --test-only "$T_DIR/gpu.pbs"
+if [ "$T_RC" -eq 0 ]; then
+	t_ok "gpu: sbatch parses the GPU select line (--test-only)"
+else
+	t_fail "gpu: sbatch parses the GPU select line (--test-only)" "$T_ERR"
+fi
+
 # --- a PBS Pro batch job end to end ----------------------------------------
 #
 # A batch job's first chunk carries mpiprocs = workers + 1 (the scheduler

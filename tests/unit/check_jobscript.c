@@ -413,6 +413,13 @@ START_TEST(head_chunks)
 	ck_assert_ptr_nonnull(strstr(s, "#PBS -l select=1:ncpus=128:mpiprocs=16:"));
 	ck_assert_ptr_nonnull(strstr(s, " -np 16 '"));
 	free(s);
+	/* GPUs before mem=, in every chunk: mem= ends the chunk */
+	const char *const gpus[] = { "job.gpus=4", NULL };
+	s = render_ok("derecho", gpus, JOB_HEAD, NULL);
+	ck_assert_ptr_nonnull(strstr(s, "#PBS -l select=1:ncpus=128:mpiprocs=17:"
+				     "ompthreads=8:ngpus=4:mem=224114MB+1:ncpus=128:"
+				     "mpiprocs=16:ompthreads=8:ngpus=4:mem=224114MB\n"));
+	free(s);
 }
 END_TEST
 
