@@ -143,8 +143,9 @@ t_is "$(slurm_field "$id1" JobState) $(slurm_field "$id2" JobState)" \
 # --- a batch job end to end: srun starts cluster-rank, the tasks run ------
 #
 # Debian's OpenMPI has no Slurm PMI of its own: ranks that srun starts
-# directly find each other through PMIx only when srun is told so
-# (--mpi=pmix), as on sites whose MpiDefault is not pmix.
+# directly find each other through PMIx only when srun is told so, and the
+# private Slurm's MpiDefault is none.  The profile's launch line says
+# --mpi=pmix; nothing here overrides it.
 
 if ! [ -x "$CLUSTER_RANK" ]; then
 	t_skip "batch job under sbatch" "cluster-rank is not built"
@@ -159,9 +160,10 @@ else
 		--set job.cores=2 --set job.memory=1GiB \
 		--set job.walltime=00:05:00 --set job.queue=debug \
 		--set job.log-directory="$T_DIR/logs" --set job.name=itest-batch \
-		--set scheduler.host=127.0.0.1 --set 'launch.args=["--mpi=pmix"]' \
+		--set scheduler.host=127.0.0.1 \
 		job-script --batch "$T_DIR/tasks.txt"
 	t_is "$T_RC" 0 "job-script --batch renders a batch script"
+	t_like "$T_OUT" $'\nsrun "--mpi=pmix" ' "the profile's launch line runs srun --mpi=pmix"
 	printf '%s\n' "$T_OUT" >batch.sh
 	id3=$(submit batch.sh) && slurm_track "$id3"
 	if [ -z "${id3:-}" ]; then
