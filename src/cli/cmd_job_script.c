@@ -22,36 +22,41 @@ const struct cmd_entry cmd_job_script_entry = {
 	"print the batch job script the pool would submit",
 };
 
-/* $CLUSTER_HOME/<name>, by the state directory's rule, without creating
- * it: printing a script leaves no trace. */
-static int state_path(const char *name, struct strbuf *out)
+/* Where the job's logs go when job.log-directory is unset: the cluster's
+ * state directory (batch systems only; local jobs log elsewhere). */
+static int logs_in_state_dir(const struct config *cfg)
 {
-	const char *home = getenv("CLUSTER_HOME");
+	const char *backend = config_get_str(cfg, "backend");
 
-	if (!*name || strspn(name, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-			     "0123456789_.-") != strlen(name) ||
-	    !strcmp(name, ".") || !strcmp(name, "..")) {
-		fprintf(stderr, "cluster: cluster name '%s' is not valid: use "
-			"letters, digits, '_', '.' and '-'\n", name);
-		return -1;
-	}
-	if (home && *home) {
-		if (home[0] != '/') {
-			fprintf(stderr, "cluster: CLUSTER_HOME '%s' is not an "
-				"absolute path\n", home);
-			return -1;
-		}
-		strbuf_addf(out, "%s/%s", home, name);
+	return backend && strcmp(backend, "local") &&
+	       !config_get_str(cfg, "job.log-directory");
+}
+
+/* The state directory by state.c's rule.  Printing a script creates
+ * nothing, with one exception: a cluster that has no state directory yet
+ * gets it when the job's logs go there, because a batch system fails a
+ * job whose log directory is missing. */
+static int find_state_dir(const struct cli_globals *g, const struct config *cfg,
+			  struct strbuf *out, const char **dir)
+{
+	struct err err = { "" };
+
+	*dir = NULL;
+	if (state_dir(g->name, 0, out, &err) == 0) {
+		*dir = out->buf;
 		return 0;
 	}
-	home = getenv("HOME");
-	if (!home || home[0] != '/') {
-		fprintf(stderr, "cluster: cannot find the home directory: set HOME "
-			"or CLUSTER_HOME\n");
-		return -1;
+	if (errno == ENOENT && !logs_in_state_dir(cfg))
+		return 0;
+	if (errno == ENOENT) {
+		err.text[0] = '\0';
+		if (state_dir(g->name, 1, out, &err) == 0) {
+			*dir = out->buf;
+			return 0;
+		}
 	}
-	strbuf_addf(out, "%s/.cluster/%s", home, name);
-	return 0;
+	fprintf(stderr, "cluster: %s\n", err.text);
+	return -1;
 }
 
 static int cmd_job_script(int argc, char **argv, struct cli_globals *g)
@@ -124,9 +129,8 @@ static int cmd_job_script(int argc, char **argv, struct cli_globals *g)
 		else
 			opts.role = loc && !strcmp(loc, "job") ? JOB_HEAD : JOB_WORKER;
 	}
-	if (state_path(g->name, &state) < 0)
+	if (find_state_dir(g, cfg, &state, &opts.state_dir) < 0)
 		goto out;
-	opts.state_dir = state.buf;
 	strbuf_addf(&rank, "%s/cluster-rank", g->bindir);
 	opts.rank_path = rank.buf;
 

@@ -1,4 +1,6 @@
 #!/bin/bash
+# First, without Slurm: where job-script finds the state directory.
+#
 # Slurm worker job scripts from the generic-slurm profile, submitted with
 # sbatch to the private Slurm of slurm.sh: what `scontrol show job` reports
 # (nodes, CPUs, tasks, memory, time limit, partition, name, account) must
@@ -15,6 +17,34 @@
 . "$(dirname "$0")/lib.sh"
 
 [ -x "$CLUSTER" ] || t_bail "cluster is built" "missing $CLUSTER (run make BUILD=... all)"
+
+# --- the state directory, by the state directory's own rule ---------------
+#
+# A job logs to the cluster's state directory unless job.log-directory is
+# set; a batch system fails a job whose log directory is missing, so
+# job-script makes it (0700) then, and otherwise creates nothing.
+
+t_run "$CLUSTER" --profile generic-slurm --name fresh job-script --role worker
+t_is "$T_RC" 0 "job-script for a cluster with no state directory yet"
+t_like "$T_OUT" "#SBATCH --output=$CLUSTER_HOME/fresh/%x-%j.out" \
+	"its logs go to the state directory"
+t_is "$(stat -c %a "$CLUSTER_HOME/fresh" 2>&1)" 700 \
+	"job-script made that directory, private (0700)"
+t_run "$CLUSTER" --profile generic-slurm --name quiet \
+	--set job.log-directory="$T_DIR" job-script --role worker
+t_check "with job.log-directory set it creates nothing" \
+	test "$T_RC" -eq 0 -a ! -e "$CLUSTER_HOME/quiet"
+t_run "$CLUSTER" --profile local --name loc job-script --role worker
+t_check "a local job's script creates nothing" \
+	test "$T_RC" -eq 0 -a ! -e "$CLUSTER_HOME/loc"
+mkdir -m 0770 "$CLUSTER_HOME/shared"
+t_run "$CLUSTER" --profile generic-slurm --name shared job-script --role worker
+t_is "$T_RC:$T_ERR" "1:cluster: state directory '$CLUSTER_HOME/shared' is writable by group or others: run chmod go-w '$CLUSTER_HOME/shared'" \
+	"a state directory others can write is refused, saying how to fix it"
+t_run env CLUSTER_HOME=relative/home "$CLUSTER" --profile generic-slurm job-script
+t_is "$T_RC:$T_ERR" "1:cluster: CLUSTER_HOME 'relative/home' is not an absolute path" \
+	"a relative CLUSTER_HOME is refused"
+
 if ! have_slurm; then
 	t_skip "slurm worker job script" "slurm-wlm and munge are not installed, or not root"
 	t_done
