@@ -1,16 +1,13 @@
 #!/bin/bash
 # First, without Slurm: where job-script finds the state directory.
 #
-# Slurm worker job scripts from the generic-slurm profile, submitted with
-# sbatch to the private Slurm of slurm.sh: what `scontrol show job` reports
-# (nodes, CPUs, tasks, memory, time limit, partition, name, account) must
-# be what the profile asked for.
-#
-# Each job's prologue echoes a probe line and sleeps, so the test can see
-# from the job's output file that the job really started on the node; the
-# prologue probe stands in until the runtime test (a worker that joins a
-# scheduler) replaces it.  The launch line after the prologue is never
-# reached: the test cancels its jobs.
+# Then the generic-slurm profile on the private Slurm of slurm.sh: a head
+# job (`job-script --role head`, rank 0 the scheduler) runs under sbatch
+# and takes `cluster submit` and `cluster wait` from here; two worker jobs
+# join it, and what `scontrol show job` reports for them (nodes, CPUs,
+# tasks, memory, time limit, partition, name, account) must be what the
+# profile asked for, as must the cores and memory each worker announces.
+# scancel then ends every rank.
 #
 # Last, a batch job (`job-script --batch`) runs a task file end to end:
 # srun starts cluster-rank, rank 0 schedules, the other ranks work.
@@ -54,17 +51,17 @@ slurm_up || t_bail "the private Slurm starts"
 mkdir -p "$T_DIR/logs"
 cd "$T_DIR" || t_bail "cd $T_DIR"
 
-# job_script FILE --set ...: a generic-slurm worker script, 2 cores, 1GiB,
-# five minutes on partition debug, logs under T_DIR, with the probe.
+# job_script FILE ARG...: a generic-slurm script for cluster $name, 2 cores,
+# 1GiB, five minutes on partition debug, logs under T_DIR; ARG are more
+# cluster options, then job-script's own after "--".
+name=itest$$
 job_script() {
 	local file=$1
 	shift
-	"$CLUSTER" --profile generic-slurm \
+	"$CLUSTER" --profile generic-slurm --name "$name" \
 		--set job.cores=2 --set job.memory=1GiB \
 		--set job.walltime=00:05:00 --set job.queue=debug \
-		--set job.log-directory="$T_DIR/logs" \
-		--set 'job.prologue=["echo probe-started on $(hostname)", "sleep 60"]' \
-		"$@" job-script --role worker >"$file"
+		--set job.log-directory="$T_DIR/logs" "$@" >"$file"
 }
 
 # submit FILE: sbatch it, print the job id.
@@ -93,32 +90,76 @@ nodes() {
 	echo "${n%%-*}"
 }
 
-probe_in() {
-	[ -n "$1" ] && grep -qs '^probe-started' "$1"
+# workers_alive N: the head job's scheduler lists N live workers.
+workers_alive() {
+	[ "$("$CLUSTER" --name "$name" workers 2>/dev/null | grep -c ' alive$')" -eq "$1" ]
 }
 
-# --- default sizing: 2 cores -> 2 workers of 1 core ----------------------
+# The ranks and workers of this test's cluster still running.
+leftovers() {
+	pgrep -af -- "--name $name( |$)" | grep -v pgrep
+}
 
-t_run job_script "$T_DIR/worker.sh" --set job.name=itest-worker
-t_is "$T_RC" 0 "job-script renders the generic-slurm worker script"
+started='RUNNING|COMPLETING|COMPLETED|FAILED|CANCELLED|TIMEOUT|OUT_OF_MEMORY|NODE_FAIL'
+
+# --- a head job: the scheduler and two workers, under sbatch --------------
+
+t_run job_script "$T_DIR/head.sh" --set job.name=itest-head \
+	--set scheduler.host=127.0.0.1 job-script --role head
+t_is "$T_RC" 0 "job-script renders the generic-slurm head script"
 [ "$T_RC" -eq 0 ] || t_bail "job-script failed" "$T_ERR"
-t_like "$(head -1 worker.sh)" '^#!' "script starts with an interpreter line"
-t_check "script passes bash -n" bash -n worker.sh
+t_like "$(head -1 head.sh)" '^#!' "script starts with an interpreter line"
+t_check "script passes bash -n" bash -n head.sh
+t_like "$(grep cluster-rank head.sh)" "--profile 'generic-slurm' --cores '1' --memory '536870912' .*--set 'scheduler.host=127.0.0.1'" \
+	"the launch line carries the profile, each worker's share and --set"
 
+idh=$(submit head.sh) && slurm_track "$idh"
+t_like "${idh:-}" '^[0-9]+$' "sbatch accepts the head script"
+[ -n "${idh:-}" ] || t_bail "head job submitted"
+if ! wait_for 30 test -s "$CLUSTER_HOME/$name/address"; then
+	t_bail "the head job publishes its address under CLUSTER_HOME" \
+		"state $(slurm_field "$idh" JobState) $(slurm_field "$idh" Reason)" \
+		"$(tail -5 "$T_DIR"/logs/itest-head-*.err 2>&1)"
+fi
+t_ok "the head job publishes its address under CLUSTER_HOME"
+t_is "$(nodes "$idh") $(slurm_field "$idh" NumCPUs) $(slurm_field "$idh" NumTasks)" \
+	"1 2 2" "head job: 1 node, 2 CPUs, 2 tasks (the scheduler rank overcommits)"
+
+wait_for 30 workers_alive 2
+t_run "$CLUSTER" --name "$name" workers
+t_is "$(printf '%s\n' "$T_OUT" | grep -c ' alive$')" 2 "the head job's 2 workers joined"
+# Each worker announces its share of the job, not of the node: 1 core and
+# 1GiB / 2, where hwloc would see the whole machine.
+t_is "$(printf '%s\n' "$T_OUT" | grep -c '0/1 .* 0 B / 512 MiB ')" 2 \
+	"each announces job.cores / 2 = 1 core and job.memory / 2 = 512 MiB"
+
+t_run "$CLUSTER" --name "$name" submit -- sh -c "echo hi > '$T_DIR/hi'"
+t_is "$T_RC" 0 "cluster submit reaches the head job"
+t_run timeout 60 "$CLUSTER" --name "$name" wait
+t_is "$T_RC" 0 "cluster wait: the task is done"
+t_is "$(cat "$T_DIR/hi" 2>&1)" hi "the task ran on a worker of the head job"
+
+# --- worker jobs join it ----------------------------------------------------
+#
+# Default sizing, 2 cores -> 2 workers of 1 core; then one worker of 2
+# cores, memory in GB (10^9), an account.
+
+t_run job_script "$T_DIR/worker.sh" --set job.name=itest-worker \
+	job-script --role worker
+t_is "$T_RC" 0 "job-script renders the generic-slurm worker script"
+t_check "worker script passes bash -n" bash -n worker.sh
 id1=$(submit worker.sh) && slurm_track "$id1"
 t_like "${id1:-}" '^[0-9]+$' "sbatch accepts the worker script"
 
-# --- one worker of 2 cores, memory in GB (10^9), an account ---------------
-
 t_run job_script "$T_DIR/worker-p1.sh" --set job.processes=1 \
-	--set job.memory=1GB --set job.account=itest-project
+	--set job.memory=1GB --set job.account=itest-project \
+	job-script --role worker
 t_is "$T_RC" 0 "job-script renders the processes=1 variant"
 id2=$(submit worker-p1.sh) && slurm_track "$id2"
 t_like "${id2:-}" '^[0-9]+$' "sbatch accepts the processes=1 variant"
 
 if [ -z "${id1:-}" ] || [ -z "${id2:-}" ]; then t_bail "both jobs submitted"; fi
 
-started='RUNNING|COMPLETING|COMPLETED|FAILED|CANCELLED|TIMEOUT|OUT_OF_MEMORY|NODE_FAIL'
 wait_for 30 slurm_state_is "$id1" "$started"
 wait_for 30 slurm_state_is "$id2" "$started"
 
@@ -130,6 +171,7 @@ t_is "$(mib "$(slurm_field "$id1" MinMemoryNode)")" 1024 "job 1: MinMemoryNode=1
 t_is "$(slurm_field "$id1" TimeLimit)" 00:05:00 "job 1: TimeLimit=00:05:00"
 t_is "$(slurm_field "$id1" Partition)" debug "job 1: Partition=debug (job.queue)"
 t_is "$(slurm_field "$id1" JobName)" itest-worker "job 1: JobName from job.name"
+t_like "$(slurm_field "$id1" StdOut)" "^$T_DIR/logs/" "job 1: output goes to job.log-directory"
 
 t_is "$(nodes "$id2")" 1 "job 2: NumNodes=1"
 t_is "$(slurm_field "$id2" NumCPUs)" 2 "job 2: NumCPUs=2"
@@ -144,31 +186,33 @@ else
 fi
 t_is "$(slurm_field "$id2" Account)" itest-project "job 2: Account from job.account"
 
-# The job ran on the node: its output file (where job.log-directory put
-# it) has the probe line.
-out1=$(slurm_field "$id1" StdOut)
-out2=$(slurm_field "$id2" StdOut)
-t_like "$out1" "^$T_DIR/logs/" "job 1: output goes to job.log-directory"
-if wait_for 20 probe_in "$out1"; then
-	t_ok "job 1 started: probe line in its output"
+# The jobs ran: their workers joined the head job's scheduler.
+if wait_for 30 workers_alive 5; then
+	t_ok "the worker jobs' 3 workers joined the head job"
 else
-	t_fail "job 1 started: probe line in its output" \
-		"state $(slurm_field "$id1" JobState) $(slurm_field "$id1" Reason)" \
-		"$(tail -5 "$out1" 2>&1)"
+	t_fail "the worker jobs' 3 workers joined the head job" \
+		"$("$CLUSTER" --name "$name" workers 2>&1)" \
+		"$(tail -5 "$T_DIR"/logs/itest-worker-*.err 2>&1)"
 fi
-if wait_for 20 probe_in "$out2"; then
-	t_ok "job 2 started: probe line in its output"
-else
-	t_fail "job 2 started: probe line in its output" \
-		"$(tail -5 "$out2" 2>&1)"
-fi
+t_run "$CLUSTER" --name "$name" workers
+t_is "$(printf '%s\n' "$T_OUT" | grep -c '0/1 .* 0 B / 512 MiB ')" 4 \
+	"job 1's workers announce 1 core and 512 MiB each, like the head's"
+t_is "$(printf '%s\n' "$T_OUT" | grep -c '0/2 .* 0 B / 953.7 MiB ')" 1 \
+	"job 2's worker announces 2 cores and 1GB"
 
-# Both are in the prologue's sleep; cancelling them ends them.
-scancel "$id1" "$id2"
-wait_for 20 slurm_state_is "$id1" CANCELLED &&
-	wait_for 20 slurm_state_is "$id2" CANCELLED
-t_is "$(slurm_field "$id1" JobState) $(slurm_field "$id2" JobState)" \
-	"CANCELLED CANCELLED" "scancel ends both jobs"
+# --- scancel ends everything ---------------------------------------------
+
+scancel "$idh" "$id1" "$id2"
+wait_for 30 slurm_state_is "$idh" CANCELLED &&
+	wait_for 30 slurm_state_is "$id1" CANCELLED &&
+	wait_for 30 slurm_state_is "$id2" CANCELLED
+t_is "$(slurm_field "$idh" JobState) $(slurm_field "$id1" JobState) $(slurm_field "$id2" JobState)" \
+	"CANCELLED CANCELLED CANCELLED" "scancel ends the three jobs"
+if wait_for 30 bash -c "! pgrep -f -- '--name $name( |\$)' >/dev/null"; then
+	t_ok "no rank or worker of the cluster is left running"
+else
+	t_fail "no rank or worker of the cluster is left running" "$(leftovers)"
+fi
 
 # --- a batch job end to end: srun starts cluster-rank, the tasks run ------
 #

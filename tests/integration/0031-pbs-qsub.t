@@ -13,9 +13,10 @@
 # itself (default <script>.o<id> in the submitting directory), which
 # overrides #PBS -o/-e, so the test gives them on the command line.
 #
-# As in 0030, a prologue probe shows that a worker job started; it stands
-# in until the runtime test replaces it.  A batch job then runs a task
-# file end to end through qsub.
+# A prologue probe shows that a worker job started: these worker jobs
+# have no head job to join (0030 runs one under sbatch), and the qsub
+# wrapper drops $PBS_NODEFILE, which the profiles' launch lines name.  A
+# batch job then runs a task file end to end through qsub.
 . "$(dirname "$0")/lib.sh"
 
 [ -x "$CLUSTER" ] || t_bail "cluster is built" "missing $CLUSTER (run make BUILD=... all)"
