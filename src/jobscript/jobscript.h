@@ -41,7 +41,9 @@ struct job_script_opts {
 	const char *cluster_name;	/* --name */
 	const char *batch_file;		/* JOB_BATCH: tasks file */
 	const char *rank_path;		/* absolute path of cluster-rank */
-	const char *state_dir;		/* $CLUSTER_HOME/<name> */
+	const char *state_dir;		/* $CLUSTER_HOME/<name>, where logs go
+					   unless job.log-directory is set;
+					   NULL when there is none yet */
 	const char *templates_dir;	/* installed jobscripts/ */
 	const char *config_file;	/* --config FILE (absolute), or NULL */
 	const char *const *sets;	/* --set KEY=VALUE as the user gave
