@@ -82,6 +82,9 @@ struct group {
 	uint32_t detail1;
 	char *args;			/* sched_submit_each: the last argument */
 	uint64_t *arg_off;		/* of element i: args + arg_off[i] */
+	int own_argv;			/* sched_submit_argvs: element i's whole
+					   argv, NUL-separated words up to
+					   arg_off[i + 1] */
 };
 
 struct range {
@@ -902,11 +905,34 @@ static int copy_args(struct group *g, const char *const *args, size_t n)
 	return 0;
 }
 
+/* Copy every task's argv into one block: words NUL-separated, offsets. */
+static int copy_argvs(struct group *g, char *const *const *argvs, size_t n)
+{
+	size_t total = 0;
+
+	for (size_t i = 0; i < n; i++)
+		total += strv_bytes(argvs[i], count_strv(argvs[i]));
+	g->args = malloc(total ? total : 1);
+	g->arg_off = malloc((n + 1) * sizeof(*g->arg_off));
+	if (!g->args || !g->arg_off)
+		return -1;
+	char *p = g->args;
+	for (size_t i = 0; i < n; i++) {
+		g->arg_off[i] = (uint64_t)(p - g->args);
+		for (size_t k = 0; argvs[i][k]; k++)
+			put_str(&p, argvs[i][k]);
+	}
+	g->arg_off[n] = (uint64_t)(p - g->args);
+	g->own_argv = 1;
+	return 0;
+}
+
 /* Validate and copy a spec whose dependencies may go up to `limit`; no
  * change to the table.  With `args`, the group is nargs tasks, each with
- * one more argument. */
+ * one more argument; with `argvs`, nargs tasks, each with its own argv. */
 static struct group *prepare(const struct task_spec *spec, task_id_t limit,
-			     const char *const *args, size_t nargs,
+			     const char *const *args,
+			     char *const *const *argvs, size_t nargs,
 			     struct err *err)
 {
 	struct group *g = NULL;
@@ -915,14 +941,22 @@ static struct group *prepare(const struct task_spec *spec, task_id_t limit,
 	unsigned ndeps = 0;
 	uint64_t n = 0;
 
-	if (args) {
+	if (args || argvs) {
 		plain = *spec;
 		plain.is_array = 0;
+		if (argvs && nargs)
+			plain.argv = argvs[0];
 		spec = &plain;
 	}
+	for (size_t k = 0; argvs && k < nargs; k++)
+		if (!argvs[k] || !argvs[k][0] || !argvs[k][0][0]) {
+			errprintf(err, "task %zu of %zu: empty command", k + 1,
+				  nargs);
+			return NULL;
+		}
 	if (validate(spec, limit, &n, err) < 0)
 		return NULL;
-	if (args) {
+	if (args || argvs) {
 		if (nargs == 0 || nargs > UINT32_MAX) {
 			errprintf(err, "%zu tasks in one submission (1 to %"
 				  PRIu32 ")", nargs, UINT32_MAX);
@@ -956,6 +990,8 @@ static struct group *prepare(const struct task_spec *spec, task_id_t limit,
 	if (copy_spec(g, spec, deps, ndeps) < 0)
 		goto nomem;
 	if (args && copy_args(g, args, nargs) < 0)
+		goto nomem;
+	if (argvs && copy_argvs(g, argvs, nargs) < 0)
 		goto nomem;
 	free(deps);
 	return g;
@@ -1017,9 +1053,11 @@ int sched_submit(struct sched *s, const struct task_spec *spec,
 	return sched_submit_many(s, spec, 1, first, count, err);
 }
 
-int sched_submit_each(struct sched *s, const struct task_spec *spec,
-		      const char *const *args, size_t n, task_id_t *first,
-		      uint64_t *count, struct err *err)
+/* sched_submit_each (args) and sched_submit_argvs (argvs). */
+static int submit_group(struct sched *s, const struct task_spec *spec,
+			const char *const *args, char *const *const *argvs,
+			size_t n, task_id_t *first, uint64_t *count,
+			struct err *err)
 {
 	struct group *g;
 
@@ -1030,9 +1068,7 @@ int sched_submit_each(struct sched *s, const struct task_spec *spec,
 			*count = 0;
 		return 0;
 	}
-	if (!args)
-		return errprintf(err, "argument list is missing");
-	g = prepare(spec, s->last_id, args, n, err);
+	g = prepare(spec, s->last_id, args, argvs, n, err);
 	if (!g)
 		return -1;
 	s->groups = grow(s->groups, &s->agroups, s->ngroups + 1,
@@ -1045,6 +1081,24 @@ int sched_submit_each(struct sched *s, const struct task_spec *spec,
 		*count = g->n;
 	leave(s);
 	return 0;
+}
+
+int sched_submit_each(struct sched *s, const struct task_spec *spec,
+		      const char *const *args, size_t n, task_id_t *first,
+		      uint64_t *count, struct err *err)
+{
+	if (!args && n)
+		return errprintf(err, "argument list is missing");
+	return submit_group(s, spec, args, NULL, n, first, count, err);
+}
+
+int sched_submit_argvs(struct sched *s, const struct task_spec *spec,
+		       char *const *const *argvs, size_t n, task_id_t *first,
+		       uint64_t *count, struct err *err)
+{
+	if (!argvs && n)
+		return errprintf(err, "argument list is missing");
+	return submit_group(s, spec, NULL, argvs, n, first, count, err);
 }
 
 int sched_submit_many(struct sched *s, const struct task_spec *specs,
@@ -1066,7 +1120,7 @@ int sched_submit_many(struct sched *s, const struct task_spec *specs,
 	if (!gs)
 		return errprintf(err, "cannot allocate %zu tasks", nspecs);
 	for (size_t k = 0; k < nspecs; k++) {
-		gs[k] = prepare(&specs[k], limit, NULL, 0, err);
+		gs[k] = prepare(&specs[k], limit, NULL, NULL, 0, err);
 		if (!gs[k] || UINT64_MAX - limit < gs[k]->n) {
 			if (gs[k])
 				errprintf(err, "too many tasks");
@@ -1325,6 +1379,30 @@ static void add_substituted(struct strbuf *sb, const char *arg,
 	strbuf_addstr(sb, arg);
 }
 
+/* Element i's words from a sched_submit_argvs group. */
+static char **own_argv(const struct group *g, uint64_t i)
+{
+	const char *p = g->args + g->arg_off[i];
+	const char *end = g->args + g->arg_off[i + 1];
+	size_t argc = 0;
+
+	for (const char *q = p; q < end; q += strlen(q) + 1)
+		argc++;
+	char **argv = calloc(argc + 1, sizeof(*argv));
+	if (!argv)
+		return NULL;
+	for (size_t k = 0; k < argc; k++, p += strlen(p) + 1) {
+		argv[k] = strdup(p);
+		if (!argv[k]) {
+			while (k)
+				free(argv[--k]);
+			free(argv);
+			return NULL;
+		}
+	}
+	return argv;
+}
+
 char **sched_task_argv(struct sched *s, task_id_t id)
 {
 	uint64_t i;
@@ -1332,6 +1410,8 @@ char **sched_task_argv(struct sched *s, task_id_t id)
 
 	if (!g)
 		return NULL;
+	if (g->own_argv)
+		return own_argv(g, i);
 	size_t argc = count_strv(g->spec.argv);
 	char **argv = calloc(argc + 2, sizeof(*argv));
 	char index[24];

@@ -152,6 +152,15 @@ int sched_submit_each(struct sched *s, const struct task_spec *spec,
 		      const char *const *args, size_t n, task_id_t *first,
 		      uint64_t *count, struct err *err);
 
+/* Like sched_submit_each, but task k runs argvs[k] (NULL-terminated, a
+ * non-empty first word) in place of spec->argv, which is ignored.  Stored
+ * the same way: a few bytes per task plus its words.  task_info.spec->argv
+ * is the first task's; use sched_task_argv.  Errors name the task ("task
+ * 3 of 10: empty command"). */
+int sched_submit_argvs(struct sched *s, const struct task_spec *spec,
+		       char *const *const *argvs, size_t n, task_id_t *first,
+		       uint64_t *count, struct err *err);
+
 /* Cancel one task (queued, waiting or running: kill hook). -1 + err when
  * the id is unknown; cancelling an ended task is a no-op returning 0.
  * A running task's cores and memory are free again at once; a later

@@ -1,13 +1,29 @@
 /*
  * taskfile: submit the lines of a task file as tasks.
  *
- * A task file holds one shell command per line; each becomes one task run
- * as `/bin/sh -c LINE`.  Blank lines and lines whose first non-blank
- * character is '#' are skipped.  A line longer than 64 KiB or containing a
- * NUL byte is an error naming its line number.  Every task takes its
- * resources, retries, limits, dependencies, output paths and name from
- * `defaults` (its argv and array fields are ignored); with no name the
- * tasks are named "line".
+ * A task file holds one shell command per line; each becomes one task.
+ * Blank lines and lines whose first non-blank character is '#' are
+ * skipped.
+ *
+ * Which lines skip the shell.  A line made only of words of the
+ * characters [A-Za-z0-9_./=:,+@%-], separated by spaces and tabs, runs
+ * directly: its argv is exactly those words, the first looked up in PATH.
+ * Every other line runs as `/bin/sh -c LINE`: any other character (quotes,
+ * $, globs, ~, redirections, ;, |, &, #, backslash, braces, bytes above
+ * 127, ...), a first word holding '=' (an assignment), and a first word
+ * that is a shell keyword or builtin (cd, export, exit, set, ., :, if,
+ * for, while, source, exec, eval, kill, pwd, ...; the list is in
+ * taskfile.c).  echo, printf, true, false and test run directly: without
+ * quotes or escapes they behave the same as the programs.  One difference
+ * is left: a direct command that cannot be started (not found, not
+ * executable, a script without #!) fails with exit code 127 and the
+ * reason "spawn failed: ...", where sh would have written its own message
+ * to the task's stderr (and run a script without #! itself).
+ *
+ * A line longer than 64 KiB or containing a NUL byte is an error naming
+ * its line number.  Every task takes its resources, retries, limits,
+ * dependencies, output paths and name from `defaults` (its argv and array
+ * fields are ignored); with no name the tasks are named "line".
  *
  * All-or-nothing: on error nothing is submitted.  On success the tasks
  * have consecutive ids; *first is the first and *count their number (a
