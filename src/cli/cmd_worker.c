@@ -123,11 +123,11 @@ static int cmd_worker(int argc, char **argv, struct cli_globals *g)
 		goto out;
 	o.death_timeout = (double)config_get_num(cfg, "worker.death-timeout");
 
-	if (!token_file || !connect) {
-		if (state_dir(g->name, 0, &dir, &err) < 0) {
-			fprintf(stderr, "cluster: %s\n", err.text);
-			goto out;
-		}
+	if (state_dir(g->name, 0, &dir, &err) == 0) {
+		o.state_dir = dir.buf;
+	} else if (!token_file || !connect) {
+		fprintf(stderr, "cluster: %s\n", err.text);
+		goto out;
 	}
 	if (token_file) {
 		if (read_token_file(token_file, token) < 0)

@@ -18,7 +18,10 @@
 
 #include "proto/proto.h"
 #include "server/log.h"
+#include "util/strbuf.h"
 #include "worker/exec.h"
+
+#define HANDSHAKE_TIMEOUT 10	/* seconds from connect to WELCOME */
 
 enum link_state {
 	LINK_DOWN,		/* waiting to reconnect */
@@ -61,6 +64,7 @@ static double now_s(void)
 }
 
 static void schedule_reconnect(struct worker *w);
+static int scheduler_ended(struct worker *w);
 static void finish(struct worker *w, int code);
 
 static void send_msg(struct worker *w, const struct proto_msg *m)
@@ -185,7 +189,14 @@ static void link_down(struct worker *w, const char *why)
 		finish(w, WORKER_EXIT_OK);
 		return;
 	}
-	if (was == LINK_AUTH) {
+	if (w->o->state_dir && scheduler_ended(w)) {
+		log_msg(LOG_DEBUG, "the scheduler ended; leaving");
+		reset_exec(w);
+		finish(w, WORKER_EXIT_OK);
+		return;
+	}
+	/* Closed right after our proof: the scheduler did not accept it. */
+	if (was == LINK_AUTH && !strcmp(why, "connection closed")) {
 		log_msg(LOG_ERR, "scheduler at '%s:%u' refused this worker "
 			"(wrong token?)", w->o->host, w->o->port);
 		reset_exec(w);
@@ -250,6 +261,7 @@ static int on_welcome(struct worker *w, struct proto_msg *m)
 		return -1;
 	}
 	w->st = LINK_READY;
+	bufferevent_set_timeouts(w->bev, NULL, NULL);
 	w->wid = m->u.welcome.worker_id;
 	w->heartbeat_ms = m->u.welcome.heartbeat_ms ? m->u.welcome.heartbeat_ms
 		: 5000;
@@ -414,7 +426,9 @@ static void event_cb(struct bufferevent *bev, short what, void *arg)
 		w->last_heard = now_s();
 		return;
 	}
-	if (what & BEV_EVENT_EOF)
+	if (what & BEV_EVENT_TIMEOUT)
+		link_down(w, "no answer in time");
+	else if (what & BEV_EVENT_EOF)
 		link_down(w, "connection closed");
 	else if (what & BEV_EVENT_ERROR)
 		link_down(w, strerror(EVUTIL_SOCKET_ERROR()));
@@ -443,6 +457,10 @@ static void try_connect(struct worker *w)
 	}
 	bufferevent_setcb(w->bev, read_cb, NULL, event_cb, w);
 	bufferevent_enable(w->bev, EV_READ | EV_WRITE);
+	/* Until WELCOME: a scheduler that accepts and then says nothing is
+	 * as good as none. */
+	struct timeval hs = { HANDSHAKE_TIMEOUT, 0 };
+	bufferevent_set_timeouts(w->bev, &hs, &hs);
 	w->st = LINK_CONNECTING;
 	rc = bufferevent_socket_connect(w->bev, res->ai_addr,
 					(int)res->ai_addrlen);
@@ -451,12 +469,30 @@ static void try_connect(struct worker *w)
 		link_down(w, strerror(errno));
 }
 
+/* A scheduler that ends in order removes its address file; one that
+ * crashed leaves it behind, and the death timeout applies. */
+static int scheduler_ended(struct worker *w)
+{
+	struct strbuf path = STRBUF_INIT;
+	int gone;
+
+	strbuf_addf(&path, "%s/address", w->o->state_dir);
+	gone = access(path.buf, F_OK) < 0 && errno == ENOENT;
+	strbuf_release(&path);
+	return gone;
+}
+
 static void reconnect_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct worker *w = arg;
 
 	(void)fd;
 	(void)what;
+	if (w->o->state_dir && scheduler_ended(w)) {
+		log_msg(LOG_DEBUG, "the scheduler ended; leaving");
+		finish(w, WORKER_EXIT_OK);
+		return;
+	}
 	if (w->gone_since && now_s() - w->gone_since > w->death_timeout) {
 		log_msg(LOG_ERR, "scheduler at '%s:%u' gone for %.0f s; exiting",
 			w->o->host, w->o->port, now_s() - w->gone_since);

@@ -4,7 +4,8 @@
  * cores and memory, runs what it is sent with exec.h, reports each end,
  * and exchanges heartbeats.  While the scheduler is unreachable it keeps
  * trying to reconnect (its running tasks are killed: the scheduler has
- * requeued them) and gives up after `death_timeout` seconds.
+ * requeued them) and gives up after `death_timeout` seconds, or at once
+ * when the scheduler has removed its address file (it ended in order).
  *
  * SHUTDOWN from the scheduler, or SIGTERM: no new tasks, the running ones
  * finish, then the worker leaves and exits 0.  A second SIGTERM kills the
@@ -32,6 +33,11 @@ struct worker_opts {
 	unsigned cores;			/* >= 1 */
 	uint64_t memory;		/* bytes */
 	double death_timeout;		/* seconds; 0: 60 */
+	const char *state_dir;		/* the cluster's; NULL: unknown.  A
+					   worker that cannot reach its
+					   scheduler and finds no address file
+					   there (the scheduler ended in order)
+					   exits 0 at once */
 	int bench_noop;			/* report each RUN done at once, exit 0,
 					   without spawning (benchmarks only) */
 };
