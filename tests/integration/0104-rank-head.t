@@ -32,6 +32,19 @@ t_run timeout 60 "$CLUSTER" --name head wait
 t_is "$T_RC" 0 "cluster wait: every task done"
 t_is "$(ls "$m" | wc -l)" 50 "the head job's workers ran the 50 tasks"
 
+# Cancelling a running task: the scheduler sends KILL, the task's
+# processes go, and the task ends cancelled.
+t_run "$CLUSTER" --name head submit -- sh -c "echo \$\$ > $T_DIR/sleeper.pid; exec sleep 60"
+sleeper_id=$(printf '%s\n' "$T_OUT" | grep -o '[0-9][0-9]*' | head -1)
+wait_for 30 test -s "$T_DIR/sleeper.pid"
+sleeper=$(cat "$T_DIR/sleeper.pid")
+t_run "$CLUSTER" --name head cancel "$sleeper_id"
+t_is "$T_RC" 0 "cluster cancel of the running task $sleeper_id"
+wait_for 20 bash -c "! kill -0 $sleeper 2>/dev/null"
+t_check "the cancelled task's process is gone" bash -c "! kill -0 $sleeper 2>/dev/null"
+t_run timeout 30 "$CLUSTER" --name head wait "$sleeper_id"
+t_like "$("$CLUSTER" --name head tasks 2>&1)" "$sleeper_id +cancelled" "the task ends cancelled"
+
 # A worker job joins through the address file.
 start wk -np 2 "$CLUSTER_RANK" "${set_opts[*]}" --name head --worker-only
 wk_pg=$T_PID
