@@ -1,7 +1,8 @@
 #!/bin/bash
 # Faults during a batch run: a worker killed mid-task is restarted by its
 # nanny and the task completes; a whole rank killed (nanny and worker)
-# leaves its tasks to the other ranks.  mpirun keeps going after a lost
+# leaves its tasks to the other ranks; a worker that stops answering is
+# declared lost after missed heartbeats and its task runs elsewhere.  mpirun keeps going after a lost
 # rank only with orte_enable_recovery.
 . "$(dirname "$0")/lib.sh"
 
@@ -78,6 +79,31 @@ t_is "$(cat "$T_DIR/r.rc" 2>/dev/null)" 0 "run with a killed rank: exit 0"
 t_check "every task completed on the other ranks" markers_ok r
 t_like "$(cat "$T_DIR/r.out")" $'done: 21\nfailed: 0' "summary: 21 done"
 t_unlike "$(cat "$T_DIR/r.err")" "restarting it" "no nanny restarted anything"
+t_kill "$mpi_pg"
+
+# --- a worker that stops answering (SIGSTOP) ---------------------------------
+tasks "$T_DIR/s.txt" s
+t_spawn bash -c "timeout 120 mpirun -np 3 --oversubscribe \
+	'$CLUSTER_RANK' --set scheduler.host=127.0.0.1 --set worker.heartbeat=1s \
+	--name s --run '$T_DIR/s.txt' >'$T_DIR/s.out' 2>'$T_DIR/s.err'; echo \$? >'$T_DIR/s.rc'"
+mpi_pg=$T_PID
+if wait_for 30 test -s "$T_DIR/s.wpid"; then
+	wpid=$(cat "$T_DIR/s.wpid")
+	kill -STOP "$wpid"
+	wait_for 20 grep -q "lost: missed heartbeats" "$T_DIR/s.err"
+	t_check "the scheduler notices missed heartbeats" \
+		grep -q "lost: missed heartbeats" "$T_DIR/s.err"
+	wait_for 30 bash -c "[ -s '$T_DIR/s.wpid' ] && [ \$(cat '$T_DIR/s.wpid') != $wpid ]"
+	touch "$T_DIR/s.go"
+	kill -CONT "$wpid"
+else
+	t_fail "task 1 started"
+	touch "$T_DIR/s.go"
+fi
+wait_for 60 test -s "$T_DIR/s.rc"
+t_is "$(cat "$T_DIR/s.rc" 2>/dev/null)" 0 "run with a silent worker: exit 0"
+t_check "every task completed" markers_ok s
+t_like "$(cat "$T_DIR/s.out")" $'done: 21\nfailed: 0\nretried: 1' "summary: 21 done, the lost run retried"
 t_kill "$mpi_pg"
 
 t_done
