@@ -104,6 +104,7 @@ UNIT_TESTS += tests/unit/check_state.c
 UNIT_TESTS += tests/unit/check_sched.c
 UNIT_TESTS += tests/unit/check_taskfile.c
 UNIT_TESTS += tests/unit/check_exec.c
+UNIT_TESTS += tests/unit/check_server.c
 
 # benchmarks: print figures, assert nothing (`make bench`)
 BENCH_SRCS += tests/bench/bench_proto.c
