@@ -3,15 +3,22 @@
 # whole system, against a bare posix_spawn + waitpid loop with the same
 # parallelism, measured in the same run.
 #
+#   bare:   bench_spawn's posix_spawn loop, parallelism 2 (its figure for
+#           the worker's executor alone is printed too).
 #   head:   a head job `mpirun -np 3 cluster-rank --no-bind --cores 1`
 #           (the scheduler rank and 2 workers of 1 core: parallelism 2);
 #           wall time from `cluster submit --array 1-N -- /bin/true` to the
 #           end of `cluster wait`, both over the HTTP API on 127.0.0.1.
-#   batch:  the same job shape with `--run FILE`, FILE holding N lines of
-#           /bin/true; the job's own wall time (submit to the last task's
-#           end, from its summary).
-#   bare:   bench_spawn's posix_spawn loop, parallelism 2 (its figure for
-#           the worker's executor alone is printed too).
+#           Once with each task's output in logs/ID.out and ID.err, the
+#           default, once with --stdout and --stderr /dev/null, as the bare
+#           loop has it.
+#   batch:  the same job shape with `--run FILE`; the job's own wall time
+#           from its summary (submit, which comes before the workers start,
+#           to the last task's end).  FILE holds N lines of `/bin/true`
+#           (run directly), or N lines of `exec /bin/true` (run through
+#           /bin/sh -c: sh, then true, as every line ran before simple
+#           lines skipped the shell).  A job of one line gives the start-up
+#           time, and N - 1 tasks over the difference the rate without it.
 #
 # Prints rates in tasks/s and each ratio to the bare loop next to the 0.9
 # target.  Figures only: nothing here passes or fails on a timing.
@@ -48,15 +55,35 @@ esac
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/bench-commands.XXXXXX")
 pgids=()
+
+# descendants PID: every process below PID (ranks and workers put
+# themselves in groups of their own, so a group kill misses them).
+descendants() {
+	local c
+	for c in $(pgrep -P "$1"); do
+		echo "$c"
+		descendants "$c"
+	done
+}
+
+# stop PGID: TERM the job started in that group, then KILL what is left
+# of it and of its descendants after 5 s.
+stop() {
+	local pg=$1 pids i
+	pids=$(descendants "$pg")
+	kill -TERM -- "-$pg" 2>/dev/null || return 0
+	for ((i = 0; i < 50; i++)); do
+		kill -0 -- "-$pg" 2>/dev/null || break
+		sleep 0.1
+	done
+	kill -KILL -- "-$pg" $pids 2>/dev/null
+	return 0
+}
+
 cleanup() {
-	local pg i
+	local pg
 	for pg in "${pgids[@]}"; do
-		kill -TERM -- "-$pg" 2>/dev/null || continue
-		for ((i = 0; i < 50; i++)); do
-			kill -0 -- "-$pg" 2>/dev/null || break
-			sleep 0.1
-		done
-		kill -KILL -- "-$pg" 2>/dev/null
+		stop "$pg"
 	done
 	rm -rf "$tmp"
 }
@@ -108,46 +135,66 @@ bare_round() {
 	execs+=("$e")
 }
 
-# head_round: one array through the running head job, submit to wait.
+# head_round NAME [SUBMIT_OPTION...]: one array through the running head
+# job, submit to wait; appends tasks/s to the array NAME.
 head_round() {
 	local t0 t1 t2
+	local -n rates=$1
+	shift
 	t0=$(now)
-	"$cli" --name head submit --array "1-$n" -- /bin/true >"$tmp/submit.out" \
-		2>"$tmp/submit.err" || fail "cluster submit failed" "$tmp/submit.err"
+	"$cli" --name head submit --array "1-$n" "$@" -- /bin/true \
+		>"$tmp/submit.out" 2>"$tmp/submit.err" ||
+		fail "cluster submit failed" "$tmp/submit.err"
 	t1=$(now)
 	"$cli" --name head wait >"$tmp/wait.out" 2>"$tmp/wait.err" ||
 		fail "cluster wait failed" "$tmp/wait.err"
 	t2=$(now)
-	heads+=("$(awk -v n="$n" -v a="$t0" -v b="$t2" 'BEGIN { printf "%.1f", n / (b - a) }')")
+	rates+=("$(awk -v n="$n" -v a="$t0" -v b="$t2" 'BEGIN { printf "%.1f", n / (b - a) }')")
 	submits+=("$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f", (b - a) * 1000 }')")
 }
 
-# batch_round: one batch job over the task file; its own wall time.
+# batch_round FILE NAME: one batch job over FILE; appends its wall time
+# (seconds) to the array NAME.
 batch_round() {
-	local pg t0 t1 done_n wall
+	local file=$1 pg t0 t1 done_n want wall
+	local -n walls=$2
+	want=$(wc -l <"$file")
 	rm -rf "$CLUSTER_HOME/batch"
 	t0=$(now)
 	setsid mpirun --oversubscribe -np 3 "$rank" "${opts[@]}" --name batch \
-		--run "$tmp/tasks.txt" >"$tmp/batch.out" 2>"$tmp/batch.err" &
+		--run "$file" >"$tmp/batch.out" 2>"$tmp/batch.err" &
 	pg=$!
 	pgids+=("$pg")
 	wait "$pg" || fail "the batch job failed" "$tmp/batch.err"
 	t1=$(now)
 	done_n=$(sed -n 's/^done: //p' "$tmp/batch.out")
 	wall=$(sed -n 's/^wall time: \([0-9.]*\) s$/\1/p' "$tmp/batch.out")
-	[ "$done_n" = "$n" ] && [ -n "$wall" ] ||
-		fail "the batch job did not report $n tasks done" "$tmp/batch.out"
-	batches+=("$(awk -v n="$n" -v w="$wall" 'BEGIN { printf "%.1f", n / w }')")
+	[ "$done_n" = "$want" ] && [ -n "$wall" ] ||
+		fail "the batch job did not report $want tasks done" "$tmp/batch.out"
+	walls+=("$wall")
 	jobs_s+=("$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.2f", b - a }')")
 }
 
-bares=() execs=() heads=() submits=() batches=() jobs_s=()
+# rate N WALL [START]: tasks/s, N over WALL (minus START: N - 1 tasks).
+rate() {
+	awk -v n="$1" -v w="$2" -v s="${3:-}" 'BEGIN {
+		if (s != "") { n--; w -= s }
+		printf "%.1f", (w > 0 ? n / w : 0) }'
+}
+
+bares=() execs=() heads=() nulls=() submits=() jobs_s=()
+direct_w=() shell_w=() one_w=()
+direct_r=() shell_r=() direct_s=() shell_s=()
+echo /bin/true >"$tmp/one.txt"
 for ((i = 0; i < n; i++)); do
 	echo /bin/true
-done >"$tmp/tasks.txt"
+done >"$tmp/direct.txt"
+for ((i = 0; i < n; i++)); do
+	echo exec /bin/true
+done >"$tmp/shell.txt"
 
-# Rounds alternate the bare loop and the two runs through the system, so
-# a change in the machine's load hits all of them; the best of each is
+# Rounds alternate the bare loop and the runs through the system, so a
+# change in the machine's load hits all of them; the best of each is
 # compared.
 setsid mpirun --oversubscribe -np 3 "$rank" "${opts[@]}" --name head \
 	>"$tmp/head.out" 2>"$tmp/head.err" &
@@ -159,26 +206,41 @@ wait_until 60 joined "$tmp/head.err" ||
 	fail "the head job's 2 workers did not join" "$tmp/head.err"
 for ((r = 1; r <= rounds; r++)); do
 	bare_round
-	head_round
-	batch_round
-	echo "round $r: bare ${bares[-1]}, head job ${heads[-1]}, batch job ${batches[-1]} tasks/s"
+	head_round heads
+	head_round nulls --stdout /dev/null --stderr /dev/null
+	batch_round "$tmp/one.txt" one_w
+	batch_round "$tmp/direct.txt" direct_w
+	batch_round "$tmp/shell.txt" shell_w
+	direct_r+=("$(rate "$n" "${direct_w[-1]}")")
+	shell_r+=("$(rate "$n" "${shell_w[-1]}")")
+	direct_s+=("$(rate "$n" "${direct_w[-1]}" "${one_w[-1]}")")
+	shell_s+=("$(rate "$n" "${shell_w[-1]}" "${one_w[-1]}")")
+	echo "round $r: bare ${bares[-1]}, head job ${heads[-1]} (/dev/null ${nulls[-1]})," \
+		"batch direct ${direct_r[-1]}, batch shell ${shell_r[-1]} tasks/s;" \
+		"1-line batch ${one_w[-1]} s"
 done
-mpirun_pid=$(pgrep -g "$head_pg" -x mpirun | head -1)
-[ -n "$mpirun_pid" ] && kill -TERM "$mpirun_pid"
-wait_until 30 bash -c "! kill -0 -- -$head_pg 2>/dev/null"
+stop "$head_pg"
 
-bare=$(best "${bares[@]}")
-exec_rate=$(best "${execs[@]}")
-head_rate=$(best "${heads[@]}")
-submit_ms=$(printf '%s\n' "${submits[@]}" | sort -g | head -1)
-batch_rate=$(best "${batches[@]}")
-job_s=$(printf '%s\n' "${jobs_s[@]}" | sort -g | head -1)
+least() {
+	printf '%s\n' "$@" | sort -g | head -1
+}
 
-awk -v n="$n" -v rounds="$rounds" -v bare="$bare" -v ex="$exec_rate" -v head="$head_rate" \
-	-v sub_ms="$submit_ms" -v batch="$batch_rate" -v job="$job_s" 'BEGIN {
+awk -v n="$n" -v rounds="$rounds" -v bare="$(best "${bares[@]}")" \
+	-v ex="$(best "${execs[@]}")" -v head="$(best "${heads[@]}")" \
+	-v null="$(best "${nulls[@]}")" \
+	-v sub_ms="$(least "${submits[@]}")" \
+	-v dr="$(best "${direct_r[@]}")" -v sr="$(best "${shell_r[@]}")" \
+	-v ds="$(best "${direct_s[@]}")" -v ss="$(best "${shell_s[@]}")" \
+	-v one="$(least "${one_w[@]}")" 'BEGIN {
 	printf "command tasks, %d x /bin/true, parallelism 2 (2 workers of 1 core), best of %d rounds:\n", n, rounds
-	printf "  bare posix_spawn loop:          %7.0f tasks/s (baseline)\n", bare
-	printf "  worker executor alone:          %7.0f tasks/s, ratio %.3f\n", ex, ex / bare
-	printf "  head job, submit --array + wait: %6.0f tasks/s, ratio %.3f (target 0.9); submit took %.0f ms\n", head, head / bare, sub_ms
-	printf "  batch job, --run FILE:          %7.0f tasks/s, ratio %.3f (target 0.9); whole mpirun %.2f s\n", batch, batch / bare, job
+	printf "  bare posix_spawn loop:             %6.0f tasks/s (baseline)\n", bare
+	printf "  worker executor alone:             %6.0f tasks/s, ratio %.3f\n", ex, ex / bare
+	printf "  head job, submit --array + wait:   %6.0f tasks/s, ratio %.3f (target 0.9); submit %.0f ms\n", head, head / bare, sub_ms
+	printf "  head job, output to /dev/null:     %6.0f tasks/s, ratio %.3f\n", null, null / bare
+	printf "  batch --run, direct lines:         %6.0f tasks/s, ratio %.3f (target 0.9)\n", dr, dr / bare
+	printf "  batch --run, lines through sh:     %6.0f tasks/s, ratio %.3f\n", sr, sr / bare
+	printf "  batch start-up (a 1-line job):     %6.3f s\n", one
+	printf "  batch, direct, without start-up:   %6.0f tasks/s, ratio %.3f (target 0.9)\n", ds, ds / bare
+	printf "  batch, through sh, without it:     %6.0f tasks/s, ratio %.3f\n", ss, ss / bare
+	printf "  direct lines vs through sh:        %6.2fx (with start-up), %.2fx (without)\n", dr / sr, ds / ss
 }'
