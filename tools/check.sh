@@ -46,7 +46,7 @@ run_unit() {
 
 for dir in build build-san; do
 	if [ "$dir" = build ]; then
-		build build || continue
+		build build DEVELOPER=1 || continue
 	else
 		build build-san SANITIZE=address,undefined || continue
 	fi

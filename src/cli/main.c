@@ -105,9 +105,11 @@ static void find_paths(struct cli_globals *g)
 	g->bindir = bindir;
 
 	strbuf_addf(&sb, "%s/../share/cluster", bindir);
-	if (is_dir(sb.buf)) {
-		snprintf(profiles, sizeof(profiles), "%s/profiles", sb.buf);
-		snprintf(templates, sizeof(templates), "%s/jobscripts", sb.buf);
+	char *share = is_dir(sb.buf) ? realpath(sb.buf, NULL) : NULL;
+	if (share) {
+		snprintf(profiles, sizeof(profiles), "%s/profiles", share);
+		snprintf(templates, sizeof(templates), "%s/jobscripts", share);
+		free(share);
 		g->profiles_dir = profiles;
 		g->templates_dir = templates;
 	} else {
