@@ -1,5 +1,5 @@
 #!/bin/bash
-# make check: build twice (plain and with sanitizers), run the Check unit
+# make check: build twice (warnings as errors, and with sanitizers), run the Check unit
 # suites under both, the integration scripts, lint the man pages, and end
 # with one line "N passed, N failed".
 set -u
