@@ -33,7 +33,7 @@ static int is_word_char(char c)
  * Shell keywords and builtins, which must run inside sh: most change or
  * read the shell's own state.  Left out on purpose: echo, printf, true,
  * false and test, which behave the same as the programs of that name
- * when no word holds a backslash, glob or quote.
+ * when no word holds a backslash, glob or quote.  Kept in strcmp order.
  */
 static const char *const shell_words[] = {
 	".", ":", "alias", "bg", "bind", "break", "builtin", "case", "cd",
@@ -48,11 +48,25 @@ static const char *const shell_words[] = {
 	"while",
 };
 
+/* Binary search: shell_words is in strcmp order. */
 static int is_shell_word(const char *w, size_t len)
 {
-	for (size_t k = 0; k < sizeof(shell_words) / sizeof(*shell_words); k++)
-		if (!strncmp(shell_words[k], w, len) && !shell_words[k][len])
+	size_t lo = 0, hi = sizeof(shell_words) / sizeof(*shell_words);
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		const char *e = shell_words[mid];
+		int c = strncmp(w, e, len);
+
+		if (!c && e[len])
+			c = -1;			/* w is a prefix of e */
+		if (!c)
 			return 1;
+		if (c < 0)
+			hi = mid;
+		else
+			lo = mid + 1;
+	}
 	return 0;
 }
 
