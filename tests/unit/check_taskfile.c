@@ -267,6 +267,11 @@ START_TEST(simple_lines_run_directly)
 	/* a name that only starts like a builtin */
 	DIRECT(submit_line("settle 1"), "settle", "1");
 	DIRECT(submit_line("cdrecord"), "cdrecord");
+	/* around both ends of the builtin list */
+	DIRECT(submit_line("a b"), "a", "b");
+	DIRECT(submit_line("zcat data.gz"), "zcat", "data.gz");
+	DIRECT(submit_line("whiles"), "whiles");
+	DIRECT(submit_line("./run"), "./run");
 }
 END_TEST
 
