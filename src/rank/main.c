@@ -688,6 +688,7 @@ static struct server *start_server(const struct rank_opts *o,
 		.http = 1,
 		.http_port = (uint16_t)config_get_num(cfg, "scheduler.http-port"),
 		.state_dir = dir,
+		.keep_address = o->run_file || o->bench_array,
 		.heartbeat_ms =
 			(unsigned)(config_get_num(cfg, "worker.heartbeat") * 1000),
 	};

@@ -684,7 +684,13 @@ struct server *server_create(struct event_base *base,
 		if (!srv->api)
 			goto fail;
 	}
-	if (cfg->state_dir) {
+	struct state_address old;
+	if (cfg->state_dir && cfg->keep_address &&
+	    state_address_read(cfg->state_dir, &old, NULL) == 0) {
+		log_msg(LOG_WARNING, "'%s' already names a scheduler at %s:%u; "
+			"not publishing this one's address", cfg->state_dir,
+			old.host, old.port);
+	} else if (cfg->state_dir) {
 		struct state_address a = { .port = srv->port,
 					   .pid = (long)getpid() };
 		snprintf(a.host, sizeof(a.host), "%s", host);

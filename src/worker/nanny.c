@@ -49,12 +49,12 @@ static double now_s(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-/* Sleep up to `seconds` (< 0: forever) or until a signal arrives. */
+/* Sleep up to `seconds` (> 0) or until a signal arrives. */
 static void wait_wake(double seconds)
 {
 	struct pollfd p = { .fd = wake_pipe[0], .events = POLLIN };
 	char buf[64];
-	int ms = seconds < 0 ? -1 : (int)(seconds * 1000.0);
+	int ms = (int)(seconds * 1000.0) + 1;
 
 	if (poll(&p, 1, ms) > 0) {
 		while (read(wake_pipe[0], buf, sizeof(buf)) > 0)
@@ -182,9 +182,9 @@ static int supervise(const struct nanny_opts *o)
 		ncrash++;
 		log_msg(LOG_WARNING, "worker '%s' %s; restarting it in %.1f s",
 			o->name, why, backoff);
-		double until = now + backoff;
-		while (!got_term && now_s() < until)
-			wait_wake(until - now_s());
+		double until = now + backoff, left;
+		while (!got_term && (left = until - now_s()) > 0)
+			wait_wake(left);
 		backoff = backoff * 2 > BACKOFF_MAX ? BACKOFF_MAX : backoff * 2;
 	}
 out:

@@ -54,6 +54,17 @@ t_run "$CLUSTER" --name head submit --array 51-90 -- sh -c "echo {} > $m/{}"
 t_run timeout 60 "$CLUSTER" --name head wait
 t_is "$(ls "$m" | wc -l)" 90 "tasks submitted later ran too"
 
+# A batch run under the same cluster name leaves the head job's address
+# file alone.
+addr_before=$(cat "$CLUSTER_HOME/head/address")
+printf 'true\ntrue\n' >"$T_DIR/side.txt"
+t_run timeout 60 mpirun -np 2 --oversubscribe "$CLUSTER_RANK" "${set_opts[@]}" \
+	--name head --run "$T_DIR/side.txt"
+t_is "$T_RC" 0 "a batch run beside the head job completes"
+t_like "$T_ERR" "already names a scheduler" "it says it does not publish its address"
+t_is "$(cat "$CLUSTER_HOME/head/address" 2>/dev/null)" "$addr_before" \
+	"the head job's address file is untouched"
+
 # SIGTERM to the head job: workers finish, every rank exits 0.
 mpirun_pid=$(pgrep -g "$head_pg" -x mpirun | head -1)
 kill -TERM "$mpirun_pid"
