@@ -455,6 +455,10 @@ static int build_launch(struct render *r, struct err *err)
 		struct strbuf path = STRBUF_INIT;
 		if (absolute_batch_file(o->batch_file, &path, err) < 0)
 			return -1;
+		/* The run's logs and address file go to the state directory
+		 * the script's own output paths name. */
+		strbuf_addstr(sb, " --name ");
+		strbuf_add_shquoted(sb, o->cluster_name);
 		strbuf_addstr(sb, " --run ");
 		strbuf_add_shquoted(sb, path.buf);
 		strbuf_release(&path);
