@@ -435,7 +435,10 @@ static int build_launch(struct render *r, struct err *err)
 		strbuf_addch(sb, ' ');
 		add_launch_arg(sb, *args);
 	}
-	strbuf_addf(sb, srun ? " --ntasks=%llu" : " -np %llu", ranks);
+	/* -n is the MPI standard's spelling, which mpiexec implementations
+	 * (Hydra, Cray PALS, Open MPI) all take; mpirun is Open MPI's. */
+	strbuf_addf(sb, srun ? " --ntasks=%llu" :
+		    !strcmp(cmd, "mpiexec") ? " -n %llu" : " -np %llu", ranks);
 	/* PBS Pro gets a slot for the scheduler in the select line; elsewhere
 	 * the scheduler rank shares the allocation with the workers. */
 	if (o->role != JOB_WORKER && strcmp(r->backend, "pbs"))

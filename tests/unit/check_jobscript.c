@@ -406,12 +406,12 @@ START_TEST(head_chunks)
 	s = render_ok("derecho", one, JOB_HEAD, NULL);
 	ck_assert_ptr_nonnull(strstr(s, "#PBS -l select=1:ncpus=128:mpiprocs=17:"
 				     "ompthreads=8:mem=224114MB\n"));
-	ck_assert_ptr_nonnull(strstr(s, " -np 17 '"));
+	ck_assert_ptr_nonnull(strstr(s, " -n 17 '"));
 	ck_assert_ptr_null(strstr(s, "--oversubscribe"));
 	free(s);
 	s = render_ok("derecho", one, JOB_WORKER, NULL);
 	ck_assert_ptr_nonnull(strstr(s, "#PBS -l select=1:ncpus=128:mpiprocs=16:"));
-	ck_assert_ptr_nonnull(strstr(s, " -np 16 '"));
+	ck_assert_ptr_nonnull(strstr(s, " -n 16 '"));
 	free(s);
 	/* GPUs before mem=, in every chunk: mem= ends the chunk */
 	const char *const gpus[] = { "job.gpus=4", NULL };
