@@ -545,6 +545,68 @@ static int build_actions(const struct exec *ex, posix_spawn_file_actions_t *fa,
 	return rc;
 }
 
+/* The file posix_spawnp ran for `cmd`: the first PATH entry (the worker's
+ * PATH) holding an executable regular file, as execvp searches; left in
+ * ex->dir.  -1 when there is none. */
+static int resolve_command(struct exec *ex, const char *cmd)
+{
+	const char *path = getenv("PATH");
+	struct stat st;
+	char def[256];
+
+	strbuf_reset(&ex->dir);
+	if (strchr(cmd, '/')) {
+		strbuf_addstr(&ex->dir, cmd);
+		return 0;
+	}
+	if (!path) {
+		size_t n = confstr(_CS_PATH, def, sizeof(def));
+		path = n > 0 && n <= sizeof(def) ? def : "/bin:/usr/bin";
+	}
+	for (const char *p = path;; ) {
+		const char *colon = strchrnul(p, ':');
+		strbuf_reset(&ex->dir);
+		if (colon > p) {
+			strbuf_add(&ex->dir, p, (size_t)(colon - p));
+			strbuf_addch(&ex->dir, '/');
+		}
+		strbuf_addstr(&ex->dir, cmd);
+		if (stat(ex->dir.buf, &st) == 0 && S_ISREG(st.st_mode) &&
+		    access(ex->dir.buf, X_OK) == 0)
+			return 0;
+		if (!*colon)
+			break;
+		p = colon + 1;
+	}
+	return -1;
+}
+
+/* posix_spawnp gives ENOEXEC for an executable file that is neither a
+ * binary nor starts with #!; execvp would hand it to /bin/sh, and so does
+ * this: /bin/sh FILE ARGS...  Returns an errno value. */
+static int spawn_script(struct exec *ex, const struct exec_task *t,
+			const posix_spawn_file_actions_t *fa, pid_t *pid)
+{
+	size_t argc = 0;
+	char **argv;
+	int rc;
+
+	if (resolve_command(ex, t->argv[0]) < 0)
+		return ENOEXEC;
+	while (t->argv[argc])
+		argc++;
+	argv = calloc(argc + 2, sizeof(*argv));
+	if (!argv)
+		return ENOMEM;
+	argv[0] = (char *)"/bin/sh";
+	argv[1] = ex->dir.buf;
+	for (size_t i = 1; i < argc; i++)
+		argv[i + 1] = t->argv[i];
+	rc = posix_spawn(pid, "/bin/sh", fa, &ex->attr, argv, ex->envp);
+	free(argv);
+	return rc;
+}
+
 static void add_timer(struct exec_proc *p, const struct timeval *tv)
 {
 	event_add(p->timer_ev, tv);
@@ -582,6 +644,8 @@ int exec_start(struct exec *ex, const struct exec_task *t, struct err *err)
 		fap = &fa;
 	}
 	rc = posix_spawnp(&pid, t->argv[0], fap, &ex->attr, t->argv, ex->envp);
+	if (rc == ENOEXEC)
+		rc = spawn_script(ex, t, fap, &pid);
 	if (fap == &fa)
 		posix_spawn_file_actions_destroy(&fa);
 	if (rc) {

@@ -11,7 +11,9 @@
  *
  * The base environment is the worker's environ as it is at exec_create
  * (minus any inherited CLUSTER_TASK_ID, CLUSTER_ARRAY_INDEX and
- * CLUSTER_WORKER); argv[0] is looked up in the worker's PATH.  stdin is
+ * CLUSTER_WORKER); argv[0] is looked up in the worker's PATH, and an
+ * executable file that is neither a binary nor starts with #! runs as
+ * `/bin/sh FILE ARGS...`, as execvp would run it.  stdin is
  * /dev/null, descriptors above 2 are closed, every signal starts at its
  * default and unblocked.  Missing parent directories of the output files
  * are created; one path for both streams is opened once.  When a task's

@@ -425,6 +425,57 @@ START_TEST(test_spawn_errors)
 }
 END_TEST
 
+/* A script without a #! line runs under /bin/sh, by path and through
+ * PATH, with its arguments; $0 is the file that was found. */
+START_TEST(test_script_without_shebang)
+{
+	char *a[] = { path_in("plain"), (char *)"one", (char *)"two words", NULL };
+	char *b[] = { (char *)"plain", (char *)"x", NULL };
+	struct exec_task t = { .id = 15, .argv = a,
+			       .stdout_path = path_in("plain.out") };
+	struct exec_task tp = { .id = 16, .argv = b,
+				.stdout_path = path_in("plain-path.out") };
+	struct strbuf want = STRBUF_INIT, path = STRBUF_INIT;
+	const char *old = getenv("PATH");
+	struct done_rec *r;
+	FILE *f;
+	char *text;
+
+	f = fopen(a[0], "w");
+	ck_assert_ptr_nonnull(f);
+	fputs("echo \"$0|$1|$2|$#\"\nexit 7\n", f);
+	fclose(f);
+	ck_assert_int_eq(chmod(a[0], 0755), 0);
+
+	r = run_one(&t, 10);
+	ck_assert_int_eq(r->res.exit_code, 7);
+	ck_assert_int_eq(r->res.signal, 0);
+	text = slurp(t.stdout_path);
+	strbuf_addf(&want, "%s|one|two words|2\n", a[0]);
+	ck_assert_str_eq(text, want.buf);
+	free(text);
+
+	/* Through PATH: a directory without it comes first. */
+	strbuf_addf(&path, "%s/nothing-here:%s:%s", tmp, tmp, old ? old : "");
+	char *saved = old ? strdup(old) : NULL;
+	setenv("PATH", path.buf, 1);
+	r = run_one(&tp, 10);
+	if (saved)
+		setenv("PATH", saved, 1);
+	else
+		unsetenv("PATH");
+	free(saved);
+	ck_assert_int_eq(r->res.exit_code, 7);
+	text = slurp(tp.stdout_path);
+	strbuf_reset(&want);
+	strbuf_addf(&want, "%s/plain|x||1\n", tmp);
+	ck_assert_str_eq(text, want.buf);
+	free(text);
+	strbuf_release(&want);
+	strbuf_release(&path);
+}
+END_TEST
+
 START_TEST(test_time_limit)
 {
 	char *a[] = { (char *)"sleep", (char *)"10", NULL };
@@ -748,6 +799,7 @@ static Suite *exec_suite(void)
 	tcase_add_test(tc, test_outputs);
 	tcase_add_test(tc, test_descriptors);
 	tcase_add_test(tc, test_spawn_errors);
+	tcase_add_test(tc, test_script_without_shebang);
 	tcase_add_test(tc, test_time_limit);
 	tcase_add_test(tc, test_time_limit_ignores_term);
 	tcase_add_test(tc, test_time_limit_handled_term);
