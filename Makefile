@@ -43,6 +43,7 @@ ALL_CFLAGS = $(BASE_CFLAGS) $(CFLAGS) -MMD -MP
 CORE_SRCS += src/util/strbuf.c
 CORE_SRCS += src/util/err.c
 CORE_SRCS += src/util/units.c
+CORE_SRCS += src/util/sysmem.c
 
 # config: key table, YAML layers, profiles
 CORE_SRCS += src/config/keys.c
@@ -96,6 +97,7 @@ RANK_SRCS += src/rank/main.c
 # unit tests: one Check suite per module
 UNIT_TESTS += tests/unit/check_strbuf.c
 UNIT_TESTS += tests/unit/check_units.c
+UNIT_TESTS += tests/unit/check_sysmem.c
 UNIT_TESTS += tests/unit/check_config.c
 UNIT_TESTS += tests/unit/check_jobscript.c
 UNIT_TESTS += tests/unit/check_proto.c

@@ -34,6 +34,7 @@
 #include "server/server.h"
 #include "state/state.h"
 #include "util/strbuf.h"
+#include "util/sysmem.h"
 #include "util/units.h"
 #include "worker/nanny.h"
 
@@ -314,6 +315,26 @@ struct share {
 	uint64_t memory;
 };
 
+/* The memory share: what the OS says the node has, capped by the job's
+ * cgroup (shared by the node's ranks), split among the node's ranks.
+ * Not hwloc's root total_memory: it sums NUMA figures that some virtual
+ * machines report far too low. */
+static void node_memory(int local_size, struct share *sh)
+{
+	struct sysmem m;
+	struct err err = { "" };
+
+	if (sysmem_read(NULL, &m, &err) < 0) {
+		log_msg(LOG_WARNING, "%s", err.text);
+		return;
+	}
+	if (m.limit && m.limit < m.total)
+		log_msg(LOG_DEBUG, "node memory %llu bytes, cgroup v%d limit "
+			"%llu bytes", (unsigned long long)m.total,
+			m.cgroup_version, (unsigned long long)m.limit);
+	sh->memory = m.usable / (uint64_t)(local_size > 0 ? local_size : 1);
+}
+
 /* This rank's share of its node: the node's cores (or PUs, when there are
  * fewer cores than workers) split among the node's worker ranks, and the
  * node's memory split among its ranks.  Binds unless --no-bind. */
@@ -335,8 +356,6 @@ static void node_share(const struct rank_opts *o, int local_rank,
 		sh->cores = ncpu > nworkers ? (unsigned)(ncpu / nworkers) : 1;
 		goto out;
 	}
-	sh->memory = hwloc_get_root_obj(topo)->total_memory /
-		(uint64_t)local_size;
 	int ncores = hwloc_get_nbobjs_by_type(topo, HWLOC_OBJ_CORE);
 	hwloc_obj_type_t type = HWLOC_OBJ_CORE;
 	if (ncores < nworkers) {
@@ -379,12 +398,7 @@ static void node_share(const struct rank_opts *o, int local_rank,
 	hwloc_bitmap_free(set);
 	hwloc_topology_destroy(topo);
 out:
-	if (!sh->memory) {
-		long pages = sysconf(_SC_PHYS_PAGES), psz = sysconf(_SC_PAGESIZE);
-		if (pages > 0 && psz > 0)
-			sh->memory = (uint64_t)pages * (uint64_t)psz /
-				(uint64_t)local_size;
-	}
+	node_memory(local_size, sh);
 }
 
 /* --- worker ranks --------------------------------------------------------- */
