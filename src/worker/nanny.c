@@ -1,5 +1,6 @@
 #include "worker/nanny.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -8,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -19,6 +21,10 @@
 #define BACKOFF_FIRST 0.1
 #define BACKOFF_MAX 30.0
 #define CRASH_WINDOW 60.0
+/* Seconds to wait for killed leftovers to be reaped. */
+#define LEFTOVER_WAIT 10.0
+/* Children looked at per round of clean-up. */
+#define KIDS_MAX 1024
 
 extern char **environ;
 
@@ -27,6 +33,7 @@ extern char **environ;
  * its own that would otherwise take the signal. */
 static int wake_pipe[2] = { -1, -1 };
 static volatile sig_atomic_t got_term;
+static volatile sig_atomic_t got_chld;
 
 static void on_signal(int sig)
 {
@@ -35,6 +42,8 @@ static void on_signal(int sig)
 
 	if (sig == SIGTERM || sig == SIGINT)
 		got_term = 1;
+	if (sig == SIGCHLD)
+		got_chld = 1;
 	if (wake_pipe[1] >= 0 && write(wake_pipe[1], &c, 1) < 0) {
 		/* full pipe: a wake-up is already pending */
 	}
@@ -60,6 +69,154 @@ static void wait_wake(double seconds)
 		while (read(wake_pipe[0], buf, sizeof(buf)) > 0)
 			;
 	}
+}
+
+/* --- what a dead worker leaves behind ----------------------------------
+ *
+ * The nanny is a child subreaper (PR_SET_CHILD_SUBREAPER): a task whose
+ * worker died is re-parented to the nanny instead of init, and so is any
+ * process a task left running after the task itself ended.  Those are the
+ * nanny's children that are not the worker; tasks run in process groups
+ * of their own, so children in the nanny's own group (none, unless the MPI
+ * library starts some) are not touched. */
+
+static void push_pid(pid_t *kids, size_t *n, long pid, pid_t worker)
+{
+	if (pid <= 0 || (pid_t)pid == worker || *n >= KIDS_MAX)
+		return;
+	pid_t pg = getpgid((pid_t)pid);
+	if (pg < 0 || pg == getpgrp())
+		return;
+	kids[(*n)++] = (pid_t)pid;
+}
+
+/* Parse a children file ("12 345 "). */
+static void read_children(const char *path, pid_t *kids, size_t *n,
+			  pid_t worker)
+{
+	char buf[4096];
+	long cur = -1;
+	ssize_t got;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return;
+	while ((got = read(fd, buf, sizeof(buf))) > 0) {
+		for (ssize_t i = 0; i < got; i++) {
+			if (buf[i] >= '0' && buf[i] <= '9') {
+				cur = (cur < 0 ? 0 : cur * 10) + (buf[i] - '0');
+			} else if (cur >= 0) {
+				push_pid(kids, n, cur, worker);
+				cur = -1;
+			}
+		}
+	}
+	if (cur >= 0)
+		push_pid(kids, n, cur, worker);
+	close(fd);
+}
+
+/* Without children files: every process whose parent is this one. */
+static void scan_proc(pid_t *kids, size_t *n, pid_t worker)
+{
+	DIR *d = opendir("/proc");
+	struct dirent *de;
+	char path[64], buf[512];
+	pid_t self = getpid();
+
+	if (!d)
+		return;
+	while ((de = readdir(d))) {
+		if (de->d_name[0] < '1' || de->d_name[0] > '9')
+			continue;
+		long pid = strtol(de->d_name, NULL, 10);
+		snprintf(path, sizeof(path), "/proc/%ld/stat", pid);
+		int fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			continue;
+		ssize_t got = read(fd, buf, sizeof(buf) - 1);
+		close(fd);
+		if (got <= 0)
+			continue;
+		buf[got] = '\0';
+		/* ") S PPID ..." */
+		char *s = strrchr(buf, ')');
+		if (s && s[1] == ' ' && s[2] && s[3] == ' ' &&
+		    strtol(s + 4, NULL, 10) == (long)self)
+			push_pid(kids, n, pid, worker);
+	}
+	closedir(d);
+}
+
+/* This process's children other than the worker, outside its own group.
+ * A child belongs to the thread that started or adopted it, so every
+ * thread's list is read. */
+static size_t list_leftovers(pid_t *kids, pid_t worker)
+{
+	DIR *d = opendir("/proc/self/task");
+	struct dirent *de;
+	char path[96];
+	size_t n = 0;
+	int seen = 0;
+
+	if (d) {
+		while ((de = readdir(d))) {
+			if (de->d_name[0] < '1' || de->d_name[0] > '9')
+				continue;
+			snprintf(path, sizeof(path), "/proc/self/task/%ld/children",
+				 strtol(de->d_name, NULL, 10));
+			if (access(path, R_OK) < 0)
+				continue;
+			seen = 1;
+			read_children(path, kids, &n, worker);
+		}
+		closedir(d);
+	}
+	if (!seen)
+		scan_proc(kids, &n, worker);
+	return n;
+}
+
+/* Reap the adopted children that have ended. */
+static void reap_adopted(pid_t worker)
+{
+	pid_t kids[KIDS_MAX];
+	size_t n = list_leftovers(kids, worker);
+
+	for (size_t i = 0; i < n; i++)
+		waitpid(kids[i], NULL, WNOHANG);
+}
+
+/* Kill every leftover child's process group (and the child, should it
+ * have left its group) and reap them, until none is left.  A killed
+ * task's own children come to the nanny in turn, hence the rounds.
+ * Returns how many were killed. */
+static unsigned kill_leftovers(const struct nanny_opts *o)
+{
+	pid_t kids[KIDS_MAX];
+	double deadline = now_s() + LEFTOVER_WAIT;
+	unsigned killed = 0;
+	size_t n;
+
+	while ((n = list_leftovers(kids, 0)) > 0) {
+		for (size_t i = 0; i < n; i++) {
+			pid_t pg = getpgid(kids[i]);
+			if (pg > 0 && pg != getpgrp())
+				kill(-pg, SIGKILL);
+			kill(kids[i], SIGKILL);
+		}
+		for (size_t i = 0; i < n; i++)
+			if (waitpid(kids[i], NULL, WNOHANG) == kids[i])
+				killed++;
+		if (now_s() > deadline) {
+			log_msg(LOG_ERR, "worker '%s': %zu processes it left "
+				"will not end", o->name, n);
+			break;
+		}
+		struct timespec ts = { 0, 5 * 1000 * 1000 };
+		nanosleep(&ts, NULL);
+	}
+	return killed;
 }
 
 static pid_t spawn_worker(const struct nanny_opts *o)
@@ -122,6 +279,10 @@ static int supervise(const struct nanny_opts *o)
 		double started = now_s();
 		int status = 0, forwarded = 0;
 		for (;;) {
+			if (got_chld) {
+				got_chld = 0;
+				reap_adopted(pid);
+			}
 			pid_t r = waitpid(pid, &status, WNOHANG);
 			if (r == pid)
 				break;
@@ -138,6 +299,10 @@ static int supervise(const struct nanny_opts *o)
 			}
 			wait_wake(1.0);
 		}
+		unsigned leftovers = kill_leftovers(o);
+		if (leftovers)
+			log_msg(LOG_WARNING, "worker '%s' left %u processes "
+				"running; killed them", o->name, leftovers);
 		if (got_term) {
 			rc = NANNY_DONE;
 			break;
@@ -209,8 +374,15 @@ int nanny_run(const struct nanny_opts *o)
 	sigaction(SIGINT, &sa, &old_int);
 	sa.sa_flags = SA_RESTART | SA_NOCLDSTOP;
 	sigaction(SIGCHLD, &sa, &old_chld);
+	int was_reaper = 0;
+	prctl(PR_GET_CHILD_SUBREAPER, &was_reaper, 0, 0, 0);
+	if (prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) < 0)
+		log_msg(LOG_WARNING, "cannot adopt what worker '%s' leaves "
+			"behind: %s", o->name, strerror(errno));
 
 	rc = supervise(o);
+	if (!was_reaper)
+		prctl(PR_SET_CHILD_SUBREAPER, 0, 0, 0, 0);
 
 	sigaction(SIGTERM, &old_term, NULL);
 	sigaction(SIGINT, &old_int, NULL);

@@ -10,6 +10,14 @@
  * says why.  SIGTERM or SIGINT
  * is passed on to the worker (which finishes its tasks); the nanny waits
  * for it and ends in order.
+ *
+ * While it runs the nanny is a child subreaper (PR_SET_CHILD_SUBREAPER):
+ * the tasks of a worker that died, and whatever a task left running, are
+ * re-parented to it.  It reaps those as they end, and each time its worker
+ * has ended (crashed or not) it kills the process group of every such
+ * leftover and reaps them before it starts the next worker or returns, so
+ * a task whose worker died does not go on running beside its requeued
+ * run.  Children in the nanny's own process group are left alone.
  */
 #ifndef CLUSTER_NANNY_H
 #define CLUSTER_NANNY_H

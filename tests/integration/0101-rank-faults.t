@@ -1,20 +1,22 @@
 #!/bin/bash
 # Faults during a batch run: a worker killed mid-task is restarted by its
-# nanny and the task completes; a whole rank killed (nanny and worker)
-# leaves its tasks to the other ranks; a worker that stops answering is
-# declared lost after missed heartbeats and its task runs elsewhere.  mpirun keeps going after a lost
-# rank only with orte_enable_recovery.
+# nanny, which kills the task the worker left running, and the task
+# completes exactly once; a whole rank killed (nanny and worker) leaves its
+# tasks to the other ranks; a worker that stops answering is declared lost
+# after missed heartbeats and its task runs elsewhere.  mpirun keeps going
+# after a lost rank only with orte_enable_recovery.
 . "$(dirname "$0")/lib.sh"
 
 [ -x "$CLUSTER_RANK" ] || t_bail "cluster-rank is built" "missing $CLUSTER_RANK"
 
 # tasks FILE: task 1 records its worker's pid ($PPID of the task's shell)
-# and then waits for the test to say go; 20 quick tasks follow.
+# and its own (the leader of its process group), then waits for the test
+# to say go and only then writes its marker; 20 quick tasks follow.
 tasks() {
 	local m=$T_DIR/$2
 	mkdir -p "$m"
 	{
-		echo "echo \$PPID > $T_DIR/$2.wpid; while [ ! -e $T_DIR/$2.go ]; do sleep 0.05; done; echo \$CLUSTER_TASK_ID >> $m/1"
+		echo "echo \$\$ > $T_DIR/$2.tpid; echo \$PPID > $T_DIR/$2.wpid; while [ ! -e $T_DIR/$2.go ]; do sleep 0.05; done; echo \$CLUSTER_WORKER >> $m/1"
 		for i in $(seq 2 21); do
 			echo "sleep 0.1; echo \$CLUSTER_TASK_ID >> $m/$i"
 		done
@@ -38,7 +40,13 @@ if wait_for 30 test -s "$T_DIR/w.wpid"; then
 	wpid=$(cat "$T_DIR/w.wpid")
 	comm=$(tr '\0' ' ' </proc/"$wpid"/cmdline 2>/dev/null)
 	t_like "$comm" "cluster .*worker" "task 1 runs under a 'cluster worker' process"
+	tpid=$(cat "$T_DIR/w.tpid")
 	kill -9 "$wpid"
+	# The orphaned run (its shell and its sleeps, all in its process
+	# group) is killed by the nanny, not left to finish beside the
+	# requeued one.
+	t_check "the killed worker's task is gone with it" \
+		wait_for 10 bash -c "! pgrep -g $tpid >/dev/null"
 	# The requeued run writes the pid of the worker it lands on.
 	wait_for 30 bash -c "[ -s '$T_DIR/w.wpid' ] && [ \$(cat '$T_DIR/w.wpid') != $wpid ]"
 	touch "$T_DIR/w.go"
@@ -51,6 +59,8 @@ t_is "$(cat "$T_DIR/w.rc" 2>/dev/null)" 0 "run with a killed worker: exit 0"
 t_check "every task completed" markers_ok w
 err=$(cat "$T_DIR/w.err")
 out=$(cat "$T_DIR/w.out")
+t_is "$(wc -l <"$T_DIR/w/1" 2>/dev/null)" 1 "task 1 wrote its marker once"
+t_like "$err" "worker '[^']*' left [0-9]+ processes running; killed them" "the nanny says it killed the orphaned task"
 t_like "$err" "worker '[^']*' killed by signal 9[^;]*; restarting it" "the nanny restarts the killed worker"
 t_like "$err" "lost: connection closed" "the scheduler notices the lost worker"
 t_like "$out" $'tasks: 21\ndone: 21\nfailed: 0\nretried: 1' "summary: 21 done, the lost run retried"
