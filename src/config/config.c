@@ -369,7 +369,7 @@ const char *config_suggest_key(const char *name)
 
 /* --- values ------------------------------------------------------------- */
 
-static int is_word(const char *s)
+int config_is_word(const char *s)
 {
 	if (!*s)
 		return 0;
@@ -379,7 +379,7 @@ static int is_word(const char *s)
 	return 1;
 }
 
-static int has_control(const char *s)
+int config_has_control(const char *s)
 {
 	for (; *s; s++)
 		if ((unsigned char)*s < 0x20 || *s == 0x7f)
@@ -431,11 +431,11 @@ static int value_check(const struct config_key *k, const char *text,
 	switch (k->type) {
 	case CONFIG_STRING:
 	case CONFIG_LIST:
-		if (has_control(text))
+		if (config_has_control(text))
 			return errprintf(why, "newlines and other control characters are not allowed");
 		return 0;
 	case CONFIG_WORD:
-		if (!is_word(text))
+		if (!config_is_word(text))
 			return errprintf(why, "only letters, digits and the characters %s are allowed",
 					 WORD_CHARS);
 		return 0;
@@ -687,7 +687,7 @@ static int node_list(struct pctx *c, yaml_node_t *v, const char *what,
 		}
 		if (scalar_text(c, item, what, &sb))
 			goto fail;
-		if (has_control(sb.buf)) {
+		if (config_has_control(sb.buf)) {
 			errprintf(c->err, "%s: invalid item '%s' in '%s': newlines and other control characters are not allowed",
 				  loc, shown(sb.buf, buf, sizeof(buf)), what);
 			goto fail;
@@ -822,7 +822,7 @@ static int scalar_field(struct pctx *c, yaml_node_t *vn, const char *what,
 		strbuf_release(&sb);
 		return -1;
 	}
-	if (has_control(sb.buf)) {
+	if (config_has_control(sb.buf)) {
 		errprintf(c->err, "%s: invalid value '%s' for '%s': newlines and other control characters are not allowed",
 			  loc, shown(sb.buf, buf, sizeof(buf)), what);
 		strbuf_release(&sb);
@@ -1096,7 +1096,7 @@ static int set_list(struct setting *s, const char *value, const char *where,
 
 	if (value[0] != '[') {
 		char buf[96];
-		if (has_control(value))
+		if (config_has_control(value))
 			return errprintf(err, "%s: invalid item '%s': newlines and other control characters are not allowed",
 					 where, shown(value, buf, sizeof(buf)));
 		s->list = xcalloc(2, sizeof(*s->list));

@@ -119,6 +119,12 @@ struct config_profile_info {
 unsigned config_profiles(const struct config *cfg,
 			 const struct config_profile_info **out);
 
+/* A CONFIG_WORD value: [A-Za-z0-9_.@+%=:,/-]+, safe in a shell word and a
+ * batch directive. */
+int config_is_word(const char *s);
+/* Any byte below 0x20 or DEL: no value may carry one into a script. */
+int config_has_control(const char *s);
+
 /* Edit distance based suggestion for an unknown key, or NULL. */
 const char *config_suggest_key(const char *name);
 

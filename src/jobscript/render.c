@@ -31,26 +31,6 @@ struct render {
 	int launch_placed;
 };
 
-/* The characters CONFIG_WORD allows: safe in a directive and in a shell. */
-static int is_word(const char *s)
-{
-	if (!*s)
-		return 0;
-	for (; *s; s++)
-		if (!strchr("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-			    "0123456789_.@+%=:,/-", *s))
-			return 0;
-	return 1;
-}
-
-static int has_control(const char *s)
-{
-	for (; *s; s++)
-		if ((unsigned char)*s < 0x20 || *s == 0x7f)
-			return 1;
-	return 0;
-}
-
 static int has_space_or_control(const char *s)
 {
 	for (; *s; s++)
@@ -61,7 +41,7 @@ static int has_space_or_control(const char *s)
 
 static int check_word(const char *key, const char *v, struct err *err)
 {
-	if (is_word(v))
+	if (config_is_word(v))
 		return 0;
 	return errprintf(err, "%s = '%s' is not a single word; use letters, "
 			 "digits and _.@+%%=:,/- only", key, v);
@@ -106,7 +86,7 @@ static int find_account(struct render *r, const char *envname,
 		*out = NULL;
 		return 0;
 	}
-	if (!is_word(v))
+	if (!config_is_word(v))
 		return errprintf(err, "$%s = '%s' is not a valid account; set "
 				 "job.account or fix the variable", envname, v);
 	*out = v;
@@ -277,7 +257,7 @@ static int build_directives(struct render *r, struct err *err)
 	/* job.extra is the profile's own directives: never skipped. */
 	char *const *extra = config_get_list(r->cfg, "job.extra");
 	for (; extra && *extra; extra++) {
-		if (has_control(*extra)) {
+		if (config_has_control(*extra)) {
 			errprintf(err, "job.extra item '%s' contains a control "
 				  "character; write one directive per item", *extra);
 			goto out;
@@ -381,7 +361,7 @@ static int rank_config(struct render *r, struct err *err)
 	if (profile && *profile)
 		rank_option(sb, "--profile", profile);
 	if (o->config_file) {
-		if (o->config_file[0] != '/' || has_control(o->config_file))
+		if (o->config_file[0] != '/' || config_has_control(o->config_file))
 			return errprintf(err, "the configuration file '%s' is not an "
 					 "absolute path", o->config_file);
 		rank_option(sb, "--config", o->config_file);
@@ -390,7 +370,7 @@ static int rank_config(struct render *r, struct err *err)
 	strbuf_addf(sb, " --cores '%u' --memory '%llu'", r->size.threads,
 		    (unsigned long long)r->size.worker_memory);
 	for (const char *const *s = o->sets; s && *s; s++) {
-		if (has_control(*s))
+		if (config_has_control(*s))
 			return errprintf(err, "--set '%s' contains a control character, "
 					 "which a job script cannot pass on", *s);
 		rank_option(sb, "--set", *s);
@@ -429,7 +409,7 @@ static int build_launch(struct render *r, struct err *err)
 
 	strbuf_addstr(sb, cmd);
 	for (; args && *args; args++) {
-		if (has_control(*args))
+		if (config_has_control(*args))
 			return errprintf(err, "launch.args item '%s' contains a "
 					 "control character", *args);
 		strbuf_addch(sb, ' ');
@@ -579,7 +559,7 @@ static int fill_template(struct render *r, const char *path,
 
 	if (!shell)
 		shell = "/bin/bash";
-	if (shell[0] != '/' || has_control(shell))
+	if (shell[0] != '/' || config_has_control(shell))
 		return errprintf(err, "job.shell = '%s' is not an absolute path to "
 				 "an interpreter, e.g. /bin/bash", shell);
 	if (memchr(tmpl->buf, '\0', tmpl->len))
