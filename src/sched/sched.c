@@ -22,6 +22,19 @@
  * parked outside the heap until a worker joins.  Only workers with free
  * cores are searched.
  *
+ * Prefetch.  A worker may hold up to `prefetch` tasks beyond what it can
+ * start now, so it starts the next one the moment one ends instead of
+ * waiting a round trip for the scheduler.  Tasks sent to a worker go to the
+ * end of its queue (`held`); the worker starts them strictly in that order,
+ * each as soon as its free cores and memory allow.  sched runs the same
+ * rule on its copy of the queue at every event the worker sees too (a
+ * task sent, ended or killed), so both agree on which tasks run without a
+ * message for each start: the events reach the two sides in different
+ * interleavings, but strict FIFO starts come out the same.  A worker with
+ * a non-empty queue takes no task to start at once (it would wait behind
+ * the queue), and dispatch fills prefetch slots only for tasks that no
+ * worker can start now, so an idle worker is always served first.
+ *
  * Dependencies.  A hash from a task id to the groups that wait for it; a
  * group counts its unfinished dependencies.  Tasks that end are queued and
  * their dependents resolved before the call returns.
@@ -99,11 +112,14 @@ struct worker {
 	uint64_t done;
 	int alive, draining;
 	int free_pos;			/* index in s->freew, -1 if absent */
+	int pf_pos;			/* index in s->pfw, -1 if absent */
 	task_id_t *tasks;		/* running here */
 	size_t ntasks, atasks;
+	task_id_t *held;		/* sent, not started yet, in order */
+	size_t nheld, aheld;
 };
 
-enum event_kind { EV_ASSIGN, EV_KILL, EV_ENDED };
+enum event_kind { EV_ASSIGN, EV_KILL, EV_ENDED, EV_QUEUED };
 
 struct event {
 	enum event_kind kind;
@@ -146,6 +162,11 @@ struct sched {
 	size_t nworkers, aworkers;
 	worker_id_t *freew;
 	size_t nfree;
+	worker_id_t *pfw;		/* workers with a free prefetch slot */
+	size_t npf;
+	unsigned prefetch;
+	uint64_t nheld;			/* over all workers */
+	int queued_pending;		/* an EV_QUEUED is in the outbox */
 
 	struct slot *slots;		/* dependency hash, power of two */
 	size_t nslots, nkeys;
@@ -350,9 +371,23 @@ static void flush(struct sched *s)
 			if (h->ended)
 				h->ended(h->arg, ev.id);
 			break;
+		case EV_QUEUED:
+			s->queued_pending = 0;
+			if (h->queued)
+				h->queued(h->arg);
+			break;
 		}
 	}
 	s->out_head = s->out_len = 0;
+}
+
+/* Tasks became QUEUED: one hook call per outermost sched call. */
+static void note_queued(struct sched *s)
+{
+	if (s->queued_pending)
+		return;
+	s->queued_pending = 1;
+	emit(s, EV_QUEUED, -1, 0);
 }
 
 static void resolve(struct sched *s);
@@ -427,6 +462,7 @@ static void requeue(struct sched *s, struct group *g, uint64_t i)
 		d->end_time = 0;
 	set_state(s, g, i, TASK_QUEUED, 0);
 	heap_push(s, g, g->first + i, g->first + i + 1);
+	note_queued(s);
 }
 
 /* --- workers --------------------------------------------------------------- */
@@ -442,7 +478,8 @@ static struct worker *get_worker(struct sched *s, worker_id_t w)
 static void update_free(struct sched *s, worker_id_t id)
 {
 	struct worker *w = &s->workers[id];
-	int want = w->alive && !w->draining && w->cores_used < w->cores;
+	int open = w->alive && !w->draining;
+	int want = open && w->cores_used < w->cores && !w->nheld;
 
 	if (want && w->free_pos < 0) {
 		w->free_pos = (int)s->nfree;
@@ -452,6 +489,16 @@ static void update_free(struct sched *s, worker_id_t id)
 		s->freew[w->free_pos] = last;
 		s->workers[last].free_pos = w->free_pos;
 		w->free_pos = -1;
+	}
+	want = open && w->nheld < s->prefetch;
+	if (want && w->pf_pos < 0) {
+		w->pf_pos = (int)s->npf;
+		s->pfw[s->npf++] = id;
+	} else if (!want && w->pf_pos >= 0) {
+		worker_id_t last = s->pfw[--s->npf];
+		s->pfw[w->pf_pos] = last;
+		s->workers[last].pf_pos = w->pf_pos;
+		w->pf_pos = -1;
 	}
 }
 
@@ -464,16 +511,42 @@ static int fits(const struct worker *w, unsigned cores, uint64_t memory)
 	return 1;
 }
 
+/* Whether w could run it once idle. */
+static int fits_ever(const struct worker *w, unsigned cores, uint64_t memory)
+{
+	return w->cores >= cores && (!memory || !w->memory ||
+				     w->memory >= memory);
+}
+
 /* Whether some live worker could run it once idle. */
 static int fits_anywhere(struct sched *s, unsigned cores, uint64_t memory)
 {
 	for (size_t k = 0; k < s->nworkers; k++) {
 		const struct worker *w = &s->workers[k];
-		if (w->alive && !w->draining && w->cores >= cores &&
-		    (!memory || !w->memory || w->memory >= memory))
+		if (w->alive && !w->draining && fits_ever(w, cores, memory))
 			return 1;
 	}
 	return 0;
+}
+
+/* A worker with a free prefetch slot that could ever run the task, the
+ * one holding the fewest. */
+static worker_id_t find_prefetch(struct sched *s, unsigned cores,
+				 uint64_t memory)
+{
+	worker_id_t best = -1;
+	size_t least = SIZE_MAX;
+
+	for (size_t k = 0; k < s->npf; k++) {
+		const struct worker *w = &s->workers[s->pfw[k]];
+		if (w->nheld < least && fits_ever(w, cores, memory)) {
+			best = s->pfw[k];
+			least = w->nheld;
+			if (!least)
+				break;
+		}
+	}
+	return best;
 }
 
 static worker_id_t find_fit(struct sched *s, unsigned cores, uint64_t memory)
@@ -510,6 +583,43 @@ static void worker_release(struct sched *s, worker_id_t id, task_id_t task,
 			update_free(s, id);
 			return;
 		}
+	}
+}
+
+/* Drop `task` from w's queue; 0 when it was not there. */
+static int unhold(struct sched *s, worker_id_t id, task_id_t task)
+{
+	struct worker *w = &s->workers[id];
+
+	for (size_t k = 0; k < w->nheld; k++) {
+		if (w->held[k] == task) {
+			memmove(&w->held[k], &w->held[k + 1],
+				(w->nheld - k - 1) * sizeof(*w->held));
+			w->nheld--;
+			s->nheld--;
+			update_free(s, id);
+			return 1;
+		}
+	}
+	return 0;
+}
+
+/* What the worker does after every event: start queued tasks in order,
+ * each once its cores and memory are free. */
+static void pump(struct sched *s, worker_id_t id)
+{
+	struct worker *w = &s->workers[id];
+
+	while (w->nheld) {
+		task_id_t task = w->held[0];
+		uint64_t i;
+		struct group *g = find_group(s, task, &i);
+
+		if (!fits(w, g->spec.cores, g->spec.memory))
+			break;
+		unhold(s, id, task);
+		detail_of(s, g, i)->start_time = now();
+		worker_take(s, id, task, &g->spec);
 	}
 }
 
@@ -634,8 +744,10 @@ static void release_group(struct sched *s, struct group *g)
 			any = 1;
 		}
 	}
-	if (any)
+	if (any) {
 		heap_push(s, g, g->first, g->first + g->n);
+		note_queued(s);
+	}
 }
 
 static void cancel_group_for(struct sched *s, struct group *g, task_id_t dep)
@@ -713,9 +825,11 @@ void sched_destroy(struct sched *s)
 	for (size_t w = 0; w < s->nworkers; w++) {
 		free(s->workers[w].name);
 		free(s->workers[w].tasks);
+		free(s->workers[w].held);
 	}
 	free(s->workers);
 	free(s->freew);
+	free(s->pfw);
 	free(s->heap);
 	free(s->parked);
 	free(s->slots);
@@ -1165,8 +1279,10 @@ int sched_cancel(struct sched *s, task_id_t id, struct err *err)
 	enter(s);
 	struct detail *d = detail_get(s, g, i);
 	if (st == TASK_RUNNING) {
-		worker_release(s, d->worker, id, &g->spec);
+		if (!unhold(s, d->worker, id))
+			worker_release(s, d->worker, id, &g->spec);
 		emit(s, EV_KILL, d->worker, id);
+		pump(s, d->worker);
 	}
 	clear_reason(d);
 	d->end_time = now();
@@ -1188,9 +1304,13 @@ void sched_task_finished(struct sched *s, task_id_t id, worker_id_t w,
 		return;
 	enter(s);
 	struct worker *wk = &s->workers[w];
-	worker_release(s, w, id, &g->spec);
-	wk->done++;
 	d->end_time = now();
+	if (unhold(s, w, id))		/* started where we did not expect */
+		d->start_time = d->end_time - res->runtime;
+	else
+		worker_release(s, w, id, &g->spec);
+	pump(s, w);
+	wk->done++;
 	d->exit_code = res->exit_code;
 	d->signal = (int16_t)res->signal;
 	d->runtime = res->runtime;
@@ -1221,13 +1341,20 @@ static void place(struct sched *s, struct group *g, uint64_t i, worker_id_t w)
 	struct detail *d = detail_get(s, g, i);
 	task_id_t id = g->first + i;
 
+	struct worker *wk = &s->workers[w];
+
 	d->attempts++;
 	d->worker = w;
-	d->start_time = now();
+	d->start_time = 0;
 	d->end_time = 0;
 	set_state(s, g, i, TASK_RUNNING, 0);
-	worker_take(s, w, id, &g->spec);
+	wk->held = grow(wk->held, &wk->aheld, wk->nheld + 1,
+			sizeof(*wk->held));
+	wk->held[wk->nheld++] = id;
+	s->nheld++;
+	update_free(s, w);
 	emit(s, EV_ASSIGN, w, id);
+	pump(s, w);
 }
 
 void sched_dispatch(struct sched *s)
@@ -1235,10 +1362,10 @@ void sched_dispatch(struct sched *s)
 	struct range blocked[DISPATCH_MAX_BLOCKED];
 	size_t nblocked = 0;
 
-	if (!s->nfree || !s->nheap)
+	if ((!s->nfree && !s->npf) || !s->nheap)
 		return;
 	enter(s);
-	while (s->nheap && s->nfree) {
+	while (s->nheap && (s->nfree || s->npf)) {
 		struct range *r = &s->heap[0];
 		struct group *g = r->g;
 
@@ -1250,6 +1377,8 @@ void sched_dispatch(struct sched *s)
 			continue;
 		}
 		worker_id_t w = find_fit(s, g->spec.cores, g->spec.memory);
+		if (w < 0)
+			w = find_prefetch(s, g->spec.cores, g->spec.memory);
 		if (w < 0 && !fits_anywhere(s, g->spec.cores, g->spec.memory)) {
 			/* until the pool grows: costs nothing meanwhile */
 			s->parked = grow(s->parked, &s->aparked,
@@ -1483,6 +1612,14 @@ void sched_counts(struct sched *s, struct sched_counts *out)
 	out->submitted = s->submitted;
 	out->retried = s->retried;
 	out->lost = s->lost;
+	out->prefetched = s->nheld;
+}
+
+void sched_set_prefetch(struct sched *s, unsigned n)
+{
+	s->prefetch = n;
+	for (size_t k = 0; k < s->nworkers; k++)
+		update_free(s, (worker_id_t)k);
 }
 
 task_id_t sched_last_id(struct sched *s)
@@ -1509,7 +1646,8 @@ worker_id_t sched_worker_add(struct sched *s, const char *name,
 	s->workers = grow(s->workers, &s->aworkers, s->nworkers + 1,
 			  sizeof(*s->workers));
 	s->freew = realloc(s->freew, (s->nworkers + 1) * sizeof(*s->freew));
-	if (!s->freew)
+	s->pfw = realloc(s->pfw, (s->nworkers + 1) * sizeof(*s->pfw));
+	if (!s->freew || !s->pfw)
 		abort();
 	worker_id_t id = (worker_id_t)s->nworkers++;
 	struct worker *w = &s->workers[id];
@@ -1519,6 +1657,7 @@ worker_id_t sched_worker_add(struct sched *s, const char *name,
 	w->memory = memory;
 	w->alive = 1;
 	w->free_pos = -1;
+	w->pf_pos = -1;
 	update_free(s, id);
 	/* parked ranges may fit now; dispatch parks them again if not */
 	for (size_t k = 0; k < s->nparked; k++)
@@ -1557,6 +1696,17 @@ void sched_worker_lost(struct sched *s, worker_id_t id)
 			requeue(s, g, i);
 		}
 	}
+	/* Never started: not a loss of theirs, and not a run. */
+	for (size_t k = 0; k < w->nheld; k++) {
+		uint64_t i;
+		struct group *g = find_group(s, w->held[k], &i);
+		struct detail *d = detail_of(s, g, i);
+
+		d->attempts--;
+		requeue(s, g, i);
+	}
+	s->nheld -= w->nheld;
+	w->nheld = 0;
 	w->cores_used = 0;
 	w->memory_used = 0;
 	leave(s);
@@ -1586,6 +1736,7 @@ int sched_worker(struct sched *s, worker_id_t id, struct worker_info *out)
 	out->memory = w->memory;
 	out->memory_used = w->memory_used;
 	out->running = (unsigned)w->ntasks;
+	out->prefetched = (unsigned)w->nheld;
 	out->done = w->done;
 	out->alive = w->alive;
 	out->draining = w->draining;

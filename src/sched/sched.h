@@ -12,6 +12,14 @@
  * goes back to QUEUED while retries remain; a run lost with its worker goes
  * back to QUEUED unless the task has taken down max_worker_losses workers.
  * A dependency that ends FAILED or CANCELLED cancels its dependents.
+ *
+ * Prefetch (sched_set_prefetch): a worker may hold a few tasks beyond what
+ * its free cores and memory can start now, queued on the worker, which
+ * starts them in the order it got them, each as soon as its cores and
+ * memory allow.  Such a task is RUNNING (it is the worker's) with
+ * start_time 0 until sched reckons it has started; worker_info.prefetched
+ * and sched_counts.prefetched count them.  Prefetch slots are filled only
+ * with tasks that no worker can start at once.
  */
 #ifndef CLUSTER_SCHED_H
 #define CLUSTER_SCHED_H
@@ -80,7 +88,12 @@ struct task_info {
 	unsigned failures;		/* runs that ended non-zero */
 	unsigned worker_losses;
 	worker_id_t worker;		/* running on, or last ran on; -1 */
-	double submit_time, start_time, end_time;	/* 0 = not yet */
+	double submit_time, start_time, end_time;	/* 0 = not yet; a
+					   prefetched task starts when its
+					   worker has the cores for it (when
+					   the last event that freed them
+					   reached sched, or end_time - runtime
+					   when it ended before that) */
 	int exit_code, signal;		/* of the last run */
 	double runtime;
 	uint64_t peak_memory;
@@ -95,6 +108,8 @@ struct sched_counts {
 	uint64_t submitted;
 	uint64_t retried;		/* runs re-queued after failure or loss */
 	uint64_t lost;			/* runs lost with their worker */
+	uint64_t prefetched;		/* RUNNING tasks still held, not
+					   started, by their worker */
 };
 
 struct worker_info {
@@ -106,6 +121,8 @@ struct worker_info {
 	uint64_t done;			/* runs finished on it */
 	int alive;
 	int draining;			/* takes no new tasks */
+	unsigned prefetched;		/* sent to it, waiting there for its
+					   cores or memory (not in running) */
 };
 
 /* Hooks run after the table has changed, in the order the changes
@@ -121,6 +138,10 @@ struct sched_hooks {
 	void (*kill)(void *arg, worker_id_t worker, task_id_t id);
 	/* Task `id` reached DONE, FAILED or CANCELLED. */
 	void (*ended)(void *arg, task_id_t id);
+	/* Tasks became QUEUED (a submission, a dependency done, a retry or
+	 * a lost worker): time for a sched_dispatch.  At most once per
+	 * outermost sched call. */
+	void (*queued)(void *arg);
 };
 
 struct sched;
@@ -183,26 +204,36 @@ task_id_t sched_next(struct sched *s, task_id_t after, unsigned states);
 void sched_counts(struct sched *s, struct sched_counts *out);
 task_id_t sched_last_id(struct sched *s);
 
+/* How many tasks each worker may hold beyond what it can start now
+ * (default 0: none).  Takes effect at the next dispatch. */
+void sched_set_prefetch(struct sched *s, unsigned n);
+
 /* Workers.  Ids are never reused; memory 0 means not accounted (any
  * task's memory fits).  sched_worker_next lists lost workers too (alive
  * 0). */
 worker_id_t sched_worker_add(struct sched *s, const char *name,
 			     unsigned cores, uint64_t memory);
 /* Connection closed or heartbeats missed: its running tasks go back to
- * QUEUED (or FAILED past max_worker_losses); the worker is gone. */
+ * QUEUED (or FAILED past max_worker_losses); the worker is gone.  Tasks
+ * it held without starting them go back to QUEUED, counting neither as a
+ * loss nor as an attempt. */
 void sched_worker_lost(struct sched *s, worker_id_t w);
-/* Orderly end: no new tasks go to it (drain). */
+/* Orderly end: no new tasks go to it (drain); those it holds are still
+ * its to start. */
 void sched_worker_drain(struct sched *s, worker_id_t w);
 int sched_worker(struct sched *s, worker_id_t w, struct worker_info *out);
 worker_id_t sched_worker_next(struct sched *s, worker_id_t after); /* -1 start, -1 end */
 
 /* A run reported by its worker.  Exit 0 (no signal) -> DONE; else retry
- * or FAILED. Reports for tasks not running on that worker are ignored. */
+ * or FAILED. Reports for tasks not running on that worker are ignored.
+ * The worker then starts what it holds, as far as its cores allow. */
 void sched_task_finished(struct sched *s, task_id_t id, worker_id_t w,
 			 const struct task_result *res);
 
 /* Place queued tasks on workers with enough free cores and memory, in id
- * order with backfill, calling hooks->assign for each placement. */
+ * order with backfill, calling hooks->assign for each placement; tasks
+ * that no worker can start now fill free prefetch slots on workers that
+ * could ever run them (the one holding fewest first). */
 void sched_dispatch(struct sched *s);
 
 /* Nothing waiting, queued or running. */

@@ -51,8 +51,6 @@ struct server {
 	struct evconnlistener *listener;
 	struct event *flush_ev;		/* end of loop iteration: dispatch, write */
 	struct event *tick_ev;		/* heartbeats */
-	struct event *watch_ev;		/* notices tasks submitted by the API */
-	task_id_t last_id;		/* sched_last_id at the last dispatch */
 	uint16_t port;
 	char address[300];
 	char token[65];
@@ -424,7 +422,6 @@ static void on_flush(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	if (srv->need_dispatch) {
 		srv->need_dispatch = 0;
-		srv->last_id = sched_last_id(srv->sched);
 		sched_dispatch(srv->sched);
 	}
 	while (srv->dirty) {
@@ -462,18 +459,6 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
 			m.u.heartbeat.running = wi.running;
 		conn_send(c, &m);
 	}
-}
-
-/* The HTTP API submits into sched without telling anyone; new ids mean
- * there is something to place. */
-static void on_watch(evutil_socket_t fd, short what, void *arg)
-{
-	struct server *srv = arg;
-
-	(void)fd;
-	(void)what;
-	if (sched_last_id(srv->sched) != srv->last_id)
-		server_kick(srv);
 }
 
 /* --- sched hooks ---------------------------------------------------------- */
@@ -548,6 +533,13 @@ static void hook_kill(void *arg, worker_id_t w, task_id_t id)
 		return;
 	m.u.kill.task_id = id;
 	conn_send(c, &m);
+}
+
+/* Whoever queued them (the API, a batch run, a retry), dispatch once on
+ * the next loop turn, after everything this turn queues. */
+static void hook_queued(void *arg)
+{
+	server_kick(arg);
 }
 
 static void hook_ended(void *arg, task_id_t id)
@@ -625,11 +617,13 @@ struct server *server_create(struct event_base *base,
 	hooks.assign = hook_assign;
 	hooks.kill = hook_kill;
 	hooks.ended = hook_ended;
+	hooks.queued = hook_queued;
 	srv->sched = sched_create(&hooks);
 	if (!srv->sched) {
 		errprintf(err, "cannot create the task table: %s", strerror(errno));
 		goto fail;
 	}
+	sched_set_prefetch(srv->sched, SERVER_DEFAULT_PREFETCH);
 	if (cfg->token) {
 		snprintf(srv->token, sizeof(srv->token), "%s", cfg->token);
 	} else if (cfg->state_dir) {
@@ -662,16 +656,13 @@ struct server *server_create(struct event_base *base,
 
 	srv->flush_ev = event_new(base, -1, 0, on_flush, srv);
 	srv->tick_ev = event_new(base, -1, EV_PERSIST, on_tick, srv);
-	srv->watch_ev = event_new(base, -1, EV_PERSIST, on_watch, srv);
-	if (!srv->flush_ev || !srv->tick_ev || !srv->watch_ev) {
+	if (!srv->flush_ev || !srv->tick_ev) {
 		errprintf(err, "cannot create loop events");
 		goto fail;
 	}
 	struct timeval tv = { srv->heartbeat_ms / 1000,
 			      (srv->heartbeat_ms % 1000) * 1000 };
 	event_add(srv->tick_ev, &tv);
-	struct timeval watch = { 0, 20000 };
-	event_add(srv->watch_ev, &watch);
 
 	if (cfg->http) {
 		struct api_config ac = {
@@ -721,8 +712,6 @@ void server_destroy(struct server *srv)
 		event_free(srv->flush_ev);
 	if (srv->tick_ev)
 		event_free(srv->tick_ev);
-	if (srv->watch_ev)
-		event_free(srv->watch_ev);
 	api_destroy(srv->api);
 	if (srv->address_written)
 		state_address_remove(srv->state_dir);
@@ -763,6 +752,12 @@ void server_on_ended(struct server *srv, server_ended_fn fn, void *arg)
 {
 	srv->ended_fn = fn;
 	srv->ended_arg = arg;
+}
+
+void server_set_prefetch(struct server *srv, unsigned n)
+{
+	sched_set_prefetch(srv->sched, n);
+	server_kick(srv);
 }
 
 void server_kick(struct server *srv)

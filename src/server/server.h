@@ -6,7 +6,11 @@
  * Workers connect, prove they know the token (HELLO/AUTH/WELCOME), and are
  * registered with sched_worker_add.  sched's assign hook becomes a RUN
  * frame, its kill hook a KILL frame; a DONE frame becomes
- * sched_task_finished followed by one sched_dispatch per loop iteration.
+ * sched_task_finished followed by one sched_dispatch per loop iteration,
+ * as does sched's queued hook (a submission through the API, say), so new
+ * tasks are placed on the next loop turn without polling.  Each worker may
+ * hold SERVER_DEFAULT_PREFETCH tasks beyond those it can start now
+ * (server_set_prefetch, the worker.prefetch key).
  * Frames to workers are collected per connection and written once per
  * loop iteration.  A worker silent for `missed_heartbeats` intervals, or
  * whose connection closes, is lost (sched_worker_lost).  A connection
@@ -64,8 +68,16 @@ const char *server_token(const struct server *srv);
 
 void server_on_ended(struct server *srv, server_ended_fn fn, void *arg);
 
-/* Ask for a sched_dispatch at the end of this loop iteration (after a
- * submission, say).  Cheap to call many times. */
+#define SERVER_DEFAULT_PREFETCH 1
+
+/* Tasks each worker may hold beyond those its free cores and memory can
+ * start now (sched_set_prefetch); 0 turns prefetch off. */
+void server_set_prefetch(struct server *srv, unsigned n);
+
+/* Ask for a sched_dispatch at the end of this loop iteration.  Needed
+ * only for changes sched does not report (its queued hook covers
+ * submissions, retries and released dependencies).  Cheap to call many
+ * times. */
 void server_kick(struct server *srv);
 
 /* Send SHUTDOWN to every worker, now and to any that connects later; each

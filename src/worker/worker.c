@@ -23,6 +23,21 @@
 
 #define HANDSHAKE_TIMEOUT 10	/* seconds from connect to WELCOME */
 
+/*
+ * Tasks the scheduler sends wait in `held`, in the order they came, and
+ * start strictly in that order, each once this worker's free cores and
+ * memory allow (the scheduler may send a few more than fit: prefetch).
+ * The scheduler applies the same rule to its copy of the queue, so it
+ * knows which tasks run without being told of each start: keep the two
+ * in step (sched.c, pump).  A killed task's cores are free at once, as
+ * the scheduler counts them.
+ */
+struct slot {
+	task_id_t id;
+	unsigned cores;
+	uint64_t memory;
+};
+
 enum link_state {
 	LINK_DOWN,		/* waiting to reconnect */
 	LINK_CONNECTING,	/* TCP connect in progress */
@@ -49,6 +64,13 @@ struct worker {
 	struct event *reconnect_ev, *hb_ev, *check_ev, *quit_ev;
 	struct event *term_ev, *int_ev;
 	struct strbuf out;
+	struct proto_msg *held;		/* RUN messages not started yet */
+	size_t nheld, aheld;
+	struct slot *slots;		/* started, holding cores */
+	size_t nslots, aslots;
+	unsigned cores_used;
+	uint64_t memory_used;
+	int pumping;
 	unsigned noop_running;
 	int shutdown;			/* SHUTDOWN received or SIGTERM */
 	int finishing;
@@ -81,6 +103,20 @@ static unsigned running(struct worker *w)
 	return (w->ex ? exec_running(w->ex) : 0) + w->noop_running;
 }
 
+static void *grow(void *p, size_t *alloc, size_t need, size_t size)
+{
+	if (need <= *alloc)
+		return p;
+	size_t n = *alloc ? *alloc * 2 : 8;
+	while (n < need)
+		n *= 2;
+	p = realloc(p, n * size);
+	if (!p)
+		abort();
+	*alloc = n;
+	return p;
+}
+
 /* After a task end, or a SHUTDOWN: leave once nothing runs.  Runs as its
  * own event so exec has finished its bookkeeping for the ended task. */
 static void check_cb(evutil_socket_t fd, short what, void *arg)
@@ -89,7 +125,7 @@ static void check_cb(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
-	if (w->shutdown && !w->finishing && running(w) == 0) {
+	if (w->shutdown && !w->finishing && running(w) == 0 && !w->nheld) {
 		log_msg(LOG_DEBUG, "no tasks left; leaving");
 		finish(w, WORKER_EXIT_OK);
 	}
@@ -136,9 +172,9 @@ static void finish(struct worker *w, int code)
 	event_base_loopbreak(w->base);
 }
 
-static void exec_done(void *arg, task_id_t id, const struct task_result *res)
+static void report(struct worker *w, task_id_t id,
+		   const struct task_result *res)
 {
-	struct worker *w = arg;
 	struct proto_msg m = { .type = PROTO_DONE };
 
 	m.u.done.task_id = id;
@@ -155,6 +191,102 @@ static void exec_done(void *arg, task_id_t id, const struct task_result *res)
 	check_soon(w);
 }
 
+/* Give back a started task's cores; 0 when it held none (killed). */
+static int release(struct worker *w, task_id_t id)
+{
+	for (size_t k = 0; k < w->nslots; k++) {
+		if (w->slots[k].id == id) {
+			w->cores_used -= w->slots[k].cores;
+			w->memory_used -= w->slots[k].memory;
+			w->slots[k] = w->slots[--w->nslots];
+			return 1;
+		}
+	}
+	return 0;
+}
+
+static int fits(const struct worker *w, const struct proto_run *r)
+{
+	if (w->o->cores - w->cores_used < r->cores)
+		return 0;
+	if (r->memory_limit && w->o->memory &&
+	    w->o->memory - w->memory_used < r->memory_limit)
+		return 0;
+	return 1;
+}
+
+static void start(struct worker *w, struct proto_run *r)
+{
+	struct err err = { "" };
+	struct exec_task t = {
+		.id = r->task_id,
+		.argv = r->argv,
+		.env = r->env && r->env[0] ? r->env : NULL,
+		.cwd = r->cwd && *r->cwd ? r->cwd : NULL,
+		.has_index = r->has_index,
+		.array_index = r->array_index,
+		.memory_limit = r->memory_limit,
+		.time_limit = r->time_limit,
+		.stdout_path = r->stdout_path && *r->stdout_path ?
+			r->stdout_path : NULL,
+		.stderr_path = r->stderr_path && *r->stderr_path ?
+			r->stderr_path : NULL,
+	};
+
+	log_msg(LOG_DEBUG, "starting task %llu", (unsigned long long)r->task_id);
+	w->slots = grow(w->slots, &w->aslots, w->nslots + 1, sizeof(*w->slots));
+	w->slots[w->nslots++] = (struct slot){ r->task_id, r->cores,
+					       r->memory_limit };
+	w->cores_used += r->cores;
+	w->memory_used += r->memory_limit;
+	if (exec_start(w->ex, &t, &err) < 0) {
+		char reason[300];
+		struct task_result res = { .exit_code = 127 };
+		snprintf(reason, sizeof(reason), "spawn failed: %s", err.text);
+		res.reason = reason;
+		log_msg(LOG_WARNING, "task %llu: %s",
+			(unsigned long long)r->task_id, reason);
+		release(w, r->task_id);
+		report(w, r->task_id, &res);
+	}
+}
+
+/* Start held tasks in order while they fit.  A start that fails frees
+ * its cores again at once, so the loop goes on. */
+static void pump(struct worker *w)
+{
+	if (w->pumping)
+		return;
+	w->pumping = 1;
+	while (w->nheld && !w->finishing && fits(w, &w->held[0].u.run)) {
+		struct proto_msg m = w->held[0];
+		memmove(&w->held[0], &w->held[1],
+			(w->nheld - 1) * sizeof(*w->held));
+		w->nheld--;
+		start(w, &m.u.run);
+		proto_msg_release(&m);
+	}
+	w->pumping = 0;
+}
+
+/* A task ended: start what its cores let start, then report it, so the
+ * next task does not wait for the report's round trip. */
+static void exec_done(void *arg, task_id_t id, const struct task_result *res)
+{
+	struct worker *w = arg;
+
+	if (release(w, id))
+		pump(w);
+	report(w, id, res);
+}
+
+static void drop_held(struct worker *w)
+{
+	for (size_t k = 0; k < w->nheld; k++)
+		proto_msg_release(&w->held[k]);
+	w->nheld = 0;
+}
+
 /* The scheduler requeues whatever ran on a lost connection, so tasks
  * still running here would only run twice: stop them. */
 static void reset_exec(struct worker *w)
@@ -165,6 +297,12 @@ static void reset_exec(struct worker *w)
 		exec_destroy(w->ex);
 		w->ex = exec_create(w->base, w->name, exec_done, w);
 	}
+	if (w->nheld)
+		log_msg(LOG_WARNING, "dropping %zu tasks not started", w->nheld);
+	drop_held(w);
+	w->nslots = 0;
+	w->cores_used = 0;
+	w->memory_used = 0;
 	w->noop_running = 0;
 }
 
@@ -278,7 +416,6 @@ static int on_welcome(struct worker *w, struct proto_msg *m)
 static int on_run(struct worker *w, struct proto_msg *m)
 {
 	struct proto_run *r = &m->u.run;
-	struct err err = { "" };
 
 	if (w->st != LINK_READY) {
 		link_down(w, "'run' before the handshake");
@@ -292,33 +429,26 @@ static int on_run(struct worker *w, struct proto_msg *m)
 	}
 	if (w->o->bench_noop) {
 		struct task_result res = { 0 };
-		exec_done(w, r->task_id, &res);
+		report(w, r->task_id, &res);
 		return 0;
 	}
-	struct exec_task t = {
-		.id = r->task_id,
-		.argv = r->argv,
-		.env = r->env && r->env[0] ? r->env : NULL,
-		.cwd = r->cwd && *r->cwd ? r->cwd : NULL,
-		.has_index = r->has_index,
-		.array_index = r->array_index,
-		.memory_limit = r->memory_limit,
-		.time_limit = r->time_limit,
-		.stdout_path = r->stdout_path && *r->stdout_path ?
-			r->stdout_path : NULL,
-		.stderr_path = r->stderr_path && *r->stderr_path ?
-			r->stderr_path : NULL,
-	};
-	log_msg(LOG_DEBUG, "starting task %llu", (unsigned long long)r->task_id);
-	if (exec_start(w->ex, &t, &err) < 0) {
-		char reason[300];
-		struct task_result res = { .exit_code = 127 };
-		snprintf(reason, sizeof(reason), "spawn failed: %s", err.text);
-		res.reason = reason;
-		log_msg(LOG_WARNING, "task %llu: %s", (unsigned long long)r->task_id,
-			reason);
-		exec_done(w, r->task_id, &res);
+	if (r->cores > w->o->cores || (r->memory_limit && w->o->memory &&
+					r->memory_limit > w->o->memory)) {
+		/* The scheduler never sends these; do not let one block the
+		 * queue for good. */
+		struct task_result res = { .exit_code = 127,
+			.reason = "spawn failed: larger than this worker" };
+		log_msg(LOG_WARNING, "task %llu needs %u cores and %llu bytes: "
+			"more than this worker has",
+			(unsigned long long)r->task_id, r->cores,
+			(unsigned long long)r->memory_limit);
+		report(w, r->task_id, &res);
+		return 0;
 	}
+	w->held = grow(w->held, &w->aheld, w->nheld + 1, sizeof(*w->held));
+	w->held[w->nheld++] = *m;
+	memset(m, 0, sizeof(*m));	/* the queue owns its strings now */
+	pump(w);
 	return 0;
 }
 
@@ -328,9 +458,25 @@ static int on_kill(struct worker *w, struct proto_msg *m)
 		link_down(w, "'kill' before the handshake");
 		return -1;
 	}
-	log_msg(LOG_DEBUG, "killing task %llu",
-		(unsigned long long)m->u.kill.task_id);
-	exec_kill(w->ex, m->u.kill.task_id);
+	task_id_t id = m->u.kill.task_id;
+	for (size_t k = 0; k < w->nheld; k++) {
+		if (w->held[k].u.run.task_id != id)
+			continue;
+		struct task_result res = { .reason = "cancelled" };
+		log_msg(LOG_DEBUG, "dropping task %llu before its start",
+			(unsigned long long)id);
+		proto_msg_release(&w->held[k]);
+		memmove(&w->held[k], &w->held[k + 1],
+			(w->nheld - k - 1) * sizeof(*w->held));
+		w->nheld--;
+		report(w, id, &res);
+		pump(w);
+		return 0;
+	}
+	log_msg(LOG_DEBUG, "killing task %llu", (unsigned long long)id);
+	exec_kill(w->ex, id);
+	if (release(w, id))
+		pump(w);
 	return 0;
 }
 
@@ -345,8 +491,9 @@ static int on_shutdown(struct worker *w, struct proto_msg *m)
 {
 	const char *why = m->u.shutdown.reason;
 
-	log_msg(LOG_DEBUG, "scheduler asks to finish%s%s; %u tasks running",
-		why && *why ? ": " : "", why ? why : "", running(w));
+	log_msg(LOG_DEBUG, "scheduler asks to finish%s%s; %u tasks running, "
+		"%zu waiting", why && *why ? ": " : "", why ? why : "",
+		running(w), w->nheld);
 	w->shutdown = 1;
 	check_soon(w);
 	return 0;
@@ -607,6 +754,9 @@ out:
 		event_free(w.int_ev);
 	if (w.base)
 		event_base_free(w.base);
+	drop_held(&w);
+	free(w.held);
+	free(w.slots);
 	strbuf_release(&w.out);
 	return rc;
 }

@@ -25,6 +25,7 @@ struct rec {
 	task_id_t cancel_on_end;	/* ended hook cancels this task */
 	int lose_on_assign;		/* assign hook loses the worker */
 	char argv0[64];			/* assign hook reads the argv */
+	unsigned queued;		/* queued hook calls */
 };
 
 static void on_assign(void *arg, worker_id_t w, task_id_t id)
@@ -64,6 +65,13 @@ static void on_ended(void *arg, task_id_t id)
 	}
 }
 
+static void on_queued(void *arg)
+{
+	struct rec *r = arg;
+
+	r->queued++;
+}
+
 static struct rec *rec;
 static struct sched *s;
 
@@ -76,6 +84,7 @@ static void setup(void)
 	h.assign = on_assign;
 	h.kill = on_kill;
 	h.ended = on_ended;
+	h.queued = on_queued;
 	s = sched_create(&h);
 	ck_assert_ptr_nonnull(s);
 	rec->s = s;
@@ -1088,6 +1097,302 @@ START_TEST(many_oversized_tasks_wait_for_the_pool)
 }
 END_TEST
 
+/* --- the queued hook ----------------------------------------------------- */
+
+START_TEST(queued_hook_once_per_change)
+{
+	struct task_spec sp = spec_cores(1);
+	worker_id_t w;
+
+	sp.is_array = 1;
+	sp.array_first = 1;
+	sp.array_last = 1000;
+	task_id_t a = submit(&sp);
+	ck_assert_uint_eq(rec->queued, 1);	/* once for the whole array */
+	task_id_t dep = submit_after(1, &a, 1);
+	ck_assert_uint_eq(rec->queued, 1);	/* waits: nothing queued */
+	for (task_id_t id = a + 1; id < a + 1000; id++)
+		ck_assert_int_eq(sched_cancel(s, id, NULL), 0);
+	ck_assert_uint_eq(rec->queued, 1);
+
+	w = sched_worker_add(s, "w", 1, 0);
+	ck_assert_uint_eq(rec->queued, 1);	/* a join queues nothing */
+	sched_dispatch(s);
+	ck_assert_int_eq(assigned_to(a), w);
+	finish(a, w, 0, 0, NULL);		/* releases the dependent */
+	ck_assert_uint_eq(rec->queued, 2);
+	ck_assert_int_eq(state_of(dep), TASK_QUEUED);
+
+	sp = spec_cores(1);
+	sp.retries = 1;
+	task_id_t r = submit(&sp);
+	ck_assert_uint_eq(rec->queued, 3);
+	sched_dispatch(s);
+	sched_dispatch(s);
+	ck_assert_int_eq(state_of(dep), TASK_RUNNING);
+	finish(dep, w, 0, 0, NULL);
+	sched_dispatch(s);
+	ck_assert_int_eq(state_of(r), TASK_RUNNING);
+	finish(r, w, 1, 0, NULL);		/* a retry */
+	ck_assert_uint_eq(rec->queued, 4);
+	sched_dispatch(s);
+	sched_worker_lost(s, w);		/* requeued with its worker */
+	ck_assert_uint_eq(rec->queued, 5);
+	ck_assert_int_eq(state_of(r), TASK_QUEUED);
+}
+END_TEST
+
+/* --- prefetch ------------------------------------------------------------- */
+
+static struct task_info info_of(task_id_t id)
+{
+	struct task_info ti;
+
+	ck_assert_int_eq(sched_task(s, id, &ti), 0);
+	return ti;
+}
+
+static struct worker_info worker_of(worker_id_t w)
+{
+	struct worker_info wi;
+
+	ck_assert_int_eq(sched_worker(s, w, &wi), 0);
+	return wi;
+}
+
+START_TEST(prefetch_serves_idle_workers_first)
+{
+	struct task_spec sp = spec_cores(1);
+	struct sched_counts c;
+
+	sched_set_prefetch(s, 1);
+	worker_id_t w0 = sched_worker_add(s, "w0", 1, 0);
+	for (int i = 0; i < 3; i++)
+		submit(&sp);
+	sched_dispatch(s);
+	ck_assert_int_eq(assigned_to(1), w0);
+	ck_assert_int_eq(assigned_to(2), w0);	/* held */
+	ck_assert_int_eq(state_of(3), TASK_QUEUED);
+
+	/* A worker that joins gets the next task to start at once. */
+	worker_id_t w1 = sched_worker_add(s, "w1", 1, 0);
+	for (int i = 0; i < 3; i++)
+		submit(&sp);
+	sched_dispatch(s);
+	ck_assert_int_eq(assigned_to(3), w1);
+	ck_assert_int_eq(assigned_to(4), w1);
+	ck_assert_int_eq(state_of(5), TASK_QUEUED);
+	ck_assert_int_eq(state_of(6), TASK_QUEUED);
+	ck_assert_uint_eq(worker_of(w0).running, 1);
+	ck_assert_uint_eq(worker_of(w0).prefetched, 1);
+	ck_assert_uint_eq(worker_of(w0).cores_used, 1);
+	ck_assert_uint_eq(worker_of(w1).prefetched, 1);
+	sched_counts(s, &c);
+	ck_assert_uint_eq(c.state[TASK_RUNNING], 4);
+	ck_assert_uint_eq(c.prefetched, 2);
+	ck_assert(info_of(1).start_time > 0);
+	ck_assert(info_of(2).start_time == 0);	/* not started yet */
+	ck_assert_int_eq(state_of(2), TASK_RUNNING);
+
+	/* Task 1 ends: its worker starts 2 on its own (no new assign), and
+	 * the freed prefetch slot takes 5. */
+	size_t assigns = count_ev(EV_ASSIGN, 0);
+	finish(1, w0, 0, 0, NULL);
+	ck_assert_uint_eq(count_ev(EV_ASSIGN, 0), assigns);
+	ck_assert(info_of(2).start_time > 0);
+	ck_assert_uint_eq(worker_of(w0).running, 1);
+	ck_assert_uint_eq(worker_of(w0).prefetched, 0);
+	sched_dispatch(s);
+	ck_assert_int_eq(assigned_to(5), w0);
+	ck_assert_uint_eq(worker_of(w0).prefetched, 1);
+	ck_assert_int_eq(state_of(6), TASK_QUEUED);
+}
+END_TEST
+
+START_TEST(prefetch_without_slots_is_off)
+{
+	struct task_spec sp = spec_cores(1);
+
+	sched_worker_add(s, "w0", 1, 0);	/* default: no prefetch */
+	submit(&sp);
+	submit(&sp);
+	sched_dispatch(s);
+	ck_assert_int_eq(state_of(1), TASK_RUNNING);
+	ck_assert_int_eq(state_of(2), TASK_QUEUED);
+	sched_set_prefetch(s, 2);
+	submit(&sp);
+	sched_dispatch(s);
+	ck_assert_int_eq(state_of(2), TASK_RUNNING);
+	ck_assert_int_eq(state_of(3), TASK_RUNNING);
+	ck_assert_uint_eq(worker_of(0).prefetched, 2);
+}
+END_TEST
+
+START_TEST(prefetch_only_where_it_could_run)
+{
+	struct task_spec big = spec_cores(4), one = spec_cores(1);
+
+	sched_set_prefetch(s, 1);
+	worker_id_t small = sched_worker_add(s, "small", 1, 0);
+	worker_id_t wide = sched_worker_add(s, "wide", 4, 0);
+	task_id_t a = submit(&big), b = submit(&big), c = submit(&big);
+	sched_dispatch(s);
+	ck_assert_int_eq(assigned_to(a), wide);
+	ck_assert_int_eq(assigned_to(b), wide);	/* held there */
+	ck_assert_int_eq(assigned_to(c), -1);	/* small could never */
+	ck_assert_int_eq(state_of(c), TASK_QUEUED);
+	ck_assert_ptr_null(info_of(c).reason);
+
+	/* The small worker is idle: a small task starts there, the next
+	 * waits in its slot, not behind the big ones. */
+	task_id_t d = submit(&one), e = submit(&one), f = submit(&one);
+	sched_dispatch(s);
+	ck_assert_int_eq(assigned_to(d), small);
+	ck_assert(info_of(d).start_time > 0);
+	ck_assert_int_eq(assigned_to(e), small);
+	ck_assert(info_of(e).start_time == 0);
+	ck_assert_int_eq(state_of(f), TASK_QUEUED);
+
+	/* a ends: b starts on wide, c takes the slot. */
+	finish(a, wide, 0, 0, NULL);
+	ck_assert(info_of(b).start_time > 0);
+	sched_dispatch(s);
+	ck_assert_int_eq(assigned_to(c), wide);
+	ck_assert_int_eq(state_of(f), TASK_QUEUED);
+}
+END_TEST
+
+START_TEST(prefetch_by_memory)
+{
+	struct task_spec sp = spec_cores(1);
+
+	sched_set_prefetch(s, 1);
+	worker_id_t w = sched_worker_add(s, "w", 4, 4 * GiB);
+	sp.memory = 3 * GiB;
+	task_id_t a = submit(&sp), b = submit(&sp);
+	sp.memory = 0;
+	task_id_t c = submit(&sp);
+	sched_dispatch(s);
+	ck_assert_int_eq(assigned_to(a), w);
+	ck_assert_int_eq(assigned_to(b), w);	/* cores free, memory not */
+	ck_assert(info_of(b).start_time == 0);
+	/* c would fit, but it would wait behind b on the worker: it stays
+	 * here, where another worker could take it. */
+	ck_assert_int_eq(state_of(c), TASK_QUEUED);
+	worker_id_t w2 = sched_worker_add(s, "w2", 1, 0);
+	sched_dispatch(s);
+	ck_assert_int_eq(assigned_to(c), w2);
+	finish(a, w, 0, 0, NULL);
+	ck_assert(info_of(b).start_time > 0);
+	ck_assert_uint_eq(worker_of(w).memory_used, 3 * GiB);
+}
+END_TEST
+
+START_TEST(prefetch_cancel_and_kill)
+{
+	struct task_spec sp = spec_cores(1);
+
+	sched_set_prefetch(s, 2);
+	worker_id_t w = sched_worker_add(s, "w", 1, 0);
+	task_id_t a = submit(&sp), b = submit(&sp), c = submit(&sp);
+	sched_dispatch(s);
+	ck_assert_uint_eq(worker_of(w).prefetched, 2);
+
+	/* A held task is killed on its worker and its slot is free. */
+	ck_assert_int_eq(sched_cancel(s, b, NULL), 0);
+	ck_assert_uint_eq(count_ev(EV_KILL, b), 1);
+	ck_assert_int_eq(state_of(b), TASK_CANCELLED);
+	ck_assert_uint_eq(worker_of(w).prefetched, 1);
+	ck_assert(info_of(c).start_time == 0);
+	finish(b, w, 0, 0, "cancelled");	/* its report changes nothing */
+	ck_assert_int_eq(state_of(b), TASK_CANCELLED);
+
+	/* Cancelling the running one lets the next start. */
+	ck_assert_int_eq(sched_cancel(s, a, NULL), 0);
+	ck_assert_uint_eq(count_ev(EV_KILL, a), 1);
+	ck_assert(info_of(c).start_time > 0);
+	ck_assert_uint_eq(worker_of(w).running, 1);
+	ck_assert_uint_eq(worker_of(w).prefetched, 0);
+	finish(c, w, 0, 0, NULL);
+	ck_assert_int_eq(state_of(c), TASK_DONE);
+	ck_assert(sched_idle(s));
+}
+END_TEST
+
+START_TEST(prefetch_lost_worker_requeues_held)
+{
+	struct task_spec sp = spec_cores(1);
+	struct sched_counts c;
+
+	sched_set_prefetch(s, 1);
+	worker_id_t w = sched_worker_add(s, "w", 1, 0);
+	task_id_t a = submit(&sp), b = submit(&sp);
+	sched_dispatch(s);
+	sched_worker_lost(s, w);
+	ck_assert_int_eq(state_of(a), TASK_QUEUED);
+	ck_assert_int_eq(state_of(b), TASK_QUEUED);
+	ck_assert_uint_eq(info_of(a).worker_losses, 1);
+	ck_assert_uint_eq(info_of(a).attempts, 1);
+	ck_assert_uint_eq(info_of(b).worker_losses, 0);	/* never started */
+	ck_assert_uint_eq(info_of(b).attempts, 0);
+	sched_counts(s, &c);
+	ck_assert_uint_eq(c.prefetched, 0);
+	ck_assert_uint_eq(c.lost, 1);
+
+	/* Both run once on the next worker, in order. */
+	worker_id_t w2 = sched_worker_add(s, "w2", 1, 0);
+	sched_dispatch(s);
+	ck_assert_int_eq(assigned_to(a), w2);
+	ck_assert_int_eq(assigned_to(b), w2);
+	finish(a, w2, 0, 0, NULL);
+	finish(b, w2, 0, 0, NULL);
+	ck_assert_int_eq(state_of(a), TASK_DONE);
+	ck_assert_int_eq(state_of(b), TASK_DONE);
+	ck_assert_uint_eq(count_ev(EV_ASSIGN, a), 2);
+	ck_assert_uint_eq(count_ev(EV_ENDED, b), 1);
+}
+END_TEST
+
+START_TEST(prefetch_report_before_its_start)
+{
+	struct task_spec sp = spec_cores(1);
+
+	/* A worker that reports a held task done (one that runs nothing,
+	 * say) still has it counted once, with a start time. */
+	sched_set_prefetch(s, 1);
+	worker_id_t w = sched_worker_add(s, "w", 1, 0);
+	task_id_t a = submit(&sp), b = submit(&sp);
+	sched_dispatch(s);
+	finish(b, w, 0, 0, NULL);
+	ck_assert_int_eq(state_of(b), TASK_DONE);
+	struct task_info ti = info_of(b);
+	ck_assert(ti.start_time > 0);
+	ck_assert(ti.end_time - ti.start_time > 0.49);	/* its runtime */
+	ck_assert_uint_eq(worker_of(w).running, 1);	/* a still runs */
+	ck_assert_uint_eq(worker_of(w).prefetched, 0);
+	finish(a, w, 0, 0, NULL);
+	ck_assert(sched_idle(s));
+	ck_assert_uint_eq(worker_of(w).cores_used, 0);
+}
+END_TEST
+
+START_TEST(prefetch_draining_worker_keeps_what_it_holds)
+{
+	struct task_spec sp = spec_cores(1);
+
+	sched_set_prefetch(s, 1);
+	worker_id_t w = sched_worker_add(s, "w", 1, 0);
+	task_id_t a = submit(&sp), b = submit(&sp), c = submit(&sp);
+	sched_dispatch(s);
+	sched_worker_drain(s, w);
+	finish(a, w, 0, 0, NULL);
+	sched_dispatch(s);
+	ck_assert(info_of(b).start_time > 0);	/* still its own */
+	ck_assert_int_eq(state_of(c), TASK_QUEUED);
+	ck_assert_uint_eq(worker_of(w).prefetched, 0);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *su = suite_create("sched");
@@ -1120,6 +1425,15 @@ int main(void)
 	tcase_add_test(tc, submit_each_adds_one_argument);
 	tcase_add_test(tc, big_head_does_not_block_small_tasks);
 	tcase_add_test(tc, many_oversized_tasks_wait_for_the_pool);
+	tcase_add_test(tc, queued_hook_once_per_change);
+	tcase_add_test(tc, prefetch_serves_idle_workers_first);
+	tcase_add_test(tc, prefetch_without_slots_is_off);
+	tcase_add_test(tc, prefetch_only_where_it_could_run);
+	tcase_add_test(tc, prefetch_by_memory);
+	tcase_add_test(tc, prefetch_cancel_and_kill);
+	tcase_add_test(tc, prefetch_lost_worker_requeues_held);
+	tcase_add_test(tc, prefetch_report_before_its_start);
+	tcase_add_test(tc, prefetch_draining_worker_keeps_what_it_holds);
 	suite_add_tcase(su, tc);
 	sr = srunner_create(su);
 	srunner_run_all(sr, CK_NORMAL);

@@ -1,17 +1,22 @@
 /*
  * The scheduler server over loopback, with this test playing the worker:
  * handshake both ways, refusals, RUN/DONE, lost workers, heartbeats,
- * SHUTDOWN.  The server's loop is pumped by hand between client steps.
+ * SHUTDOWN, prompt dispatch after a submission, prefetch.  The server's
+ * loop is pumped by hand between client steps.  The last tests run a real
+ * worker (worker_run) in a child process.
  */
 #include <check.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <arpa/inet.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -22,6 +27,7 @@
 #include "server/log.h"
 #include "server/server.h"
 #include "util/strbuf.h"
+#include "worker/worker.h"
 
 #define TOKEN "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
 #define LIT(s) ((char *)(s))
@@ -197,6 +203,8 @@ static void join(struct client *c, unsigned cores)
 	proto_msg_release(&m);
 }
 
+/* Submits straight into sched, as the API does: sched's queued hook is
+ * all that tells the server. */
 static task_id_t submit(const char *arg)
 {
 	char *argv[] = { LIT("echo"), (char *)arg, NULL };
@@ -207,8 +215,15 @@ static task_id_t submit(const char *arg)
 
 	ck_assert_int_eq(sched_submit(server_sched(srv), &spec, &first, &count,
 				      &err), 0);
-	server_kick(srv);
 	return first;
+}
+
+static struct task_info info_of(task_id_t id)
+{
+	struct task_info ti;
+
+	ck_assert_int_eq(sched_task(server_sched(srv), id, &ti), 0);
+	return ti;
 }
 
 static enum task_state state_of(task_id_t id)
@@ -319,14 +334,22 @@ START_TEST(test_run_done)
 	ck_assert_uint_eq(m.u.run.cores, 1);
 	proto_msg_release(&m);
 	ck_assert_int_eq(state_of(a), TASK_RUNNING);
-	ck_assert_int_eq(state_of(b), TASK_QUEUED);	/* one core only */
 
-	send_done(&c, a, 0);
+	/* One core, but b is sent too, to wait on the worker (prefetch). */
 	ck_assert(client_recv_skip_hb(&c, &m, 2));
 	ck_assert_int_eq(m.type, PROTO_RUN);
 	ck_assert_uint_eq(m.u.run.task_id, b);
 	proto_msg_release(&m);
+	ck_assert_int_eq(state_of(b), TASK_RUNNING);
+	ck_assert(info_of(b).start_time == 0);
+
+	send_done(&c, a, 0);
+	for (int i = 0; i < 200 && state_of(a) == TASK_RUNNING; i++) {
+		pump();
+		usleep(1000);
+	}
 	ck_assert_int_eq(state_of(a), TASK_DONE);
+	ck_assert(info_of(b).start_time > 0);	/* started as a ended */
 
 	send_done(&c, b, 3);
 	for (int i = 0; i < 200 && state_of(b) == TASK_RUNNING; i++) {
@@ -335,6 +358,120 @@ START_TEST(test_run_done)
 	}
 	ck_assert_int_eq(state_of(b), TASK_FAILED);
 	ck_assert(sched_idle(server_sched(srv)));
+	client_close(&c);
+}
+END_TEST
+
+START_TEST(test_prefetch_off)
+{
+	struct client c;
+	struct proto_msg m;
+
+	server_set_prefetch(srv, 0);
+	client_open(&c);
+	join(&c, 1);
+	task_id_t a = submit("one");
+	task_id_t b = submit("two");
+	ck_assert(client_recv_skip_hb(&c, &m, 2));
+	ck_assert_uint_eq(m.u.run.task_id, a);
+	proto_msg_release(&m);
+	for (int i = 0; i < 20; i++) {
+		pump();
+		usleep(1000);
+	}
+	ck_assert_int_eq(state_of(b), TASK_QUEUED);	/* one core only */
+	send_done(&c, a, 0);
+	ck_assert(client_recv_skip_hb(&c, &m, 2));
+	ck_assert_int_eq(m.type, PROTO_RUN);
+	ck_assert_uint_eq(m.u.run.task_id, b);
+	proto_msg_release(&m);
+	ck_assert_int_eq(state_of(a), TASK_DONE);
+	client_close(&c);
+}
+END_TEST
+
+/* A submission is placed on the loop's next turn: no timer involved. */
+START_TEST(test_submit_dispatches_at_once)
+{
+	struct client c;
+	struct proto_msg m;
+
+	client_open(&c);
+	join(&c, 2);
+	for (int i = 0; i < 20; i++) {
+		pump();
+		usleep(1000);
+	}
+	ck_assert_uint_eq(server_nworkers(srv), 1);
+	task_id_t a = submit("x");
+	ck_assert_int_eq(state_of(a), TASK_QUEUED);
+	event_base_loop(base, EVLOOP_ONCE | EVLOOP_NONBLOCK);
+	ck_assert_int_eq(state_of(a), TASK_RUNNING);
+	ck_assert(client_recv_skip_hb(&c, &m, 2));
+	ck_assert_int_eq(m.type, PROTO_RUN);
+	ck_assert_uint_eq(m.u.run.task_id, a);
+	proto_msg_release(&m);
+
+	/* A retry is placed the same way. */
+	struct sched *sc = server_sched(srv);
+	char *argv[] = { LIT("false"), NULL };
+	struct task_spec spec = { .argv = argv, .cores = 2, .retries = 1 };
+	task_id_t r;
+	ck_assert_int_eq(sched_submit(sc, &spec, &r, NULL, NULL), 0);
+	send_done(&c, a, 0);
+	ck_assert(client_recv_skip_hb(&c, &m, 2));
+	ck_assert_uint_eq(m.u.run.task_id, r);
+	proto_msg_release(&m);
+	struct task_result res = { .exit_code = 1 };
+	sched_task_finished(sc, r, 0, &res);
+	ck_assert_int_eq(state_of(r), TASK_QUEUED);
+	event_base_loop(base, EVLOOP_ONCE | EVLOOP_NONBLOCK);
+	ck_assert_int_eq(state_of(r), TASK_RUNNING);
+	client_close(&c);
+}
+END_TEST
+
+START_TEST(test_kill_held_task)
+{
+	struct client c;
+	struct proto_msg m;
+
+	client_open(&c);
+	join(&c, 1);
+	task_id_t a = submit("one");
+	task_id_t b = submit("two");
+	for (int k = 0; k < 2; k++) {
+		ck_assert(client_recv_skip_hb(&c, &m, 2));
+		ck_assert_int_eq(m.type, PROTO_RUN);
+		proto_msg_release(&m);
+	}
+	ck_assert_int_eq(sched_cancel(server_sched(srv), b, NULL), 0);
+	ck_assert(client_recv_skip_hb(&c, &m, 2));
+	ck_assert_int_eq(m.type, PROTO_KILL);
+	ck_assert_uint_eq(m.u.kill.task_id, b);
+	proto_msg_release(&m);
+
+	/* Lost with a task held: it runs on the next worker. */
+	task_id_t d = submit("three");
+	ck_assert(client_recv_skip_hb(&c, &m, 2));
+	ck_assert_uint_eq(m.u.run.task_id, d);
+	proto_msg_release(&m);
+	client_close(&c);
+	for (int i = 0; i < 200 && state_of(d) == TASK_RUNNING; i++) {
+		pump();
+		usleep(1000);
+	}
+	ck_assert_int_eq(state_of(a), TASK_QUEUED);
+	ck_assert_int_eq(state_of(d), TASK_QUEUED);
+	ck_assert_uint_eq(info_of(d).worker_losses, 0);
+	client_open(&c);
+	join(&c, 1);
+	ck_assert(client_recv_skip_hb(&c, &m, 2));
+	ck_assert_uint_eq(m.u.run.task_id, a);
+	proto_msg_release(&m);
+	ck_assert(client_recv_skip_hb(&c, &m, 2));
+	ck_assert_uint_eq(m.u.run.task_id, d);
+	proto_msg_release(&m);
 	client_close(&c);
 }
 END_TEST
@@ -435,6 +572,125 @@ START_TEST(test_shutdown)
 }
 END_TEST
 
+/* --- a real worker ---------------------------------------------------------- */
+
+static pid_t start_worker(unsigned cores)
+{
+	pid_t pid = fork();
+
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		struct worker_opts o = {
+			.host = "127.0.0.1",
+			.port = server_port(srv),
+			.name = "real",
+			.token = TOKEN,
+			.cores = cores,
+			.memory = 1ULL << 30,
+			.death_timeout = 5,
+		};
+		_exit(worker_run(&o));
+	}
+	return pid;
+}
+
+static task_id_t submit_sh(const char *script)
+{
+	char *argv[] = { LIT("/bin/sh"), LIT("-c"), (char *)script, NULL };
+	struct task_spec spec = { .argv = argv, .cores = 1,
+				  .stdout_path = "/dev/null",
+				  .stderr_path = "/dev/null" };
+	task_id_t first;
+
+	ck_assert_int_eq(sched_submit(server_sched(srv), &spec, &first, NULL,
+				      NULL), 0);
+	return first;
+}
+
+static void wait_state(task_id_t id, enum task_state st, double secs)
+{
+	double until = now_s() + secs;
+
+	while (state_of(id) != st && now_s() < until)
+		event_base_loop(base, EVLOOP_ONCE);
+	ck_assert_int_eq(state_of(id), st);
+}
+
+static void end_worker(pid_t pid)
+{
+	int status = -1;
+	double until = now_s() + 5;
+
+	server_shutdown_workers(srv, "test over");
+	while (waitpid(pid, &status, WNOHANG) == 0 && now_s() < until) {
+		pump();
+		usleep(1000);
+	}
+	if (status == -1)
+		kill(pid, SIGKILL);
+	ck_assert(WIFEXITED(status));
+	ck_assert_int_eq(WEXITSTATUS(status), WORKER_EXIT_OK);
+}
+
+/* Held tasks start in order once the core is free; a cancelled one that
+ * was held never runs. */
+START_TEST(test_worker_holds_tasks_in_order)
+{
+	char dir[] = "/tmp/check_server.XXXXXX", cmd[3][256], path[300];
+
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	server_set_prefetch(srv, 2);
+	snprintf(cmd[0], sizeof(cmd[0]), "sleep 0.3; touch %s/a", dir);
+	snprintf(cmd[1], sizeof(cmd[1]), "test -e %s/a && touch %s/b", dir,
+		 dir);
+	snprintf(cmd[2], sizeof(cmd[2]), "touch %s/c", dir);
+	task_id_t a = submit_sh(cmd[0]);
+	task_id_t b = submit_sh(cmd[1]);
+	task_id_t c = submit_sh(cmd[2]);
+	pid_t pid = start_worker(1);
+	double until = now_s() + 5;
+	while (state_of(c) != TASK_RUNNING && now_s() < until)
+		event_base_loop(base, EVLOOP_ONCE);
+	ck_assert_int_eq(state_of(b), TASK_RUNNING);
+	ck_assert_int_eq(state_of(c), TASK_RUNNING);
+	ck_assert(info_of(c).start_time == 0);
+	ck_assert_int_eq(sched_cancel(server_sched(srv), c, NULL), 0);
+
+	wait_state(b, TASK_DONE, 5);		/* it saw a's file */
+	ck_assert_int_eq(state_of(a), TASK_DONE);
+	ck_assert(info_of(b).start_time >= info_of(a).end_time);
+	ck_assert_int_eq(state_of(c), TASK_CANCELLED);
+
+	/* The worker still takes work after the cancel. */
+	task_id_t d = submit_sh("exit 0");
+	wait_state(d, TASK_DONE, 5);
+	end_worker(pid);
+	snprintf(path, sizeof(path), "%s/c", dir);
+	ck_assert_int_ne(access(path, F_OK), 0);
+	for (const char *f = "abc"; *f; f++) {
+		snprintf(path, sizeof(path), "%s/%c", dir, *f);
+		unlink(path);
+	}
+	rmdir(dir);
+}
+END_TEST
+
+/* Cancelling the running task frees the core for the held one at once. */
+START_TEST(test_worker_kill_running_starts_held)
+{
+	server_set_prefetch(srv, 1);
+	task_id_t a = submit_sh("exec sleep 30");
+	task_id_t b = submit_sh("exit 0");
+	pid_t pid = start_worker(1);
+	double until = now_s() + 5;
+	while (state_of(b) != TASK_RUNNING && now_s() < until)
+		event_base_loop(base, EVLOOP_ONCE);
+	ck_assert_int_eq(sched_cancel(server_sched(srv), a, NULL), 0);
+	wait_state(b, TASK_DONE, 5);
+	end_worker(pid);
+}
+END_TEST
+
 static Suite *server_suite(void)
 {
 	Suite *s = suite_create("server");
@@ -450,6 +706,11 @@ static Suite *server_suite(void)
 	tcase_add_test(tc, test_missed_heartbeats);
 	tcase_add_test(tc, test_heartbeats_keep_alive);
 	tcase_add_test(tc, test_shutdown);
+	tcase_add_test(tc, test_prefetch_off);
+	tcase_add_test(tc, test_submit_dispatches_at_once);
+	tcase_add_test(tc, test_kill_held_task);
+	tcase_add_test(tc, test_worker_holds_tasks_in_order);
+	tcase_add_test(tc, test_worker_kill_running_starts_held);
 	suite_add_tcase(s, tc);
 	return s;
 }
