@@ -80,6 +80,8 @@ const struct config_key config_keys[] = {
 	  "a worker exits when the scheduler has been gone this long"),
 	KI("worker.max-restarts", "5", 0, 1000,
 	   "crashes within a minute after which a nanny stops restarting its worker"),
+	KI("worker.prefetch", "1", 0, 1000,
+	   "tasks a worker holds beyond those it can start now, so it starts the next one without waiting for the scheduler"),
 
 	/* task defaults */
 	KI("task.retries", "0", 0, 1000,

@@ -463,6 +463,21 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
 
 /* --- sched hooks ---------------------------------------------------------- */
 
+/* A task's own output path, with "{}" replaced by its array index (as the
+ * API reads it back). */
+static void task_path(struct strbuf *sb, const char *path,
+		      const struct task_info *ti)
+{
+	for (const char *p = path; *p; p++) {
+		if (p[0] == '{' && p[1] == '}' && ti->has_index) {
+			strbuf_addf(sb, "%lld", (long long)ti->array_index);
+			p++;
+		} else {
+			strbuf_addch(sb, *p);
+		}
+	}
+}
+
 static void hook_assign(void *arg, worker_id_t w, task_id_t id)
 {
 	struct server *srv = arg;
@@ -496,7 +511,8 @@ static void hook_assign(void *arg, worker_id_t w, task_id_t id)
 	r->env = sp->env ? (char **)sp->env : empty_list;
 	r->cwd = sp->cwd ? (char *)sp->cwd : (char *)"";
 	if (sp->stdout_path) {
-		r->stdout_path = (char *)sp->stdout_path;
+		task_path(&op, sp->stdout_path, &ti);
+		r->stdout_path = op.buf;
 	} else if (srv->log_dir.len) {
 		strbuf_addf(&op, "%s/%llu.out", srv->log_dir.buf,
 			    (unsigned long long)id);
@@ -506,7 +522,8 @@ static void hook_assign(void *arg, worker_id_t w, task_id_t id)
 		outp[0] = '\0';
 	}
 	if (sp->stderr_path) {
-		r->stderr_path = (char *)sp->stderr_path;
+		task_path(&ep, sp->stderr_path, &ti);
+		r->stderr_path = ep.buf;
 	} else if (srv->log_dir.len) {
 		strbuf_addf(&ep, "%s/%llu.err", srv->log_dir.buf,
 			    (unsigned long long)id);
