@@ -86,6 +86,18 @@ struct batch {
 
 static char bindir[PATH_MAX];
 
+/* Seconds MPI_Finalize gets when a peer may be dead; then the rank ends
+ * without it. */
+#define FINALIZE_LIMIT 10
+static unsigned finalize_limit;
+static volatile sig_atomic_t finalize_rc;
+
+static void on_finalize_alarm(int sig)
+{
+	(void)sig;
+	_exit(finalize_rc);
+}
+
 #ifdef __SANITIZE_ADDRESS__
 /* Open MPI keeps memory until exit on purpose; report only leaks of our
  * own.  Its components stay loaded (see main) and allocations are traced
@@ -887,8 +899,13 @@ bcast:
 		int nrc = run_nanny(&o, cfg, head ? addr : NULL, rank, &sh);
 		/* A worker rank ends in order even when its nanny gave up:
 		 * a non-zero status would make mpirun end every rank. */
-		if (nrc != NANNY_DONE)
+		if (nrc == NANNY_GAVE_UP)
 			log_msg(LOG_ERR, "rank %d has no worker any more", rank);
+		/* The scheduler of this job may have been killed: then
+		 * MPI_Finalize can wait for it forever (seen with Open MPI
+		 * 4.1 and orte_enable_recovery). */
+		if (nrc == NANNY_GONE && head)
+			finalize_limit = FINALIZE_LIMIT;
 		rc = 0;
 	}
 finalize:
@@ -898,6 +915,12 @@ finalize:
 	config_destroy(cfg);
 	strbuf_release(&dir);
 	free(o.sets);
+	if (finalize_limit) {
+		finalize_rc = rc;
+		signal(SIGALRM, on_finalize_alarm);
+		alarm(finalize_limit);
+	}
 	MPI_Finalize();
+	alarm(0);
 	return rc;
 }

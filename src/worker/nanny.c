@@ -4,8 +4,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
-#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -219,29 +219,52 @@ static unsigned kill_leftovers(const struct nanny_opts *o)
 	return killed;
 }
 
+/* The worker runs in a process group of its own, so a signal mpirun sends
+ * to the rank's group reaches the nanny only, which passes one SIGTERM on.
+ * It gets SIGTERM when the nanny dies (PR_SET_PDEATHSIG), which
+ * posix_spawn cannot ask for: hence vfork.  A nanny killed outright (kill
+ * -9, or mpirun's SIGKILL after its SIGTERM) so still ends its worker: a
+ * first SIGTERM lets the running tasks finish, a second kills them. */
 static pid_t spawn_worker(const struct nanny_opts *o)
 {
-	posix_spawnattr_t attr;
-	sigset_t none, deflt;
+	sigset_t all, old;
+	pid_t parent = getpid();
+	volatile int child_errno = 0;
 	pid_t pid;
-	int rc;
 
-	sigemptyset(&none);
-	sigemptyset(&deflt);
-	sigaddset(&deflt, SIGTERM);
-	sigaddset(&deflt, SIGINT);
-	sigaddset(&deflt, SIGCHLD);
-	sigaddset(&deflt, SIGPIPE);
-	posix_spawnattr_init(&attr);
-	posix_spawnattr_setsigmask(&attr, &none);
-	posix_spawnattr_setsigdefault(&attr, &deflt);
-	posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK |
-				 POSIX_SPAWN_SETSIGDEF);
-	rc = posix_spawn(&pid, o->program, NULL, &attr, o->argv, environ);
-	posix_spawnattr_destroy(&attr);
-	if (rc) {
+	/* No handler of ours may run in the child before exec. */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	pid = vfork();
+	if (pid == 0) {
+		struct sigaction dfl;
+		sigset_t none;
+
+		memset(&dfl, 0, sizeof(dfl));
+		dfl.sa_handler = SIG_DFL;
+		for (int sig = 1; sig < NSIG; sig++)
+			if (sig != SIGKILL && sig != SIGSTOP)
+				sigaction(sig, &dfl, NULL);
+		setpgid(0, 0);
+		if (prctl(PR_SET_PDEATHSIG, SIGTERM, 0, 0, 0) < 0 ||
+		    getppid() != parent) {
+			child_errno = errno ? errno : ESRCH;
+			_exit(127);
+		}
+		sigemptyset(&none);
+		sigprocmask(SIG_SETMASK, &none, NULL);
+		execve(o->program, o->argv, environ);
+		child_errno = errno;
+		_exit(127);
+	}
+	int saved = errno;
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (pid < 0 || child_errno) {
+		int e = pid < 0 ? saved : child_errno;
+		if (pid > 0)
+			waitpid(pid, NULL, 0);
 		log_msg(LOG_ERR, "cannot start worker '%s' ('%s'): %s", o->name,
-			o->program, strerror(rc));
+			o->program, strerror(e));
 		return -1;
 	}
 	log_msg(LOG_DEBUG, "worker '%s' started, pid %ld", o->name, (long)pid);
@@ -318,7 +341,7 @@ static int supervise(const struct nanny_opts *o)
 			case WORKER_EXIT_GONE:
 				log_msg(LOG_WARNING, "worker '%s' ended: the scheduler "
 					"is gone", o->name);
-				rc = NANNY_DONE;
+				rc = NANNY_GONE;
 				goto out;
 			case WORKER_EXIT_USAGE:
 				log_msg(LOG_ERR, "worker '%s' cannot work (see its "

@@ -23,10 +23,12 @@
 #define CLUSTER_NANNY_H
 
 enum nanny_end {
-	NANNY_DONE = 0,		/* orderly: worker finished, scheduler gone,
-				   or SIGTERM */
+	NANNY_DONE = 0,		/* orderly: worker finished, or SIGTERM */
 	NANNY_GAVE_UP = 1,	/* too many crashes, or the worker cannot
 				   start at all */
+	NANNY_GONE = 2,		/* orderly too: the worker ended because its
+				   scheduler is gone (worker.death-timeout,
+				   or the address file was removed) */
 };
 
 struct nanny_opts {
