@@ -18,6 +18,12 @@
  * leftover and reaps them before it starts the next worker or returns, so
  * a task whose worker died does not go on running beside its requeued
  * run.  Children in the nanny's own process group are left alone.
+ *
+ * The worker runs in a process group of its own (a signal to the rank's
+ * group reaches the nanny only, which passes one SIGTERM on) and gets
+ * SIGTERM when the nanny dies (PR_SET_PDEATHSIG): a nanny killed after its
+ * own SIGTERM so makes the worker kill its tasks, and one killed outright
+ * makes it finish them and leave.
  */
 #ifndef CLUSTER_NANNY_H
 #define CLUSTER_NANNY_H
