@@ -725,6 +725,9 @@ static struct server *start_server(const struct rank_opts *o,
 	srv = server_create(base, &sc, &err);
 	if (!srv)
 		log_msg(LOG_ERR, "cannot start the scheduler: %s", err.text);
+	else
+		server_set_prefetch(srv,
+			(unsigned)config_get_num(cfg, "worker.prefetch"));
 	return srv;
 }
 
