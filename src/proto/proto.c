@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <event2/buffer.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
@@ -688,4 +689,29 @@ int proto_random(void *buf, size_t len)
 		len -= (size_t)n;
 	}
 	return 0;
+}
+
+int proto_read(struct evbuffer *in, uint32_t max_payload,
+	       struct proto_msg *msg, struct err *err)
+{
+	size_t avail = evbuffer_get_length(in);
+
+	if (avail < PROTO_HEADER_SIZE)
+		return 0;
+	const uint8_t *hdr = evbuffer_pullup(in, PROTO_HEADER_SIZE);
+	long size = proto_frame_size(hdr, PROTO_HEADER_SIZE, max_payload, err);
+	if (size < 0)
+		return -1;
+	/* With only the header given, proto_frame_size says "need more";
+	 * the frame's size is in the header's length field. */
+	size_t need = PROTO_HEADER_SIZE +
+		((size_t)hdr[8] << 24 | (size_t)hdr[9] << 16 |
+		 (size_t)hdr[10] << 8 | (size_t)hdr[11]);
+	if (avail < need)
+		return 0;
+	const uint8_t *frame = evbuffer_pullup(in, (ev_ssize_t)need);
+	if (proto_decode(frame, need, msg, err) < 0)
+		return -1;
+	evbuffer_drain(in, need);
+	return 1;
 }

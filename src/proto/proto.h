@@ -150,6 +150,14 @@ int proto_decode(const uint8_t *frame, size_t len, struct proto_msg *msg,
 		 struct err *err);
 void proto_msg_release(struct proto_msg *msg);
 
+/* Take the next whole frame off a libevent input buffer and decode it.
+ * Returns 1 with *msg filled (release it), 0 when the buffer holds no
+ * whole frame yet, -1 + err for a malformed frame (the connection should
+ * be dropped; the buffer is left as it was). */
+struct evbuffer;
+int proto_read(struct evbuffer *in, uint32_t max_payload,
+	       struct proto_msg *msg, struct err *err);
+
 /* Handshake proofs.  role is "worker" or "server"; a and b the nonces in
  * the order the header comment gives. */
 void proto_mac(const char *token, const char *role,

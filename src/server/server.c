@@ -287,27 +287,14 @@ static void conn_read(struct bufferevent *bev, void *arg)
 
 	c->last_seen = now_s();
 	for (;;) {
-		size_t avail = evbuffer_get_length(in);
-		if (avail < PROTO_HEADER_SIZE)
-			break;
-		const uint8_t *hdr = evbuffer_pullup(in, PROTO_HEADER_SIZE);
-		if (proto_frame_size(hdr, PROTO_HEADER_SIZE, PROTO_MAX_FRAME,
-				     &err) < 0) {
-			conn_drop(c, err.text);
-			return;
-		}
-		size_t need = PROTO_HEADER_SIZE +
-			((size_t)hdr[8] << 24 | (size_t)hdr[9] << 16 |
-			 (size_t)hdr[10] << 8 | (size_t)hdr[11]);
-		if (avail < need)
-			break;
-		const uint8_t *frame = evbuffer_pullup(in, (ev_ssize_t)need);
 		struct proto_msg m;
-		if (proto_decode(frame, need, &m, &err) < 0) {
+		int got = proto_read(in, PROTO_MAX_FRAME, &m, &err);
+		if (got < 0) {
 			conn_drop(c, err.text);
 			return;
 		}
-		evbuffer_drain(in, need);
+		if (!got)
+			break;
 		handler_fn fn = m.type > 0 && m.type <= PROTO_TYPE_MAX ?
 			handlers[m.type] : NULL;
 		if (!fn) {

@@ -521,27 +521,14 @@ static void read_cb(struct bufferevent *bev, void *arg)
 
 	w->last_heard = now_s();
 	while (w->bev == bev && !w->finishing) {
-		size_t avail = evbuffer_get_length(in);
-		if (avail < PROTO_HEADER_SIZE)
-			break;
-		const uint8_t *hdr = evbuffer_pullup(in, PROTO_HEADER_SIZE);
-		if (proto_frame_size(hdr, PROTO_HEADER_SIZE, PROTO_MAX_FRAME,
-				     &err) < 0) {
-			link_down(w, err.text);
-			return;
-		}
-		size_t need = PROTO_HEADER_SIZE +
-			((size_t)hdr[8] << 24 | (size_t)hdr[9] << 16 |
-			 (size_t)hdr[10] << 8 | (size_t)hdr[11]);
-		if (avail < need)
-			break;
-		const uint8_t *frame = evbuffer_pullup(in, (ev_ssize_t)need);
 		struct proto_msg m;
-		if (proto_decode(frame, need, &m, &err) < 0) {
+		int got = proto_read(in, PROTO_MAX_FRAME, &m, &err);
+		if (got < 0) {
 			link_down(w, err.text);
 			return;
 		}
-		evbuffer_drain(in, need);
+		if (!got)
+			break;
 		handler_fn fn = m.type > 0 && m.type <= PROTO_TYPE_MAX ?
 			handlers[m.type] : NULL;
 		int rc;

@@ -4,6 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <event2/buffer.h>
+
 #include "proto/proto.h"
 
 /* --- helpers ------------------------------------------------------------- */
@@ -743,6 +745,46 @@ START_TEST(test_type_names)
 }
 END_TEST
 
+/* proto_read hands out whole frames one at a time, waits on a partial one
+ * without consuming it, and refuses garbage without consuming it. */
+START_TEST(test_read_evbuffer)
+{
+	struct strbuf sb = STRBUF_INIT;
+	struct proto_msg a = { .type = PROTO_KILL }, b = { .type = PROTO_KILL };
+	struct proto_msg m;
+	struct err err = { "" };
+	struct evbuffer *in = evbuffer_new();
+
+	a.u.kill.task_id = 7;
+	b.u.kill.task_id = 8;
+	proto_encode(&sb, &a);
+	size_t one = sb.len;
+	proto_encode(&sb, &b);
+
+	ck_assert_int_eq(proto_read(in, PROTO_MAX_FRAME, &m, &err), 0);
+	evbuffer_add(in, sb.buf, one - 1);
+	ck_assert_int_eq(proto_read(in, PROTO_MAX_FRAME, &m, &err), 0);
+	ck_assert_uint_eq(evbuffer_get_length(in), one - 1);
+	evbuffer_add(in, sb.buf + one - 1, sb.len - one + 1);
+	ck_assert_int_eq(proto_read(in, PROTO_MAX_FRAME, &m, &err), 1);
+	ck_assert_int_eq(m.type, PROTO_KILL);
+	ck_assert_uint_eq(m.u.kill.task_id, 7);
+	proto_msg_release(&m);
+	ck_assert_int_eq(proto_read(in, PROTO_MAX_FRAME, &m, &err), 1);
+	ck_assert_uint_eq(m.u.kill.task_id, 8);
+	proto_msg_release(&m);
+	ck_assert_int_eq(proto_read(in, PROTO_MAX_FRAME, &m, &err), 0);
+
+	evbuffer_add(in, "GET / HTTP/1.1\r\n\r\n", 18);
+	ck_assert_int_eq(proto_read(in, PROTO_MAX_FRAME, &m, &err), -1);
+	ck_assert_ptr_nonnull(strstr(err.text, "magic"));
+	ck_assert_uint_eq(evbuffer_get_length(in), 18);
+
+	evbuffer_free(in);
+	strbuf_release(&sb);
+}
+END_TEST
+
 static Suite *proto_suite(void)
 {
 	Suite *s = suite_create("proto");
@@ -754,6 +796,7 @@ static Suite *proto_suite(void)
 	tcase_add_test(tc, test_max_sizes);
 	tcase_add_test(tc, test_every_truncation);
 	tcase_add_test(tc, test_stream_of_frames);
+	tcase_add_test(tc, test_read_evbuffer);
 	tcase_add_test(tc, test_bad_headers);
 	tcase_add_test(tc, test_bad_fields);
 	suite_add_tcase(s, tc);
