@@ -43,6 +43,8 @@ ALL_CFLAGS = $(BASE_CFLAGS) $(CFLAGS) -MMD -MP
 CORE_SRCS += src/util/strbuf.c
 CORE_SRCS += src/util/err.c
 CORE_SRCS += src/util/units.c
+CORE_SRCS += src/util/clock.c
+CORE_SRCS += src/util/vec.c
 CORE_SRCS += src/util/sysmem.c
 
 # config: key table, YAML layers, profiles

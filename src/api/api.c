@@ -34,6 +34,7 @@
 #include "server/log.h"
 #include "util/strbuf.h"
 #include "util/units.h"
+#include "util/clock.h"
 
 #define API_PREFIX "/api/v1"
 #define MAX_BODY_BATCH ((size_t)64 << 20)	/* task files */
@@ -87,14 +88,6 @@ struct call {
 };
 
 typedef void (*handler_fn)(struct call *c);
-
-static double now(void)
-{
-	struct timeval tv;
-
-	gettimeofday(&tv, NULL);
-	return (double)tv.tv_sec + (double)tv.tv_usec / 1e6;
-}
 
 /* ---- replies ------------------------------------------------------------ */
 
@@ -1139,7 +1132,7 @@ static void h_counters(struct call *c)
 		"last_id", (json_int_t)sched_last_id(c->a->s),
 		"workers", (json_int_t)workers, "cores", (json_int_t)cores,
 		"cores_used", (json_int_t)cores_used,
-		"uptime", now() - c->a->started));
+		"uptime", clock_wall() - c->a->started));
 }
 
 /* A task's output file: its own path ("{}" is the array index) or the
@@ -1365,7 +1358,7 @@ struct api *api_create(struct event_base *base, struct sched *s,
 		return errprintf(err, "out of memory"), NULL;
 	a->base = base;
 	a->s = s;
-	a->started = now();
+	a->started = clock_wall();
 	if (!cfg->token || strlen(cfg->token) < 16 || strlen(cfg->token) > 64) {
 		errprintf(err, "api token: expected 16 to 64 characters");
 		goto fail;

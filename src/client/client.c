@@ -26,6 +26,7 @@
 
 #include "state/state.h"
 #include "util/strbuf.h"
+#include "util/clock.h"
 
 #define DEFAULT_TIMEOUT 60.0
 #define WAIT_CHUNK 30		/* seconds per long-poll without progress */
@@ -65,14 +66,6 @@ int cluster_task_state_parse(const char *name)
 		if (name && !strcmp(name, state_names[i]))
 			return i;
 	return -1;
-}
-
-static double now(void)
-{
-	struct timeval tv;
-
-	gettimeofday(&tv, NULL);
-	return (double)tv.tv_sec + (double)tv.tv_usec / 1e6;
 }
 
 static int fail(cluster_client_t *c, const char *fmt, ...)
@@ -714,7 +707,7 @@ int cluster_wait(cluster_client_t *c, const char *ids, double timeout,
 		 double interval, cluster_progress_fn progress, void *arg,
 		 struct cluster_wait_status *out)
 {
-	double deadline = timeout >= 0 ? now() + timeout : 0;
+	double deadline = timeout >= 0 ? clock_monotonic() + timeout : 0;
 	struct strbuf uri = STRBUF_INIT;
 	struct cluster_wait_status st;
 	int rc = -1;
@@ -726,8 +719,8 @@ int cluster_wait(cluster_client_t *c, const char *ids, double timeout,
 		json_t *j, *counts;
 		long secs;
 
-		if (timeout >= 0 && deadline - now() < chunk)
-			chunk = deadline - now();
+		if (timeout >= 0 && deadline - clock_monotonic() < chunk)
+			chunk = deadline - clock_monotonic();
 		secs = chunk > 0 ? (long)ceil(chunk) : 0;
 		strbuf_reset(&uri);
 		strbuf_addf(&uri, "/api/v1/wait?timeout=%ld", secs);
@@ -751,7 +744,7 @@ int cluster_wait(cluster_client_t *c, const char *ids, double timeout,
 			rc = 0;
 			break;
 		}
-		if (timeout >= 0 && now() >= deadline) {
+		if (timeout >= 0 && clock_monotonic() >= deadline) {
 			rc = 1;
 			break;
 		}

@@ -37,6 +37,7 @@
 #include "util/sysmem.h"
 #include "util/units.h"
 #include "worker/nanny.h"
+#include "util/clock.h"
 
 #ifndef CLUSTER_SRCDIR
 #define CLUSTER_SRCDIR "."
@@ -123,14 +124,6 @@ const char *__lsan_default_suppressions(void)
 		"leak:start_thread\n";
 }
 #endif
-
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 static void usage(FILE *fp)
 {
@@ -484,7 +477,7 @@ static void batch_stop(struct batch *b, const char *reason)
 	if (b->stopping)
 		return;
 	b->stopping = 1;
-	b->t_shutdown = now_s();
+	b->t_shutdown = clock_monotonic();
 	server_shutdown_workers(b->srv, reason);
 	event_active(b->check_ev, EV_TIMEOUT, 0);
 }
@@ -495,7 +488,7 @@ static void on_ended(void *arg, task_id_t id)
 
 	(void)id;
 	if (!b->t_first_end)
-		b->t_first_end = now_s();
+		b->t_first_end = clock_monotonic();
 	/* Decide outside the sched call that is telling us. */
 	if (b->run_mode && !b->idle)
 		event_active(b->check_ev, EV_TIMEOUT, 0);
@@ -505,7 +498,7 @@ static void check_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct batch *b = arg;
 	struct sched *s = server_sched(b->srv);
-	double now = now_s();
+	double now = clock_monotonic();
 
 	(void)fd;
 	(void)what;
@@ -585,7 +578,7 @@ static void print_summary(struct batch *b, int bench)
 {
 	struct sched *s = server_sched(b->srv);
 	struct sched_counts sc;
-	double end = b->t_idle ? b->t_idle : now_s();
+	double end = b->t_idle ? b->t_idle : clock_monotonic();
 	double wall = end - b->t_start;
 
 	sched_counts(s, &sc);
@@ -811,7 +804,7 @@ int main(int argc, char **argv)
 	setenv("PMIX_MCA_pmix_mca_base_component_disable_dlclose", "1", 0);
 #endif
 	MPI_Init(&argc, &argv);
-	double t_start = now_s();
+	double t_start = clock_monotonic();
 	MPI_Comm_rank(MPI_COMM_WORLD, &rank);
 	MPI_Comm_size(MPI_COMM_WORLD, &size);
 	MPI_Comm_split_type(MPI_COMM_WORLD, MPI_COMM_TYPE_SHARED, rank,

@@ -58,6 +58,8 @@
 
 #include "util/strbuf.h"
 #include "util/units.h"
+#include "util/clock.h"
+#include "util/vec.h"
 
 #define DISPATCH_MAX_BLOCKED 32
 #define DEFAULT_MAX_WORKER_LOSSES 3
@@ -209,29 +211,6 @@ int task_state_parse(const char *s, enum task_state *st)
 	return -1;
 }
 
-static double now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-/* Grow a vector to hold `need` elements; aborts like strbuf. */
-static void *grow(void *p, size_t *alloc, size_t need, size_t size)
-{
-	if (need <= *alloc)
-		return p;
-	size_t n = *alloc ? *alloc : 8;
-	while (n < need)
-		n *= 2;
-	p = realloc(p, n * size);
-	if (!p)
-		abort();
-	*alloc = n;
-	return p;
-}
-
 /* --- groups and elements ------------------------------------------------ */
 
 static struct group *find_group(struct sched *s, task_id_t id, uint64_t *idx)
@@ -347,7 +326,7 @@ static void clear_reason(struct detail *d)
 static void emit(struct sched *s, enum event_kind kind, worker_id_t w,
 		 task_id_t id)
 {
-	s->outbox = grow(s->outbox, &s->out_alloc, s->out_len + 1,
+	s->outbox = vec_grow(s->outbox, &s->out_alloc, s->out_len + 1,
 			 sizeof(*s->outbox));
 	s->outbox[s->out_len++] = (struct event){ kind, w, id };
 }
@@ -430,7 +409,7 @@ static void heap_sift_down(struct sched *s, size_t i)
 static void heap_push(struct sched *s, struct group *g, task_id_t next,
 		      task_id_t end)
 {
-	s->heap = grow(s->heap, &s->aheap, s->nheap + 1, sizeof(*s->heap));
+	s->heap = vec_grow(s->heap, &s->aheap, s->nheap + 1, sizeof(*s->heap));
 	size_t i = s->nheap++;
 	struct range r = { next, end, g };
 
@@ -564,7 +543,7 @@ static void worker_take(struct sched *s, worker_id_t id, task_id_t task,
 
 	w->cores_used += spec->cores;
 	w->memory_used += spec->memory;
-	w->tasks = grow(w->tasks, &w->atasks, w->ntasks + 1,
+	w->tasks = vec_grow(w->tasks, &w->atasks, w->ntasks + 1,
 			sizeof(*w->tasks));
 	w->tasks[w->ntasks++] = task;
 	update_free(s, id);
@@ -618,7 +597,7 @@ static void pump(struct sched *s, worker_id_t id)
 		if (!fits(w, g->spec.cores, g->spec.memory))
 			break;
 		unhold(s, id, task);
-		detail_of(s, g, i)->start_time = now();
+		detail_of(s, g, i)->start_time = clock_wall();
 		worker_take(s, id, task, &g->spec);
 	}
 }
@@ -633,7 +612,7 @@ static void task_end(struct sched *s, struct group *g, uint64_t i,
 	set_state(s, g, i, st, flags);
 	emit(s, EV_ENDED, -1, id);
 	if (s->nkeys) {
-		s->endq = grow(s->endq, &s->endq_alloc, s->endq_len + 1,
+		s->endq = vec_grow(s->endq, &s->endq_alloc, s->endq_len + 1,
 			       sizeof(*s->endq));
 		s->endq[s->endq_len++] = (struct ended){ id, st };
 	}
@@ -724,7 +703,7 @@ static void add_edge(struct sched *s, task_id_t dep, struct group *g)
 		e = s->free_edge - 1;
 		s->free_edge = s->edges[e].next;
 	} else {
-		s->edges = grow(s->edges, &s->aedges, s->nedges + 1,
+		s->edges = vec_grow(s->edges, &s->aedges, s->nedges + 1,
 				sizeof(*s->edges));
 		e = (uint32_t)s->nedges++;
 	}
@@ -758,7 +737,7 @@ static void cancel_group_for(struct sched *s, struct group *g, task_id_t dep)
 	strbuf_addf(&sb, "dependency %" PRIu64 " failed", dep);
 	free(g->reason);
 	g->reason = strbuf_detach(&sb, NULL);
-	g->cancel_time = now();
+	g->cancel_time = clock_wall();
 	for (uint64_t i = 0; i < g->n; i++)
 		if (elem_state(g, i) == TASK_WAITING)
 			task_end(s, g, i, TASK_CANCELLED, ST_BY_DEPENDENCY);
@@ -1124,7 +1103,7 @@ static void commit(struct sched *s, struct group *g)
 	uint64_t n = g->n;
 
 	g->first = s->last_id + 1;
-	g->submit_time = now();
+	g->submit_time = clock_wall();
 	s->last_id += n;
 	s->groups[s->ngroups++] = g;
 	s->submitted += n;
@@ -1185,7 +1164,7 @@ static int submit_group(struct sched *s, const struct task_spec *spec,
 	g = prepare(spec, s->last_id, args, argvs, n, err);
 	if (!g)
 		return -1;
-	s->groups = grow(s->groups, &s->agroups, s->ngroups + 1,
+	s->groups = vec_grow(s->groups, &s->agroups, s->ngroups + 1,
 			 sizeof(*s->groups));
 	enter(s);
 	commit(s, g);
@@ -1249,7 +1228,7 @@ int sched_submit_many(struct sched *s, const struct task_spec *specs,
 		limit += gs[k]->n;
 		total += gs[k]->n;
 	}
-	s->groups = grow(s->groups, &s->agroups, s->ngroups + nspecs,
+	s->groups = vec_grow(s->groups, &s->agroups, s->ngroups + nspecs,
 			 sizeof(*s->groups));
 
 	enter(s);
@@ -1285,7 +1264,7 @@ int sched_cancel(struct sched *s, task_id_t id, struct err *err)
 		pump(s, d->worker);
 	}
 	clear_reason(d);
-	d->end_time = now();
+	d->end_time = clock_wall();
 	task_end(s, g, i, TASK_CANCELLED, 0);
 	leave(s);
 	return 0;
@@ -1304,7 +1283,7 @@ void sched_task_finished(struct sched *s, task_id_t id, worker_id_t w,
 		return;
 	enter(s);
 	struct worker *wk = &s->workers[w];
-	d->end_time = now();
+	d->end_time = clock_wall();
 	if (unhold(s, w, id))		/* started where we did not expect */
 		d->start_time = d->end_time - res->runtime;
 	else
@@ -1348,7 +1327,7 @@ static void place(struct sched *s, struct group *g, uint64_t i, worker_id_t w)
 	d->start_time = 0;
 	d->end_time = 0;
 	set_state(s, g, i, TASK_RUNNING, 0);
-	wk->held = grow(wk->held, &wk->aheld, wk->nheld + 1,
+	wk->held = vec_grow(wk->held, &wk->aheld, wk->nheld + 1,
 			sizeof(*wk->held));
 	wk->held[wk->nheld++] = id;
 	s->nheld++;
@@ -1381,7 +1360,7 @@ void sched_dispatch(struct sched *s)
 			w = find_prefetch(s, g->spec.cores, g->spec.memory);
 		if (w < 0 && !fits_anywhere(s, g->spec.cores, g->spec.memory)) {
 			/* until the pool grows: costs nothing meanwhile */
-			s->parked = grow(s->parked, &s->aparked,
+			s->parked = vec_grow(s->parked, &s->aparked,
 					 s->nparked + 1, sizeof(*s->parked));
 			s->parked[s->nparked++] = heap_pop(s);
 			continue;
@@ -1643,7 +1622,7 @@ worker_id_t sched_worker_add(struct sched *s, const char *name,
 	char *copy = strdup(name ? name : "");
 	if (!copy)
 		return -1;
-	s->workers = grow(s->workers, &s->aworkers, s->nworkers + 1,
+	s->workers = vec_grow(s->workers, &s->aworkers, s->nworkers + 1,
 			  sizeof(*s->workers));
 	s->freew = realloc(s->freew, (s->nworkers + 1) * sizeof(*s->freew));
 	s->pfw = realloc(s->pfw, (s->nworkers + 1) * sizeof(*s->pfw));
@@ -1676,7 +1655,7 @@ void sched_worker_lost(struct sched *s, worker_id_t id)
 	enter(s);
 	w->alive = 0;
 	update_free(s, id);
-	double t = now();
+	double t = clock_wall();
 	while (w->ntasks) {
 		task_id_t task = w->tasks[--w->ntasks];
 		uint64_t i;

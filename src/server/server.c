@@ -23,6 +23,7 @@
 #include "server/log.h"
 #include "state/state.h"
 #include "util/strbuf.h"
+#include "util/clock.h"
 
 #define HANDSHAKE_TIMEOUT 10.0		/* seconds to complete AUTH */
 
@@ -71,14 +72,6 @@ struct server {
 };
 
 static char *empty_list[] = { NULL };
-
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 static void schedule_flush(struct server *srv)
 {
@@ -285,7 +278,7 @@ static void conn_read(struct bufferevent *bev, void *arg)
 	struct evbuffer *in = bufferevent_get_input(bev);
 	struct err err = { "" };
 
-	c->last_seen = now_s();
+	c->last_seen = clock_monotonic();
 	for (;;) {
 		struct proto_msg m;
 		int got = proto_read(in, PROTO_MAX_FRAME, &m, &err);
@@ -362,7 +355,7 @@ static void on_accept(struct evconnlistener *l, evutil_socket_t fd,
 	c->srv = srv;
 	c->wid = -1;
 	c->st = CONN_HELLO;
-	c->since = c->last_seen = now_s();
+	c->since = c->last_seen = clock_monotonic();
 	strbuf_init(&c->out, 0);
 	c->bev = bufferevent_socket_new(srv->base, fd, BEV_OPT_CLOSE_ON_FREE);
 	if (!c->bev || proto_random(c->nonce, sizeof(c->nonce)) < 0) {
@@ -425,7 +418,7 @@ static void on_flush(evutil_socket_t fd, short what, void *arg)
 static void on_tick(evutil_socket_t fd, short what, void *arg)
 {
 	struct server *srv = arg;
-	double now = now_s();
+	double now = clock_monotonic();
 	double limit = (double)srv->heartbeat_ms * srv->missed / 1000.0;
 	struct conn *next;
 

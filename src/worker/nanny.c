@@ -17,6 +17,7 @@
 
 #include "server/log.h"
 #include "worker/worker.h"
+#include "util/clock.h"
 
 #define BACKOFF_FIRST 0.1
 #define BACKOFF_MAX 30.0
@@ -48,14 +49,6 @@ static void on_signal(int sig)
 		/* full pipe: a wake-up is already pending */
 	}
 	errno = saved;
-}
-
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
 /* Sleep up to `seconds` (> 0) or until a signal arrives. */
@@ -194,7 +187,7 @@ static void reap_adopted(pid_t worker)
 static unsigned kill_leftovers(const struct nanny_opts *o)
 {
 	pid_t kids[KIDS_MAX];
-	double deadline = now_s() + LEFTOVER_WAIT;
+	double deadline = clock_monotonic() + LEFTOVER_WAIT;
 	unsigned killed = 0;
 	size_t n;
 
@@ -208,7 +201,7 @@ static unsigned kill_leftovers(const struct nanny_opts *o)
 		for (size_t i = 0; i < n; i++)
 			if (waitpid(kids[i], NULL, WNOHANG) == kids[i])
 				killed++;
-		if (now_s() > deadline) {
+		if (clock_monotonic() > deadline) {
 			log_msg(LOG_ERR, "worker '%s': %zu processes it left "
 				"will not end", o->name, n);
 			break;
@@ -299,7 +292,7 @@ static int supervise(const struct nanny_opts *o)
 		pid_t pid = spawn_worker(o);
 		if (pid < 0)
 			break;
-		double started = now_s();
+		double started = clock_monotonic();
 		int status = 0, forwarded = 0;
 		for (;;) {
 			if (got_chld) {
@@ -351,7 +344,7 @@ static int supervise(const struct nanny_opts *o)
 				break;
 			}
 		}
-		double now = now_s();
+		double now = clock_monotonic();
 		if (now - started > CRASH_WINDOW)
 			backoff = BACKOFF_FIRST;
 		/* Crashes within the last minute, this one included. */
@@ -371,7 +364,7 @@ static int supervise(const struct nanny_opts *o)
 		log_msg(LOG_WARNING, "worker '%s' %s; restarting it in %.1f s",
 			o->name, why, backoff);
 		double until = now + backoff, left;
-		while (!got_term && (left = until - now_s()) > 0)
+		while (!got_term && (left = until - clock_monotonic()) > 0)
 			wait_wake(left);
 		backoff = backoff * 2 > BACKOFF_MAX ? BACKOFF_MAX : backoff * 2;
 	}

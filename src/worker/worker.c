@@ -20,6 +20,8 @@
 #include "server/log.h"
 #include "util/strbuf.h"
 #include "worker/exec.h"
+#include "util/clock.h"
+#include "util/vec.h"
 
 #define HANDSHAKE_TIMEOUT 10	/* seconds from connect to WELCOME */
 
@@ -77,14 +79,6 @@ struct worker {
 	int exit_code;
 };
 
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 static void schedule_reconnect(struct worker *w);
 static int scheduler_ended(struct worker *w);
 static void finish(struct worker *w, int code);
@@ -101,20 +95,6 @@ static void send_msg(struct worker *w, const struct proto_msg *m)
 static unsigned running(struct worker *w)
 {
 	return (w->ex ? exec_running(w->ex) : 0) + w->noop_running;
-}
-
-static void *grow(void *p, size_t *alloc, size_t need, size_t size)
-{
-	if (need <= *alloc)
-		return p;
-	size_t n = *alloc ? *alloc * 2 : 8;
-	while (n < need)
-		n *= 2;
-	p = realloc(p, n * size);
-	if (!p)
-		abort();
-	*alloc = n;
-	return p;
 }
 
 /* After a task end, or a SHUTDOWN: leave once nothing runs.  Runs as its
@@ -234,7 +214,7 @@ static void start(struct worker *w, struct proto_run *r)
 	};
 
 	log_msg(LOG_DEBUG, "starting task %llu", (unsigned long long)r->task_id);
-	w->slots = grow(w->slots, &w->aslots, w->nslots + 1, sizeof(*w->slots));
+	w->slots = vec_grow(w->slots, &w->aslots, w->nslots + 1, sizeof(*w->slots));
 	w->slots[w->nslots++] = (struct slot){ r->task_id, r->cores,
 					       r->memory_limit };
 	w->cores_used += r->cores;
@@ -351,7 +331,7 @@ static void link_down(struct worker *w, const char *why)
 			w->o->host, w->o->port, why);
 	}
 	if (!w->gone_since)
-		w->gone_since = now_s();
+		w->gone_since = clock_monotonic();
 	schedule_reconnect(w);
 }
 
@@ -445,7 +425,7 @@ static int on_run(struct worker *w, struct proto_msg *m)
 		report(w, r->task_id, &res);
 		return 0;
 	}
-	w->held = grow(w->held, &w->aheld, w->nheld + 1, sizeof(*w->held));
+	w->held = vec_grow(w->held, &w->aheld, w->nheld + 1, sizeof(*w->held));
 	w->held[w->nheld++] = *m;
 	memset(m, 0, sizeof(*m));	/* the queue owns its strings now */
 	pump(w);
@@ -519,7 +499,7 @@ static void read_cb(struct bufferevent *bev, void *arg)
 	struct evbuffer *in = bufferevent_get_input(bev);
 	struct err err = { "" };
 
-	w->last_heard = now_s();
+	w->last_heard = clock_monotonic();
 	while (w->bev == bev && !w->finishing) {
 		struct proto_msg m;
 		int got = proto_read(in, PROTO_MAX_FRAME, &m, &err);
@@ -557,7 +537,7 @@ static void event_cb(struct bufferevent *bev, short what, void *arg)
 		setsockopt(bufferevent_getfd(bev), IPPROTO_TCP, TCP_NODELAY,
 			   &one, sizeof(one));
 		w->st = LINK_HELLO;
-		w->last_heard = now_s();
+		w->last_heard = clock_monotonic();
 		return;
 	}
 	if (what & BEV_EVENT_TIMEOUT)
@@ -627,9 +607,9 @@ static void reconnect_cb(evutil_socket_t fd, short what, void *arg)
 		finish(w, WORKER_EXIT_OK);
 		return;
 	}
-	if (w->gone_since && now_s() - w->gone_since > w->death_timeout) {
+	if (w->gone_since && clock_monotonic() - w->gone_since > w->death_timeout) {
 		log_msg(LOG_ERR, "scheduler at '%s:%u' gone for %.0f s; exiting",
-			w->o->host, w->o->port, now_s() - w->gone_since);
+			w->o->host, w->o->port, clock_monotonic() - w->gone_since);
 		finish(w, WORKER_EXIT_GONE);
 		return;
 	}
@@ -650,7 +630,7 @@ static void heartbeat_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct worker *w = arg;
 	struct proto_msg m = { .type = PROTO_HEARTBEAT };
-	double now = now_s();
+	double now = clock_monotonic();
 
 	(void)fd;
 	(void)what;
