@@ -45,6 +45,7 @@ CORE_SRCS += src/util/err.c
 CORE_SRCS += src/util/units.c
 CORE_SRCS += src/util/clock.c
 CORE_SRCS += src/util/vec.c
+CORE_SRCS += src/util/procfs.c
 CORE_SRCS += src/util/sysmem.c
 
 # config: key table, YAML layers, profiles

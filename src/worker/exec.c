@@ -42,6 +42,7 @@
 #include <event2/event.h>
 
 #include "util/strbuf.h"
+#include "util/procfs.h"
 
 #ifndef SYS_pidfd_open
 #define SYS_pidfd_open 434
@@ -904,35 +905,23 @@ static void walk_push(struct exec *ex, size_t *n, pid_t pid)
 	ex->walk[(*n)++] = pid;
 }
 
-/* Push the pids listed in a children file ("12 345 6789 "). */
-static void push_children(struct exec *ex, size_t *n, const char *path)
-{
-	char buf[4096];
-	long cur = -1;
-	ssize_t got;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+struct walk_ctx {
+	struct exec *ex;
+	size_t *n;
+};
 
-	if (fd < 0)
-		return;
-	while ((got = read(fd, buf, sizeof(buf))) > 0) {
-		for (ssize_t i = 0; i < got; i++) {
-			if (buf[i] >= '0' && buf[i] <= '9') {
-				cur = (cur < 0 ? 0 : cur * 10) + (buf[i] - '0');
-			} else if (cur >= 0) {
-				walk_push(ex, n, (pid_t)cur);
-				cur = -1;
-			}
-		}
-	}
-	if (cur >= 0)
-		walk_push(ex, n, (pid_t)cur);
-	close(fd);
+static void walk_child(void *arg, pid_t pid)
+{
+	struct walk_ctx *w = arg;
+
+	walk_push(w->ex, w->n, pid);
 }
 
 /* Resident bytes of the task's tree: the leader and its descendants. */
 static uint64_t tree_rss(struct exec *ex, pid_t leader)
 {
 	size_t n = 0;
+	struct walk_ctx wc = { ex, &n };
 	uint64_t pages = 0;
 	char path[96];
 
@@ -948,7 +937,7 @@ static uint64_t tree_rss(struct exec *ex, pid_t leader)
 		if (threads <= 1) {
 			snprintf(path, sizeof(path), "/proc/%d/task/%d/children",
 				 (int)pid, (int)pid);
-			push_children(ex, &n, path);
+			procfs_children(path, walk_child, &wc);
 			continue;
 		}
 		snprintf(path, sizeof(path), "/proc/%d/task", (int)pid);
@@ -961,7 +950,7 @@ static uint64_t tree_rss(struct exec *ex, pid_t leader)
 				continue;
 			snprintf(path, sizeof(path), "/proc/%d/task/%d/children",
 				 (int)pid, atoi(de->d_name));
-			push_children(ex, &n, path);
+			procfs_children(path, walk_child, &wc);
 		}
 		closedir(d);
 	}

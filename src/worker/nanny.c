@@ -18,6 +18,7 @@
 #include "server/log.h"
 #include "worker/worker.h"
 #include "util/clock.h"
+#include "util/procfs.h"
 
 #define BACKOFF_FIRST 0.1
 #define BACKOFF_MAX 30.0
@@ -83,30 +84,17 @@ static void push_pid(pid_t *kids, size_t *n, long pid, pid_t worker)
 	kids[(*n)++] = (pid_t)pid;
 }
 
-/* Parse a children file ("12 345 "). */
-static void read_children(const char *path, pid_t *kids, size_t *n,
-			  pid_t worker)
-{
-	char buf[4096];
-	long cur = -1;
-	ssize_t got;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+struct kids_ctx {
+	pid_t *kids;
+	size_t *n;
+	pid_t worker;
+};
 
-	if (fd < 0)
-		return;
-	while ((got = read(fd, buf, sizeof(buf))) > 0) {
-		for (ssize_t i = 0; i < got; i++) {
-			if (buf[i] >= '0' && buf[i] <= '9') {
-				cur = (cur < 0 ? 0 : cur * 10) + (buf[i] - '0');
-			} else if (cur >= 0) {
-				push_pid(kids, n, cur, worker);
-				cur = -1;
-			}
-		}
-	}
-	if (cur >= 0)
-		push_pid(kids, n, cur, worker);
-	close(fd);
+static void kid_found(void *arg, pid_t pid)
+{
+	struct kids_ctx *k = arg;
+
+	push_pid(k->kids, k->n, pid, k->worker);
 }
 
 /* Without children files: every process whose parent is this one. */
@@ -161,7 +149,8 @@ static size_t list_leftovers(pid_t *kids, pid_t worker)
 			if (access(path, R_OK) < 0)
 				continue;
 			seen = 1;
-			read_children(path, kids, &n, worker);
+			struct kids_ctx kc = { kids, &n, worker };
+			procfs_children(path, kid_found, &kc);
 		}
 		closedir(d);
 	}
