@@ -87,10 +87,14 @@ struct batch {
 
 static char bindir[PATH_MAX];
 
-/* Seconds MPI_Finalize gets when a peer may be dead; then the rank ends
- * without it. */
+/* Seconds MPI_Finalize gets; then the rank ends without it.  Once a
+ * rank of the job has died, Open MPI 4.1 with orte_enable_recovery can
+ * leave the survivors in MPI_Finalize for good, which would hold the
+ * batch job until its walltime.  Shorter when the scheduler is known to
+ * be gone. */
 #define FINALIZE_LIMIT 10
-static unsigned finalize_limit;
+#define FINALIZE_LIMIT_ANY 30
+static unsigned finalize_limit = FINALIZE_LIMIT_ANY;
 static volatile sig_atomic_t finalize_rc;
 
 static void on_finalize_alarm(int sig)

@@ -84,7 +84,7 @@ else
 	t_fail "task 1 started"
 	touch "$T_DIR/r.go"
 fi
-wait_for 60 test -s "$T_DIR/r.rc"
+wait_for 100 test -s "$T_DIR/r.rc"
 t_is "$(cat "$T_DIR/r.rc" 2>/dev/null)" 0 "run with a killed rank: exit 0"
 t_check "every task completed on the other ranks" markers_ok r
 t_like "$(cat "$T_DIR/r.out")" $'done: 21\nfailed: 0' "summary: 21 done"
