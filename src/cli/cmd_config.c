@@ -7,6 +7,8 @@
 
 #include "cli/cli.h"
 #include "config/config.h"
+#include "jobscript/jobscript.h"
+#include "util/units.h"
 #include "util/strbuf.h"
 
 static int cmd_config(int argc, char **argv, struct cli_globals *g);
@@ -16,17 +18,49 @@ const struct cmd_entry cmd_config_entry = {
 	"show the effective configuration, check a file, list profiles",
 };
 
-static void print_value(const struct config_value *v)
+/* How the job script writes job.memory and job.walltime, so a size given
+ * in GB can be checked against the binary units the batch system reads. */
+static void print_rendered(const struct config *cfg,
+			   const struct config_value *v)
+{
+	const char *backend = config_get_str(cfg, "backend");
+	struct strbuf sb = STRBUF_INIT;
+	struct job_size js;
+
+	if (!backend || !strcmp(backend, "local"))
+		return;
+	if (!strcmp(v->key->name, "job.walltime")) {
+		duration_format_hms(&sb, (uint64_t)v->num);
+		printf("; rendered %s", sb.buf);
+	} else if (!strcmp(v->key->name, "job.memory") &&
+		   job_size_from_config(cfg, &js, NULL) == 0) {
+		int torque = !strcmp(backend, "torque");
+		/* Torque's mem= is the whole job's; the others' per node. */
+		job_memory_render(backend, torque ? js.memory * js.nodes :
+				  js.memory, &sb);
+		printf("; rendered %s%s", !strcmp(backend, "slurm") ?
+		       "--mem=" : "mem=", sb.buf);
+	}
+	strbuf_release(&sb);
+}
+
+static void print_value(const struct config *cfg,
+			const struct config_value *v)
 {
 	printf("%s = ", v->key->name);
-	if (!v->set)
+	if (!v->set) {
 		printf("(unset)");
-	else if (v->key->type == CONFIG_SIZE)
-		printf("%s (%lld bytes)", v->text, (long long)v->num);
-	else if (v->key->type == CONFIG_DURATION)
-		printf("%s (%lld seconds)", v->text, (long long)v->num);
-	else
+	} else if (v->key->type == CONFIG_SIZE) {
+		printf("%s (%lld bytes", v->text, (long long)v->num);
+		print_rendered(cfg, v);
+		printf(")");
+	} else if (v->key->type == CONFIG_DURATION) {
+		printf("%s (%lld seconds", v->text, (long long)v->num);
+		print_rendered(cfg, v);
+		printf(")");
+	} else {
 		printf("%s", v->text);
+	}
 	printf("    # %s\n", v->origin);
 }
 
@@ -39,7 +73,7 @@ static int config_show(struct cli_globals *g)
 	printf("# profile %s: %s\n", config_profile_name(cfg),
 	       config_profile_reason(cfg));
 	for (const struct config_key *k = config_keys; k->name; k++)
-		print_value(config_get(cfg, k->name));
+		print_value(cfg, config_get(cfg, k->name));
 	config_destroy(cfg);
 	return 0;
 }

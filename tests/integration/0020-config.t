@@ -202,4 +202,14 @@ while IFS=$'\t' read -r key type def; do
 done < <("$cluster" config keys)
 check "cluster.yaml(5) gives each key's type and default${drift:+ (wrong:$drift)}" [ -z "$drift" ]
 
+# --- sizes as the batch system will read them -----------------------------
+run --profile casper config show
+check "config show renders Casper's 25GB as PBS binary units (mem=23842MB)" \
+	grep -q '^job.memory = 25GB (25000000000 bytes; rendered mem=23842MB) ' "$tmp/out"
+run --profile generic-slurm --set job.memory=1GB --set job.walltime=90m config show
+check "config show renders 1GB for Slurm as --mem=954M" \
+	grep -q '^job.memory = 1GB (1000000000 bytes; rendered --mem=954M) ' "$tmp/out"
+check "config show renders 90m as 01:30:00" \
+	grep -q '^job.walltime = 90m (5400 seconds; rendered 01:30:00) ' "$tmp/out"
+
 echo "1..$n"
