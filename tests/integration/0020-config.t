@@ -54,7 +54,7 @@ EOF
 run --config "$tmp/good.yaml" config show
 check "show with --config exits 0" [ "$rc" -eq 0 ]
 check "sizes show the value and the bytes" \
-	grep -Fqx "job.memory = 100GiB (107374182400 bytes)    # $tmp/good.yaml:10:7" "$tmp/out"
+	grep -Fqx "job.memory = 100GiB (107374182400 bytes; rendered mem=100GB)    # $tmp/good.yaml:10:7" "$tmp/out"
 check "inherited value names its file" \
 	grep -Eq '^backend = pbs    # .*/generic-pbs.yaml:[0-9]+:[0-9]+$' "$tmp/out"
 check "profile from the file's profile: key" \
@@ -70,7 +70,7 @@ check "CLUSTER_CONFIG is read" grep -q '^job.cores = 36 ' "$tmp/out"
 
 run --config "$tmp/good.yaml" --set job.cores=8 --set job.walltime=90m config show
 check "--set overrides the file" grep -qx 'job.cores = 8    # --set' "$tmp/out"
-check "durations show seconds" grep -qx 'job.walltime = 90m (5400 seconds)    # --set' "$tmp/out"
+check "durations show seconds" grep -qx 'job.walltime = 90m (5400 seconds; rendered 01:30:00)    # --set' "$tmp/out"
 
 run --set job.corse=8 config show
 check "--set of an unknown key exits 1" [ "$rc" -eq 1 ]
