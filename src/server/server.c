@@ -394,6 +394,27 @@ static void on_listen_error(struct evconnlistener *l, void *arg)
 
 /* --- loop events ---------------------------------------------------------- */
 
+/* Hand a connection's frames to the socket now when nothing is queued
+ * before them: one send, and no write event to arm and disarm as the
+ * bufferevent would.  What the socket does not take, and any error, is
+ * left to the bufferevent, which reports errors through conn_event. */
+static void conn_write(struct conn *c)
+{
+	const char *buf = c->out.buf;
+	size_t len = c->out.len;
+
+	if (evbuffer_get_length(bufferevent_get_output(c->bev)) == 0) {
+		ssize_t n = send(bufferevent_getfd(c->bev), buf, len,
+				 MSG_DONTWAIT | MSG_NOSIGNAL);
+		if (n > 0) {
+			buf += n;
+			len -= (size_t)n;
+		}
+	}
+	if (len)
+		bufferevent_write(c->bev, buf, len);
+}
+
 static void on_flush(evutil_socket_t fd, short what, void *arg)
 {
 	struct server *srv = arg;
@@ -410,7 +431,7 @@ static void on_flush(evutil_socket_t fd, short what, void *arg)
 		c->dirty = 0;
 		c->next_dirty = NULL;
 		if (c->out.len)
-			bufferevent_write(c->bev, c->out.buf, c->out.len);
+			conn_write(c);
 		strbuf_reset(&c->out);
 	}
 }

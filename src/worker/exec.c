@@ -16,10 +16,11 @@
  * On kernels without pidfd_open exec falls back to SIGCHLD and checks its
  * own pids with waitid(WNOWAIT), keeping the last two properties.
  *
- * Cost per task: one posix_spawnp (vfork-style clone), one pidfd, two
- * mkdir calls when output goes to files, one kill and one wait4.  Task
- * slots, their events, the spawn attributes and the base environment are
- * made once and reused; /proc is read only for tasks with a memory limit.
+ * Cost per task: one posix_spawnp (vfork-style clone), one pidfd, one
+ * kill and one wait4; mkdir only when output goes to another directory
+ * than the last task's.  Task slots, their events, the spawn attributes
+ * and the base environment are made once and reused; /proc is read only
+ * for tasks with a memory limit.
  */
 #include "worker/exec.h"
 
@@ -85,6 +86,8 @@ struct exec {
 	char id_env[64];
 	char index_env[64];
 	struct strbuf dir;		/* scratch for parent directories */
+	struct strbuf made;		/* the last parent directory made or
+					 * found, "" when none */
 
 	posix_spawnattr_t attr;		/* the same for every task */
 	posix_spawn_file_actions_t fa_default;	/* no files, no cwd */
@@ -147,6 +150,7 @@ struct exec *exec_create(struct event_base *base, const char *worker_name,
 	ex->arg = arg;
 	ex->grace.tv_sec = 5;
 	strbuf_init(&ex->dir, 0);
+	strbuf_init(&ex->made, 0);
 	ex->page_size = sysconf(_SC_PAGESIZE);
 
 	/* The worker's environment as it is now, without the variables exec
@@ -230,6 +234,8 @@ fail_null:
 fail_attr:
 	free(ex->worker_env);
 fail:
+	strbuf_release(&ex->dir);
+	strbuf_release(&ex->made);
 	if (ex->base_env)
 		for (i = 0; i < ex->nbase; i++)
 			free(ex->base_env[i]);
@@ -293,6 +299,7 @@ static void exec_free(struct exec *ex)
 	free(ex->envp);
 	free(ex->walk);
 	strbuf_release(&ex->dir);
+	strbuf_release(&ex->made);
 	free(ex);
 }
 
@@ -435,6 +442,16 @@ static int build_env(struct exec *ex, const struct exec_task *t,
 	return 0;
 }
 
+/* Remember that directory `d` exists: tasks of one job write their
+ * output to one directory, which then costs no mkdir per task.  A spawn
+ * that fails forgets it (the directory may have been removed). */
+static int made_parent(struct exec *ex, const struct strbuf *d)
+{
+	strbuf_reset(&ex->made);
+	strbuf_add(&ex->made, d->buf, d->len);
+	return 0;
+}
+
 /* Create the missing parent directories of an output file. */
 static int make_parent(struct exec *ex, const char *path, struct err *err)
 {
@@ -443,10 +460,13 @@ static int make_parent(struct exec *ex, const char *path, struct err *err)
 
 	if (!slash || slash == path)
 		return 0;
+	if (ex->made.len == (size_t)(slash - path) &&
+	    !memcmp(ex->made.buf, path, ex->made.len))
+		return 0;
 	strbuf_reset(d);
 	strbuf_add(d, path, (size_t)(slash - path));
 	if (mkdir(d->buf, 0755) == 0 || errno == EEXIST)
-		return 0;
+		return made_parent(ex, d);
 	if (errno != ENOENT)
 		goto fail;
 	for (char *s = d->buf + 1; *s; s++) {
@@ -462,7 +482,7 @@ static int make_parent(struct exec *ex, const char *path, struct err *err)
 		*s = '/';
 	}
 	if (mkdir(d->buf, 0755) == 0 || errno == EEXIST)
-		return 0;
+		return made_parent(ex, d);
 fail:
 	return errprintf(err, "cannot create directory '%s': %s", d->buf,
 			 strerror(errno));
@@ -613,7 +633,8 @@ static void add_timer(struct exec_proc *p, const struct timeval *tv)
 	event_add(p->timer_ev, tv);
 }
 
-int exec_start(struct exec *ex, const struct exec_task *t, struct err *err)
+static int start_task(struct exec *ex, const struct exec_task *t,
+		      struct err *err)
 {
 	posix_spawn_file_actions_t fa, *fap = &ex->fa_default;
 	struct exec_proc *p;
@@ -695,6 +716,19 @@ int exec_start(struct exec *ex, const struct exec_task *t, struct err *err)
 		event_add(ex->sample_ev, &tv);
 	}
 	return 0;
+}
+
+int exec_start(struct exec *ex, const struct exec_task *t, struct err *err)
+{
+	int known = ex->made.len && (t->stdout_path || t->stderr_path);
+
+	if (start_task(ex, t, err) == 0)
+		return 0;
+	/* The output directory taken as made may be gone: make it again. */
+	strbuf_reset(&ex->made);
+	if (!known)
+		return -1;
+	return start_task(ex, t, err);
 }
 
 static void proc_signal(struct exec_proc *p, int sig)

@@ -65,7 +65,8 @@ struct worker {
 	double death_timeout;
 	struct event *reconnect_ev, *hb_ev, *check_ev, *quit_ev;
 	struct event *term_ev, *int_ev;
-	struct strbuf out;
+	struct event *flush_ev;		/* end of loop turn: write `out` */
+	struct strbuf out;		/* frames not yet written */
 	struct proto_msg *held;		/* RUN messages not started yet */
 	size_t nheld, aheld;
 	struct slot *slots;		/* started, holding cores */
@@ -83,13 +84,47 @@ static void schedule_reconnect(struct worker *w);
 static int scheduler_ended(struct worker *w);
 static void finish(struct worker *w, int code);
 
+/* Hand the frames of this loop turn to the socket: at once when nothing
+ * is queued before them (one send, no write event to arm and disarm), the
+ * rest through the bufferevent, which also reports any error. */
+static void flush_out(struct worker *w)
+{
+	const char *buf = w->out.buf;
+	size_t len = w->out.len;
+
+	if (!len)
+		return;
+	if (w->bev && w->st >= LINK_HELLO) {
+		if (evbuffer_get_length(bufferevent_get_output(w->bev)) == 0) {
+			ssize_t n = send(bufferevent_getfd(w->bev), buf, len,
+					 MSG_DONTWAIT | MSG_NOSIGNAL);
+			if (n > 0) {
+				buf += n;
+				len -= (size_t)n;
+			}
+		}
+		if (len)
+			bufferevent_write(w->bev, buf, len);
+	}
+	strbuf_reset(&w->out);
+}
+
+static void flush_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	flush_out(arg);
+}
+
+/* Frames sent in one loop turn (the reports of tasks that ended together)
+ * go out in one write at its end. */
 static void send_msg(struct worker *w, const struct proto_msg *m)
 {
 	if (!w->bev || w->st < LINK_HELLO)
 		return;
-	strbuf_reset(&w->out);
 	proto_encode(&w->out, m);
-	bufferevent_write(w->bev, w->out.buf, w->out.len);
+	if (!event_pending(w->flush_ev, EV_TIMEOUT, NULL))
+		event_active(w->flush_ev, EV_TIMEOUT, 0);
 }
 
 static unsigned running(struct worker *w)
@@ -141,6 +176,7 @@ static void finish(struct worker *w, int code)
 
 	w->finishing = 1;
 	w->exit_code = code;
+	flush_out(w);
 	event_del(w->reconnect_ev);
 	event_del(w->hb_ev);
 	if (w->bev && w->st >= LINK_HELLO &&
@@ -294,6 +330,7 @@ static void link_down(struct worker *w, const char *why)
 		bufferevent_free(w->bev);
 		w->bev = NULL;
 	}
+	strbuf_reset(&w->out);
 	w->st = LINK_DOWN;
 	event_del(w->hb_ev);
 	if (w->finishing) {
@@ -692,8 +729,9 @@ int worker_run(const struct worker_opts *o)
 	w.quit_ev = evtimer_new(w.base, quit_cb, &w);
 	w.term_ev = evsignal_new(w.base, SIGTERM, signal_cb, &w);
 	w.int_ev = evsignal_new(w.base, SIGINT, signal_cb, &w);
+	w.flush_ev = event_new(w.base, -1, 0, flush_cb, &w);
 	if (!w.ex || !w.reconnect_ev || !w.hb_ev || !w.check_ev || !w.quit_ev ||
-	    !w.term_ev || !w.int_ev) {
+	    !w.term_ev || !w.int_ev || !w.flush_ev) {
 		log_msg(LOG_ERR, "cannot set up the worker's event loop");
 		goto out;
 	}
@@ -719,6 +757,8 @@ out:
 		event_free(w.term_ev);
 	if (w.int_ev)
 		event_free(w.int_ev);
+	if (w.flush_ev)
+		event_free(w.flush_ev);
 	if (w.base)
 		event_base_free(w.base);
 	drop_held(&w);

@@ -366,6 +366,61 @@ START_TEST(test_outputs)
 }
 END_TEST
 
+/* Tasks writing to one directory share it; one removed between two tasks
+ * is made again for the second. */
+START_TEST(test_output_dir_removed)
+{
+	char **a = sh_c("echo out");
+	struct exec_task t1 = { .id = 1, .argv = a,
+				.stdout_path = path_in("logs/1.out"),
+				.stderr_path = path_in("logs/1.err") };
+	struct exec_task t2 = { .id = 2, .argv = a,
+				.stdout_path = path_in("logs/2.out"),
+				.stderr_path = path_in("logs/2.err") };
+	struct exec_task t3 = { .id = 3, .argv = a,
+				.stdout_path = path_in("logs/sub/3.out") };
+	struct done_rec *r;
+	char *text;
+
+	r = run_one(&t1, 10);
+	ck_assert_int_eq(r->res.exit_code, 0);
+	ck_assert_int_eq(unlink(t1.stdout_path), 0);
+	ck_assert_int_eq(unlink(t1.stderr_path), 0);
+	ck_assert_int_eq(rmdir(path_in("logs")), 0);
+
+	r = run_one(&t2, 10);
+	ck_assert_int_eq(r->res.exit_code, 0);
+	ck_assert_str_eq(r->reason, "");
+	text = slurp(t2.stdout_path);
+	ck_assert_str_eq(text, "out\n");
+	free(text);
+	ck_assert_int_eq(access(t2.stderr_path, F_OK), 0);
+
+	r = run_one(&t3, 10);
+	ck_assert_int_eq(r->res.exit_code, 0);
+	text = slurp(t3.stdout_path);
+	ck_assert_str_eq(text, "out\n");
+	free(text);
+
+	/* Not a directory: still a clear error naming the path. */
+	ck_assert_int_eq(unlink(t2.stdout_path), 0);
+	ck_assert_int_eq(unlink(t2.stderr_path), 0);
+	ck_assert_int_eq(unlink(t3.stdout_path), 0);
+	ck_assert_int_eq(rmdir(path_in("logs/sub")), 0);
+	ck_assert_int_eq(rmdir(path_in("logs")), 0);
+	FILE *f = fopen(path_in("logs"), "w");
+	ck_assert_ptr_nonnull(f);
+	fclose(f);
+	struct err err = { "" };
+	struct exec_task t4 = { .id = 4, .argv = a,
+				.stdout_path = path_in("logs/4.out") };
+	ck_assert_int_lt(exec_start(ex, &t4, &err), 0);
+	ck_assert_msg(strstr(err.text, "logs/4.out") || strstr(err.text, "logs"),
+		      "error does not name the path: %s", err.text);
+	ck_assert_int_eq(exec_running(ex), 0);
+}
+END_TEST
+
 /* stdin is /dev/null and the worker's descriptors stay out of tasks. */
 START_TEST(test_descriptors)
 {
@@ -797,6 +852,7 @@ static Suite *exec_suite(void)
 	tcase_add_test(tc, test_bad_env);
 	tcase_add_test(tc, test_cwd);
 	tcase_add_test(tc, test_outputs);
+	tcase_add_test(tc, test_output_dir_removed);
 	tcase_add_test(tc, test_descriptors);
 	tcase_add_test(tc, test_spawn_errors);
 	tcase_add_test(tc, test_script_without_shebang);
