@@ -113,8 +113,6 @@ struct worker {
 	uint64_t memory, memory_used;
 	uint64_t done;
 	int alive, draining;
-	int free_pos;			/* index in s->freew, -1 if absent */
-	int pf_pos;			/* index in s->pfw, -1 if absent */
 	task_id_t *tasks;		/* running here */
 	size_t ntasks, atasks;
 	task_id_t *held;		/* sent, not started yet, in order */
@@ -144,6 +142,44 @@ struct ended {
 	enum task_state state;
 };
 
+/* A set of worker ids with O(1) insert and remove: the members in ids[],
+ * and each worker's index there in pos[] (-1 when not a member). */
+struct wset {
+	worker_id_t *ids;
+	int *pos;
+	size_t n;
+};
+
+static void wset_resize(struct wset *ws, size_t nworkers)
+{
+	ws->ids = realloc(ws->ids, nworkers * sizeof(*ws->ids));
+	ws->pos = realloc(ws->pos, nworkers * sizeof(*ws->pos));
+	if (!ws->ids || !ws->pos)
+		abort();
+	ws->pos[nworkers - 1] = -1;
+}
+
+static void wset_set(struct wset *ws, worker_id_t id, int member)
+{
+	int at = ws->pos[id];
+
+	if (member && at < 0) {
+		ws->pos[id] = (int)ws->n;
+		ws->ids[ws->n++] = id;
+	} else if (!member && at >= 0) {
+		worker_id_t last = ws->ids[--ws->n];
+		ws->ids[at] = last;
+		ws->pos[last] = at;
+		ws->pos[id] = -1;
+	}
+}
+
+static void wset_release(struct wset *ws)
+{
+	free(ws->ids);
+	free(ws->pos);
+}
+
 struct sched {
 	struct sched_hooks hooks;
 
@@ -162,10 +198,8 @@ struct sched {
 
 	struct worker *workers;
 	size_t nworkers, aworkers;
-	worker_id_t *freew;
-	size_t nfree;
-	worker_id_t *pfw;		/* workers with a free prefetch slot */
-	size_t npf;
+	struct wset freew;		/* workers that can start a task */
+	struct wset pfw;		/* workers with a free prefetch slot */
 	unsigned prefetch;
 	uint64_t nheld;			/* over all workers */
 	int queued_pending;		/* an EV_QUEUED is in the outbox */
@@ -460,25 +494,8 @@ static void update_free(struct sched *s, worker_id_t id)
 	int open = w->alive && !w->draining;
 	int want = open && w->cores_used < w->cores && !w->nheld;
 
-	if (want && w->free_pos < 0) {
-		w->free_pos = (int)s->nfree;
-		s->freew[s->nfree++] = id;
-	} else if (!want && w->free_pos >= 0) {
-		worker_id_t last = s->freew[--s->nfree];
-		s->freew[w->free_pos] = last;
-		s->workers[last].free_pos = w->free_pos;
-		w->free_pos = -1;
-	}
-	want = open && w->nheld < s->prefetch;
-	if (want && w->pf_pos < 0) {
-		w->pf_pos = (int)s->npf;
-		s->pfw[s->npf++] = id;
-	} else if (!want && w->pf_pos >= 0) {
-		worker_id_t last = s->pfw[--s->npf];
-		s->pfw[w->pf_pos] = last;
-		s->workers[last].pf_pos = w->pf_pos;
-		w->pf_pos = -1;
-	}
+	wset_set(&s->freew, id, want);
+	wset_set(&s->pfw, id, open && w->nheld < s->prefetch);
 }
 
 static int fits(const struct worker *w, unsigned cores, uint64_t memory)
@@ -516,10 +533,10 @@ static worker_id_t find_prefetch(struct sched *s, unsigned cores,
 	worker_id_t best = -1;
 	size_t least = SIZE_MAX;
 
-	for (size_t k = 0; k < s->npf; k++) {
-		const struct worker *w = &s->workers[s->pfw[k]];
+	for (size_t k = 0; k < s->pfw.n; k++) {
+		const struct worker *w = &s->workers[s->pfw.ids[k]];
 		if (w->nheld < least && fits_ever(w, cores, memory)) {
-			best = s->pfw[k];
+			best = s->pfw.ids[k];
 			least = w->nheld;
 			if (!least)
 				break;
@@ -530,9 +547,9 @@ static worker_id_t find_prefetch(struct sched *s, unsigned cores,
 
 static worker_id_t find_fit(struct sched *s, unsigned cores, uint64_t memory)
 {
-	for (size_t k = 0; k < s->nfree; k++)
-		if (fits(&s->workers[s->freew[k]], cores, memory))
-			return s->freew[k];
+	for (size_t k = 0; k < s->freew.n; k++)
+		if (fits(&s->workers[s->freew.ids[k]], cores, memory))
+			return s->freew.ids[k];
 	return -1;
 }
 
@@ -807,8 +824,8 @@ void sched_destroy(struct sched *s)
 		free(s->workers[w].held);
 	}
 	free(s->workers);
-	free(s->freew);
-	free(s->pfw);
+	wset_release(&s->freew);
+	wset_release(&s->pfw);
 	free(s->heap);
 	free(s->parked);
 	free(s->slots);
@@ -1341,10 +1358,10 @@ void sched_dispatch(struct sched *s)
 	struct range blocked[DISPATCH_MAX_BLOCKED];
 	size_t nblocked = 0;
 
-	if ((!s->nfree && !s->npf) || !s->nheap)
+	if ((!s->freew.n && !s->pfw.n) || !s->nheap)
 		return;
 	enter(s);
-	while (s->nheap && (s->nfree || s->npf)) {
+	while (s->nheap && (s->freew.n || s->pfw.n)) {
 		struct range *r = &s->heap[0];
 		struct group *g = r->g;
 
@@ -1624,10 +1641,8 @@ worker_id_t sched_worker_add(struct sched *s, const char *name,
 		return -1;
 	s->workers = vec_grow(s->workers, &s->aworkers, s->nworkers + 1,
 			  sizeof(*s->workers));
-	s->freew = realloc(s->freew, (s->nworkers + 1) * sizeof(*s->freew));
-	s->pfw = realloc(s->pfw, (s->nworkers + 1) * sizeof(*s->pfw));
-	if (!s->freew || !s->pfw)
-		abort();
+	wset_resize(&s->freew, s->nworkers + 1);
+	wset_resize(&s->pfw, s->nworkers + 1);
 	worker_id_t id = (worker_id_t)s->nworkers++;
 	struct worker *w = &s->workers[id];
 	memset(w, 0, sizeof(*w));
@@ -1635,8 +1650,6 @@ worker_id_t sched_worker_add(struct sched *s, const char *name,
 	w->cores = cores;
 	w->memory = memory;
 	w->alive = 1;
-	w->free_pos = -1;
-	w->pf_pos = -1;
 	update_free(s, id);
 	/* parked ranges may fit now; dispatch parks them again if not */
 	for (size_t k = 0; k < s->nparked; k++)
