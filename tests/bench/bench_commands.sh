@@ -4,7 +4,10 @@
 # parallelism, measured in the same run.
 #
 #   bare:   bench_spawn's posix_spawn loop, parallelism 2 (its figure for
-#           the worker's executor alone is printed too).
+#           the worker's executor alone is printed too); and the same loop
+#           giving each task new files ID.out and ID.err, as a worker does
+#           by default: creating files costs far more than spawning on some
+#           file systems, so the default runs are compared with that too.
 #   head:   a head job `mpirun -np 3 cluster-rank --no-bind --cores 1`
 #           (the scheduler rank and 2 workers of 1 core: parallelism 2);
 #           wall time from `cluster submit --array 1-N -- /bin/true` to the
@@ -133,6 +136,12 @@ bare_round() {
 	[ -n "$b" ] && [ -n "$e" ] || fail "cannot read bench_spawn's figures: $out"
 	bares+=("$b")
 	execs+=("$e")
+	# The same loop writing new per-task files, as a worker does by default.
+	mkdir -p "$tmp/bare-logs/$1"
+	out=$("$spawn" "$n" 2 1 "$tmp/bare-logs/$1") || fail "bench_spawn with log files failed"
+	b=$(printf '%s\n' "$out" | sed -n 's/.*per-task log files \([0-9.]*\) tasks\/s.*/\1/p')
+	[ -n "$b" ] || fail "cannot read bench_spawn's figure: $out"
+	bare_logs+=("$b")
 }
 
 # head_round NAME [SUBMIT_OPTION...]: one array through the running head
@@ -184,7 +193,7 @@ rate() {
 		printf "%.1f", (w > 0 ? n / w : 0) }'
 }
 
-bares=() execs=() heads=() nulls=() submits=() jobs_s=()
+bares=() execs=() heads=() nulls=() submits=() jobs_s=() bare_logs=()
 batch_n=0
 direct_w=() shell_w=() one_w=()
 direct_r=() shell_r=() direct_s=() shell_s=()
@@ -208,7 +217,7 @@ wait_until 60 test -s "$CLUSTER_HOME/head/address" ||
 wait_until 60 joined "$tmp/head.err" ||
 	fail "the head job's 2 workers did not join" "$tmp/head.err"
 for ((r = 1; r <= rounds; r++)); do
-	bare_round
+	bare_round "$r"
 	head_round heads
 	head_round nulls --stdout /dev/null --stderr /dev/null
 	batch_round "$tmp/one.txt" one_w
@@ -218,7 +227,7 @@ for ((r = 1; r <= rounds; r++)); do
 	shell_r+=("$(rate "$n" "${shell_w[-1]}")")
 	direct_s+=("$(rate "$n" "${direct_w[-1]}" "${one_w[-1]}")")
 	shell_s+=("$(rate "$n" "${shell_w[-1]}" "${one_w[-1]}")")
-	echo "round $r: bare ${bares[-1]}, head job ${heads[-1]} (/dev/null ${nulls[-1]})," \
+	echo "round $r: bare ${bares[-1]} (with log files ${bare_logs[-1]}), head job ${heads[-1]} (/dev/null ${nulls[-1]})," \
 		"batch direct ${direct_r[-1]}, batch shell ${shell_r[-1]} tasks/s;" \
 		"1-line batch ${one_w[-1]} s"
 done
@@ -230,7 +239,7 @@ least() {
 
 awk -v n="$n" -v rounds="$rounds" -v bare="$(best "${bares[@]}")" \
 	-v ex="$(best "${execs[@]}")" -v head="$(best "${heads[@]}")" \
-	-v null="$(best "${nulls[@]}")" \
+	-v null="$(best "${nulls[@]}")" -v barel="$(best "${bare_logs[@]}")" \
 	-v sub_ms="$(least "${submits[@]}")" \
 	-v dr="$(best "${direct_r[@]}")" -v sr="$(best "${shell_r[@]}")" \
 	-v ds="$(best "${direct_s[@]}")" -v ss="$(best "${shell_s[@]}")" \
@@ -240,6 +249,9 @@ awk -v n="$n" -v rounds="$rounds" -v bare="$(best "${bares[@]}")" \
 	printf "  worker executor alone:             %6.0f tasks/s, ratio %.3f\n", ex, ex / bare
 	printf "  head job, submit --array + wait:   %6.0f tasks/s, ratio %.3f (target 0.9); submit %.0f ms\n", head, head / bare, sub_ms
 	printf "  head job, output to /dev/null:     %6.0f tasks/s, ratio %.3f\n", null, null / bare
+	printf "  bare loop, new per-task log files: %6.0f tasks/s (baseline for the default)\n", barel
+	printf "  head job (default logs) against it:        ratio %.3f\n", head / barel
+	printf "  batch --run against it:                    ratio %.3f\n", dr / barel
 	printf "  batch --run, direct lines:         %6.0f tasks/s, ratio %.3f (target 0.9)\n", dr, dr / bare
 	printf "  batch --run, lines through sh:     %6.0f tasks/s, ratio %.3f\n", sr, sr / bare
 	printf "  batch start-up (a 1-line job):     %6.3f s\n", one
