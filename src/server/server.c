@@ -67,6 +67,7 @@ struct server {
 	int shutting_down;
 	char *shutdown_reason;
 	int address_written;
+	int lock_fd;			/* state_lock of a head's scheduler */
 	server_ended_fn ended_fn;
 	void *ended_arg;
 };
@@ -628,6 +629,7 @@ struct server *server_create(struct event_base *base,
 		return NULL;
 	}
 	srv->base = base;
+	srv->lock_fd = -1;
 	srv->heartbeat_ms = cfg->heartbeat_ms ? cfg->heartbeat_ms : 5000;
 	srv->missed = cfg->missed_heartbeats ? cfg->missed_heartbeats : 3;
 	strbuf_init(&srv->log_dir, 0);
@@ -700,6 +702,17 @@ struct server *server_create(struct event_base *base,
 			"not publishing this one's address", cfg->state_dir,
 			old.host, old.port);
 	} else if (cfg->state_dir) {
+		/* One scheduler per cluster name: the lock goes with this
+		 * process, so a killed scheduler leaves no stale claim. */
+		srv->lock_fd = state_lock(cfg->state_dir, 0, err);
+		if (srv->lock_fd < 0) {
+			if (errno == EWOULDBLOCK)
+				errprintf(err, "another scheduler already runs for "
+					  "'%s' (its address file says where); stop "
+					  "it or choose another --name",
+					  cfg->state_dir);
+			goto fail;
+		}
 		struct state_address a = { .port = srv->port,
 					   .pid = (long)getpid() };
 		snprintf(a.host, sizeof(a.host), "%s", host);
@@ -733,6 +746,7 @@ void server_destroy(struct server *srv)
 	api_destroy(srv->api);
 	if (srv->address_written)
 		state_address_remove(srv->state_dir);
+	state_unlock(srv->lock_fd);
 	sched_destroy(srv->sched);
 	strbuf_release(&srv->log_dir);
 	free(srv->byid);
