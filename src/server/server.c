@@ -24,6 +24,7 @@
 #include "state/state.h"
 #include "util/strbuf.h"
 #include "util/clock.h"
+#include "util/units.h"
 
 #define HANDSHAKE_TIMEOUT 10.0		/* seconds to complete AUTH */
 
@@ -218,8 +219,12 @@ static int on_auth(struct conn *c, struct proto_msg *m)
 	w_msg.u.welcome.heartbeat_ms = srv->heartbeat_ms;
 	proto_mac(srv->token, "server", a->nonce, c->nonce, w_msg.u.welcome.mac);
 	conn_send(c, &w_msg);
-	log_msg(LOG_INFO, "worker '%s' joined from %s: %u cores, %llu bytes",
-		c->name, c->addr, a->cores, (unsigned long long)a->memory);
+	struct strbuf mem = STRBUF_INIT;
+	size_format(&mem, a->memory);
+	log_msg(LOG_INFO, "worker '%s' joined from %s: %u core%s, %llu bytes "
+		"(%s)", c->name, c->addr, a->cores, a->cores == 1 ? "" : "s",
+		(unsigned long long)a->memory, mem.buf);
+	strbuf_release(&mem);
 	if (srv->shutting_down)
 		send_shutdown(c);
 	srv->need_dispatch = 1;
