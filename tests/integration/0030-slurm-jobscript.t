@@ -74,22 +74,6 @@ submit() {
 	echo "${out%%;*}"
 }
 
-# Slurm prints memory as 1024M, 1G, 1.50G; in MiB for comparisons.
-mib() {
-	awk -v m="$1" 'BEGIN {
-		n = m + 0; u = substr(m, length(m));
-		if (u == "K") n /= 1024; else if (u == "G") n *= 1024;
-		else if (u == "T") n *= 1048576;
-		printf "%d\n", n + 0.5 }'
-}
-
-# NumNodes reads "1-1" while pending, "1" once placed.
-nodes() {
-	local n
-	n=$(slurm_field "$1" NumNodes)
-	echo "${n%%-*}"
-}
-
 # workers_alive N: the head job's scheduler lists N live workers.
 workers_alive() {
 	[ "$("$CLUSTER" --name "$name" workers 2>/dev/null | grep -c ' alive$')" -eq "$1" ]
@@ -122,7 +106,7 @@ if ! wait_for 30 test -s "$CLUSTER_HOME/$name/address"; then
 		"$(tail -5 "$T_DIR"/logs/itest-head-*.err 2>&1)"
 fi
 t_ok "the head job publishes its address under CLUSTER_HOME"
-t_is "$(nodes "$idh") $(slurm_field "$idh" NumCPUs) $(slurm_field "$idh" NumTasks)" \
+t_is "$(slurm_nodes "$idh") $(slurm_field "$idh" NumCPUs) $(slurm_field "$idh" NumTasks)" \
 	"1 2 2" "head job: 1 node, 2 CPUs, 2 tasks (the scheduler rank overcommits)"
 
 wait_for 30 workers_alive 2
@@ -163,22 +147,22 @@ if [ -z "${id1:-}" ] || [ -z "${id2:-}" ]; then t_bail "both jobs submitted"; fi
 wait_for 30 slurm_state_is "$id1" "$started"
 wait_for 30 slurm_state_is "$id2" "$started"
 
-t_is "$(nodes "$id1")" 1 "job 1: NumNodes=1"
+t_is "$(slurm_nodes "$id1")" 1 "job 1: NumNodes=1"
 t_is "$(slurm_field "$id1" NumCPUs)" 2 "job 1: NumCPUs=2 (job.cores)"
 t_is "$(slurm_field "$id1" NumTasks)" 2 "job 1: NumTasks=2 (one per worker)"
 t_is "$(slurm_field "$id1" CPUs/Task)" 1 "job 1: CPUs/Task=1"
-t_is "$(mib "$(slurm_field "$id1" MinMemoryNode)")" 1024 "job 1: MinMemoryNode=1G (job.memory=1GiB)"
+t_is "$(slurm_mib "$(slurm_field "$id1" MinMemoryNode)")" 1024 "job 1: MinMemoryNode=1G (job.memory=1GiB)"
 t_is "$(slurm_field "$id1" TimeLimit)" 00:05:00 "job 1: TimeLimit=00:05:00"
 t_is "$(slurm_field "$id1" Partition)" debug "job 1: Partition=debug (job.queue)"
 t_is "$(slurm_field "$id1" JobName)" itest-worker "job 1: JobName from job.name"
 t_like "$(slurm_field "$id1" StdOut)" "^$T_DIR/logs/" "job 1: output goes to job.log-directory"
 
-t_is "$(nodes "$id2")" 1 "job 2: NumNodes=1"
+t_is "$(slurm_nodes "$id2")" 1 "job 2: NumNodes=1"
 t_is "$(slurm_field "$id2" NumCPUs)" 2 "job 2: NumCPUs=2"
 t_is "$(slurm_field "$id2" NumTasks)" 1 "job 2: NumTasks=1 (job.processes=1)"
 t_is "$(slurm_field "$id2" CPUs/Task)" 2 "job 2: CPUs/Task=2"
 # 10^9 bytes is 953.7 MiB: asked as at least that, not rounded to 1 GiB.
-m2=$(mib "$(slurm_field "$id2" MinMemoryNode)")
+m2=$(slurm_mib "$(slurm_field "$id2" MinMemoryNode)")
 if [ "$m2" -ge 954 ] && [ "$m2" -lt 1024 ]; then
 	t_ok "job 2: MinMemoryNode=${m2}M covers 1GB (953.7 MiB) without rounding to 1GiB"
 else

@@ -42,20 +42,6 @@ job_script() {
 		"$@" job-script --role worker >"$file"
 }
 
-mib() {
-	awk -v m="$1" 'BEGIN {
-		n = m + 0; u = substr(m, length(m));
-		if (u == "K") n /= 1024; else if (u == "G") n *= 1024;
-		else if (u == "T") n *= 1048576;
-		printf "%d\n", n + 0.5 }'
-}
-
-nodes() {
-	local n
-	n=$(slurm_field "$1" NumNodes)
-	echo "${n%%-*}"
-}
-
 probe_in() {
 	[ -n "$1" ] && grep -qs '^probe-started' "$1"
 }
@@ -93,10 +79,10 @@ check_qsub() {
 	t_ok "$label: qsub accepts the script (job $id)"
 
 	wait_for 30 qstat_state_is "$id" 'R|C|E'
-	t_is "$(nodes "$id")" 1 "$label: NumNodes=1"
+	t_is "$(slurm_nodes "$id")" 1 "$label: NumNodes=1"
 	t_is "$(slurm_field "$id" NumCPUs)" 2 "$label: NumCPUs=2 (job.cores)"
 	t_is "$(slurm_field "$id" NumTasks)" 2 "$label: NumTasks=2 (one per worker)"
-	t_is "$(mib "$(slurm_field "$id" MinMemoryNode)")" 1024 "$label: MinMemoryNode=1G (job.memory=1GiB)"
+	t_is "$(slurm_mib "$(slurm_field "$id" MinMemoryNode)")" 1024 "$label: MinMemoryNode=1G (job.memory=1GiB)"
 	t_is "$(slurm_field "$id" TimeLimit)" 00:05:00 "$label: TimeLimit=00:05:00"
 	t_is "$(slurm_field "$id" Partition)" debug "$label: Partition=debug (#PBS -q)"
 	t_is "$(slurm_field "$id" JobName)" "itest-$label" "$label: JobName from #PBS -N"

@@ -218,6 +218,24 @@ slurm_state_is() {
 	[[ $(slurm_field "$1" JobState) =~ ^($2)$ ]]
 }
 
+# slurm_nodes JOBID: NumNodes, which reads "1-1" while pending, "1" once
+# placed.
+slurm_nodes() {
+	local n
+	n=$(slurm_field "$1" NumNodes)
+	echo "${n%%-*}"
+}
+
+# slurm_mib SIZE: Slurm prints memory as 1024M, 1G, 1.50G; in MiB for
+# comparisons.
+slurm_mib() {
+	awk -v m="$1" 'BEGIN {
+		n = m + 0; u = substr(m, length(m));
+		if (u == "K") n /= 1024; else if (u == "G") n *= 1024;
+		else if (u == "T") n *= 1048576;
+		printf "%d\n", n + 0.5 }'
+}
+
 # --- exit -------------------------------------------------------------------
 
 t_cleanup() {
