@@ -118,23 +118,13 @@ BENCH_SRCS += tests/bench/bench_table.c
 
 # --- rules ----------------------------------------------------------------
 
-# Listed files not yet in the tree are left out of the build.
-CORE_SRCS := $(wildcard $(CORE_SRCS))
-CLI_SRCS  := $(wildcard $(CLI_SRCS))
-UNIT_TESTS := $(wildcard $(UNIT_TESTS))
-
 CORE_OBJS := $(CORE_SRCS:%.c=$(BUILD)/%.o)
 CLI_OBJS  := $(CLI_SRCS:%.c=$(BUILD)/%.o)
 RANK_OBJS := $(RANK_SRCS:%.c=$(BUILD)/%.o)
 UNIT_BINS := $(UNIT_TESTS:tests/unit/%.c=$(BUILD)/tests/%)
 CORE_LIB  := $(BUILD)/libcluster-core.a
 
-PROGRAMS := $(BUILD)/bin/cluster
-ifneq ($(RANK_SRCS),)
-ifneq ($(wildcard $(RANK_SRCS)),)
-PROGRAMS += $(BUILD)/bin/cluster-rank
-endif
-endif
+PROGRAMS := $(BUILD)/bin/cluster $(BUILD)/bin/cluster-rank
 
 all: $(PROGRAMS)
 
@@ -169,7 +159,6 @@ $(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(CORE_LIB)
 
 unit-tests: $(UNIT_BINS)
 
-BENCH_SRCS := $(wildcard $(BENCH_SRCS))
 BENCH_BINS := $(BENCH_SRCS:tests/bench/%.c=$(BUILD)/bench/%)
 
 $(BUILD)/bench/%: $(BUILD)/tests/bench/%.o $(CORE_LIB)
