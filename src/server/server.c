@@ -710,14 +710,18 @@ struct server *server_create(struct event_base *base,
 		/* One scheduler per cluster name: the lock goes with this
 		 * process, so a killed scheduler leaves no stale claim. */
 		srv->lock_fd = state_lock(cfg->state_dir, 0, err);
-		if (srv->lock_fd < 0) {
-			if (errno == EWOULDBLOCK)
-				errprintf(err, "another scheduler already runs for "
-					  "'%s' (its address file says where); stop "
-					  "it or choose another --name",
-					  cfg->state_dir);
+		if (srv->lock_fd < 0 && errno == EWOULDBLOCK) {
+			errprintf(err, "another scheduler already runs for '%s' "
+				  "(its address file says where); stop it or "
+				  "choose another --name", cfg->state_dir);
 			goto fail;
 		}
+		/* Some shared file systems refuse locks (Lustre without
+		 * flock): run unguarded rather than not at all. */
+		if (srv->lock_fd < 0)
+			log_msg(LOG_WARNING, "%s; a second scheduler under this "
+				"name would not be refused",
+				err ? err->text : "cannot lock the state directory");
 		struct state_address a = { .port = srv->port,
 					   .pid = (long)getpid() };
 		snprintf(a.host, sizeof(a.host), "%s", host);
