@@ -1,7 +1,8 @@
 #!/bin/bash
-# make check: build twice (warnings as errors, and with sanitizers), run the Check unit
-# suites under both, the integration scripts, lint the man pages, and end
-# with one line "N passed, N failed".
+# make check: build twice (warnings as errors, and with sanitizers), run
+# the Check unit suites under both, the integration scripts (the runtime's
+# also under the sanitizers), lint the man pages, and end with one line
+# "N passed, N failed".
 set -u
 cd "$(dirname "$0")/.."
 jobs=$(nproc 2>/dev/null || echo 2)
@@ -57,21 +58,41 @@ for dir in build build-san; do
 done
 
 # Integration scripts print TAP lines: "ok N - what" / "not ok N - what".
-export CLUSTER_BUILD=$PWD/build
-for t in tests/integration/[0-9]*.t; do
-	[ -f "$t" ] || continue
-	echo "== $t"
+run_integration() {
+	local t=$1 label=$2 out rc ok nok i
+	echo "== $label"
 	out=$(timeout 600 bash "$t" 2>&1)
 	rc=$?
 	echo "$out" | sed 's/^/  /'
 	ok=$(echo "$out" | grep -c '^ok ')
 	nok=$(echo "$out" | grep -c '^not ok ')
 	passed=$((passed + ok))
-	for ((i = 0; i < nok; i++)); do fail "$t"; done
+	for ((i = 0; i < nok; i++)); do fail "$label"; done
 	if [ "$rc" -ne 0 ] && [ "$nok" -eq 0 ]; then
-		fail "$t (exit $rc)"
+		fail "$label (exit $rc)"
 	fi
+	# A sanitizer report fails the script even where the test's own
+	# checks passed.
+	if echo "$out" | grep -qE 'ERROR: (Address|Leak)Sanitizer|runtime error:'; then
+		fail "$label (sanitizer report)"
+	fi
+}
+
+export CLUSTER_BUILD=$PWD/build
+for t in tests/integration/[0-9]*.t; do
+	[ -f "$t" ] || continue
+	run_integration "$t" "$t"
 done
+# The runtime's real process paths once more under the sanitizers: the
+# CLI, configuration, batch runs, refused connections and the HTTP API.
+if [ -x build-san/bin/cluster ] && [ -x build-san/bin/cluster-rank ]; then
+	export CLUSTER_BUILD=$PWD/build-san
+	for t in tests/integration/0010-cli.t tests/integration/0020-config.t \
+		 tests/integration/0100-rank-batch.t \
+		 tests/integration/0102-rank-auth.t tests/integration/0200-api-cli.t; do
+		run_integration "$t" "$t (sanitizers)"
+	done
+fi
 [ -x tests/integration/slurm.sh ] && tests/integration/slurm.sh stop >/dev/null 2>&1
 
 # Man pages: mandoc's lint must have nothing to say above style level.
