@@ -463,36 +463,13 @@ static int field_string(const char *field, json_t *v, char **slot,
 	return 0;
 }
 
-static int parse_array_text(const char *s, int64_t *first, int64_t *last)
-{
-	char *e;
-
-	errno = 0;
-	long long a = strtoll(s, &e, 10);
-	if (errno || e == s)
-		return -1;
-	long long b = a;
-	if (*e == '-') {
-		const char *p = e + 1;
-		errno = 0;
-		b = strtoll(p, &e, 10);
-		if (errno || e == p)
-			return -1;
-	}
-	if (*e || b < a)
-		return -1;
-	*first = a;
-	*last = b;
-	return 0;
-}
-
 static int field_array(json_t *v, struct task_spec *spec, struct err *err)
 {
 	static const char msg[] = "field 'array': expected \"A-B\" with A <= B, "
 		"or {\"first\": A, \"last\": B}";
 
 	if (json_is_string(v)) {
-		if (parse_array_text(json_string_value(v), &spec->array_first,
+		if (sched_parse_range(json_string_value(v), &spec->array_first,
 				     &spec->array_last) < 0)
 			return errprintf(err, "%s", msg);
 	} else if (json_is_object(v)) {

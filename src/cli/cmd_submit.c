@@ -13,6 +13,7 @@
 #include "cli/cli.h"
 #include "cluster/client.h"
 #include "config/config.h"
+#include "sched/sched.h"
 #include "util/strbuf.h"
 #include "util/units.h"
 
@@ -59,27 +60,6 @@ static int parse_after(const char *s, uint64_t **ids, size_t *n)
 			return 0;
 		s = end + 1;
 	}
-}
-
-static int parse_array(const char *s, int64_t *first, int64_t *last)
-{
-	char *end;
-	long long a = strtoll(s, &end, 10), b;
-
-	if (end == s)
-		return -1;
-	b = a;
-	if (*end == '-') {
-		const char *p = end + 1;
-		b = strtoll(p, &end, 10);
-		if (end == p)
-			return -1;
-	}
-	if (*end || b < a)
-		return -1;
-	*first = a;
-	*last = b;
-	return 0;
 }
 
 static void print_ids(uint64_t first, uint64_t count)
@@ -182,7 +162,7 @@ static int cmd_submit(int argc, char **argv, struct cli_globals *g)
 		case 'o': spec.stdout_path = optarg; break;
 		case 'E': spec.stderr_path = optarg; break;
 		case 'A':
-			if (parse_array(optarg, &spec.array_first, &spec.array_last) < 0) {
+			if (sched_parse_range(optarg, &spec.array_first, &spec.array_last) < 0) {
 				cli_usage_error(&cmd_submit_entry, "--array: expected A-B with A <= B, got '%s'",
 						optarg);
 				goto out;

@@ -49,6 +49,7 @@
  */
 #include "sched/sched.h"
 
+#include <errno.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -1740,4 +1741,26 @@ worker_id_t sched_worker_next(struct sched *s, worker_id_t after)
 	size_t next = after < 0 ? 0 : (size_t)after + 1;
 
 	return next < s->nworkers ? (worker_id_t)next : -1;
+}
+
+int sched_parse_range(const char *text, int64_t *first, int64_t *last)
+{
+	char *end;
+
+	errno = 0;
+	long long a = strtoll(text, &end, 10), b = a;
+	if (errno || end == text)
+		return -1;
+	if (*end == '-') {
+		const char *p = end + 1;
+		errno = 0;
+		b = strtoll(p, &end, 10);
+		if (errno || end == p)
+			return -1;
+	}
+	if (*end || b < a)
+		return -1;
+	*first = a;
+	*last = b;
+	return 0;
 }

@@ -1393,6 +1393,25 @@ START_TEST(prefetch_draining_worker_keeps_what_it_holds)
 }
 END_TEST
 
+START_TEST(parse_range)
+{
+	int64_t a = 0, b = 0;
+
+	ck_assert_int_eq(sched_parse_range("1-1000", &a, &b), 0);
+	ck_assert(a == 1 && b == 1000);
+	ck_assert_int_eq(sched_parse_range("5", &a, &b), 0);
+	ck_assert(a == 5 && b == 5);
+	ck_assert_int_eq(sched_parse_range("-3--1", &a, &b), 0);
+	ck_assert(a == -3 && b == -1);
+	ck_assert_int_eq(sched_parse_range("5-1", &a, &b), -1);
+	ck_assert_int_eq(sched_parse_range("", &a, &b), -1);
+	ck_assert_int_eq(sched_parse_range("x", &a, &b), -1);
+	ck_assert_int_eq(sched_parse_range("1-", &a, &b), -1);
+	ck_assert_int_eq(sched_parse_range("1-2x", &a, &b), -1);
+	ck_assert_int_eq(sched_parse_range("1-99999999999999999999", &a, &b), -1);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *su = suite_create("sched");
@@ -1402,6 +1421,7 @@ int main(void)
 
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, state_names);
+	tcase_add_test(tc, parse_range);
 	tcase_add_test(tc, submit_ids_counts_and_copy);
 	tcase_add_test(tc, submit_errors);
 	tcase_add_test(tc, run_to_done);
