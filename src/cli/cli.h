@@ -39,4 +39,9 @@ int cli_usage_error(const struct cmd_entry *e, const char *fmt, ...)
  * ("cluster: ...") and returns NULL on failure. */
 struct config *cli_load_config(const struct cli_globals *g);
 
+/* Connect to the running scheduler of the cluster --name names; prints
+ * the error ("cluster: ...") and returns NULL on failure. */
+struct cluster_client;
+struct cluster_client *cli_open_client(const struct cli_globals *g);
+
 #endif

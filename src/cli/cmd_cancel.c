@@ -54,7 +54,6 @@ static int cmd_cancel(int argc, char **argv, struct cli_globals *g)
 	uint64_t *ids = NULL, cancelled = 0;
 	size_t n = 0;
 	cluster_client_t *c = NULL;
-	char errbuf[512];
 	int opt, ret = 1;
 
 	while ((opt = getopt_long(argc, argv, "+h", longopts, NULL)) != -1) {
@@ -73,11 +72,9 @@ static int cmd_cancel(int argc, char **argv, struct cli_globals *g)
 				"expected a task id or a range A-B, got '%s'", argv[i]);
 		}
 	}
-	c = cluster_client_open(g->name, errbuf, sizeof(errbuf));
-	if (!c) {
-		fprintf(stderr, "cluster: %s\n", errbuf);
+	c = cli_open_client(g);
+	if (!c)
 		goto out;
-	}
 	if (cluster_cancel(c, ids, n, &cancelled) < 0) {
 		fprintf(stderr, "cluster: %s\n", cluster_client_error(c));
 		goto out;

@@ -24,7 +24,7 @@ static int cmd_logs(int argc, char **argv, struct cli_globals *g)
 		{ NULL, 0, NULL, 0 },
 	};
 	cluster_client_t *c;
-	char errbuf[512], *end, *text;
+	char *end, *text;
 	int opt, stream = 0;
 	uint64_t id;
 	size_t len;
@@ -45,11 +45,9 @@ static int cmd_logs(int argc, char **argv, struct cli_globals *g)
 	if (argv[optind][0] < '0' || argv[optind][0] > '9' || *end || !id)
 		return cli_usage_error(&cmd_logs_entry, "expected a task id, got '%s'",
 				       argv[optind]);
-	c = cluster_client_open(g->name, errbuf, sizeof(errbuf));
-	if (!c) {
-		fprintf(stderr, "cluster: %s\n", errbuf);
+	c = cli_open_client(g);
+	if (!c)
 		return 1;
-	}
 	text = cluster_log(c, id, stream, &len);
 	if (!text) {
 		fprintf(stderr, "cluster: %s\n", cluster_client_error(c));

@@ -98,7 +98,7 @@ static int cmd_submit(int argc, char **argv, struct cli_globals *g)
 	struct strbuf text = STRBUF_INIT;
 	struct err err = { "" };
 	cluster_client_t *c = NULL;
-	char errbuf[512], *cwd = NULL;
+	char *cwd = NULL;
 
 	if (!env)
 		return 1;
@@ -230,11 +230,9 @@ static int cmd_submit(int argc, char **argv, struct cli_globals *g)
 			goto out;
 		}
 	}
-	c = cluster_client_open(g->name, errbuf, sizeof(errbuf));
-	if (!c) {
-		fprintf(stderr, "cluster: %s\n", errbuf);
+	c = cli_open_client(g);
+	if (!c)
 		goto out;
-	}
 	if (file) {
 		if (cluster_submit_batch(c, text.buf, text.len, &spec, &first, &count) < 0) {
 			fprintf(stderr, "cluster: '%s': %s\n", file, cluster_client_error(c));

@@ -92,7 +92,7 @@ static int cmd_tasks(int argc, char **argv, struct cli_globals *g)
 	};
 	struct cluster_task_filter f = { 0 };
 	cluster_client_t *c;
-	char errbuf[512], *end;
+	char *end;
 	int opt;
 
 	while ((opt = getopt_long(argc, argv, "+h", longopts, NULL)) != -1) {
@@ -128,11 +128,9 @@ static int cmd_tasks(int argc, char **argv, struct cli_globals *g)
 	if (optind < argc)
 		return cli_usage_error(&cmd_tasks_entry, "unexpected argument '%s'",
 				       argv[optind]);
-	c = cluster_client_open(g->name, errbuf, sizeof(errbuf));
-	if (!c) {
-		fprintf(stderr, "cluster: %s\n", errbuf);
+	c = cli_open_client(g);
+	if (!c)
 		return 1;
-	}
 	printf("%-8s %-9s %-16s %-6s %-3s %-16s %-5s %-8s %s\n", "ID", "STATE",
 	       "NAME", "INDEX", "RUN", "WORKER", "EXIT", "RUNTIME", "COMMAND");
 	if (cluster_tasks(c, &f, row, NULL) < 0) {

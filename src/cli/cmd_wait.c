@@ -64,7 +64,6 @@ static int cmd_wait(int argc, char **argv, struct cli_globals *g)
 	double timeout = -1;
 	uint64_t secs;
 	cluster_client_t *c = NULL;
-	char errbuf[512];
 	int opt, rc, ret = 2, tty = isatty(STDERR_FILENO);
 
 	while ((opt = getopt_long(argc, argv, "+h", longopts, NULL)) != -1) {
@@ -94,11 +93,9 @@ static int cmd_wait(int argc, char **argv, struct cli_globals *g)
 		strbuf_addf(&ids, "%s%s", ids.len ? "," : "", argv[i]);
 	}
 	ret = 1;
-	c = cluster_client_open(g->name, errbuf, sizeof(errbuf));
-	if (!c) {
-		fprintf(stderr, "cluster: %s\n", errbuf);
+	c = cli_open_client(g);
+	if (!c)
 		goto out;
-	}
 	rc = cluster_wait(c, ids.buf, timeout, 1, tty ? draw : NULL, NULL, &st);
 	if (tty && rc >= 0)
 		fputc('\n', stderr);

@@ -40,7 +40,6 @@ static int cmd_workers(int argc, char **argv, struct cli_globals *g)
 		{ NULL, 0, NULL, 0 },
 	};
 	cluster_client_t *c;
-	char errbuf[512];
 	int opt, n;
 
 	while ((opt = getopt_long(argc, argv, "+h", longopts, NULL)) != -1) {
@@ -53,11 +52,9 @@ static int cmd_workers(int argc, char **argv, struct cli_globals *g)
 	if (optind < argc)
 		return cli_usage_error(&cmd_workers_entry, "unexpected argument '%s'",
 				       argv[optind]);
-	c = cluster_client_open(g->name, errbuf, sizeof(errbuf));
-	if (!c) {
-		fprintf(stderr, "cluster: %s\n", errbuf);
+	c = cli_open_client(g);
+	if (!c)
 		return 1;
-	}
 	printf("%-5s %-20s %-9s %-21s %-7s %-8s %s\n", "ID", "NAME", "CORES",
 	       "MEMORY", "RUNNING", "DONE", "STATE");
 	n = cluster_workers(c, row, NULL);

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "cluster/client.h"
 #include "util/strbuf.h"
 
 #ifndef CLUSTER_VERSION
@@ -133,6 +134,16 @@ struct config *cli_load_config(const struct cli_globals *g)
 	if (!cfg)
 		fprintf(stderr, "cluster: %s\n", err.text);
 	return cfg;
+}
+
+struct cluster_client *cli_open_client(const struct cli_globals *g)
+{
+	char errbuf[512];
+	cluster_client_t *c = cluster_client_open(g->name, errbuf, sizeof(errbuf));
+
+	if (!c)
+		fprintf(stderr, "cluster: %s\n", errbuf);
+	return c;
 }
 
 static int run(int argc, char **argv, struct cli_globals *gp)
