@@ -8,6 +8,7 @@
 
 #include "cli/cli.h"
 #include "cluster/client.h"
+#include "util/units.h"
 
 static int cmd_logs(int argc, char **argv, struct cli_globals *g);
 
@@ -24,7 +25,7 @@ static int cmd_logs(int argc, char **argv, struct cli_globals *g)
 		{ NULL, 0, NULL, 0 },
 	};
 	cluster_client_t *c;
-	char *end, *text;
+	char *text;
 	int opt, stream = 0;
 	uint64_t id;
 	size_t len;
@@ -41,8 +42,7 @@ static int cmd_logs(int argc, char **argv, struct cli_globals *g)
 	}
 	if (argc - optind != 1)
 		return cli_usage_error(&cmd_logs_entry, "expected one task id");
-	id = strtoull(argv[optind], &end, 10);
-	if (argv[optind][0] < '0' || argv[optind][0] > '9' || *end || !id)
+	if (count_parse(argv[optind], 1, UINT64_MAX, &id) < 0)
 		return cli_usage_error(&cmd_logs_entry, "expected a task id, got '%s'",
 				       argv[optind]);
 	c = cli_open_client(g);

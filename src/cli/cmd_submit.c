@@ -29,19 +29,6 @@ const struct cmd_entry cmd_submit_entry = {
 	"submit a task, a task array ({} is the index) or a file of commands",
 };
 
-static int parse_uint(const char *s, uint64_t min, uint64_t max, uint64_t *out)
-{
-	char *end;
-
-	if (*s < '0' || *s > '9')
-		return -1;
-	unsigned long long v = strtoull(s, &end, 10);
-	if (*end || v < min || v > max)
-		return -1;
-	*out = v;
-	return 0;
-}
-
 static int parse_after(const char *s, uint64_t **ids, size_t *n)
 {
 	for (;;) {
@@ -105,7 +92,7 @@ static int cmd_submit(int argc, char **argv, struct cli_globals *g)
 	while ((opt = getopt_long(argc, argv, "+h", longopts, NULL)) != -1) {
 		switch (opt) {
 		case 'c':
-			if (parse_uint(optarg, 1, 1000000, &u) < 0) {
+			if (count_parse(optarg, 1, 1000000, &u) < 0) {
 				cli_usage_error(&cmd_submit_entry, "--cores: expected an integer >= 1, got '%s'",
 						optarg);
 				goto out;
@@ -125,7 +112,7 @@ static int cmd_submit(int argc, char **argv, struct cli_globals *g)
 			}
 			break;
 		case 'r':
-			if (parse_uint(optarg, 0, 1000000, &u) < 0) {
+			if (count_parse(optarg, 0, 1000000, &u) < 0) {
 				cli_usage_error(&cmd_submit_entry, "--retries: expected an integer >= 0, got '%s'",
 						optarg);
 				goto out;
@@ -134,7 +121,7 @@ static int cmd_submit(int argc, char **argv, struct cli_globals *g)
 			retries_given = 1;
 			break;
 		case 'L':
-			if (parse_uint(optarg, 1, 1000000, &u) < 0) {
+			if (count_parse(optarg, 1, 1000000, &u) < 0) {
 				cli_usage_error(&cmd_submit_entry, "--max-worker-losses: expected an integer >= 1, got '%s'",
 						optarg);
 				goto out;

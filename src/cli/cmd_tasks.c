@@ -9,6 +9,7 @@
 
 #include "cli/cli.h"
 #include "cluster/client.h"
+#include "util/units.h"
 #include "util/strbuf.h"
 
 static int cmd_tasks(int argc, char **argv, struct cli_globals *g);
@@ -92,7 +93,6 @@ static int cmd_tasks(int argc, char **argv, struct cli_globals *g)
 	};
 	struct cluster_task_filter f = { 0 };
 	cluster_client_t *c;
-	char *end;
 	int opt;
 
 	while ((opt = getopt_long(argc, argv, "+h", longopts, NULL)) != -1) {
@@ -106,8 +106,8 @@ static int cmd_tasks(int argc, char **argv, struct cli_globals *g)
 		case 'n': f.name = optarg; break;
 		case 'a':
 		case 'l': {
-			uint64_t v = strtoull(optarg, &end, 10);
-			if (*optarg < '0' || *optarg > '9' || *end || (opt == 'l' && !v))
+			uint64_t v;
+			if (count_parse(optarg, opt == 'l', UINT64_MAX, &v) < 0)
 				return cli_usage_error(&cmd_tasks_entry, "--%s: expected %s, got '%s'",
 						       opt == 'a' ? "after" : "limit",
 						       opt == 'a' ? "a task id" : "an integer >= 1",

@@ -88,9 +88,8 @@ static int cmd_worker(int argc, char **argv, struct cli_globals *g)
 		case 'c': connect = optarg; break;
 		case 'n': o.name = optarg; break;
 		case 'C': {
-			char *end;
-			long n = strtol(optarg, &end, 10);
-			if (*end || end == optarg || n < 1 || n > 1000000) {
+			uint64_t n;
+			if (count_parse(optarg, 1, 1000000, &n) < 0) {
 				rc = cli_usage_error(&cmd_worker_entry,
 					"--cores wants a positive number, got '%s'",
 					optarg);

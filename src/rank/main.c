@@ -143,16 +143,14 @@ static void usage(FILE *fp)
 static int parse_uint(const char *opt, const char *s, unsigned long max,
 		      unsigned long *out)
 {
-	char *end;
+	uint64_t v;
 
-	errno = 0;
-	unsigned long v = strtoul(s, &end, 10);
-	if (errno || *end || end == s || *s == '-' || v > max) {
+	if (count_parse(s, 0, max, &v) < 0) {
 		fprintf(stderr, "cluster-rank: %s wants a number up to %lu, "
 			"got '%s'\n", opt, max, s);
 		return -1;
 	}
-	*out = v;
+	*out = (unsigned long)v;
 	return 0;
 }
 

@@ -6,7 +6,9 @@
 #include "util/units.h"
 
 #include <ctype.h>
+#include <errno.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -298,4 +300,18 @@ void duration_format_hms(struct strbuf *sb, uint64_t seconds)
 	strbuf_addf(sb, "%02llu:%02u:%02u",
 		    (unsigned long long)(seconds / 3600),
 		    (unsigned)(seconds / 60 % 60), (unsigned)(seconds % 60));
+}
+
+int count_parse(const char *s, uint64_t min, uint64_t max, uint64_t *out)
+{
+	char *end;
+
+	if (*s < '0' || *s > '9')
+		return -1;
+	errno = 0;
+	unsigned long long v = strtoull(s, &end, 10);
+	if (errno || *end || v < min || v > max)
+		return -1;
+	*out = v;
+	return 0;
 }

@@ -15,6 +15,10 @@
 #include "util/err.h"
 #include "util/strbuf.h"
 
+/* A whole number in [min, max], decimal digits only (no sign, no
+ * spaces); -1 on anything else, overflow included. */
+int count_parse(const char *s, uint64_t min, uint64_t max, uint64_t *out);
+
 /* Parse a size into bytes; rounds a fractional byte count up. */
 int size_parse(const char *s, uint64_t *bytes, struct err *err);
 

@@ -246,6 +246,25 @@ START_TEST(duration_formatting)
 }
 END_TEST
 
+START_TEST(counts)
+{
+	uint64_t v = 7;
+
+	ck_assert_int_eq(count_parse("0", 0, 10, &v), 0);
+	ck_assert_uint_eq(v, 0);
+	ck_assert_int_eq(count_parse("18446744073709551615", 0, UINT64_MAX, &v), 0);
+	ck_assert_uint_eq(v, UINT64_MAX);
+	ck_assert_int_eq(count_parse("18446744073709551616", 0, UINT64_MAX, &v), -1);
+	ck_assert_int_eq(count_parse("0", 1, 10, &v), -1);
+	ck_assert_int_eq(count_parse("11", 1, 10, &v), -1);
+	ck_assert_int_eq(count_parse("-1", 0, 10, &v), -1);
+	ck_assert_int_eq(count_parse(" 1", 0, 10, &v), -1);
+	ck_assert_int_eq(count_parse("1x", 0, 10, &v), -1);
+	ck_assert_int_eq(count_parse("", 0, 10, &v), -1);
+	ck_assert_uint_eq(v, UINT64_MAX);	/* untouched on failure */
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("units");
@@ -253,6 +272,7 @@ int main(void)
 	SRunner *sr;
 	int failed;
 
+	tcase_add_test(tc, counts);
 	tcase_add_test(tc, size_plain);
 	tcase_add_test(tc, size_decimal_vs_binary);
 	tcase_add_test(tc, size_case_and_space);
