@@ -47,6 +47,7 @@ CORE_SRCS += src/util/clock.c
 CORE_SRCS += src/util/vec.c
 CORE_SRCS += src/util/procfs.c
 CORE_SRCS += src/util/sysmem.c
+CORE_SRCS += src/util/log.c
 
 # config: key table, YAML layers, profiles
 CORE_SRCS += src/config/keys.c
@@ -77,9 +78,8 @@ CORE_SRCS += src/worker/exec.c
 CORE_SRCS += src/worker/worker.c
 CORE_SRCS += src/worker/nanny.c
 
-# server: the scheduler's network side and the runtime's logging
+# server: the scheduler's network side
 CORE_SRCS += src/server/server.c
-CORE_SRCS += src/server/log.c
 
 # cli: the `cluster` command
 CLI_SRCS += src/cli/main.c

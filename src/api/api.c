@@ -31,7 +31,7 @@
 #include <openssl/crypto.h>
 
 #include "sched/taskfile.h"
-#include "server/log.h"
+#include "util/log.h"
 #include "util/strbuf.h"
 #include "util/units.h"
 #include "util/clock.h"

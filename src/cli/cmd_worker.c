@@ -9,7 +9,7 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
-#include "server/log.h"
+#include "util/log.h"
 #include "state/state.h"
 #include "util/strbuf.h"
 #include "util/units.h"

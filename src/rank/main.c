@@ -30,7 +30,7 @@
 #include "config/config.h"
 #include "sched/sched.h"
 #include "sched/taskfile.h"
-#include "server/log.h"
+#include "util/log.h"
 #include "server/server.h"
 #include "state/state.h"
 #include "util/strbuf.h"

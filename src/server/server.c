@@ -20,7 +20,7 @@
 
 #include "api/api.h"
 #include "proto/proto.h"
-#include "server/log.h"
+#include "util/log.h"
 #include "state/state.h"
 #include "util/strbuf.h"
 #include "util/clock.h"

@@ -15,7 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "server/log.h"
+#include "util/log.h"
 #include "worker/worker.h"
 #include "util/clock.h"
 #include "util/procfs.h"

@@ -17,7 +17,7 @@
 #include <event2/event.h>
 
 #include "proto/proto.h"
-#include "server/log.h"
+#include "util/log.h"
 #include "util/strbuf.h"
 #include "worker/exec.h"
 #include "util/clock.h"

@@ -24,7 +24,7 @@
 
 #include "proto/proto.h"
 #include "sched/sched.h"
-#include "server/log.h"
+#include "util/log.h"
 #include "server/server.h"
 #include "util/strbuf.h"
 #include "worker/worker.h"

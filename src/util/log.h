@@ -6,8 +6,8 @@
  * process was started with -v.  Messages follow the project style:
  * lowercase, no full stop, the subject quoted.
  */
-#ifndef CLUSTER_SERVER_LOG_H
-#define CLUSTER_SERVER_LOG_H
+#ifndef CLUSTER_UTIL_LOG_H
+#define CLUSTER_UTIL_LOG_H
 
 #include <syslog.h>
 
