@@ -48,6 +48,7 @@ CORE_SRCS += src/util/vec.c
 CORE_SRCS += src/util/procfs.c
 CORE_SRCS += src/util/sysmem.c
 CORE_SRCS += src/util/log.c
+CORE_SRCS += src/util/xalloc.c
 
 # config: key table, YAML layers, profiles
 CORE_SRCS += src/config/keys.c

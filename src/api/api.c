@@ -35,6 +35,7 @@
 #include "util/strbuf.h"
 #include "util/units.h"
 #include "util/clock.h"
+#include "util/xalloc.h"
 
 #define API_PREFIX "/api/v1"
 #define MAX_BODY_BATCH ((size_t)64 << 20)	/* task files */
@@ -371,15 +372,6 @@ static void spec_buf_release(struct spec_buf *b)
 	for (size_t i = 0; i < sizeof(b->strings) / sizeof(b->strings[0]); i++)
 		free(b->strings[i]);
 	memset(b, 0, sizeof(*b));
-}
-
-static char *xstrdup(const char *s)
-{
-	char *p = strdup(s);
-
-	if (!p)
-		abort();
-	return p;
 }
 
 static int uint_from_text(const char *s, uint64_t min, uint64_t max,

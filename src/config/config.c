@@ -26,6 +26,7 @@
 #include <yaml.h>
 
 #include "util/units.h"
+#include "util/xalloc.h"
 
 #define ORIGIN_MAX 192
 #define WORD_CHARS "_.@+%=:,/-"
@@ -102,32 +103,6 @@ struct pctx {
 	yaml_document_t *doc;
 	struct err *err;
 };
-
-static char *xstrdup(const char *s)
-{
-	char *p = strdup(s ? s : "");
-
-	if (!p)
-		abort();
-	return p;
-}
-
-static void *xcalloc(size_t n, size_t size)
-{
-	void *p = calloc(n ? n : 1, size);
-
-	if (!p)
-		abort();
-	return p;
-}
-
-static void *xrealloc(void *p, size_t size)
-{
-	p = realloc(p, size ? size : 1);
-	if (!p)
-		abort();
-	return p;
-}
 
 static void list_free(char **list)
 {

@@ -7,6 +7,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "util/xalloc.h"
+
 char strbuf_empty[1];
 
 void strbuf_init(struct strbuf *sb, size_t hint)
@@ -42,15 +44,13 @@ void strbuf_grow(struct strbuf *sb, size_t extra)
 	size_t need = sb->len + extra + 1;
 
 	if (need < sb->len)
-		abort();
+		xalloc_die();
 	if (need <= sb->alloc)
 		return;
 	size_t alloc = sb->alloc ? sb->alloc : 64;
 	while (alloc < need)
 		alloc = alloc * 3 / 2 + 16;
-	char *p = realloc(sb->alloc ? sb->buf : NULL, alloc);
-	if (!p)
-		abort();
+	char *p = xrealloc(sb->alloc ? sb->buf : NULL, alloc);
 	if (!sb->alloc)
 		p[0] = '\0';
 	sb->buf = p;

@@ -1,7 +1,6 @@
 #include "util/vec.h"
 
-#include <stdint.h>
-#include <stdlib.h>
+#include "util/xalloc.h"
 
 void *vec_grow(void *p, size_t *alloc, size_t need, size_t size)
 {
@@ -10,11 +9,7 @@ void *vec_grow(void *p, size_t *alloc, size_t need, size_t size)
 	size_t n = *alloc ? *alloc : 8;
 	while (n < need)
 		n *= 2;
-	if (size && n > SIZE_MAX / size)
-		abort();
-	p = realloc(p, n * size);
-	if (!p)
-		abort();
+	p = xreallocarray(p, n, size);
 	*alloc = n;
 	return p;
 }
