@@ -49,6 +49,7 @@ CORE_SRCS += src/util/procfs.c
 CORE_SRCS += src/util/sysmem.c
 CORE_SRCS += src/util/log.c
 CORE_SRCS += src/util/xalloc.c
+CORE_SRCS += src/util/idset.c
 
 # config: key table, YAML layers, profiles
 CORE_SRCS += src/config/keys.c
@@ -101,6 +102,7 @@ RANK_SRCS += src/rank/main.c
 # unit tests: one Check suite per module
 UNIT_TESTS += tests/unit/check_strbuf.c
 UNIT_TESTS += tests/unit/check_units.c
+UNIT_TESTS += tests/unit/check_idset.c
 UNIT_TESTS += tests/unit/check_sysmem.c
 UNIT_TESTS += tests/unit/check_config.c
 UNIT_TESTS += tests/unit/check_jobscript.c
