@@ -35,6 +35,7 @@
 #include "util/strbuf.h"
 #include "util/units.h"
 #include "util/clock.h"
+#include "util/idset.h"
 #include "util/xalloc.h"
 
 #define API_PREFIX "/api/v1"
@@ -44,16 +45,6 @@
 #define LIST_MAX_LIMIT 10000
 #define WAIT_DEFAULT_TIMEOUT 30
 #define WAIT_MAX_TIMEOUT 600
-
-struct id_range {
-	task_id_t first, last;
-};
-
-/* A sorted, merged set of task id ranges. */
-struct idset {
-	struct id_range *r;
-	size_t n, alloc;
-};
 
 struct waiter {
 	struct api *a;
@@ -140,127 +131,6 @@ static const char *method_name(enum evhttp_cmd_type m)
 }
 
 /* ---- id sets ------------------------------------------------------------ */
-
-static void idset_add(struct idset *set, task_id_t first, task_id_t last)
-{
-	if (set->n == set->alloc) {
-		size_t alloc = set->alloc ? set->alloc * 2 : 8;
-		struct id_range *r = realloc(set->r, alloc * sizeof(*r));
-		if (!r)
-			abort();
-		set->r = r;
-		set->alloc = alloc;
-	}
-	set->r[set->n].first = first;
-	set->r[set->n].last = last;
-	set->n++;
-}
-
-static int range_cmp(const void *x, const void *y)
-{
-	const struct id_range *a = x, *b = y;
-
-	return a->first < b->first ? -1 : a->first > b->first;
-}
-
-static void idset_normalize(struct idset *set)
-{
-	size_t out = 0;
-
-	if (!set->n)
-		return;
-	qsort(set->r, set->n, sizeof(*set->r), range_cmp);
-	for (size_t i = 1; i < set->n; i++) {
-		if (set->r[i].first <= set->r[out].last + 1) {
-			if (set->r[i].last > set->r[out].last)
-				set->r[out].last = set->r[i].last;
-		} else {
-			set->r[++out] = set->r[i];
-		}
-	}
-	set->n = out + 1;
-}
-
-static int idset_has(const struct idset *set, task_id_t id)
-{
-	size_t lo = 0, hi = set->n;
-
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		if (id < set->r[mid].first)
-			hi = mid;
-		else if (id > set->r[mid].last)
-			lo = mid + 1;
-		else
-			return 1;
-	}
-	return 0;
-}
-
-static void idset_release(struct idset *set)
-{
-	free(set->r);
-	memset(set, 0, sizeof(*set));
-}
-
-static int parse_id(const char *s, const char **end, task_id_t *id)
-{
-	char *e;
-
-	if (*s < '0' || *s > '9')
-		return -1;
-	errno = 0;
-	unsigned long long v = strtoull(s, &e, 10);
-	if (errno || v == 0)
-		return -1;
-	*id = v;
-	*end = e;
-	return 0;
-}
-
-/* "ID" or "A-B" into the set, the whole string. */
-static int idset_add_text(struct idset *set, const char *s, const char *what,
-			  struct err *err)
-{
-	task_id_t a, b;
-	const char *e;
-
-	if (parse_id(s, &e, &a) < 0)
-		goto bad;
-	b = a;
-	if (*e == '-') {
-		if (parse_id(e + 1, &e, &b) < 0 || b < a)
-			goto bad;
-	}
-	if (*e)
-		goto bad;
-	idset_add(set, a, b);
-	return 0;
-bad:
-	return errprintf(err, "%s: expected a task id or a range A-B, got '%s'",
-			 what, s);
-}
-
-/* "1,2,5-9" */
-static int idset_parse_list(struct idset *set, const char *s, const char *what,
-			    struct err *err)
-{
-	struct strbuf item = STRBUF_INIT;
-	int ret = 0;
-
-	while (ret == 0) {
-		const char *comma = strchr(s, ',');
-		size_t len = comma ? (size_t)(comma - s) : strlen(s);
-		strbuf_reset(&item);
-		strbuf_add(&item, s, len);
-		ret = idset_add_text(set, item.buf, what, err);
-		if (!comma)
-			break;
-		s = comma + 1;
-	}
-	strbuf_release(&item);
-	return ret;
-}
 
 /* Every id must name a task: the first unknown one is reported. */
 static int idset_check(struct api *a, const struct idset *set, task_id_t *bad)
@@ -513,7 +383,8 @@ static int field_after_text(const char *s, struct spec_buf *b, struct err *err)
 		abort();
 	for (size_t i = 0; i < n; i++) {
 		const char *e;
-		if (parse_id(s, &e, &b->after[i]) < 0 || (*e && *e != ','))
+		if (idset_scan_id(s, &e, &b->after[i]) < 0 || !b->after[i] ||
+		    (*e && *e != ','))
 			return errprintf(err, "field 'after': expected task ids separated by commas");
 		s = *e ? e + 1 : e;
 	}
@@ -826,7 +697,7 @@ static void h_cancel_one(struct call *c)
 
 static void h_cancel_many(struct call *c)
 {
-	struct idset set = { 0 };
+	struct idset set = IDSET_INIT, one = IDSET_INIT;
 	struct err err = { "" };
 	json_t *j = parse_body(c), *ids, *x;
 	uint64_t n = 0, ended = 0;
@@ -844,13 +715,20 @@ static void h_cancel_many(struct call *c)
 		if (json_is_integer(x) && json_integer_value(x) >= 1) {
 			idset_add(&set, (task_id_t)json_integer_value(x),
 				  (task_id_t)json_integer_value(x));
-		} else if (!json_is_string(x) ||
-			   idset_add_text(&set, json_string_value(x), "field 'ids'",
-					  &err) < 0) {
+		} else if (!json_is_string(x)) {
 			reply_error(c->req, 400, "field 'ids': element %zu: expected a task id or \"A-B\"",
 				    i);
 			goto out;
+		} else if (idset_parse(&one, json_string_value(x), 1, UINT64_MAX,
+				       &err) < 0) {
+			reply_error(c->req, 400, "field 'ids': element %zu: %s", i,
+				    err.text);
+			goto out;
 		}
+		/* Normalized once below, not per element. */
+		for (size_t k = 0; k < one.n; k++)
+			idset_add(&set, one.r[k].first, one.r[k].last);
+		idset_release(&one);
 	}
 	idset_normalize(&set);
 	if (idset_check(c->a, &set, &bad) < 0) {
@@ -873,6 +751,7 @@ static void h_cancel_many(struct call *c)
 	reply_json(c->req, 200, json_pack("{s:I,s:I}", "cancelled", (json_int_t)n,
 					  "already_ended", (json_int_t)ended));
 out:
+	idset_release(&one);
 	idset_release(&set);
 	json_decref(j);
 }
@@ -1022,11 +901,10 @@ static void h_wait(struct call *c)
 	if (query_uint(c, "timeout", 0, WAIT_MAX_TIMEOUT, &timeout) < 0)
 		goto fail;
 	if (ids && *ids) {
-		if (idset_parse_list(&w->ids, ids, "parameter 'ids'", &err) < 0) {
-			reply_error(c->req, 400, "%s", err.text);
+		if (idset_parse(&w->ids, ids, 1, UINT64_MAX, &err) < 0) {
+			reply_error(c->req, 400, "parameter 'ids': %s", err.text);
 			goto fail;
 		}
-		idset_normalize(&w->ids);
 		if (idset_check(c->a, &w->ids, &bad) < 0) {
 			reply_error(c->req, 404, "no task %" PRIu64, bad);
 			goto fail;
@@ -1194,7 +1072,7 @@ static int route_match(const char *pattern, const char *path, task_id_t *id)
 	while (*pattern && *path) {
 		if (*pattern == '#') {
 			const char *e;
-			if (parse_id(path, &e, id) < 0)
+			if (idset_scan_id(path, &e, id) < 0 || !*id)
 				return 0;
 			path = e;
 			pattern++;

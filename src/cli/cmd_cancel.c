@@ -5,10 +5,12 @@
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
 
 #include "cli/cli.h"
 #include "cluster/client.h"
+#include "util/idset.h"
+#include "util/strbuf.h"
+#include "util/xalloc.h"
 
 static int cmd_cancel(int argc, char **argv, struct cli_globals *g);
 
@@ -20,41 +22,20 @@ const struct cmd_entry cmd_cancel_entry = {
 /* Ranges larger than this are refused rather than expanded. */
 #define MAX_IDS 10000000
 
-static int add_ids(const char *s, uint64_t **ids, size_t *n)
-{
-	char *end;
-	uint64_t a, b;
-
-	if (*s < '0' || *s > '9')
-		return -1;
-	a = b = strtoull(s, &end, 10);
-	if (*end == '-') {
-		const char *p = end + 1;
-		if (*p < '0' || *p > '9')
-			return -1;
-		b = strtoull(p, &end, 10);
-	}
-	if (*end || !a || b < a || b - a >= MAX_IDS || *n + (b - a + 1) > MAX_IDS)
-		return -1;
-	uint64_t *grown = realloc(*ids, (*n + (size_t)(b - a + 1)) * sizeof(**ids));
-	if (!grown)
-		return -1;
-	*ids = grown;
-	for (uint64_t id = a; id <= b; id++)
-		(*ids)[(*n)++] = id;
-	return 0;
-}
-
 static int cmd_cancel(int argc, char **argv, struct cli_globals *g)
 {
 	static const struct option longopts[] = {
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	uint64_t *ids = NULL, cancelled = 0;
+	struct idset set = IDSET_INIT;
+	struct idset_iter it = IDSET_ITER_INIT;
+	struct strbuf text = STRBUF_INIT;
+	struct err err = { "" };
+	uint64_t *ids = NULL, id, cancelled = 0;
 	size_t n = 0;
 	cluster_client_t *c = NULL;
-	int opt, ret = 1;
+	int opt, ret = 2;
 
 	while ((opt = getopt_long(argc, argv, "+h", longopts, NULL)) != -1) {
 		if (opt == 'h') {
@@ -65,13 +46,23 @@ static int cmd_cancel(int argc, char **argv, struct cli_globals *g)
 	}
 	if (optind >= argc)
 		return cli_usage_error(&cmd_cancel_entry, "no task ids");
-	for (int i = optind; i < argc; i++) {
-		if (add_ids(argv[i], &ids, &n) < 0) {
-			free(ids);
-			return cli_usage_error(&cmd_cancel_entry,
-				"expected a task id or a range A-B, got '%s'", argv[i]);
-		}
+	/* One list, so the ids are sorted and merged once. */
+	for (int i = optind; i < argc; i++)
+		strbuf_addf(&text, "%s%s", i > optind ? "," : "", argv[i]);
+	/* Ids travel as JSON integers: at most INT64_MAX. */
+	if (idset_parse(&set, text.buf, 1, INT64_MAX, &err) < 0) {
+		fprintf(stderr, "cluster: %s\n", err.text);
+		goto out;
 	}
+	if (idset_count(&set) > MAX_IDS) {
+		fprintf(stderr, "cluster: %" PRIu64 " tasks at once is too many "
+			"(at most %d)\n", idset_count(&set), MAX_IDS);
+		goto out;
+	}
+	ids = xcalloc((size_t)idset_count(&set), sizeof(*ids));
+	while (idset_iter_next(&set, &it, &id))
+		ids[n++] = id;
+	ret = 1;
 	c = cli_open_client(g);
 	if (!c)
 		goto out;
@@ -84,5 +75,7 @@ static int cmd_cancel(int argc, char **argv, struct cli_globals *g)
 out:
 	cluster_client_close(c);
 	free(ids);
+	idset_release(&set);
+	strbuf_release(&text);
 	return ret;
 }

@@ -14,8 +14,10 @@
 #include "cluster/client.h"
 #include "config/config.h"
 #include "sched/sched.h"
+#include "util/idset.h"
 #include "util/strbuf.h"
 #include "util/units.h"
+#include "util/xalloc.h"
 
 static int cmd_submit(int argc, char **argv, struct cli_globals *g);
 
@@ -29,24 +31,29 @@ const struct cmd_entry cmd_submit_entry = {
 	"submit a task, a task array ({} is the index) or a file of commands",
 };
 
-static int parse_after(const char *s, uint64_t **ids, size_t *n)
+/* Ranges larger than this are refused rather than expanded. */
+#define MAX_AFTER 10000000
+
+/* The ids of one --after ("3,5-9"), appended to *ids.  Ids travel as
+ * JSON integers: at most INT64_MAX. */
+static int parse_after(const char *s, uint64_t **ids, size_t *n,
+		       struct err *err)
 {
-	for (;;) {
-		char *end;
-		if (*s < '0' || *s > '9')
-			return -1;
-		uint64_t id = strtoull(s, &end, 10);
-		if (!id || (*end && *end != ','))
-			return -1;
-		uint64_t *grown = realloc(*ids, (*n + 1) * sizeof(**ids));
-		if (!grown)
-			return -1;
-		*ids = grown;
-		(*ids)[(*n)++] = id;
-		if (!*end)
-			return 0;
-		s = end + 1;
+	struct idset set = IDSET_INIT;
+	struct idset_iter it = IDSET_ITER_INIT;
+	uint64_t id;
+
+	if (idset_parse(&set, s, 1, INT64_MAX, err) < 0)
+		return -1;
+	if (idset_count(&set) > MAX_AFTER - *n) {
+		idset_release(&set);
+		return errprintf(err, "more than %d tasks", MAX_AFTER);
 	}
+	*ids = xreallocarray(*ids, *n + (size_t)idset_count(&set), sizeof(**ids));
+	while (idset_iter_next(&set, &it, &id))
+		(*ids)[(*n)++] = id;
+	idset_release(&set);
+	return 0;
 }
 
 static void print_ids(uint64_t first, uint64_t count)
@@ -130,9 +137,8 @@ static int cmd_submit(int argc, char **argv, struct cli_globals *g)
 			losses_given = 1;
 			break;
 		case 'a':
-			if (parse_after(optarg, &after, &nafter) < 0) {
-				cli_usage_error(&cmd_submit_entry, "--after: expected task ids separated by commas, got '%s'",
-						optarg);
+			if (parse_after(optarg, &after, &nafter, &err) < 0) {
+				cli_usage_error(&cmd_submit_entry, "--after: %s", err.text);
 				goto out;
 			}
 			break;

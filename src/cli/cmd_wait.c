@@ -11,6 +11,7 @@
 
 #include "cli/cli.h"
 #include "cluster/client.h"
+#include "util/idset.h"
 #include "util/strbuf.h"
 #include "util/units.h"
 
@@ -20,16 +21,6 @@ const struct cmd_entry cmd_wait_entry = {
 	"wait", cmd_wait, "[--timeout DUR] [ID|A-B]...",
 	"wait for tasks (default: all) to end; exit 1 if any failed",
 };
-
-/* An id or a range A-B, digits only. */
-static int valid_ids(const char *s)
-{
-	const char *dash = strchr(s, '-');
-
-	if (!*s || strspn(s, "0123456789-") != strlen(s) || s[0] == '-')
-		return 0;
-	return !dash || (dash[1] && !strchr(dash + 1, '-'));
-}
 
 static void draw(const struct cluster_wait_status *st, void *arg)
 {
@@ -59,7 +50,8 @@ static int cmd_wait(int argc, char **argv, struct cli_globals *g)
 		{ NULL, 0, NULL, 0 },
 	};
 	struct cluster_wait_status st = { 0 };
-	struct strbuf ids = STRBUF_INIT;
+	struct strbuf text = STRBUF_INIT, ids = STRBUF_INIT;
+	struct idset set = IDSET_INIT;
 	struct err err = { "" };
 	double timeout = -1;
 	uint64_t secs;
@@ -84,13 +76,15 @@ static int cmd_wait(int argc, char **argv, struct cli_globals *g)
 			goto out;
 		}
 	}
-	for (int i = optind; i < argc; i++) {
-		if (!valid_ids(argv[i])) {
-			cli_usage_error(&cmd_wait_entry, "expected a task id or a range A-B, got '%s'",
-					argv[i]);
+	/* No ids: every task.  Sent normalized, "1-3,7". */
+	for (int i = optind; i < argc; i++)
+		strbuf_addf(&text, "%s%s", i > optind ? "," : "", argv[i]);
+	if (optind < argc) {
+		if (idset_parse(&set, text.buf, 1, INT64_MAX, &err) < 0) {
+			fprintf(stderr, "cluster: %s\n", err.text);
 			goto out;
 		}
-		strbuf_addf(&ids, "%s%s", ids.len ? "," : "", argv[i]);
+		idset_format(&ids, &set);
 	}
 	ret = 1;
 	c = cli_open_client(g);
@@ -120,6 +114,8 @@ static int cmd_wait(int argc, char **argv, struct cli_globals *g)
 	ret = 0;
 out:
 	cluster_client_close(c);
+	idset_release(&set);
+	strbuf_release(&text);
 	strbuf_release(&ids);
 	return ret;
 }

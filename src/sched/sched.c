@@ -49,7 +49,6 @@
  */
 #include "sched/sched.h"
 
-#include <errno.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -61,6 +60,7 @@
 #include "util/units.h"
 #include "util/clock.h"
 #include "util/vec.h"
+#include "util/idset.h"
 
 #define DISPATCH_MAX_BLOCKED 32
 #define DEFAULT_MAX_WORKER_LOSSES 3
@@ -1745,22 +1745,5 @@ worker_id_t sched_worker_next(struct sched *s, worker_id_t after)
 
 int sched_parse_range(const char *text, int64_t *first, int64_t *last)
 {
-	char *end;
-
-	errno = 0;
-	long long a = strtoll(text, &end, 10), b = a;
-	if (errno || end == text)
-		return -1;
-	if (*end == '-') {
-		const char *p = end + 1;
-		errno = 0;
-		b = strtoll(p, &end, 10);
-		if (errno || end == p)
-			return -1;
-	}
-	if (*end || b < a)
-		return -1;
-	*first = a;
-	*last = b;
-	return 0;
+	return idset_parse_signed(text, first, last, NULL);
 }
