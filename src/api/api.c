@@ -244,21 +244,6 @@ static void spec_buf_release(struct spec_buf *b)
 	memset(b, 0, sizeof(*b));
 }
 
-static int uint_from_text(const char *s, uint64_t min, uint64_t max,
-			  uint64_t *out)
-{
-	char *e;
-
-	if (*s < '0' || *s > '9')
-		return -1;
-	errno = 0;
-	unsigned long long v = strtoull(s, &e, 10);
-	if (errno || *e || v < min || v > max)
-		return -1;
-	*out = v;
-	return 0;
-}
-
 static int field_uint(const char *field, json_t *v, uint64_t min, uint64_t max,
 		      uint64_t *out, struct err *err)
 {
@@ -269,7 +254,7 @@ static int field_uint(const char *field, json_t *v, uint64_t min, uint64_t max,
 		return 0;
 	}
 	if (json_is_string(v) &&
-	    uint_from_text(json_string_value(v), min, max, out) == 0)
+	    count_parse(json_string_value(v), min, max, out) == 0)
 		return 0;
 	if (max == UINT32_MAX)
 		return errprintf(err, "field '%s': expected an integer >= %" PRIu64,
@@ -590,7 +575,7 @@ static int query_uint(struct call *c, const char *key, uint64_t min,
 
 	if (!v)
 		return 0;
-	if (uint_from_text(v, min, max, out) < 0) {
+	if (count_parse(v, min, max, out) < 0) {
 		reply_error(c->req, 400, "parameter '%s': expected an integer from %"
 			    PRIu64 " to %" PRIu64 ", got '%s'", key, min, max, v);
 		return -1;
