@@ -50,6 +50,7 @@ CORE_SRCS += src/util/sysmem.c
 CORE_SRCS += src/util/log.c
 CORE_SRCS += src/util/xalloc.c
 CORE_SRCS += src/util/idset.c
+CORE_SRCS += src/util/paths.c
 
 # config: key table, YAML layers, profiles
 CORE_SRCS += src/config/keys.c
@@ -103,6 +104,7 @@ RANK_SRCS += src/rank/main.c
 UNIT_TESTS += tests/unit/check_strbuf.c
 UNIT_TESTS += tests/unit/check_units.c
 UNIT_TESTS += tests/unit/check_idset.c
+UNIT_TESTS += tests/unit/check_paths.c
 UNIT_TESTS += tests/unit/check_sysmem.c
 UNIT_TESTS += tests/unit/check_config.c
 UNIT_TESTS += tests/unit/check_jobscript.c

@@ -1,25 +1,18 @@
 /*
  * cluster: elastic pools of workers on PBS and Slurm machines.
  */
-#include <errno.h>
 #include <getopt.h>
-#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "cli/cli.h"
 #include "cluster/client.h"
-#include "util/strbuf.h"
+#include "util/paths.h"
 
 #ifndef CLUSTER_VERSION
 #define CLUSTER_VERSION "0.1.0"
-#endif
-#ifndef CLUSTER_SRCDIR
-#define CLUSTER_SRCDIR "."
 #endif
 
 static void print_main_usage(FILE *fp)
@@ -79,45 +72,6 @@ static int cmd_help(int argc, char **argv, struct cli_globals *g)
 	printf("usage: cluster %s %s\n\n%s\n\nSee cluster(1) for details.\n",
 	       e->name, e->usage, e->summary);
 	return 0;
-}
-
-static int is_dir(const char *path)
-{
-	struct stat st;
-
-	return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
-}
-
-/* An installed binary lives in PREFIX/bin with its data in
- * PREFIX/share/cluster; a binary in a build tree uses the source tree. */
-static void find_paths(struct cli_globals *g)
-{
-	static char bindir[PATH_MAX], profiles[PATH_MAX + 32],
-		templates[PATH_MAX + 32];
-	struct strbuf sb = STRBUF_INIT;
-	ssize_t n = readlink("/proc/self/exe", bindir, sizeof(bindir) - 1);
-
-	if (n <= 0)
-		n = 0;
-	bindir[n] = '\0';
-	char *slash = strrchr(bindir, '/');
-	if (slash)
-		*slash = '\0';
-	g->bindir = bindir;
-
-	strbuf_addf(&sb, "%s/../share/cluster", bindir);
-	char *share = is_dir(sb.buf) ? realpath(sb.buf, NULL) : NULL;
-	if (share) {
-		snprintf(profiles, sizeof(profiles), "%s/profiles", share);
-		snprintf(templates, sizeof(templates), "%s/jobscripts", share);
-		free(share);
-		g->profiles_dir = profiles;
-		g->templates_dir = templates;
-	} else {
-		g->profiles_dir = CLUSTER_SRCDIR "/config";
-		g->templates_dir = CLUSTER_SRCDIR "/jobscripts";
-	}
-	strbuf_release(&sb);
 }
 
 struct config *cli_load_config(const struct cli_globals *g)
@@ -191,7 +145,9 @@ static int run(int argc, char **argv, struct cli_globals *gp)
 		print_main_usage(stderr);
 		return 2;
 	}
-	find_paths(&g);
+	g.bindir = paths_bindir();
+	g.profiles_dir = paths_profiles_dir();
+	g.templates_dir = paths_templates_dir();
 	/* Subcommands parse their own options with getopt; optind = 0 makes
 	 * glibc start afresh on their argv (argv[0] is the command name). */
 	int first = optind;

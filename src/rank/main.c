@@ -38,10 +38,7 @@
 #include "util/units.h"
 #include "worker/nanny.h"
 #include "util/clock.h"
-
-#ifndef CLUSTER_SRCDIR
-#define CLUSTER_SRCDIR "."
-#endif
+#include "util/paths.h"
 
 #define ADDR_LEN 320
 #define FAILED_LISTED 20
@@ -84,8 +81,6 @@ struct batch {
 	int stopping;
 	int progress;			/* stderr is a terminal */
 };
-
-static char bindir[PATH_MAX];
 
 /* Seconds MPI_Finalize gets; then the rank ends without it.  Once a
  * rank of the job has died, Open MPI 4.1 with orte_enable_recovery can
@@ -280,38 +275,18 @@ static int parse_args(int argc, char **argv, struct rank_opts *o)
 	return 0;
 }
 
-static void find_bindir(void)
-{
-	ssize_t n = readlink("/proc/self/exe", bindir, sizeof(bindir) - 1);
-
-	if (n <= 0)
-		n = 0;
-	bindir[n] = '\0';
-	char *slash = strrchr(bindir, '/');
-	if (slash)
-		*slash = '\0';
-	else
-		snprintf(bindir, sizeof(bindir), ".");
-}
-
 static struct config *load_config(const struct rank_opts *o)
 {
-	struct strbuf data = STRBUF_INIT;
-	struct stat st;
 	struct err err = { "" };
-
-	strbuf_addf(&data, "%s/../share/cluster/profiles", bindir);
 	struct config_source src = {
 		.config_file = o->config_file,
 		.profile = o->profile,
 		.sets = o->sets,
-		.datadir = stat(data.buf, &st) == 0 && S_ISDIR(st.st_mode) ?
-			data.buf : CLUSTER_SRCDIR "/config",
+		.datadir = paths_profiles_dir(),
 	};
 	struct config *cfg = config_load(&src, &err);
 	if (!cfg)
 		log_msg(LOG_ERR, "%s", err.text);
-	strbuf_release(&data);
 	return cfg;
 }
 
@@ -422,7 +397,7 @@ static int run_nanny(const struct rank_opts *o, const struct config *cfg,
 	if (gethostname(host, sizeof(host)) < 0)
 		snprintf(host, sizeof(host), "localhost");
 	host[sizeof(host) - 1] = '\0';
-	strbuf_addf(&prog, "%s/cluster", bindir);
+	strbuf_addf(&prog, "%s/cluster", paths_bindir());
 	strbuf_addf(&wname, "%s:rank%d", host, rank);
 	snprintf(cores, sizeof(cores), "%u", o->cores ? o->cores : sh->cores);
 	snprintf(memory, sizeof(memory), "%llu",
@@ -821,7 +796,6 @@ int main(int argc, char **argv)
 
 	snprintf(ident, sizeof(ident), "cluster-rank[%d]", rank);
 	log_setup(ident, 0);
-	find_bindir();
 	signal(SIGPIPE, SIG_IGN);
 
 	if (parse_args(argc, argv, &o) < 0) {
