@@ -66,6 +66,9 @@ CORE_SRCS += src/proto/proto.c
 # state: the state directory
 CORE_SRCS += src/state/state.c
 
+# task: task vocabulary shared below the scheduler
+CORE_SRCS += src/task/task.c
+
 # sched: task table, placement, task files
 CORE_SRCS += src/sched/sched.c
 CORE_SRCS += src/sched/taskfile.c

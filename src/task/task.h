@@ -1,0 +1,67 @@
+/*
+ * task: what a task is, in the words every part of the program shares.
+ * The scheduler's table (sched/), the worker (worker/), the CLI and the
+ * API all speak of tasks; they meet here rather than in sched/, so that a
+ * worker or a command-line tool need not see the scheduler to name a
+ * task, its state or its result.
+ *
+ * Ids: tasks are numbered from 1 in submission order; an array of n
+ * elements takes n consecutive ids.  Workers are numbered from 0.
+ *
+ * States: WAITING (dependencies not yet done) -> QUEUED -> RUNNING ->
+ * DONE | FAILED, or CANCELLED from any state before an end.
+ */
+#ifndef CLUSTER_TASK_H
+#define CLUSTER_TASK_H
+
+#include <stdint.h>
+
+enum task_state {
+	TASK_WAITING,
+	TASK_QUEUED,
+	TASK_RUNNING,
+	TASK_DONE,
+	TASK_FAILED,
+	TASK_CANCELLED,
+};
+#define TASK_NSTATES 6
+
+const char *task_state_name(enum task_state st);	/* "waiting", ... */
+int task_state_parse(const char *s, enum task_state *st);
+
+typedef uint64_t task_id_t;
+typedef int32_t worker_id_t;		/* >= 0; -1 = none */
+
+/* What the submitter gives.  sched_submit copies everything. */
+struct task_spec {
+	char *const *argv;		/* NULL-terminated; in an array every
+					   "{}" in an argument is replaced by the
+					   element's index */
+	char *const *env;		/* "NAME=value" additions, NULL-terminated,
+					   may be NULL */
+	const char *cwd;		/* NULL: the worker's */
+	const char *name;		/* group name; NULL: basename of argv[0] */
+	unsigned cores;			/* >= 1 */
+	uint64_t memory;		/* bytes reserved and enforced; 0: none */
+	uint64_t time_limit;		/* seconds; 0: none */
+	unsigned retries;		/* extra runs after a failure */
+	unsigned max_worker_losses;	/* >= 1; 0 means the default, 3 */
+	int is_array;
+	int64_t array_first, array_last;	/* inclusive, first <= last */
+	const task_id_t *after;		/* dependencies: earlier task ids */
+	unsigned nafter;
+	const char *stdout_path;	/* NULL: the worker's log directory */
+	const char *stderr_path;
+};
+
+/* How one run ended, as the worker reports it. */
+struct task_result {
+	int exit_code;			/* valid when signal == 0 */
+	int signal;			/* killing signal, 0 if it exited */
+	double runtime;			/* seconds */
+	uint64_t peak_memory;		/* bytes */
+	const char *reason;		/* NULL, "time limit", "memory limit",
+					   "spawn failed: ..." */
+};
+
+#endif
