@@ -316,7 +316,7 @@ static int field_array(json_t *v, struct task_spec *spec, struct err *err)
 		"or {\"first\": A, \"last\": B}";
 
 	if (json_is_string(v)) {
-		if (sched_parse_range(json_string_value(v), &spec->array_first,
+		if (task_range_parse(json_string_value(v), &spec->array_first,
 				     &spec->array_last) < 0)
 			return errprintf(err, "%s", msg);
 	} else if (json_is_object(v)) {

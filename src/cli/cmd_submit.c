@@ -13,7 +13,7 @@
 #include "cli/cli.h"
 #include "cluster/client.h"
 #include "config/config.h"
-#include "sched/sched.h"
+#include "task/task.h"
 #include "util/idset.h"
 #include "util/strbuf.h"
 #include "util/units.h"
@@ -155,7 +155,7 @@ static int cmd_submit(int argc, char **argv, struct cli_globals *g)
 		case 'o': spec.stdout_path = optarg; break;
 		case 'E': spec.stderr_path = optarg; break;
 		case 'A':
-			if (sched_parse_range(optarg, &spec.array_first, &spec.array_last) < 0) {
+			if (task_range_parse(optarg, &spec.array_first, &spec.array_last) < 0) {
 				cli_usage_error(&cmd_submit_entry, "--array: expected A-B with A <= B, got '%s'",
 						optarg);
 				goto out;

@@ -60,7 +60,6 @@
 #include "util/units.h"
 #include "util/clock.h"
 #include "util/vec.h"
-#include "util/idset.h"
 
 #define DISPATCH_MAX_BLOCKED 32
 #define DEFAULT_MAX_WORKER_LOSSES 3
@@ -1719,9 +1718,4 @@ worker_id_t sched_worker_next(struct sched *s, worker_id_t after)
 	size_t next = after < 0 ? 0 : (size_t)after + 1;
 
 	return next < s->nworkers ? (worker_id_t)next : -1;
-}
-
-int sched_parse_range(const char *text, int64_t *first, int64_t *last)
-{
-	return idset_parse_signed(text, first, last, NULL);
 }

@@ -150,9 +150,12 @@ int sched_task(struct sched *s, task_id_t id, struct task_info *out);
  * each string and the array. */
 char **sched_task_argv(struct sched *s, task_id_t id);
 
-/* An array range as people write it: "A-B" or a single "A" (A <= B,
- * either may be negative: "-3--1").  -1 on anything else. */
-int sched_parse_range(const char *text, int64_t *first, int64_t *last);
+/* The old name of task_range_parse. */
+static inline int sched_parse_range(const char *text, int64_t *first,
+				    int64_t *last)
+{
+	return task_range_parse(text, first, last);
+}
 
 /* The next task id after `after` (0 = from the start) whose state is in
  * the bit mask `states` (1 << TASK_x); 0 when none. */

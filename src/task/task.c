@@ -1,9 +1,13 @@
 /*
- * task: the names of task states, shared by the API, the CLI and the
- * scheduler's logs.
+ * task: the names of task states and the array range syntax, shared by
+ * the API, the CLI and the scheduler, so each is spelled one way.
  */
 #include "task/task.h"
 
+#include "util/idset.h"
+
+#include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 static const char *const state_names[TASK_NSTATES] = {
@@ -26,4 +30,9 @@ int task_state_parse(const char *s, enum task_state *st)
 		}
 	}
 	return -1;
+}
+
+int task_range_parse(const char *text, int64_t *first, int64_t *last)
+{
+	return idset_parse_signed(text, first, last, NULL);
 }

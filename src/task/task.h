@@ -54,6 +54,10 @@ struct task_spec {
 	const char *stderr_path;
 };
 
+/* An array range as people write it: "A-B" or a single "A" (A <= B,
+ * either may be negative: "-3--1").  -1 on anything else. */
+int task_range_parse(const char *text, int64_t *first, int64_t *last);
+
 /* How one run ended, as the worker reports it. */
 struct task_result {
 	int exit_code;			/* valid when signal == 0 */

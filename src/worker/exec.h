@@ -29,7 +29,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "sched/sched.h"
+#include "task/task.h"
 #include "util/err.h"
 
 struct event_base;
