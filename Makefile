@@ -66,8 +66,9 @@ CORE_SRCS += src/proto/proto.c
 # state: the state directory
 CORE_SRCS += src/state/state.c
 
-# task: task vocabulary shared below the scheduler
+# task: task vocabulary, field table
 CORE_SRCS += src/task/task.c
+CORE_SRCS += src/task/fields.c
 
 # sched: task table, placement, task files
 CORE_SRCS += src/sched/sched.c
@@ -114,6 +115,7 @@ UNIT_TESTS += tests/unit/check_jobscript.c
 UNIT_TESTS += tests/unit/check_proto.c
 UNIT_TESTS += tests/unit/check_api.c
 UNIT_TESTS += tests/unit/check_state.c
+UNIT_TESTS += tests/unit/check_task.c
 UNIT_TESTS += tests/unit/check_sched.c
 UNIT_TESTS += tests/unit/check_taskfile.c
 UNIT_TESTS += tests/unit/check_exec.c

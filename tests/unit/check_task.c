@@ -1,0 +1,352 @@
+/* task: the field table's bounds, enforced the same from text and from
+ * JSON, with messages that state the range. */
+#include <check.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "config/config.h"
+#include "task/fields.h"
+#include "task/task.h"
+
+static int numeric(const struct task_field *f)
+{
+	return f->kind == TASK_KIND_COUNT || f->kind == TASK_KIND_SIZE ||
+		f->kind == TASK_KIND_DURATION;
+}
+
+static void describe(const struct task_field *f, struct strbuf *sb)
+{
+	strbuf_reset(sb);
+	task_field_describe(f, sb);
+}
+
+/* Text form: `text` accepted with value `want`. */
+static void text_ok(const struct task_field *f, const char *text,
+		    uint64_t want)
+{
+	struct err err = { "" };
+	uint64_t v = 777;
+
+	ck_assert_msg(task_field_parse(f, NULL, text, &v, &err) == 0,
+		      "%s: '%s' rejected: %s", f->key, text, err.text);
+	ck_assert_msg(v == want, "%s: '%s' gave %" PRIu64, f->key, text, v);
+}
+
+/* Text form: `text` refused, output untouched, and the message names the
+ * option and states the range. */
+static void text_bad(const struct task_field *f, const char *text)
+{
+	struct err err = { "" };
+	struct strbuf want = STRBUF_INIT, d = STRBUF_INIT;
+	uint64_t v = 777;
+
+	ck_assert_msg(task_field_parse(f, NULL, text, &v, &err) == -1,
+		      "%s: '%s' accepted", f->key, text);
+	ck_assert_uint_eq(v, 777);
+	describe(f, &d);
+	if (f->option)
+		strbuf_addf(&want, "--%s: expected %s, got ", f->option, d.buf);
+	else
+		strbuf_addf(&want, "field '%s': expected %s, got ", f->key, d.buf);
+	ck_assert_msg(!strncmp(err.text, want.buf, want.len),
+		      "%s: '%s': message '%s' does not start '%s'", f->key, text,
+		      err.text, want.buf);
+	strbuf_release(&want);
+	strbuf_release(&d);
+}
+
+static void json_ok(const struct task_field *f, json_t *v, uint64_t want)
+{
+	struct err err = { "" };
+	uint64_t n = 777;
+	const char *s = NULL;
+
+	ck_assert_msg(task_field_json(f, v, &n, &s, &err) == 0,
+		      "%s: JSON value rejected: %s", f->key, err.text);
+	ck_assert_msg(n == want, "%s: JSON value gave %" PRIu64, f->key, n);
+	if (f->kind == TASK_KIND_STRING)
+		ck_assert_str_eq(s, json_string_value(v));
+	json_decref(v);
+}
+
+static void json_bad(const struct task_field *f, json_t *v)
+{
+	struct err err = { "" };
+	struct strbuf want = STRBUF_INIT, d = STRBUF_INIT;
+	uint64_t n = 777;
+
+	ck_assert_msg(task_field_json(f, v, &n, NULL, &err) == -1,
+		      "%s: JSON value accepted", f->key);
+	ck_assert_uint_eq(n, 777);
+	describe(f, &d);
+	strbuf_addf(&want, "field '%s': expected %s, got ", f->key, d.buf);
+	ck_assert_msg(!strncmp(err.text, want.buf, want.len),
+		      "%s: message '%s' does not start '%s'", f->key, err.text,
+		      want.buf);
+	strbuf_release(&want);
+	strbuf_release(&d);
+	json_decref(v);
+}
+
+static char *num(uint64_t v)
+{
+	static char buf[4][32];
+	static int i;
+
+	i = (i + 1) % 4;
+	snprintf(buf[i], sizeof(buf[i]), "%" PRIu64, v);
+	return buf[i];
+}
+
+static char *repeat(size_t n)
+{
+	char *s = malloc(n + 1);
+
+	ck_assert_ptr_nonnull(s);
+	memset(s, 'x', n);
+	s[n] = '\0';
+	return s;
+}
+
+START_TEST(table_is_in_order)
+{
+	for (unsigned i = 0; i < TASK_NFIELDS; i++) {
+		const struct task_field *f = &task_fields[i];
+		ck_assert_uint_eq(f->id, i);
+		ck_assert_ptr_eq(task_field(f->id), f);
+		ck_assert_ptr_nonnull(f->key);
+		ck_assert_ptr_nonnull(f->doc);
+		ck_assert_ptr_eq(task_field_find(f->key), f);
+		if (f->kind != TASK_KIND_RANGE)
+			ck_assert_msg(f->min <= f->max, "%s: min > max", f->key);
+	}
+	ck_assert_ptr_null(task_field_find("corse"));
+	/* Each interface keeps its spelling. */
+	ck_assert_str_eq(task_field(TASK_FIELD_TIME_LIMIT)->key, "time_limit");
+	ck_assert_str_eq(task_field(TASK_FIELD_TIME_LIMIT)->option, "time-limit");
+	ck_assert_str_eq(task_field(TASK_FIELD_MAX_WORKER_LOSSES)->key,
+			 "max_worker_losses");
+	ck_assert_str_eq(task_field(TASK_FIELD_MAX_WORKER_LOSSES)->option,
+			 "max-worker-losses");
+	ck_assert_ptr_null(task_field(TASK_FIELD_ARGV)->option);
+}
+END_TEST
+
+/* The task.* keys the fields default from have the fields' bounds. */
+START_TEST(config_keys_share_bounds)
+{
+	unsigned n = 0;
+
+	for (unsigned i = 0; i < TASK_NFIELDS; i++) {
+		const struct task_field *f = &task_fields[i];
+		const struct config_key *k;
+		if (!f->config_key)
+			continue;
+		n++;
+		k = config_key_find(f->config_key);
+		ck_assert_msg(k != NULL, "no key '%s'", f->config_key);
+		ck_assert_int_eq(k->type, CONFIG_INT);
+		ck_assert_int_eq(k->min, (int64_t)f->min);
+		ck_assert_int_eq(k->max, (int64_t)f->max);
+	}
+	ck_assert_uint_eq(n, 2);
+}
+END_TEST
+
+START_TEST(numbers_bounded_as_text)
+{
+	for (unsigned i = 0; i < TASK_NFIELDS; i++) {
+		const struct task_field *f = &task_fields[i];
+		if (!numeric(f))
+			continue;
+		text_ok(f, num(f->min), f->min);
+		text_ok(f, num(f->max), f->max);
+		if (f->min)
+			text_bad(f, num(f->min - 1));
+		text_bad(f, num(f->max + 1));
+		if (f->kind == TASK_KIND_COUNT) {
+			text_bad(f, "99999999999999999999999");
+			text_bad(f, "many");
+			text_bad(f, "-1");
+			text_bad(f, "");
+		}
+	}
+}
+END_TEST
+
+START_TEST(numbers_bounded_as_json)
+{
+	for (unsigned i = 0; i < TASK_NFIELDS; i++) {
+		const struct task_field *f = &task_fields[i];
+		if (!numeric(f))
+			continue;
+		json_ok(f, json_integer((json_int_t)f->min), f->min);
+		json_ok(f, json_integer((json_int_t)f->max), f->max);
+		json_ok(f, json_string(num(f->max)), f->max);
+		if (f->min)
+			json_bad(f, json_integer((json_int_t)f->min - 1));
+		json_bad(f, json_integer((json_int_t)f->max + 1));
+		json_bad(f, json_string(num(f->max + 1)));
+		json_bad(f, json_integer(-1));
+		json_bad(f, json_true());
+		json_bad(f, json_real(1.5));
+		json_bad(f, json_null());
+	}
+}
+END_TEST
+
+START_TEST(strings_bounded)
+{
+	for (unsigned i = 0; i < TASK_NFIELDS; i++) {
+		const struct task_field *f = &task_fields[i];
+		char *longest, *too_long;
+		if (f->kind != TASK_KIND_STRING)
+			continue;
+		longest = repeat(f->max);
+		too_long = repeat(f->max + 1);
+		text_ok(f, "x", 1);
+		text_ok(f, longest, f->max);
+		text_bad(f, too_long);
+		json_ok(f, json_string("x"), 1);
+		json_ok(f, json_string(longest), f->max);
+		json_bad(f, json_string(too_long));
+		json_bad(f, json_integer(3));
+		if (f->min) {
+			text_bad(f, "");
+			json_bad(f, json_string(""));
+		}
+		free(longest);
+		free(too_long);
+	}
+}
+END_TEST
+
+START_TEST(lists_bounded)
+{
+	const struct task_field *argv = task_field(TASK_FIELD_ARGV);
+	const struct task_field *env = task_field(TASK_FIELD_ENV);
+	struct err err = { "" };
+
+	ck_assert_int_eq(task_field_check_items(argv, NULL, 1, &err), 0);
+	ck_assert_int_eq(task_field_check_items(argv, NULL, TASK_WORDS_MAX, &err), 0);
+	ck_assert_int_eq(task_field_check_items(argv, NULL, 0, &err), -1);
+	ck_assert_str_eq(err.text, "field 'argv': expected a list of >= 1 and "
+			 "<= 4096 items, got 0");
+	ck_assert_int_eq(task_field_check_items(env, NULL, 0, &err), 0);
+	ck_assert_int_eq(task_field_check_items(env, "--env", 4097, &err), -1);
+	ck_assert_str_eq(err.text, "--env: expected a list of <= 4096 items, got 4097");
+	/* A list is not read as one value. */
+	ck_assert_int_eq(task_field_parse(env, NULL, "A=1", &(uint64_t){ 0 }, &err), -1);
+}
+END_TEST
+
+/* The messages as people see them. */
+START_TEST(messages_state_the_range)
+{
+	struct err err = { "" };
+	uint64_t v;
+	json_t *j;
+
+	task_field_parse(task_field(TASK_FIELD_CORES), NULL, "0", &v, &err);
+	ck_assert_str_eq(err.text,
+			 "--cores: expected an integer >= 1 and <= 100000, got '0'");
+	task_field_parse(task_field(TASK_FIELD_CORES), "--task-cores", "zero",
+			 &v, &err);
+	ck_assert_str_eq(err.text, "--task-cores: expected an integer >= 1 and "
+			 "<= 100000, got 'zero'");
+	task_field_parse(task_field(TASK_FIELD_RETRIES), NULL, "1001", &v, &err);
+	ck_assert_str_eq(err.text,
+			 "--retries: expected an integer >= 0 and <= 1000, got '1001'");
+	task_field_parse(task_field(TASK_FIELD_MEMORY), NULL, "1025TiB", &v, &err);
+	ck_assert_str_eq(err.text, "--memory: expected a size <= 1024TiB, in bytes "
+			 "or such as 2GiB, got '1025TiB'");
+	text_ok(task_field(TASK_FIELD_MEMORY), "1024TiB", TASK_MEMORY_MAX);
+	task_field_parse(task_field(TASK_FIELD_TIME_LIMIT), NULL, "366d", &v, &err);
+	ck_assert_str_eq(err.text, "--time-limit: expected a duration <= 365d, in "
+			 "seconds or such as 90m, got '366d'");
+	/* A size or duration that does not parse says why. */
+	task_field_parse(task_field(TASK_FIELD_MEMORY), NULL, "2 parsecs", &v, &err);
+	ck_assert_msg(!strncmp(err.text, "--memory: invalid size '2 parsecs'", 34),
+		      "%s", err.text);
+	task_field_parse(task_field(TASK_FIELD_TIME_LIMIT), NULL,
+			 "99999999999999999999999", &v, &err);
+	ck_assert_msg(!strncmp(err.text, "--time-limit: invalid duration", 30),
+		      "%s", err.text);
+	task_field_parse(task_field(TASK_FIELD_NAME), NULL, "", &v, &err);
+	ck_assert_str_eq(err.text, "--name: expected a non-empty string of "
+			 "<= 4096 bytes, got ''");
+
+	j = json_integer(0);
+	task_field_json(task_field(TASK_FIELD_CORES), j, &v, NULL, &err);
+	ck_assert_str_eq(err.text, "field 'cores': expected an integer >= 1 and "
+			 "<= 100000, got 0");
+	json_decref(j);
+	j = json_string("many");
+	task_field_json(task_field(TASK_FIELD_MAX_WORKER_LOSSES), j, &v, NULL, &err);
+	ck_assert_str_eq(err.text, "field 'max_worker_losses': expected an integer "
+			 ">= 1 and <= 1000, got 'many'");
+	json_decref(j);
+	j = json_true();
+	task_field_json(task_field(TASK_FIELD_TIME_LIMIT), j, &v, NULL, &err);
+	ck_assert_str_eq(err.text, "field 'time_limit': expected a duration <= "
+			 "365d, in seconds or such as 90m, got true");
+	json_decref(j);
+	/* Text in JSON means what it means on the command line. */
+	j = json_string("2GiB");
+	ck_assert_int_eq(task_field_json(task_field(TASK_FIELD_MEMORY), j, &v,
+					 NULL, &err), 0);
+	ck_assert_uint_eq(v, 2ull << 30);
+	json_decref(j);
+	j = json_string("90m");
+	ck_assert_int_eq(task_field_json(task_field(TASK_FIELD_TIME_LIMIT), j, &v,
+					 NULL, &err), 0);
+	ck_assert_uint_eq(v, 5400);
+	json_decref(j);
+}
+END_TEST
+
+START_TEST(states_and_ranges)
+{
+	enum task_state st;
+	int64_t a, b;
+
+	for (int i = 0; i < TASK_NSTATES; i++) {
+		ck_assert_int_eq(task_state_parse(task_state_name((enum task_state)i),
+						  &st), 0);
+		ck_assert_int_eq(st, i);
+	}
+	ck_assert_str_eq(task_state_name(TASK_CANCELLED), "cancelled");
+	ck_assert_int_eq(task_state_parse("finished", &st), -1);
+	ck_assert_int_eq(task_range_parse("-3--1", &a, &b), 0);
+	ck_assert_int_eq(a, -3);
+	ck_assert_int_eq(b, -1);
+	ck_assert_int_eq(task_range_parse("5-1", &a, &b), -1);
+}
+END_TEST
+
+int main(void)
+{
+	Suite *s = suite_create("task");
+	TCase *tc = tcase_create("task");
+	SRunner *sr;
+	int failed;
+
+	tcase_add_test(tc, table_is_in_order);
+	tcase_add_test(tc, config_keys_share_bounds);
+	tcase_add_test(tc, numbers_bounded_as_text);
+	tcase_add_test(tc, numbers_bounded_as_json);
+	tcase_add_test(tc, strings_bounded);
+	tcase_add_test(tc, lists_bounded);
+	tcase_add_test(tc, messages_state_the_range);
+	tcase_add_test(tc, states_and_ranges);
+	suite_add_tcase(s, tc);
+	sr = srunner_create(s);
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
