@@ -31,6 +31,7 @@
 #include <openssl/crypto.h>
 
 #include "sched/taskfile.h"
+#include "task/fields.h"
 #include "util/log.h"
 #include "util/strbuf.h"
 #include "util/units.h"
@@ -244,70 +245,12 @@ static void spec_buf_release(struct spec_buf *b)
 	memset(b, 0, sizeof(*b));
 }
 
-static int field_uint(const char *field, json_t *v, uint64_t min, uint64_t max,
-		      uint64_t *out, struct err *err)
+/* A string field's value, copied into the buffer's slot. */
+static void set_string(char **slot, const char **out, const char *value)
 {
-	if (json_is_integer(v) && json_integer_value(v) >= 0 &&
-	    (uint64_t)json_integer_value(v) >= min &&
-	    (uint64_t)json_integer_value(v) <= max) {
-		*out = (uint64_t)json_integer_value(v);
-		return 0;
-	}
-	if (json_is_string(v) &&
-	    count_parse(json_string_value(v), min, max, out) == 0)
-		return 0;
-	if (max == UINT32_MAX)
-		return errprintf(err, "field '%s': expected an integer >= %" PRIu64,
-				 field, min);
-	return errprintf(err, "field '%s': expected an integer from %" PRIu64
-			 " to %" PRIu64, field, min, max);
-}
-
-static int field_size(const char *field, json_t *v, uint64_t *out,
-		      struct err *err)
-{
-	struct err e2;
-
-	if (json_is_integer(v) && json_integer_value(v) >= 0) {
-		*out = (uint64_t)json_integer_value(v);
-		return 0;
-	}
-	if (json_is_string(v)) {
-		if (size_parse(json_string_value(v), out, &e2) == 0)
-			return 0;
-		return errprintf(err, "field '%s': %s", field, e2.text);
-	}
-	return errprintf(err, "field '%s': expected bytes or a size such as \"2GiB\"",
-			 field);
-}
-
-static int field_duration(const char *field, json_t *v, uint64_t *out,
-			  struct err *err)
-{
-	struct err e2;
-
-	if (json_is_integer(v) && json_integer_value(v) >= 0) {
-		*out = (uint64_t)json_integer_value(v);
-		return 0;
-	}
-	if (json_is_string(v)) {
-		if (duration_parse(json_string_value(v), out, &e2) == 0)
-			return 0;
-		return errprintf(err, "field '%s': %s", field, e2.text);
-	}
-	return errprintf(err, "field '%s': expected seconds or a duration such as \"90m\"",
-			 field);
-}
-
-static int field_string(const char *field, json_t *v, char **slot,
-			const char **out, struct err *err)
-{
-	if (!json_is_string(v) || !*json_string_value(v))
-		return errprintf(err, "field '%s': expected a non-empty string",
-				 field);
-	*slot = xstrdup(json_string_value(v));
+	free(*slot);
+	*slot = xstrdup(value);
 	*out = *slot;
-	return 0;
 }
 
 static int field_array(json_t *v, struct task_spec *spec, struct err *err)
@@ -343,6 +286,9 @@ static int field_after_json(json_t *v, struct spec_buf *b, struct err *err)
 	if (!json_is_array(v))
 		return errprintf(err, "field 'after': expected an array of task ids");
 	n = json_array_size(v);
+	if (task_field_check_items(task_field(TASK_FIELD_AFTER), NULL, n, err) < 0)
+		return -1;
+	free(b->after);
 	b->after = calloc(n ? n : 1, sizeof(*b->after));
 	if (!b->after)
 		abort();
@@ -363,6 +309,9 @@ static int field_after_text(const char *s, struct spec_buf *b, struct err *err)
 
 	for (const char *p = s; *p; p++)
 		n += *p == ',';
+	if (task_field_check_items(task_field(TASK_FIELD_AFTER), NULL, n, err) < 0)
+		return -1;
+	free(b->after);
 	b->after = calloc(n, sizeof(*b->after));
 	if (!b->after)
 		abort();
@@ -386,6 +335,8 @@ static int field_argv(json_t *v, struct spec_buf *b, struct err *err)
 	if (!json_is_array(v) || !json_array_size(v))
 		return errprintf(err, "field 'argv': expected a non-empty array of strings");
 	n = json_array_size(v);
+	if (task_field_check_items(task_field(TASK_FIELD_ARGV), NULL, n, err) < 0)
+		return -1;
 	b->argv = calloc(n + 1, sizeof(*b->argv));
 	if (!b->argv)
 		abort();
@@ -409,6 +360,9 @@ static int field_env(json_t *v, struct spec_buf *b, struct err *err)
 
 	if (!json_is_object(v))
 		return errprintf(err, "field 'env': expected an object of strings");
+	if (task_field_check_items(task_field(TASK_FIELD_ENV), NULL,
+				   json_object_size(v), err) < 0)
+		return -1;
 	b->env = calloc(json_object_size(v) + 1, sizeof(*b->env));
 	if (!b->env)
 		abort();
@@ -427,49 +381,54 @@ static int field_env(json_t *v, struct spec_buf *b, struct err *err)
 }
 
 /* One field shared by JSON bodies and batch query strings; `v` is a JSON
- * value (query values arrive as strings). */
+ * value (query values arrive as strings).  Names and bounds come from
+ * the task field table. */
 static int spec_field(struct spec_buf *b, const char *k, json_t *v,
 		      int from_query, struct err *err)
 {
+	const struct task_field *f = task_field_find(k);
 	struct task_spec *spec = &b->spec;
-	uint64_t u;
+	const char *str = NULL;
+	uint64_t u = 0;
 
-	if (!strcmp(k, "cores")) {
-		if (field_uint(k, v, 1, UINT32_MAX, &u, err) < 0)
-			return -1;
-		spec->cores = (unsigned)u;
-	} else if (!strcmp(k, "retries")) {
-		if (field_uint(k, v, 0, 1000000, &u, err) < 0)
-			return -1;
-		spec->retries = (unsigned)u;
-	} else if (!strcmp(k, "max_worker_losses")) {
-		if (field_uint(k, v, 1, 1000000, &u, err) < 0)
-			return -1;
-		spec->max_worker_losses = (unsigned)u;
-	} else if (!strcmp(k, "memory")) {
-		return field_size(k, v, &spec->memory, err);
-	} else if (!strcmp(k, "time_limit")) {
-		return field_duration(k, v, &spec->time_limit, err);
-	} else if (!strcmp(k, "cwd")) {
-		return field_string(k, v, &b->strings[0], &spec->cwd, err);
-	} else if (!strcmp(k, "name")) {
-		return field_string(k, v, &b->strings[1], &spec->name, err);
-	} else if (!strcmp(k, "stdout")) {
-		return field_string(k, v, &b->strings[2], &spec->stdout_path, err);
-	} else if (!strcmp(k, "stderr")) {
-		return field_string(k, v, &b->strings[3], &spec->stderr_path, err);
-	} else if (!strcmp(k, "after")) {
+	if (!f || (from_query && (f->id == TASK_FIELD_ARGV ||
+				  f->id == TASK_FIELD_ENV ||
+				  f->id == TASK_FIELD_ARRAY)))
+		return errprintf(err, "unknown field '%s'", k);
+	switch (f->id) {
+	case TASK_FIELD_ARGV:
+		return field_argv(v, b, err);
+	case TASK_FIELD_ENV:
+		return field_env(v, b, err);
+	case TASK_FIELD_ARRAY:
+		return field_array(v, spec, err);
+	case TASK_FIELD_AFTER:
 		if (from_query)
 			return field_after_text(json_string_value(v), b, err);
 		return field_after_json(v, b, err);
-	} else if (!from_query && !strcmp(k, "argv")) {
-		return field_argv(v, b, err);
-	} else if (!from_query && !strcmp(k, "env")) {
-		return field_env(v, b, err);
-	} else if (!from_query && !strcmp(k, "array")) {
-		return field_array(v, spec, err);
-	} else {
-		return errprintf(err, "unknown field '%s'", k);
+	default:
+		break;
+	}
+	if (task_field_json(f, v, &u, &str, err) < 0)
+		return -1;
+	switch (f->id) {
+	case TASK_FIELD_CORES: spec->cores = (unsigned)u; break;
+	case TASK_FIELD_MEMORY: spec->memory = u; break;
+	case TASK_FIELD_TIME_LIMIT: spec->time_limit = u; break;
+	case TASK_FIELD_RETRIES: spec->retries = (unsigned)u; break;
+	case TASK_FIELD_MAX_WORKER_LOSSES:
+		spec->max_worker_losses = (unsigned)u;
+		break;
+	case TASK_FIELD_CWD: set_string(&b->strings[0], &spec->cwd, str); break;
+	case TASK_FIELD_NAME: set_string(&b->strings[1], &spec->name, str); break;
+	case TASK_FIELD_STDOUT:
+		set_string(&b->strings[2], &spec->stdout_path, str);
+		break;
+	case TASK_FIELD_STDERR:
+		set_string(&b->strings[3], &spec->stderr_path, str);
+		break;
+	default:
+		break;
 	}
 	return 0;
 }

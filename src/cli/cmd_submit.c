@@ -13,6 +13,7 @@
 #include "cli/cli.h"
 #include "cluster/client.h"
 #include "config/config.h"
+#include "task/fields.h"
 #include "task/task.h"
 #include "util/idset.h"
 #include "util/strbuf.h"
@@ -54,6 +55,19 @@ static int parse_after(const char *s, uint64_t **ids, size_t *n,
 		(*ids)[(*n)++] = id;
 	idset_release(&set);
 	return 0;
+}
+
+/* One task field's option, read and bounded by the field table; a bad
+ * value is a usage error that states the range. */
+static int field_option(enum task_field_id id, const char *text,
+			uint64_t *out)
+{
+	struct err err = { "" };
+
+	if (task_field_parse(task_field(id), NULL, text, out, &err) == 0)
+		return 0;
+	cli_usage_error(&cmd_submit_entry, "%s", err.text);
+	return -1;
 }
 
 static void print_ids(uint64_t first, uint64_t count)
@@ -99,40 +113,28 @@ static int cmd_submit(int argc, char **argv, struct cli_globals *g)
 	while ((opt = getopt_long(argc, argv, "+h", longopts, NULL)) != -1) {
 		switch (opt) {
 		case 'c':
-			if (count_parse(optarg, 1, 1000000, &u) < 0) {
-				cli_usage_error(&cmd_submit_entry, "--cores: expected an integer >= 1, got '%s'",
-						optarg);
+			if (field_option(TASK_FIELD_CORES, optarg, &u) < 0)
 				goto out;
-			}
 			spec.cores = (unsigned)u;
 			break;
 		case 'm':
-			if (size_parse(optarg, &spec.memory, &err) < 0) {
-				cli_usage_error(&cmd_submit_entry, "--memory: %s", err.text);
+			if (field_option(TASK_FIELD_MEMORY, optarg, &spec.memory) < 0)
 				goto out;
-			}
 			break;
 		case 't':
-			if (duration_parse(optarg, &spec.time_limit, &err) < 0) {
-				cli_usage_error(&cmd_submit_entry, "--time-limit: %s", err.text);
+			if (field_option(TASK_FIELD_TIME_LIMIT, optarg,
+					 &spec.time_limit) < 0)
 				goto out;
-			}
 			break;
 		case 'r':
-			if (count_parse(optarg, 0, 1000000, &u) < 0) {
-				cli_usage_error(&cmd_submit_entry, "--retries: expected an integer >= 0, got '%s'",
-						optarg);
+			if (field_option(TASK_FIELD_RETRIES, optarg, &u) < 0)
 				goto out;
-			}
 			spec.retries = (unsigned)u;
 			retries_given = 1;
 			break;
 		case 'L':
-			if (count_parse(optarg, 1, 1000000, &u) < 0) {
-				cli_usage_error(&cmd_submit_entry, "--max-worker-losses: expected an integer >= 1, got '%s'",
-						optarg);
+			if (field_option(TASK_FIELD_MAX_WORKER_LOSSES, optarg, &u) < 0)
 				goto out;
-			}
 			spec.max_worker_losses = (unsigned)u;
 			losses_given = 1;
 			break;
@@ -142,7 +144,11 @@ static int cmd_submit(int argc, char **argv, struct cli_globals *g)
 				goto out;
 			}
 			break;
-		case 'n': spec.name = optarg; break;
+		case 'n':
+			if (field_option(TASK_FIELD_NAME, optarg, &u) < 0)
+				goto out;
+			spec.name = optarg;
+			break;
 		case 'e':
 			if (!strchr(optarg, '=') || optarg[0] == '=') {
 				cli_usage_error(&cmd_submit_entry, "--env: expected NAME=VALUE, got '%s'",
@@ -151,9 +157,21 @@ static int cmd_submit(int argc, char **argv, struct cli_globals *g)
 			}
 			env[nenv++] = optarg;
 			break;
-		case 'C': spec.cwd = optarg; break;
-		case 'o': spec.stdout_path = optarg; break;
-		case 'E': spec.stderr_path = optarg; break;
+		case 'C':
+			if (field_option(TASK_FIELD_CWD, optarg, &u) < 0)
+				goto out;
+			spec.cwd = optarg;
+			break;
+		case 'o':
+			if (field_option(TASK_FIELD_STDOUT, optarg, &u) < 0)
+				goto out;
+			spec.stdout_path = optarg;
+			break;
+		case 'E':
+			if (field_option(TASK_FIELD_STDERR, optarg, &u) < 0)
+				goto out;
+			spec.stderr_path = optarg;
+			break;
 		case 'A':
 			if (task_range_parse(optarg, &spec.array_first, &spec.array_last) < 0) {
 				cli_usage_error(&cmd_submit_entry, "--array: expected A-B with A <= B, got '%s'",
@@ -192,10 +210,11 @@ static int cmd_submit(int argc, char **argv, struct cli_globals *g)
 		if (!cfg)
 			goto out;
 		if (!retries_given)
-			spec.retries = (unsigned)config_get_num(cfg, "task.retries");
+			spec.retries = (unsigned)config_get_num(cfg,
+				task_field(TASK_FIELD_RETRIES)->config_key);
 		if (!losses_given)
-			spec.max_worker_losses =
-				(unsigned)config_get_num(cfg, "task.max-worker-losses");
+			spec.max_worker_losses = (unsigned)config_get_num(cfg,
+				task_field(TASK_FIELD_MAX_WORKER_LOSSES)->config_key);
 		config_destroy(cfg);
 	}
 	spec.retries_set = 1;

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "config/config.h"
+#include "task/fields.h"
 
 static const char *const backends[] = { "local", "slurm", "pbs", "torque", NULL };
 static const char *const locations[] = { "job", "local", NULL };
@@ -83,10 +84,11 @@ const struct config_key config_keys[] = {
 	KI("worker.prefetch", "1", 0, 1000,
 	   "tasks a worker holds beyond those it can start now, so it starts the next one without waiting for the scheduler"),
 
-	/* task defaults */
-	KI("task.retries", "0", 0, 1000,
+	/* task defaults: bounds from the task field table (task/fields.h) */
+	KI("task.retries", "0", TASK_RETRIES_MIN, TASK_RETRIES_MAX,
 	   "times a failed task is run again"),
-	KI("task.max-worker-losses", "3", 1, 1000,
+	KI("task.max-worker-losses", "3", TASK_MAX_WORKER_LOSSES_MIN,
+	   TASK_MAX_WORKER_LOSSES_MAX,
 	   "workers a task may take down before it is failed"),
 	{ NULL, 0, NULL, 0, 0, NULL, NULL },
 };

@@ -33,6 +33,7 @@
 #include "util/log.h"
 #include "server/server.h"
 #include "state/state.h"
+#include "task/fields.h"
 #include "util/strbuf.h"
 #include "util/sysmem.h"
 #include "util/units.h"
@@ -149,6 +150,18 @@ static int parse_uint(const char *opt, const char *s, unsigned long max,
 	return 0;
 }
 
+/* A task field's option, bounded by the task field table. */
+static int task_option(enum task_field_id id, const char *opt,
+		       const char *s, uint64_t *out)
+{
+	struct err err = { "" };
+
+	if (task_field_parse(task_field(id), opt, s, out, &err) == 0)
+		return 0;
+	fprintf(stderr, "cluster-rank: %s\n", err.text);
+	return -1;
+}
+
 static int parse_args(int argc, char **argv, struct rank_opts *o)
 {
 	static const struct option longopts[] = {
@@ -174,6 +187,7 @@ static int parse_args(int argc, char **argv, struct rank_opts *o)
 	};
 	struct err err = { "" };
 	unsigned long v;
+	uint64_t u;
 	int c;
 
 	o->name = "default";
@@ -215,33 +229,26 @@ static int parse_args(int argc, char **argv, struct rank_opts *o)
 			}
 			break;
 		case 'T':
-			if (duration_parse(optarg, &o->time_limit, &err) < 0) {
-				fprintf(stderr, "cluster-rank: --time-limit: %s\n",
-					err.text);
+			if (task_option(TASK_FIELD_TIME_LIMIT, "--time-limit", optarg,
+					&o->time_limit) < 0)
 				return -1;
-			}
 			break;
 		case 'M':
-			if (size_parse(optarg, &o->task_memory, &err) < 0) {
-				fprintf(stderr, "cluster-rank: --task-memory: %s\n",
-					err.text);
+			if (task_option(TASK_FIELD_MEMORY, "--task-memory", optarg,
+					&o->task_memory) < 0)
 				return -1;
-			}
 			break;
 		case 'K':
-			if (parse_uint("--task-cores", optarg, 100000, &v) < 0)
+			if (task_option(TASK_FIELD_CORES, "--task-cores", optarg,
+					&u) < 0)
 				return -1;
-			if (!v) {
-				fprintf(stderr, "cluster-rank: --task-cores must be "
-					"at least 1\n");
-				return -1;
-			}
-			o->task_cores = (unsigned)v;
+			o->task_cores = (unsigned)u;
 			break;
 		case 'R':
-			if (parse_uint("--retries", optarg, 1000, &v) < 0)
+			if (task_option(TASK_FIELD_RETRIES, "--retries", optarg,
+					&u) < 0)
 				return -1;
-			o->retries = (long)v;
+			o->retries = (long)u;
 			break;
 		case 'v': o->verbose++; break;
 		case 'h': usage(stdout); exit(0);
