@@ -30,32 +30,6 @@
 #include "task/task.h"
 #include "util/err.h"
 
-/* A snapshot of one task; pointers valid until the next sched call. */
-struct task_info {
-	task_id_t id;
-	enum task_state state;
-	const struct task_spec *spec;	/* the template (arrays share it) */
-	int has_index;
-	int64_t array_index;
-	unsigned attempts;		/* runs started */
-	unsigned failures;		/* runs that ended non-zero */
-	unsigned worker_losses;
-	worker_id_t worker;		/* running on, or last ran on; -1 */
-	double submit_time, start_time, end_time;	/* 0 = not yet; a
-					   prefetched task starts when its
-					   worker has the cores for it (when
-					   the last event that freed them
-					   reached sched, or end_time - runtime
-					   when it ended before that) */
-	int exit_code, signal;		/* of the last run */
-	double runtime;
-	uint64_t peak_memory;
-	const char *reason;		/* why it failed or was cancelled; for a
-					   queued task, why it cannot be placed
-					   ("waiting for a worker with N cores")
-					   or why its last run failed */
-};
-
 struct sched_counts {
 	uint64_t state[TASK_NSTATES];	/* tasks per state */
 	uint64_t submitted;
