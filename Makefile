@@ -66,9 +66,10 @@ CORE_SRCS += src/proto/proto.c
 # state: the state directory
 CORE_SRCS += src/state/state.c
 
-# task: task vocabulary, field table
+# task: task vocabulary, field table, JSON codec
 CORE_SRCS += src/task/task.c
 CORE_SRCS += src/task/fields.c
+CORE_SRCS += src/task/codec.c
 
 # sched: task table, placement, task files
 CORE_SRCS += src/sched/sched.c

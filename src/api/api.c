@@ -31,6 +31,7 @@
 #include <openssl/crypto.h>
 
 #include "sched/taskfile.h"
+#include "task/codec.h"
 #include "task/fields.h"
 #include "util/log.h"
 #include "util/strbuf.h"
@@ -149,311 +150,20 @@ static int idset_check(struct api *a, const struct idset *set, task_id_t *bad)
 
 /* ---- task JSON ---------------------------------------------------------- */
 
-static json_t *json_time(double t)
-{
-	return t > 0 ? json_real(t) : json_null();
-}
-
-static const char *task_name(const struct task_spec *spec)
-{
-	const char *slash;
-
-	if (spec->name && *spec->name)
-		return spec->name;
-	if (!spec->argv || !spec->argv[0])
-		return "";
-	slash = strrchr(spec->argv[0], '/');
-	return slash ? slash + 1 : spec->argv[0];
-}
-
 static json_t *task_json(struct api *a, const struct task_info *t)
 {
-	json_t *j = json_object();
-	json_t *argv = json_array();
-	char **args = sched_task_argv(a->s, t->id);
-	worker_id_t w = t->worker;
+	char **argv = sched_task_argv(a->s, t->id);
+	struct worker_info wi;
+	const char *worker_name = NULL;
+	json_t *j;
 
-	for (char **p = args; p && *p; p++) {
-		json_array_append_new(argv, json_string(*p));
+	if (t->worker >= 0 && sched_worker(a->s, t->worker, &wi) == 0)
+		worker_name = wi.name;
+	j = task_info_json(t, argv, worker_name);
+	for (char **p = argv; p && *p; p++)
 		free(*p);
-	}
-	free(args);
-	json_object_set_new(j, "id", json_integer((json_int_t)t->id));
-	json_object_set_new(j, "state", json_string(task_state_name(t->state)));
-	json_object_set_new(j, "name", json_string(task_name(t->spec)));
-	json_object_set_new(j, "argv", argv);
-	json_object_set_new(j, "index", t->has_index ?
-			    json_integer(t->array_index) : json_null());
-	json_object_set_new(j, "cores", json_integer(t->spec->cores));
-	json_object_set_new(j, "memory",
-			    json_integer((json_int_t)t->spec->memory));
-	json_object_set_new(j, "time_limit",
-			    json_integer((json_int_t)t->spec->time_limit));
-	json_object_set_new(j, "attempts", json_integer(t->attempts));
-	json_object_set_new(j, "failures", json_integer(t->failures));
-	json_object_set_new(j, "worker_losses", json_integer(t->worker_losses));
-	json_object_set_new(j, "worker", w >= 0 ? json_integer(w) : json_null());
-	if (w >= 0) {
-		struct worker_info wi;
-		if (sched_worker(a->s, w, &wi) == 0 && wi.name)
-			json_object_set_new(j, "worker_name",
-					    json_string(wi.name));
-	}
-	json_object_set_new(j, "submit_time", json_time(t->submit_time));
-	json_object_set_new(j, "start_time", json_time(t->start_time));
-	json_object_set_new(j, "end_time", json_time(t->end_time));
-	if (t->attempts && (t->state == TASK_DONE || t->state == TASK_FAILED ||
-			    t->end_time > 0 || t->failures)) {
-		json_object_set_new(j, "exit_code", json_integer(t->exit_code));
-		json_object_set_new(j, "signal", json_integer(t->signal));
-		json_object_set_new(j, "runtime", json_real(t->runtime));
-		json_object_set_new(j, "peak_memory",
-				    json_integer((json_int_t)t->peak_memory));
-	} else {
-		json_object_set_new(j, "exit_code", json_null());
-		json_object_set_new(j, "signal", json_null());
-		json_object_set_new(j, "runtime", json_null());
-		json_object_set_new(j, "peak_memory", json_null());
-	}
-	json_object_set_new(j, "reason", t->reason ?
-			    json_string(t->reason) : json_null());
+	free(argv);
 	return j;
-}
-
-/* ---- task specs from JSON or a query string ----------------------------- */
-
-/* Owns what a parsed task_spec points at. */
-struct spec_buf {
-	struct task_spec spec;
-	char **argv;
-	char **env;
-	task_id_t *after;
-	char *strings[5];		/* cwd, name, stdout, stderr, spare */
-};
-
-static void spec_buf_release(struct spec_buf *b)
-{
-	for (char **p = b->argv; p && *p; p++)
-		free(*p);
-	free(b->argv);
-	for (char **p = b->env; p && *p; p++)
-		free(*p);
-	free(b->env);
-	free(b->after);
-	for (size_t i = 0; i < sizeof(b->strings) / sizeof(b->strings[0]); i++)
-		free(b->strings[i]);
-	memset(b, 0, sizeof(*b));
-}
-
-/* A string field's value, copied into the buffer's slot. */
-static void set_string(char **slot, const char **out, const char *value)
-{
-	free(*slot);
-	*slot = xstrdup(value);
-	*out = *slot;
-}
-
-static int field_array(json_t *v, struct task_spec *spec, struct err *err)
-{
-	static const char msg[] = "field 'array': expected \"A-B\" with A <= B, "
-		"or {\"first\": A, \"last\": B}";
-
-	if (json_is_string(v)) {
-		if (task_range_parse(json_string_value(v), &spec->array_first,
-				     &spec->array_last) < 0)
-			return errprintf(err, "%s", msg);
-	} else if (json_is_object(v)) {
-		json_t *f = json_object_get(v, "first");
-		json_t *l = json_object_get(v, "last");
-		if (!json_is_integer(f) || !json_is_integer(l) ||
-		    json_object_size(v) != 2 ||
-		    json_integer_value(f) > json_integer_value(l))
-			return errprintf(err, "%s", msg);
-		spec->array_first = json_integer_value(f);
-		spec->array_last = json_integer_value(l);
-	} else {
-		return errprintf(err, "%s", msg);
-	}
-	spec->is_array = 1;
-	return 0;
-}
-
-static int field_after_json(json_t *v, struct spec_buf *b, struct err *err)
-{
-	size_t i, n;
-	json_t *x;
-
-	if (!json_is_array(v))
-		return errprintf(err, "field 'after': expected an array of task ids");
-	n = json_array_size(v);
-	if (task_field_check_items(task_field(TASK_FIELD_AFTER), NULL, n, err) < 0)
-		return -1;
-	free(b->after);
-	b->after = calloc(n ? n : 1, sizeof(*b->after));
-	if (!b->after)
-		abort();
-	json_array_foreach(v, i, x) {
-		if (!json_is_integer(x) || json_integer_value(x) < 1)
-			return errprintf(err, "field 'after': element %zu: expected a task id >= 1",
-					 i);
-		b->after[i] = (task_id_t)json_integer_value(x);
-	}
-	b->spec.after = b->after;
-	b->spec.nafter = (unsigned)n;
-	return 0;
-}
-
-static int field_after_text(const char *s, struct spec_buf *b, struct err *err)
-{
-	size_t n = 1;
-
-	for (const char *p = s; *p; p++)
-		n += *p == ',';
-	if (task_field_check_items(task_field(TASK_FIELD_AFTER), NULL, n, err) < 0)
-		return -1;
-	free(b->after);
-	b->after = calloc(n, sizeof(*b->after));
-	if (!b->after)
-		abort();
-	for (size_t i = 0; i < n; i++) {
-		const char *e;
-		if (idset_scan_id(s, &e, &b->after[i]) < 0 || !b->after[i] ||
-		    (*e && *e != ','))
-			return errprintf(err, "field 'after': expected task ids separated by commas");
-		s = *e ? e + 1 : e;
-	}
-	b->spec.after = b->after;
-	b->spec.nafter = (unsigned)n;
-	return 0;
-}
-
-static int field_argv(json_t *v, struct spec_buf *b, struct err *err)
-{
-	size_t i, n;
-	json_t *x;
-
-	if (!json_is_array(v) || !json_array_size(v))
-		return errprintf(err, "field 'argv': expected a non-empty array of strings");
-	n = json_array_size(v);
-	if (task_field_check_items(task_field(TASK_FIELD_ARGV), NULL, n, err) < 0)
-		return -1;
-	b->argv = calloc(n + 1, sizeof(*b->argv));
-	if (!b->argv)
-		abort();
-	json_array_foreach(v, i, x) {
-		if (!json_is_string(x))
-			return errprintf(err, "field 'argv': element %zu: expected a string",
-					 i);
-		b->argv[i] = xstrdup(json_string_value(x));
-	}
-	if (!*b->argv[0])
-		return errprintf(err, "field 'argv': the command is empty");
-	b->spec.argv = b->argv;
-	return 0;
-}
-
-static int field_env(json_t *v, struct spec_buf *b, struct err *err)
-{
-	const char *k;
-	json_t *x;
-	size_t i = 0;
-
-	if (!json_is_object(v))
-		return errprintf(err, "field 'env': expected an object of strings");
-	if (task_field_check_items(task_field(TASK_FIELD_ENV), NULL,
-				   json_object_size(v), err) < 0)
-		return -1;
-	b->env = calloc(json_object_size(v) + 1, sizeof(*b->env));
-	if (!b->env)
-		abort();
-	json_object_foreach(v, k, x) {
-		struct strbuf sb = STRBUF_INIT;
-		if (!*k || strchr(k, '='))
-			return errprintf(err, "field 'env': bad variable name '%s'", k);
-		if (!json_is_string(x))
-			return errprintf(err, "field 'env': variable '%s': expected a string",
-					 k);
-		strbuf_addf(&sb, "%s=%s", k, json_string_value(x));
-		b->env[i++] = strbuf_detach(&sb, NULL);
-	}
-	b->spec.env = b->env;
-	return 0;
-}
-
-/* One field shared by JSON bodies and batch query strings; `v` is a JSON
- * value (query values arrive as strings).  Names and bounds come from
- * the task field table. */
-static int spec_field(struct spec_buf *b, const char *k, json_t *v,
-		      int from_query, struct err *err)
-{
-	const struct task_field *f = task_field_find(k);
-	struct task_spec *spec = &b->spec;
-	const char *str = NULL;
-	uint64_t u = 0;
-
-	if (!f || (from_query && (f->id == TASK_FIELD_ARGV ||
-				  f->id == TASK_FIELD_ENV ||
-				  f->id == TASK_FIELD_ARRAY)))
-		return errprintf(err, "unknown field '%s'", k);
-	switch (f->id) {
-	case TASK_FIELD_ARGV:
-		return field_argv(v, b, err);
-	case TASK_FIELD_ENV:
-		return field_env(v, b, err);
-	case TASK_FIELD_ARRAY:
-		return field_array(v, spec, err);
-	case TASK_FIELD_AFTER:
-		if (from_query)
-			return field_after_text(json_string_value(v), b, err);
-		return field_after_json(v, b, err);
-	default:
-		break;
-	}
-	if (task_field_json(f, v, &u, &str, err) < 0)
-		return -1;
-	switch (f->id) {
-	case TASK_FIELD_CORES: spec->cores = (unsigned)u; break;
-	case TASK_FIELD_MEMORY: spec->memory = u; break;
-	case TASK_FIELD_TIME_LIMIT: spec->time_limit = u; break;
-	case TASK_FIELD_RETRIES: spec->retries = (unsigned)u; break;
-	case TASK_FIELD_MAX_WORKER_LOSSES:
-		spec->max_worker_losses = (unsigned)u;
-		break;
-	case TASK_FIELD_CWD: set_string(&b->strings[0], &spec->cwd, str); break;
-	case TASK_FIELD_NAME: set_string(&b->strings[1], &spec->name, str); break;
-	case TASK_FIELD_STDOUT:
-		set_string(&b->strings[2], &spec->stdout_path, str);
-		break;
-	case TASK_FIELD_STDERR:
-		set_string(&b->strings[3], &spec->stderr_path, str);
-		break;
-	default:
-		break;
-	}
-	return 0;
-}
-
-static void spec_defaults(struct spec_buf *b)
-{
-	memset(b, 0, sizeof(*b));
-	b->spec.cores = 1;
-}
-
-static int spec_from_json(json_t *j, struct spec_buf *b, struct err *err)
-{
-	const char *k;
-	json_t *v;
-
-	spec_defaults(b);
-	if (!json_is_object(j))
-		return errprintf(err, "expected a JSON object describing a task");
-	json_object_foreach(j, k, v) {
-		if (spec_field(b, k, v, 0, err) < 0)
-			return -1;
-	}
-	if (!b->argv)
-		return errprintf(err, "field 'argv': missing");
-	return 0;
 }
 
 /* ---- handlers ----------------------------------------------------------- */
@@ -482,7 +192,7 @@ static void reply_submitted(struct call *c, task_id_t first, uint64_t count)
 
 static void h_submit(struct call *c)
 {
-	struct spec_buf b;
+	struct task_spec_buf b;
 	struct err err = { "" };
 	task_id_t first;
 	uint64_t count;
@@ -490,28 +200,28 @@ static void h_submit(struct call *c)
 
 	if (!j)
 		return;
-	if (spec_from_json(j, &b, &err) < 0 ||
+	if (task_spec_from_json(j, &b, &err) < 0 ||
 	    sched_submit(c->a->s, &b.spec, &first, &count, &err) < 0)
 		reply_error(c->req, 400, "%s", err.text);
 	else
 		reply_submitted(c, first, count);
-	spec_buf_release(&b);
+	task_spec_buf_release(&b);
 	json_decref(j);
 }
 
 static void h_batch(struct call *c)
 {
-	struct spec_buf b;
+	struct task_spec_buf b;
 	struct err err = { "" };
 	struct evkeyval *kv;
 	task_id_t first = 0;
 	uint64_t count = 0;
 	int ret = 0;
 
-	spec_defaults(&b);
+	task_spec_buf_init(&b);
 	TAILQ_FOREACH(kv, &c->query, next) {
 		json_t *v = json_string(kv->value);
-		ret = v ? spec_field(&b, kv->key, v, 1, &err) :
+		ret = v ? task_spec_set(&b, kv->key, v, 1, &err) :
 			errprintf(&err, "field '%s': not valid UTF-8", kv->key);
 		json_decref(v);
 		if (ret < 0)
@@ -524,7 +234,7 @@ static void h_batch(struct call *c)
 		reply_error(c->req, 400, "%s", err.text);
 	else
 		reply_submitted(c, first, count);
-	spec_buf_release(&b);
+	task_spec_buf_release(&b);
 }
 
 static int query_uint(struct call *c, const char *key, uint64_t min,
