@@ -1,7 +1,7 @@
 /*
  * codec: task specs to and from JSON, for the API (and the journal): one
- * reading of every field, by the field table's names and bounds, so a
- * spec means the same whoever wrote it.  Query strings of
+ * reading and one writing of every field, by the field table's names and
+ * bounds, so a spec means the same whoever wrote it.  Query strings of
  * /api/v1/tasks/batch come through the same reader, as JSON strings.
  */
 #include "task/codec.h"
@@ -237,6 +237,95 @@ int task_spec_from_json(json_t *j, struct task_spec_buf *b, struct err *err)
 	if (!b->argv)
 		return errprintf(err, "field 'argv': missing");
 	return 0;
+}
+
+/* ---- task specs to JSON ------------------------------------------------- */
+
+static json_t *string_list(char *const *list)
+{
+	json_t *a = json_array();
+
+	for (char *const *p = list; *p; p++)
+		json_array_append_new(a, json_string(*p));
+	return a;
+}
+
+/* "NAME=value" strings as {"NAME": "value"}, the form field_env reads. */
+static json_t *env_object(char *const *env)
+{
+	json_t *o = json_object();
+	struct strbuf name = STRBUF_INIT;
+
+	for (char *const *p = env; *p; p++) {
+		const char *eq = strchr(*p, '=');
+		strbuf_reset(&name);
+		strbuf_add(&name, *p, eq ? (size_t)(eq - *p) : strlen(*p));
+		json_object_set_new(o, name.buf, json_string(eq ? eq + 1 : ""));
+	}
+	strbuf_release(&name);
+	return o;
+}
+
+static json_t *string_or_null(const char *s)
+{
+	return s ? json_string(s) : NULL;
+}
+
+/* One field's value, or NULL when the spec leaves it at its default. */
+static json_t *spec_value(const struct task_spec *spec, enum task_field_id id)
+{
+	json_t *a;
+
+	switch (id) {
+	case TASK_FIELD_ARGV:
+		return spec->argv ? string_list(spec->argv) : NULL;
+	case TASK_FIELD_ENV:
+		return spec->env && spec->env[0] ? env_object(spec->env) : NULL;
+	case TASK_FIELD_CWD:
+		return string_or_null(spec->cwd);
+	case TASK_FIELD_NAME:
+		return string_or_null(spec->name);
+	case TASK_FIELD_CORES:
+		return spec->cores ? json_integer(spec->cores) : NULL;
+	case TASK_FIELD_MEMORY:
+		return json_integer((json_int_t)spec->memory);
+	case TASK_FIELD_TIME_LIMIT:
+		return json_integer((json_int_t)spec->time_limit);
+	case TASK_FIELD_RETRIES:
+		return json_integer(spec->retries);
+	case TASK_FIELD_MAX_WORKER_LOSSES:
+		return spec->max_worker_losses ?
+			json_integer(spec->max_worker_losses) : NULL;
+	case TASK_FIELD_ARRAY:
+		if (!spec->is_array)
+			return NULL;
+		return json_pack("{s:I,s:I}", "first", (json_int_t)spec->array_first,
+				 "last", (json_int_t)spec->array_last);
+	case TASK_FIELD_AFTER:
+		if (!spec->nafter)
+			return NULL;
+		a = json_array();
+		for (unsigned i = 0; i < spec->nafter; i++)
+			json_array_append_new(a, json_integer((json_int_t)spec->after[i]));
+		return a;
+	case TASK_FIELD_STDOUT:
+		return string_or_null(spec->stdout_path);
+	case TASK_FIELD_STDERR:
+		return string_or_null(spec->stderr_path);
+	}
+	return NULL;
+}
+
+json_t *task_spec_json(const struct task_spec *spec)
+{
+	json_t *j = json_object();
+
+	for (unsigned i = 0; i < TASK_NFIELDS; i++) {
+		json_t *v = spec_value(spec, task_fields[i].id);
+		if (v)
+			json_object_set_new(j, task_fields[i].key, v);
+	}
+	return j;
 }
 
 /* ---- task JSON ---------------------------------------------------------- */

@@ -35,6 +35,11 @@ int task_spec_from_json(json_t *j, struct task_spec_buf *b, struct err *err);
 int task_spec_set(struct task_spec_buf *b, const char *key, json_t *v,
 		  int from_query, struct err *err);
 
+/* A spec as task_spec_from_json reads it back: the field table's keys in
+ * its order, fields left at their default (no env, no array, ...)
+ * omitted.  The caller owns the result. */
+json_t *task_spec_json(const struct task_spec *spec);
+
 /* The group name: spec->name, else the basename of argv[0]. */
 const char *task_name(const struct task_spec *spec);
 

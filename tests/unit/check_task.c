@@ -1,5 +1,6 @@
 /* task: the field table's bounds, enforced the same from text and from
- * JSON, with messages that state the range. */
+ * JSON, with messages that state the range; specs through the JSON codec
+ * and back. */
 #include <check.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -9,6 +10,7 @@
 #include <jansson.h>
 
 #include "config/config.h"
+#include "task/codec.h"
 #include "task/fields.h"
 #include "task/task.h"
 
@@ -328,6 +330,154 @@ START_TEST(states_and_ranges)
 }
 END_TEST
 
+static void str_eq_or_null(const char *a, const char *b)
+{
+	if (!a || !b)
+		ck_assert_ptr_eq(a, b);
+	else
+		ck_assert_str_eq(a, b);
+}
+
+/* spec -> JSON text -> spec gives the spec back. */
+static void round_trip(const struct task_spec *in, struct task_spec_buf *b)
+{
+	struct err err = { "" };
+	json_t *j = task_spec_json(in);
+	char *text = json_dumps(j, JSON_COMPACT);
+	json_error_t jerr;
+	json_t *back;
+
+	ck_assert_ptr_nonnull(text);
+	back = json_loads(text, JSON_REJECT_DUPLICATES, &jerr);
+	ck_assert_ptr_nonnull(back);
+	ck_assert_msg(task_spec_from_json(back, b, &err) == 0, "%s: %s", text,
+		      err.text);
+	json_decref(back);
+	json_decref(j);
+	free(text);
+}
+
+START_TEST(spec_round_trip)
+{
+	char *argv[] = { (char *)"/bin/echo", (char *)"a {}", (char *)"", NULL };
+	char *env[] = { (char *)"A=1", (char *)"B=x=y", (char *)"EMPTY=", NULL };
+	const task_id_t after[] = { 1, 7, 12 };
+	const struct task_spec in = {
+		.argv = argv, .env = env, .cwd = "/tmp", .name = "echoes",
+		.cores = 3, .memory = 2ull << 30, .time_limit = 5400,
+		.retries = 2, .max_worker_losses = 4, .is_array = 1,
+		.array_first = -2, .array_last = 5, .after = after, .nafter = 3,
+		.stdout_path = "out/{}.out", .stderr_path = "err/{}.err",
+	};
+	struct task_spec_buf b;
+	const struct task_spec *out = &b.spec;
+
+	round_trip(&in, &b);
+	for (int i = 0; argv[i]; i++)
+		ck_assert_str_eq(out->argv[i], argv[i]);
+	ck_assert_ptr_null(out->argv[3]);
+	for (int i = 0; env[i]; i++)
+		ck_assert_str_eq(out->env[i], env[i]);
+	ck_assert_ptr_null(out->env[3]);
+	ck_assert_str_eq(out->cwd, "/tmp");
+	ck_assert_str_eq(out->name, "echoes");
+	ck_assert_uint_eq(out->cores, 3);
+	ck_assert_uint_eq(out->memory, 2ull << 30);
+	ck_assert_uint_eq(out->time_limit, 5400);
+	ck_assert_uint_eq(out->retries, 2);
+	ck_assert_uint_eq(out->max_worker_losses, 4);
+	ck_assert_int_eq(out->is_array, 1);
+	ck_assert_int_eq(out->array_first, -2);
+	ck_assert_int_eq(out->array_last, 5);
+	ck_assert_uint_eq(out->nafter, 3);
+	for (unsigned i = 0; i < 3; i++)
+		ck_assert_uint_eq(out->after[i], after[i]);
+	ck_assert_str_eq(out->stdout_path, "out/{}.out");
+	ck_assert_str_eq(out->stderr_path, "err/{}.err");
+	task_spec_buf_release(&b);
+}
+END_TEST
+
+/* A spec with only a command keeps its defaults, and the JSON names only
+ * what is set, by the table's keys. */
+START_TEST(spec_round_trip_defaults)
+{
+	char *argv[] = { (char *)"true", NULL };
+	const struct task_spec in = { .argv = argv, .cores = 1 };
+	struct task_spec_buf b;
+	json_t *j = task_spec_json(&in);
+	const char *k;
+	json_t *v;
+
+	json_object_foreach(j, k, v)
+		ck_assert_msg(task_field_find(k) != NULL, "key '%s'", k);
+	ck_assert_ptr_null(json_object_get(j, "env"));
+	ck_assert_ptr_null(json_object_get(j, "array"));
+	ck_assert_ptr_null(json_object_get(j, "after"));
+	ck_assert_ptr_null(json_object_get(j, "max_worker_losses"));
+	json_decref(j);
+
+	round_trip(&in, &b);
+	ck_assert_str_eq(b.spec.argv[0], "true");
+	ck_assert_ptr_null(b.spec.env);
+	str_eq_or_null(b.spec.cwd, NULL);
+	str_eq_or_null(b.spec.name, NULL);
+	ck_assert_uint_eq(b.spec.cores, 1);
+	ck_assert_uint_eq(b.spec.memory, 0);
+	ck_assert_uint_eq(b.spec.max_worker_losses, 0);
+	ck_assert_int_eq(b.spec.is_array, 0);
+	ck_assert_uint_eq(b.spec.nafter, 0);
+	task_spec_buf_release(&b);
+}
+END_TEST
+
+/* Decoding checks the table's bounds and names the field. */
+START_TEST(spec_decode_errors)
+{
+	static const struct { const char *json, *msg; } cases[] = {
+		{ "{\"argv\":[\"x\"],\"cores\":100001}",
+		  "field 'cores': expected an integer >= 1 and <= 100000, got 100001" },
+		{ "{\"argv\":[\"x\"],\"retries\":\"1001\"}",
+		  "field 'retries': expected an integer >= 0 and <= 1000, got '1001'" },
+		{ "{\"argv\":[\"x\"],\"time_limit\":\"400d\"}",
+		  "field 'time_limit': expected a duration <= 365d, in seconds or "
+		  "such as 90m, got '400d'" },
+		{ "{\"argv\":[\"x\"],\"name\":\"\"}",
+		  "field 'name': expected a non-empty string of <= 4096 bytes, got ''" },
+		{ "{\"argv\":[]}", "field 'argv': expected a non-empty array of strings" },
+		{ "{\"argv\":[\"x\"],\"time-limit\":5}", "unknown field 'time-limit'" },
+		{ "{\"cores\":2}", "field 'argv': missing" },
+	};
+	struct task_spec_buf b;
+	struct err err = { "" };
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		json_t *j = json_loads(cases[i].json, 0, NULL);
+		ck_assert_ptr_nonnull(j);
+		ck_assert_int_eq(task_spec_from_json(j, &b, &err), -1);
+		ck_assert_str_eq(err.text, cases[i].msg);
+		task_spec_buf_release(&b);
+		json_decref(j);
+	}
+	/* Query values: text, ids as "1,2"; no command, env or array. */
+	task_spec_buf_init(&b);
+	json_t *v = json_string("3,4");
+	ck_assert_int_eq(task_spec_set(&b, "after", v, 1, &err), 0);
+	ck_assert_uint_eq(b.spec.nafter, 2);
+	ck_assert_uint_eq(b.spec.after[1], 4);
+	json_decref(v);
+	v = json_string("2GiB");
+	ck_assert_int_eq(task_spec_set(&b, "memory", v, 1, &err), 0);
+	ck_assert_uint_eq(b.spec.memory, 2ull << 30);
+	json_decref(v);
+	v = json_string("x");
+	ck_assert_int_eq(task_spec_set(&b, "argv", v, 1, &err), -1);
+	ck_assert_str_eq(err.text, "unknown field 'argv'");
+	json_decref(v);
+	task_spec_buf_release(&b);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("task");
@@ -343,6 +493,9 @@ int main(void)
 	tcase_add_test(tc, lists_bounded);
 	tcase_add_test(tc, messages_state_the_range);
 	tcase_add_test(tc, states_and_ranges);
+	tcase_add_test(tc, spec_round_trip);
+	tcase_add_test(tc, spec_round_trip_defaults);
+	tcase_add_test(tc, spec_decode_errors);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
