@@ -636,26 +636,14 @@ static void h_counters(struct call *c)
 		"uptime", clock_wall() - c->a->started));
 }
 
-/* A task's output file: its own path ("{}" is the array index) or the
- * log directory's <id>.out / <id>.err. */
+/* A task's output file, by the one rule (task_output_path); without a
+ * log directory, relative to the scheduler's. */
 static void log_path(struct api *a, const struct task_info *t, int err_stream,
 		     struct strbuf *sb)
 {
-	const char *p = err_stream ? t->spec->stderr_path : t->spec->stdout_path;
-
-	if (!p) {
-		strbuf_addf(sb, "%s/%" PRIu64 ".%s", a->log_dir ? a->log_dir : ".",
-			    t->id, err_stream ? "err" : "out");
-		return;
-	}
-	for (; *p; p++) {
-		if (p[0] == '{' && p[1] == '}' && t->has_index) {
-			strbuf_addf(sb, "%" PRId64, t->array_index);
-			p++;
-		} else {
-			strbuf_addch(sb, *p);
-		}
-	}
+	task_output_path(sb, a->log_dir ? a->log_dir : ".", t->id, t->has_index,
+			 t->array_index, err_stream ? TASK_STDERR : TASK_STDOUT,
+			 t->spec);
 }
 
 static void h_log(struct call *c)

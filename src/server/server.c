@@ -470,27 +470,11 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
 
 /* --- sched hooks ---------------------------------------------------------- */
 
-/* A task's own output path, with "{}" replaced by its array index (as the
- * API reads it back). */
-static void task_path(struct strbuf *sb, const char *path,
-		      const struct task_info *ti)
-{
-	for (const char *p = path; *p; p++) {
-		if (p[0] == '{' && p[1] == '}' && ti->has_index) {
-			strbuf_addf(sb, "%lld", (long long)ti->array_index);
-			p++;
-		} else {
-			strbuf_addch(sb, *p);
-		}
-	}
-}
-
 static void hook_assign(void *arg, worker_id_t w, task_id_t id)
 {
 	struct server *srv = arg;
 	struct conn *c = w >= 0 && (size_t)w < srv->nbyid ? srv->byid[w] : NULL;
 	struct task_info ti;
-	char outp[64], errp[64];
 	struct strbuf op = STRBUF_INIT, ep = STRBUF_INIT;
 
 	if (!c || sched_task(srv->sched, id, &ti) < 0) {
@@ -517,28 +501,13 @@ static void hook_assign(void *arg, worker_id_t w, task_id_t id)
 	r->argv = argv;
 	r->env = sp->env ? (char **)sp->env : empty_list;
 	r->cwd = sp->cwd ? (char *)sp->cwd : (char *)"";
-	if (sp->stdout_path) {
-		task_path(&op, sp->stdout_path, &ti);
-		r->stdout_path = op.buf;
-	} else if (srv->log_dir.len) {
-		strbuf_addf(&op, "%s/%llu.out", srv->log_dir.buf,
-			    (unsigned long long)id);
-		r->stdout_path = op.buf;
-	} else {
-		r->stdout_path = outp;
-		outp[0] = '\0';
-	}
-	if (sp->stderr_path) {
-		task_path(&ep, sp->stderr_path, &ti);
-		r->stderr_path = ep.buf;
-	} else if (srv->log_dir.len) {
-		strbuf_addf(&ep, "%s/%llu.err", srv->log_dir.buf,
-			    (unsigned long long)id);
-		r->stderr_path = ep.buf;
-	} else {
-		r->stderr_path = errp;
-		errp[0] = '\0';
-	}
+	/* "" when there is no log directory: the worker's choice. */
+	task_output_path(&op, srv->log_dir.len ? srv->log_dir.buf : NULL, id,
+			 ti.has_index, ti.array_index, TASK_STDOUT, sp);
+	task_output_path(&ep, srv->log_dir.len ? srv->log_dir.buf : NULL, id,
+			 ti.has_index, ti.array_index, TASK_STDERR, sp);
+	r->stdout_path = op.buf;
+	r->stderr_path = ep.buf;
 	conn_send(c, &m);
 	for (char **a = argv; *a; a++)
 		free(*a);

@@ -1,12 +1,14 @@
 /*
- * task: the names of task states and the array range syntax, shared by
- * the API, the CLI and the scheduler, so each is spelled one way.
+ * task: the names of task states, the array range syntax and the output
+ * path rule, shared by the API, the CLI and the scheduler, so each is
+ * spelled one way.
  */
 #include "task/task.h"
 
 #include "util/idset.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -35,4 +37,27 @@ int task_state_parse(const char *s, enum task_state *st)
 int task_range_parse(const char *text, int64_t *first, int64_t *last)
 {
 	return idset_parse_signed(text, first, last, NULL);
+}
+
+void task_output_path(struct strbuf *sb, const char *log_dir, task_id_t id,
+		      int has_index, int64_t index, enum task_stream stream,
+		      const struct task_spec *spec)
+{
+	const char *p = stream == TASK_STDERR ? spec->stderr_path :
+		spec->stdout_path;
+
+	if (!p) {
+		if (log_dir)
+			strbuf_addf(sb, "%s/%" PRIu64 ".%s", log_dir, id,
+				    stream == TASK_STDERR ? "err" : "out");
+		return;
+	}
+	for (; *p; p++) {
+		if (p[0] == '{' && p[1] == '}' && has_index) {
+			strbuf_addf(sb, "%" PRId64, index);
+			p++;
+		} else {
+			strbuf_addch(sb, *p);
+		}
+	}
 }

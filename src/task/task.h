@@ -16,6 +16,8 @@
 
 #include <stdint.h>
 
+#include "util/strbuf.h"
+
 enum task_state {
 	TASK_WAITING,
 	TASK_QUEUED,
@@ -57,6 +59,20 @@ struct task_spec {
 /* An array range as people write it: "A-B" or a single "A" (A <= B,
  * either may be negative: "-3--1").  -1 on anything else. */
 int task_range_parse(const char *text, int64_t *first, int64_t *last);
+
+enum task_stream {
+	TASK_STDOUT,
+	TASK_STDERR,
+};
+
+/* The one rule for where a task's output goes, for the server that tells
+ * the worker and the API that reads it back: the spec's own path for the
+ * stream, with every "{}" replaced by the array index when the task has
+ * one, else LOG_DIR/ID.out or LOG_DIR/ID.err.  Appended to sb; nothing
+ * when the spec has no path and log_dir is NULL (the worker then picks). */
+void task_output_path(struct strbuf *sb, const char *log_dir, task_id_t id,
+		      int has_index, int64_t index, enum task_stream stream,
+		      const struct task_spec *spec);
 
 /* How one run ended, as the worker reports it. */
 struct task_result {

@@ -478,6 +478,36 @@ START_TEST(spec_decode_errors)
 }
 END_TEST
 
+static const char *out_path(const char *log_dir, int has_index, int64_t index,
+			    enum task_stream stream, const struct task_spec *spec)
+{
+	static struct strbuf sb = STRBUF_INIT;
+
+	strbuf_reset(&sb);
+	task_output_path(&sb, log_dir, 42, has_index, index, stream, spec);
+	return sb.buf;
+}
+
+START_TEST(output_paths)
+{
+	struct task_spec spec = { .cores = 1 };
+
+	ck_assert_str_eq(out_path("/s/logs", 0, 0, TASK_STDOUT, &spec),
+			 "/s/logs/42.out");
+	ck_assert_str_eq(out_path("/s/logs", 1, 3, TASK_STDERR, &spec),
+			 "/s/logs/42.err");
+	ck_assert_str_eq(out_path(NULL, 0, 0, TASK_STDOUT, &spec), "");
+	spec.stdout_path = "run/{}/out-{}.txt";
+	spec.stderr_path = "/abs/err";
+	ck_assert_str_eq(out_path("/s/logs", 1, -7, TASK_STDOUT, &spec),
+			 "run/-7/out--7.txt");
+	ck_assert_str_eq(out_path(NULL, 1, 5, TASK_STDERR, &spec), "/abs/err");
+	/* Not an array element: "{}" stays as written. */
+	ck_assert_str_eq(out_path("/s/logs", 0, 0, TASK_STDOUT, &spec),
+			 "run/{}/out-{}.txt");
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("task");
@@ -496,6 +526,7 @@ int main(void)
 	tcase_add_test(tc, spec_round_trip);
 	tcase_add_test(tc, spec_round_trip_defaults);
 	tcase_add_test(tc, spec_decode_errors);
+	tcase_add_test(tc, output_paths);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
