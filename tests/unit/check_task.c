@@ -508,6 +508,78 @@ START_TEST(output_paths)
 }
 END_TEST
 
+/* The text of the item ".It Fa KEY ..." of cluster-api(7), up to the next
+ * item; NULL when there is none. */
+static char *man_item(const char *page, const char *key)
+{
+	struct strbuf item = STRBUF_INIT, want = STRBUF_INIT;
+	const char *p = page;
+	int in = 0;
+
+	strbuf_addf(&want, "Fa %s", key);
+	while (*p) {
+		const char *nl = strchr(p, '\n');
+		size_t len = nl ? (size_t)(nl - p) : strlen(p);
+		int is_item = !strncmp(p, ".It ", 4) || !strncmp(p, ".El", 3);
+		if (in && is_item)
+			break;
+		if (!strncmp(p, ".It ", 4)) {
+			const char *f = strstr(p, want.buf);
+			if (f && f < p + len &&
+			    (f[want.len] == ' ' || f[want.len] == '\n'))
+				in = 1;
+		}
+		if (in) {
+			strbuf_add(&item, p, len);
+			strbuf_addch(&item, ' ');
+		}
+		p += len + (nl != NULL);
+	}
+	strbuf_release(&want);
+	if (!in) {
+		strbuf_release(&item);
+		return NULL;
+	}
+	return strbuf_detach(&item, NULL);
+}
+
+/* cluster-api(7) gives every field and the table's bound of each: counts
+ * "from MIN to MAX", the others "at most MAX" as the messages write MAX. */
+START_TEST(man_page_states_the_bounds)
+{
+	struct strbuf page = STRBUF_INIT, d = STRBUF_INIT, want = STRBUF_INIT;
+
+	ck_assert_int_eq(strbuf_read_file(&page, CLUSTER_SRCDIR "/man/cluster-api.7"), 0);
+	for (unsigned i = 0; i < TASK_NFIELDS; i++) {
+		const struct task_field *f = &task_fields[i];
+		char *item = man_item(page.buf, f->key);
+		ck_assert_msg(item != NULL, "cluster-api(7) lacks field '%s'", f->key);
+		strbuf_reset(&want);
+		if (f->kind == TASK_KIND_COUNT) {
+			strbuf_addf(&want, "from %" PRIu64 " to %" PRIu64, f->min,
+				    f->max);
+		} else if (f->kind != TASK_KIND_RANGE && f->max != UINT32_MAX) {
+			/* UINT32_MAX: the type's limit, not one people meet */
+			const char *le, *end;
+			describe(f, &d);
+			le = strstr(d.buf, "<= ");
+			ck_assert_ptr_nonnull(le);
+			le += 3;
+			end = le + strcspn(le, ", ");
+			strbuf_addstr(&want, "at most ");
+			strbuf_add(&want, le, (size_t)(end - le));
+		}
+		ck_assert_msg(strstr(item, want.buf) != NULL,
+			      "cluster-api(7) on '%s' does not say '%s': %s",
+			      f->key, want.buf, item);
+		free(item);
+	}
+	strbuf_release(&page);
+	strbuf_release(&d);
+	strbuf_release(&want);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("task");
@@ -527,6 +599,7 @@ int main(void)
 	tcase_add_test(tc, spec_round_trip_defaults);
 	tcase_add_test(tc, spec_decode_errors);
 	tcase_add_test(tc, output_paths);
+	tcase_add_test(tc, man_page_states_the_bounds);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
