@@ -86,8 +86,9 @@ CORE_SRCS += src/worker/exec.c
 CORE_SRCS += src/worker/worker.c
 CORE_SRCS += src/worker/nanny.c
 
-# server: the scheduler's network side
+# server: the scheduler process, its worker connections
 CORE_SRCS += src/server/server.c
+CORE_SRCS += src/server/workers.c
 
 # cli: the `cluster` command
 CLI_SRCS += src/cli/main.c

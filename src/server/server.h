@@ -1,26 +1,22 @@
 /*
- * server: the scheduler process's network side.  One libevent loop holds
- * the worker listener (proto.h frames over TCP), the HTTP API (api.h) and
- * the task table (sched.h), which it owns.
+ * server: the scheduler process, composed.  One libevent loop holds the
+ * task table (sched.h), which the server owns, the worker-facing side
+ * (workers.h: listener, handshake, heartbeats, frames) and the HTTP API
+ * (api.h); the server ties them together through sched's hooks.
  *
- * Workers connect, prove they know the token (HELLO/AUTH/WELCOME), and are
- * registered with sched_worker_add.  sched's assign hook becomes a RUN
- * frame, its kill hook a KILL frame; a DONE frame becomes
- * sched_task_finished followed by one sched_dispatch per loop iteration,
- * as does sched's queued hook (a submission through the API, say), so new
- * tasks are placed on the next loop turn without polling.  Each worker may
- * hold SERVER_DEFAULT_PREFETCH tasks beyond those it can start now
- * (server_set_prefetch, the worker.prefetch key).
- * Frames to workers are collected per connection and written once per
- * loop iteration.  A worker silent for `missed_heartbeats` intervals, or
- * whose connection closes, is lost (sched_worker_lost).  A connection
- * that fails the handshake or sends a malformed frame is logged ("dropped
- * connection from ADDR: reason") and closed; everyone else is unaffected.
+ * sched's assign hook becomes a RUN frame to the worker, its kill hook a
+ * KILL frame; a DONE frame becomes sched_task_finished followed by one
+ * sched_dispatch per loop iteration, as does sched's queued hook (a
+ * submission through the API, say), so new tasks are placed on the next
+ * loop turn without polling.  Each worker may hold SERVER_DEFAULT_PREFETCH
+ * tasks beyond those it can start now (server_set_prefetch, the
+ * worker.prefetch key).
  *
  * When `state_dir` is given the server creates the token there (unless
  * `token` is given), writes task output under state_dir/logs/ by default
  * (<id>.out, <id>.err) and publishes its address file, removed again by
- * server_destroy.
+ * server_destroy, under a lock held for the server's life so that a
+ * second scheduler for the same directory is refused.
  */
 #ifndef CLUSTER_SERVER_H
 #define CLUSTER_SERVER_H

@@ -1,0 +1,601 @@
+/*
+ * workers: connections from workers, from the first HELLO to the loss.
+ * See workers.h for the protocol's course; the why of the write path is
+ * at conn_write.
+ */
+#include "server/workers.h"
+
+#include <errno.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <arpa/inet.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+#include <event2/listener.h>
+
+#include "util/log.h"
+#include "util/strbuf.h"
+#include "util/clock.h"
+#include "util/units.h"
+
+#define HANDSHAKE_TIMEOUT 10.0		/* seconds to complete AUTH */
+
+enum conn_state { CONN_HELLO, CONN_READY };
+
+struct conn {
+	struct workers *wk;
+	struct conn *prev, *next;	/* every connection */
+	struct conn *next_dirty;	/* has frames in `out` to write */
+	struct bufferevent *bev;
+	char addr[80];
+	enum conn_state st;
+	uint8_t nonce[PROTO_NONCE_SIZE];
+	worker_id_t wid;
+	char *name;
+	double since, last_seen;
+	struct strbuf out;
+	int dirty;
+	int shutdown_sent;
+};
+
+struct workers {
+	struct event_base *base;
+	struct sched *sched;
+	struct evconnlistener *listener;
+	struct event *flush_ev;		/* end of loop iteration: dispatch, write */
+	struct event *tick_ev;		/* heartbeats */
+	uint16_t port;
+	char token[65];
+	unsigned heartbeat_ms, missed;
+	struct conn *conns;
+	struct conn *dirty;
+	struct conn **byid;
+	size_t nbyid;
+	unsigned nready, nseen;
+	int need_dispatch;
+	int shutting_down;
+	char *shutdown_reason;
+};
+
+static void schedule_flush(struct workers *wk)
+{
+	if (!event_pending(wk->flush_ev, EV_TIMEOUT, NULL))
+		event_active(wk->flush_ev, EV_TIMEOUT, 0);
+}
+
+static void conn_send(struct conn *c, const struct proto_msg *m)
+{
+	proto_encode(&c->out, m);
+	if (!c->dirty) {
+		c->dirty = 1;
+		c->next_dirty = c->wk->dirty;
+		c->wk->dirty = c;
+	}
+	schedule_flush(c->wk);
+}
+
+static void conn_free(struct conn *c)
+{
+	struct workers *wk = c->wk;
+
+	if (c->prev)
+		c->prev->next = c->next;
+	else
+		wk->conns = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
+	if (c->dirty) {
+		for (struct conn **p = &wk->dirty; *p; p = &(*p)->next_dirty)
+			if (*p == c) {
+				*p = c->next_dirty;
+				break;
+			}
+	}
+	if (c->st == CONN_READY) {
+		if (c->wid >= 0 && (size_t)c->wid < wk->nbyid)
+			wk->byid[c->wid] = NULL;
+		wk->nready--;
+	}
+	bufferevent_free(c->bev);
+	strbuf_release(&c->out);
+	free(c->name);
+	free(c);
+}
+
+/* A connection that never became a worker, or broke the protocol. */
+static void conn_drop(struct conn *c, const char *reason)
+{
+	log_msg(LOG_WARNING, "dropped connection from %s: %s", c->addr, reason);
+	if (c->st == CONN_READY) {
+		sched_worker_lost(c->wk->sched, c->wid);
+		c->wk->need_dispatch = 1;
+		schedule_flush(c->wk);
+	}
+	conn_free(c);
+}
+
+/* A worker that was registered goes away. */
+static void conn_lost(struct conn *c, const char *why)
+{
+	struct workers *wk = c->wk;
+
+	if (c->shutdown_sent)
+		log_msg(LOG_DEBUG, "worker '%s' left", c->name);
+	else
+		log_msg(LOG_WARNING, "worker '%s' lost: %s", c->name, why);
+	sched_worker_lost(wk->sched, c->wid);
+	wk->need_dispatch = 1;
+	schedule_flush(wk);
+	conn_free(c);
+}
+
+static void send_shutdown(struct conn *c)
+{
+	struct proto_msg m = { .type = PROTO_SHUTDOWN };
+
+	m.u.shutdown.reason = c->wk->shutdown_reason ?
+		c->wk->shutdown_reason : (char *)"";
+	conn_send(c, &m);
+	c->shutdown_sent = 1;
+	sched_worker_drain(c->wk->sched, c->wid);
+}
+
+/* --- message handlers ---------------------------------------------------- */
+
+static int on_auth(struct conn *c, struct proto_msg *m)
+{
+	struct workers *wk = c->wk;
+	struct proto_auth *a = &m->u.auth;
+	uint8_t want[PROTO_MAC_SIZE];
+
+	if (c->st != CONN_HELLO) {
+		conn_drop(c, "unexpected 'auth' after the handshake");
+		return -1;
+	}
+	proto_mac(wk->token, "worker", c->nonce, a->nonce, want);
+	if (!proto_mac_equal(want, a->mac)) {
+		conn_drop(c, "wrong token");
+		return -1;
+	}
+	if (a->cores == 0) {
+		conn_drop(c, "worker announced no cores");
+		return -1;
+	}
+	const char *name = a->name && *a->name ? a->name : c->addr;
+	worker_id_t w = sched_worker_add(wk->sched, name, a->cores, a->memory);
+	if (w < 0) {
+		conn_drop(c, "cannot register the worker");
+		return -1;
+	}
+	if ((size_t)w >= wk->nbyid) {
+		size_t n = wk->nbyid ? wk->nbyid : 16;
+		while (n <= (size_t)w)
+			n *= 2;
+		struct conn **p = realloc(wk->byid, n * sizeof(*p));
+		if (!p) {
+			sched_worker_lost(wk->sched, w);
+			conn_drop(c, "out of memory");
+			return -1;
+		}
+		memset(p + wk->nbyid, 0, (n - wk->nbyid) * sizeof(*p));
+		wk->byid = p;
+		wk->nbyid = n;
+	}
+	wk->byid[w] = c;
+	c->wid = w;
+	c->name = strdup(name);
+	if (!c->name) {
+		wk->byid[w] = NULL;
+		sched_worker_lost(wk->sched, w);
+		conn_drop(c, "out of memory");
+		return -1;
+	}
+	c->st = CONN_READY;
+	wk->nready++;
+	wk->nseen++;
+	/* The handshake timeout no longer applies; heartbeats take over. */
+	bufferevent_set_timeouts(c->bev, NULL, NULL);
+
+	struct proto_msg w_msg = { .type = PROTO_WELCOME };
+	w_msg.u.welcome.worker_id = (uint32_t)w;
+	w_msg.u.welcome.heartbeat_ms = wk->heartbeat_ms;
+	proto_mac(wk->token, "server", a->nonce, c->nonce, w_msg.u.welcome.mac);
+	conn_send(c, &w_msg);
+	struct strbuf mem = STRBUF_INIT;
+	size_format(&mem, a->memory);
+	log_msg(LOG_INFO, "worker '%s' joined from %s: %u core%s, %llu bytes "
+		"(%s)", c->name, c->addr, a->cores, a->cores == 1 ? "" : "s",
+		(unsigned long long)a->memory, mem.buf);
+	strbuf_release(&mem);
+	if (wk->shutting_down)
+		send_shutdown(c);
+	wk->need_dispatch = 1;
+	return 0;
+}
+
+static int on_done(struct conn *c, struct proto_msg *m)
+{
+	struct proto_done *d = &m->u.done;
+	struct task_result res = {
+		.exit_code = d->exit_code,
+		.signal = d->signal,
+		.runtime = (double)d->runtime_us / 1e6,
+		.peak_memory = d->peak_memory,
+		.reason = d->reason && *d->reason ? d->reason : NULL,
+	};
+
+	if (c->st != CONN_READY) {
+		conn_drop(c, "'done' before the handshake");
+		return -1;
+	}
+	if (res.signal || res.exit_code)
+		log_msg(LOG_DEBUG, "task %llu on '%s' ended: exit %d signal %d%s%s",
+			(unsigned long long)d->task_id, c->name, res.exit_code,
+			res.signal, res.reason ? ": " : "",
+			res.reason ? res.reason : "");
+	sched_task_finished(c->wk->sched, d->task_id, c->wid, &res);
+	c->wk->need_dispatch = 1;
+	return 0;
+}
+
+static int on_heartbeat(struct conn *c, struct proto_msg *m)
+{
+	(void)m;
+	if (c->st != CONN_READY) {
+		conn_drop(c, "'heartbeat' before the handshake");
+		return -1;
+	}
+	return 0;
+}
+
+typedef int (*handler_fn)(struct conn *c, struct proto_msg *m);
+
+/* What a worker may send; everything else is a protocol error. */
+static const handler_fn handlers[PROTO_TYPE_MAX + 1] = {
+	[PROTO_AUTH] = on_auth,
+	[PROTO_DONE] = on_done,
+	[PROTO_HEARTBEAT] = on_heartbeat,
+};
+
+/* --- connection events --------------------------------------------------- */
+
+static void conn_read(struct bufferevent *bev, void *arg)
+{
+	struct conn *c = arg;
+	struct workers *wk = c->wk;
+	struct evbuffer *in = bufferevent_get_input(bev);
+	struct err err = { "" };
+
+	c->last_seen = clock_monotonic();
+	for (;;) {
+		struct proto_msg m;
+		int got = proto_read(in, PROTO_MAX_FRAME, &m, &err);
+		if (got < 0) {
+			conn_drop(c, err.text);
+			return;
+		}
+		if (!got)
+			break;
+		handler_fn fn = m.type > 0 && m.type <= PROTO_TYPE_MAX ?
+			handlers[m.type] : NULL;
+		if (!fn) {
+			char why[96];
+			snprintf(why, sizeof(why), "unexpected '%s' frame",
+				 proto_type_name(m.type));
+			proto_msg_release(&m);
+			conn_drop(c, why);
+			return;
+		}
+		int rc = fn(c, &m);
+		proto_msg_release(&m);
+		if (rc < 0)
+			return;
+	}
+	if (wk->need_dispatch)
+		schedule_flush(wk);
+}
+
+static void conn_event(struct bufferevent *bev, short what, void *arg)
+{
+	struct conn *c = arg;
+
+	(void)bev;
+	if (!(what & (BEV_EVENT_EOF | BEV_EVENT_ERROR | BEV_EVENT_TIMEOUT)))
+		return;
+	if (c->st == CONN_READY) {
+		conn_lost(c, what & BEV_EVENT_EOF ? "connection closed" :
+			  what & BEV_EVENT_TIMEOUT ? "timed out" :
+			  "connection error");
+		return;
+	}
+	if (what & BEV_EVENT_TIMEOUT)
+		conn_drop(c, "no handshake in time");
+	else if (evbuffer_get_length(bufferevent_get_input(c->bev)))
+		conn_drop(c, "closed in the middle of a frame");
+	else
+		conn_drop(c, "closed during the handshake");
+}
+
+static void on_accept(struct evconnlistener *l, evutil_socket_t fd,
+		      struct sockaddr *sa, int salen, void *arg)
+{
+	struct workers *wk = arg;
+	struct conn *c = calloc(1, sizeof(*c));
+	char host[64] = "?";
+
+	(void)l;
+	(void)salen;
+	if (!c) {
+		evutil_closesocket(fd);
+		return;
+	}
+	if (sa->sa_family == AF_INET) {
+		struct sockaddr_in *in = (struct sockaddr_in *)sa;
+		inet_ntop(AF_INET, &in->sin_addr, host, sizeof(host));
+		snprintf(c->addr, sizeof(c->addr), "%s:%u", host,
+			 ntohs(in->sin_port));
+	} else if (sa->sa_family == AF_INET6) {
+		struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)sa;
+		inet_ntop(AF_INET6, &in6->sin6_addr, host, sizeof(host));
+		snprintf(c->addr, sizeof(c->addr), "[%s]:%u", host,
+			 ntohs(in6->sin6_port));
+	}
+	c->wk = wk;
+	c->wid = -1;
+	c->st = CONN_HELLO;
+	c->since = c->last_seen = clock_monotonic();
+	strbuf_init(&c->out, 0);
+	c->bev = bufferevent_socket_new(wk->base, fd, BEV_OPT_CLOSE_ON_FREE);
+	if (!c->bev || proto_random(c->nonce, sizeof(c->nonce)) < 0) {
+		log_msg(LOG_ERR, "cannot take connection from %s", c->addr);
+		if (c->bev)
+			bufferevent_free(c->bev);
+		else
+			evutil_closesocket(fd);
+		free(c);
+		return;
+	}
+	evutil_make_socket_nonblocking(fd);
+	int one = 1;
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	c->next = wk->conns;
+	if (wk->conns)
+		wk->conns->prev = c;
+	wk->conns = c;
+	bufferevent_setcb(c->bev, conn_read, NULL, conn_event, c);
+	struct timeval hs = { (time_t)HANDSHAKE_TIMEOUT, 0 };
+	bufferevent_set_timeouts(c->bev, &hs, NULL);
+	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+
+	struct proto_msg m = { .type = PROTO_HELLO };
+	memcpy(m.u.hello.nonce, c->nonce, sizeof(c->nonce));
+	conn_send(c, &m);
+	log_msg(LOG_DEBUG, "connection from %s", c->addr);
+}
+
+static void on_listen_error(struct evconnlistener *l, void *arg)
+{
+	(void)l;
+	(void)arg;
+	log_msg(LOG_ERR, "cannot accept connections: %s", strerror(errno));
+}
+
+/* --- loop events ---------------------------------------------------------- */
+
+/* Hand a connection's frames to the socket now when nothing is queued
+ * before them: one send, and no write event to arm and disarm as the
+ * bufferevent would.  What the socket does not take, and any error, is
+ * left to the bufferevent, which reports errors through conn_event. */
+static void conn_write(struct conn *c)
+{
+	const char *buf = c->out.buf;
+	size_t len = c->out.len;
+
+	if (evbuffer_get_length(bufferevent_get_output(c->bev)) == 0) {
+		ssize_t n = send(bufferevent_getfd(c->bev), buf, len,
+				 MSG_DONTWAIT | MSG_NOSIGNAL);
+		if (n > 0) {
+			buf += n;
+			len -= (size_t)n;
+		}
+	}
+	if (len)
+		bufferevent_write(c->bev, buf, len);
+}
+
+static void on_flush(evutil_socket_t fd, short what, void *arg)
+{
+	struct workers *wk = arg;
+
+	(void)fd;
+	(void)what;
+	if (wk->need_dispatch) {
+		wk->need_dispatch = 0;
+		sched_dispatch(wk->sched);
+	}
+	while (wk->dirty) {
+		struct conn *c = wk->dirty;
+		wk->dirty = c->next_dirty;
+		c->dirty = 0;
+		c->next_dirty = NULL;
+		if (c->out.len)
+			conn_write(c);
+		strbuf_reset(&c->out);
+	}
+}
+
+static void on_tick(evutil_socket_t fd, short what, void *arg)
+{
+	struct workers *wk = arg;
+	double now = clock_monotonic();
+	double limit = (double)wk->heartbeat_ms * wk->missed / 1000.0;
+	struct conn *next;
+
+	(void)fd;
+	(void)what;
+	for (struct conn *c = wk->conns; c; c = next) {
+		next = c->next;
+		if (c->st != CONN_READY)
+			continue;
+		if (now - c->last_seen > limit) {
+			conn_lost(c, "missed heartbeats");
+			continue;
+		}
+		struct proto_msg m = { .type = PROTO_HEARTBEAT };
+		struct worker_info wi;
+		m.u.heartbeat.time_ms = (uint64_t)(now * 1000.0);
+		if (sched_worker(wk->sched, c->wid, &wi) == 0)
+			m.u.heartbeat.running = wi.running;
+		conn_send(c, &m);
+	}
+}
+
+
+/* --- setup ----------------------------------------------------------------- */
+
+static int listen_on(struct workers *wk, const char *bind, uint16_t port,
+		     struct err *err)
+{
+	struct addrinfo hints = { 0 }, *res = NULL;
+	char portstr[16];
+	int rc;
+
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_PASSIVE;
+	snprintf(portstr, sizeof(portstr), "%u", port);
+	rc = getaddrinfo(bind ? bind : "0.0.0.0", portstr, &hints, &res);
+	if (rc)
+		return errprintf(err, "cannot resolve '%s': %s",
+				 bind ? bind : "0.0.0.0", gai_strerror(rc));
+	wk->listener = evconnlistener_new_bind(wk->base, on_accept, wk,
+		LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE | LEV_OPT_CLOSE_ON_EXEC,
+		128, res->ai_addr, (int)res->ai_addrlen);
+	freeaddrinfo(res);
+	if (!wk->listener)
+		return errprintf(err, "cannot listen on '%s' port %u: %s",
+				 bind ? bind : "0.0.0.0", port, strerror(errno));
+	evconnlistener_set_error_cb(wk->listener, on_listen_error);
+
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+	if (getsockname(evconnlistener_get_fd(wk->listener),
+			(struct sockaddr *)&ss, &len) < 0)
+		return errprintf(err, "cannot read the listening port: %s",
+				 strerror(errno));
+	if (ss.ss_family == AF_INET)
+		wk->port = ntohs(((struct sockaddr_in *)&ss)->sin_port);
+	else
+		wk->port = ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
+	return 0;
+}
+
+struct workers *workers_create(struct event_base *base, struct sched *s,
+			       const struct workers_config *cfg,
+			       struct err *err)
+{
+	struct workers *wk = calloc(1, sizeof(*wk));
+
+	if (!wk) {
+		errprintf(err, "out of memory");
+		return NULL;
+	}
+	wk->base = base;
+	wk->sched = s;
+	wk->heartbeat_ms = cfg->heartbeat_ms;
+	wk->missed = cfg->missed_heartbeats;
+	snprintf(wk->token, sizeof(wk->token), "%s", cfg->token);
+	if (listen_on(wk, cfg->bind, cfg->port, err) < 0)
+		goto fail;
+	wk->flush_ev = event_new(base, -1, 0, on_flush, wk);
+	wk->tick_ev = event_new(base, -1, EV_PERSIST, on_tick, wk);
+	if (!wk->flush_ev || !wk->tick_ev) {
+		errprintf(err, "cannot create loop events");
+		goto fail;
+	}
+	struct timeval tv = { wk->heartbeat_ms / 1000,
+			      (wk->heartbeat_ms % 1000) * 1000 };
+	event_add(wk->tick_ev, &tv);
+	return wk;
+fail:
+	workers_destroy(wk);
+	return NULL;
+}
+
+void workers_destroy(struct workers *wk)
+{
+	if (!wk)
+		return;
+	while (wk->conns)
+		conn_free(wk->conns);
+	if (wk->listener)
+		evconnlistener_free(wk->listener);
+	if (wk->flush_ev)
+		event_free(wk->flush_ev);
+	if (wk->tick_ev)
+		event_free(wk->tick_ev);
+	free(wk->byid);
+	free(wk->shutdown_reason);
+	free(wk);
+}
+
+uint16_t workers_port(const struct workers *wk)
+{
+	return wk->port;
+}
+
+static struct conn *conn_of(const struct workers *wk, worker_id_t w)
+{
+	return w >= 0 && (size_t)w < wk->nbyid ? wk->byid[w] : NULL;
+}
+
+int workers_connected(const struct workers *wk, worker_id_t w)
+{
+	return conn_of(wk, w) != NULL;
+}
+
+int workers_send(struct workers *wk, worker_id_t w, const struct proto_msg *m)
+{
+	struct conn *c = conn_of(wk, w);
+
+	if (!c)
+		return -1;
+	conn_send(c, m);
+	return 0;
+}
+
+void workers_kick(struct workers *wk)
+{
+	wk->need_dispatch = 1;
+	schedule_flush(wk);
+}
+
+void workers_shutdown(struct workers *wk, const char *reason)
+{
+	if (wk->shutting_down)
+		return;
+	wk->shutting_down = 1;
+	wk->shutdown_reason = strdup(reason ? reason : "");
+	for (struct conn *c = wk->conns; c; c = c->next)
+		if (c->st == CONN_READY && !c->shutdown_sent)
+			send_shutdown(c);
+}
+
+unsigned workers_nready(const struct workers *wk)
+{
+	return wk->nready;
+}
+
+unsigned workers_nseen(const struct workers *wk)
+{
+	return wk->nseen;
+}

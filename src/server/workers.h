@@ -1,0 +1,68 @@
+/*
+ * workers: the scheduler's worker-facing side.  A TCP listener for the
+ * worker protocol (proto.h) on the server's event loop, and one
+ * connection per worker.
+ *
+ * A worker connects, gets HELLO, proves it knows the token (AUTH), and is
+ * registered with sched_worker_add before it gets WELCOME.  Its frames go
+ * through a handler table keyed by frame type: DONE becomes
+ * sched_task_finished, HEARTBEAT only proves it is alive; anything else is
+ * a protocol error.  A worker silent for `missed_heartbeats` intervals,
+ * or whose connection closes, is lost (sched_worker_lost).  A connection
+ * that fails the handshake or sends a malformed frame is logged ("dropped
+ * connection from ADDR: reason") and closed; everyone else is unaffected.
+ *
+ * Frames to workers (workers_send) are collected per connection and
+ * written once per loop iteration, after one sched_dispatch when one was
+ * asked for (workers_kick, or a frame that changed the table), so what a
+ * dispatch sends leaves in one write per worker.
+ *
+ * The sched is the caller's (the server's); this side calls it but
+ * installs no hooks in it.
+ */
+#ifndef CLUSTER_SERVER_WORKERS_H
+#define CLUSTER_SERVER_WORKERS_H
+
+#include <stdint.h>
+
+#include "proto/proto.h"
+#include "sched/sched.h"
+#include "util/err.h"
+
+struct event_base;
+struct workers;
+
+struct workers_config {
+	const char *bind;		/* listen address; NULL: all interfaces */
+	uint16_t port;			/* 0: ephemeral */
+	const char *token;		/* copied */
+	unsigned heartbeat_ms;		/* > 0 */
+	unsigned missed_heartbeats;	/* > 0 */
+};
+
+struct workers *workers_create(struct event_base *base, struct sched *s,
+			       const struct workers_config *cfg,
+			       struct err *err);
+/* Closes every connection and the listener. */
+void workers_destroy(struct workers *wk);
+
+uint16_t workers_port(const struct workers *wk);
+
+/* Whether worker `w` is connected and past the handshake. */
+int workers_connected(const struct workers *wk, worker_id_t w);
+
+/* Queue a frame to worker `w`, written at the end of this loop iteration;
+ * -1 when `w` is not connected.  `m` is encoded at once. */
+int workers_send(struct workers *wk, worker_id_t w, const struct proto_msg *m);
+
+/* Ask for a sched_dispatch at the end of this loop iteration. */
+void workers_kick(struct workers *wk);
+
+/* Send SHUTDOWN to every worker, now and to any that connects later. */
+void workers_shutdown(struct workers *wk, const char *reason);
+
+/* Workers connected and past the handshake; workers ever welcomed. */
+unsigned workers_nready(const struct workers *wk);
+unsigned workers_nseen(const struct workers *wk);
+
+#endif
