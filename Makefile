@@ -86,9 +86,10 @@ CORE_SRCS += src/worker/exec.c
 CORE_SRCS += src/worker/worker.c
 CORE_SRCS += src/worker/nanny.c
 
-# server: the scheduler process, its worker connections
+# server: the scheduler process, its worker connections, its run ladder
 CORE_SRCS += src/server/server.c
 CORE_SRCS += src/server/workers.c
+CORE_SRCS += src/server/run.c
 
 # cli: the `cluster` command
 CLI_SRCS += src/cli/main.c

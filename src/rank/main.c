@@ -5,7 +5,7 @@
  * and, in a head job, the scheduler's address broadcast from rank 0.  The
  * data path is the worker protocol over TCP.
  *
- *	head job:     rank 0 runs the scheduler (server.h), ranks 1..N-1 a
+ *	head job:     rank 0 runs the scheduler (run.h), ranks 1..N-1 a
  *	              nanny each (nanny.h) whose worker connects to rank 0
  *	--run FILE:   the same, and rank 0 submits FILE's lines, waits for
  *	              them, shuts the workers down and prints a summary
@@ -20,18 +20,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
-#include <event2/event.h>
 #include <hwloc.h>
 #include <mpi.h>
 
 #include "config/config.h"
-#include "sched/sched.h"
-#include "sched/taskfile.h"
+#include "server/run.h"
 #include "util/log.h"
-#include "server/server.h"
 #include "state/state.h"
 #include "task/fields.h"
 #include "util/strbuf.h"
@@ -42,9 +38,6 @@
 #include "util/paths.h"
 
 #define ADDR_LEN 320
-#define FAILED_LISTED 20
-#define DRAIN_GRACE 5.0		/* s to wait for workers that never joined */
-#define DRAIN_MAX 30.0		/* s to wait for workers to leave */
 
 struct rank_opts {
 	const char *name;
@@ -68,20 +61,6 @@ struct rank_opts {
 	int bench_rss;
 };
 
-struct batch {
-	struct server *srv;
-	struct event_base *base;
-	struct event *check_ev;		/* idle?  workers gone? */
-	struct event *progress_ev;
-	struct event *term_ev, *int_ev;
-	uint64_t ntasks;
-	double t_start, t_first_end, t_idle, t_shutdown;
-	unsigned expect_workers;
-	int run_mode;			/* --run: end when idle */
-	int idle;
-	int stopping;
-	int progress;			/* stderr is a terminal */
-};
 
 /* Seconds MPI_Finalize gets; then the rank ends without it.  Once a
  * rank of the job has died, Open MPI 4.1 with orte_enable_recovery can
@@ -454,333 +433,16 @@ static int run_nanny(const struct rank_opts *o, const struct config *cfg,
 	return rc;
 }
 
-/* --- the scheduler rank ----------------------------------------------------- */
-
-static void batch_stop(struct batch *b, const char *reason)
-{
-	if (b->stopping)
-		return;
-	b->stopping = 1;
-	b->t_shutdown = clock_monotonic();
-	server_shutdown_workers(b->srv, reason);
-	event_active(b->check_ev, EV_TIMEOUT, 0);
-}
-
-static void on_ended(void *arg, task_id_t id)
-{
-	struct batch *b = arg;
-
-	(void)id;
-	if (!b->t_first_end)
-		b->t_first_end = clock_monotonic();
-	/* Decide outside the sched call that is telling us. */
-	if (b->run_mode && !b->idle)
-		event_active(b->check_ev, EV_TIMEOUT, 0);
-}
-
-static void check_cb(evutil_socket_t fd, short what, void *arg)
-{
-	struct batch *b = arg;
-	struct sched *s = server_sched(b->srv);
-	double now = clock_monotonic();
-
-	(void)fd;
-	(void)what;
-	if (b->run_mode && !b->idle && sched_idle(s)) {
-		b->idle = 1;
-		b->t_idle = now;
-		batch_stop(b, "all tasks ended");
-	}
-	if (!b->stopping)
-		return;
-	unsigned left = server_nworkers(b->srv);
-	int all_seen = server_nworkers_seen(b->srv) >= b->expect_workers;
-	if ((left == 0 && (all_seen || now - b->t_shutdown > DRAIN_GRACE)) ||
-	    now - b->t_shutdown > DRAIN_MAX) {
-		if (left)
-			log_msg(LOG_WARNING, "%u workers still connected; "
-				"not waiting longer", left);
-		event_base_loopbreak(b->base);
-	}
-}
-
-static void progress_cb(evutil_socket_t fd, short what, void *arg)
-{
-	struct batch *b = arg;
-	struct sched_counts sc;
-
-	(void)fd;
-	(void)what;
-	sched_counts(server_sched(b->srv), &sc);
-	fprintf(stderr, "\r%llu/%llu done, %llu failed, %llu running, "
-		"%u workers ",
-		(unsigned long long)sc.state[TASK_DONE],
-		(unsigned long long)b->ntasks,
-		(unsigned long long)sc.state[TASK_FAILED],
-		(unsigned long long)sc.state[TASK_RUNNING],
-		server_nworkers(b->srv));
-}
-
-static void signal_cb(evutil_socket_t sig, short what, void *arg)
-{
-	struct batch *b = arg;
-
-	(void)what;
-	if (b->stopping) {
-		log_msg(LOG_WARNING, "signal %d again: stopping now", (int)sig);
-		event_base_loopbreak(b->base);
-		return;
-	}
-	log_msg(LOG_INFO, "signal %d: asking the workers to finish", (int)sig);
-	batch_stop(b, "scheduler stopping");
-}
-
-/* The command of a task for the summary: the line of a task file, else
- * the argv joined by spaces. */
-static void task_command(struct sched *s, task_id_t id, struct strbuf *out)
-{
-	char **argv = sched_task_argv(s, id);
-
-	if (!argv)
-		return;
-	if (argv[0] && argv[1] && argv[2] && !argv[3] &&
-	    !strcmp(argv[0], "/bin/sh") && !strcmp(argv[1], "-c")) {
-		strbuf_addstr(out, argv[2]);
-	} else {
-		for (char **a = argv; *a; a++) {
-			if (a != argv)
-				strbuf_addch(out, ' ');
-			strbuf_addstr(out, *a);
-		}
-	}
-	for (char **a = argv; *a; a++)
-		free(*a);
-	free(argv);
-}
-
-static void print_summary(struct batch *b, int bench)
-{
-	struct sched *s = server_sched(b->srv);
-	struct sched_counts sc;
-	double end = b->t_idle ? b->t_idle : clock_monotonic();
-	double wall = end - b->t_start;
-
-	sched_counts(s, &sc);
-	if (b->progress)
-		fputc('\n', stderr);
-	printf("tasks: %llu\n", (unsigned long long)b->ntasks);
-	printf("done: %llu\n", (unsigned long long)sc.state[TASK_DONE]);
-	printf("failed: %llu\n", (unsigned long long)sc.state[TASK_FAILED]);
-	if (sc.state[TASK_CANCELLED])
-		printf("cancelled: %llu\n",
-		       (unsigned long long)sc.state[TASK_CANCELLED]);
-	uint64_t unfinished = sc.state[TASK_WAITING] + sc.state[TASK_QUEUED] +
-		sc.state[TASK_RUNNING];
-	if (unfinished)
-		printf("unfinished: %llu\n", (unsigned long long)unfinished);
-	printf("retried: %llu\n", (unsigned long long)sc.retried);
-	printf("wall time: %.3f s\n", wall);
-	printf("tasks/s: %.1f\n", wall > 0 ? (double)b->ntasks / wall : 0.0);
-	if (bench && b->t_first_end && end > b->t_first_end && b->ntasks > 1)
-		printf("tasks/s after the first end: %.1f\n",
-		       (double)(b->ntasks - 1) / (end - b->t_first_end));
-	if (sc.state[TASK_FAILED] || sc.state[TASK_CANCELLED]) {
-		unsigned listed = 0;
-		printf("failed tasks%s:\n",
-		       sc.state[TASK_FAILED] + sc.state[TASK_CANCELLED] >
-		       FAILED_LISTED ? " (first 20)" : "");
-		task_id_t id = 0;
-		unsigned mask = 1u << TASK_FAILED | 1u << TASK_CANCELLED;
-		while (listed < FAILED_LISTED && (id = sched_next(s, id, mask))) {
-			struct task_info ti;
-			struct strbuf why = STRBUF_INIT, cmd = STRBUF_INIT;
-			if (sched_task(s, id, &ti) < 0)
-				continue;
-			/* sched words the reason: "exit code 3", "time limit",
-			 * "dependency 4 failed", ... */
-			if (ti.reason && *ti.reason)
-				strbuf_addstr(&why, ti.reason);
-			else if (ti.state == TASK_CANCELLED)
-				strbuf_addstr(&why, "cancelled");
-			else if (ti.signal)
-				strbuf_addf(&why, "killed by signal %d", ti.signal);
-			else
-				strbuf_addf(&why, "exit code %d", ti.exit_code);
-			task_command(s, id, &cmd);
-			printf("  %llu: %s: %s\n", (unsigned long long)id, why.buf,
-			       cmd.buf);
-			strbuf_release(&why);
-			strbuf_release(&cmd);
-			listed++;
-		}
-	}
-	fflush(stdout);
-}
-
-static long rss_kb(void)
-{
-	struct strbuf sb = STRBUF_INIT;
-	long kb = -1;
-
-	if (strbuf_read_file(&sb, "/proc/self/status") == 0) {
-		const char *p = strstr(sb.buf, "VmRSS:");
-		if (p)
-			kb = strtol(p + 6, NULL, 10);
-	}
-	strbuf_release(&sb);
-	return kb;
-}
-
-/* Submit the batch's tasks; returns their number or -1. */
-static long long submit_batch(const struct rank_opts *o,
-			      const struct config *cfg, struct sched *s)
-{
-	struct err err = { "" };
-	task_id_t first = 0;
-	uint64_t count = 0;
-	struct task_spec spec = {
-		.cores = o->task_cores,
-		.memory = o->task_memory,
-		.time_limit = o->time_limit,
-		.retries = (unsigned)(o->retries >= 0 ? o->retries :
-				      config_get_num(cfg, "task.retries")),
-		.max_worker_losses =
-			(unsigned)config_get_num(cfg, "task.max-worker-losses"),
-	};
-
-	if (o->bench_array) {
-		char *argv[] = { (char *)"true", NULL };
-		spec.argv = argv;
-		spec.is_array = 1;
-		spec.array_first = 0;
-		spec.array_last = (int64_t)o->bench_array - 1;
-		long before = rss_kb();
-		if (sched_submit(s, &spec, &first, &count, &err) < 0) {
-			log_msg(LOG_ERR, "cannot submit the array: %s", err.text);
-			return -1;
-		}
-		if (o->bench_rss) {
-			long after = rss_kb();
-			printf("rss before: %ld kB\nrss after: %ld kB\n"
-			       "tasks queued: %llu\n", before, after,
-			       (unsigned long long)count);
-			fflush(stdout);
-		}
-		return (long long)count;
-	}
-	if (taskfile_submit_path(s, o->run_file, &spec, &first, &count,
-				 &err) < 0) {
-		log_msg(LOG_ERR, "%s", err.text);
-		return -1;
-	}
-	log_msg(LOG_INFO, "submitted %llu tasks from '%s'",
-		(unsigned long long)count, o->run_file);
-	return (long long)count;
-}
-
-static struct server *start_server(const struct rank_opts *o,
-				   const struct config *cfg,
-				   struct event_base *base, const char *dir)
-{
-	struct err err = { "" };
-	const char *host = config_get_str(cfg, "scheduler.host");
-	struct server_config sc = {
-		.bind = host,
-		.advertise = host,
-		.port = (uint16_t)config_get_num(cfg, "scheduler.port"),
-		.http = 1,
-		.http_port = (uint16_t)config_get_num(cfg, "scheduler.http-port"),
-		.state_dir = dir,
-		.keep_address = o->run_file || o->bench_array,
-		.heartbeat_ms =
-			(unsigned)(config_get_num(cfg, "worker.heartbeat") * 1000),
-	};
-	struct server *srv;
-
-	if (o->bench_rss)
-		sc.state_dir = NULL, sc.http = 0, sc.token = "bench";
-	srv = server_create(base, &sc, &err);
-	if (!srv)
-		log_msg(LOG_ERR, "cannot start the scheduler: %s", err.text);
-	else
-		server_set_prefetch(srv,
-			(unsigned)config_get_num(cfg, "worker.prefetch"));
-	return srv;
-}
-
-/* Rank 0 of a head job.  Returns the rank's exit status. */
-static int run_scheduler(const struct rank_opts *o, const struct config *cfg,
-			 struct event_base *base, struct server *srv,
-			 long long ntasks, int nranks, double t_start)
-{
-	struct batch b = { 0 };
-	int rc = 0;
-
-	b.srv = srv;
-	b.base = base;
-	b.ntasks = ntasks > 0 ? (uint64_t)ntasks : 0;
-	b.run_mode = o->run_file || o->bench_array;
-	b.expect_workers = nranks > 1 ? (unsigned)nranks - 1 : 0;
-	b.t_start = t_start;
-	b.progress = b.run_mode && isatty(STDERR_FILENO);
-	(void)cfg;
-	b.check_ev = event_new(base, -1, 0, check_cb, &b);
-	b.term_ev = evsignal_new(base, SIGTERM, signal_cb, &b);
-	b.int_ev = evsignal_new(base, SIGINT, signal_cb, &b);
-	struct event *poll_ev = event_new(base, -1, EV_PERSIST, check_cb, &b);
-	if (b.progress)
-		b.progress_ev = event_new(base, -1, EV_PERSIST, progress_cb, &b);
-	if (!b.check_ev || !b.term_ev || !b.int_ev || !poll_ev) {
-		log_msg(LOG_ERR, "cannot set up the scheduler's loop");
-		rc = 1;
-		goto out;
-	}
-	server_on_ended(srv, on_ended, &b);
-	event_add(b.term_ev, NULL);
-	event_add(b.int_ev, NULL);
-	struct timeval tv = { 0, 100000 };
-	event_add(poll_ev, &tv);
-	if (b.progress_ev) {
-		struct timeval pt = { 0, 500000 };
-		event_add(b.progress_ev, &pt);
-	}
-	server_kick(srv);
-	event_active(b.check_ev, EV_TIMEOUT, 0);
-	event_base_dispatch(base);
-	if (b.run_mode) {
-		struct sched_counts sc;
-		print_summary(&b, o->bench_array != 0);
-		sched_counts(server_sched(srv), &sc);
-		if (sc.state[TASK_FAILED] || sc.state[TASK_CANCELLED] || !b.idle)
-			rc = 1;
-	}
-out:
-	server_on_ended(srv, NULL, NULL);
-	if (poll_ev)
-		event_free(poll_ev);
-	if (b.check_ev)
-		event_free(b.check_ev);
-	if (b.progress_ev)
-		event_free(b.progress_ev);
-	if (b.term_ev)
-		event_free(b.term_ev);
-	if (b.int_ev)
-		event_free(b.int_ev);
-	return rc;
-}
-
 int main(int argc, char **argv)
 {
 	struct rank_opts o = { 0 };
 	struct config *cfg = NULL;
 	struct strbuf dir = STRBUF_INIT;
-	struct event_base *base = NULL;
-	struct server *srv = NULL;
+	struct run *run = NULL;
 	struct err err = { "" };
 	char ident[64], addr[ADDR_LEN];
 	int rank = 0, size = 1, local_rank = 0, local_size = 1;
 	int rc = 0;
-	long long ntasks = 0;
 	MPI_Comm local;
 
 #ifdef __SANITIZE_ADDRESS__
@@ -828,26 +490,24 @@ int main(int argc, char **argv)
 	}
 
 	if (is_sched) {
-		base = event_base_new();
-		if (!base) {
-			log_msg(LOG_ERR, "cannot create an event loop");
+		struct run_opts ro = {
+			.run_file = o.run_file,
+			.bench_array = o.bench_array,
+			.bench_rss = o.bench_rss,
+			.task_cores = o.task_cores,
+			.task_memory = o.task_memory,
+			.time_limit = o.time_limit,
+			.retries = o.retries,
+			.expect_workers = size > 1 ? (unsigned)size - 1 : 0,
+			.t_start = t_start,
+		};
+		run = run_create(&ro);
+		if (!run) {
+			log_msg(LOG_ERR, "out of memory");
 			rc = 1;
 			goto bcast;
 		}
-		srv = start_server(&o, cfg, base, dir.buf);
-		if (!srv) {
-			rc = 1;
-			goto bcast;
-		}
-		if (o.run_file || o.bench_array) {
-			ntasks = submit_batch(&o, cfg, server_sched(srv));
-			if (ntasks < 0) {
-				rc = 2;
-				goto bcast;
-			}
-		}
-		if (o.bench_rss)
-			goto bcast;
+		rc = run_start(run, cfg, dir.buf);
 	}
 bcast:
 	if (head) {
@@ -855,8 +515,8 @@ bcast:
 		 * then every rank ends. */
 		int rc0 = rc;
 		memset(addr, 0, sizeof(addr));
-		if (is_sched && srv && rc == 0 && !o.bench_rss)
-			snprintf(addr, sizeof(addr), "%s", server_address(srv));
+		if (is_sched && run && rc == 0 && !o.bench_rss)
+			snprintf(addr, sizeof(addr), "%s", run_address(run));
 		MPI_Bcast(&rc0, 1, MPI_INT, 0, MPI_COMM_WORLD);
 		MPI_Bcast(addr, ADDR_LEN, MPI_CHAR, 0, MPI_COMM_WORLD);
 		if (!addr[0]) {
@@ -871,7 +531,7 @@ bcast:
 		}
 	}
 	if (is_sched) {
-		rc = run_scheduler(&o, cfg, base, srv, ntasks, size, t_start);
+		rc = run_loop(run);
 	} else {
 		struct share sh;
 		node_share(&o, local_rank, local_size, head && sched_here, &sh);
@@ -888,9 +548,7 @@ bcast:
 		rc = 0;
 	}
 finalize:
-	server_destroy(srv);
-	if (base)
-		event_base_free(base);
+	run_destroy(run);
 	config_destroy(cfg);
 	strbuf_release(&dir);
 	free(o.sets);

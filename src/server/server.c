@@ -109,7 +109,7 @@ static void hook_ended(void *arg, task_id_t id)
 		srv->ended_fn(srv->ended_arg, id);
 }
 
-/* --- setup ----------------------------------------------------------------- */
+/* --- setup ---------------------------------------------------------------- */
 
 static int is_wildcard(const char *host)
 {

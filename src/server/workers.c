@@ -149,7 +149,7 @@ static void send_shutdown(struct conn *c)
 	sched_worker_drain(c->wk->sched, c->wid);
 }
 
-/* --- message handlers ---------------------------------------------------- */
+/* --- message handlers ----------------------------------------------------- */
 
 static int on_auth(struct conn *c, struct proto_msg *m)
 {
@@ -266,7 +266,7 @@ static const handler_fn handlers[PROTO_TYPE_MAX + 1] = {
 	[PROTO_HEARTBEAT] = on_heartbeat,
 };
 
-/* --- connection events --------------------------------------------------- */
+/* --- connection events ---------------------------------------------------- */
 
 static void conn_read(struct bufferevent *bev, void *arg)
 {
@@ -460,7 +460,7 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
 }
 
 
-/* --- setup ----------------------------------------------------------------- */
+/* --- setup ---------------------------------------------------------------- */
 
 static int listen_on(struct workers *wk, const char *bind, uint16_t port,
 		     struct err *err)

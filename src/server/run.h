@@ -1,0 +1,58 @@
+/*
+ * run: the scheduler's run ladder, without MPI.  Whoever hosts the
+ * scheduler (rank 0 of a head job, later a local daemon) calls
+ *
+ *	run_create -> run_start -> [tell the workers run_address] ->
+ *	run_loop -> run_destroy
+ *
+ * run_start makes the event loop, starts the server from the config
+ * (scheduler.*, worker.heartbeat, worker.prefetch) and, for a batch run,
+ * submits the task file or the benchmark array.  run_loop serves until
+ * SIGTERM or SIGINT (a second one stops at once) or, for a batch run,
+ * until every task has ended; then it asks the workers to leave, waits
+ * for them a while, and for a batch run prints the summary on stdout and
+ * a progress line on stderr while it runs, when stderr is a terminal.
+ */
+#ifndef CLUSTER_SERVER_RUN_H
+#define CLUSTER_SERVER_RUN_H
+
+#include <stdint.h>
+
+struct config;
+struct run;
+
+struct run_opts {
+	const char *run_file;		/* a task file to run, then end */
+	uint64_t bench_array;		/* or an array of this many `true`s */
+	int bench_rss;			/* print memory before and after the
+					   array's submission, then end */
+	/* the batch's tasks */
+	unsigned task_cores;		/* >= 1 */
+	uint64_t task_memory;		/* 0: none */
+	uint64_t time_limit;		/* seconds, 0: none */
+	long retries;			/* -1: task.retries */
+	unsigned expect_workers;	/* workers that will join: wait for
+					   them to leave */
+	double t_start;			/* clock_monotonic() the run counts
+					   its wall time from */
+};
+
+/* Copies `o`; NULL when out of memory. */
+struct run *run_create(const struct run_opts *o);
+void run_destroy(struct run *r);
+
+/* Start the scheduler, state under `state_dir`, and submit a batch's
+ * tasks.  Returns the exit status: 0, 1 when the scheduler cannot start,
+ * 2 when the batch cannot be submitted.  Errors are logged.  `cfg` need
+ * only outlive this call. */
+int run_start(struct run *r, const struct config *cfg, const char *state_dir);
+
+/* "host:port" workers connect to; "" before a successful run_start. */
+const char *run_address(const struct run *r);
+
+/* Serve until told to stop, or until a batch run has ended.  Returns the
+ * exit status: for a batch run 1 when a task failed or was cancelled, or
+ * when the run stopped before every task ended; else 0. */
+int run_loop(struct run *r);
+
+#endif
