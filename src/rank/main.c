@@ -433,37 +433,165 @@ static int run_nanny(const struct rank_opts *o, const struct config *cfg,
 	return rc;
 }
 
-int main(int argc, char **argv)
+/* --- the ladder ----------------------------------------------------------- */
+
+/* Where this rank is, as MPI tells it. */
+struct boot {
+	int rank, size;
+	int local_rank, local_size;	/* on this node */
+	int sched_here;			/* world rank 0 is on this node */
+	double t_start;			/* just after MPI_Init */
+};
+
+static void mpi_boot(int *argc, char ***argv, struct boot *b)
 {
-	struct rank_opts o = { 0 };
-	struct config *cfg = NULL;
-	struct strbuf dir = STRBUF_INIT;
-	struct run *run = NULL;
-	struct err err = { "" };
-	char ident[64], addr[ADDR_LEN];
-	int rank = 0, size = 1, local_rank = 0, local_size = 1;
-	int rc = 0;
 	MPI_Comm local;
 
 #ifdef __SANITIZE_ADDRESS__
 	setenv("OMPI_MCA_mca_base_component_disable_dlclose", "1", 0);
 	setenv("PMIX_MCA_pmix_mca_base_component_disable_dlclose", "1", 0);
 #endif
-	MPI_Init(&argc, &argv);
-	double t_start = clock_monotonic();
-	MPI_Comm_rank(MPI_COMM_WORLD, &rank);
-	MPI_Comm_size(MPI_COMM_WORLD, &size);
-	MPI_Comm_split_type(MPI_COMM_WORLD, MPI_COMM_TYPE_SHARED, rank,
+	MPI_Init(argc, argv);
+	b->t_start = clock_monotonic();
+	MPI_Comm_rank(MPI_COMM_WORLD, &b->rank);
+	MPI_Comm_size(MPI_COMM_WORLD, &b->size);
+	MPI_Comm_split_type(MPI_COMM_WORLD, MPI_COMM_TYPE_SHARED, b->rank,
 			    MPI_INFO_NULL, &local);
-	MPI_Comm_rank(local, &local_rank);
-	MPI_Comm_size(local, &local_size);
+	MPI_Comm_rank(local, &b->local_rank);
+	MPI_Comm_size(local, &b->local_size);
 	/* Ranks are ordered by world rank on each node, so world rank 0 is
 	 * local rank 0 of its node; tell the node whether it is here. */
-	int here = rank == 0, sched_here = 0;
-	MPI_Allreduce(&here, &sched_here, 1, MPI_INT, MPI_MAX, local);
+	int here = b->rank == 0;
+	b->sched_here = 0;
+	MPI_Allreduce(&here, &b->sched_here, 1, MPI_INT, MPI_MAX, local);
 	MPI_Comm_free(&local);
+}
 
-	snprintf(ident, sizeof(ident), "cluster-rank[%d]", rank);
+/* Rank 0 of a head job sends its status and the scheduler's address, or
+ * "" when it could not start: then every rank ends. */
+static void bcast_address(int *rc0, char addr[ADDR_LEN])
+{
+	MPI_Bcast(rc0, 1, MPI_INT, 0, MPI_COMM_WORLD);
+	MPI_Bcast(addr, ADDR_LEN, MPI_CHAR, 0, MPI_COMM_WORLD);
+}
+
+/* Rank 0 of a head job: the scheduler.  Returns the rank's exit status. */
+static int scheduler_rank(const struct rank_opts *o, const struct config *cfg,
+			  const struct boot *b)
+{
+	struct strbuf dir = STRBUF_INIT;
+	struct err err = { "" };
+	struct run *run = NULL;
+	char addr[ADDR_LEN];
+	int rc, rc0;
+
+	memset(addr, 0, sizeof(addr));
+	if (state_dir(o->name, 1, &dir, &err) < 0) {
+		log_msg(LOG_ERR, "%s", err.text);
+		rc = 2;
+		goto bcast;
+	}
+	struct run_opts ro = {
+		.run_file = o->run_file,
+		.bench_array = o->bench_array,
+		.bench_rss = o->bench_rss,
+		.task_cores = o->task_cores,
+		.task_memory = o->task_memory,
+		.time_limit = o->time_limit,
+		.retries = o->retries,
+		.expect_workers = b->size > 1 ? (unsigned)b->size - 1 : 0,
+		.t_start = b->t_start,
+	};
+	run = run_create(&ro);
+	if (!run) {
+		log_msg(LOG_ERR, "out of memory");
+		rc = 1;
+		goto bcast;
+	}
+	rc = run_start(run, cfg, dir.buf);
+	if (rc == 0 && !o->bench_rss)
+		snprintf(addr, sizeof(addr), "%s", run_address(run));
+bcast:
+	rc0 = rc;
+	bcast_address(&rc0, addr);
+	if (addr[0])
+		rc = run_loop(run);
+	run_destroy(run);
+	strbuf_release(&dir);
+	return rc;
+}
+
+/* Any other rank: a nanny keeping a worker alive.  Returns the rank's
+ * exit status. */
+static int worker_rank(const struct rank_opts *o, const struct config *cfg,
+		       const struct boot *b)
+{
+	int head = !o->worker_only;
+	char addr[ADDR_LEN];
+
+	memset(addr, 0, sizeof(addr));
+	if (head) {
+		/* Worker ranks of a head job wait for rank 0 to create the
+		 * state directory; their workers read the token from it. */
+		int rc0 = 0;
+		bcast_address(&rc0, addr);
+		if (!addr[0]) {
+			/* Every rank ends with rank 0's status, so the job's
+			 * exit status is the same whichever rank mpirun picks. */
+			if (rc0)
+				log_msg(LOG_DEBUG, "the scheduler rank did not start; "
+					"ending");
+			return rc0;
+		}
+	} else {
+		struct strbuf dir = STRBUF_INIT;
+		struct err err = { "" };
+		int bad = state_dir(o->name, 0, &dir, &err) < 0;
+
+		if (bad)
+			log_msg(LOG_ERR, "%s", err.text);
+		strbuf_release(&dir);
+		if (bad)
+			return 2;
+	}
+
+	struct share sh;
+	node_share(o, b->local_rank, b->local_size, head && b->sched_here, &sh);
+	int nrc = run_nanny(o, cfg, head ? addr : NULL, b->rank, &sh);
+	/* A worker rank ends in order even when its nanny gave up: a
+	 * non-zero status would make mpirun end every rank. */
+	if (nrc == NANNY_GAVE_UP)
+		log_msg(LOG_ERR, "rank %d has no worker any more", b->rank);
+	/* The scheduler of this job may have been killed: then MPI_Finalize
+	 * can wait for it forever (seen with Open MPI 4.1 and
+	 * orte_enable_recovery). */
+	if (nrc == NANNY_GONE && head)
+		finalize_limit = FINALIZE_LIMIT;
+	return 0;
+}
+
+static int mpi_finalize(int rc)
+{
+	if (finalize_limit) {
+		finalize_rc = rc;
+		signal(SIGALRM, on_finalize_alarm);
+		alarm(finalize_limit);
+	}
+	MPI_Finalize();
+	alarm(0);
+	return rc;
+}
+
+int main(int argc, char **argv)
+{
+	struct rank_opts o = { 0 };
+	struct config *cfg = NULL;
+	struct boot b;
+	char ident[64];
+	int rc;
+
+	mpi_boot(&argc, &argv, &b);
+	snprintf(ident, sizeof(ident), "cluster-rank[%d]", b.rank);
 	log_setup(ident, 0);
 	signal(SIGPIPE, SIG_IGN);
 
@@ -477,87 +605,12 @@ int main(int argc, char **argv)
 		rc = 2;
 		goto finalize;
 	}
-	int head = !o.worker_only;
-	int is_sched = head && rank == 0;
-	/* Worker ranks of a head job wait for rank 0 to create the state
-	 * directory; their workers read the token from it. */
-	if ((is_sched || !head) && state_dir(o.name, is_sched, &dir, &err) < 0) {
-		log_msg(LOG_ERR, "%s", err.text);
-		rc = 2;
-		if (head)
-			goto bcast;
-		goto finalize;
-	}
-
-	if (is_sched) {
-		struct run_opts ro = {
-			.run_file = o.run_file,
-			.bench_array = o.bench_array,
-			.bench_rss = o.bench_rss,
-			.task_cores = o.task_cores,
-			.task_memory = o.task_memory,
-			.time_limit = o.time_limit,
-			.retries = o.retries,
-			.expect_workers = size > 1 ? (unsigned)size - 1 : 0,
-			.t_start = t_start,
-		};
-		run = run_create(&ro);
-		if (!run) {
-			log_msg(LOG_ERR, "out of memory");
-			rc = 1;
-			goto bcast;
-		}
-		rc = run_start(run, cfg, dir.buf);
-	}
-bcast:
-	if (head) {
-		/* Rank 0 sends the address, or "" when it could not start:
-		 * then every rank ends. */
-		int rc0 = rc;
-		memset(addr, 0, sizeof(addr));
-		if (is_sched && run && rc == 0 && !o.bench_rss)
-			snprintf(addr, sizeof(addr), "%s", run_address(run));
-		MPI_Bcast(&rc0, 1, MPI_INT, 0, MPI_COMM_WORLD);
-		MPI_Bcast(addr, ADDR_LEN, MPI_CHAR, 0, MPI_COMM_WORLD);
-		if (!addr[0]) {
-			/* Every rank ends with rank 0's status, so the job's
-			 * exit status is the same whichever rank mpirun picks. */
-			if (!is_sched && rc0)
-				log_msg(LOG_DEBUG, "the scheduler rank did not start; "
-					"ending");
-			if (!is_sched)
-				rc = rc0;
-			goto finalize;
-		}
-	}
-	if (is_sched) {
-		rc = run_loop(run);
-	} else {
-		struct share sh;
-		node_share(&o, local_rank, local_size, head && sched_here, &sh);
-		int nrc = run_nanny(&o, cfg, head ? addr : NULL, rank, &sh);
-		/* A worker rank ends in order even when its nanny gave up:
-		 * a non-zero status would make mpirun end every rank. */
-		if (nrc == NANNY_GAVE_UP)
-			log_msg(LOG_ERR, "rank %d has no worker any more", rank);
-		/* The scheduler of this job may have been killed: then
-		 * MPI_Finalize can wait for it forever (seen with Open MPI
-		 * 4.1 and orte_enable_recovery). */
-		if (nrc == NANNY_GONE && head)
-			finalize_limit = FINALIZE_LIMIT;
-		rc = 0;
-	}
+	if (!o.worker_only && b.rank == 0)
+		rc = scheduler_rank(&o, cfg, &b);
+	else
+		rc = worker_rank(&o, cfg, &b);
 finalize:
-	run_destroy(run);
 	config_destroy(cfg);
-	strbuf_release(&dir);
 	free(o.sets);
-	if (finalize_limit) {
-		finalize_rc = rc;
-		signal(SIGALRM, on_finalize_alarm);
-		alarm(finalize_limit);
-	}
-	MPI_Finalize();
-	alarm(0);
-	return rc;
+	return mpi_finalize(rc);
 }
