@@ -86,9 +86,11 @@ CORE_SRCS += src/worker/exec.c
 CORE_SRCS += src/worker/worker.c
 CORE_SRCS += src/worker/nanny.c
 
-# server: the scheduler process, its worker connections, its run ladder
+# server: the scheduler process, its worker connections, its event fan-out,
+# its run ladder
 CORE_SRCS += src/server/server.c
 CORE_SRCS += src/server/workers.c
+CORE_SRCS += src/server/events.c
 CORE_SRCS += src/server/run.c
 
 # cli: the `cluster` command
@@ -123,6 +125,7 @@ UNIT_TESTS += tests/unit/check_sched.c
 UNIT_TESTS += tests/unit/check_taskfile.c
 UNIT_TESTS += tests/unit/check_exec.c
 UNIT_TESTS += tests/unit/check_server.c
+UNIT_TESTS += tests/unit/check_events.c
 
 # benchmarks: print figures, assert nothing (`make bench`)
 BENCH_SRCS += tests/bench/bench_proto.c

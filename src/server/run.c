@@ -1,7 +1,8 @@
 /*
  * run: the scheduler process from start to end; see run.h.  A batch run
- * decides it is over from task ends (server_on_ended) and a 100 ms poll,
- * never inside the sched call that reports an end.
+ * decides it is over from task ends (a subscriber of the server's
+ * events) and a 100 ms poll, never inside the sched call that reports an
+ * end.
  */
 #include "server/run.h"
 
@@ -16,6 +17,7 @@
 #include "config/config.h"
 #include "sched/sched.h"
 #include "sched/taskfile.h"
+#include "server/events.h"
 #include "util/log.h"
 #include "server/server.h"
 #include "util/strbuf.h"
@@ -70,6 +72,10 @@ static void on_ended(void *arg, task_id_t id)
 	if (b->run_mode && !b->idle)
 		event_active(b->check_ev, EV_TIMEOUT, 0);
 }
+
+static const struct events_ops batch_ops = {
+	.task_ended = on_ended,
+};
 
 static void check_cb(evutil_socket_t fd, short what, void *arg)
 {
@@ -330,7 +336,7 @@ static int run_scheduler(const struct run_opts *o, struct event_base *base,
 		rc = 1;
 		goto out;
 	}
-	server_on_ended(srv, on_ended, &b);
+	events_subscribe(server_events(srv), &batch_ops, &b);
 	event_add(b.term_ev, NULL);
 	event_add(b.int_ev, NULL);
 	struct timeval tv = { 0, 100000 };
@@ -350,7 +356,7 @@ static int run_scheduler(const struct run_opts *o, struct event_base *base,
 			rc = 1;
 	}
 out:
-	server_on_ended(srv, NULL, NULL);
+	events_unsubscribe(server_events(srv), &batch_ops, &b);
 	if (poll_ev)
 		event_free(poll_ev);
 	if (b.check_ev)

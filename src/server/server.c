@@ -1,7 +1,10 @@
 /*
  * server: the scheduler process's parts on one loop.  The workers side
- * knows connections, not tasks; what a RUN frame carries (command,
- * limits, output paths) is decided here, from the task table.
+ * knows connections and frames; what a RUN frame carries (command,
+ * limits, output paths) is decided here, from the task table.  sched's
+ * hooks end here and nowhere else: what they report goes on to the
+ * subscribers of the fan-out, the API first (subscribed before anyone
+ * can call server_events).
  */
 #include "server/server.h"
 
@@ -14,6 +17,7 @@
 
 #include "api/api.h"
 #include "proto/proto.h"
+#include "server/events.h"
 #include "server/workers.h"
 #include "util/log.h"
 #include "state/state.h"
@@ -21,6 +25,7 @@
 
 struct server {
 	struct sched *sched;
+	struct events *events;		/* the fan-out sched's hooks feed */
 	struct workers *workers;
 	struct api *api;
 	char address[300];
@@ -37,9 +42,9 @@ static char *empty_list[] = { NULL };
 
 /* --- sched hooks ---------------------------------------------------------- */
 
-static void hook_assign(void *arg, worker_id_t w, task_id_t id)
+/* The RUN frame of task `id`, to worker `w`. */
+static void send_run(struct server *srv, worker_id_t w, task_id_t id)
 {
-	struct server *srv = arg;
 	struct task_info ti;
 	struct strbuf op = STRBUF_INIT, ep = STRBUF_INIT;
 
@@ -83,6 +88,14 @@ static void hook_assign(void *arg, worker_id_t w, task_id_t id)
 	strbuf_release(&ep);
 }
 
+static void hook_assign(void *arg, worker_id_t w, task_id_t id)
+{
+	struct server *srv = arg;
+
+	send_run(srv, w, id);
+	events_task_assigned(srv->events, id, w);
+}
+
 static void hook_kill(void *arg, worker_id_t w, task_id_t id)
 {
 	struct server *srv = arg;
@@ -96,18 +109,43 @@ static void hook_kill(void *arg, worker_id_t w, task_id_t id)
  * the next loop turn, after everything this turn queues. */
 static void hook_queued(void *arg)
 {
-	server_kick(arg);
+	struct server *srv = arg;
+
+	server_kick(srv);
+	events_tasks_queued(srv->events);
 }
 
 static void hook_ended(void *arg, task_id_t id)
 {
 	struct server *srv = arg;
 
-	if (srv->api)
-		api_task_ended(srv->api, id);
+	events_task_ended(srv->events, id);
+}
+
+/* --- subscribers ----------------------------------------------------------- */
+
+/* Long-polls waiting for a task wake when it ends. */
+static void api_ended(void *arg, task_id_t id)
+{
+	api_task_ended(arg, id);
+}
+
+static const struct events_ops api_ops = {
+	.task_ended = api_ended,
+};
+
+/* The one server_on_ended callback, told after the API. */
+static void ended_cb(void *arg, task_id_t id)
+{
+	struct server *srv = arg;
+
 	if (srv->ended_fn)
 		srv->ended_fn(srv->ended_arg, id);
 }
+
+static const struct events_ops ended_ops = {
+	.task_ended = ended_cb,
+};
 
 /* --- setup ---------------------------------------------------------------- */
 
@@ -131,6 +169,11 @@ struct server *server_create(struct event_base *base,
 	}
 	srv->lock_fd = -1;
 	strbuf_init(&srv->log_dir, 0);
+	srv->events = events_create();
+	if (!srv->events) {
+		errprintf(err, "out of memory");
+		goto fail;
+	}
 	hooks.arg = srv;
 	hooks.assign = hook_assign;
 	hooks.kill = hook_kill;
@@ -168,7 +211,7 @@ struct server *server_create(struct event_base *base,
 		.missed_heartbeats = cfg->missed_heartbeats ?
 			cfg->missed_heartbeats : 3,
 	};
-	srv->workers = workers_create(base, srv->sched, &wc, err);
+	srv->workers = workers_create(base, srv->sched, srv->events, &wc, err);
 	if (!srv->workers)
 		goto fail;
 
@@ -192,7 +235,9 @@ struct server *server_create(struct event_base *base,
 		srv->api = api_create(base, srv->sched, &ac, err);
 		if (!srv->api)
 			goto fail;
+		events_subscribe(srv->events, &api_ops, srv->api);
 	}
+	events_subscribe(srv->events, &ended_ops, srv);
 	struct state_address old;
 	if (cfg->state_dir && cfg->keep_address &&
 	    state_address_read(cfg->state_dir, &old, NULL) == 0) {
@@ -243,6 +288,7 @@ void server_destroy(struct server *srv)
 		state_address_remove(srv->state_dir);
 	state_unlock(srv->lock_fd);
 	sched_destroy(srv->sched);
+	events_destroy(srv->events);
 	strbuf_release(&srv->log_dir);
 	free(srv->state_dir);
 	free(srv);
@@ -251,6 +297,11 @@ void server_destroy(struct server *srv)
 struct sched *server_sched(struct server *srv)
 {
 	return srv->sched;
+}
+
+struct events *server_events(struct server *srv)
+{
+	return srv->events;
 }
 
 uint16_t server_port(const struct server *srv)

@@ -2,7 +2,11 @@
  * server: the scheduler process, composed.  One libevent loop holds the
  * task table (sched.h), which the server owns, the worker-facing side
  * (workers.h: listener, handshake, heartbeats, frames) and the HTTP API
- * (api.h); the server ties them together through sched's hooks.
+ * (api.h); the server ties them together through sched's hooks.  It
+ * also owns the fan-out of task and worker events (events.h), which those
+ * hooks and the workers side feed; everyone else who wants to hear of a
+ * task or a worker subscribes there (server_events), the API's waiters
+ * first.
  *
  * sched's assign hook becomes a RUN frame to the worker, its kill hook a
  * KILL frame; a DONE frame becomes sched_task_finished followed by one
@@ -27,6 +31,7 @@
 #include "util/err.h"
 
 struct event_base;
+struct events;
 struct server;
 
 struct server_config {
@@ -56,12 +61,16 @@ struct server *server_create(struct event_base *base,
 void server_destroy(struct server *srv);
 
 struct sched *server_sched(struct server *srv);
+/* The fan-out to subscribe to (events.h); the server's for its life. */
+struct events *server_events(struct server *srv);
 uint16_t server_port(const struct server *srv);
 uint16_t server_http_port(const struct server *srv);
 /* "host:port" workers should connect to. */
 const char *server_address(const struct server *srv);
 const char *server_token(const struct server *srv);
 
+/* One task_ended subscriber in the fan-out, told after the API; a later
+ * call replaces it, fn NULL removes it. */
 void server_on_ended(struct server *srv, server_ended_fn fn, void *arg);
 
 #define SERVER_DEFAULT_PREFETCH 1

@@ -22,6 +22,7 @@
 #include <event2/event.h>
 #include <event2/listener.h>
 
+#include "server/events.h"
 #include "util/log.h"
 #include "util/strbuf.h"
 #include "util/clock.h"
@@ -50,6 +51,7 @@ struct conn {
 struct workers {
 	struct event_base *base;
 	struct sched *sched;
+	struct events *events;
 	struct evconnlistener *listener;
 	struct event *flush_ev;		/* end of loop iteration: dispatch, write */
 	struct event *tick_ev;		/* heartbeats */
@@ -114,6 +116,9 @@ static void conn_free(struct conn *c)
 /* A connection that never became a worker, or broke the protocol. */
 static void conn_drop(struct conn *c, const char *reason)
 {
+	struct workers *wk = c->wk;
+	worker_id_t w = c->st == CONN_READY ? c->wid : -1;
+
 	log_msg(LOG_WARNING, "dropped connection from %s: %s", c->addr, reason);
 	if (c->st == CONN_READY) {
 		sched_worker_lost(c->wk->sched, c->wid);
@@ -121,12 +126,16 @@ static void conn_drop(struct conn *c, const char *reason)
 		schedule_flush(c->wk);
 	}
 	conn_free(c);
+	if (w >= 0)
+		events_worker_lost(wk->events, w, 0, reason);
 }
 
 /* A worker that was registered goes away. */
 static void conn_lost(struct conn *c, const char *why)
 {
 	struct workers *wk = c->wk;
+	worker_id_t w = c->wid;
+	int left = c->shutdown_sent;
 
 	if (c->shutdown_sent)
 		log_msg(LOG_DEBUG, "worker '%s' left", c->name);
@@ -136,6 +145,7 @@ static void conn_lost(struct conn *c, const char *why)
 	wk->need_dispatch = 1;
 	schedule_flush(wk);
 	conn_free(c);
+	events_worker_lost(wk->events, w, left, why);
 }
 
 static void send_shutdown(struct conn *c)
@@ -219,6 +229,7 @@ static int on_auth(struct conn *c, struct proto_msg *m)
 	if (wk->shutting_down)
 		send_shutdown(c);
 	wk->need_dispatch = 1;
+	events_worker_joined(wk->events, w);
 	return 0;
 }
 
@@ -500,6 +511,7 @@ static int listen_on(struct workers *wk, const char *bind, uint16_t port,
 }
 
 struct workers *workers_create(struct event_base *base, struct sched *s,
+			       struct events *ev,
 			       const struct workers_config *cfg,
 			       struct err *err)
 {
@@ -511,6 +523,7 @@ struct workers *workers_create(struct event_base *base, struct sched *s,
 	}
 	wk->base = base;
 	wk->sched = s;
+	wk->events = ev;
 	wk->heartbeat_ms = cfg->heartbeat_ms;
 	wk->missed = cfg->missed_heartbeats;
 	snprintf(wk->token, sizeof(wk->token), "%s", cfg->token);

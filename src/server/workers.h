@@ -18,7 +18,11 @@
  * dispatch sends leaves in one write per worker.
  *
  * The sched is the caller's (the server's); this side calls it but
- * installs no hooks in it.
+ * installs no hooks in it.  A worker's arrival and departure are told to
+ * the caller's fan-out (events.h): worker_joined once it is welcomed,
+ * worker_lost once sched has requeued its tasks and the connection is
+ * closed.  A connection that never finished the handshake is neither.
+ * workers_destroy tells nobody.
  */
 #ifndef CLUSTER_SERVER_WORKERS_H
 #define CLUSTER_SERVER_WORKERS_H
@@ -30,6 +34,7 @@
 #include "util/err.h"
 
 struct event_base;
+struct events;
 struct workers;
 
 struct workers_config {
@@ -41,6 +46,7 @@ struct workers_config {
 };
 
 struct workers *workers_create(struct event_base *base, struct sched *s,
+			       struct events *ev,
 			       const struct workers_config *cfg,
 			       struct err *err);
 /* Closes every connection and the listener. */

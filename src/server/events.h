@@ -1,0 +1,66 @@
+/*
+ * events: the one fan-out of task and worker events in the scheduler
+ * process.  The server feeds it from sched's hooks (tasks queued,
+ * assigned, ended) and the workers side from its connections (a worker
+ * joined, left or was lost); whoever wants to know subscribes here and
+ * nowhere else: nothing but the server hooks sched.  Subscribers today:
+ * the API's waiters and a batch run (run.h).
+ *
+ * Delivery is synchronous, in the order the events happen, to the
+ * subscribers in the order they subscribed.  While an event is being
+ * delivered a subscriber may subscribe or unsubscribe anyone, itself
+ * included: one unsubscribed gets nothing more, not even the rest of the
+ * event under way; one subscribed gets the events after it.  An event
+ * raised from inside a callback is delivered at once, in full, before the
+ * outer delivery goes on.  Task events come from inside sched's hooks, so
+ * a subscriber may call sched as a hook may (sched.h).
+ */
+#ifndef CLUSTER_SERVER_EVENTS_H
+#define CLUSTER_SERVER_EVENTS_H
+
+#include "sched/sched.h"
+
+struct events;
+
+/* What a subscriber wants to hear; any callback may be NULL. */
+struct events_ops {
+	/* Tasks became QUEUED: a submission, a retry, a released
+	 * dependency, the tasks of a lost worker.  sched does not say
+	 * which; at most once per outermost sched call. */
+	void (*tasks_queued)(void *arg);
+	/* Task `id` was assigned to worker `w`, which starts it (at once,
+	 * or when its cores free up if it was prefetched). */
+	void (*task_assigned)(void *arg, task_id_t id, worker_id_t w);
+	/* Task `id` reached DONE, FAILED or CANCELLED. */
+	void (*task_ended)(void *arg, task_id_t id);
+	/* Worker `w` passed the handshake. */
+	void (*worker_joined)(void *arg, worker_id_t w);
+	/* Worker `w` is gone, its connection closed and its tasks requeued:
+	 * `left` when it went after being asked to (SHUTDOWN), else lost;
+	 * `why` in words ("missed heartbeats", ...). */
+	void (*worker_lost)(void *arg, worker_id_t w, int left,
+			    const char *why);
+};
+
+struct events *events_create(void);
+/* Not from inside a delivery. */
+void events_destroy(struct events *ev);
+
+/* `ops` (not NULL) is not copied: it must outlive the subscription (a
+ * static const table, typically).  The same pair may subscribe twice and
+ * is then told twice.  Aborts when memory runs out, like strbuf. */
+void events_subscribe(struct events *ev, const struct events_ops *ops,
+		      void *arg);
+/* Drops the first live subscription of this pair; no-op when none. */
+void events_unsubscribe(struct events *ev, const struct events_ops *ops,
+			void *arg);
+
+/* For the server and the workers side: tell every subscriber. */
+void events_tasks_queued(struct events *ev);
+void events_task_assigned(struct events *ev, task_id_t id, worker_id_t w);
+void events_task_ended(struct events *ev, task_id_t id);
+void events_worker_joined(struct events *ev, worker_id_t w);
+void events_worker_lost(struct events *ev, worker_id_t w, int left,
+			const char *why);
+
+#endif
