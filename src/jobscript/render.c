@@ -8,19 +8,17 @@
 #include "jobscript/jobscript.h"
 
 #include <errno.h>
-#include <stdarg.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-#include "util/units.h"
+#include "backend/backend.h"
 
 struct render {
 	const struct config *cfg;
 	const struct job_script_opts *opts;
-	const char *backend;
-	const char *prefix;		/* "#PBS ", "#SBATCH " or NULL */
+	const struct backend *backend;
 	struct job_size size;
 	char *const *skip;
 	struct strbuf directives;
@@ -45,30 +43,6 @@ static int check_word(const char *key, const char *v, struct err *err)
 		return 0;
 	return errprintf(err, "%s = '%s' is not a single word; use letters, "
 			 "digits and _.@+%%=:,/- only", key, v);
-}
-
-/* One generated directive, unless job.skip names part of it. */
-static void directive(struct render *r, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-
-static void directive(struct render *r, const char *fmt, ...)
-{
-	struct strbuf line = STRBUF_INIT;
-	va_list ap;
-
-	strbuf_addstr(&line, r->prefix);
-	va_start(ap, fmt);
-	strbuf_vaddf(&line, fmt, ap);
-	va_end(ap);
-	for (char *const *s = r->skip; s && *s; s++) {
-		if (**s && strstr(line.buf, *s)) {
-			strbuf_release(&line);
-			return;
-		}
-	}
-	strbuf_addch(&line, '\n');
-	strbuf_add(&r->directives, line.buf, line.len);
-	strbuf_release(&line);
 }
 
 /* job.account, else the batch system's own environment variable. */
@@ -113,146 +87,46 @@ static int log_directory(struct render *r, const char **out, struct err *err)
 	return 0;
 }
 
-static void add_memory(struct render *r, struct strbuf *sb, uint64_t bytes)
-{
-	job_memory_render(r->backend, bytes, sb);
-}
-
-/* mem= comes last: PBS Pro takes the resources in any order, but Slurm's
- * PBS stand-in (sbatch reading #PBS lines) reads the memory figure up to
- * the next comma, so anything after it would be read as part of it. */
-static void pbs_chunk(struct strbuf *sb, const struct job_size *s,
-		      unsigned count, unsigned mpiprocs, const char *mem)
-{
-	strbuf_addf(sb, "%u:ncpus=%u:mpiprocs=%u:ompthreads=%u", count,
-		    s->cores, mpiprocs, s->threads);
-	if (s->gpus)
-		strbuf_addf(sb, ":ngpus=%u", s->gpus);
-	strbuf_addf(sb, ":mem=%s", mem);
-}
-
-static int pbs_directives(struct render *r, const char *name,
-			  const char *queue, const char *account,
-			  const char *logdir, const char *walltime,
-			  struct err *err)
-{
-	const struct job_size *s = &r->size;
-	const char *priority = config_get_str(r->cfg, "job.priority");
-	struct strbuf mem = STRBUF_INIT, select = STRBUF_INIT;
-
-	if (priority && check_word("job.priority", priority, err) < 0)
-		return -1;
-	add_memory(r, &mem, s->memory);
-	/* One chunk per node; a head job's first chunk has a slot for the
-	 * scheduler rank, so $PBS_NODEFILE lists it there. */
-	strbuf_addstr(&select, "select=");
-	if (r->opts->role == JOB_WORKER) {
-		pbs_chunk(&select, s, s->nodes, s->processes, mem.buf);
-	} else {
-		pbs_chunk(&select, s, 1, s->processes + 1, mem.buf);
-		if (s->nodes > 1) {
-			strbuf_addch(&select, '+');
-			pbs_chunk(&select, s, s->nodes - 1, s->processes, mem.buf);
-		}
-	}
-
-	directive(r, "-N %s", name);
-	if (queue)
-		directive(r, "-q %s", queue);
-	if (account)
-		directive(r, "-A %s", account);
-	directive(r, "-l %s", select.buf);
-	directive(r, "-l walltime=%s", walltime);
-	if (priority)
-		directive(r, "-l job_priority=%s", priority);
-	directive(r, "-o %s/", logdir);
-	directive(r, "-e %s/", logdir);
-	strbuf_release(&select);
-	strbuf_release(&mem);
-	return 0;
-}
-
-static void torque_directives(struct render *r, const char *name,
-			      const char *queue, const char *account,
-			      const char *logdir, const char *walltime)
-{
-	const struct job_size *s = &r->size;
-	struct strbuf mem = STRBUF_INIT;
-	/* Torque's mem is for the whole job, not per node. */
-	unsigned __int128 total = (unsigned __int128)s->memory * s->nodes;
-
-	add_memory(r, &mem, total > UINT64_MAX ? UINT64_MAX : (uint64_t)total);
-	directive(r, "-N %s", name);
-	if (queue)
-		directive(r, "-q %s", queue);
-	if (account)
-		directive(r, "-A %s", account);
-	if (s->gpus)
-		directive(r, "-l nodes=%u:ppn=%u:gpus=%u", s->nodes, s->cores,
-			  s->gpus);
-	else
-		directive(r, "-l nodes=%u:ppn=%u", s->nodes, s->cores);
-	directive(r, "-l mem=%s", mem.buf);
-	directive(r, "-l walltime=%s", walltime);
-	directive(r, "-o %s/", logdir);
-	directive(r, "-e %s/", logdir);
-	strbuf_release(&mem);
-}
-
-static void slurm_directives(struct render *r, const char *name,
-			     const char *queue, const char *account,
-			     const char *logdir, const char *walltime)
-{
-	const struct job_size *s = &r->size;
-	struct strbuf mem = STRBUF_INIT;
-
-	add_memory(r, &mem, s->memory);
-	directive(r, "--job-name=%s", name);
-	if (queue)
-		directive(r, "--partition=%s", queue);
-	if (account)
-		directive(r, "--account=%s", account);
-	directive(r, "--nodes=%u", s->nodes);
-	directive(r, "--ntasks-per-node=%u", s->processes);
-	directive(r, "--cpus-per-task=%u", s->threads);
-	directive(r, "--mem=%s", mem.buf);
-	if (s->gpus)
-		directive(r, "--gres=gpu:%u", s->gpus);
-	directive(r, "--time=%s", walltime);
-	directive(r, "--output=%s/%%x-%%j.out", logdir);
-	directive(r, "--error=%s/%%x-%%j.err", logdir);
-	strbuf_release(&mem);
-}
-
 static int build_directives(struct render *r, struct err *err)
 {
 	const char *name = config_get_str(r->cfg, "job.name");
 	const char *queue = config_get_str(r->cfg, "job.queue");
+	const char *priority = config_get_str(r->cfg, "job.priority");
 	const char *account = NULL, *logdir = NULL;
-	struct strbuf walltime = STRBUF_INIT;
+	const struct backend *b = r->backend;
 	int rc = -1;
 
-	if (!r->prefix)
+	if (!b->directives)
 		return 0;	/* local jobs have no batch system to talk to */
 	if (!name)
 		name = "cluster";
 	if (check_word("job.name", name, err) < 0 ||
 	    (queue && check_word("job.queue", queue, err) < 0) ||
-	    find_account(r, strcmp(r->backend, "slurm") ? "PBS_ACCOUNT" :
+	    find_account(r, strcmp(b->name, "slurm") ? "PBS_ACCOUNT" :
 			 "SLURM_ACCOUNT", &account, err) < 0 ||
 	    log_directory(r, &logdir, err) < 0)
 		goto out;
-	duration_format_hms(&walltime, r->size.walltime);
+	if (!strcmp(b->name, "pbs") && priority &&
+	    check_word("job.priority", priority, err) < 0)
+		goto out;
 
-	if (!strcmp(r->backend, "pbs")) {
-		if (pbs_directives(r, name, queue, account, logdir, walltime.buf,
-				   err) < 0)
-			goto out;
-	} else if (!strcmp(r->backend, "torque")) {
-		torque_directives(r, name, queue, account, logdir, walltime.buf);
-	} else {
-		slurm_directives(r, name, queue, account, logdir, walltime.buf);
-	}
+	struct backend_job job = {
+		.name = name,
+		.queue = queue,
+		.account = account,
+		.priority = priority,
+		.log_dir = logdir,
+		.walltime = r->size.walltime,
+		.nodes = r->size.nodes,
+		.cores = r->size.cores,
+		.processes = r->size.processes,
+		.threads = r->size.threads,
+		.gpus = r->size.gpus,
+		.memory = r->size.memory,
+		.head = r->opts->role != JOB_WORKER,
+		.skip = r->skip,
+	};
+	b->directives(b, &job, &r->directives);
 
 	/* job.extra is the profile's own directives: never skipped. */
 	char *const *extra = config_get_list(r->cfg, "job.extra");
@@ -262,11 +136,10 @@ static int build_directives(struct render *r, struct err *err)
 				  "character; write one directive per item", *extra);
 			goto out;
 		}
-		strbuf_addf(&r->directives, "%s%s\n", r->prefix, *extra);
+		strbuf_addf(&r->directives, "%s%s\n", b->prefix, *extra);
 	}
 	rc = 0;
 out:
-	strbuf_release(&walltime);
 	return rc;
 }
 
@@ -421,7 +294,7 @@ static int build_launch(struct render *r, struct err *err)
 		    !strcmp(cmd, "mpiexec") ? " -n %llu" : " -np %llu", ranks);
 	/* PBS Pro gets a slot for the scheduler in the select line; elsewhere
 	 * the scheduler rank shares the allocation with the workers. */
-	if (o->role != JOB_WORKER && strcmp(r->backend, "pbs"))
+	if (o->role != JOB_WORKER && strcmp(r->backend->name, "pbs"))
 		strbuf_addstr(sb, srun ? " --overcommit" : " --oversubscribe");
 	strbuf_addch(sb, ' ');
 	strbuf_add_shquoted(sb, o->rank_path);
@@ -468,7 +341,8 @@ static int template_path(struct render *r, struct strbuf *path,
 	if (t)
 		strbuf_addf(path, "%s/%s", r->opts->templates_dir, t);
 	else
-		strbuf_addf(path, "%s/%s.sh", r->opts->templates_dir, r->backend);
+		strbuf_addf(path, "%s/%s.sh", r->opts->templates_dir,
+			    r->backend->name);
 	return 0;
 }
 
@@ -584,6 +458,7 @@ int job_script_render(const struct config *cfg,
 		      struct strbuf *out, struct err *err)
 {
 	struct render r;
+	const char *backend;
 	struct strbuf path = STRBUF_INIT, tmpl = STRBUF_INIT,
 		      script = STRBUF_INIT;
 	int rc = -1;
@@ -591,17 +466,13 @@ int job_script_render(const struct config *cfg,
 	memset(&r, 0, sizeof(r));
 	r.cfg = cfg;
 	r.opts = opts;
-	r.backend = config_get_str(cfg, "backend");
+	backend = config_get_str(cfg, "backend");
+	if (!backend)
+		backend = "local";
+	r.backend = backend_find(backend);
 	if (!r.backend)
-		r.backend = "local";
-	if (!strcmp(r.backend, "pbs") || !strcmp(r.backend, "torque"))
-		r.prefix = "#PBS ";
-	else if (!strcmp(r.backend, "slurm"))
-		r.prefix = "#SBATCH ";
-	else if (strcmp(r.backend, "local")) {
 		return errprintf(err, "backend = '%s' is not one of local, slurm, "
-				 "pbs, torque", r.backend);
-	}
+				 "pbs, torque", backend);
 	r.skip = config_get_list(cfg, "job.skip");
 	strbuf_init(&r.directives, 0);
 	strbuf_init(&r.environment, 0);

@@ -1,14 +1,12 @@
 /*
  * Job sizing: how a node's cores and memory are split between its worker
- * ranks, and how each batch system spells the memory request.
+ * ranks; each batch system spells the memory request in backend/.
  */
 #include "jobscript/jobscript.h"
 
 #include <string.h>
 
-#include "util/units.h"
-
-#define MIB (1ULL << 20)
+#include "backend/backend.h"
 
 unsigned job_default_processes(unsigned cores)
 {
@@ -103,21 +101,12 @@ int job_size_from_config(const struct config *cfg, struct job_size *js,
 	return 0;
 }
 
-/* PBS (Pro and Torque) reads kb/mb/gb as powers of 1024, as Slurm reads
- * K/M/G in --mem; both default to whole numbers.  Render in MiB rounded
- * up, or in GiB when that is exact, so the request never falls below the
- * bytes the workers were promised. */
+/* The figure in the named backend's units; an unknown or missing name
+ * gets local's, which are Slurm's. */
 void job_memory_render(const char *backend, uint64_t bytes,
 		       struct strbuf *out)
 {
-	int pbs = backend && (!strcmp(backend, "pbs") ||
-			      !strcmp(backend, "torque"));
-	uint64_t mib = bytes / MIB + (bytes % MIB != 0);
+	const struct backend *b = backend_find(backend);
 
-	if (mib && mib % 1024 == 0)
-		strbuf_addf(out, "%llu%s", (unsigned long long)(mib / 1024),
-			    pbs ? "GB" : "G");
-	else
-		strbuf_addf(out, "%llu%s", (unsigned long long)mib,
-			    pbs ? "MB" : "M");
+	(b ? b : &backend_local)->memory(bytes, out);
 }
