@@ -13,6 +13,8 @@ static const struct backend *const backends[] = {
 	&backend_local, &backend_slurm, &backend_pbs, &backend_torque, NULL,
 };
 
+const char *const backend_names[] = { "local", "slurm", "pbs", "torque", NULL };
+
 const struct backend *backend_find(const char *name)
 {
 	if (!name)

@@ -40,10 +40,23 @@ struct backend_job {
 
 struct backend {
 	const char *name;		/* the `backend` key's value */
+	int is_batch;			/* 0 for local: no batch system, jobs
+					   are processes on this machine */
 	const char *prefix;		/* "#SBATCH ", "#PBS ", NULL for local */
+	const char *account_env;	/* the variable naming the project to
+					   charge when job.account is unset:
+					   SLURM_ACCOUNT, PBS_ACCOUNT; NULL */
+	int scheduler_slot;		/* a head job's allocation has a slot of
+					   its own for the scheduler rank (PBS
+					   Pro's select line); elsewhere that
+					   rank oversubscribes the workers' */
 
 	/* The memory figure in the batch system's units, rounded up. */
 	void (*memory)(uint64_t bytes, struct strbuf *out);
+	/* The memory request as the directives write it, from job->memory
+	 * and job->nodes: "--mem=3815M", "mem=3815MB" (Torque's is the whole
+	 * job's); NULL for local. */
+	void (*memory_request)(const struct backend_job *job, struct strbuf *out);
 	/* The generated header directives, one line each, prefix included;
 	 * NULL for local. */
 	void (*directives)(const struct backend *b, const struct backend_job *job,
@@ -54,6 +67,10 @@ extern const struct backend backend_local;
 extern const struct backend backend_slurm;
 extern const struct backend backend_pbs;
 extern const struct backend backend_torque;
+
+/* Every backend's name, in the order messages list them; NULL-terminated.
+ * The `backend` key's choices. */
+extern const char *const backend_names[];
 
 /* The backend called `name`, or NULL. */
 const struct backend *backend_find(const char *name);

@@ -11,5 +11,6 @@ static void local_memory(uint64_t bytes, struct strbuf *out)
 
 const struct backend backend_local = {
 	.name = "local",
+	.is_batch = 0,
 	.memory = local_memory,
 };

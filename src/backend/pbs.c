@@ -10,6 +10,12 @@ static void pbs_memory(uint64_t bytes, struct strbuf *out)
 	backend_memory_mib(bytes, "MB", "GB", out);
 }
 
+static void pbs_memory_request(const struct backend_job *j, struct strbuf *out)
+{
+	strbuf_addstr(out, "mem=");
+	pbs_memory(j->memory, out);
+}
+
 /* mem= comes last: PBS Pro takes the resources in any order, but Slurm's
  * PBS stand-in (sbatch reading #PBS lines) reads the memory figure up to
  * the next comma, so anything after it would be read as part of it. */
@@ -62,7 +68,11 @@ static void pbs_directives(const struct backend *b,
 
 const struct backend backend_pbs = {
 	.name = "pbs",
+	.is_batch = 1,
 	.prefix = "#PBS ",
+	.account_env = "PBS_ACCOUNT",
+	.scheduler_slot = 1,
 	.memory = pbs_memory,
+	.memory_request = pbs_memory_request,
 	.directives = pbs_directives,
 };

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "backend/backend.h"
 #include "cli/cli.h"
 #include "config/config.h"
 #include "jobscript/jobscript.h"
@@ -23,23 +24,20 @@ const struct cmd_entry cmd_config_entry = {
 static void print_rendered(const struct config *cfg,
 			   const struct config_value *v)
 {
-	const char *backend = config_get_str(cfg, "backend");
+	const struct backend *b = backend_find(config_get_str(cfg, "backend"));
 	struct strbuf sb = STRBUF_INIT;
 	struct job_size js;
 
-	if (!backend || !strcmp(backend, "local"))
+	if (!b || !b->is_batch)
 		return;
 	if (!strcmp(v->key->name, "job.walltime")) {
 		duration_format_hms(&sb, (uint64_t)v->num);
 		printf("; rendered %s", sb.buf);
 	} else if (!strcmp(v->key->name, "job.memory") &&
 		   job_size_from_config(cfg, &js, NULL) == 0) {
-		int torque = !strcmp(backend, "torque");
-		/* Torque's mem= is the whole job's; the others' per node. */
-		job_memory_render(backend, torque ? js.memory * js.nodes :
-				  js.memory, &sb);
-		printf("; rendered %s%s", !strcmp(backend, "slurm") ?
-		       "--mem=" : "mem=", sb.buf);
+		struct backend_job job = { .nodes = js.nodes, .memory = js.memory };
+		b->memory_request(&job, &sb);
+		printf("; rendered %s", sb.buf);
 	}
 	strbuf_release(&sb);
 }

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "backend/backend.h"
 #include "cli/cli.h"
 #include "config/config.h"
 #include "jobscript/jobscript.h"
@@ -26,10 +27,9 @@ const struct cmd_entry cmd_job_script_entry = {
  * state directory (batch systems only; local jobs log elsewhere). */
 static int logs_in_state_dir(const struct config *cfg)
 {
-	const char *backend = config_get_str(cfg, "backend");
+	const struct backend *b = backend_find(config_get_str(cfg, "backend"));
 
-	return backend && strcmp(backend, "local") &&
-	       !config_get_str(cfg, "job.log-directory");
+	return b && b->is_batch && !config_get_str(cfg, "job.log-directory");
 }
 
 /* The state directory by state.c's rule.  Printing a script creates

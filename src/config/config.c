@@ -25,6 +25,7 @@
 
 #include <yaml.h>
 
+#include "backend/backend.h"
 #include "util/units.h"
 #include "util/xalloc.h"
 
@@ -1442,18 +1443,15 @@ static int apply_env(struct config *cfg, struct err *err)
 {
 	const struct config_key *ka = config_key_find("job.account");
 	struct config_value *acct = &cfg->values[ka - config_keys];
-	const char *backend = cfg->values[config_key_find("backend") - config_keys].text;
-	const char *var = NULL, *val;
+	const struct backend *b = backend_find(
+		cfg->values[config_key_find("backend") - config_keys].text);
+	const char *var, *val;
 	struct setting s;
 	char where[64], origin[64];
 
-	if (acct->set || !backend)
+	if (acct->set || !b || !(var = b->account_env))
 		return 0;
-	if (!strcmp(backend, "pbs") || !strcmp(backend, "torque"))
-		var = "PBS_ACCOUNT";
-	else if (!strcmp(backend, "slurm"))
-		var = "SLURM_ACCOUNT";
-	if (!var || !(val = getenv(var)) || !*val)
+	if (!(val = getenv(var)) || !*val)
 		return 0;
 	snprintf(where, sizeof(where), "environment variable '%s'", var);
 	snprintf(origin, sizeof(origin), "env %s", var);

@@ -7,10 +7,10 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "backend/backend.h"
 #include "config/config.h"
 #include "task/fields.h"
 
-static const char *const backends[] = { "local", "slurm", "pbs", "torque", NULL };
 static const char *const locations[] = { "job", "local", NULL };
 static const char *const launchers[] = { "mpirun", "mpiexec", "srun", NULL };
 
@@ -19,7 +19,7 @@ static const char *const launchers[] = { "mpirun", "mpiexec", "srun", NULL };
 #define KC(n, d, c, doc) { n, CONFIG_CHOICE, d, 0, 0, c, doc }
 
 const struct config_key config_keys[] = {
-	KC("backend", "local", backends,
+	KC("backend", "local", backend_names,
 	   "batch system the pool's jobs go to"),
 
 	/* job: one batch job of the pool */

@@ -45,28 +45,6 @@ static int check_word(const char *key, const char *v, struct err *err)
 			 "digits and _.@+%%=:,/- only", key, v);
 }
 
-/* job.account, else the batch system's own environment variable. */
-static int find_account(struct render *r, const char *envname,
-			const char **out, struct err *err)
-{
-	const char *v = config_get_str(r->cfg, "job.account");
-
-	if (v) {
-		*out = v;
-		return check_word("job.account", v, err);
-	}
-	v = getenv(envname);
-	if (!v || !*v) {
-		*out = NULL;
-		return 0;
-	}
-	if (!config_is_word(v))
-		return errprintf(err, "$%s = '%s' is not a valid account; set "
-				 "job.account or fix the variable", envname, v);
-	*out = v;
-	return 0;
-}
-
 static int log_directory(struct render *r, const char **out, struct err *err)
 {
 	const char *dir = config_get_str(r->cfg, "job.log-directory");
@@ -92,7 +70,10 @@ static int build_directives(struct render *r, struct err *err)
 	const char *name = config_get_str(r->cfg, "job.name");
 	const char *queue = config_get_str(r->cfg, "job.queue");
 	const char *priority = config_get_str(r->cfg, "job.priority");
-	const char *account = NULL, *logdir = NULL;
+	/* The loader has put the backend's account variable here when the
+	 * profiles leave job.account unset. */
+	const char *account = config_get_str(r->cfg, "job.account");
+	const char *logdir = NULL;
 	const struct backend *b = r->backend;
 	int rc = -1;
 
@@ -102,12 +83,9 @@ static int build_directives(struct render *r, struct err *err)
 		name = "cluster";
 	if (check_word("job.name", name, err) < 0 ||
 	    (queue && check_word("job.queue", queue, err) < 0) ||
-	    find_account(r, strcmp(b->name, "slurm") ? "PBS_ACCOUNT" :
-			 "SLURM_ACCOUNT", &account, err) < 0 ||
-	    log_directory(r, &logdir, err) < 0)
-		goto out;
-	if (!strcmp(b->name, "pbs") && priority &&
-	    check_word("job.priority", priority, err) < 0)
+	    (account && check_word("job.account", account, err) < 0) ||
+	    log_directory(r, &logdir, err) < 0 ||
+	    (priority && check_word("job.priority", priority, err) < 0))
 		goto out;
 
 	struct backend_job job = {
@@ -292,9 +270,10 @@ static int build_launch(struct render *r, struct err *err)
 	 * (Hydra, Cray PALS, Open MPI) all take; mpirun is Open MPI's. */
 	strbuf_addf(sb, srun ? " --ntasks=%llu" :
 		    !strcmp(cmd, "mpiexec") ? " -n %llu" : " -np %llu", ranks);
-	/* PBS Pro gets a slot for the scheduler in the select line; elsewhere
-	 * the scheduler rank shares the allocation with the workers. */
-	if (o->role != JOB_WORKER && strcmp(r->backend->name, "pbs"))
+	/* A backend with a slot for the scheduler (PBS Pro's select line)
+	 * needs no oversubscription; elsewhere the scheduler rank shares the
+	 * allocation with the workers. */
+	if (o->role != JOB_WORKER && !r->backend->scheduler_slot)
 		strbuf_addstr(sb, srun ? " --overcommit" : " --oversubscribe");
 	strbuf_addch(sb, ' ');
 	strbuf_add_shquoted(sb, o->rank_path);
@@ -467,12 +446,17 @@ int job_script_render(const struct config *cfg,
 	r.cfg = cfg;
 	r.opts = opts;
 	backend = config_get_str(cfg, "backend");
-	if (!backend)
-		backend = "local";
-	r.backend = backend_find(backend);
-	if (!r.backend)
-		return errprintf(err, "backend = '%s' is not one of local, slurm, "
-				 "pbs, torque", backend);
+	r.backend = backend ? backend_find(backend) : &backend_local;
+	if (!r.backend) {
+		struct strbuf names = STRBUF_INIT;
+		for (const char *const *n = backend_names; *n; n++)
+			strbuf_addf(&names, "%s%s", n == backend_names ? "" : ", ",
+				    *n);
+		errprintf(err, "backend = '%s' is not one of %s", backend,
+			  names.buf);
+		strbuf_release(&names);
+		return -1;
+	}
 	r.skip = config_get_list(cfg, "job.skip");
 	strbuf_init(&r.directives, 0);
 	strbuf_init(&r.environment, 0);
