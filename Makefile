@@ -123,6 +123,7 @@ UNIT_TESTS += tests/unit/check_idset.c
 UNIT_TESTS += tests/unit/check_paths.c
 UNIT_TESTS += tests/unit/check_sysmem.c
 UNIT_TESTS += tests/unit/check_config.c
+UNIT_TESTS += tests/unit/check_backend.c
 UNIT_TESTS += tests/unit/check_jobscript.c
 UNIT_TESTS += tests/unit/check_proto.c
 UNIT_TESTS += tests/unit/check_api.c
