@@ -56,12 +56,13 @@ CORE_SRCS += src/util/paths.c
 CORE_SRCS += src/config/keys.c
 CORE_SRCS += src/config/config.c
 
-# backend: one ops table per batch system
+# backend: one ops table per batch system, the command runner
 CORE_SRCS += src/backend/backend.c
 CORE_SRCS += src/backend/local.c
 CORE_SRCS += src/backend/slurm.c
 CORE_SRCS += src/backend/pbs.c
 CORE_SRCS += src/backend/torque.c
+CORE_SRCS += src/backend/run.c
 
 # jobscript: sizing and batch headers
 CORE_SRCS += src/jobscript/sizing.c

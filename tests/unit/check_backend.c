@@ -5,7 +5,7 @@
  * wrappers where this machine can produce it, written after the
  * documented formats where it cannot, PBS Pro's JSON among them); the
  * argv builders are checked word by word; local jobs run as real process
- * groups.
+ * groups, and the command runner runs real /bin/sh children.
  *
  * Longer than most suites: one backend module, every batch system's
  * states in one place, so that a code mapped differently in two tables
@@ -14,6 +14,7 @@
 #include <check.h>
 #include <errno.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,7 +23,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <event2/event.h>
+
 #include "backend/backend.h"
+#include "backend/run.h"
 #include "util/strbuf.h"
 
 #ifndef CLUSTER_SRCDIR
@@ -835,6 +839,233 @@ START_TEST(local_errors)
 }
 END_TEST
 
+/* --- the command runner ------------------------------------------------------ */
+
+/* An argv of literals, as the runner takes it (-Wwrite-strings). */
+static struct backend_argv args(const char *first, ...)
+{
+	struct backend_argv a = BACKEND_ARGV_INIT;
+	va_list ap;
+
+	va_start(ap, first);
+	for (const char *s = first; s; s = va_arg(ap, const char *))
+		backend_argv_push(&a, s);
+	va_end(ap);
+	return a;
+}
+
+static int sync_sh(const char *script, const struct backend_run_opts *opts,
+		   struct backend_result *r)
+{
+	struct backend_argv a = args("/bin/sh", "-c", script, NULL);
+	struct err err = { "" };
+	int rc = backend_run_sync(a.v, opts, r, &err);
+
+	ck_assert_msg(rc == 0, "%s: %s", script, err.text);
+	backend_argv_release(&a);
+	return rc;
+}
+
+static double now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+START_TEST(run_output_and_status)
+{
+	struct backend_result r;
+
+	sync_sh("echo out; echo err >&2; printf 'no newline'; exit 3", NULL, &r);
+	ck_assert(r.exited && !r.timed_out && !r.signal);
+	ck_assert_int_eq(r.status, 3);
+	ck_assert_str_eq(r.out.buf, "out\nno newline");
+	ck_assert_str_eq(r.err.buf, "err\n");
+	ck_assert(!r.out_truncated && !r.err_truncated);
+	backend_result_release(&r);
+
+	sync_sh("kill -USR1 $$", NULL, &r);
+	ck_assert(!r.exited);
+	ck_assert_int_eq(r.signal, SIGUSR1);
+	backend_result_release(&r);
+
+	/* stdin is /dev/null: cat ends at once */
+	sync_sh("cat; echo done", NULL, &r);
+	ck_assert(r.exited && r.status == 0);
+	ck_assert_str_eq(r.out.buf, "done\n");
+	backend_result_release(&r);
+}
+END_TEST
+
+START_TEST(run_environment_and_descriptors)
+{
+	static const char *const env[] = { "CLUSTER_RUN_A=one",
+					   "CLUSTER_RUN_B=two words", NULL };
+	struct backend_run_opts opts = { .env = env };
+	struct backend_result r;
+	char script[128];
+	int fd = dup(2);	/* not close-on-exec */
+
+	setenv("CLUSTER_RUN_A", "inherited", 1);
+	setenv("CLUSTER_RUN_C", "kept", 1);
+	sync_sh("echo \"$CLUSTER_RUN_A|$CLUSTER_RUN_B|$CLUSTER_RUN_C\"", &opts, &r);
+	ck_assert_str_eq(r.out.buf, "one|two words|kept\n");
+	backend_result_release(&r);
+	unsetenv("CLUSTER_RUN_A");
+	unsetenv("CLUSTER_RUN_C");
+
+	snprintf(script, sizeof(script),
+		 "if [ -e /proc/self/fd/%d ]; then echo leaked; fi", fd);
+	sync_sh(script, NULL, &r);
+	ck_assert_str_eq(r.out.buf, "");
+	backend_result_release(&r);
+	close(fd);
+
+	static const char *const bad[] = { "NOEQUALS", NULL };
+	struct backend_argv a = args("/bin/true", NULL);
+	struct err err = { "" };
+	opts.env = bad;
+	ck_assert_int_eq(backend_run_sync(a.v, &opts, &r, &err), -1);
+	ck_assert_str_eq(err.text, "environment entry 'NOEQUALS' is not NAME=value");
+	backend_argv_release(&a);
+}
+END_TEST
+
+START_TEST(run_timeout)
+{
+	struct backend_run_opts opts = { .timeout_ms = 200, .grace_ms = 200 };
+	struct backend_result r;
+	double t = now();
+
+	sync_sh("sleep 10", &opts, &r);
+	ck_assert(r.timed_out && !r.exited);
+	ck_assert_int_eq(r.signal, SIGTERM);
+	ck_assert_msg(now() - t < 5, "took %.1f s", now() - t);
+	backend_result_release(&r);
+
+	/* SIGTERM ignored: SIGKILL after the grace period, to the group */
+	t = now();
+	sync_sh("trap '' TERM; sleep 10; echo late", &opts, &r);
+	ck_assert(r.timed_out);
+	ck_assert_int_eq(r.signal, SIGKILL);
+	ck_assert_str_eq(r.out.buf, "");
+	ck_assert_msg(now() - t < 5, "took %.1f s", now() - t);
+	backend_result_release(&r);
+
+	/* what a command leaves running in its group does not hold it */
+	t = now();
+	sync_sh("sleep 10 & echo started", NULL, &r);
+	ck_assert(r.exited && r.status == 0 && !r.timed_out);
+	ck_assert_str_eq(r.out.buf, "started\n");
+	ck_assert_msg(now() - t < 5, "took %.1f s", now() - t);
+	backend_result_release(&r);
+}
+END_TEST
+
+START_TEST(run_output_capped)
+{
+	struct backend_result r;
+
+	sync_sh("head -c 5000000 /dev/zero; echo tail >&2", NULL, &r);
+	ck_assert(r.exited && r.status == 0);
+	ck_assert_uint_eq(r.out.len, BACKEND_RUN_OUTPUT_MAX);
+	ck_assert(r.out_truncated && !r.err_truncated);
+	ck_assert_str_eq(r.err.buf, "tail\n");
+	backend_result_release(&r);
+}
+END_TEST
+
+START_TEST(run_cannot_start)
+{
+	struct backend_argv a = args("/nonexistent/qstat", NULL);
+	struct backend_argv b = args("cluster-no-such-command", NULL);
+	struct backend_result r;
+	struct err err = { "" };
+
+	ck_assert_int_eq(backend_run_sync(a.v, NULL, &r, &err), -1);
+	ck_assert_str_eq(err.text, "cannot run '/nonexistent/qstat': No such file "
+			 "or directory");
+	ck_assert_int_eq(backend_run_sync(b.v, NULL, &r, &err), -1);
+	ck_assert_str_eq(err.text, "cannot run 'cluster-no-such-command': No such "
+			 "file or directory");
+	backend_argv_release(&a);
+	backend_argv_release(&b);
+}
+END_TEST
+
+struct seen {
+	int calls;
+	int status;
+	char out[64];
+};
+
+static void record(struct backend_result *r, void *arg)
+{
+	struct seen *s = arg;
+
+	s->calls++;
+	s->status = r->exited ? r->status : -r->signal;
+	snprintf(s->out, sizeof(s->out), "%s", r->out.buf);
+}
+
+START_TEST(run_on_a_loop)
+{
+	struct event_base *base = event_base_new();
+	struct backend_argv quick = args("/bin/sh", "-c", "sleep 0.2; echo quick",
+					 NULL);
+	struct backend_argv other = args("/bin/sh", "-c", "echo other; exit 4",
+					 NULL);
+	struct backend_argv slow = args("/bin/sh", "-c", "sleep 10", NULL);
+	struct seen a = { 0 }, b = { 0 }, c = { 0 };
+	struct err err = { "" };
+	struct backend_run *run;
+	double t = now();
+
+	ck_assert_ptr_nonnull(base);
+	ck_assert_ptr_nonnull(backend_run_start(base, quick.v, NULL, record, &a,
+						&err));
+	ck_assert_ptr_nonnull(backend_run_start(base, other.v, NULL, record, &b,
+						&err));
+	run = backend_run_start(base, slow.v, NULL, record, &c, &err);
+	ck_assert_ptr_nonnull(run);
+	/* cancelled: no callback, and nothing left for the loop to wait on */
+	backend_run_cancel(run);
+	event_base_dispatch(base);
+	ck_assert_int_eq(a.calls, 1);
+	ck_assert_str_eq(a.out, "quick\n");
+	ck_assert_int_eq(b.calls, 1);
+	ck_assert_int_eq(b.status, 4);
+	ck_assert_str_eq(b.out, "other\n");
+	ck_assert_int_eq(c.calls, 0);
+	ck_assert_msg(now() - t < 5, "took %.1f s", now() - t);
+	event_base_free(base);
+	backend_argv_release(&quick);
+	backend_argv_release(&other);
+	backend_argv_release(&slow);
+}
+END_TEST
+
+/* A backend's own argv through the runner: what the pool will do. */
+START_TEST(run_backend_argv)
+{
+	struct backend_argv a = BACKEND_ARGV_INIT;
+	struct backend_result r;
+	struct err err = { "" };
+	struct job_ref refs[1] = { ref("1", 0, -1) };
+
+	backend_pbs.cancel_argv(refs, 1, &a);
+	free(a.v[0]);
+	a.v[0] = strdup("echo");	/* qdel stands in as echo */
+	struct backend_run_opts opts = { .env = backend_slurm.command_env };
+	ck_assert_int_eq(backend_run_sync(a.v, &opts, &r, &err), 0);
+	ck_assert_str_eq(r.out.buf, "1\n");
+	backend_result_release(&r);
+	backend_argv_release(&a);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("backend");
@@ -867,6 +1098,15 @@ int main(void)
 	tcase_add_test(tc, torque_commands);
 	tcase_add_test(tc, local_jobs);
 	tcase_add_test(tc, local_errors);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("run");
+	tcase_add_test(tc, run_output_and_status);
+	tcase_add_test(tc, run_environment_and_descriptors);
+	tcase_add_test(tc, run_timeout);
+	tcase_add_test(tc, run_output_capped);
+	tcase_add_test(tc, run_cannot_start);
+	tcase_add_test(tc, run_on_a_loop);
+	tcase_add_test(tc, run_backend_argv);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
