@@ -83,6 +83,10 @@ CORE_SRCS += src/task/codec.c
 CORE_SRCS += src/sched/sched.c
 CORE_SRCS += src/sched/taskfile.c
 
+# pool: the batch jobs of the pool, reconcile and adapt (pure)
+CORE_SRCS += src/pool/pool.c
+CORE_SRCS += src/pool/adapt.c
+
 # api: the scheduler's HTTP API
 CORE_SRCS += src/api/api.c
 
@@ -125,6 +129,7 @@ UNIT_TESTS += tests/unit/check_paths.c
 UNIT_TESTS += tests/unit/check_sysmem.c
 UNIT_TESTS += tests/unit/check_config.c
 UNIT_TESTS += tests/unit/check_backend.c
+UNIT_TESTS += tests/unit/check_pool.c
 UNIT_TESTS += tests/unit/check_jobscript.c
 UNIT_TESTS += tests/unit/check_proto.c
 UNIT_TESTS += tests/unit/check_api.c
