@@ -202,13 +202,64 @@ bench: $(BENCH_BINS) $(PROGRAMS)
 	@for s in $(wildcard tests/bench/*.sh); do echo "== $$s"; \
 		bash $$s $(BUILD) || exit 1; done
 
+# --- fuzzing -----------------------------------------------------------------
+# libFuzzer harnesses, tests/fuzz/fuzz_<name>.c, each with an oracle beyond
+# "does not crash"; hand-made seeds in tests/fuzz/corpus/fuzz_<name>/.
+# `make fuzz` builds them with clang (fuzzer, address, undefined) into
+# build-fuzz/ and runs each for FUZZ_SECONDS on its seeds, new inputs going
+# to build-fuzz/corpus/ and crashes to build-fuzz/crash-*; `make
+# fuzz-regress` runs each once over its seeds (FUZZ_NAMES=fuzz_frame picks
+# some).  A crash's input belongs in the seeds once the bug is fixed.
+# Still to come: a harness for the HTTP request path, once the API's
+# request parsing is a module of its own.
+
+FUZZ_TESTS += tests/fuzz/fuzz_frame.c
+FUZZ_TESTS += tests/fuzz/fuzz_config.c
+FUZZ_TESTS += tests/fuzz/fuzz_taskfile.c
+
+FUZZ_SECONDS ?= 120
+FUZZ_BUILD   ?= build-fuzz
+FUZZ_NAMES   ?= $(FUZZ_TESTS:tests/fuzz/%.c=%)
+FUZZ_BINS    := $(FUZZ_TESTS:tests/fuzz/%.c=$(BUILD)/fuzz/%)
+
+# The core is compiled once more with clang and coverage for the fuzzer.
+fuzz-build:
+	@$(MAKE) --no-print-directory BUILD=$(FUZZ_BUILD) CC=clang \
+		SANITIZE=address,undefined \
+		CFLAGS="-O1 -g -fsanitize=fuzzer-no-link" fuzz-bins
+
+fuzz-bins: $(FUZZ_BINS)
+
+$(BUILD)/fuzz/%: $(BUILD)/tests/fuzz/%.o $(CORE_LIB)
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  LINK    $@")
+	$(Q)$(CC) $(LDFLAGS) -fsanitize=fuzzer -o $@ $^ $(BASE_LIBS)
+
+fuzz: fuzz-build
+	@for f in $(FUZZ_NAMES); do \
+		echo "== $$f for $(FUZZ_SECONDS) s"; \
+		mkdir -p $(FUZZ_BUILD)/corpus/$$f || exit 1; \
+		$(FUZZ_BUILD)/fuzz/$$f -max_total_time=$(FUZZ_SECONDS) \
+			-print_final_stats=1 -artifact_prefix=$(FUZZ_BUILD)/crash-$$f- \
+			$(FUZZ_BUILD)/corpus/$$f tests/fuzz/corpus/$$f || exit 1; \
+	done
+
+fuzz-regress: fuzz-build
+	@for f in $(FUZZ_NAMES); do \
+		echo "== $$f over tests/fuzz/corpus/$$f"; \
+		$(FUZZ_BUILD)/fuzz/$$f -runs=0 \
+			-artifact_prefix=$(FUZZ_BUILD)/crash-$$f- \
+			tests/fuzz/corpus/$$f || exit 1; \
+	done
+
 # --- set-up, tests, demo, install ------------------------------------------
 
 # Debian packages: what builds, what the tests start, what lints man pages.
 DEB_BUILD := build-essential pkg-config libyaml-dev libjansson-dev \
 	libevent-dev libssl-dev libhwloc-dev libopenmpi-dev openmpi-bin check \
 	libsubunit-dev
-DEB_TEST  := slurm-wlm slurm-wlm-torque munge mandoc curl procps
+DEB_TEST  := slurm-wlm slurm-wlm-torque munge mandoc curl procps clang \
+	libclang-rt-14-dev
 
 deps:
 	@tools/deps.sh $(DEB_BUILD)
@@ -238,8 +289,10 @@ install: all
 clean:
 	rm -rf build build-*
 
-.PHONY: all unit-tests bench deps deps-test check demo install clean
+.PHONY: all unit-tests bench deps deps-test check demo install clean \
+	fuzz fuzz-build fuzz-bins fuzz-regress
 .SECONDARY:
 
 -include $(CORE_OBJS:.o=.d) $(CLI_OBJS:.o=.d) $(RANK_OBJS:.o=.d) \
-	$(UNIT_BINS:$(BUILD)/tests/%=$(BUILD)/tests/unit/%.d)
+	$(UNIT_BINS:$(BUILD)/tests/%=$(BUILD)/tests/unit/%.d) \
+	$(FUZZ_BINS:$(BUILD)/fuzz/%=$(BUILD)/tests/fuzz/%.d)
