@@ -1,7 +1,8 @@
 #!/bin/bash
 # make check: build twice (warnings as errors, and with sanitizers), run
 # the Check unit suites under both, the integration scripts (the runtime's
-# also under the sanitizers), lint the man pages, and end with one line
+# also under the sanitizers), the fuzz harnesses over their seeds, lint
+# the man pages, and end with one line
 # "N passed, N failed".
 set -u
 cd "$(dirname "$0")/.."
@@ -94,6 +95,30 @@ if [ -x build-san/bin/cluster ] && [ -x build-san/bin/cluster-rank ]; then
 	done
 fi
 [ -x tests/integration/slurm.sh ] && tests/integration/slurm.sh stop >/dev/null 2>&1
+
+# Fuzz harnesses, once over their seed corpora (make fuzz-regress): one
+# check per harness.
+echo "== fuzz regressions"
+fuzzers=()
+for f in tests/fuzz/fuzz_*.c; do
+	[ -f "$f" ] && fuzzers+=("$(basename "$f" .c)")
+done
+if [ "${#fuzzers[@]}" -gt 0 ]; then
+	if out=$(make -s -j"$jobs" fuzz-build 2>&1); then
+		for h in "${fuzzers[@]}"; do
+			if out=$(timeout 300 make -s fuzz-regress FUZZ_NAMES="$h" 2>&1); then
+				echo "$out" | grep '^Done ' | sed "s/^/  $h: /"
+				pass
+			else
+				echo "$out" | tail -30 | sed 's/^/  /'
+				fail "fuzz-regress $h"
+			fi
+		done
+	else
+		echo "$out" | tail -30 | sed 's/^/  /'
+		for h in "${fuzzers[@]}"; do fail "fuzz-regress $h (build)"; done
+	fi
+fi
 
 # Man pages: mandoc's lint must have nothing to say above style level.
 echo "== man pages"
