@@ -135,6 +135,7 @@ UNIT_TESTS += tests/unit/check_proto.c
 UNIT_TESTS += tests/unit/check_api.c
 UNIT_TESTS += tests/unit/check_state.c
 UNIT_TESTS += tests/unit/check_task.c
+UNIT_TESTS += tests/unit/check_state_fresh.c
 UNIT_TESTS += tests/unit/check_sched.c
 UNIT_TESTS += tests/unit/check_taskfile.c
 UNIT_TESTS += tests/unit/check_exec.c

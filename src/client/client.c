@@ -174,6 +174,15 @@ cluster_client_t *cluster_client_open(const char *name, char *errbuf,
 		errprefix(&err, "cluster '%s' has no running scheduler", name);
 		goto fail;
 	}
+	/* A killed scheduler leaves its address behind, and whoever binds
+	 * that port next would be sent the token: not even the token is
+	 * read for a scheduler known to be gone. */
+	if (state_address_stale(&addr)) {
+		errprintf(&err, "the scheduler of '%s' is not running (pid %ld died); "
+			  "start a new head job (cluster --name %s job-script --role head)",
+			  name, addr.pid, name);
+		goto fail;
+	}
 	if (state_token(dir.buf, 0, token, &err) < 0)
 		goto fail;
 	host = addr.host;

@@ -1,9 +1,16 @@
+/*
+ * state: the state directory.  One file, over the usual length, because
+ * its parts share one set of rules: every name is checked here, and every
+ * file is written through the same atomic temp + fsync + rename under the
+ * same checks of owner and mode.
+ */
 #include "state/state.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <pwd.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -499,11 +506,19 @@ static void address_url(struct strbuf *sb, const struct state_address *a)
 			    (unsigned)a->http_port);
 }
 
+/* This machine's hostname, as the address file records it. */
+static void this_node(char out[256])
+{
+	if (gethostname(out, 256) < 0)
+		out[0] = '\0';
+	out[255] = '\0';
+}
+
 int state_address_write(const char *dir, const struct state_address *a,
 			struct err *err)
 {
 	struct strbuf path = STRBUF_INIT, url = STRBUF_INIT, body = STRBUF_INIT;
-	char started[32];
+	char started[32], node[256];
 	json_t *obj = NULL;
 	char *text = NULL;
 	time_t now = time(NULL);
@@ -522,10 +537,12 @@ int state_address_write(const char *dir, const struct state_address *a,
 	gmtime_r(&now, &tm);
 	strftime(started, sizeof(started), "%Y-%m-%dT%H:%M:%SZ", &tm);
 	address_url(&url, a);
-	obj = json_pack("{s:s, s:i, s:i, s:s, s:I, s:s}",
+	this_node(node);
+	obj = json_pack("{s:s, s:i, s:i, s:s, s:I, s:s, s:s}",
 			"host", a->host, "port", (int)a->port,
 			"http_port", (int)a->http_port, "url", url.buf,
-			"pid", (json_int_t)a->pid, "started", started);
+			"pid", (json_int_t)a->pid, "node", node,
+			"started", started);
 	if (obj)
 		text = json_dumps(obj, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
 	if (!text) {
@@ -614,12 +631,34 @@ int state_address_read(const char *dir, struct state_address *a,
 		goto out;
 	}
 	tmp.pid = (long)json_integer_value(v);
+	/* Files written before "node" existed have none: that is "". */
+	v = json_object_get(obj, "node");
+	if (v && (!json_is_string(v) ||
+		  strlen(json_string_value(v)) >= sizeof(tmp.node))) {
+		errprintf(err, "address file '%s': 'node' is not a host name",
+			  path.buf);
+		goto out;
+	}
+	if (v)
+		strcpy(tmp.node, json_string_value(v));
 	*a = tmp;
 	rc = 0;
 out:
 	json_decref(obj);
 	strbuf_release(&path);
 	return rc;
+}
+
+int state_address_stale(const struct state_address *a)
+{
+	const char *node = a->node[0] ? a->node : a->host;
+	char me[256];
+
+	this_node(me);
+	if (!me[0] || strcmp(node, me) || a->pid <= 0 || a->pid > INT_MAX)
+		return 0;
+	/* EPERM: a process of someone else's has the pid, so it runs. */
+	return kill((pid_t)a->pid, 0) < 0 && errno == ESRCH;
 }
 
 int state_address_remove(const char *dir)

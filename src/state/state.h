@@ -4,7 +4,8 @@
  *
  *	token	 the secret, 64 hex characters, mode 0600 (directory 0700)
  *	address	 where the running scheduler listens, written atomically:
- *		 JSON {"host", "port", "http_port", "url", "pid", "started"}
+ *		 JSON {"host", "port", "http_port", "url", "pid", "node",
+ *		 "started"}; "node" is the name of the machine "pid" runs on
  *	logs/	 task and worker output
  *
  * Writes are atomic (temp file + fsync + rename).
@@ -22,6 +23,8 @@ struct state_address {
 	uint16_t port;			/* worker protocol */
 	uint16_t http_port;		/* HTTP API and dashboard */
 	long pid;
+	char node[256];			/* hostname of the machine pid runs
+					   on; "" when the file does not say */
 };
 
 /* $CLUSTER_HOME/<name>, created 0700 when `create`.  Names are
@@ -39,13 +42,23 @@ int state_token(const char *dir, int create, char token[65],
 		struct err *err);
 
 /* The address file also records "url" and "started" (UTC, ISO 8601) for
- * people and scripts; state_address_read does not need them.  Reading
- * fails with errno ENOENT when there is no address file. */
+ * people and scripts; state_address_read does not need them.  Writing
+ * records this machine's hostname as "node" (a->node is not read), so
+ * that `pid` can be checked on that machine; reading leaves a->node ""
+ * for a file without one.  Reading fails with errno ENOENT when there is
+ * no address file. */
 int state_address_write(const char *dir, const struct state_address *a,
 			struct err *err);
 int state_address_read(const char *dir, struct state_address *a,
 		       struct err *err);
 int state_address_remove(const char *dir);	/* 0 if already gone */
+
+/* 1 when the scheduler `a` names is known to be gone: the file was
+ * written on this machine (its node, or for a file without one its host,
+ * is this machine's hostname) and no process has its pid.  0 when it
+ * runs or cannot be told from here.  A pid taken over by another process
+ * since reads as running. */
+int state_address_stale(const struct state_address *a);
 
 /* Serialize commands acting on one cluster: an exclusive lock on
  * dir/lock, held until state_unlock (or the process exits).  With `wait`
