@@ -188,7 +188,7 @@ struct server *server_create(struct event_base *base,
 	if (cfg->token) {
 		snprintf(srv->token, sizeof(srv->token), "%s", cfg->token);
 	} else if (cfg->state_dir) {
-		if (state_token(cfg->state_dir, 1, srv->token, err) < 0)
+		if (state_token_renew(cfg->state_dir, srv->token, err) < 0)
 			goto fail;
 	} else {
 		errprintf(err, "the server needs a token or a state directory");

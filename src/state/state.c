@@ -384,16 +384,11 @@ static int read_token(const char *path, char token[65], struct err *err)
 	return 0;
 }
 
-/* The token is written to a private temp file and linked into place:
- * link() fails if a token already exists, so two starters racing agree on
- * one token and nobody ever reads a half-written file. */
-static int create_token(const char *path, char token[65], struct err *err)
+/* A token file's text: 64 random hex digits and a newline. */
+static int random_token(char text[TOKEN_HEX + 1], struct err *err)
 {
 	static const char hex[] = "0123456789abcdef";
 	unsigned char raw[TOKEN_HEX / 2];
-	struct strbuf tmp = STRBUF_INIT;
-	char text[TOKEN_HEX + 1];
-	int rc = -1, e;
 
 	if (RAND_bytes(raw, sizeof(raw)) != 1) {
 		errno = EIO;
@@ -405,7 +400,20 @@ static int create_token(const char *path, char token[65], struct err *err)
 	}
 	text[TOKEN_HEX] = '\n';
 	OPENSSL_cleanse(raw, sizeof(raw));
+	return 0;
+}
 
+/* The token is written to a private temp file and linked into place:
+ * link() fails if a token already exists, so two starters racing agree on
+ * one token and nobody ever reads a half-written file. */
+static int create_token(const char *path, char token[65], struct err *err)
+{
+	struct strbuf tmp = STRBUF_INIT;
+	char text[TOKEN_HEX + 1];
+	int rc = -1, e;
+
+	if (random_token(text, err) < 0)
+		return -1;
 	if (write_temp(path, text, sizeof(text), 0600, &tmp, err) < 0)
 		goto out;
 	if (link(tmp.buf, path) < 0) {
@@ -445,6 +453,48 @@ int state_token(const char *dir, int create, char token[65], struct err *err)
 	if (rc < 0 && errno == ENOENT && create)
 		rc = create_token(path.buf, token, err);
 	strbuf_release(&path);
+	return rc;
+}
+
+/* Whether a scheduler of this cluster may be running right now, so that
+ * its token must stay.  The lock is its claim; where locks cannot be
+ * taken at all, an address file it has not been seen to leave behind. */
+static int scheduler_running(const char *dir, int *lock_fd)
+{
+	struct state_address a;
+
+	*lock_fd = state_lock(dir, 0, NULL);
+	if (*lock_fd >= 0)
+		return 0;
+	if (errno == EWOULDBLOCK)
+		return 1;
+	return state_address_read(dir, &a, NULL) == 0 &&
+	       !state_address_stale(&a);
+}
+
+int state_token_renew(const char *dir, char token[65], struct err *err)
+{
+	struct strbuf path = STRBUF_INIT;
+	char text[TOKEN_HEX + 1];
+	int fd, rc = -1, e = 0;
+
+	if (scheduler_running(dir, &fd))
+		return state_token(dir, 1, token, err);
+	strbuf_addf(&path, "%s/token", dir);
+	if (random_token(text, err) < 0 ||
+	    state_write_atomic(path.buf, text, sizeof(text), 0600, err) < 0) {
+		e = errno;
+		goto out;
+	}
+	memcpy(token, text, TOKEN_HEX);
+	token[TOKEN_HEX] = '\0';
+	rc = 0;
+out:
+	OPENSSL_cleanse(text, sizeof(text));
+	state_unlock(fd);
+	strbuf_release(&path);
+	if (rc < 0)
+		errno = e;
 	return rc;
 }
 

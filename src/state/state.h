@@ -2,7 +2,8 @@
  * state: a cluster's state directory, $CLUSTER_HOME (default ~/.cluster)
  * / <name>/, on the shared filesystem so login and compute nodes see it.
  *
- *	token	 the secret, 64 hex characters, mode 0600 (directory 0700)
+ *	token	 the secret, 64 hex characters, mode 0600 (directory 0700);
+ *		 each scheduler start draws a new one
  *	address	 where the running scheduler listens, written atomically:
  *		 JSON {"host", "port", "http_port", "url", "pid", "node",
  *		 "started"}; "node" is the name of the machine "pid" runs on
@@ -40,6 +41,17 @@ int state_dir(const char *name, int create, struct strbuf *out,
  * there is none and !create. */
 int state_token(const char *dir, int create, char token[65],
 		struct err *err);
+
+/* Replace the token with a fresh random one and put it in `token`: a
+ * scheduler calls this as it starts, so a secret lives no longer than the
+ * scheduler that drew it.  The new file (0600) is written beside the old,
+ * synced and renamed over it: a reader sees the old token or the new,
+ * never a mix.  While a scheduler of this cluster runs (another process
+ * holds the state lock, or the lock cannot be taken here and the address
+ * file names a scheduler not known to be gone) the token is kept and
+ * read instead, since replacing it would lock out that scheduler's
+ * clients and workers. */
+int state_token_renew(const char *dir, char token[65], struct err *err);
 
 /* The address file also records "url" and "started" (UTC, ISO 8601) for
  * people and scripts; state_address_read does not need them.  Writing

@@ -1,4 +1,5 @@
-/* state: an address file whose scheduler is known to be gone
+/* state: a fresh token for every scheduler start (state_token_renew), and
+ * an address file whose scheduler is known to be gone
  * (state_address_stale). */
 #include <check.h>
 #include <dirent.h>
@@ -46,6 +47,47 @@ static void path_of(char *out, size_t size, const char *name)
 	snprintf(out, size, "%s/%s", dir.buf, name);
 }
 
+static int count_entries(const char *d)
+{
+	DIR *dp = opendir(d);
+	struct dirent *e;
+	int n = 0;
+
+	ck_assert_ptr_nonnull(dp);
+	while ((e = readdir(dp)))
+		if (strcmp(e->d_name, ".") && strcmp(e->d_name, ".."))
+			n++;
+	closedir(dp);
+	return n;
+}
+
+/* No "token.tmp.*" left beside the token. */
+static int temp_files(void)
+{
+	DIR *dp = opendir(dir.buf);
+	struct dirent *e;
+	int n = 0;
+
+	ck_assert_ptr_nonnull(dp);
+	while ((e = readdir(dp)))
+		if (strstr(e->d_name, ".tmp."))
+			n++;
+	closedir(dp);
+	return n;
+}
+
+static void file_text(const char *path, char *out, size_t size)
+{
+	int fd = open(path, O_RDONLY);
+	ssize_t n;
+
+	ck_assert_int_ge(fd, 0);
+	n = read(fd, out, size - 1);
+	ck_assert_int_ge(n, 0);
+	out[n] = '\0';
+	close(fd);
+}
+
 static void write_file(const char *path, const char *text)
 {
 	FILE *f = fopen(path, "w");
@@ -72,6 +114,177 @@ static long dead_pid(void)
 	ck_assert_int_eq(waitpid(pid, NULL, 0), pid);
 	return (long)pid;
 }
+
+/* --- the fresh token ----------------------------------------------------- */
+
+START_TEST(test_renew_creates)
+{
+	char token[65], again[65], path[512], text[128];
+	struct stat st;
+	struct err err;
+
+	umask(0);	/* the mode must not depend on the umask */
+	ck_assert_msg(state_token_renew(dir.buf, token, &err) == 0, "%s", err.text);
+	ck_assert_uint_eq(strlen(token), 64);
+	ck_assert_uint_eq(strspn(token, "0123456789abcdef"), 64);
+	path_of(path, sizeof(path), "token");
+	ck_assert_int_eq(stat(path, &st), 0);
+	ck_assert_uint_eq(st.st_mode & 07777, 0600);
+	file_text(path, text, sizeof(text));
+	ck_assert_uint_eq(strlen(text), 65);
+	ck_assert_int_eq(text[64], '\n');
+	ck_assert_int_eq(memcmp(text, token, 64), 0);
+
+	/* What a worker or the CLI then reads. */
+	ck_assert_msg(state_token(dir.buf, 0, again, &err) == 0, "%s", err.text);
+	ck_assert_str_eq(again, token);
+	ck_assert_int_eq(temp_files(), 0);
+}
+END_TEST
+
+START_TEST(test_renew_replaces)
+{
+	char first[65], second[65], third[65], path[512], text[128];
+	struct stat before, after;
+	struct err err;
+	int old;
+
+	ck_assert_int_eq(state_token(dir.buf, 1, first, &err), 0);
+	path_of(path, sizeof(path), "token");
+	ck_assert_int_eq(stat(path, &before), 0);
+	old = open(path, O_RDONLY);
+	ck_assert_int_ge(old, 0);
+
+	ck_assert_msg(state_token_renew(dir.buf, second, &err) == 0, "%s", err.text);
+	ck_assert_str_ne(second, first);
+	ck_assert_int_eq(stat(path, &after), 0);
+	ck_assert_uint_eq(after.st_mode & 07777, 0600);
+	/* Replaced by a rename, not rewritten in place: the old file, still
+	 * open, keeps the old token whole. */
+	ck_assert(after.st_ino != before.st_ino);
+	ck_assert_int_eq(read(old, text, sizeof(text) - 1), 65);
+	ck_assert_int_eq(memcmp(text, first, 64), 0);
+	close(old);
+	ck_assert_int_eq(state_token(dir.buf, 0, third, &err), 0);
+	ck_assert_str_eq(third, second);
+
+	/* Every start draws anew; nothing but the token, the lock and logs/
+	 * is left in the directory. */
+	ck_assert_int_eq(state_token_renew(dir.buf, third, &err), 0);
+	ck_assert_str_ne(third, second);
+	ck_assert_int_eq(temp_files(), 0);
+	ck_assert_int_eq(count_entries(dir.buf), 3);
+}
+END_TEST
+
+START_TEST(test_renew_fixes_mode)
+{
+	char token[65], path[512];
+	struct stat st;
+	struct err err;
+
+	/* A token others could read is refused by readers; a start replaces
+	 * it with a private one. */
+	path_of(path, sizeof(path), "token");
+	write_file(path, "0000000000000000000000000000000000000000000000000000000000000000\n");
+	ck_assert_int_eq(chmod(path, 0644), 0);
+	ck_assert_int_eq(state_token(dir.buf, 0, token, &err), -1);
+	ck_assert_msg(state_token_renew(dir.buf, token, &err) == 0, "%s", err.text);
+	ck_assert_int_eq(stat(path, &st), 0);
+	ck_assert_uint_eq(st.st_mode & 07777, 0600);
+	ck_assert_str_ne(token, "0000000000000000000000000000000000000000000000000000000000000000");
+}
+END_TEST
+
+START_TEST(test_renew_keeps_running_schedulers_token)
+{
+	char token[65], kept[65], c;
+	int ready[2], release[2];
+	struct err err;
+	pid_t pid;
+
+	ck_assert_int_eq(state_token(dir.buf, 1, token, &err), 0);
+	ck_assert_int_eq(pipe(ready), 0);
+	ck_assert_int_eq(pipe(release), 0);
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		int held = state_lock(dir.buf, 1, NULL);
+
+		if (write(ready[1], held >= 0 ? "y" : "n", 1) != 1)
+			_exit(1);
+		if (read(release[0], &c, 1) != 1)
+			_exit(1);
+		_exit(0);
+	}
+	ck_assert_int_eq(read(ready[0], &c, 1), 1);
+	ck_assert_int_eq(c, 'y');
+
+	/* Another process holds the lock: a scheduler runs with this token. */
+	ck_assert_msg(state_token_renew(dir.buf, kept, &err) == 0, "%s", err.text);
+	ck_assert_str_eq(kept, token);
+	ck_assert_int_eq(state_token(dir.buf, 0, kept, &err), 0);
+	ck_assert_str_eq(kept, token);
+
+	/* Once it is gone, the next start draws a new one. */
+	ck_assert_int_eq(write(release[1], "x", 1), 1);
+	ck_assert_int_eq(waitpid(pid, NULL, 0), pid);
+	ck_assert_int_eq(state_token_renew(dir.buf, kept, &err), 0);
+	ck_assert_str_ne(kept, token);
+	close(ready[0]);
+	close(ready[1]);
+	close(release[0]);
+	close(release[1]);
+}
+END_TEST
+
+START_TEST(test_renew_without_lock)
+{
+	struct state_address a = { .port = 4000, .http_port = 4001 };
+	char token[65], kept[65], path[512];
+	struct err err;
+
+	/* Where the lock cannot be taken (here its path is a directory), the
+	 * address file says whether a scheduler may run. */
+	path_of(path, sizeof(path), "lock");
+	ck_assert_int_eq(mkdir(path, 0700), 0);
+	ck_assert_int_eq(state_token(dir.buf, 1, token, &err), 0);
+	snprintf(a.host, sizeof(a.host), "127.0.0.1");
+	a.pid = (long)getpid();
+	ck_assert_int_eq(state_address_write(dir.buf, &a, &err), 0);
+	ck_assert_msg(state_token_renew(dir.buf, kept, &err) == 0, "%s", err.text);
+	ck_assert_str_eq(kept, token);
+
+	/* Its scheduler died on this machine: renewed. */
+	a.pid = dead_pid();
+	ck_assert_int_eq(state_address_write(dir.buf, &a, &err), 0);
+	ck_assert_int_eq(state_token_renew(dir.buf, kept, &err), 0);
+	ck_assert_str_ne(kept, token);
+
+	/* No address at all: renewed. */
+	ck_assert_int_eq(state_address_remove(dir.buf), 0);
+	ck_assert_int_eq(state_token_renew(dir.buf, token, &err), 0);
+	ck_assert_str_ne(kept, token);
+	ck_assert_int_eq(temp_files(), 0);
+}
+END_TEST
+
+START_TEST(test_renew_fails_cleanly)
+{
+	char token[65] = "untouched", path[512];
+	struct err err = { "" };
+
+	/* A token path that cannot be replaced: an error naming it. */
+	path_of(path, sizeof(path), "token");
+	ck_assert_int_eq(mkdir(path, 0700), 0);
+	path_of(path, sizeof(path), "token/x");
+	write_file(path, "x");
+	ck_assert_int_eq(state_token_renew(dir.buf, token, &err), -1);
+	ck_assert_msg(strstr(err.text, "token"), "%s", err.text);
+	ck_assert_str_eq(token, "untouched");
+	ck_assert_int_eq(temp_files(), 0);
+}
+END_TEST
 
 /* --- a scheduler known to be gone ---------------------------------------- */
 
@@ -141,7 +354,18 @@ END_TEST
 static Suite *state_fresh_suite(void)
 {
 	Suite *s = suite_create("state_fresh");
-	TCase *tc = tcase_create("address");
+	TCase *tc = tcase_create("token");
+
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, test_renew_creates);
+	tcase_add_test(tc, test_renew_replaces);
+	tcase_add_test(tc, test_renew_fixes_mode);
+	tcase_add_test(tc, test_renew_keeps_running_schedulers_token);
+	tcase_add_test(tc, test_renew_without_lock);
+	tcase_add_test(tc, test_renew_fails_cleanly);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("address");
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, test_address_records_node);
 	tcase_add_test(tc, test_stale);
