@@ -259,7 +259,7 @@ fuzz-regress: fuzz-build
 DEB_BUILD := build-essential pkg-config libyaml-dev libjansson-dev \
 	libevent-dev libssl-dev libhwloc-dev libopenmpi-dev openmpi-bin check \
 	libsubunit-dev
-DEB_TEST  := slurm-wlm slurm-wlm-torque munge mandoc curl procps clang \
+DEB_TEST  := slurm-wlm slurm-wlm-torque munge mandoc curl procps python3 clang \
 	libclang-rt-14-dev
 
 deps:
