@@ -108,6 +108,7 @@ CORE_SRCS += src/server/run.c
 # cli: the `cluster` command
 CLI_SRCS += src/cli/main.c
 CLI_SRCS += src/cli/commands.c
+CLI_SRCS += src/cli/options.c
 CLI_SRCS += src/cli/cmd_config.c
 CLI_SRCS += src/cli/cmd_job_script.c
 CLI_SRCS += src/cli/cmd_submit.c
@@ -117,6 +118,11 @@ CLI_SRCS += src/cli/cmd_logs.c
 CLI_SRCS += src/cli/cmd_cancel.c
 CLI_SRCS += src/cli/cmd_workers.c
 CLI_SRCS += src/cli/cmd_worker.c
+
+# The CLI is not in the core library (cluster-rank and the runtime never
+# link it), so a CLI module with a suite of its own is linked into it here.
+UNIT_TESTS += tests/unit/check_options.c
+$(BUILD)/tests/check_options: $(BUILD)/src/cli/options.o
 
 # rank: the MPI entry point (only part built with mpicc)
 RANK_SRCS += src/rank/main.c
@@ -183,10 +189,11 @@ $(BUILD)/bin/cluster-rank: $(RANK_OBJS) $(CORE_LIB)
 	@$(if $(Q),echo "  LINK    $@")
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(BASE_LIBS) $(MPI_LIBS)
 
+# Objects first: a suite may list extra ones, which use the library too.
 $(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(CORE_LIB)
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  LINK    $@")
-	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(CHECK_LIBS) $(BASE_LIBS)
+	$(Q)$(CC) $(LDFLAGS) -o $@ $(filter %.o,$^) $(CORE_LIB) $(CHECK_LIBS) $(BASE_LIBS)
 
 unit-tests: $(UNIT_BINS)
 
