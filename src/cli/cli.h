@@ -1,19 +1,25 @@
 /*
  * The `cluster` command line: one table of subcommands (commands.c), one
  * file per subcommand (cmd_<name>.c) exporting one `struct cmd_entry`.
+ * A command declares its options in its entry (cli/options.h); main.c
+ * reads them, and the global options, with one parser before the command
+ * runs, and makes the usage line and `cluster help NAME` from the entry.
  */
 #ifndef CLUSTER_CLI_H
 #define CLUSTER_CLI_H
 
+#include <stddef.h>
+
+#include "cli/options.h"
 #include "config/config.h"
 
-/* Options that come before the subcommand, shared by all of them. */
+/* Options shared by all subcommands, before or after the subcommand's
+ * name; after it, a subcommand's own option of the same name wins. */
 struct cli_globals {
 	const char *profile;		/* --profile NAME */
 	const char *config_file;	/* --config FILE */
 	const char *name;		/* --name CLUSTER (default "default") */
-	const char **sets;		/* --set key=value, NULL-terminated */
-	unsigned nsets;
+	struct opt_list sets;		/* --set key=value, in order */
 	int verbose;			/* -v */
 	const char *bindir;		/* folder of this executable */
 	const char *profiles_dir;	/* PREFIX/share/cluster/profiles, or
@@ -22,16 +28,31 @@ struct cli_globals {
 					   jobscripts/ in a build tree */
 };
 
+/* cmd_entry.flags */
+#define CMD_STOP_AT_ARG	1u	/* options end at the first argument: the
+				   rest is a command to run (submit) */
+
 struct cmd_entry {
 	const char *name;
+	/* A command that reads its own argv (argv[0] is its name). */
 	int (*fn)(int argc, char **argv, struct cli_globals *g);
-	const char *usage;		/* "N [--jobs]" */
+	const char *usage;		/* what follows the options in the usage
+					   line ("ID", "[COMMAND]"); with fn,
+					   the whole synopsis */
 	const char *summary;		/* "grow or shrink the pool" */
+	/* A command with declared options: exec gets the positional
+	 * arguments in order (argv[0] is the first, argv[argc] NULL) and
+	 * its options' struct, opts_size bytes, zeroed before parsing. */
+	int (*exec)(int argc, char **argv, void *opts, struct cli_globals *g);
+	const struct opt *options;	/* ends with OPT_END; NULL: none */
+	size_t opts_size;
+	unsigned flags;			/* CMD_* */
 };
 
 extern const struct cmd_entry *const cli_commands[];	/* NULL-terminated */
 
-/* Print "usage: cluster NAME USAGE" and the summary to stderr; returns 2. */
+/* Print "cluster: MESSAGE" (when fmt is not NULL) and the command's usage
+ * line to stderr; returns 2. */
 int cli_usage_error(const struct cmd_entry *e, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 

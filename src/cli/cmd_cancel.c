@@ -15,8 +15,8 @@
 static int cmd_cancel(int argc, char **argv, struct cli_globals *g);
 
 const struct cmd_entry cmd_cancel_entry = {
-	"cancel", cmd_cancel, "ID|A-B...",
-	"cancel tasks (queued, waiting or running)",
+	.name = "cancel", .fn = cmd_cancel, .usage = "ID|A-B...",
+	.summary = "cancel tasks (queued, waiting or running)",
 };
 
 /* Ranges larger than this are refused rather than expanded. */

@@ -15,8 +15,9 @@
 static int cmd_config(int argc, char **argv, struct cli_globals *g);
 
 const struct cmd_entry cmd_config_entry = {
-	"config", cmd_config, "show | check FILE | profiles",
-	"show the effective configuration, check a file, list profiles",
+	.name = "config", .fn = cmd_config,
+	.usage = "show | check FILE | profiles",
+	.summary = "show the effective configuration, check a file, list profiles",
 };
 
 /* How the job script writes job.memory and job.walltime, so a size given
@@ -115,7 +116,7 @@ static int config_list_profiles(struct cli_globals *g)
 	struct config_source src = {
 		.config_file = g->config_file,
 		.profile = "auto",
-		.sets = g->sets,
+		.sets = g->sets.items,
 		.datadir = g->profiles_dir,
 	};
 	const struct config_profile_info *info;

@@ -19,8 +19,9 @@
 static int cmd_job_script(int argc, char **argv, struct cli_globals *g);
 
 const struct cmd_entry cmd_job_script_entry = {
-	"job-script", cmd_job_script, "[--role head|worker] [--batch FILE] [-o FILE]",
-	"print the batch job script the pool would submit",
+	.name = "job-script", .fn = cmd_job_script,
+	.usage = "[--role head|worker] [--batch FILE] [-o FILE]",
+	.summary = "print the batch job script the pool would submit",
 };
 
 /* Where the job's logs go when job.log-directory is unset: the cluster's
@@ -97,7 +98,7 @@ static int cmd_job_script(int argc, char **argv, struct cli_globals *g)
 	struct job_script_opts opts = {
 		.cluster_name = g->name,
 		.templates_dir = g->templates_dir,
-		.sets = g->sets,
+		.sets = g->sets.items,
 	};
 	if (batch) {
 		if (!realpath(batch, batch_abs)) {

@@ -13,8 +13,8 @@
 static int cmd_logs(int argc, char **argv, struct cli_globals *g);
 
 const struct cmd_entry cmd_logs_entry = {
-	"logs", cmd_logs, "[--stderr] ID",
-	"print the output of a task",
+	.name = "logs", .fn = cmd_logs, .usage = "[--stderr] ID",
+	.summary = "print the output of a task",
 };
 
 static int cmd_logs(int argc, char **argv, struct cli_globals *g)

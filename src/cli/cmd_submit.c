@@ -23,13 +23,13 @@
 static int cmd_submit(int argc, char **argv, struct cli_globals *g);
 
 const struct cmd_entry cmd_submit_entry = {
-	"submit", cmd_submit,
-	"[options] (-- CMD [ARGS...] | --file FILE)\n"
+	.name = "submit", .fn = cmd_submit,
+	.usage = "[options] (-- CMD [ARGS...] | --file FILE)\n"
 	"options: [--cores N] [--memory SIZE] [--time-limit DUR] [--retries N]\n"
 	"         [--max-worker-losses N] [--after ID[,ID...]] [--name NAME]\n"
 	"         [--env K=V]... [--cwd DIR] [--stdout FILE] [--stderr FILE]\n"
 	"         [--array A-B]",
-	"submit a task, a task array ({} is the index) or a file of commands",
+	.summary = "submit a task, a task array ({} is the index) or a file of commands",
 };
 
 /* Ranges larger than this are refused rather than expanded. */

@@ -15,9 +15,9 @@
 static int cmd_tasks(int argc, char **argv, struct cli_globals *g);
 
 const struct cmd_entry cmd_tasks_entry = {
-	"tasks", cmd_tasks,
-	"[--state STATE[,STATE...]] [--name NAME] [--after ID] [--limit N]",
-	"list tasks: id, state, name, attempts, worker, exit, runtime, command",
+	.name = "tasks", .fn = cmd_tasks,
+	.usage = "[--state STATE[,STATE...]] [--name NAME] [--after ID] [--limit N]",
+	.summary = "list tasks: id, state, name, attempts, worker, exit, runtime, command",
 };
 
 static int parse_states(const char *s, unsigned *mask)

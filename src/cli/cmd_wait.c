@@ -18,8 +18,8 @@
 static int cmd_wait(int argc, char **argv, struct cli_globals *g);
 
 const struct cmd_entry cmd_wait_entry = {
-	"wait", cmd_wait, "[--timeout DUR] [ID|A-B]...",
-	"wait for tasks (default: all) to end; exit 1 if any failed",
+	.name = "wait", .fn = cmd_wait, .usage = "[--timeout DUR] [ID|A-B]...",
+	.summary = "wait for tasks (default: all) to end; exit 1 if any failed",
 };
 
 static void draw(const struct cluster_wait_status *st, void *arg)

@@ -18,10 +18,10 @@
 static int cmd_worker(int argc, char **argv, struct cli_globals *g);
 
 const struct cmd_entry cmd_worker_entry = {
-	"worker", cmd_worker,
-	"[--connect HOST:PORT] [--name NAME] [--cores N] [--memory SIZE] "
+	.name = "worker", .fn = cmd_worker,
+	.usage = "[--connect HOST:PORT] [--name NAME] [--cores N] [--memory SIZE] "
 	"[--token-file FILE]",
-	"run one worker for the cluster's scheduler",
+	.summary = "run one worker for the cluster's scheduler",
 };
 
 static int read_token_file(const char *path, char token[65])

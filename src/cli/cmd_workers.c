@@ -13,8 +13,8 @@
 static int cmd_workers(int argc, char **argv, struct cli_globals *g);
 
 const struct cmd_entry cmd_workers_entry = {
-	"workers", cmd_workers, "",
-	"list workers: cores and memory used, tasks running and done",
+	.name = "workers", .fn = cmd_workers, .usage = "",
+	.summary = "list workers: cores and memory used, tasks running and done",
 };
 
 static int row(const struct cluster_worker *w, void *arg)

@@ -10,20 +10,103 @@
 #include "cli/cli.h"
 #include "cluster/client.h"
 #include "util/paths.h"
+#include "util/strbuf.h"
 
 #ifndef CLUSTER_VERSION
 #define CLUSTER_VERSION "0.1.0"
 #endif
 
+/* The global options: declared once, read before the command and after
+ * it (where a command's own option of the same name comes first). */
+static const struct opt global_options[] = {
+	OPT_STRING("profile", 0, "NAME",
+		   "use site profile NAME (default: the profile key, else auto)",
+		   struct cli_globals, profile),
+	OPT_STRING("config", 0, "FILE",
+		   "read FILE as the highest configuration layer",
+		   struct cli_globals, config_file),
+	OPT_LIST("set", 0, "KEY=VALUE", "set one key above every file",
+		 struct cli_globals, sets),
+	OPT_STRING("name", 0, "CLUSTER", "the cluster to act on (default: default)",
+		   struct cli_globals, name),
+	OPT_FLAG("verbose", 'v', "more log output", struct cli_globals, verbose),
+	OPT_END,
+};
+
+/* Only before a command: the program's own --version and --help. */
+struct main_flags {
+	int version;
+	int help;
+};
+
+static const struct opt main_options[] = {
+	OPT_FLAG("version", 0, "print the version and exit", struct main_flags,
+		 version),
+	OPT_FLAG("help", 'h', "print the commands and exit", struct main_flags,
+		 help),
+	OPT_END,
+};
+
+/* After a command: --help describes it. */
+static const struct opt help_options[] = {
+	OPT_FLAG("help", 'h', "describe the command", struct main_flags, help),
+	OPT_END,
+};
+
+#define USAGE_WIDTH 80
+
 static void print_main_usage(FILE *fp)
 {
-	fprintf(fp,
-		"usage: cluster [--profile NAME] [--config FILE] [--set KEY=VALUE]...\n"
-		"               [--name CLUSTER] [-v] COMMAND [ARGS]\n"
-		"       cluster --version | --help\n\ncommands:\n");
+	struct strbuf sb = STRBUF_INIT;
+
+	opt_usage(&sb, "usage: cluster", global_options, "COMMAND [ARGS]",
+		  USAGE_WIDTH);
+	fprintf(fp, "%s\n       cluster --version | --help\n\ncommands:\n",
+		sb.buf);
 	for (const struct cmd_entry *const *e = cli_commands; *e; e++)
 		fprintf(fp, "  %-12s %s\n", (*e)->name, (*e)->summary);
+	strbuf_reset(&sb);
+	opt_help(&sb, global_options);
+	fprintf(fp, "\nglobal options, before or after the command:\n%s", sb.buf);
 	fprintf(fp, "\n'cluster help COMMAND' describes one command.\n");
+	strbuf_release(&sb);
+}
+
+/* One line: the whole synopsis when it fits, else "[options]" for the
+ * options, which `cluster help NAME` lists. */
+static void usage_line(struct strbuf *sb, const struct cmd_entry *e)
+{
+	struct strbuf prefix = STRBUF_INIT;
+
+	strbuf_addf(&prefix, "usage: cluster %s", e->name);
+	opt_usage(sb, prefix.buf, e->options, e->usage, 0);
+	if (sb->len > USAGE_WIDTH && opt_any_visible(e->options)) {
+		strbuf_reset(sb);
+		strbuf_addf(sb, "%s [options]%s%s", prefix.buf,
+			    e->usage && *e->usage ? " " : "",
+			    e->usage ? e->usage : "");
+	}
+	strbuf_release(&prefix);
+}
+
+static void print_command_help(FILE *fp, const struct cmd_entry *e)
+{
+	struct strbuf sb = STRBUF_INIT, prefix = STRBUF_INIT;
+
+	strbuf_addf(&prefix, "usage: cluster %s", e->name);
+	opt_usage(&sb, prefix.buf, e->options, e->usage, USAGE_WIDTH);
+	fprintf(fp, "%s\n\n%s\n", sb.buf, e->summary);
+	if (opt_any_visible(e->options)) {
+		strbuf_reset(&sb);
+		opt_help(&sb, e->options);
+		fprintf(fp, "\n%s", sb.buf);
+	}
+	if (e->exec)
+		fprintf(fp, "\nGlobal options, listed by 'cluster help', may also "
+			"follow '%s'.\n", e->name);
+	fprintf(fp, "\nSee cluster(1) for details.\n");
+	strbuf_release(&sb);
+	strbuf_release(&prefix);
 }
 
 static const struct cmd_entry *find_command(const char *name)
@@ -36,6 +119,8 @@ static const struct cmd_entry *find_command(const char *name)
 
 int cli_usage_error(const struct cmd_entry *e, const char *fmt, ...)
 {
+	struct strbuf sb = STRBUF_INIT;
+
 	if (fmt) {
 		va_list ap;
 		fputs("cluster: ", stderr);
@@ -44,33 +129,38 @@ int cli_usage_error(const struct cmd_entry *e, const char *fmt, ...)
 		va_end(ap);
 		fputc('\n', stderr);
 	}
-	fprintf(stderr, "usage: cluster %s %s\n", e->name, e->usage);
+	usage_line(&sb, e);
+	fprintf(stderr, "%s\n", sb.buf);
+	strbuf_release(&sb);
 	return 2;
 }
 
-static int cmd_help(int argc, char **argv, struct cli_globals *g);
+static int cmd_help(int argc, char **argv, void *opts, struct cli_globals *g);
 
 const struct cmd_entry cmd_help_entry = {
-	"help", cmd_help, "[COMMAND]", "describe the commands",
+	.name = "help",
+	.exec = cmd_help,
+	.usage = "[COMMAND]",
+	.summary = "describe the commands",
 };
 
-static int cmd_help(int argc, char **argv, struct cli_globals *g)
+static int cmd_help(int argc, char **argv, void *opts, struct cli_globals *g)
 {
+	(void)opts;
 	(void)g;
-	if (argc > 2)
+	if (argc > 1)
 		return cli_usage_error(&cmd_help_entry, "too many arguments");
-	if (argc == 1) {
+	if (argc == 0) {
 		print_main_usage(stdout);
 		return 0;
 	}
-	const struct cmd_entry *e = find_command(argv[1]);
+	const struct cmd_entry *e = find_command(argv[0]);
 	if (!e) {
-		fprintf(stderr, "cluster: unknown command '%s'\n", argv[1]);
+		fprintf(stderr, "cluster: unknown command '%s'\n", argv[0]);
 		print_main_usage(stderr);
 		return 2;
 	}
-	printf("usage: cluster %s %s\n\n%s\n\nSee cluster(1) for details.\n",
-	       e->name, e->usage, e->summary);
+	print_command_help(stdout, e);
 	return 0;
 }
 
@@ -79,7 +169,7 @@ struct config *cli_load_config(const struct cli_globals *g)
 	struct config_source src = {
 		.config_file = g->config_file,
 		.profile = g->profile,
-		.sets = g->sets,
+		.sets = g->sets.items,
 		.datadir = g->profiles_dir,
 	};
 	struct err err = { "" };
@@ -100,71 +190,116 @@ struct cluster_client *cli_open_client(const struct cli_globals *g)
 	return c;
 }
 
+/* --set KEY=VALUE needs its '=' (KEY= unsets). */
+static int check_sets(const struct cli_globals *g)
+{
+	for (size_t i = 0; i < g->sets.n; i++)
+		if (!strchr(g->sets.items[i], '=')) {
+			fprintf(stderr, "cluster: --set wants KEY=VALUE, got '%s'\n",
+				g->sets.items[i]);
+			return -1;
+		}
+	return 0;
+}
+
+/* The command's options and the global ones after its name, then the
+ * command itself. */
+static int run_command(const struct cmd_entry *e, int argc, char **argv,
+		       struct cli_globals *g)
+{
+	struct main_flags help = { 0 };
+	void *opts = e->opts_size ? calloc(1, e->opts_size) : NULL;
+	struct opt_group groups[] = {
+		{ e->options, opts },
+		{ global_options, g },
+		{ help_options, &help },
+	};
+	struct err err = { "" };
+	int n, rc;
+
+	if (e->opts_size && !opts) {
+		perror("cluster");
+		return 1;
+	}
+	n = opt_parse(groups, 3, argc, argv,
+		      e->flags & CMD_STOP_AT_ARG ? OPT_STOP_AT_ARG : 0, e->name,
+		      &err);
+	if (n < 0) {
+		rc = cli_usage_error(e, "%s", err.text);
+	} else if (check_sets(g) < 0) {
+		rc = 2;
+	} else if (help.help) {
+		print_command_help(stdout, e);
+		rc = 0;
+	} else {
+		rc = e->exec(n, argv, opts, g);
+	}
+	opt_release(groups, 1);		/* the globals are run()'s */
+	free(opts);
+	return rc;
+}
+
 static int run(int argc, char **argv, struct cli_globals *gp)
 {
-	static const struct option longopts[] = {
-		{ "profile", required_argument, NULL, 'p' },
-		{ "config", required_argument, NULL, 'c' },
-		{ "set", required_argument, NULL, 's' },
-		{ "name", required_argument, NULL, 'n' },
-		{ "verbose", no_argument, NULL, 'v' },
-		{ "version", no_argument, NULL, 'V' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
 	struct cli_globals g = *gp;
-	int c;
-	/* "+" stops at the first non-option: the subcommand's own options
-	 * are the subcommand's business. */
-	while ((c = getopt_long(argc, argv, "+vh", longopts, NULL)) != -1) {
-		switch (c) {
-		case 'p': g.profile = optarg; break;
-		case 'c': g.config_file = optarg; break;
-		case 's':
-			if (!strchr(optarg, '=')) {
-				fprintf(stderr, "cluster: --set wants KEY=VALUE, got '%s'\n",
-					optarg);
-				return 2;
-			}
-			g.sets[g.nsets++] = optarg;
-			break;
-		case 'n': g.name = optarg; break;
-		case 'v': g.verbose++; break;
-		case 'V': printf("cluster %s\n", CLUSTER_VERSION); return 0;
-		case 'h': print_main_usage(stdout); return 0;
-		default: print_main_usage(stderr); return 2;
-		}
+	struct main_flags mf = { 0 };
+	struct opt_group groups[] = {
+		{ global_options, &g },
+		{ main_options, &mf },
+	};
+	struct err err = { "" };
+	const struct cmd_entry *e;
+	int n, rc = 2;
+
+	/* Up to the command's name: what follows is the command's. */
+	n = opt_parse(groups, 2, argc - 1, argv + 1, OPT_STOP_AT_ARG, NULL, &err);
+	argv++;
+	if (n < 0) {
+		fprintf(stderr, "cluster: %s\n"
+			"usage: cluster [options] COMMAND [ARGS]\n", err.text);
+		goto out;
 	}
-	if (optind >= argc) {
+	if (check_sets(&g) < 0)
+		goto out;
+	if (mf.version) {
+		printf("cluster %s\n", CLUSTER_VERSION);
+		rc = 0;
+		goto out;
+	}
+	if (mf.help) {
+		print_main_usage(stdout);
+		rc = 0;
+		goto out;
+	}
+	if (n == 0) {
 		print_main_usage(stderr);
-		return 2;
+		goto out;
 	}
-	const struct cmd_entry *e = find_command(argv[optind]);
+	e = find_command(argv[0]);
 	if (!e) {
-		fprintf(stderr, "cluster: unknown command '%s'\n", argv[optind]);
+		fprintf(stderr, "cluster: unknown command '%s'\n", argv[0]);
 		print_main_usage(stderr);
-		return 2;
+		goto out;
 	}
 	g.bindir = paths_bindir();
 	g.profiles_dir = paths_profiles_dir();
 	g.templates_dir = paths_templates_dir();
+	if (e->exec) {
+		rc = run_command(e, n - 1, argv + 1, &g);
+		goto out;
+	}
 	/* Subcommands parse their own options with getopt; optind = 0 makes
 	 * glibc start afresh on their argv (argv[0] is the command name). */
-	int first = optind;
 	optind = 0;
-	return e->fn(argc - first, argv + first, &g);
+	rc = e->fn(n, argv, &g);
+out:
+	opt_release(groups, 2);
+	return rc;
 }
 
 int main(int argc, char **argv)
 {
 	struct cli_globals g = { .name = "default" };
 
-	g.sets = calloc((size_t)argc + 1, sizeof(*g.sets));
-	if (!g.sets) {
-		perror("cluster");
-		return 1;
-	}
-	int rc = run(argc, argv, &g);
-	free(g.sets);
-	return rc;
+	return run(argc, argv, &g);
 }
