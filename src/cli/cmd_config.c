@@ -12,10 +12,11 @@
 #include "util/units.h"
 #include "util/strbuf.h"
 
-static int cmd_config(int argc, char **argv, struct cli_globals *g);
+static int cmd_config(int argc, char **argv, void *opts, struct cli_globals *g);
 
 const struct cmd_entry cmd_config_entry = {
-	.name = "config", .fn = cmd_config,
+	.name = "config",
+	.exec = cmd_config,
 	.usage = "show | check FILE | profiles",
 	.summary = "show the effective configuration, check a file, list profiles",
 };
@@ -164,18 +165,19 @@ static int config_keys_list(void)
 	return 0;
 }
 
-static int cmd_config(int argc, char **argv, struct cli_globals *g)
+static int cmd_config(int argc, char **argv, void *opts, struct cli_globals *g)
 {
-	if (argc < 2)
+	(void)opts;
+	if (argc < 1)
 		return cli_usage_error(&cmd_config_entry, "config needs an action");
-	const char *what = argv[1];
+	const char *what = argv[0];
 	if (!strcmp(what, "check")) {
-		if (argc != 3)
+		if (argc != 2)
 			return cli_usage_error(&cmd_config_entry,
 					       "config check takes one FILE");
-		return config_check(argv[2], g);
+		return config_check(argv[1], g);
 	}
-	if (argc != 2)
+	if (argc != 1)
 		return cli_usage_error(&cmd_config_entry,
 				       "too many arguments to 'config %s'", what);
 	if (!strcmp(what, "show"))
