@@ -3,7 +3,6 @@
  * submit it, so a site can check its profile before anything is queued.
  */
 #include <errno.h>
-#include <getopt.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,12 +15,32 @@
 #include "state/state.h"
 #include "util/strbuf.h"
 
-static int cmd_job_script(int argc, char **argv, struct cli_globals *g);
+struct job_script_args {
+	const char *role;
+	const char *batch;
+	const char *output;
+};
+
+static const struct opt job_script_options[] = {
+	OPT_STRING("role", 0, "head|worker",
+		   "a head or a worker job (default: by scheduler.location)",
+		   struct job_script_args, role),
+	OPT_STRING("batch", 0, "FILE", "a one-shot job that runs the commands of FILE",
+		   struct job_script_args, batch),
+	OPT_STRING("output", 'o', "FILE", "write the script to FILE, not to stdout",
+		   struct job_script_args, output),
+	OPT_END,
+};
+
+static int cmd_job_script(int argc, char **argv, void *values,
+			  struct cli_globals *g);
 
 const struct cmd_entry cmd_job_script_entry = {
-	.name = "job-script", .fn = cmd_job_script,
-	.usage = "[--role head|worker] [--batch FILE] [-o FILE]",
+	.name = "job-script",
+	.exec = cmd_job_script,
 	.summary = "print the batch job script the pool would submit",
+	.options = job_script_options,
+	.opts_size = sizeof(struct job_script_args),
 };
 
 /* Where the job's logs go when job.log-directory is unset: the cluster's
@@ -60,34 +79,22 @@ static int find_state_dir(const struct cli_globals *g, const struct config *cfg,
 	return -1;
 }
 
-static int cmd_job_script(int argc, char **argv, struct cli_globals *g)
+static int cmd_job_script(int argc, char **argv, void *values,
+			  struct cli_globals *g)
 {
-	static const struct option longopts[] = {
-		{ "role", required_argument, NULL, 'r' },
-		{ "batch", required_argument, NULL, 'b' },
-		{ "output", required_argument, NULL, 'o' },
-		{ NULL, 0, NULL, 0 },
-	};
-	const char *role = NULL, *batch = NULL, *output = NULL;
+	const struct job_script_args *a = values;
+	const char *role = a->role, *batch = a->batch, *output = a->output;
 	struct strbuf state = STRBUF_INIT, rank = STRBUF_INIT,
 		      script = STRBUF_INIT;
 	char batch_abs[PATH_MAX], config_abs[PATH_MAX];
 	const char *config_file;
 	struct config *cfg = NULL;
 	struct err err = { "" };
-	int c, rc = 1;
+	int rc = 1;
 
-	while ((c = getopt_long(argc, argv, "o:", longopts, NULL)) != -1) {
-		switch (c) {
-		case 'r': role = optarg; break;
-		case 'b': batch = optarg; break;
-		case 'o': output = optarg; break;
-		default: return cli_usage_error(&cmd_job_script_entry, NULL);
-		}
-	}
-	if (optind < argc)
+	if (argc > 0)
 		return cli_usage_error(&cmd_job_script_entry,
-				       "unexpected argument '%s'", argv[optind]);
+				       "unexpected argument '%s'", argv[0]);
 	if (role && strcmp(role, "head") && strcmp(role, "worker"))
 		return cli_usage_error(&cmd_job_script_entry,
 				       "--role is head or worker, not '%s'", role);
