@@ -67,7 +67,8 @@ static void print_main_usage(FILE *fp)
 		fprintf(fp, "  %-12s %s\n", (*e)->name, (*e)->summary);
 	strbuf_reset(&sb);
 	opt_help(&sb, global_options);
-	fprintf(fp, "\nglobal options, before or after the command:\n%s", sb.buf);
+	fprintf(fp, "\nglobal options, before or after the command (after it, "
+		"a command's own\noption of the same name wins):\n%s", sb.buf);
 	fprintf(fp, "\n'cluster help COMMAND' describes one command.\n");
 	strbuf_release(&sb);
 }
@@ -101,9 +102,22 @@ static void print_command_help(FILE *fp, const struct cmd_entry *e)
 		opt_help(&sb, e->options);
 		fprintf(fp, "\n%s", sb.buf);
 	}
-	if (e->exec)
-		fprintf(fp, "\nGlobal options, listed by 'cluster help', may also "
-			"follow '%s'.\n", e->name);
+	if (e->exec) {
+		/* The command's own options hide global ones of that name. */
+		strbuf_reset(&sb);
+		for (const struct opt *o = global_options; o->name; o++)
+			for (const struct opt *c = e->options; c && c->name; c++)
+				if (!strcmp(c->name, o->name))
+					strbuf_addf(&sb, "%s--%s", sb.len ? ", " : "",
+						    o->name);
+		fprintf(fp, "\nGlobal options (see 'cluster help') may also follow "
+			"'%s'", e->name);
+		if (sb.len)
+			fprintf(fp, ";\nafter it, %s %s", sb.buf,
+				strchr(sb.buf, ',') ? "are the ones above" :
+				"is the one above");
+		fprintf(fp, ".\n");
+	}
 	fprintf(fp, "\nSee cluster(1) for details.\n");
 	strbuf_release(&sb);
 	strbuf_release(&prefix);
