@@ -2,7 +2,6 @@
  * cluster worker: one worker process (started by a nanny, or by hand).
  */
 #include <errno.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,16 +11,45 @@
 #include "util/log.h"
 #include "state/state.h"
 #include "util/strbuf.h"
-#include "util/units.h"
 #include "worker/worker.h"
 
-static int cmd_worker(int argc, char **argv, struct cli_globals *g);
+struct worker_args {
+	const char *connect;
+	const char *name;
+	uint64_t cores;
+	uint64_t memory;
+	const char *token_file;
+	int bench_noop;
+};
+
+/* --name is the worker's own here; the cluster's --name comes before
+ * "worker". */
+static const struct opt worker_options[] = {
+	OPT_STRING("connect", 0, "HOST:PORT",
+		   "the scheduler (default: the state directory's address)",
+		   struct worker_args, connect),
+	OPT_STRING("name", 0, "NAME", "the worker's name in the scheduler's lists",
+		   struct worker_args, name),
+	OPT_COUNT("cores", 0, "N", "cores to offer (default: all online)",
+		  struct worker_args, cores, 1, 1000000),
+	OPT_SIZE("memory", 0, "SIZE", "memory to offer (default: all)",
+		 struct worker_args, memory),
+	OPT_STRING("token-file", 0, "FILE",
+		   "the cluster's token (default: the state directory's)",
+		   struct worker_args, token_file),
+	OPT_FLAG("bench-noop", 0, "report every task done without running it",
+		 struct worker_args, bench_noop, .flags = OPT_HIDDEN),
+	OPT_END,
+};
+
+static int cmd_worker(int argc, char **argv, void *opts, struct cli_globals *g);
 
 const struct cmd_entry cmd_worker_entry = {
-	.name = "worker", .fn = cmd_worker,
-	.usage = "[--connect HOST:PORT] [--name NAME] [--cores N] [--memory SIZE] "
-	"[--token-file FILE]",
+	.name = "worker",
+	.exec = cmd_worker,
 	.summary = "run one worker for the cluster's scheduler",
+	.options = worker_options,
+	.opts_size = sizeof(struct worker_args),
 };
 
 static int read_token_file(const char *path, char token[65])
@@ -64,57 +92,25 @@ static int parse_hostport(const char *s, char *host, size_t hostsz,
 	return 0;
 }
 
-static int cmd_worker(int argc, char **argv, struct cli_globals *g)
+static int cmd_worker(int argc, char **argv, void *opts, struct cli_globals *g)
 {
-	static const struct option longopts[] = {
-		{ "connect", required_argument, NULL, 'c' },
-		{ "name", required_argument, NULL, 'n' },
-		{ "cores", required_argument, NULL, 'C' },
-		{ "memory", required_argument, NULL, 'm' },
-		{ "token-file", required_argument, NULL, 't' },
-		{ "bench-noop", no_argument, NULL, 'B' },
-		{ NULL, 0, NULL, 0 },
+	const struct worker_args *args = opts;
+	const char *connect = args->connect, *token_file = args->token_file;
+	struct worker_opts o = {
+		.name = args->name,
+		.cores = (unsigned)args->cores,
+		.memory = args->memory,
+		.bench_noop = args->bench_noop,
 	};
-	const char *connect = NULL, *token_file = NULL;
-	struct worker_opts o = { 0 };
 	char host[256], token[65], ident[320];
 	struct strbuf dir = STRBUF_INIT;
 	struct err err = { "" };
 	struct config *cfg = NULL;
-	int rc = WORKER_EXIT_USAGE, c;
+	int rc = WORKER_EXIT_USAGE;
 
-	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
-		switch (c) {
-		case 'c': connect = optarg; break;
-		case 'n': o.name = optarg; break;
-		case 'C': {
-			uint64_t n;
-			if (count_parse(optarg, 1, 1000000, &n) < 0) {
-				rc = cli_usage_error(&cmd_worker_entry,
-					"--cores wants a positive number, got '%s'",
-					optarg);
-				goto out;
-			}
-			o.cores = (unsigned)n;
-			break;
-		}
-		case 'm':
-			if (size_parse(optarg, &o.memory, &err) < 0) {
-				rc = cli_usage_error(&cmd_worker_entry,
-					"--memory: %s", err.text);
-				goto out;
-			}
-			break;
-		case 't': token_file = optarg; break;
-		case 'B': o.bench_noop = 1; break;
-		default:
-			rc = cli_usage_error(&cmd_worker_entry, NULL);
-			goto out;
-		}
-	}
-	if (optind < argc) {
+	if (argc > 0) {
 		rc = cli_usage_error(&cmd_worker_entry, "unexpected argument '%s'",
-				     argv[optind]);
+				     argv[0]);
 		goto out;
 	}
 	cfg = cli_load_config(g);
