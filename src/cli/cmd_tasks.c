@@ -1,7 +1,6 @@
 /*
  * cluster tasks: a table of tasks, filtered by state and name.
  */
-#include <getopt.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,15 +8,38 @@
 
 #include "cli/cli.h"
 #include "cluster/client.h"
-#include "util/units.h"
 #include "util/strbuf.h"
 
-static int cmd_tasks(int argc, char **argv, struct cli_globals *g);
+struct tasks_args {
+	const char *state;
+	const char *name;
+	uint64_t after;
+	uint64_t limit;
+};
+
+/* --name is the task group here; the cluster's --name comes before
+ * "tasks". */
+static const struct opt tasks_options[] = {
+	OPT_STRING("state", 0, "STATE[,STATE...]",
+		   "only tasks in these states, e.g. running,failed",
+		   struct tasks_args, state),
+	OPT_STRING("name", 0, "NAME", "only tasks of this group",
+		   struct tasks_args, name),
+	OPT_COUNT("after", 0, "ID", "only tasks with a larger id",
+		  struct tasks_args, after, 0, UINT64_MAX),
+	OPT_COUNT("limit", 0, "N", "at most N tasks", struct tasks_args, limit,
+		  1, UINT64_MAX),
+	OPT_END,
+};
+
+static int cmd_tasks(int argc, char **argv, void *opts, struct cli_globals *g);
 
 const struct cmd_entry cmd_tasks_entry = {
-	.name = "tasks", .fn = cmd_tasks,
-	.usage = "[--state STATE[,STATE...]] [--name NAME] [--after ID] [--limit N]",
+	.name = "tasks",
+	.exec = cmd_tasks,
 	.summary = "list tasks: id, state, name, attempts, worker, exit, runtime, command",
+	.options = tasks_options,
+	.opts_size = sizeof(struct tasks_args),
 };
 
 static int parse_states(const char *s, unsigned *mask)
@@ -81,53 +103,23 @@ static int row(const struct cluster_task *t, void *arg)
 	return 0;
 }
 
-static int cmd_tasks(int argc, char **argv, struct cli_globals *g)
+static int cmd_tasks(int argc, char **argv, void *opts, struct cli_globals *g)
 {
-	static const struct option longopts[] = {
-		{ "state", required_argument, NULL, 's' },
-		{ "name", required_argument, NULL, 'n' },
-		{ "after", required_argument, NULL, 'a' },
-		{ "limit", required_argument, NULL, 'l' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
+	const struct tasks_args *a = opts;
+	struct cluster_task_filter f = {
+		.name = a->name,
+		.after = a->after,
+		.limit = a->limit,
 	};
-	struct cluster_task_filter f = { 0 };
 	cluster_client_t *c;
-	int opt;
 
-	while ((opt = getopt_long(argc, argv, "+h", longopts, NULL)) != -1) {
-		switch (opt) {
-		case 's':
-			if (parse_states(optarg, &f.states) < 0)
-				return cli_usage_error(&cmd_tasks_entry,
-					"--state: expected waiting, queued, running, done, failed or cancelled, got '%s'",
-					optarg);
-			break;
-		case 'n': f.name = optarg; break;
-		case 'a':
-		case 'l': {
-			uint64_t v;
-			if (count_parse(optarg, opt == 'l', UINT64_MAX, &v) < 0)
-				return cli_usage_error(&cmd_tasks_entry, "--%s: expected %s, got '%s'",
-						       opt == 'a' ? "after" : "limit",
-						       opt == 'a' ? "a task id" : "an integer >= 1",
-						       optarg);
-			if (opt == 'a')
-				f.after = v;
-			else
-				f.limit = v;
-			break;
-		}
-		case 'h':
-			printf("usage: cluster tasks %s\n", cmd_tasks_entry.usage);
-			return 0;
-		default:
-			return cli_usage_error(&cmd_tasks_entry, NULL);
-		}
-	}
-	if (optind < argc)
+	if (a->state && parse_states(a->state, &f.states) < 0)
+		return cli_usage_error(&cmd_tasks_entry,
+			"--state: expected waiting, queued, running, done, failed or cancelled, got '%s'",
+			a->state);
+	if (argc > 0)
 		return cli_usage_error(&cmd_tasks_entry, "unexpected argument '%s'",
-				       argv[optind]);
+				       argv[0]);
 	c = cli_open_client(g);
 	if (!c)
 		return 1;
