@@ -1,7 +1,6 @@
 /*
  * cluster logs: print a task's stdout (or stderr).
  */
-#include <getopt.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,41 +9,41 @@
 #include "cluster/client.h"
 #include "util/units.h"
 
-static int cmd_logs(int argc, char **argv, struct cli_globals *g);
-
-const struct cmd_entry cmd_logs_entry = {
-	.name = "logs", .fn = cmd_logs, .usage = "[--stderr] ID",
-	.summary = "print the output of a task",
+struct logs_args {
+	int stderr_stream;
 };
 
-static int cmd_logs(int argc, char **argv, struct cli_globals *g)
+static const struct opt logs_options[] = {
+	OPT_FLAG("stderr", 0, "print its standard error instead",
+		 struct logs_args, stderr_stream),
+	OPT_END,
+};
+
+static int cmd_logs(int argc, char **argv, void *opts, struct cli_globals *g);
+
+const struct cmd_entry cmd_logs_entry = {
+	.name = "logs",
+	.exec = cmd_logs,
+	.usage = "ID",
+	.summary = "print the output of a task",
+	.options = logs_options,
+	.opts_size = sizeof(struct logs_args),
+};
+
+static int cmd_logs(int argc, char **argv, void *opts, struct cli_globals *g)
 {
-	static const struct option longopts[] = {
-		{ "stderr", no_argument, NULL, 'e' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
+	const struct logs_args *a = opts;
 	cluster_client_t *c;
 	char *text;
-	int opt, stream = 0;
+	int stream = a->stderr_stream ? 1 : 0;
 	uint64_t id;
 	size_t len;
 
-	while ((opt = getopt_long(argc, argv, "+h", longopts, NULL)) != -1) {
-		switch (opt) {
-		case 'e': stream = 1; break;
-		case 'h':
-			printf("usage: cluster logs %s\n", cmd_logs_entry.usage);
-			return 0;
-		default:
-			return cli_usage_error(&cmd_logs_entry, NULL);
-		}
-	}
-	if (argc - optind != 1)
+	if (argc != 1)
 		return cli_usage_error(&cmd_logs_entry, "expected one task id");
-	if (count_parse(argv[optind], 1, UINT64_MAX, &id) < 0)
+	if (count_parse(argv[0], 1, UINT64_MAX, &id) < 0)
 		return cli_usage_error(&cmd_logs_entry, "expected a task id, got '%s'",
-				       argv[optind]);
+				       argv[0]);
 	c = cli_open_client(g);
 	if (!c)
 		return 1;
