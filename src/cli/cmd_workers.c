@@ -1,7 +1,6 @@
 /*
  * cluster workers: a table of the scheduler's workers.
  */
-#include <getopt.h>
 #include <inttypes.h>
 #include <stdio.h>
 
@@ -10,10 +9,12 @@
 #include "util/strbuf.h"
 #include "util/units.h"
 
-static int cmd_workers(int argc, char **argv, struct cli_globals *g);
+static int cmd_workers(int argc, char **argv, void *opts,
+		       struct cli_globals *g);
 
 const struct cmd_entry cmd_workers_entry = {
-	.name = "workers", .fn = cmd_workers, .usage = "",
+	.name = "workers",
+	.exec = cmd_workers,
 	.summary = "list workers: cores and memory used, tasks running and done",
 };
 
@@ -33,25 +34,16 @@ static int row(const struct cluster_worker *w, void *arg)
 	return 0;
 }
 
-static int cmd_workers(int argc, char **argv, struct cli_globals *g)
+static int cmd_workers(int argc, char **argv, void *opts,
+		       struct cli_globals *g)
 {
-	static const struct option longopts[] = {
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
 	cluster_client_t *c;
-	int opt, n;
+	int n;
 
-	while ((opt = getopt_long(argc, argv, "+h", longopts, NULL)) != -1) {
-		if (opt == 'h') {
-			printf("usage: cluster workers\n");
-			return 0;
-		}
-		return cli_usage_error(&cmd_workers_entry, NULL);
-	}
-	if (optind < argc)
+	(void)opts;
+	if (argc > 0)
 		return cli_usage_error(&cmd_workers_entry, "unexpected argument '%s'",
-				       argv[optind]);
+				       argv[0]);
 	c = cli_open_client(g);
 	if (!c)
 		return 1;
