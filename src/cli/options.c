@@ -99,6 +99,10 @@ static int set_value(const struct opt *o, void *values, const char *spelled,
 	case OPT_KIND_LIST:
 		list_add(p, arg);
 		break;
+	case OPT_KIND_CALLBACK:
+		if (o->parse(o, spelled, arg, p, err) < 0)
+			return -1;
+		break;
 	case OPT_KIND_END:
 		abort();
 	}

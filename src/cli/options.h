@@ -21,6 +21,8 @@
  *	OPT_DURATION	uint64_t: seconds, as util/units.h reads a duration
  *	OPT_LIST	struct opt_list: every argument, in order (--set A
  *			--set B); the only kind that allocates
+ *	OPT_CALLBACK	whatever the command's function stores: for values
+ *			whose rules live in another table (task fields)
  *
  * Every macro takes optional designated initializers at the end:
  * `.flags = OPT_HIDDEN`, or `.seen = OPT_SEEN(struct s, field)` for an
@@ -44,6 +46,7 @@ enum opt_kind {
 	OPT_KIND_SIZE,
 	OPT_KIND_DURATION,
 	OPT_KIND_LIST,
+	OPT_KIND_CALLBACK,
 };
 
 /* opt.flags */
@@ -51,6 +54,13 @@ enum opt_kind {
 				   hooks) */
 #define OPT_NOUSAGE	2u	/* in the option list but not the usage line,
 				   whose arguments part names it already */
+
+struct opt;
+
+/* OPT_CALLBACK: read `arg` into `field` (o's field in the values struct);
+ * -1 + err on a bad value, err naming `spelled` ("--cores", "-c"). */
+typedef int opt_parse_fn(const struct opt *o, const char *spelled,
+			 const char *arg, void *field, struct err *err);
 
 struct opt {
 	const char *name;		/* long name, without "--" */
@@ -63,6 +73,8 @@ struct opt {
 					   counting occurrences; 0: none */
 	uint64_t min, max;		/* OPT_COUNT bounds, inclusive */
 	unsigned flags;
+	opt_parse_fn *parse;		/* OPT_CALLBACK */
+	const void *data;		/* OPT_CALLBACK: for parse, as it likes */
 };
 
 /* The arguments of a repeated option: items[0..n) point into argv and
@@ -109,6 +121,11 @@ struct opt_group {
 	{ .name = lng, .short_name = sh, .kind = OPT_KIND_LIST, \
 	  .metavar = meta, .doc = doc_, \
 	  .offset = OPT_FIELD_(T, f, struct opt_list), __VA_ARGS__ }
+/* The field's type is the callback's business: no check here. */
+#define OPT_CALLBACK(lng, sh, meta, doc_, T, f, fn, data_, ...) \
+	{ .name = lng, .short_name = sh, .kind = OPT_KIND_CALLBACK, \
+	  .metavar = meta, .doc = doc_, .offset = offsetof(T, f), \
+	  .parse = fn, .data = data_, __VA_ARGS__ }
 #define OPT_END { .kind = OPT_KIND_END }
 
 /* opt_parse flags */

@@ -1,5 +1,6 @@
 /* The option parser: every kind, bounds, --opt=value, "--", unknown and
- * incomplete options, repeats, positional order, usage and help text. */
+ * incomplete options, repeats, positional order, callbacks, usage and
+ * help text. */
 #include <check.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -7,6 +8,7 @@
 #include <string.h>
 
 #include "cli/options.h"
+#include "util/units.h"
 
 struct vals {
 	int verbose;
@@ -255,6 +257,60 @@ START_TEST(missing_argument)
 }
 END_TEST
 
+/* A callback: an even number, at most *data. */
+static int even(const struct opt *o, const char *spelled, const char *arg,
+		void *field, struct err *e)
+{
+	const uint64_t *max = o->data;
+	uint64_t n;
+
+	if (count_parse(arg, 0, *max, &n) < 0 || n % 2)
+		return errprintf(e, "%s: expected an even number <= %llu, got '%s'",
+				 spelled, (unsigned long long)*max, arg);
+	*(uint64_t *)field = n;
+	return 0;
+}
+
+static const uint64_t even_max = 10;
+
+struct cb_vals {
+	uint64_t pairs;
+	int pairs_seen;
+};
+
+static const struct opt cb_table[] = {
+	OPT_CALLBACK("pairs", 'p', "N", "an even number", struct cb_vals, pairs,
+		     even, &even_max, .seen = OPT_SEEN(struct cb_vals, pairs_seen)),
+	OPT_END,
+};
+
+START_TEST(callback)
+{
+	struct cb_vals cv = { 0 };
+	struct opt_group g = { cb_table, &cv };
+	struct strbuf sb = STRBUF_INIT;
+
+	args[0] = (char *)"--pairs=4";
+	args[1] = (char *)"x";
+	args[2] = (char *)"-p";
+	args[3] = (char *)"6";
+	args[4] = NULL;
+	ck_assert_int_eq(opt_parse(&g, 1, 4, args, 0, "cmd", &err), 1);
+	ck_assert_uint_eq(cv.pairs, 6);
+	ck_assert_int_eq(cv.pairs_seen, 2);
+	args[0] = (char *)"-p3";
+	ck_assert_int_eq(opt_parse(&g, 1, 1, args, 0, "cmd", &err), -1);
+	ck_assert_str_eq(err.text, "-p: expected an even number <= 10, got '3'");
+	ck_assert_uint_eq(cv.pairs, 6);
+	args[0] = (char *)"--pairs";
+	ck_assert_int_eq(opt_parse(&g, 1, 1, args, 0, "cmd", &err), -1);
+	ck_assert_str_eq(err.text, "--pairs: expected N, got nothing");
+	opt_usage(&sb, "usage: cluster cmd", cb_table, NULL, 0);
+	ck_assert_str_eq(sb.buf, "usage: cluster cmd [-p N]");
+	strbuf_release(&sb);
+}
+END_TEST
+
 struct globals {
 	const char *name;
 	int verbose;
@@ -353,6 +409,7 @@ int main(void)
 	tcase_add_test(tc, stop_at_first_argument);
 	tcase_add_test(tc, unknown_option);
 	tcase_add_test(tc, missing_argument);
+	tcase_add_test(tc, callback);
 	tcase_add_test(tc, groups_in_order);
 	tcase_add_test(tc, usage_line);
 	tcase_add_test(tc, help_list);
