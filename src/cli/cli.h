@@ -34,16 +34,13 @@ struct cli_globals {
 
 struct cmd_entry {
 	const char *name;
-	/* A command that reads its own argv (argv[0] is its name). */
-	int (*fn)(int argc, char **argv, struct cli_globals *g);
-	const char *usage;		/* what follows the options in the usage
-					   line ("ID", "[COMMAND]"); with fn,
-					   the whole synopsis */
-	const char *summary;		/* "grow or shrink the pool" */
-	/* A command with declared options: exec gets the positional
-	 * arguments in order (argv[0] is the first, argv[argc] NULL) and
-	 * its options' struct, opts_size bytes, zeroed before parsing. */
+	/* Runs the command with its positional arguments in order (argv[0]
+	 * is the first, argv[argc] NULL) and the struct its options were
+	 * parsed into: opts_size bytes, zeroed before parsing. */
 	int (*exec)(int argc, char **argv, void *opts, struct cli_globals *g);
+	const char *usage;		/* what follows the options in the usage
+					   line ("ID", "[COMMAND]") */
+	const char *summary;		/* "grow or shrink the pool" */
 	const struct opt *options;	/* ends with OPT_END; NULL: none */
 	size_t opts_size;
 	unsigned flags;			/* CMD_* */

@@ -1,7 +1,6 @@
 /*
  * cluster cancel: cancel tasks by id or range.
  */
-#include <getopt.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,22 +11,20 @@
 #include "util/strbuf.h"
 #include "util/xalloc.h"
 
-static int cmd_cancel(int argc, char **argv, struct cli_globals *g);
+static int cmd_cancel(int argc, char **argv, void *opts, struct cli_globals *g);
 
 const struct cmd_entry cmd_cancel_entry = {
-	.name = "cancel", .fn = cmd_cancel, .usage = "ID|A-B...",
+	.name = "cancel",
+	.exec = cmd_cancel,
+	.usage = "ID|A-B...",
 	.summary = "cancel tasks (queued, waiting or running)",
 };
 
 /* Ranges larger than this are refused rather than expanded. */
 #define MAX_IDS 10000000
 
-static int cmd_cancel(int argc, char **argv, struct cli_globals *g)
+static int cmd_cancel(int argc, char **argv, void *opts, struct cli_globals *g)
 {
-	static const struct option longopts[] = {
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
 	struct idset set = IDSET_INIT;
 	struct idset_iter it = IDSET_ITER_INIT;
 	struct strbuf text = STRBUF_INIT;
@@ -35,20 +32,14 @@ static int cmd_cancel(int argc, char **argv, struct cli_globals *g)
 	uint64_t *ids = NULL, id, cancelled = 0;
 	size_t n = 0;
 	cluster_client_t *c = NULL;
-	int opt, ret = 2;
+	int ret = 2;
 
-	while ((opt = getopt_long(argc, argv, "+h", longopts, NULL)) != -1) {
-		if (opt == 'h') {
-			printf("usage: cluster cancel %s\n", cmd_cancel_entry.usage);
-			return 0;
-		}
-		return cli_usage_error(&cmd_cancel_entry, NULL);
-	}
-	if (optind >= argc)
+	(void)opts;
+	if (argc == 0)
 		return cli_usage_error(&cmd_cancel_entry, "no task ids");
 	/* One list, so the ids are sorted and merged once. */
-	for (int i = optind; i < argc; i++)
-		strbuf_addf(&text, "%s%s", i > optind ? "," : "", argv[i]);
+	for (int i = 0; i < argc; i++)
+		strbuf_addf(&text, "%s%s", i > 0 ? "," : "", argv[i]);
 	/* Ids travel as JSON integers: at most INT64_MAX. */
 	if (idset_parse(&set, text.buf, 1, INT64_MAX, &err) < 0) {
 		fprintf(stderr, "cluster: %s\n", err.text);

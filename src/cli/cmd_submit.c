@@ -3,7 +3,6 @@
  * scheduler's HTTP API.  Prints the id, or FIRST-LAST for several.
  */
 #include <errno.h>
-#include <getopt.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,19 +16,95 @@
 #include "task/task.h"
 #include "util/idset.h"
 #include "util/strbuf.h"
-#include "util/units.h"
 #include "util/xalloc.h"
 
-static int cmd_submit(int argc, char **argv, struct cli_globals *g);
+struct submit_args {
+	uint64_t cores;
+	uint64_t memory;
+	uint64_t time_limit;
+	uint64_t retries;
+	int retries_seen;
+	uint64_t max_worker_losses;
+	int losses_seen;
+	struct opt_list after;
+	const char *name;
+	struct opt_list env;
+	const char *cwd;
+	const char *stdout_path;
+	const char *stderr_path;
+	const char *array;
+	const char *file;
+};
+
+/* A count, size or duration task field, bounded by the field table. */
+static int field_number(const struct opt *o, const char *spelled,
+			const char *arg, void *field, struct err *err)
+{
+	return task_field_parse(o->data, spelled, arg, field, err);
+}
+
+/* A string task field: its length bounded by the field table. */
+static int field_string(const struct opt *o, const char *spelled,
+			const char *arg, void *field, struct err *err)
+{
+	uint64_t len;
+
+	if (task_field_parse(o->data, spelled, arg, &len, err) < 0)
+		return -1;
+	*(const char **)field = arg;
+	return 0;
+}
+
+/* The name is the field's `option` (a table entry cannot read another
+ * table's strings at compile time). */
+#define FIELD_OPT(fn, id, lng, meta, doc, f, ...) \
+	OPT_CALLBACK(lng, 0, meta, doc, struct submit_args, f, fn, \
+		     &task_fields[id], __VA_ARGS__)
+
+/* --name is the task group here; the cluster's --name comes before
+ * "submit". */
+static const struct opt submit_options[] = {
+	FIELD_OPT(field_number, TASK_FIELD_CORES, "cores", "N",
+		  "cores the task needs (default 1)", cores),
+	FIELD_OPT(field_number, TASK_FIELD_MEMORY, "memory", "SIZE",
+		  "memory the task needs; it is killed above it", memory),
+	FIELD_OPT(field_number, TASK_FIELD_TIME_LIMIT, "time-limit", "DUR",
+		  "run time after which it is killed", time_limit),
+	FIELD_OPT(field_number, TASK_FIELD_RETRIES, "retries", "N",
+		  "times a failed task runs again (default: task.retries)",
+		  retries, .seen = OPT_SEEN(struct submit_args, retries_seen)),
+	FIELD_OPT(field_number, TASK_FIELD_MAX_WORKER_LOSSES, "max-worker-losses", "N",
+		  "workers it may take down before it fails", max_worker_losses,
+		  .seen = OPT_SEEN(struct submit_args, losses_seen)),
+	OPT_LIST("after", 0, "ID[,ID...]", "run once these tasks are done",
+		 struct submit_args, after),
+	FIELD_OPT(field_string, TASK_FIELD_NAME, "name", "NAME",
+		  "the task group, as cluster tasks shows it", name),
+	OPT_LIST("env", 0, "K=V", "add an environment variable",
+		 struct submit_args, env),
+	FIELD_OPT(field_string, TASK_FIELD_CWD, "cwd", "DIR",
+		  "working directory (default: this one)", cwd),
+	FIELD_OPT(field_string, TASK_FIELD_STDOUT, "stdout", "FILE",
+		  "where its standard output goes", stdout_path),
+	FIELD_OPT(field_string, TASK_FIELD_STDERR, "stderr", "FILE",
+		  "where its standard error goes", stderr_path),
+	OPT_STRING("array", 0, "A-B", "elements A to B; {} in the command is "
+		   "the index", struct submit_args, array),
+	OPT_STRING("file", 0, "FILE", "one task per line of FILE (- for stdin)",
+		   struct submit_args, file, .flags = OPT_NOUSAGE),
+	OPT_END,
+};
+
+static int cmd_submit(int argc, char **argv, void *opts, struct cli_globals *g);
 
 const struct cmd_entry cmd_submit_entry = {
-	.name = "submit", .fn = cmd_submit,
-	.usage = "[options] (-- CMD [ARGS...] | --file FILE)\n"
-	"options: [--cores N] [--memory SIZE] [--time-limit DUR] [--retries N]\n"
-	"         [--max-worker-losses N] [--after ID[,ID...]] [--name NAME]\n"
-	"         [--env K=V]... [--cwd DIR] [--stdout FILE] [--stderr FILE]\n"
-	"         [--array A-B]",
+	.name = "submit",
+	.exec = cmd_submit,
+	.usage = "(-- CMD [ARGS...] | --file FILE)",
 	.summary = "submit a task, a task array ({} is the index) or a file of commands",
+	.options = submit_options,
+	.opts_size = sizeof(struct submit_args),
+	.flags = CMD_STOP_AT_ARG,
 };
 
 /* Ranges larger than this are refused rather than expanded. */
@@ -57,19 +132,6 @@ static int parse_after(const char *s, uint64_t **ids, size_t *n,
 	return 0;
 }
 
-/* One task field's option, read and bounded by the field table; a bad
- * value is a usage error that states the range. */
-static int field_option(enum task_field_id id, const char *text,
-			uint64_t *out)
-{
-	struct err err = { "" };
-
-	if (task_field_parse(task_field(id), NULL, text, out, &err) == 0)
-		return 0;
-	cli_usage_error(&cmd_submit_entry, "%s", err.text);
-	return -1;
-}
-
 static void print_ids(uint64_t first, uint64_t count)
 {
 	if (count == 1)
@@ -78,123 +140,55 @@ static void print_ids(uint64_t first, uint64_t count)
 		printf("%" PRIu64 "-%" PRIu64 "\n", first, first + count - 1);
 }
 
-static int cmd_submit(int argc, char **argv, struct cli_globals *g)
+static int cmd_submit(int argc, char **argv, void *opts, struct cli_globals *g)
 {
-	static const struct option longopts[] = {
-		{ "cores", required_argument, NULL, 'c' },
-		{ "memory", required_argument, NULL, 'm' },
-		{ "time-limit", required_argument, NULL, 't' },
-		{ "retries", required_argument, NULL, 'r' },
-		{ "max-worker-losses", required_argument, NULL, 'L' },
-		{ "after", required_argument, NULL, 'a' },
-		{ "name", required_argument, NULL, 'n' },
-		{ "env", required_argument, NULL, 'e' },
-		{ "cwd", required_argument, NULL, 'C' },
-		{ "stdout", required_argument, NULL, 'o' },
-		{ "stderr", required_argument, NULL, 'E' },
-		{ "array", required_argument, NULL, 'A' },
-		{ "file", required_argument, NULL, 'f' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
+	const struct submit_args *a = opts;
+	struct cluster_task_spec spec = {
+		.cores = (unsigned)a->cores,
+		.memory = a->memory,
+		.time_limit = a->time_limit,
+		.retries = (unsigned)a->retries,
+		.max_worker_losses = (unsigned)a->max_worker_losses,
+		.name = a->name,
+		.cwd = a->cwd,
+		.stdout_path = a->stdout_path,
+		.stderr_path = a->stderr_path,
 	};
-	struct cluster_task_spec spec = { 0 };
-	const char **env = calloc((size_t)argc + 1, sizeof(*env));
-	uint64_t *after = NULL, first = 0, count = 0, u;
-	size_t nafter = 0, nenv = 0;
-	const char *file = NULL;
-	int retries_given = 0, losses_given = 0, opt, ret = 2;
+	const char *const *env = a->env.items;
+	uint64_t *after = NULL, first = 0, count = 0;
+	size_t nafter = 0, nenv = a->env.n;
+	const char *file = a->file;
+	int retries_given = a->retries_seen, losses_given = a->losses_seen;
+	int ret = 2;
 	struct strbuf text = STRBUF_INIT;
 	struct err err = { "" };
 	cluster_client_t *c = NULL;
 	char *cwd = NULL;
 
-	if (!env)
-		return 1;
-	while ((opt = getopt_long(argc, argv, "+h", longopts, NULL)) != -1) {
-		switch (opt) {
-		case 'c':
-			if (field_option(TASK_FIELD_CORES, optarg, &u) < 0)
-				goto out;
-			spec.cores = (unsigned)u;
-			break;
-		case 'm':
-			if (field_option(TASK_FIELD_MEMORY, optarg, &spec.memory) < 0)
-				goto out;
-			break;
-		case 't':
-			if (field_option(TASK_FIELD_TIME_LIMIT, optarg,
-					 &spec.time_limit) < 0)
-				goto out;
-			break;
-		case 'r':
-			if (field_option(TASK_FIELD_RETRIES, optarg, &u) < 0)
-				goto out;
-			spec.retries = (unsigned)u;
-			retries_given = 1;
-			break;
-		case 'L':
-			if (field_option(TASK_FIELD_MAX_WORKER_LOSSES, optarg, &u) < 0)
-				goto out;
-			spec.max_worker_losses = (unsigned)u;
-			losses_given = 1;
-			break;
-		case 'a':
-			if (parse_after(optarg, &after, &nafter, &err) < 0) {
-				cli_usage_error(&cmd_submit_entry, "--after: %s", err.text);
-				goto out;
-			}
-			break;
-		case 'n':
-			if (field_option(TASK_FIELD_NAME, optarg, &u) < 0)
-				goto out;
-			spec.name = optarg;
-			break;
-		case 'e':
-			if (!strchr(optarg, '=') || optarg[0] == '=') {
-				cli_usage_error(&cmd_submit_entry, "--env: expected NAME=VALUE, got '%s'",
-						optarg);
-				goto out;
-			}
-			env[nenv++] = optarg;
-			break;
-		case 'C':
-			if (field_option(TASK_FIELD_CWD, optarg, &u) < 0)
-				goto out;
-			spec.cwd = optarg;
-			break;
-		case 'o':
-			if (field_option(TASK_FIELD_STDOUT, optarg, &u) < 0)
-				goto out;
-			spec.stdout_path = optarg;
-			break;
-		case 'E':
-			if (field_option(TASK_FIELD_STDERR, optarg, &u) < 0)
-				goto out;
-			spec.stderr_path = optarg;
-			break;
-		case 'A':
-			if (task_range_parse(optarg, &spec.array_first, &spec.array_last) < 0) {
-				cli_usage_error(&cmd_submit_entry, "--array: expected A-B with A <= B, got '%s'",
-						optarg);
-				goto out;
-			}
-			spec.is_array = 1;
-			break;
-		case 'f': file = optarg; break;
-		case 'h':
-			printf("usage: cluster submit %s\n", cmd_submit_entry.usage);
-			ret = 0;
-			goto out;
-		default:
-			cli_usage_error(&cmd_submit_entry, NULL);
+	for (size_t i = 0; i < a->after.n; i++)
+		if (parse_after(a->after.items[i], &after, &nafter, &err) < 0) {
+			cli_usage_error(&cmd_submit_entry, "--after: %s", err.text);
 			goto out;
 		}
+	for (size_t i = 0; i < nenv; i++)
+		if (!strchr(env[i], '=') || env[i][0] == '=') {
+			cli_usage_error(&cmd_submit_entry, "--env: expected NAME=VALUE, got '%s'",
+					env[i]);
+			goto out;
+		}
+	if (a->array) {
+		if (task_range_parse(a->array, &spec.array_first, &spec.array_last) < 0) {
+			cli_usage_error(&cmd_submit_entry, "--array: expected A-B with A <= B, got '%s'",
+					a->array);
+			goto out;
+		}
+		spec.is_array = 1;
 	}
-	if (file && optind < argc) {
+	if (file && argc > 0) {
 		cli_usage_error(&cmd_submit_entry, "give either --file or a command, not both");
 		goto out;
 	}
-	if (!file && optind >= argc) {
+	if (!file && argc == 0) {
 		cli_usage_error(&cmd_submit_entry, "no command to submit");
 		goto out;
 	}
@@ -253,7 +247,7 @@ static int cmd_submit(int argc, char **argv, struct cli_globals *g)
 		if (!count)
 			fprintf(stderr, "cluster: '%s' has no commands\n", file);
 	} else {
-		spec.argv = (const char *const *)argv + optind;
+		spec.argv = (const char *const *)argv;
 		if (cluster_submit(c, &spec, &first, &count) < 0) {
 			fprintf(stderr, "cluster: %s\n", cluster_client_error(c));
 			goto out;
@@ -265,7 +259,6 @@ out:
 	cluster_client_close(c);
 	strbuf_release(&text);
 	free(after);
-	free(env);
 	free(cwd);
 	return ret;
 }

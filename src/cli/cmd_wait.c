@@ -3,7 +3,6 @@
  * a terminal.  Exit 0 when every task waited on is done, 1 when any failed
  * or was cancelled, or at the timeout.
  */
-#include <getopt.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
@@ -13,13 +12,28 @@
 #include "cluster/client.h"
 #include "util/idset.h"
 #include "util/strbuf.h"
-#include "util/units.h"
 
-static int cmd_wait(int argc, char **argv, struct cli_globals *g);
+struct wait_args {
+	uint64_t timeout;
+	int timeout_seen;
+};
+
+static const struct opt wait_options[] = {
+	OPT_DURATION("timeout", 0, "DUR", "give up after DUR (exit 1)",
+		     struct wait_args, timeout,
+		     .seen = OPT_SEEN(struct wait_args, timeout_seen)),
+	OPT_END,
+};
+
+static int cmd_wait(int argc, char **argv, void *opts, struct cli_globals *g);
 
 const struct cmd_entry cmd_wait_entry = {
-	.name = "wait", .fn = cmd_wait, .usage = "[--timeout DUR] [ID|A-B]...",
+	.name = "wait",
+	.exec = cmd_wait,
+	.usage = "[ID|A-B]...",
 	.summary = "wait for tasks (default: all) to end; exit 1 if any failed",
+	.options = wait_options,
+	.opts_size = sizeof(struct wait_args),
 };
 
 static void draw(const struct cluster_wait_status *st, void *arg)
@@ -42,44 +56,21 @@ static void draw(const struct cluster_wait_status *st, void *arg)
 	fflush(stderr);
 }
 
-static int cmd_wait(int argc, char **argv, struct cli_globals *g)
+static int cmd_wait(int argc, char **argv, void *opts, struct cli_globals *g)
 {
-	static const struct option longopts[] = {
-		{ "timeout", required_argument, NULL, 't' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
+	const struct wait_args *a = opts;
 	struct cluster_wait_status st = { 0 };
 	struct strbuf text = STRBUF_INIT, ids = STRBUF_INIT;
 	struct idset set = IDSET_INIT;
 	struct err err = { "" };
-	double timeout = -1;
-	uint64_t secs;
+	double timeout = a->timeout_seen ? (double)a->timeout : -1;
 	cluster_client_t *c = NULL;
-	int opt, rc, ret = 2, tty = isatty(STDERR_FILENO);
+	int rc, ret = 2, tty = isatty(STDERR_FILENO);
 
-	while ((opt = getopt_long(argc, argv, "+h", longopts, NULL)) != -1) {
-		switch (opt) {
-		case 't':
-			if (duration_parse(optarg, &secs, &err) < 0) {
-				cli_usage_error(&cmd_wait_entry, "--timeout: %s", err.text);
-				goto out;
-			}
-			timeout = (double)secs;
-			break;
-		case 'h':
-			printf("usage: cluster wait %s\n", cmd_wait_entry.usage);
-			ret = 0;
-			goto out;
-		default:
-			cli_usage_error(&cmd_wait_entry, NULL);
-			goto out;
-		}
-	}
 	/* No ids: every task.  Sent normalized, "1-3,7". */
-	for (int i = optind; i < argc; i++)
-		strbuf_addf(&text, "%s%s", i > optind ? "," : "", argv[i]);
-	if (optind < argc) {
+	for (int i = 0; i < argc; i++)
+		strbuf_addf(&text, "%s%s", i > 0 ? "," : "", argv[i]);
+	if (argc > 0) {
 		if (idset_parse(&set, text.buf, 1, INT64_MAX, &err) < 0) {
 			fprintf(stderr, "cluster: %s\n", err.text);
 			goto out;

@@ -1,7 +1,6 @@
 /*
  * cluster: elastic pools of workers on PBS and Slurm machines.
  */
-#include <getopt.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -102,23 +101,20 @@ static void print_command_help(FILE *fp, const struct cmd_entry *e)
 		opt_help(&sb, e->options);
 		fprintf(fp, "\n%s", sb.buf);
 	}
-	if (e->exec) {
-		/* The command's own options hide global ones of that name. */
-		strbuf_reset(&sb);
-		for (const struct opt *o = global_options; o->name; o++)
-			for (const struct opt *c = e->options; c && c->name; c++)
-				if (!strcmp(c->name, o->name))
-					strbuf_addf(&sb, "%s--%s", sb.len ? ", " : "",
-						    o->name);
-		fprintf(fp, "\nGlobal options (see 'cluster help') may also follow "
-			"'%s'", e->name);
-		if (sb.len)
-			fprintf(fp, ";\nafter it, %s %s", sb.buf,
-				strchr(sb.buf, ',') ? "are the ones above" :
-				"is the one above");
-		fprintf(fp, ".\n");
-	}
-	fprintf(fp, "\nSee cluster(1) for details.\n");
+	/* The command's own options hide global ones of that name. */
+	strbuf_reset(&sb);
+	for (const struct opt *o = global_options; o->name; o++)
+		for (const struct opt *c = e->options; c && c->name; c++)
+			if (!strcmp(c->name, o->name))
+				strbuf_addf(&sb, "%s--%s", sb.len ? ", " : "",
+					    o->name);
+	fprintf(fp, "\nGlobal options (see 'cluster help') may also follow "
+		"'%s'", e->name);
+	if (sb.len)
+		fprintf(fp, ";\nafter it, %s %s", sb.buf,
+			strchr(sb.buf, ',') ? "are the ones above" :
+			"is the one above");
+	fprintf(fp, ".\n\nSee cluster(1) for details.\n");
 	strbuf_release(&sb);
 	strbuf_release(&prefix);
 }
@@ -298,14 +294,7 @@ static int run(int argc, char **argv, struct cli_globals *gp)
 	g.bindir = paths_bindir();
 	g.profiles_dir = paths_profiles_dir();
 	g.templates_dir = paths_templates_dir();
-	if (e->exec) {
-		rc = run_command(e, n - 1, argv + 1, &g);
-		goto out;
-	}
-	/* Subcommands parse their own options with getopt; optind = 0 makes
-	 * glibc start afresh on their argv (argv[0] is the command name). */
-	optind = 0;
-	rc = e->fn(n, argv, &g);
+	rc = run_command(e, n - 1, argv + 1, &g);
 out:
 	opt_release(groups, 2);
 	return rc;
