@@ -5,6 +5,8 @@
 #ifndef CLUSTER_BACKEND_INTERNAL_H
 #define CLUSTER_BACKEND_INTERNAL_H
 
+#include <spawn.h>
+
 #include "backend/backend.h"
 
 /* One generated directive line, b->prefix first, unless job->skip names
@@ -46,7 +48,18 @@ void backend_pbs_exit(struct job_status *st, long exit_status,
 		      long walltime_code);
 int backend_pbs_parse_submit(const char *out, struct job_ref *ref,
 			     struct err *err);
+/* qsub [-N name] [-h] [array option] script. */
+int backend_qsub_argv(const struct backend_submit *s,
+		      int (*array_args)(unsigned first, unsigned last,
+					struct backend_argv *argv,
+					struct err *err),
+		      struct backend_argv *argv, struct err *err);
 void backend_pbs_cancel_argv(const struct job_ref *refs, size_t n,
 			     struct backend_argv *argv);
+
+/* Spawn attributes for a command or a local job: its own process group,
+ * no signal blocked, every signal at its default (whatever this process
+ * ignores, the child must not).  The caller inits and destroys attr. */
+void backend_spawnattr_group(posix_spawnattr_t *attr);
 
 #endif

@@ -83,7 +83,6 @@ int backend_local_submit(const struct backend_local_job *job, pid_t *pid,
 	struct strbuf name = STRBUF_INIT, index = STRBUF_INIT;
 	posix_spawn_file_actions_t fa;
 	posix_spawnattr_t attr;
-	sigset_t set;
 	char *argv[2];
 	char **env;
 	int e, rc = -1;
@@ -96,15 +95,7 @@ int backend_local_submit(const struct backend_local_job *job, pid_t *pid,
 				 job->script, strerror(ENOMEM));
 	posix_spawnattr_init(&attr);
 	posix_spawn_file_actions_init(&fa);
-	/* Its own group, nothing blocked, every signal at its default:
-	 * whatever this process ignores, the job must not. */
-	sigemptyset(&set);
-	posix_spawnattr_setsigmask(&attr, &set);
-	sigfillset(&set);
-	posix_spawnattr_setsigdefault(&attr, &set);
-	posix_spawnattr_setpgroup(&attr, 0);
-	posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP |
-				 POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+	backend_spawnattr_group(&attr);
 	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
 	posix_spawn_file_actions_addopen(&fa, 1, job->output ? job->output :
 					 "/dev/null", O_WRONLY | O_CREAT | O_APPEND,

@@ -239,15 +239,26 @@ static int pbs_array_args(unsigned first, unsigned last,
 static int pbs_submit_argv(const struct backend_submit *s,
 			   struct backend_argv *argv, struct err *err)
 {
+	/* no dry-run flag: a held job, cancelled by the caller, is the check */
+	return backend_qsub_argv(s, pbs_array_args, argv, err);
+}
+
+/* qsub as PBS Pro and Torque both take it; only the array option
+ * differs. */
+int backend_qsub_argv(const struct backend_submit *s,
+		      int (*array_args)(unsigned first, unsigned last,
+					struct backend_argv *argv,
+					struct err *err),
+		      struct backend_argv *argv, struct err *err)
+{
 	backend_argv_push(argv, "qsub");
 	if (s->name) {
 		backend_argv_push(argv, "-N");
 		backend_argv_push(argv, s->name);
 	}
-	/* no dry-run flag: a held job, cancelled by the caller, is the check */
 	if (s->hold || s->dry_run)
 		backend_argv_push(argv, "-h");
-	if (s->array && pbs_array_args(s->first, s->last, argv, err) < 0)
+	if (s->array && array_args(s->first, s->last, argv, err) < 0)
 		return -1;
 	backend_argv_push(argv, s->script);
 	return 0;

@@ -15,6 +15,7 @@
  * and dropped, so the command never blocks on a full pipe.
  */
 #include "backend/run.h"
+#include "backend/internal.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -292,19 +293,11 @@ static int spawn(struct backend_run *run, char *const argv[], char **env,
 {
 	posix_spawn_file_actions_t fa;
 	posix_spawnattr_t attr;
-	sigset_t set;
 	int e;
 
 	posix_spawnattr_init(&attr);
 	posix_spawn_file_actions_init(&fa);
-	/* Its own group, nothing blocked, every signal at its default. */
-	sigemptyset(&set);
-	posix_spawnattr_setsigmask(&attr, &set);
-	sigfillset(&set);
-	posix_spawnattr_setsigdefault(&attr, &set);
-	posix_spawnattr_setpgroup(&attr, 0);
-	posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP |
-				 POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+	backend_spawnattr_group(&attr);
 	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
 	posix_spawn_file_actions_adddup2(&fa, outw, 1);
 	posix_spawn_file_actions_adddup2(&fa, errw, 2);
@@ -467,4 +460,17 @@ int backend_run_sync(char *const argv[], const struct backend_run_opts *opts,
 	event_base_dispatch(base);
 	event_base_free(base);
 	return 0;
+}
+
+void backend_spawnattr_group(posix_spawnattr_t *attr)
+{
+	sigset_t set;
+
+	sigemptyset(&set);
+	posix_spawnattr_setsigmask(attr, &set);
+	sigfillset(&set);
+	posix_spawnattr_setsigdefault(attr, &set);
+	posix_spawnattr_setpgroup(attr, 0);
+	posix_spawnattr_setflags(attr, POSIX_SPAWN_SETPGROUP |
+				 POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
 }

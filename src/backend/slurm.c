@@ -326,6 +326,17 @@ static int each_line(const char *out, struct job_status_list *list,
 	return rc;
 }
 
+/* The fields squeue and sacct share, in the same order: submit, start and
+ * end times, time limit, job name. */
+static void set_times_and_name(struct job_status *st, char *const *f)
+{
+	st->submit_time = backend_parse_time(f[0], SLURM_TIME);
+	st->start_time = backend_parse_time(f[1], SLURM_TIME);
+	st->end_time = backend_parse_time(f[2], SLURM_TIME);
+	st->time_limit = backend_parse_limit(f[3], 0);
+	backend_copy(st->name, sizeof(st->name), f[4], strlen(f[4]));
+}
+
 /* %F|%K|%t|%r|%V|%S|%e|%l|%j */
 static int squeue_line(char *line, struct job_status_list *list)
 {
@@ -341,11 +352,7 @@ static int squeue_line(char *line, struct job_status_list *list)
 	slurm_state(st, f[2], strlen(f[2]));
 	set_reason(st, f[3]);
 	mark_held(st);
-	st->submit_time = backend_parse_time(f[4], SLURM_TIME);
-	st->start_time = backend_parse_time(f[5], SLURM_TIME);
-	st->end_time = backend_parse_time(f[6], SLURM_TIME);
-	st->time_limit = backend_parse_limit(f[7], 0);
-	backend_copy(st->name, sizeof(st->name), f[8], strlen(f[8]));
+	set_times_and_name(st, f + 4);
 	return 0;
 }
 
@@ -387,11 +394,7 @@ static int sacct_line(char *line, struct job_status_list *list)
 			st->signal = (int)sig;
 		}
 	}
-	st->submit_time = backend_parse_time(f[4], SLURM_TIME);
-	st->start_time = backend_parse_time(f[5], SLURM_TIME);
-	st->end_time = backend_parse_time(f[6], SLURM_TIME);
-	st->time_limit = backend_parse_limit(f[7], 0);
-	backend_copy(st->name, sizeof(st->name), f[8], strlen(f[8]));
+	set_times_and_name(st, f + 4);
 	return 0;
 }
 

@@ -78,17 +78,7 @@ static int torque_array_args(unsigned first, unsigned last,
 static int torque_submit_argv(const struct backend_submit *s,
 			      struct backend_argv *argv, struct err *err)
 {
-	backend_argv_push(argv, "qsub");
-	if (s->name) {
-		backend_argv_push(argv, "-N");
-		backend_argv_push(argv, s->name);
-	}
-	if (s->hold || s->dry_run)
-		backend_argv_push(argv, "-h");
-	if (s->array && torque_array_args(s->first, s->last, argv, err) < 0)
-		return -1;
-	backend_argv_push(argv, s->script);
-	return 0;
+	return backend_qsub_argv(s, torque_array_args, argv, err);
 }
 
 static void torque_status_argv(const struct job_ref *refs, size_t n,
