@@ -10,7 +10,13 @@
 #@   @PROLOGUE@     job.prologue, one shell line per item
 #@   @LAUNCH@       the launcher and cluster-rank with its arguments
 #@   @EPILOGUE@     job.epilogue, one shell line per item
+#@ The CLUSTER_JOB_* lines tell each worker its batch job (id, array
+#@ element or -1, end time in Unix seconds or 0) in the same words on
+#@ every batch system; keep them.
 #@ Every placeholder but @SHELL@ stands alone on its line.
+export CLUSTER_JOB_ID=$$
+export CLUSTER_JOB_INDEX="${CLUSTER_JOB_INDEX:--1}"
+export CLUSTER_JOB_END="${CLUSTER_JOB_END:-0}"
 @ENVIRONMENT@
 @PROLOGUE@
 @LAUNCH@

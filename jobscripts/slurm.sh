@@ -14,10 +14,16 @@
 #@   @PROLOGUE@     job.prologue, one shell line per item
 #@   @LAUNCH@       the launcher and cluster-rank with its arguments
 #@   @EPILOGUE@     job.epilogue, one shell line per item
+#@ The CLUSTER_JOB_* lines tell each worker its batch job (id, array
+#@ element or -1, end time in Unix seconds or 0) in the same words on
+#@ every batch system; keep them.
 #@ Every placeholder but @SHELL@ stands alone on its line.  Batch
 #@ directives must come before the first command.
 @DIRECTIVES@
 
+export CLUSTER_JOB_ID="${SLURM_ARRAY_JOB_ID:-$SLURM_JOB_ID}"
+export CLUSTER_JOB_INDEX="${SLURM_ARRAY_TASK_ID:--1}"
+export CLUSTER_JOB_END="${SLURM_JOB_END_TIME:-0}"
 @ENVIRONMENT@
 @PROLOGUE@
 @LAUNCH@

@@ -13,10 +13,17 @@
 #@   @PROLOGUE@     job.prologue, one shell line per item
 #@   @LAUNCH@       the launcher and cluster-rank with its arguments
 #@   @EPILOGUE@     job.epilogue, one shell line per item
+#@ The CLUSTER_JOB_* lines tell each worker its batch job (id, array
+#@ element or -1, end time in Unix seconds or 0) in the same words on
+#@ every batch system; keep them.
 #@ Every placeholder but @SHELL@ stands alone on its line.  Batch
 #@ directives must come before the first command.
 @DIRECTIVES@
 
+export CLUSTER_JOB_ID="${PBS_JOBID%%[[.]*}"
+export CLUSTER_JOB_INDEX="${PBS_ARRAYID:--1}"
+export CLUSTER_JOB_END=0
+[ -n "$PBS_WALLTIME" ] && CLUSTER_JOB_END=$(( $(date +%s) + PBS_WALLTIME ))
 @ENVIRONMENT@
 @PROLOGUE@
 @LAUNCH@

@@ -56,7 +56,7 @@ static size_t payload_size(const struct proto_msg *m)
 	case PROTO_AUTH:
 		return PROTO_NONCE_SIZE + PROTO_MAC_SIZE +
 		       str_size(m->u.auth.name) + str_size(m->u.auth.host) +
-		       4 + 4 + 8;
+		       4 + 4 + 8 + str_size(m->u.auth.job_id) + 8 + 8;
 	case PROTO_WELCOME:
 		return 4 + 4 + PROTO_MAC_SIZE;
 	case PROTO_RUN:
@@ -156,6 +156,9 @@ void proto_encode(struct strbuf *out, const struct proto_msg *m)
 		p = put_u32(p, m->u.auth.pid);
 		p = put_u32(p, m->u.auth.cores);
 		p = put_u64(p, m->u.auth.memory);
+		p = put_str(p, m->u.auth.job_id);
+		p = put_u64(p, (uint64_t)m->u.auth.job_index);
+		p = put_u64(p, m->u.auth.job_end);
 		break;
 	case PROTO_WELCOME:
 		p = put_u32(p, m->u.welcome.worker_id);
@@ -240,6 +243,8 @@ int proto_validate(const struct proto_msg *m, uint32_t max_payload,
 		rc = check_str(f, "name", -1, m->u.auth.name, err);
 		if (!rc)
 			rc = check_str(f, "host", -1, m->u.auth.host, err);
+		if (!rc)
+			rc = check_str(f, "job_id", -1, m->u.auth.job_id, err);
 		break;
 	case PROTO_RUN:
 		if (m->u.run.has_index > 1)
@@ -309,7 +314,8 @@ long proto_frame_size(const uint8_t *buf, size_t avail, uint32_t max_payload,
 	if (avail < 5)
 		return 0;
 	if (buf[4] != PROTO_VERSION)
-		return errprintf(err, "unsupported protocol version %u (expected %d)",
+		return errprintf(err, "unsupported protocol version %u (this side speaks %d: "
+				 "run the same release of cluster on both sides)",
 				 buf[4], PROTO_VERSION);
 	if (avail < 6)
 		return 0;
@@ -496,7 +502,10 @@ static int decode_auth(struct reader *r, struct proto_auth *a)
 	    get_str(r, "host", &a->host) < 0 ||
 	    get_u32(r, "pid", &a->pid) < 0 ||
 	    get_u32(r, "cores", &a->cores) < 0 ||
-	    get_u64(r, "memory", &a->memory) < 0)
+	    get_u64(r, "memory", &a->memory) < 0 ||
+	    get_str(r, "job_id", &a->job_id) < 0 ||
+	    get_i64(r, "job_index", &a->job_index) < 0 ||
+	    get_u64(r, "job_end", &a->job_end) < 0)
 		return -1;
 	return 0;
 }
@@ -615,6 +624,7 @@ void proto_msg_release(struct proto_msg *msg)
 	case PROTO_AUTH:
 		free(msg->u.auth.name);
 		free(msg->u.auth.host);
+		free(msg->u.auth.job_id);
 		break;
 	case PROTO_RUN:
 		free_list(msg->u.run.argv);

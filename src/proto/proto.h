@@ -21,6 +21,13 @@
  * HMAC-SHA256(token, "cluster-auth-1 worker" | sn | cn), resources};
  * S->W WELCOME{worker id, heartbeat, HMAC(token, "cluster-auth-1 server" |
  * cn | sn)}.  Anything else before WELCOME drops the connection.
+ *
+ * Version 2 added the worker's batch job to AUTH (job id, array index,
+ * job end time), so the pool can tell which job each worker belongs to.
+ * Both sides refuse a frame of another version at its header, so a
+ * version 1 worker drops the server's HELLO ("unsupported protocol
+ * version 2") and a version 1 AUTH is refused by the server; neither
+ * side guesses at the other's layout.
  */
 #ifndef CLUSTER_PROTO_H
 #define CLUSTER_PROTO_H
@@ -32,7 +39,7 @@
 #include "util/strbuf.h"
 
 #define PROTO_MAGIC		0x434c5354u
-#define PROTO_VERSION		1
+#define PROTO_VERSION		2
 #define PROTO_HEADER_SIZE	12
 #define PROTO_MAX_FRAME		(1u << 20)	/* default maximum payload */
 #define PROTO_MAX_STRING	(64u << 10)
@@ -66,6 +73,10 @@ struct proto_auth {
 	uint32_t pid;
 	uint32_t cores;
 	uint64_t memory;		/* bytes */
+	/* since version 2: the batch job the worker runs in */
+	char *job_id;			/* base id, "" when not in a job */
+	int64_t job_index;		/* array element, or -1 */
+	uint64_t job_end;		/* Unix seconds the job ends; 0 unknown */
 };
 
 struct proto_welcome {

@@ -123,27 +123,52 @@ void events_task_ended(struct events *ev, task_id_t id)
 	deliver_end(ev);
 }
 
+static const struct events_job no_job = { "", -1, 0 };
+
 void events_worker_joined(struct events *ev, worker_id_t w)
 {
-	size_t n = deliver_begin(ev);
-
-	for (size_t i = 0; i < n; i++) {
-		const struct sub *s = &ev->subs[i];
-		if (s->ops && s->ops->worker_joined)
-			s->ops->worker_joined(s->arg, w);
-	}
-	deliver_end(ev);
+	events_worker_joined_job(ev, w, NULL);
 }
 
 void events_worker_lost(struct events *ev, worker_id_t w, int left,
 			const char *why)
 {
+	events_worker_lost_job(ev, w, NULL, left, why);
+}
+
+void events_worker_joined_job(struct events *ev, worker_id_t w,
+			      const struct events_job *job)
+{
 	size_t n = deliver_begin(ev);
 
+	if (!job)
+		job = &no_job;
+	for (size_t i = 0; i < n; i++) {
+		const struct sub *s = &ev->subs[i];
+		if (s->ops && s->ops->worker_joined)
+			s->ops->worker_joined(s->arg, w);
+		s = &ev->subs[i];	/* the call may have moved it */
+		if (s->ops && s->ops->worker_joined_job)
+			s->ops->worker_joined_job(s->arg, w, job);
+	}
+	deliver_end(ev);
+}
+
+void events_worker_lost_job(struct events *ev, worker_id_t w,
+			    const struct events_job *job, int left,
+			    const char *why)
+{
+	size_t n = deliver_begin(ev);
+
+	if (!job)
+		job = &no_job;
 	for (size_t i = 0; i < n; i++) {
 		const struct sub *s = &ev->subs[i];
 		if (s->ops && s->ops->worker_lost)
 			s->ops->worker_lost(s->arg, w, left, why);
+		s = &ev->subs[i];
+		if (s->ops && s->ops->worker_lost_job)
+			s->ops->worker_lost_job(s->arg, w, job, left, why);
 	}
 	deliver_end(ev);
 }

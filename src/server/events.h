@@ -18,9 +18,18 @@
 #ifndef CLUSTER_SERVER_EVENTS_H
 #define CLUSTER_SERVER_EVENTS_H
 
+#include <stdint.h>
+
 #include "sched/sched.h"
 
 struct events;
+
+/* The batch job a worker runs in, as it said in its handshake. */
+struct events_job {
+	const char *id;			/* base id; "" when in no job */
+	int64_t index;			/* array element, or -1 */
+	double end;			/* Unix seconds it ends; 0 unknown */
+};
 
 /* What a subscriber wants to hear; any callback may be NULL. */
 struct events_ops {
@@ -40,6 +49,14 @@ struct events_ops {
 	 * `why` in words ("missed heartbeats", ...). */
 	void (*worker_lost)(void *arg, worker_id_t w, int left,
 			    const char *why);
+	/* The same two events with the worker's batch job (never NULL),
+	 * told right after the two above; a subscriber that wants the job
+	 * sets these instead. */
+	void (*worker_joined_job)(void *arg, worker_id_t w,
+				  const struct events_job *job);
+	void (*worker_lost_job)(void *arg, worker_id_t w,
+				const struct events_job *job, int left,
+				const char *why);
 };
 
 struct events *events_create(void);
@@ -62,5 +79,11 @@ void events_task_ended(struct events *ev, task_id_t id);
 void events_worker_joined(struct events *ev, worker_id_t w);
 void events_worker_lost(struct events *ev, worker_id_t w, int left,
 			const char *why);
+/* The same with the worker's job; NULL: in no job. */
+void events_worker_joined_job(struct events *ev, worker_id_t w,
+			      const struct events_job *job);
+void events_worker_lost_job(struct events *ev, worker_id_t w,
+			    const struct events_job *job, int left,
+			    const char *why);
 
 #endif

@@ -346,6 +346,12 @@ void server_shutdown_workers(struct server *srv, const char *reason)
 	workers_shutdown(srv->workers, reason);
 }
 
+int server_shutdown_worker(struct server *srv, worker_id_t w,
+			   const char *reason)
+{
+	return workers_shutdown_one(srv->workers, w, reason);
+}
+
 unsigned server_nworkers(const struct server *srv)
 {
 	return workers_nready(srv->workers);

@@ -89,6 +89,10 @@ void server_kick(struct server *srv);
  * finishes its running tasks and leaves. */
 void server_shutdown_workers(struct server *srv, const char *reason);
 
+/* The same for worker `w` alone; -1 when it is not connected. */
+int server_shutdown_worker(struct server *srv, worker_id_t w,
+			   const char *reason);
+
 /* Workers connected and past the handshake; workers ever welcomed. */
 unsigned server_nworkers(const struct server *srv);
 unsigned server_nworkers_seen(const struct server *srv);

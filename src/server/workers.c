@@ -42,6 +42,9 @@ struct conn {
 	uint8_t nonce[PROTO_NONCE_SIZE];
 	worker_id_t wid;
 	char *name;
+	char *job_id;			/* its batch job, from AUTH */
+	int64_t job_index;
+	double job_end;
 	double since, last_seen;
 	struct strbuf out;
 	int dirty;
@@ -110,6 +113,7 @@ static void conn_free(struct conn *c)
 	bufferevent_free(c->bev);
 	strbuf_release(&c->out);
 	free(c->name);
+	free(c->job_id);
 	free(c);
 }
 
@@ -118,7 +122,11 @@ static void conn_drop(struct conn *c, const char *reason)
 {
 	struct workers *wk = c->wk;
 	worker_id_t w = c->st == CONN_READY ? c->wid : -1;
+	char *job_id = c->job_id;
+	struct events_job job = { job_id ? job_id : "", c->job_index,
+				  c->job_end };
 
+	c->job_id = NULL;
 	log_msg(LOG_WARNING, "dropped connection from %s: %s", c->addr, reason);
 	if (c->st == CONN_READY) {
 		sched_worker_lost(c->wk->sched, c->wid);
@@ -127,7 +135,8 @@ static void conn_drop(struct conn *c, const char *reason)
 	}
 	conn_free(c);
 	if (w >= 0)
-		events_worker_lost(wk->events, w, 0, reason);
+		events_worker_lost_job(wk->events, w, &job, 0, reason);
+	free(job_id);
 }
 
 /* A worker that was registered goes away. */
@@ -136,7 +145,11 @@ static void conn_lost(struct conn *c, const char *why)
 	struct workers *wk = c->wk;
 	worker_id_t w = c->wid;
 	int left = c->shutdown_sent;
+	char *job_id = c->job_id;
+	struct events_job job = { job_id ? job_id : "", c->job_index,
+				  c->job_end };
 
+	c->job_id = NULL;
 	if (c->shutdown_sent)
 		log_msg(LOG_DEBUG, "worker '%s' left", c->name);
 	else
@@ -145,18 +158,23 @@ static void conn_lost(struct conn *c, const char *why)
 	wk->need_dispatch = 1;
 	schedule_flush(wk);
 	conn_free(c);
-	events_worker_lost(wk->events, w, left, why);
+	events_worker_lost_job(wk->events, w, &job, left, why);
+	free(job_id);
+}
+
+static void send_shutdown_why(struct conn *c, const char *why)
+{
+	struct proto_msg m = { .type = PROTO_SHUTDOWN };
+
+	m.u.shutdown.reason = (char *)(why ? why : "");
+	conn_send(c, &m);
+	c->shutdown_sent = 1;
+	sched_worker_drain(c->wk->sched, c->wid);
 }
 
 static void send_shutdown(struct conn *c)
 {
-	struct proto_msg m = { .type = PROTO_SHUTDOWN };
-
-	m.u.shutdown.reason = c->wk->shutdown_reason ?
-		c->wk->shutdown_reason : (char *)"";
-	conn_send(c, &m);
-	c->shutdown_sent = 1;
-	sched_worker_drain(c->wk->sched, c->wid);
+	send_shutdown_why(c, c->wk->shutdown_reason);
 }
 
 /* --- message handlers ----------------------------------------------------- */
@@ -203,7 +221,10 @@ static int on_auth(struct conn *c, struct proto_msg *m)
 	wk->byid[w] = c;
 	c->wid = w;
 	c->name = strdup(name);
-	if (!c->name) {
+	c->job_id = strdup(a->job_id ? a->job_id : "");
+	c->job_index = a->job_index < 0 ? -1 : a->job_index;
+	c->job_end = (double)a->job_end;
+	if (!c->name || !c->job_id) {
 		wk->byid[w] = NULL;
 		sched_worker_lost(wk->sched, w);
 		conn_drop(c, "out of memory");
@@ -229,7 +250,8 @@ static int on_auth(struct conn *c, struct proto_msg *m)
 	if (wk->shutting_down)
 		send_shutdown(c);
 	wk->need_dispatch = 1;
-	events_worker_joined(wk->events, w);
+	struct events_job job = { c->job_id, c->job_index, c->job_end };
+	events_worker_joined_job(wk->events, w, &job);
 	return 0;
 }
 
@@ -601,6 +623,18 @@ void workers_shutdown(struct workers *wk, const char *reason)
 	for (struct conn *c = wk->conns; c; c = c->next)
 		if (c->st == CONN_READY && !c->shutdown_sent)
 			send_shutdown(c);
+}
+
+int workers_shutdown_one(struct workers *wk, worker_id_t w, const char *reason)
+{
+	struct conn *c;
+
+	if (w < 0 || (size_t)w >= wk->nbyid || !(c = wk->byid[w]) ||
+	    c->st != CONN_READY)
+		return -1;
+	if (!c->shutdown_sent)
+		send_shutdown_why(c, reason);
+	return 0;
 }
 
 unsigned workers_nready(const struct workers *wk)

@@ -67,6 +67,10 @@ void workers_kick(struct workers *wk);
 /* Send SHUTDOWN to every worker, now and to any that connects later. */
 void workers_shutdown(struct workers *wk, const char *reason);
 
+/* Send SHUTDOWN to worker `w` alone (it takes no new task, finishes its
+ * running ones and leaves); -1 when it is not connected. */
+int workers_shutdown_one(struct workers *wk, worker_id_t w, const char *reason);
+
 /* Workers connected and past the handshake; workers ever welcomed. */
 unsigned workers_nready(const struct workers *wk);
 unsigned workers_nseen(const struct workers *wk);

@@ -374,6 +374,33 @@ static void link_down(struct worker *w, const char *why)
 
 /* --- messages from the scheduler ---------------------------------------- */
 
+/* The batch job this worker runs in, as the job script exported it in
+ * the same words on every batch system (jobscripts/): CLUSTER_JOB_ID,
+ * CLUSTER_JOB_INDEX (-1: no array), CLUSTER_JOB_END (Unix seconds, 0:
+ * unknown).  Unset or unreadable values say "no job", "no element",
+ * "unknown". */
+static void job_from_env(struct proto_auth *a)
+{
+	const char *id = getenv("CLUSTER_JOB_ID");
+	const char *index = getenv("CLUSTER_JOB_INDEX");
+	const char *end = getenv("CLUSTER_JOB_END");
+	char *rest;
+
+	a->job_id = (char *)(id ? id : "");
+	a->job_index = -1;
+	a->job_end = 0;
+	if (index && *index) {
+		long long v = strtoll(index, &rest, 10);
+		if (!*rest && v >= 0)
+			a->job_index = v;
+	}
+	if (end && *end) {
+		unsigned long long v = strtoull(end, &rest, 10);
+		if (!*rest && *end != '-')
+			a->job_end = v;
+	}
+}
+
 static int on_hello(struct worker *w, struct proto_msg *m)
 {
 	struct proto_msg a = { .type = PROTO_AUTH };
@@ -394,6 +421,7 @@ static int on_hello(struct worker *w, struct proto_msg *m)
 	a.u.auth.pid = (uint32_t)getpid();
 	a.u.auth.cores = w->o->cores;
 	a.u.auth.memory = w->o->memory;
+	job_from_env(&a.u.auth);
 	send_msg(w, &a);
 	w->st = LINK_AUTH;
 	return 0;

@@ -41,6 +41,9 @@ static void make_msg(int type, int variant, struct proto_msg *m)
 		m->u.auth.pid = variant ? 0 : UINT32_MAX;
 		m->u.auth.cores = variant ? 0 : 128;
 		m->u.auth.memory = variant ? 0 : UINT64_MAX;
+		m->u.auth.job_id = variant ? LIT("") : LIT("123456");
+		m->u.auth.job_index = variant ? -1 : 1000;
+		m->u.auth.job_end = variant ? 0 : 1700000000;
 		break;
 	case PROTO_WELCOME:
 		m->u.welcome.worker_id = variant ? 0 : UINT32_MAX;
@@ -110,6 +113,9 @@ static void msg_eq(const struct proto_msg *a, const struct proto_msg *b)
 		ck_assert_uint_eq(a->u.auth.pid, b->u.auth.pid);
 		ck_assert_uint_eq(a->u.auth.cores, b->u.auth.cores);
 		ck_assert_uint_eq(a->u.auth.memory, b->u.auth.memory);
+		ck_assert_str_eq(a->u.auth.job_id, b->u.auth.job_id);
+		ck_assert_int_eq(a->u.auth.job_index, b->u.auth.job_index);
+		ck_assert_uint_eq(a->u.auth.job_end, b->u.auth.job_end);
 		break;
 	case PROTO_WELCOME:
 		ck_assert_uint_eq(a->u.welcome.worker_id, b->u.welcome.worker_id);
@@ -428,10 +434,12 @@ START_TEST(test_bad_headers)
 	ck_assert_str_eq(decode_fails(&sb), err.text);
 	sb.buf[0] = 'C';
 
-	sb.buf[4] = 2;
+	/* a version 1 peer is refused at the header, with a word on why */
+	sb.buf[4] = 1;
 	ck_assert_int_eq(proto_frame_size((uint8_t *)sb.buf, 5, PROTO_MAX_FRAME,
 					  &err), -1);
-	ck_assert_str_eq(err.text, "unsupported protocol version 2 (expected 1)");
+	ck_assert_str_eq(err.text, "unsupported protocol version 1 (this side "
+			 "speaks 2: run the same release of cluster on both sides)");
 	ck_assert_str_eq(decode_fails(&sb), err.text);
 	sb.buf[4] = PROTO_VERSION;
 
@@ -477,7 +485,7 @@ static void raw_run_prefix(struct strbuf *sb)
 {
 	uint8_t fixed[8 + 1 + 8 + 4 + 8 + 8] = { 0 };
 
-	strbuf_add(sb, "CLST\001\004\000\000\000\000\000\000", 12);
+	strbuf_add(sb, "CLST\002\004\000\000\000\000\000\000", 12);
 	strbuf_add(sb, fixed, sizeof(fixed));
 }
 
@@ -618,7 +626,7 @@ START_TEST(test_fuzz_random_bytes)
 		/* Half the time give it a valid header so payloads are
 		 * exercised too. */
 		if (n >= PROTO_HEADER_SIZE && (i & 1)) {
-			memcpy(buf, "CLST\001", 5);
+			memcpy(buf, "CLST\002", 5);
 			buf[5] = (uint8_t)(1 + rng() % PROTO_TYPE_MAX);
 			buf[6] = buf[7] = 0;
 			put32(buf + 8, (uint32_t)(rng() % (n - PROTO_HEADER_SIZE + 3)));
