@@ -84,6 +84,28 @@ const struct config_key config_keys[] = {
 	KI("worker.prefetch", "1", 0, 1000,
 	   "tasks a worker holds beyond those it can start now, so it starts the next one without waiting for the scheduler"),
 
+	/* pool: the batch jobs that bring workers (pool/manager.h) */
+	K("pool.poll-interval", CONFIG_DURATION, "10s",
+	  "interval between polls of the batch system's job states, one status command each"),
+	KI("pool.max-queued", "0", 0, 100000,
+	   "our jobs waiting in the queue at most; 0: no cap"),
+	K("pool.arrays", CONFIG_BOOL, NULL,
+	  "submit two or more jobs needed at once as one job array; unset: on for slurm and pbs"),
+	KI("pool.max-array-size", "1000", 2, 1000000,
+	   "elements per job array at most (the site's limit)"),
+	K("pool.drain-margin", CONFIG_DURATION, "5m",
+	  "workers take no new tasks this long before their job's walltime ends"),
+	K("pool.command-timeout", CONFIG_DURATION, "30s",
+	  "a batch command running longer is killed; a submit that timed out may have created its job"),
+	K("pool.missing-grace", CONFIG_DURATION, "60s",
+	  "a job just submitted may be missing from listings this long before its history is looked up"),
+	KI("pool.min-workers", "0", 0, 1000000,
+	   "workers the pool keeps at least, in scale and adapt"),
+	KI("pool.max-workers", "0", 0, 1000000,
+	   "workers the pool grows to at most; 0: no bound"),
+	K("pool.idle-timeout", CONFIG_DURATION, "60s",
+	  "adapt shrinks the pool only after demand stayed lower this long"),
+
 	/* task defaults: bounds from the task field table (task/fields.h) */
 	KI("task.retries", "0", TASK_RETRIES_MIN, TASK_RETRIES_MAX,
 	   "times a failed task is run again"),

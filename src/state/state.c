@@ -722,3 +722,95 @@ int state_address_remove(const char *dir)
 	strbuf_release(&path);
 	return rc;
 }
+
+/* --- the pool's files ------------------------------------------------------ */
+
+static int read_json_file(const char *dir, const char *name, json_t **out,
+			  struct err *err)
+{
+	struct strbuf path = STRBUF_INIT;
+	json_error_t je;
+	json_t *doc;
+
+	strbuf_addf(&path, "%s/%s", dir, name);
+	doc = json_load_file(path.buf, 0, &je);
+	if (!doc) {
+		int gone = access(path.buf, F_OK) < 0 && errno == ENOENT;
+		errprintf(err, "%s: %s", path.buf, gone ? strerror(ENOENT) : je.text);
+		strbuf_release(&path);
+		errno = gone ? ENOENT : EINVAL;
+		return -1;
+	}
+	strbuf_release(&path);
+	*out = doc;
+	return 0;
+}
+
+static int write_json_file(const char *dir, const char *name,
+			   const json_t *doc, struct err *err)
+{
+	struct strbuf path = STRBUF_INIT;
+	char *text = json_dumps(doc, JSON_COMPACT);
+	int rc;
+
+	if (!text)
+		return errprintf(err, "%s/%s: cannot encode", dir, name);
+	strbuf_addf(&path, "%s/%s", dir, name);
+	{
+		size_t n = strlen(text);
+		char *line = malloc(n + 2);
+		if (!line) {
+			free(text);
+			strbuf_release(&path);
+			return errprintf(err, "%s: %s", path.buf, strerror(ENOMEM));
+		}
+		memcpy(line, text, n);
+		line[n] = '\n';
+		rc = state_write_atomic(path.buf, line, n + 1, 0600, err);
+		free(line);
+	}
+	free(text);
+	strbuf_release(&path);
+	return rc;
+}
+
+int state_pool_jobs_write(const char *dir, const json_t *doc, struct err *err)
+{
+	return write_json_file(dir, STATE_POOL_JOBS, doc, err);
+}
+
+int state_pool_jobs_read(const char *dir, json_t **doc, struct err *err)
+{
+	return read_json_file(dir, STATE_POOL_JOBS, doc, err);
+}
+
+int state_pool_target_write(const char *dir, unsigned workers, struct err *err)
+{
+	json_t *doc = json_pack("{s:I}", "workers", (json_int_t)workers);
+	int rc;
+
+	if (!doc)
+		return errprintf(err, "%s/%s: cannot encode", dir, STATE_POOL_TARGET);
+	rc = write_json_file(dir, STATE_POOL_TARGET, doc, err);
+	json_decref(doc);
+	return rc;
+}
+
+int state_pool_target_read(const char *dir, unsigned *workers, struct err *err)
+{
+	json_t *doc, *v;
+
+	if (read_json_file(dir, STATE_POOL_TARGET, &doc, err) < 0)
+		return -1;
+	v = json_object_get(doc, "workers");
+	if (!json_is_integer(v) || json_integer_value(v) < 0 ||
+	    json_integer_value(v) > UINT_MAX) {
+		json_decref(doc);
+		errno = EINVAL;
+		return errprintf(err, "%s/%s: 'workers' is missing or not a count",
+				 dir, STATE_POOL_TARGET);
+	}
+	*workers = (unsigned)json_integer_value(v);
+	json_decref(doc);
+	return 0;
+}

@@ -8,6 +8,13 @@
  *		 JSON {"host", "port", "http_port", "url", "pid", "node",
  *		 "started"}; "node" is the name of the machine "pid" runs on
  *	logs/	 task and worker output
+ *	jobs	 the pool's batch jobs, rewritten atomically on every change:
+ *		 JSON {"backend", "updated", "jobs": [{"id", "index", "seq",
+ *		 "state"}...]}, so `cluster stop --force` can cancel them
+ *		 with no scheduler running
+ *	target	 the pool's desired size: JSON {"workers"}, so a scale
+ *		 works before the scheduler starts
+ *	worker.sh the pool's worker job script, written once per scheduler
  *
  * Writes are atomic (temp file + fsync + rename).
  */
@@ -78,6 +85,20 @@ int state_address_stale(const struct state_address *a);
  * Returns the lock's descriptor. */
 int state_lock(const char *dir, int wait, struct err *err);
 void state_unlock(int fd);		/* accepts -1 */
+
+/* The pool's files (names for pool/ and the CLI). */
+#define STATE_POOL_JOBS "jobs"
+#define STATE_POOL_TARGET "target"
+#define STATE_POOL_SCRIPT "worker.sh"
+
+typedef struct json_t json_t;
+/* jobs: a JSON document, written atomically (0600); read gives a new
+ * reference, errno ENOENT when there is none. */
+int state_pool_jobs_write(const char *dir, const json_t *doc, struct err *err);
+int state_pool_jobs_read(const char *dir, json_t **doc, struct err *err);
+/* target: the workers wanted; errno ENOENT when never set. */
+int state_pool_target_write(const char *dir, unsigned workers, struct err *err);
+int state_pool_target_read(const char *dir, unsigned *workers, struct err *err);
 
 /* Write `len` bytes to `path` atomically with `mode`. */
 int state_write_atomic(const char *path, const void *data, size_t len,
