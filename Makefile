@@ -86,6 +86,7 @@ CORE_SRCS += src/sched/taskfile.c
 # pool: the batch jobs of the pool, reconcile and adapt (pure)
 CORE_SRCS += src/pool/pool.c
 CORE_SRCS += src/pool/adapt.c
+CORE_SRCS += src/pool/manager.c
 
 # api: the scheduler's HTTP API
 CORE_SRCS += src/api/api.c
@@ -147,6 +148,7 @@ UNIT_TESTS += tests/unit/check_taskfile.c
 UNIT_TESTS += tests/unit/check_exec.c
 UNIT_TESTS += tests/unit/check_server.c
 UNIT_TESTS += tests/unit/check_events.c
+UNIT_TESTS += tests/unit/check_manager.c
 
 # benchmarks: print figures, assert nothing (`make bench`)
 BENCH_SRCS += tests/bench/bench_proto.c

@@ -1,0 +1,93 @@
+/*
+ * manager: the pool on the scheduler's event loop.  It holds a struct
+ * pool (pool.h, the pure rules) and carries out its plans with the
+ * backend's commands (backend.h) run asynchronously (backend/run.h):
+ *
+ *  - one status command per poll interval, never two in flight, each with
+ *    a timeout; a failed poll changes no job, backs off (doubling, up to
+ *    ten intervals) and is kept as the last poll error;
+ *  - one batch command at a time of any kind (status, submit, cancel,
+ *    history), at most one per `min_gap` seconds on average (1 s), so a
+ *    pool stays within a batch system's RPC rate limit;
+ *  - submissions of the worker job script written once to the state
+ *    directory, arrays when the plan asks, names "<cluster>-<seq>" so a
+ *    submit that timed out is found again by name;
+ *  - cancels of many jobs in one command; history lookups of jobs that
+ *    left the listing;
+ *  - worker joins and losses (server events) update jobs at once;
+ *    before each reconcile each job's busy workers are read from sched.
+ *
+ * Drains: the workers of a drained job are told to sched_worker_drain
+ * (no new tasks).  A job the plan cancels has only idle workers (pool.h's
+ * removal order): those get SHUTDOWN first, so their loss is orderly
+ * ("left"), then the job is cancelled in the same step.
+ *
+ * Backend local: jobs are process groups started with
+ * backend_local_submit running the same job script; status is read from
+ * the processes, ended ones are reaped, and a job past its walltime gets
+ * SIGTERM (SIGKILL a poll later) and ends as "walltime".  No command runs
+ * for local jobs, so the rate limit does not apply.
+ *
+ * The state directory keeps `jobs` (rewritten atomically whenever the
+ * table changes) and `target` (state.h).
+ */
+#ifndef CLUSTER_POOL_MANAGER_H
+#define CLUSTER_POOL_MANAGER_H
+
+#include <jansson.h>
+
+#include "backend/backend.h"
+#include "pool/pool.h"
+#include "util/err.h"
+
+struct event_base;
+struct server;
+struct pool_manager;
+
+struct pool_manager_config {
+	const struct backend *backend;
+	const char *cluster;		/* job names "<cluster>-<seq>" */
+	const char *state_dir;		/* jobs, target, worker.sh; NULL: none */
+	const char *script;		/* the worker job script to submit */
+	const char *log_dir;		/* local jobs' output; NULL: /dev/null */
+	struct pool_params params;
+	double poll_interval;		/* seconds; 0: 10 */
+	double command_timeout;		/* seconds; 0: 30 */
+	double min_gap;			/* seconds between batch commands on
+					   average; 0: 1 */
+	/* The commands, for tests: argv[0] of every batch command is
+	 * replaced by bin_dir/argv[0] when set. */
+	const char *bin_dir;
+};
+
+/* `srv` may be NULL (tests): then no worker events and no drains. */
+struct pool_manager *pool_manager_create(struct event_base *base,
+					 struct server *srv,
+					 const struct pool_manager_config *cfg,
+					 struct err *err);
+/* Stops the timer and any command under way; leaves the jobs alone. */
+void pool_manager_destroy(struct pool_manager *m);
+
+/* The C-level interface for the API and the CLI. */
+void pool_manager_scale(struct pool_manager *m, unsigned workers);
+void pool_manager_adapt(struct pool_manager *m, unsigned min, unsigned max,
+			double idle_timeout);
+void pool_manager_adapt_off(struct pool_manager *m);
+void pool_manager_resume(struct pool_manager *m);
+/* {"target", "actual", "jobs": [{"id", "index", "state", "raw",
+ * "reason", "submitted", "started", "joined", "expected",
+ * "walltime_left", "draining"}], "last_poll", "poll_error", "paused",
+ * "waiting", "last_error"}; a new reference. */
+json_t *pool_manager_status(struct pool_manager *m);
+
+/* For tests and status. */
+struct pool *pool_manager_pool(struct pool_manager *m);
+unsigned long pool_manager_commands(const struct pool_manager *m,
+				    unsigned long *polls);
+/* Run one step now (reconcile and what it asks). */
+void pool_manager_kick(struct pool_manager *m);
+
+/* What a batch system's submit message says about the failure. */
+enum pool_failure pool_classify_submit(const char *message, int timed_out);
+
+#endif
