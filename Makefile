@@ -100,11 +100,12 @@ CORE_SRCS += src/worker/worker.c
 CORE_SRCS += src/worker/nanny.c
 
 # server: the scheduler process, its worker connections, its event fan-out,
-# its run ladder
+# its run ladder, the pool manager in it
 CORE_SRCS += src/server/server.c
 CORE_SRCS += src/server/workers.c
 CORE_SRCS += src/server/events.c
 CORE_SRCS += src/server/run.c
+CORE_SRCS += src/server/pool.c
 
 # cli: the `cluster` command
 CLI_SRCS += src/cli/main.c

@@ -17,8 +17,6 @@
 #include <event2/event.h>
 
 #include "backend/run.h"
-#include "server/events.h"
-#include "server/server.h"
 #include "state/state.h"
 #include "util/log.h"
 #include "util/strbuf.h"
@@ -39,7 +37,7 @@ struct local_kill {			/* local jobs we stopped at walltime */
 
 struct pool_manager {
 	struct event_base *base;
-	struct server *srv;
+	struct pool_manager_hooks hooks;
 	struct pool_manager_config cfg;
 	char *cluster, *state_dir, *script, *log_dir, *bin_dir;
 	struct pool *pool;
@@ -169,7 +167,7 @@ static void write_jobs(struct pool_manager *m)
 /* --- members: which connected worker belongs to which job ---------------- */
 
 static void member_add(struct pool_manager *m, worker_id_t w,
-		       const struct events_job *job)
+		       const char *job_id, int64_t index)
 {
 	struct member *x;
 
@@ -177,8 +175,8 @@ static void member_add(struct pool_manager *m, worker_id_t w,
 			      sizeof(*m->members));
 	x = &m->members[m->nmembers++];
 	x->w = w;
-	snprintf(x->id, sizeof(x->id), "%s", job->id);
-	x->index = job->index;
+	snprintf(x->id, sizeof(x->id), "%s", job_id);
+	x->index = index;
 }
 
 static void member_del(struct pool_manager *m, worker_id_t w)
@@ -630,20 +628,17 @@ static void local_cancel(struct pool_manager *m)
 
 static void set_busy(struct pool_manager *m)
 {
-	struct sched *s = m->srv ? server_sched(m->srv) : NULL;
+	const struct pool_manager_hooks *h = &m->hooks;
 
 	for (size_t i = 0; i < pool_njobs(m->pool); i++) {
 		struct pool_job *j = pool_job_at(m->pool, i);
 		unsigned busy = 0;
 		if (!j->id[0] || !j->joined)
 			continue;
-		for (size_t k = 0; s && k < m->nmembers; k++) {
-			struct worker_info wi;
+		for (size_t k = 0; h->worker_busy && k < m->nmembers; k++)
 			if (member_of(&m->members[k], j) &&
-			    sched_worker(s, m->members[k].w, &wi) == 0 &&
-			    (wi.running || wi.prefetched))
+			    h->worker_busy(h->arg, m->members[k].w))
 				busy++;
-		}
 		pool_set_busy(m->pool, j->id, j->index, busy);
 	}
 }
@@ -651,20 +646,17 @@ static void set_busy(struct pool_manager *m)
 static void drain_workers(struct pool_manager *m, struct pool_job *j,
 			  int shutdown)
 {
-	struct sched *s;
+	const struct pool_manager_hooks *h = &m->hooks;
 
-	if (!m->srv)
-		return;
-	s = server_sched(m->srv);
-	for (size_t k = 0; k < m->nmembers; k++)
-		if (member_of(&m->members[k], j)) {
-			if (shutdown)
-				server_shutdown_worker(m->srv, m->members[k].w,
-						       "the pool removes its job");
-			else
-				sched_worker_drain(s, m->members[k].w);
-		}
-	server_kick(m->srv);
+	for (size_t k = 0; k < m->nmembers; k++) {
+		if (!member_of(&m->members[k], j))
+			continue;
+		if (shutdown && h->shutdown_worker)
+			h->shutdown_worker(h->arg, m->members[k].w,
+					   "the pool removes its job");
+		else if (!shutdown && h->drain_worker)
+			h->drain_worker(h->arg, m->members[k].w);
+	}
 }
 
 static void step(struct pool_manager *m)
@@ -761,48 +753,39 @@ void pool_manager_kick(struct pool_manager *m)
 	schedule(m, 0);
 }
 
-/* --- server events ------------------------------------------------------ */
+/* --- workers joining and leaving ------------------------------------------ */
 
-static void on_joined(void *arg, worker_id_t w, const struct events_job *job)
+void pool_manager_worker_joined(struct pool_manager *m, worker_id_t w,
+				const char *job_id, int64_t index, double end)
 {
-	struct pool_manager *m = arg;
 	struct pool_job *j;
 
-	if (!job->id[0])
+	if (!job_id || !job_id[0])
 		return;
-	member_add(m, w, job);
-	pool_worker_joined(m->pool, job->id, job->index, now_wall());
-	j = pool_find(m->pool, job->id, job->index);
-	if (j && job->end > 0 && j->deadline <= 0)
-		j->deadline = job->end;
-	if (j && (j->draining || j->cancelling) && m->srv)
-		sched_worker_drain(server_sched(m->srv), w);
+	member_add(m, w, job_id, index);
+	pool_worker_joined(m->pool, job_id, index, now_wall());
+	j = pool_find(m->pool, job_id, index);
+	if (j && end > 0 && j->deadline <= 0)
+		j->deadline = end;
+	if (j && (j->draining || j->cancelling) && m->hooks.drain_worker)
+		m->hooks.drain_worker(m->hooks.arg, w);
 	schedule(m, 0);
 }
 
-static void on_lost(void *arg, worker_id_t w, const struct events_job *job,
-		    int left, const char *why)
+void pool_manager_worker_left(struct pool_manager *m, worker_id_t w,
+			      const char *job_id, int64_t index)
 {
-	struct pool_manager *m = arg;
-
-	(void)left;
-	(void)why;
-	if (!job->id[0])
+	if (!job_id || !job_id[0])
 		return;
 	member_del(m, w);
-	pool_worker_left(m->pool, job->id, job->index, now_wall());
+	pool_worker_left(m->pool, job_id, index, now_wall());
 	schedule(m, 0);
 }
-
-static const struct events_ops manager_events = {
-	.worker_joined_job = on_joined,
-	.worker_lost_job = on_lost,
-};
 
 /* --- life ------------------------------------------------------------------ */
 
 struct pool_manager *pool_manager_create(struct event_base *base,
-					 struct server *srv,
+					 const struct pool_manager_hooks *hooks,
 					 const struct pool_manager_config *cfg,
 					 struct err *err)
 {
@@ -819,7 +802,8 @@ struct pool_manager *pool_manager_create(struct event_base *base,
 	if (!m)
 		abort();
 	m->base = base;
-	m->srv = srv;
+	if (hooks)
+		m->hooks = *hooks;
 	m->cfg = *cfg;
 	if (m->cfg.poll_interval <= 0)
 		m->cfg.poll_interval = 10;
@@ -849,8 +833,6 @@ struct pool_manager *pool_manager_create(struct event_base *base,
 		if (state_pool_target_read(m->state_dir, &target, &e2) == 0)
 			pool_set_target(m->pool, target);
 	}
-	if (srv)
-		events_subscribe(server_events(srv), &manager_events, m);
 	schedule(m, 0);
 	return m;
 }
@@ -859,8 +841,6 @@ void pool_manager_destroy(struct pool_manager *m)
 {
 	if (!m)
 		return;
-	if (m->srv)
-		events_unsubscribe(server_events(m->srv), &manager_events, m);
 	if (m->run)
 		backend_run_cancel(m->run);
 	event_free(m->timer);

@@ -14,13 +14,19 @@
  *    submit that timed out is found again by name;
  *  - cancels of many jobs in one command; history lookups of jobs that
  *    left the listing;
- *  - worker joins and losses (server events) update jobs at once;
- *    before each reconcile each job's busy workers are read from sched.
+ *  - worker joins and losses update jobs at once: the scheduler process
+ *    hears of them (its own events) and tells pool_manager_worker_joined
+ *    and _left; before each reconcile each job's busy workers are asked
+ *    of it (the hooks).
  *
- * Drains: the workers of a drained job are told to sched_worker_drain
- * (no new tasks).  A job the plan cancels has only idle workers (pool.h's
- * removal order): those get SHUTDOWN first, so their loss is orderly
- * ("left"), then the job is cancelled in the same step.
+ * The manager knows the scheduler process only through the hooks it is
+ * created with, so pool/ stays below server/: the process subscribes to
+ * its own events and forwards them here.
+ *
+ * Drains: the workers of a drained job are told to drain (no new tasks).
+ * A job the plan cancels has only idle workers (pool.h's removal order):
+ * those are told to shut down first, so their loss is orderly ("left"),
+ * then the job is cancelled in the same step.
  *
  * Backend local: jobs are process groups started with
  * backend_local_submit running the same job script; status is read from
@@ -38,11 +44,25 @@
 
 #include "backend/backend.h"
 #include "pool/pool.h"
+#include "task/task.h"
 #include "util/err.h"
 
 struct event_base;
-struct server;
 struct pool_manager;
+
+/* What the manager asks of the scheduler process it runs in.  Workers are
+ * sched's ids, as pool_manager_worker_joined gave them.  Any hook may be
+ * NULL: then every worker counts as idle, and drains and shutdowns do
+ * nothing. */
+struct pool_manager_hooks {
+	void *arg;
+	/* Whether worker `w` runs or holds tasks now. */
+	int (*worker_busy)(void *arg, worker_id_t w);
+	/* Worker `w` takes no new tasks; those it holds are still its. */
+	void (*drain_worker)(void *arg, worker_id_t w);
+	/* Worker `w` finishes its running tasks and leaves. */
+	void (*shutdown_worker)(void *arg, worker_id_t w, const char *reason);
+};
 
 struct pool_manager_config {
 	const struct backend *backend;
@@ -60,13 +80,22 @@ struct pool_manager_config {
 	const char *bin_dir;
 };
 
-/* `srv` may be NULL (tests): then no worker events and no drains. */
+/* `hooks` is copied; NULL (tests): no hooks at all. */
 struct pool_manager *pool_manager_create(struct event_base *base,
-					 struct server *srv,
+					 const struct pool_manager_hooks *hooks,
 					 const struct pool_manager_config *cfg,
 					 struct err *err);
 /* Stops the timer and any command under way; leaves the jobs alone. */
 void pool_manager_destroy(struct pool_manager *m);
+
+/* Worker `w` passed the handshake, saying it runs in batch job `job_id`
+ * (array element `index`, or -1) that ends at `end` (Unix seconds, 0
+ * unknown); a worker in no job ("") is none of the pool's. */
+void pool_manager_worker_joined(struct pool_manager *m, worker_id_t w,
+				const char *job_id, int64_t index, double end);
+/* Worker `w` of that job is gone, asked to or not. */
+void pool_manager_worker_left(struct pool_manager *m, worker_id_t w,
+			      const char *job_id, int64_t index);
 
 /* The C-level interface for the API and the CLI. */
 void pool_manager_scale(struct pool_manager *m, unsigned workers);

@@ -4,7 +4,7 @@
  * assigned, ended) and the workers side from its connections (a worker
  * joined, left or was lost); whoever wants to know subscribes here and
  * nowhere else: nothing but the server hooks sched.  Subscribers today:
- * the API's waiters and a batch run (run.h).
+ * the API's waiters, a batch run (run.h) and the pool manager (pool.h).
  *
  * Delivery is synchronous, in the order the events happen, to the
  * subscribers in the order they subscribed.  While an event is being
