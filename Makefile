@@ -87,6 +87,8 @@ CORE_SRCS += src/sched/taskfile.c
 CORE_SRCS += src/pool/pool.c
 CORE_SRCS += src/pool/adapt.c
 CORE_SRCS += src/pool/manager.c
+CORE_SRCS += src/pool/commands.c
+CORE_SRCS += src/pool/local.c
 
 # api: the scheduler's HTTP API
 CORE_SRCS += src/api/api.c

@@ -1,0 +1,89 @@
+/*
+ * What the pool manager's files share (manager.c: the step, its timer,
+ * workers and status; commands.c: batch commands; local.c: local jobs);
+ * nothing outside src/pool/ includes this header.
+ */
+#ifndef CLUSTER_POOL_INTERNAL_H
+#define CLUSTER_POOL_INTERNAL_H
+
+#include "backend/run.h"
+#include "pool/manager.h"
+
+struct event;
+
+enum cmd_kind { CMD_NONE, CMD_STATUS, CMD_SUBMIT, CMD_CANCEL, CMD_HISTORY };
+
+struct member {				/* a connected worker of ours */
+	worker_id_t w;
+	char id[POOL_ID_LEN];
+	int64_t index;
+};
+
+struct local_kill {			/* local jobs we stopped at walltime */
+	uint64_t seq;
+	double at;
+};
+
+struct pool_manager {
+	struct event_base *base;
+	struct pool_manager_hooks hooks;
+	struct pool_manager_config cfg;
+	char *cluster, *state_dir, *script, *log_dir, *bin_dir;
+	struct pool *pool;
+	struct event *timer;
+	struct pool_plan plan;
+
+	struct backend_run *run;	/* the one command in flight */
+	enum cmd_kind kind;
+	uint64_t submit_seq;		/* CMD_SUBMIT: the first job's */
+	unsigned submit_n;
+	int submit_array;
+	uint64_t *asked;		/* CMD_HISTORY */
+	size_t nasked;
+
+	double last_cmd;		/* when the last batch command began */
+	double tokens;			/* rate-limit bucket */
+	double next_poll;
+	unsigned poll_failures;
+	double last_poll;
+	char poll_error[POOL_TEXT_LEN];
+	unsigned long ncommands, npolls;
+
+	uint64_t *cancel_q;		/* seqs due for a cancel command */
+	size_t ncancel_q, cancel_alloc;
+
+	struct member *members;
+	size_t nmembers, members_alloc;
+	struct local_kill *kills;
+	size_t nkills, kills_alloc;
+
+	int adapt_on;
+	struct adapt adapt;
+	char *jobs_written;		/* last `jobs` document written */
+	char name_buf[160];
+};
+
+/* manager.c */
+double manager_now(void);		/* wall clock, Unix seconds */
+/* "<cluster>-<seq>", in a buffer of m's that the next call reuses. */
+const char *manager_job_name(void *arg, uint64_t seq);
+/* Rewrite `jobs` in the state directory when the table changed. */
+void manager_write_jobs(struct pool_manager *m);
+/* Step again in `delay` seconds (at most a poll interval). */
+void manager_schedule(struct pool_manager *m, double delay);
+
+/* commands.c: each starts one command and returns 0, or -1 when none
+ * runs (what failed is recorded in the pool). */
+void manager_seen_from(const struct job_status *st, struct pool_seen *s);
+int manager_batch_status(struct pool_manager *m);
+int manager_batch_submit(struct pool_manager *m, uint64_t first, unsigned n);
+int manager_batch_cancel(struct pool_manager *m);
+int manager_batch_history(struct pool_manager *m, const uint64_t *due,
+			  size_t ndue);
+
+/* local.c */
+void manager_local_submit(struct pool_manager *m, uint64_t first, unsigned n);
+void manager_local_poll(struct pool_manager *m);
+void manager_local_cancel(struct pool_manager *m);
+
+#endif
