@@ -310,6 +310,10 @@ struct pool_manager *pool_manager_create(struct event_base *base,
 		abort();
 	m->tokens = 5;
 	m->last_cmd = manager_now();
+	if (cfg->head_job)
+		pool_add_head(m->pool, cfg->head_job, cfg->head_workers,
+			      manager_now());
+	m->cfg.head_job = NULL;		/* not kept */
 	if (m->state_dir) {
 		unsigned target;
 		struct err e2 = { "" };

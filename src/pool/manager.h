@@ -71,6 +71,10 @@ struct pool_manager_config {
 	const char *script;		/* the worker job script to submit */
 	const char *log_dir;		/* local jobs' output; NULL: /dev/null */
 	struct pool_params params;
+	const char *head_job;		/* the scheduler's own batch job, which
+					   counts but is never removed; NULL:
+					   none */
+	unsigned head_workers;		/* its workers */
 	double poll_interval;		/* seconds; 0: 10 */
 	double command_timeout;		/* seconds; 0: 30 */
 	double min_gap;			/* seconds between batch commands on

@@ -492,6 +492,9 @@ static int scheduler_rank(const struct rank_opts *o, const struct config *cfg,
 		goto bcast;
 	}
 	struct run_opts ro = {
+		.name = o->name,
+		.config_file = o->config_file,
+		.sets = o->sets,
 		.run_file = o->run_file,
 		.bench_array = o->bench_array,
 		.bench_rss = o->bench_rss,

@@ -18,6 +18,7 @@
 #include "sched/sched.h"
 #include "sched/taskfile.h"
 #include "server/events.h"
+#include "server/pool.h"
 #include "util/log.h"
 #include "server/server.h"
 #include "util/strbuf.h"
@@ -309,6 +310,28 @@ static struct server *start_server(const struct run_opts *o,
 	return srv;
 }
 
+/* The pool of a scheduler that serves until told to stop.  One that
+ * cannot start is logged and left out: the scheduler still serves the
+ * workers it has. */
+static void start_pool(const struct run_opts *o, const struct config *cfg,
+		       struct event_base *base, struct server *srv,
+		       const char *dir)
+{
+	struct err err = { "" };
+	struct server_pool_opts po = {
+		.cfg = cfg,
+		.cluster = o->name,
+		.state_dir = dir,
+		.config_file = o->config_file,
+		.sets = o->sets,
+		.head_job = getenv("CLUSTER_JOB_ID"),
+		.head_workers = o->expect_workers,
+	};
+
+	if (server_pool_start(srv, base, &po, &err) < 0)
+		log_msg(LOG_ERR, "no pool: %s", err.text);
+}
+
 /* --- the loop ------------------------------------------------------------- */
 
 /* The scheduler's loop.  Returns the exit status. */
@@ -407,6 +430,8 @@ int run_start(struct run *r, const struct config *cfg, const char *state_dir)
 		r->ntasks = submit_batch(o, cfg, server_sched(r->srv));
 		if (r->ntasks < 0)
 			return 2;
+	} else if (o->name && state_dir && !o->bench_rss) {
+		start_pool(o, cfg, r->base, r->srv, state_dir);
 	}
 	return 0;
 }

@@ -7,7 +7,9 @@
  *
  * run_start makes the event loop, starts the server from the config
  * (scheduler.*, worker.heartbeat, worker.prefetch) and, for a batch run,
- * submits the task file or the benchmark array.  run_loop serves until
+ * submits the task file or the benchmark array; any other run with a
+ * cluster name gets the pool (server/pool.h), with the head job (its id
+ * from $CLUSTER_JOB_ID, its `expect_workers` workers) counted in it.  run_loop serves until
  * SIGTERM or SIGINT (a second one stops at once) or, for a batch run,
  * until every task has ended; then it asks the workers to leave, waits
  * for them a while, and for a batch run prints the summary on stdout and
@@ -22,6 +24,12 @@ struct config;
 struct run;
 
 struct run_opts {
+	const char *name;		/* the cluster's; NULL: no pool */
+	const char *config_file;	/* --config FILE (absolute) or NULL,
+					   and --set KEY=VALUE as given
+					   (NULL-terminated, or NULL): passed
+					   on to the pool's workers */
+	const char *const *sets;
 	const char *run_file;		/* a task file to run, then end */
 	uint64_t bench_array;		/* or an array of this many `true`s */
 	int bench_rss;			/* print memory before and after the

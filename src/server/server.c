@@ -18,6 +18,7 @@
 #include "api/api.h"
 #include "proto/proto.h"
 #include "server/events.h"
+#include "server/pool.h"
 #include "server/workers.h"
 #include "util/log.h"
 #include "state/state.h"
@@ -36,6 +37,7 @@ struct server {
 	int lock_fd;			/* state_lock of a head's scheduler */
 	server_ended_fn ended_fn;
 	void *ended_arg;
+	struct pool_manager *pool;	/* server/pool.h's; NULL: none */
 };
 
 static char *empty_list[] = { NULL };
@@ -282,6 +284,7 @@ void server_destroy(struct server *srv)
 {
 	if (!srv)
 		return;
+	server_pool_stop(srv);
 	workers_destroy(srv->workers);
 	api_destroy(srv->api);
 	if (srv->address_written)
@@ -360,4 +363,14 @@ unsigned server_nworkers(const struct server *srv)
 unsigned server_nworkers_seen(const struct server *srv)
 {
 	return workers_nseen(srv->workers);
+}
+
+struct pool_manager *server_pool(struct server *srv)
+{
+	return srv->pool;
+}
+
+void server_set_pool(struct server *srv, struct pool_manager *m)
+{
+	srv->pool = m;
 }

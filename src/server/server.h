@@ -97,4 +97,12 @@ int server_shutdown_worker(struct server *srv, worker_id_t w,
 unsigned server_nworkers(const struct server *srv);
 unsigned server_nworkers_seen(const struct server *srv);
 
+/* The pool manager (pool/manager.h) of a scheduler that has a pool
+ * (server/pool.h's server_pool_start), or NULL. */
+struct pool_manager;
+struct pool_manager *server_pool(struct server *srv);
+/* For server_pool_start and _stop: the pool is the server's, ended in
+ * server_destroy before anything else. */
+void server_set_pool(struct server *srv, struct pool_manager *m);
+
 #endif
