@@ -59,6 +59,7 @@ struct pool_manager {
 
 	int adapt_on;
 	struct adapt adapt;
+	struct sched_demand demand;	/* the last reading */
 	char *jobs_written;		/* last `jobs` document written */
 	char name_buf[160];
 };

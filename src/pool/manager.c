@@ -17,6 +17,8 @@
 #include "pool/internal.h"
 #include "state/state.h"
 #include "util/log.h"
+#include "util/strbuf.h"
+#include "util/units.h"
 #include "util/vec.h"
 
 double manager_now(void)
@@ -126,6 +128,35 @@ static void set_busy(struct pool_manager *m)
 	}
 }
 
+/* The longest task time limit a worker of ours can see through: its
+ * job's walltime less the drain margin; 0: no bound. */
+static uint64_t task_time_max(const struct pool_manager *m)
+{
+	double t = m->cfg.params.walltime - m->cfg.params.drain_margin;
+
+	return m->cfg.params.walltime > 0 && t >= 1 ? (uint64_t)t : 0;
+}
+
+/* Read the demand (status shows what no worker could run) and, when
+ * adapting, turn it into the target. */
+static void read_demand(struct pool_manager *m, double now)
+{
+	const struct pool_manager_hooks *h = &m->hooks;
+	unsigned cores = m->cfg.worker_cores ? m->cfg.worker_cores : 1;
+	struct adapt_demand d;
+
+	memset(&m->demand, 0, sizeof(m->demand));
+	if (h->demand)
+		h->demand(h->arg, cores, m->cfg.worker_memory, task_time_max(m),
+			  &m->demand);
+	if (!m->adapt_on)
+		return;
+	d.cores = m->demand.cores;
+	d.memory = m->demand.memory;
+	pool_set_target(m->pool, adapt_step(&m->adapt,
+		adapt_wanted(&d, cores, m->cfg.worker_memory), now));
+}
+
 static void drain_workers(struct pool_manager *m, struct pool_job *j,
 			  int shutdown)
 {
@@ -158,6 +189,7 @@ static void step(struct pool_manager *m)
 	if (local && now >= m->next_poll)
 		manager_local_poll(m);
 	set_busy(m);
+	read_demand(m, now);
 	pool_reconcile(m->pool, now, &m->plan);
 	for (size_t i = 0; i < m->plan.ndrain; i++) {
 		struct pool_job *j = pool_find_seq(m->pool, m->plan.drain[i]);
@@ -376,9 +408,12 @@ void pool_manager_adapt(struct pool_manager *m, unsigned min, unsigned max,
 {
 	adapt_init(&m->adapt, min, max, idle_timeout);
 	m->adapt_on = 1;
-	/* until demand is read, keep the target within the bounds */
+	/* until demand is read, keep the target within the bounds; a pool
+	 * larger than demand shrinks from there after the idle timeout */
 	unsigned t = pool_target(m->pool);
-	pool_set_target(m->pool, t < min ? min : max && t > max ? max : t);
+	t = t < m->adapt.min ? m->adapt.min : t > m->adapt.max ? m->adapt.max : t;
+	m->adapt.current = t;
+	pool_set_target(m->pool, t);
 	manager_schedule(m, 0);
 }
 
@@ -391,6 +426,40 @@ void pool_manager_resume(struct pool_manager *m)
 {
 	pool_resume(m->pool);
 	manager_schedule(m, 0);
+}
+
+/* What a task no worker could run needs, against what a worker has:
+ * the first bound it passes. */
+static json_t *unrunnable(const struct pool_manager *m)
+{
+	unsigned cores = m->cfg.worker_cores ? m->cfg.worker_cores : 1;
+	uint64_t memory = m->cfg.worker_memory, time = task_time_max(m);
+	json_t *a = json_array();
+
+	for (size_t i = 0; i < m->demand.nsample; i++) {
+		const struct sched_demand_over *x = &m->demand.sample[i];
+		struct strbuf needs = STRBUF_INIT, limit = STRBUF_INIT;
+		if (x->cores > cores) {
+			strbuf_addf(&needs, "%u cores", x->cores);
+			strbuf_addf(&limit, "%u core%s", cores, cores == 1 ? "" : "s");
+		} else if (memory && x->memory > memory) {
+			size_format(&needs, x->memory);
+			strbuf_addstr(&needs, " memory");
+			size_format(&limit, memory);
+			strbuf_addstr(&limit, " memory");
+		} else {
+			duration_format_hms(&needs, x->time_limit);
+			strbuf_addstr(&needs, " time limit");
+			duration_format_hms(&limit, time);
+			strbuf_addstr(&limit, " time limit");
+		}
+		json_array_append_new(a, json_pack("{s:I,s:s,s:s}",
+			"id", (json_int_t)x->id, "needs", needs.buf,
+			"limit", limit.buf));
+		strbuf_release(&needs);
+		strbuf_release(&limit);
+	}
+	return a;
 }
 
 json_t *pool_manager_status(struct pool_manager *m)
@@ -441,5 +510,8 @@ json_t *pool_manager_status(struct pool_manager *m)
 	json_object_set_new(o, "waiting", s ? json_string(s) : json_null());
 	s = pool_last_error(m->pool);
 	json_object_set_new(o, "last_error", s ? json_string(s) : json_null());
+	json_object_set_new(o, "unrunnable", unrunnable(m));
+	json_object_set_new(o, "unrunnable_tasks",
+			    json_integer((json_int_t)m->demand.over));
 	return o;
 }

@@ -14,6 +14,12 @@
  *    submit that timed out is found again by name;
  *  - cancels of many jobs in one command; history lookups of jobs that
  *    left the listing;
+ *  - adapt: before each reconcile the demand of runnable tasks is read
+ *    (the hooks, sched_demand) and turned into a target (adapt_wanted,
+ *    adapt_step) with workers of the profile's size; tasks no such worker
+ *    could run (more cores or memory than it has, a time limit past its
+ *    job's walltime less the drain margin) are left out and shown in
+ *    status instead, so no job is ever submitted for them;
  *  - worker joins and losses update jobs at once: the scheduler process
  *    hears of them (its own events) and tells pool_manager_worker_joined
  *    and _left; before each reconcile each job's busy workers are asked
@@ -44,7 +50,7 @@
 
 #include "backend/backend.h"
 #include "pool/pool.h"
-#include "task/task.h"
+#include "sched/sched.h"
 #include "util/err.h"
 
 struct event_base;
@@ -62,6 +68,10 @@ struct pool_manager_hooks {
 	void (*drain_worker)(void *arg, worker_id_t w);
 	/* Worker `w` finishes its running tasks and leaves. */
 	void (*shutdown_worker)(void *arg, worker_id_t w, const char *reason);
+	/* What runnable tasks need, as sched_demand says with these bounds;
+	 * NULL: nothing (adapt keeps to its minimum). */
+	void (*demand)(void *arg, unsigned max_cores, uint64_t max_memory,
+		       uint64_t max_time, struct sched_demand *out);
 };
 
 struct pool_manager_config {
@@ -75,6 +85,8 @@ struct pool_manager_config {
 					   counts but is never removed; NULL:
 					   none */
 	unsigned head_workers;		/* its workers */
+	unsigned worker_cores;		/* each worker's, for adapt; 0: 1 */
+	uint64_t worker_memory;		/* bytes; 0: memory not counted */
 	double poll_interval;		/* seconds; 0: 10 */
 	double command_timeout;		/* seconds; 0: 30 */
 	double min_gap;			/* seconds between batch commands on
@@ -110,7 +122,9 @@ void pool_manager_resume(struct pool_manager *m);
 /* {"target", "actual", "jobs": [{"id", "index", "state", "raw",
  * "reason", "submitted", "started", "joined", "expected",
  * "walltime_left", "draining"}], "last_poll", "poll_error", "paused",
- * "waiting", "last_error"}; a new reference. */
+ * "waiting", "last_error", "unrunnable": [{"id", "needs", "limit"}] (a
+ * few queued tasks no worker could run, "needs": "8 cores", "limit":
+ * "4 cores"), "unrunnable_tasks" (how many in all)}; a new reference. */
 json_t *pool_manager_status(struct pool_manager *m);
 
 /* For tests and status. */

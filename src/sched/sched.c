@@ -1719,3 +1719,43 @@ worker_id_t sched_worker_next(struct sched *s, worker_id_t after)
 
 	return next < s->nworkers ? (worker_id_t)next : -1;
 }
+
+/* --- demand --------------------------------------------------------------- */
+
+/* One pass over the groups: each keeps its tasks per state, and all of a
+ * group's tasks share cores, memory and time limit. */
+void sched_demand(struct sched *s, unsigned max_cores, uint64_t max_memory,
+		  uint64_t max_time, struct sched_demand *out)
+{
+	memset(out, 0, sizeof(*out));
+	for (size_t k = 0; k < s->ngroups; k++) {
+		const struct group *g = s->groups[k];
+		const struct task_spec *sp = &g->spec;
+		uint64_t queued = g->count[TASK_QUEUED];
+		uint64_t n = queued + g->count[TASK_RUNNING];
+		struct sched_demand_over *o;
+
+		if (!n)
+			continue;
+		if ((!max_cores || sp->cores <= max_cores) &&
+		    (!max_memory || sp->memory <= max_memory) &&
+		    (!max_time || sp->time_limit <= max_time)) {
+			out->tasks += n;
+			out->cores += n * sp->cores;
+			out->memory += n * sp->memory;
+			continue;
+		}
+		out->over += queued;
+		if (!queued || out->nsample == SCHED_DEMAND_SAMPLES)
+			continue;
+		o = &out->sample[out->nsample++];
+		o->cores = sp->cores;
+		o->memory = sp->memory;
+		o->time_limit = sp->time_limit;
+		for (uint64_t i = 0; i < g->n; i++)
+			if (elem_state(g, i) == TASK_QUEUED) {
+				o->id = g->first + i;
+				break;
+			}
+	}
+}

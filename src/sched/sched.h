@@ -173,4 +173,25 @@ void sched_dispatch(struct sched *s);
 /* Nothing waiting, queued or running. */
 int sched_idle(struct sched *s);
 
+/* What runnable tasks (queued or running) need, for a pool that sizes
+ * itself to them.  Tasks past a bound (more than `max_cores` cores, more
+ * than `max_memory` bytes, a time limit over `max_time` seconds; each 0:
+ * none) are left out: `over` counts those still queued, and the first
+ * SCHED_DEMAND_SAMPLES submissions holding some are named by their first
+ * queued task.  Read-only, one pass over the submissions, not the tasks. */
+#define SCHED_DEMAND_SAMPLES 4
+struct sched_demand {
+	uint64_t tasks;			/* runnable within the bounds */
+	uint64_t cores, memory;		/* what they need in all */
+	uint64_t over;			/* queued past a bound */
+	struct sched_demand_over {
+		task_id_t id;
+		unsigned cores;
+		uint64_t memory, time_limit;
+	} sample[SCHED_DEMAND_SAMPLES];
+	size_t nsample;
+};
+void sched_demand(struct sched *s, unsigned max_cores, uint64_t max_memory,
+		  uint64_t max_time, struct sched_demand *out);
+
 #endif

@@ -38,12 +38,25 @@ static void hook_shutdown(void *arg, worker_id_t w, const char *reason)
 	server_kick(arg);
 }
 
+static void hook_demand(void *arg, unsigned max_cores, uint64_t max_memory,
+			uint64_t max_time, struct sched_demand *out)
+{
+	sched_demand(server_sched(arg), max_cores, max_memory, max_time, out);
+}
+
 static void give_hooks(struct server *srv, struct pool_manager_hooks *out)
 {
 	out->arg = srv;
 	out->worker_busy = hook_busy;
 	out->drain_worker = hook_drain;
 	out->shutdown_worker = hook_shutdown;
+	out->demand = hook_demand;
+}
+
+/* New demand: the pool grows on the next loop turn, not a poll later. */
+static void on_queued(void *arg)
+{
+	pool_manager_kick(arg);
 }
 
 static void on_joined(void *arg, worker_id_t w, const struct events_job *job)
@@ -60,6 +73,7 @@ static void on_lost(void *arg, worker_id_t w, const struct events_job *job,
 }
 
 static const struct events_ops pool_events = {
+	.tasks_queued = on_queued,
 	.worker_joined_job = on_joined,
 	.worker_lost_job = on_lost,
 };
@@ -178,6 +192,8 @@ int server_pool_start(struct server *srv, struct event_base *base,
 		(double)config_get_num(o->cfg, "pool.command-timeout");
 	mc.head_job = o->head_job && *o->head_job ? o->head_job : NULL;
 	mc.head_workers = o->head_workers;
+	mc.worker_cores = js.threads;
+	mc.worker_memory = js.worker_memory;
 	give_hooks(srv, &hooks);
 	m = pool_manager_create(base, &hooks, &mc, err);
 	if (!m)

@@ -1,10 +1,10 @@
 /*
  * pool: the pool manager (pool/manager.h) in the scheduler process.  The
  * manager sits below server/ and knows the process only by its hooks;
- * this side gives them (a worker's tasks from sched, drains through
- * sched, SHUTDOWN through the workers side) and forwards the server's
- * worker events with their batch jobs to pool_manager_worker_joined and
- * _left.
+ * this side gives them (a worker's tasks and the demand of runnable tasks
+ * from sched, drains through sched, SHUTDOWN through the workers side)
+ * and forwards the server's worker events with their batch jobs to
+ * pool_manager_worker_joined and _left, and new tasks as a kick.
  *
  * server_pool_start makes the pool of a scheduler that has a state
  * directory and a configuration: it renders the worker job script once,
