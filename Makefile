@@ -152,6 +152,7 @@ UNIT_TESTS += tests/unit/check_exec.c
 UNIT_TESTS += tests/unit/check_server.c
 UNIT_TESTS += tests/unit/check_events.c
 UNIT_TESTS += tests/unit/check_manager.c
+UNIT_TESTS += tests/unit/check_pool_wiring.c
 
 # benchmarks: print figures, assert nothing (`make bench`)
 BENCH_SRCS += tests/bench/bench_proto.c
