@@ -395,6 +395,19 @@ static int parse_bool(const char *s, int64_t *out)
 	return -1;
 }
 
+/* "30" or "1.5", spaces around allowed: a duration that says no unit. */
+static int bare_number(const char *s)
+{
+	size_t n;
+
+	s += strspn(s, " \t");
+	n = strspn(s, "0123456789.");
+	if (!n)
+		return 0;
+	s += n;
+	return !s[strspn(s, " \t")];
+}
+
 /* Check one scalar against its key; on failure `why` says what is
  * expected, without a location. */
 static int value_check(const struct config_key *k, const char *text,
@@ -430,6 +443,11 @@ static int value_check(const struct config_key *k, const char *text,
 		*num = (int64_t)u;
 		return 0;
 	case CONFIG_DURATION:
+		if (bare_number(text))
+			return errprintf(why, "a number without a unit is ambiguous "
+					 "(seconds to PBS, minutes to Slurm); write "
+					 "a unit, as in 30m, 2h or 90s, or the colon "
+					 "form 00:30:00");
 		if (duration_parse(text, &u, NULL) || u > INT64_MAX)
 			return errprintf(why, "expected a duration like 01:30:00, 90m or 2h");
 		*num = (int64_t)u;

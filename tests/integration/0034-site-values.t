@@ -1,0 +1,29 @@
+#!/bin/bash
+# Values of site profiles that the batch systems would read otherwise
+# than meant, or refuse: each is caught, or rendered, before anything is
+# submitted.
+. "$(dirname "$0")/lib.sh"
+
+[ -x "$CLUSTER" ] || t_bail "cluster is built" "missing $CLUSTER (run make BUILD=... all)"
+unset PBS_ACCOUNT SLURM_ACCOUNT
+
+# --- walltime: a unit or a colon form ---------------------------------------
+#
+# PBS reads a bare "30" as seconds, Slurm as minutes; neither is assumed.
+
+t_run "$CLUSTER" --profile generic-slurm --set job.walltime=30 config show
+t_is "$T_RC:$T_ERR" "1:cluster: --set job.walltime: invalid value '30' for 'job.walltime': a number without a unit is ambiguous (seconds to PBS, minutes to Slurm); write a unit, as in 30m, 2h or 90s, or the colon form 00:30:00" \
+	"a bare-number walltime on --set is refused, naming the key and the forms"
+printf 'job:\n  walltime: 45\n' >"$T_DIR/bare.yaml"
+t_run "$CLUSTER" config check "$T_DIR/bare.yaml"
+t_like "$T_ERR" "bare.yaml:2:13: invalid value '45' for 'job.walltime': a number without a unit" \
+	"a bare-number walltime in a file is refused at its line and column"
+for w in 30m 00:30:00 1800s 0.5h 30:00; do
+	t_run "$CLUSTER" --profile generic-slurm --set job.walltime=$w job-script --role worker
+	t_like "$T_OUT" $'\n#SBATCH --time=00:30:00\n' "walltime $w is half an hour"
+done
+t_run "$CLUSTER" --set worker.heartbeat=5 config show
+t_like "$T_ERR" "invalid value '5' for 'worker.heartbeat': a number without a unit" \
+	"so is any other duration without a unit"
+
+t_done
