@@ -1267,17 +1267,19 @@ static int check_inherits(struct config *cfg, struct err *err)
 	return 0;
 }
 
+/* Host names are case-insensitive (RFC 4343): "Casper-Login1" is a
+ * Casper login node as much as "casper-login1" is. */
 static int match_host(const char *pattern, const char *host)
 {
 	char shorter[256];
 	const char *dot = strchr(host, '.');
 
-	if (!fnmatch(pattern, host, 0))
+	if (!fnmatch(pattern, host, FNM_CASEFOLD))
 		return 1;
 	if (dot && (size_t)(dot - host) < sizeof(shorter)) {
 		memcpy(shorter, host, (size_t)(dot - host));
 		shorter[dot - host] = '\0';
-		return !fnmatch(pattern, shorter, 0);
+		return !fnmatch(pattern, shorter, FNM_CASEFOLD);
 	}
 	return 0;
 }

@@ -153,7 +153,7 @@ done
 check "config profiles shows inherit" \
 	bash -c "sed -n '/^casper\$/,/^[a-z]/p' '$tmp/out' | grep -qx '  inherit:     generic-pbs'"
 check "config profiles shows hosts" \
-	bash -c "sed -n '/^derecho\$/,/^[a-z]/p' '$tmp/out' | grep -qx '  hosts:       derecho\*, dec\*'"
+	bash -c "sed -n '/^derecho\$/,/^[a-z]/p' '$tmp/out' | grep -qx '  hosts:       derecho\[0-9\]\*, dec\[0-9\]\[0-9\]\[0-9\]\[0-9\], dec\[0-9\]\*\.hsn\.de\.hpc\.ucar\.edu'"
 check "config profiles shows where each is defined" \
 	grep -qx "  defined in:  $src/config/torque.yaml" "$tmp/out"
 check "config profiles ends with the auto choice" \

@@ -26,4 +26,28 @@ t_run "$CLUSTER" --set worker.heartbeat=5 config show
 t_like "$T_ERR" "invalid value '5' for 'worker.heartbeat': a number without a unit" \
 	"so is any other duration without a unit"
 
+# --- which profile `auto` picks, by NCAR's real host names ------------------
+#
+# A UTS namespace of its own gives `cluster` the host name to try.
+
+# auto_on HOST: the profile auto picks when this host is called HOST.
+auto_on() {
+	unshare --uts sh -c 'hostname "$1" && exec "$2" config show' sh "$1" "$CLUSTER" |
+		sed -n 's/^# profile \([^:]*\): auto: .*/\1/p'
+}
+
+if ! unshare --uts true 2>/dev/null; then
+	t_skip "auto by host name" "no UTS namespace here (needs root)"
+else
+	for pair in derecho1:derecho derecho8:derecho DERECHO3:derecho \
+		dec0001.hsn.de.hpc.ucar.edu:derecho Dec2488.HSN.de.hpc.ucar.edu:derecho \
+		casper-login1:casper Casper-Login2:casper casper27:casper \
+		crhtc12:casper CRHTC05:casper \
+		dec0001:derecho dec2488:derecho \
+		december:local decade:local dec12:local derechos:local \
+		crhtc:local laptop:local; do
+		t_is "$(auto_on "${pair%%:*}")" "${pair#*:}" "auto on '${pair%%:*}' picks ${pair#*:}"
+	done
+fi
+
 t_done
