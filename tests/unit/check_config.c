@@ -642,7 +642,7 @@ START_TEST(bundled_profiles)
 	ck_assert_str_eq(config_get_str(cfg, "job.queue"), "main");
 	ck_assert_str_eq(config_get_str(cfg, "job.priority"), "regular");
 	ck_assert_int_le(config_get_num(cfg, "job.walltime"), 12 * 3600);
-	ck_assert_int_le(config_get_num(cfg, "job.memory"), 235000000000LL);
+	ck_assert_int_le(config_get_num(cfg, "job.memory"), 235LL << 30);
 	config_destroy(cfg);
 
 	src.profile = "torque";
