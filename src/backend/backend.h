@@ -186,6 +186,9 @@ struct backend {
 	int dry_run_holds;		/* a dry run leaves a held job behind
 					   for the caller to cancel (PBS) */
 
+	/* 0 when the batch system takes `name` as a job name, else -1 with
+	 * err saying its rule; NULL: any word will do. */
+	int (*check_name)(const char *name, struct err *err);
 	/* The memory figure in the batch system's units, rounded up. */
 	void (*memory)(uint64_t bytes, struct strbuf *out);
 	/* The memory request as the directives write it, from job->memory

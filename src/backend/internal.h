@@ -54,6 +54,9 @@ int backend_qsub_argv(const struct backend_submit *s,
 					struct backend_argv *argv,
 					struct err *err),
 		      struct backend_argv *argv, struct err *err);
+/* PBS job names: a letter, then letters, digits, '-', '_' and '+', at
+ * most 230 in all. */
+int backend_pbs_check_name(const char *name, struct err *err);
 void backend_pbs_cancel_argv(const struct job_ref *refs, size_t n,
 			     struct backend_argv *argv);
 

@@ -11,6 +11,7 @@
  */
 #include "backend/internal.h"
 
+#include <ctype.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -21,6 +22,7 @@
 
 #define PBS_TIME "%a %b %d %H:%M:%S %Y"
 #define PBS_WALLTIME_EXIT (-29)		/* JOB_EXEC_KILL_WALLTIME */
+#define PBS_NAME_MAX 230		/* job name length, as PBS rules allow */
 
 /* --- shared with torque ------------------------------------------------------ */
 
@@ -142,6 +144,22 @@ int backend_pbs_parse_submit(const char *out, struct job_ref *ref,
 		return errprintf(err, "qsub printed no job id");
 	*ref = found;
 	return 0;
+}
+
+int backend_pbs_check_name(const char *name, struct err *err)
+{
+	size_t len = strlen(name);
+	int ok = len >= 1 && len <= PBS_NAME_MAX && isalpha((unsigned char)name[0]);
+
+	for (const char *p = name; ok && *p; p++)
+		ok = isalnum((unsigned char)*p) || strchr("-_+", *p);
+	if (ok)
+		return 0;
+	/* a long name is cut short, so the rule still fits the message */
+	return errprintf(err, "job.name = '%.40s%s' is not a PBS job name: PBS "
+			 "takes at most %d letters, digits, '-', '_' and '+', "
+			 "starting with a letter", name, len > 40 ? "..." : "",
+			 PBS_NAME_MAX);
 }
 
 void backend_pbs_cancel_argv(const struct job_ref *refs, size_t n,
@@ -408,6 +426,7 @@ const struct backend backend_pbs = {
 	.array_index_env = "PBS_ARRAY_INDEX",
 	.scheduler_slot = 1,
 	.dry_run_holds = 1,
+	.check_name = backend_pbs_check_name,
 	.memory = pbs_memory,
 	.memory_request = pbs_memory_request,
 	.directives = pbs_directives,

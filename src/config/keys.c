@@ -24,7 +24,7 @@ const struct config_key config_keys[] = {
 
 	/* job: one batch job of the pool */
 	K("job.name", CONFIG_WORD, "cluster",
-	  "job name shown by qstat and squeue"),
+	  "job name shown by qstat and squeue; PBS and Torque take at most 230 letters, digits, -, _ and +, starting with a letter"),
 	K("job.queue", CONFIG_WORD, NULL,
 	  "queue (PBS) or partition (Slurm)"),
 	K("job.account", CONFIG_WORD, NULL,

@@ -82,6 +82,7 @@ static int build_directives(struct render *r, struct err *err)
 	if (!name)
 		name = "cluster";
 	if (check_word("job.name", name, err) < 0 ||
+	    (b->check_name && b->check_name(name, err) < 0) ||
 	    (queue && check_word("job.queue", queue, err) < 0) ||
 	    (account && check_word("job.account", account, err) < 0) ||
 	    log_directory(r, &logdir, err) < 0 ||

@@ -50,4 +50,28 @@ else
 	done
 fi
 
+# --- PBS job names ----------------------------------------------------------
+#
+# PBS takes a letter, then letters, digits, '-', '_' and '+', at most 230
+# characters; qsub refuses anything else.  Slurm takes any word.
+
+rule="PBS takes at most 230 letters, digits, '-', '_' and '+', starting with a letter"
+long=a$(printf '%0230d' 0)
+for profile in derecho torque; do
+	for bad in my.job 1st-job "$long" job@host job=x a/b; do
+		t_run "$CLUSTER" --profile "$profile" --set job.name="$bad" job-script --role worker
+		shown=$bad
+		[ "${#bad}" -le 40 ] || shown=${bad:0:40}...
+		t_is "$T_RC:$T_ERR" "1:cluster: job.name = '$shown' is not a PBS job name: $rule" \
+			"$profile: job name '${bad:0:20}' is refused, saying the rule"
+	done
+	for good in dask-worker_1+x "${long:0:230}" J; do
+		t_run "$CLUSTER" --profile "$profile" --set job.name="$good" job-script --role worker
+		t_check "$profile: job name '${good:0:20}' is taken" \
+			grep -qxF "#PBS -N $good" <<<"$T_OUT"
+	done
+done
+t_run "$CLUSTER" --profile generic-slurm --set job.name=my.job job-script --role worker
+t_like "$T_OUT" $'\n#SBATCH --job-name=my.job\n' "Slurm takes a job name with a dot"
+
 t_done
