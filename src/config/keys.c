@@ -43,6 +43,8 @@ const struct config_key config_keys[] = {
 	   "GPUs per node"),
 	K("job.priority", CONFIG_WORD, NULL,
 	  "PBS job priority (-l job_priority=), e.g. regular, premium, economy"),
+	K("job.priorities", CONFIG_LIST, NULL,
+	  "the values of job.priority the site takes; unset: any word"),
 	K("job.extra", CONFIG_LIST, NULL,
 	  "extra directive arguments, one per item, e.g. \"-l place=scatter\""),
 	K("job.skip", CONFIG_LIST, NULL,

@@ -45,6 +45,27 @@ static int check_word(const char *key, const char *v, struct err *err)
 			 "digits and _.@+%%=:,/- only", key, v);
 }
 
+/* job.priority against the site's list, when the profile gives one: a
+ * priority the server does not know fails the job at qsub. */
+static int check_priority(const struct config *cfg, const char *priority,
+			  struct err *err)
+{
+	char *const *known = config_get_list(cfg, "job.priorities");
+	struct strbuf sb = STRBUF_INIT;
+
+	if (!priority || !*known)
+		return 0;
+	for (char *const *k = known; *k; k++)
+		if (!strcmp(*k, priority))
+			return 0;
+	for (char *const *k = known; *k; k++)
+		strbuf_addf(&sb, "%s%s", k == known ? "" : ", ", *k);
+	errprintf(err, "job.priority = '%s' is not one of %s (job.priorities of "
+		  "profile %s)", priority, sb.buf, config_profile_name(cfg));
+	strbuf_release(&sb);
+	return -1;
+}
+
 static int log_directory(struct render *r, const char **out, struct err *err)
 {
 	const char *dir = config_get_str(r->cfg, "job.log-directory");
@@ -86,7 +107,8 @@ static int build_directives(struct render *r, struct err *err)
 	    (queue && check_word("job.queue", queue, err) < 0) ||
 	    (account && check_word("job.account", account, err) < 0) ||
 	    log_directory(r, &logdir, err) < 0 ||
-	    (priority && check_word("job.priority", priority, err) < 0))
+	    (priority && check_word("job.priority", priority, err) < 0) ||
+	    check_priority(r->cfg, priority, err) < 0)
 		goto out;
 
 	struct backend_job job = {

@@ -74,4 +74,16 @@ done
 t_run "$CLUSTER" --profile generic-slurm --set job.name=my.job job-script --role worker
 t_like "$T_OUT" $'\n#SBATCH --job-name=my.job\n' "Slurm takes a job name with a dot"
 
+# --- Derecho's priorities ----------------------------------------------------
+
+for prio in regular premium economy; do
+	t_run "$CLUSTER" --profile derecho --set job.priority=$prio job-script --role worker
+	t_like "$T_OUT" $'\n#PBS -l job_priority='$prio$'\n' "derecho takes job_priority=$prio"
+done
+t_run "$CLUSTER" --profile derecho --set job.priority=high job-script --role worker
+t_is "$T_RC:$T_ERR" "1:cluster: job.priority = 'high' is not one of regular, premium, economy (job.priorities of profile derecho)" \
+	"derecho refuses a priority its server does not know"
+t_run "$CLUSTER" --profile generic-pbs --set job.priority=high job-script --role worker
+t_like "$T_OUT" $'\n#PBS -l job_priority=high\n' "a profile without job.priorities takes any word"
+
 t_done
