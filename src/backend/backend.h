@@ -148,6 +148,8 @@ struct backend_job {
 	unsigned processes;		/* worker ranks per node */
 	unsigned threads;		/* cores per worker */
 	unsigned gpus;			/* per node */
+	const char *gpu_type;		/* GPU model (PBS Pro gpu_type, Slurm
+					   gres type), or NULL; only with gpus */
 	uint64_t memory;		/* per node, bytes */
 	int head;			/* the first node also runs the scheduler
 					   rank (a head or batch job) */

@@ -199,6 +199,9 @@ static void pbs_chunk(struct strbuf *sb, const struct backend_job *j,
 		    j->cores, mpiprocs, j->threads);
 	if (j->gpus)
 		strbuf_addf(sb, ":ngpus=%u", j->gpus);
+	/* in the chunk: a job-wide -l gpu_type= is refused (NCAR Casper) */
+	if (j->gpus && j->gpu_type)
+		strbuf_addf(sb, ":gpu_type=%s", j->gpu_type);
 	strbuf_addf(sb, ":%s", mem);
 }
 

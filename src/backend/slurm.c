@@ -108,7 +108,10 @@ static void slurm_directives(const struct backend *b,
 	backend_directive(b, j, out, "--ntasks-per-node=%u", j->processes);
 	backend_directive(b, j, out, "--cpus-per-task=%u", j->threads);
 	backend_directive(b, j, out, "%s", mem.buf);
-	if (j->gpus)
+	if (j->gpus && j->gpu_type)
+		backend_directive(b, j, out, "--gres=gpu:%s:%u", j->gpu_type,
+				  j->gpus);
+	else if (j->gpus)
 		backend_directive(b, j, out, "--gres=gpu:%u", j->gpus);
 	backend_directive(b, j, out, "--time=%s", walltime.buf);
 	backend_directive(b, j, out, "--output=%s/%%x-%%j.out", j->log_dir);

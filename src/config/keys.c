@@ -41,6 +41,8 @@ const struct config_key config_keys[] = {
 	   "worker ranks per node; unset: one per core up to 4 cores, else the smallest divisor of cores at least its square root"),
 	KI("job.gpus", "0", 0, 64,
 	   "GPUs per node"),
+	K("job.gpu-type", CONFIG_WORD, NULL,
+	  "GPU model, e.g. a100: gpu_type= in each PBS Pro select chunk, --gres=gpu:TYPE:N for Slurm"),
 	K("job.priority", CONFIG_WORD, NULL,
 	  "PBS job priority (-l job_priority=), e.g. regular, premium, economy"),
 	K("job.priorities", CONFIG_LIST, NULL,

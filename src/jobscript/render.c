@@ -91,6 +91,7 @@ static int build_directives(struct render *r, struct err *err)
 	const char *name = config_get_str(r->cfg, "job.name");
 	const char *queue = config_get_str(r->cfg, "job.queue");
 	const char *priority = config_get_str(r->cfg, "job.priority");
+	const char *gpu_type = config_get_str(r->cfg, "job.gpu-type");
 	/* The loader has put the backend's account variable here when the
 	 * profiles leave job.account unset. */
 	const char *account = config_get_str(r->cfg, "job.account");
@@ -108,8 +109,14 @@ static int build_directives(struct render *r, struct err *err)
 	    (account && check_word("job.account", account, err) < 0) ||
 	    log_directory(r, &logdir, err) < 0 ||
 	    (priority && check_word("job.priority", priority, err) < 0) ||
-	    check_priority(r->cfg, priority, err) < 0)
+	    check_priority(r->cfg, priority, err) < 0 ||
+	    (gpu_type && check_word("job.gpu-type", gpu_type, err) < 0))
 		goto out;
+	if (gpu_type && !r->size.gpus) {
+		errprintf(err, "job.gpu-type = '%s' names a GPU model but job.gpus "
+			  "is 0; set job.gpus too", gpu_type);
+		goto out;
+	}
 
 	struct backend_job job = {
 		.name = name,
@@ -123,6 +130,7 @@ static int build_directives(struct render *r, struct err *err)
 		.processes = r->size.processes,
 		.threads = r->size.threads,
 		.gpus = r->size.gpus,
+		.gpu_type = gpu_type,
 		.memory = r->size.memory,
 		.head = r->opts->role != JOB_WORKER,
 		.skip = r->skip,

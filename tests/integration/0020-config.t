@@ -94,7 +94,7 @@ check "single-quoted \$PBS_NODEFILE stays literal" \
 run --profile nosuch config show
 check "unknown profile exits 1" [ "$rc" -eq 1 ]
 check "unknown profile lists the known ones" \
-	grep -q "^cluster: unknown profile 'nosuch' (known: casper, derecho, generic-pbs, generic-slurm, local, torque)" "$tmp/err"
+	grep -q "^cluster: unknown profile 'nosuch' (known: casper, casper-gpu, derecho, generic-pbs, generic-slurm, local, torque)" "$tmp/err"
 
 # A broken user file is an error for every command that loads config.
 printf 'job:\n  cores: [1\n' >"$HOME/.config/cluster/cluster.yaml"
@@ -137,7 +137,7 @@ bad syntax.yaml 'job:\n  cores: 4\n queue: x\n' \
 bad cycle.yaml 'profiles:\n  a: {inherit: b}\n  b: {inherit: a}\n' \
 	"2:16: profile 'a' inherits itself: a -> b -> a"
 bad parent.yaml 'profiles:\n  a:\n    inherit: nobody\n' \
-	"3:14: profile 'a' inherits unknown profile 'nobody' (known: a, casper, derecho, generic-pbs, generic-slurm, local, torque)"
+	"3:14: profile 'a' inherits unknown profile 'nobody' (known: a, casper, casper-gpu, derecho, generic-pbs, generic-slurm, local, torque)"
 
 run config check "$tmp/missing.yaml"
 check "check missing file: exit 1" [ "$rc" -eq 1 ]

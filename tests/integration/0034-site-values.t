@@ -86,4 +86,16 @@ t_is "$T_RC:$T_ERR" "1:cluster: job.priority = 'high' is not one of regular, pre
 t_run "$CLUSTER" --profile generic-pbs --set job.priority=high job-script --role worker
 t_like "$T_OUT" $'\n#PBS -l job_priority=high\n' "a profile without job.priorities takes any word"
 
+# --- the GPU model, inside the chunk ------------------------------------------
+
+t_run "$CLUSTER" --profile casper-gpu job-script --role worker
+t_like "$T_OUT" $'\n#PBS -l select=1:ncpus=4:mpiprocs=1:ompthreads=4:ngpus=1:gpu_type=a100:mem=38147MB\n' \
+	"casper-gpu asks for the GPU model inside the select chunk, before mem="
+t_unlike "$T_OUT" $'\n#PBS -l gpu_type' "and not job-wide"
+t_run "$CLUSTER" --profile generic-slurm --set job.gpus=2 --set job.gpu-type=a100 job-script --role worker
+t_like "$T_OUT" $'\n#SBATCH --gres=gpu:a100:2\n' "Slurm names the model in --gres"
+t_run "$CLUSTER" --profile casper --set job.gpu-type=a100 job-script --role worker
+t_is "$T_RC:$T_ERR" "1:cluster: job.gpu-type = 'a100' names a GPU model but job.gpus is 0; set job.gpus too" \
+	"a GPU model without GPUs is refused"
+
 t_done

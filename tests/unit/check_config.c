@@ -659,9 +659,9 @@ START_TEST(bundled_profiles)
 	ck_assert_str_eq(config_get_str(cfg, "scheduler.location"), "local");
 	const struct config_profile_info *info;
 	unsigned n = config_profiles(cfg, &info);
-	const char *want[] = { "casper", "derecho", "generic-pbs", "generic-slurm",
-			       "local", "torque" };
-	ck_assert_uint_eq(n, 6);
+	const char *want[] = { "casper", "casper-gpu", "derecho", "generic-pbs",
+			       "generic-slurm", "local", "torque" };
+	ck_assert_uint_eq(n, 7);
 	for (unsigned i = 0; i < n; i++) {
 		ck_assert_str_eq(info[i].name, want[i]);
 		ck_assert_ptr_nonnull(info[i].description);
