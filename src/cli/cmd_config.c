@@ -21,6 +21,20 @@ const struct cmd_entry cmd_config_entry = {
 	.summary = "show the effective configuration, check a file, list profiles",
 };
 
+/* What the reservation leaves each worker, which is its memory limit. */
+static void print_worker_share(const struct config *cfg)
+{
+	struct strbuf sb = STRBUF_INIT;
+	struct job_size js;
+
+	if (job_size_from_config(cfg, &js, NULL) < 0)
+		return;
+	size_format(&sb, js.worker_memory);
+	printf("; %u worker%s per node, %s each", js.processes,
+	       js.processes == 1 ? "" : "s", sb.buf);
+	strbuf_release(&sb);
+}
+
 /* How the job script writes job.memory and job.walltime, so a size given
  * in GB can be checked against the binary units the batch system reads. */
 static void print_rendered(const struct config *cfg,
@@ -30,6 +44,10 @@ static void print_rendered(const struct config *cfg,
 	struct strbuf sb = STRBUF_INIT;
 	struct job_size js;
 
+	if (!strcmp(v->key->name, "job.reserved-memory")) {
+		print_worker_share(cfg);
+		return;
+	}
 	if (!b || !b->is_batch)
 		return;
 	if (!strcmp(v->key->name, "job.walltime")) {

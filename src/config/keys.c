@@ -37,6 +37,8 @@ const struct config_key config_keys[] = {
 	   "cores per node"),
 	K("job.memory", CONFIG_SIZE, "2GiB",
 	  "memory per node (GB = 10^9, GiB = 2^30)"),
+	K("job.reserved-memory", CONFIG_SIZE, "0",
+	  "memory per node kept out of the workers' limits for the scheduler rank, the nannies and the MPI daemons; the job still asks for job.memory"),
 	KI("job.processes", NULL, 1, 100000,
 	   "worker ranks per node; unset: one per core up to 4 cores, else the smallest divisor of cores at least its square root"),
 	KI("job.gpus", "0", 0, 64,

@@ -3,8 +3,11 @@
  *
  * A job has `nodes` and, per node, `cores`, `memory` and `processes`
  * (worker ranks per node).  Each worker gets cores/processes cores and
- * memory/processes bytes as its limit.  A head job runs one more rank, the
- * scheduler, on its first node.
+ * (memory - reserved)/processes bytes as its limit: job.reserved-memory
+ * is left per node for what runs beside the workers (the scheduler rank,
+ * a nanny per rank, the MPI daemons), which a cgroup limit on the job
+ * counts too.  A head job runs one more rank, the scheduler, on its
+ * first node.
  */
 #ifndef CLUSTER_JOBSCRIPT_H
 #define CLUSTER_JOBSCRIPT_H
@@ -24,6 +27,7 @@ struct job_size {
 	unsigned threads;		/* cores per worker */
 	unsigned gpus;			/* per node */
 	uint64_t memory;		/* per node, bytes as given */
+	uint64_t reserved_memory;	/* per node, bytes no worker gets */
 	uint64_t worker_memory;		/* per worker, bytes (the limit) */
 	uint64_t walltime;		/* seconds */
 };

@@ -48,6 +48,7 @@ int job_size_from_config(const struct config *cfg, struct job_size *js,
 	int64_t cores = config_get_num(cfg, "job.cores");
 	int64_t gpus = config_get_num(cfg, "job.gpus");
 	int64_t memory = config_get_num(cfg, "job.memory");
+	int64_t reserved = config_get_num(cfg, "job.reserved-memory");
 	int64_t walltime = config_get_num(cfg, "job.walltime");
 
 	memset(&s, 0, sizeof(s));
@@ -66,6 +67,12 @@ int job_size_from_config(const struct config *cfg, struct job_size *js,
 		return errprintf(err, "job.memory = %s leaves the workers no memory; "
 				 "set job.memory to the node's memory, e.g. 4GiB",
 				 value_text(cfg, "job.memory"));
+	if (reserved < 0 || reserved >= memory)
+		return errprintf(err, "job.reserved-memory = %s leaves the workers "
+				 "nothing of job.memory = %s; lower "
+				 "job.reserved-memory or raise job.memory",
+				 value_text(cfg, "job.reserved-memory"),
+				 value_text(cfg, "job.memory"));
 	if (walltime <= 0)
 		return errprintf(err, "job.walltime = %s is zero; set a time limit "
 				 "like 01:00:00", value_text(cfg, "job.walltime"));
@@ -73,6 +80,7 @@ int job_size_from_config(const struct config *cfg, struct job_size *js,
 	s.cores = (unsigned)cores;
 	s.gpus = (unsigned)gpus;
 	s.memory = (uint64_t)memory;
+	s.reserved_memory = (uint64_t)reserved;
 	s.walltime = (uint64_t)walltime;
 
 	if (procs && procs->set) {
@@ -91,7 +99,7 @@ int job_size_from_config(const struct config *cfg, struct job_size *js,
 		s.processes = job_default_processes(s.cores);
 	}
 	s.threads = s.cores / s.processes;
-	s.worker_memory = s.memory / s.processes;
+	s.worker_memory = (s.memory - s.reserved_memory) / s.processes;
 	if (!s.worker_memory)
 		return errprintf(err, "job.memory = %s split between %u workers gives "
 				 "each less than one byte; raise job.memory or lower "
