@@ -187,6 +187,10 @@ struct backend {
 					   rank oversubscribes the workers' */
 	int dry_run_holds;		/* a dry run leaves a held job behind
 					   for the caller to cancel (PBS) */
+	int slots_per_core;		/* the node list names each node once
+					   per core (Torque's ppn), not once
+					   per rank: mpirun must spread the
+					   ranks over the nodes itself */
 
 	/* 0 when the batch system takes `name` as a job name, else -1 with
 	 * err saying its rule; NULL: any word will do. */

@@ -250,6 +250,7 @@ const struct backend backend_torque = {
 	.account_env = "PBS_ACCOUNT",
 	.job_id_env = "PBS_JOBID",
 	.array_index_env = "PBS_ARRAYID",
+	.slots_per_core = 1,
 	.check_name = backend_pbs_check_name,
 	.memory = torque_memory,
 	.memory_request = torque_memory_request,

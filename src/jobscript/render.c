@@ -260,11 +260,30 @@ static int rank_config(struct render *r, struct err *err)
 	return 0;
 }
 
+/* The profile's launcher arguments already say how ranks are placed. */
+static int args_place_ranks(char *const *args)
+{
+	static const char *const opts[] = {
+		"-map-by", "--map-by", "-npernode", "--npernode", "-pernode",
+		"--pernode", "-ppr", "--ppr", "-rankfile", "--rankfile", NULL,
+	};
+
+	for (; args && *args; args++)
+		for (const char *const *o = opts; *o; o++) {
+			size_t n = strlen(*o);
+			if (!strncmp(*args, *o, n) && ((*args)[n] == '\0' ||
+						       (*args)[n] == '='))
+				return 1;
+		}
+	return 0;
+}
+
 static int build_launch(struct render *r, struct err *err)
 {
 	const struct job_script_opts *o = r->opts;
 	const char *cmd = config_get_str(r->cfg, "launch.command");
 	char *const *args = config_get_list(r->cfg, "launch.args");
+	char *const *args0 = args;
 	struct strbuf *sb = &r->launch;
 	int srun;
 	unsigned long long ranks;
@@ -304,6 +323,13 @@ static int build_launch(struct render *r, struct err *err)
 	/* A backend with a slot for the scheduler (PBS Pro's select line)
 	 * needs no oversubscription; elsewhere the scheduler rank shares the
 	 * allocation with the workers. */
+	/* Torque's $PBS_NODEFILE names each node once per core: mpirun's
+	 * default, filling a node's slots before the next node's, would put
+	 * every rank of a job of few ranks per node on its first node.
+	 * Round robin over the nodes gives each one P ranks, and the first
+	 * node of a head job P + 1 with rank 0, the scheduler, among them. */
+	if (!srun && r->backend->slots_per_core && !args_place_ranks(args0))
+		strbuf_addstr(sb, " --map-by node");
 	if (o->role != JOB_WORKER && !r->backend->scheduler_slot)
 		strbuf_addstr(sb, srun ? " --overcommit" : " --oversubscribe");
 	strbuf_addch(sb, ' ');
