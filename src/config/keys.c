@@ -13,6 +13,7 @@
 
 static const char *const locations[] = { "job", "local", NULL };
 static const char *const launchers[] = { "mpirun", "mpiexec", "srun", NULL };
+static const char *const mpis[] = { "openmpi", "pals", NULL };
 
 #define K(n, t, d, doc) { n, t, d, 0, 0, NULL, doc }
 #define KI(n, d, lo, hi, doc) { n, CONFIG_INT, d, lo, hi, NULL, doc }
@@ -67,6 +68,8 @@ const struct config_key config_keys[] = {
 	/* launch: how the job starts its ranks */
 	KC("launch.command", "mpirun", launchers,
 	   "MPI launcher of the job's ranks"),
+	KC("launch.mpi", "openmpi", mpis,
+	   "whose mpirun or mpiexec launch.command is: openmpi, or pals (HPE Cray PALS mpiexec, as on Derecho); srun needs none"),
 	K("launch.args", CONFIG_LIST, NULL,
 	  "launcher arguments, e.g. [\"--hostfile\", \"$PBS_NODEFILE\"]"),
 

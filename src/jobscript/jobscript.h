@@ -7,7 +7,8 @@
  * is left per node for what runs beside the workers (the scheduler rank,
  * a nanny per rank, the MPI daemons), which a cgroup limit on the job
  * counts too.  A head job runs one more rank, the scheduler, on its
- * first node.
+ * first node; under PALS, which places the same number of ranks on every
+ * node, the scheduler takes one worker's place instead.
  */
 #ifndef CLUSTER_JOBSCRIPT_H
 #define CLUSTER_JOBSCRIPT_H

@@ -15,10 +15,21 @@
 
 #include "backend/backend.h"
 
+/* Who starts the ranks, which decides how they are counted and placed. */
+enum launcher {
+	LAUNCH_OPENMPI,		/* Open MPI's mpirun or mpiexec */
+	LAUNCH_PALS,		/* HPE Cray PALS mpiexec */
+	LAUNCH_SRUN,
+};
+
 struct render {
 	const struct config *cfg;
 	const struct job_script_opts *opts;
 	const struct backend *backend;
+	enum launcher launcher;
+	const char *command;		/* launch.command */
+	int sched_slot;			/* a head job's first node has a rank
+					   more than the others: the scheduler */
 	struct job_size size;
 	char *const *skip;
 	struct strbuf directives;
@@ -132,7 +143,7 @@ static int build_directives(struct render *r, struct err *err)
 		.gpus = r->size.gpus,
 		.gpu_type = gpu_type,
 		.memory = r->size.memory,
-		.head = r->opts->role != JOB_WORKER,
+		.head = r->sched_slot,
 		.skip = r->skip,
 	};
 	b->directives(b, &job, &r->directives);
@@ -260,6 +271,40 @@ static int rank_config(struct render *r, struct err *err)
 	return 0;
 }
 
+/* launch.command and launch.mpi, checked together.  PALS places ranks
+ * by one --ppn for every node, so a head job cannot give its first node
+ * one rank more: there the scheduler takes a worker's place instead. */
+static int choose_launcher(struct render *r, struct err *err)
+{
+	const char *cmd = config_get_str(r->cfg, "launch.command");
+	const char *mpi = config_get_str(r->cfg, "launch.mpi");
+
+	if (!cmd)
+		cmd = "mpirun";
+	if (strcmp(cmd, "mpirun") && strcmp(cmd, "mpiexec") && strcmp(cmd, "srun"))
+		return errprintf(err, "launch.command = '%s' is not one of mpirun, "
+				 "mpiexec, srun", cmd);
+	r->command = cmd;
+	if (!strcmp(cmd, "srun"))
+		r->launcher = LAUNCH_SRUN;
+	else if (mpi && !strcmp(mpi, "pals"))
+		r->launcher = LAUNCH_PALS;
+	else
+		r->launcher = LAUNCH_OPENMPI;
+	if (r->launcher == LAUNCH_PALS && strcmp(cmd, "mpiexec"))
+		return errprintf(err, "launch.mpi = pals starts ranks with mpiexec, "
+				 "not %s; set launch.command to mpiexec", cmd);
+	r->sched_slot = r->opts->role != JOB_WORKER &&
+			r->launcher != LAUNCH_PALS;
+	if (r->opts->role != JOB_WORKER && r->launcher == LAUNCH_PALS &&
+	    (unsigned long long)r->size.nodes * r->size.processes < 2)
+		return errprintf(err, "a head job under PALS runs job.nodes x "
+				 "job.processes ranks, the scheduler in a worker's "
+				 "place: 1 rank leaves no worker; raise job.processes "
+				 "or job.nodes");
+	return 0;
+}
+
 /* The profile's launcher arguments already say how ranks are placed. */
 static int args_place_ranks(char *const *args)
 {
@@ -281,19 +326,13 @@ static int args_place_ranks(char *const *args)
 static int build_launch(struct render *r, struct err *err)
 {
 	const struct job_script_opts *o = r->opts;
-	const char *cmd = config_get_str(r->cfg, "launch.command");
+	const char *cmd = r->command;
 	char *const *args = config_get_list(r->cfg, "launch.args");
 	char *const *args0 = args;
 	struct strbuf *sb = &r->launch;
-	int srun;
+	int srun = r->launcher == LAUNCH_SRUN;
 	unsigned long long ranks;
 
-	if (!cmd)
-		cmd = "mpirun";
-	if (strcmp(cmd, "mpirun") && strcmp(cmd, "mpiexec") && strcmp(cmd, "srun"))
-		return errprintf(err, "launch.command = '%s' is not one of mpirun, "
-				 "mpiexec, srun", cmd);
-	srun = !strcmp(cmd, "srun");
 	if (!o->rank_path || o->rank_path[0] != '/')
 		return errprintf(err, "the path of cluster-rank '%s' is not absolute",
 				 o->rank_path ? o->rank_path : "");
@@ -305,7 +344,7 @@ static int build_launch(struct render *r, struct err *err)
 	}
 
 	ranks = (unsigned long long)r->size.nodes * r->size.processes;
-	if (o->role != JOB_WORKER)
+	if (r->sched_slot)
 		ranks++;	/* rank 0 is the scheduler */
 
 	strbuf_addstr(sb, cmd);
@@ -320,6 +359,10 @@ static int build_launch(struct render *r, struct err *err)
 	 * (Hydra, Cray PALS, Open MPI) all take; mpirun is Open MPI's. */
 	strbuf_addf(sb, srun ? " --ntasks=%llu" :
 		    !strcmp(cmd, "mpiexec") ? " -n %llu" : " -np %llu", ranks);
+	/* PALS fills a node's cores before the next node's unless told the
+	 * ranks per node (NCAR: mpiexec -n <total> -ppn <per node>). */
+	if (r->launcher == LAUNCH_PALS)
+		strbuf_addf(sb, " --ppn %u", r->size.processes);
 	/* A backend with a slot for the scheduler (PBS Pro's select line)
 	 * needs no oversubscription; elsewhere the scheduler rank shares the
 	 * allocation with the workers. */
@@ -328,9 +371,10 @@ static int build_launch(struct render *r, struct err *err)
 	 * every rank of a job of few ranks per node on its first node.
 	 * Round robin over the nodes gives each one P ranks, and the first
 	 * node of a head job P + 1 with rank 0, the scheduler, among them. */
-	if (!srun && r->backend->slots_per_core && !args_place_ranks(args0))
+	if (r->launcher == LAUNCH_OPENMPI && r->backend->slots_per_core &&
+	    !args_place_ranks(args0))
 		strbuf_addstr(sb, " --map-by node");
-	if (o->role != JOB_WORKER && !r->backend->scheduler_slot)
+	if (r->sched_slot && !r->backend->scheduler_slot)
 		strbuf_addstr(sb, srun ? " --overcommit" : " --oversubscribe");
 	strbuf_addch(sb, ' ');
 	strbuf_add_shquoted(sb, o->rank_path);
@@ -522,6 +566,7 @@ int job_script_render(const struct config *cfg,
 	strbuf_init(&r.epilogue, 0);
 
 	if (job_size_from_config(cfg, &r.size, err) < 0 ||
+	    choose_launcher(&r, err) < 0 ||
 	    build_directives(&r, err) < 0 || build_launch(&r, err) < 0)
 		goto out;
 	build_environment(&r);

@@ -121,4 +121,21 @@ t_run "$CLUSTER" --profile casper --set job.reserved-memory=25GB job-script --ro
 t_is "$T_RC:$T_ERR" "1:cluster: job.reserved-memory = 25GB leaves the workers nothing of job.memory = 25GB; lower job.reserved-memory or raise job.memory" \
 	"a reservation of all the memory is refused"
 
+# --- Derecho's PALS mpiexec ---------------------------------------------------
+#
+# No PALS here: the launch line is what is checked (the golden files of
+# 0032 hold the whole scripts).
+
+t_run "$CLUSTER" --profile derecho --set job.nodes=2 job-script --role worker
+t_like "$T_OUT" $'\nmpiexec -n 32 --ppn 16 ' "a PALS worker job says the ranks per node"
+t_run "$CLUSTER" --profile derecho --set job.nodes=2 job-script --role head
+t_like "$T_OUT" $'\nmpiexec -n 32 --ppn 16 ' "a PALS head job: the scheduler in a worker's place"
+t_like "$T_OUT" $'\n#PBS -l select=2:ncpus=128:mpiprocs=16:' "and the same chunk on every node"
+t_run "$CLUSTER" --profile derecho --set job.processes=1 job-script --role head
+t_is "$T_RC:$T_ERR" "1:cluster: a head job under PALS runs job.nodes x job.processes ranks, the scheduler in a worker's place: 1 rank leaves no worker; raise job.processes or job.nodes" \
+	"a PALS head job of one rank is refused"
+t_run "$CLUSTER" --profile derecho --set launch.command=mpirun job-script --role worker
+t_is "$T_RC:$T_ERR" "1:cluster: launch.mpi = pals starts ranks with mpiexec, not mpirun; set launch.command to mpiexec" \
+	"PALS with mpirun is refused"
+
 t_done
