@@ -70,6 +70,8 @@ const struct config_key config_keys[] = {
 	   "MPI launcher of the job's ranks"),
 	KC("launch.mpi", "openmpi", mpis,
 	   "whose mpirun or mpiexec launch.command is: openmpi, or pals (HPE Cray PALS mpiexec, as on Derecho); srun needs none"),
+	K("launch.recovery", CONFIG_BOOL, "false",
+	  "keep the other ranks running when one rank dies, in the launcher's own words: Open MPI's recovery switch as the mpirun found at run time spells it, PALS --no-abort-on-failure, srun --kill-on-bad-exit=0"),
 	K("launch.args", CONFIG_LIST, NULL,
 	  "launcher arguments, e.g. [\"--hostfile\", \"$PBS_NODEFILE\"]"),
 

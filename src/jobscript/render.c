@@ -323,6 +323,48 @@ static int args_place_ranks(char *const *args)
 	return 0;
 }
 
+/* One rank that exits must not end the others: a nanny restarts its
+ * worker, but a whole rank can still be lost (killed, out of memory).
+ * Open MPI 4 (ORTE) calls the switch orte_enable_recovery; 5 (PRRTE)
+ * does not know that name, its runtime reads prte_enable_recovery
+ * (--prtemca), which 4's mpirun refuses as an unknown option.  Which
+ * mpirun a job gets is up to the modules loaded on the compute node, so
+ * the script asks the one on PATH. */
+static void recovery_probe(struct render *r)
+{
+	struct strbuf *sb = &r->launch;
+
+	if (r->launcher != LAUNCH_OPENMPI)
+		return;
+	strbuf_addstr(sb, "# Open MPI 4 and 5 name the switch that keeps the other "
+		      "ranks running differently\n");
+	strbuf_addf(sb, "case $(%s --version 2>/dev/null) in\n", r->command);
+	strbuf_addstr(sb, "*\"Open MPI) \"[1-4].*) cluster_mca=--mca "
+		      "cluster_recovery=orte_enable_recovery ;;\n");
+	strbuf_addstr(sb, "*) cluster_mca=--prtemca "
+		      "cluster_recovery=prte_enable_recovery ;;\n");
+	strbuf_addstr(sb, "esac\n");
+}
+
+static void recovery_args(struct render *r)
+{
+	struct strbuf *sb = &r->launch;
+
+	switch (r->launcher) {
+	case LAUNCH_OPENMPI:
+		strbuf_addstr(sb, " \"$cluster_mca\" \"$cluster_recovery\" 1");
+		break;
+	case LAUNCH_PALS:
+		/* PALS ends the whole job when one rank exits non-zero */
+		strbuf_addstr(sb, " --no-abort-on-failure");
+		break;
+	case LAUNCH_SRUN:
+		/* whatever KillOnBadExit the site set */
+		strbuf_addstr(sb, " --kill-on-bad-exit=0");
+		break;
+	}
+}
+
 static int build_launch(struct render *r, struct err *err)
 {
 	const struct job_script_opts *o = r->opts;
@@ -331,6 +373,7 @@ static int build_launch(struct render *r, struct err *err)
 	char *const *args0 = args;
 	struct strbuf *sb = &r->launch;
 	int srun = r->launcher == LAUNCH_SRUN;
+	int recovery = config_get_num(r->cfg, "launch.recovery") != 0;
 	unsigned long long ranks;
 
 	if (!o->rank_path || o->rank_path[0] != '/')
@@ -347,6 +390,8 @@ static int build_launch(struct render *r, struct err *err)
 	if (r->sched_slot)
 		ranks++;	/* rank 0 is the scheduler */
 
+	if (recovery)
+		recovery_probe(r);
 	strbuf_addstr(sb, cmd);
 	for (; args && *args; args++) {
 		if (config_has_control(*args))
@@ -355,6 +400,8 @@ static int build_launch(struct render *r, struct err *err)
 		strbuf_addch(sb, ' ');
 		add_launch_arg(sb, *args);
 	}
+	if (recovery)
+		recovery_args(r);
 	/* -n is the MPI standard's spelling, which mpiexec implementations
 	 * (Hydra, Cray PALS, Open MPI) all take; mpirun is Open MPI's. */
 	strbuf_addf(sb, srun ? " --ntasks=%llu" :

@@ -89,7 +89,7 @@ check "derecho priority" grep -q '^job.priority = regular ' "$tmp/out"
 
 run --profile generic-pbs config show
 check "single-quoted \$PBS_NODEFILE stays literal" \
-	grep -q '^launch.args = \[--hostfile, \$PBS_NODEFILE, ' "$tmp/out"
+	grep -q '^launch.args = \[--hostfile, \$PBS_NODEFILE\] ' "$tmp/out"
 
 run --profile nosuch config show
 check "unknown profile exits 1" [ "$rc" -eq 1 ]

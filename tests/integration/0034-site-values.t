@@ -127,9 +127,9 @@ t_is "$T_RC:$T_ERR" "1:cluster: job.reserved-memory = 25GB leaves the workers no
 # 0032 hold the whole scripts).
 
 t_run "$CLUSTER" --profile derecho --set job.nodes=2 job-script --role worker
-t_like "$T_OUT" $'\nmpiexec -n 32 --ppn 16 ' "a PALS worker job says the ranks per node"
+t_like "$T_OUT" $'\nmpiexec --no-abort-on-failure -n 32 --ppn 16 ' "a PALS worker job says the ranks per node"
 t_run "$CLUSTER" --profile derecho --set job.nodes=2 job-script --role head
-t_like "$T_OUT" $'\nmpiexec -n 32 --ppn 16 ' "a PALS head job: the scheduler in a worker's place"
+t_like "$T_OUT" $'\nmpiexec --no-abort-on-failure -n 32 --ppn 16 ' "a PALS head job: the scheduler in a worker's place"
 t_like "$T_OUT" $'\n#PBS -l select=2:ncpus=128:mpiprocs=16:' "and the same chunk on every node"
 t_run "$CLUSTER" --profile derecho --set job.processes=1 job-script --role head
 t_is "$T_RC:$T_ERR" "1:cluster: a head job under PALS runs job.nodes x job.processes ranks, the scheduler in a worker's place: 1 rank leaves no worker; raise job.processes or job.nodes" \

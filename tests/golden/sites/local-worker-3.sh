@@ -1,3 +1,8 @@
 #!/bin/bash
 export CLUSTER_HOME='@CLUSTER_HOME@'
-mpirun -np 6 '@BINDIR@/cluster-rank' --worker-only --name 'default' --profile 'local' --cores '1' --memory '2147483648' --set 'job.nodes=3'
+# Open MPI 4 and 5 name the switch that keeps the other ranks running differently
+case $(mpirun --version 2>/dev/null) in
+*"Open MPI) "[1-4].*) cluster_mca=--mca cluster_recovery=orte_enable_recovery ;;
+*) cluster_mca=--prtemca cluster_recovery=prte_enable_recovery ;;
+esac
+mpirun "$cluster_mca" "$cluster_recovery" 1 -np 6 '@BINDIR@/cluster-rank' --worker-only --name 'default' --profile 'local' --cores '1' --memory '2147483648' --set 'job.nodes=3'
