@@ -406,6 +406,11 @@ static int build_launch(struct render *r, struct err *err)
 	 * (Hydra, Cray PALS, Open MPI) all take; mpirun is Open MPI's. */
 	strbuf_addf(sb, srun ? " --ntasks=%llu" :
 		    !strcmp(cmd, "mpiexec") ? " -n %llu" : " -np %llu", ranks);
+	/* Slurm 22.05 to 23.02 do not hand sbatch's --cpus-per-task down to
+	 * srun: without it on the srun line each rank gets one CPU, which
+	 * pins a multi-core worker to a single CPU where tasks are bound. */
+	if (srun)
+		strbuf_addf(sb, " --cpus-per-task=%u", r->size.threads);
 	/* PALS fills a node's cores before the next node's unless told the
 	 * ranks per node (NCAR: mpiexec -n <total> -ppn <per node>). */
 	if (r->launcher == LAUNCH_PALS)
