@@ -106,6 +106,7 @@ static int cmd_job_script(int argc, char **argv, void *values,
 		.cluster_name = g->name,
 		.templates_dir = g->templates_dir,
 		.sets = g->sets.items,
+		.create_log_directory = 1,
 	};
 	if (batch) {
 		if (!realpath(batch, batch_abs)) {

@@ -1108,6 +1108,65 @@ static int set_list(struct setting *s, const char *value, const char *where,
 	return ret;
 }
 
+static int name_start(char c)
+{
+	return isalpha((unsigned char)c) || c == '_';
+}
+
+static int name_char(char c)
+{
+	return isalnum((unsigned char)c) || c == '_';
+}
+
+/* A --set value that is no list, with $NAME and ${NAME} replaced from the
+ * environment.  The shell has had its turn at the command line, so a
+ * dollar sign that reaches us was kept for this: job.log-directory=
+ * '$SCRATCH/logs' must name a directory now, since no batch directive
+ * expands it later.  A '$' before anything but a name stays. */
+static int expand_set_value(const char *where, const char *value,
+			    struct strbuf *out, struct err *err)
+{
+	const char *p = value;
+
+	while (*p) {
+		const char *dollar = strchr(p, '$');
+		const char *name, *end;
+		int braced;
+		char buf[128];
+
+		if (!dollar) {
+			strbuf_addstr(out, p);
+			break;
+		}
+		strbuf_add(out, p, (size_t)(dollar - p));
+		braced = dollar[1] == '{';
+		name = dollar + 1 + braced;
+		end = name;
+		if (name_start(*end))
+			while (name_char(*end))
+				end++;
+		if (end == name || (braced && *end != '}') ||
+		    (size_t)(end - name) >= sizeof(buf)) {
+			if (braced)
+				return errprintf(err, "%s: bad variable reference in '%s': "
+						 "write ${NAME} with letters, digits and _",
+						 where, value);
+			strbuf_addch(out, '$');
+			p = dollar + 1;
+			continue;
+		}
+		memcpy(buf, name, (size_t)(end - name));
+		buf[end - name] = '\0';
+		const char *v = getenv(buf);
+		if (!v)
+			return errprintf(err, "%s: environment variable '%s' is not set "
+					 "(in '%s')", where, buf, value);
+		strbuf_addstr(out, v);
+		p = end + braced;
+	}
+	return 0;
+}
+
 static int parse_set(const char *arg, struct setting *s, struct err *err)
 {
 	const char *eq = strchr(arg, '=');
@@ -1143,7 +1202,13 @@ static int parse_set(const char *arg, struct setting *s, struct err *err)
 		snprintf(s->origin, sizeof(s->origin), "--set");
 		return 0;
 	}
-	return setting_from_text(s, k, value, where, "--set", err);
+	struct strbuf text = STRBUF_INIT;
+	int ret = expand_set_value(where, value, &text, err);
+
+	if (ret == 0)
+		ret = setting_from_text(s, k, text.buf, where, "--set", err);
+	strbuf_release(&text);
+	return ret;
 }
 
 /* --- merging ------------------------------------------------------------ */

@@ -63,7 +63,7 @@ const struct config_key config_keys[] = {
 	K("job.template", CONFIG_STRING, NULL,
 	  "job script template; relative names are looked up in the jobscripts folder"),
 	K("job.log-directory", CONFIG_STRING, NULL,
-	  "where batch output files go; unset: the cluster's state directory"),
+	  "where batch output files go, made (0700) by job-script when missing; unset: the cluster's state directory"),
 
 	/* launch: how the job starts its ranks */
 	KC("launch.command", "mpirun", launchers,

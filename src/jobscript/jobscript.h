@@ -53,6 +53,11 @@ struct job_script_opts {
 	const char *config_file;	/* --config FILE (absolute), or NULL */
 	const char *const *sets;	/* --set KEY=VALUE as the user gave
 					   them, NULL-terminated, or NULL */
+	int create_log_directory;	/* the script is to be submitted: make
+					   job.log-directory (and its parents,
+					   0700) when it is missing, as a batch
+					   system fails a job whose log
+					   directory is missing */
 };
 
 /* The launch line carries the job's configuration to every rank, so that
@@ -61,7 +66,8 @@ struct job_script_opts {
  * was given, --cores and --memory (each worker's share) and every --set,
  * each value single-quoted. */
 
-/* Render the whole script, exactly as it would be submitted. */
+/* Render the whole script, exactly as it would be submitted.  Nothing is
+ * created on failure. */
 int job_script_render(const struct config *cfg,
 		      const struct job_script_opts *opts,
 		      struct strbuf *out, struct err *err);

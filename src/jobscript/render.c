@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "backend/backend.h"
@@ -241,6 +242,30 @@ static void rank_option(struct strbuf *sb, const char *opt, const char *value)
 	strbuf_add_shquoted(sb, value);
 }
 
+/* A --set as the ranks should get it: a value that is no list had its
+ * $NAME expanded here, where the user's environment is, and goes on
+ * expanded, since the job's environment on the compute node need not
+ * have the variable.  Anything else goes as given. */
+static void expanded_set(const struct config *cfg, const char *set,
+			 struct strbuf *out)
+{
+	const char *eq = strchr(set, '=');
+	const struct config_value *v = NULL;
+	char key[128];
+
+	if (eq && strchr(eq, '$') && (size_t)(eq - set) < sizeof(key)) {
+		memcpy(key, set, (size_t)(eq - set));
+		key[eq - set] = '\0';
+		v = config_get(cfg, key);
+	}
+	if (v && v->set && v->key->type != CONFIG_LIST &&
+	    !strcmp(v->origin, "--set") && v->text && !strchr(v->text, '$')) {
+		strbuf_addf(out, "%s=%s", key, v->text);
+		return;
+	}
+	strbuf_addstr(out, set);
+}
+
 /* What the ranks need to see the job as it was rendered: without these a
  * rank would resolve `auto` by its own compute node's name, size its
  * worker from hwloc instead of job.cores/job.memory, and miss every
@@ -263,10 +288,13 @@ static int rank_config(struct render *r, struct err *err)
 	strbuf_addf(sb, " --cores '%u' --memory '%llu'", r->size.threads,
 		    (unsigned long long)r->size.worker_memory);
 	for (const char *const *s = o->sets; s && *s; s++) {
+		struct strbuf set = STRBUF_INIT;
 		if (config_has_control(*s))
 			return errprintf(err, "--set '%s' contains a control character, "
 					 "which a job script cannot pass on", *s);
-		rank_option(sb, "--set", *s);
+		expanded_set(r->cfg, *s, &set);
+		rank_option(sb, "--set", set.buf);
+		strbuf_release(&set);
 	}
 	return 0;
 }
@@ -585,6 +613,41 @@ static int fill_template(struct render *r, const char *path,
 	return 0;
 }
 
+/* mkdir -p, 0700 for what it makes; a directory that is there is left
+ * as it is. */
+static int make_log_directory(const char *dir, struct err *err)
+{
+	struct strbuf path = STRBUF_INIT;
+	struct stat st;
+	int rc = -1;
+
+	if (stat(dir, &st) == 0 && S_ISDIR(st.st_mode))
+		return 0;
+	strbuf_addstr(&path, dir);
+	for (char *p = path.buf + 1;; p++) {
+		char c = *p;
+		if (c != '/' && c != '\0')
+			continue;
+		*p = '\0';
+		if (mkdir(path.buf, 0700) < 0 && errno != EEXIST) {
+			errprintf(err, "cannot create job.log-directory '%s': %s",
+				  path.buf, strerror(errno));
+			goto out;
+		}
+		*p = c;
+		if (!c)
+			break;
+	}
+	if (stat(dir, &st) < 0 || !S_ISDIR(st.st_mode)) {
+		errprintf(err, "job.log-directory '%s' is not a directory", dir);
+		goto out;
+	}
+	rc = 0;
+out:
+	strbuf_release(&path);
+	return rc;
+}
+
 int job_script_render(const struct config *cfg,
 		      const struct job_script_opts *opts,
 		      struct strbuf *out, struct err *err)
@@ -633,6 +696,10 @@ int job_script_render(const struct config *cfg,
 		goto out;
 	}
 	if (fill_template(&r, path.buf, &tmpl, &script, err) < 0)
+		goto out;
+	if (opts->create_log_directory && r.backend->is_batch &&
+	    config_get_str(cfg, "job.log-directory") &&
+	    make_log_directory(config_get_str(cfg, "job.log-directory"), err) < 0)
 		goto out;
 	strbuf_add(out, script.buf, script.len);
 	rc = 0;

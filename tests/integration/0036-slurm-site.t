@@ -9,6 +9,11 @@
 # task (TaskPlugin=task/none) and this machine may have only 2 CPUs, so a
 # missing --cpus-per-task need not show here: the golden files of 0032
 # pin the srun line.
+#
+# job.log-directory: Slurm fails a job whose output directory is missing
+# (JobLaunchFailure, exit 0:53), so job-script creates it, and its parents,
+# when it renders the script; $VAR and ${VAR} in a --set value expand
+# there, like ${VAR} in a file, since no batch directive expands them.
 . "$(dirname "$0")/lib.sh"
 
 [ -x "$CLUSTER" ] || t_bail "cluster is built" "missing $CLUSTER (run make BUILD=... all)"
@@ -65,5 +70,30 @@ ncpus=$(sed -n 's/^Cpus_allowed_list:[[:space:]]*//p' <<<"$got" |
 		n += (r[2] == "" ? 1 : r[2] - r[1] + 1) } print n }')
 t_is "$ncpus" 2 "the worker's task sees 2 CPUs in its affinity mask ($got)"
 t_like "$got" "cpt=2" "and the step's CPUs per task are 2"
+
+# --- a log directory that does not exist yet ------------------------------------
+
+export SITE_T_LOGS=$T_DIR/scratch
+echo "echo logged" >"$T_DIR/logs.txt"
+for form in '$SITE_T_LOGS/a/logs' '${SITE_T_LOGS}/b/logs'; do
+	dir=$SITE_T_LOGS/${form:${#form}-6:1}/logs
+	t_check "$dir does not exist yet" test ! -e "$dir"
+	batch "$T_DIR/logs.sh" "$T_DIR/logs.txt" --set job.cores=1 --set job.memory=512MiB \
+		--set "job.log-directory=$form"
+	t_like "$(cat "$T_DIR/logs.sh")" $'\n#SBATCH --output='"$dir"'/%x-%j.out'$'\n' \
+		"--set job.log-directory='$form' expands in the script"
+	t_is "$(stat -c %a "$dir" 2>&1)" 700 "job-script made $form (0700)"
+	t_like "$(grep -o -- "--set 'job.log-directory=[^']*'" "$T_DIR/logs.sh")" "=$dir'\$" \
+		"the ranks get the expanded directory"
+	t_is "$(run_batch "$T_DIR/logs.sh")" "COMPLETED 0:0" "the job with the new log directory runs"
+	t_like "$(cat "$dir"/*.out 2>&1)" $'tasks: 1\ndone: 1' "its output is in the new directory"
+done
+t_run "$CLUSTER" --profile generic-slurm --set 'job.log-directory=$SITE_T_UNSET/logs' job-script --role worker
+t_is "$T_RC:$T_ERR" "1:cluster: --set job.log-directory: environment variable 'SITE_T_UNSET' is not set (in '\$SITE_T_UNSET/logs')" \
+	"an unset variable is an error naming it"
+touch "$T_DIR/plain"
+t_run "$CLUSTER" --profile generic-slurm --set "job.log-directory=$T_DIR/plain/logs" job-script --role worker
+t_like "$T_RC:$T_ERR" "^1:cluster: cannot create job.log-directory '$T_DIR/plain/logs': " \
+	"a directory that cannot be made is an error naming it"
 
 t_done
