@@ -12,7 +12,9 @@
 #@                  generated ones; job.priority is PBS Pro only
 #@   @ENVIRONMENT@  export CLUSTER_HOME when it is set
 #@   @PROLOGUE@     job.prologue, one shell line per item
-#@   @LAUNCH@       the launcher and cluster-rank with its arguments
+#@   @LAUNCH@       the launcher and cluster-rank with its arguments; with
+#@                  launch.recovery under Open MPI, first the lines that
+#@                  ask mpirun which recovery switch it takes
 #@   @EPILOGUE@     job.epilogue, one shell line per item
 #@ The CLUSTER_JOB_* lines tell each worker its batch job (id, array
 #@ element or -1, end time in Unix seconds or 0) in the same words on
