@@ -67,6 +67,7 @@ CORE_SRCS += src/backend/run.c
 # jobscript: sizing and batch headers
 CORE_SRCS += src/jobscript/sizing.c
 CORE_SRCS += src/jobscript/render.c
+CORE_SRCS += src/jobscript/launch.c
 
 # proto: the worker wire protocol
 CORE_SRCS += src/proto/proto.c
