@@ -1,4 +1,7 @@
 #!/bin/bash
+export CLUSTER_JOB_ID=$$
+export CLUSTER_JOB_INDEX="${CLUSTER_JOB_INDEX:--1}"
+export CLUSTER_JOB_END="${CLUSTER_JOB_END:-0}"
 export CLUSTER_HOME='@CLUSTER_HOME@'
 # Open MPI 4 and 5 name the switch that keeps the other ranks running differently
 case $(mpirun --version 2>/dev/null) in
