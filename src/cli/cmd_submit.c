@@ -27,7 +27,8 @@ struct submit_args {
 	uint64_t max_worker_losses;
 	int losses_seen;
 	struct opt_list after;
-	const char *name;
+	const char *group;
+	const char *old_name;		/* --name, the old spelling of --group */
 	struct opt_list env;
 	const char *cwd;
 	const char *stdout_path;
@@ -61,8 +62,8 @@ static int field_string(const struct opt *o, const char *spelled,
 	OPT_CALLBACK(lng, 0, meta, doc, struct submit_args, f, fn, \
 		     &task_fields[id], __VA_ARGS__)
 
-/* --name is the task group here; the cluster's --name comes before
- * "submit". */
+/* --name after "submit" was the task group before --group; it still is,
+ * so the cluster's --name goes before "submit". */
 static const struct opt submit_options[] = {
 	FIELD_OPT(field_number, TASK_FIELD_CORES, "cores", "N",
 		  "cores the task needs (default 1)", cores),
@@ -78,8 +79,10 @@ static const struct opt submit_options[] = {
 		  .seen = OPT_SEEN(struct submit_args, losses_seen)),
 	OPT_LIST("after", 0, "ID[,ID...]", "run once these tasks are done",
 		 struct submit_args, after),
+	FIELD_OPT(field_string, TASK_FIELD_NAME, "group", "NAME",
+		  "the task group, as cluster tasks shows and filters it", group),
 	FIELD_OPT(field_string, TASK_FIELD_NAME, "name", "NAME",
-		  "the task group, as cluster tasks shows it", name),
+		  "an old spelling of --group", old_name, .flags = OPT_HIDDEN),
 	OPT_LIST("env", 0, "K=V", "add an environment variable",
 		 struct submit_args, env),
 	FIELD_OPT(field_string, TASK_FIELD_CWD, "cwd", "DIR",
@@ -149,7 +152,7 @@ static int cmd_submit(int argc, char **argv, void *opts, struct cli_globals *g)
 		.time_limit = a->time_limit,
 		.retries = (unsigned)a->retries,
 		.max_worker_losses = (unsigned)a->max_worker_losses,
-		.name = a->name,
+		.name = a->group ? a->group : a->old_name,
 		.cwd = a->cwd,
 		.stdout_path = a->stdout_path,
 		.stderr_path = a->stderr_path,
@@ -184,6 +187,9 @@ static int cmd_submit(int argc, char **argv, void *opts, struct cli_globals *g)
 		}
 		spec.is_array = 1;
 	}
+	if (a->old_name && !a->group)
+		fprintf(stderr, "cluster: warning: --name after 'submit' is an old "
+			"spelling of --group\n");
 	if (file && argc > 0) {
 		cli_usage_error(&cmd_submit_entry, "give either --file or a command, not both");
 		goto out;

@@ -12,19 +12,17 @@
 
 struct tasks_args {
 	const char *state;
-	const char *name;
+	const char *group;
 	uint64_t after;
 	uint64_t limit;
 };
 
-/* --name is the task group here; the cluster's --name comes before
- * "tasks". */
 static const struct opt tasks_options[] = {
 	OPT_STRING("state", 0, "STATE[,STATE...]",
 		   "only tasks in these states, e.g. running,failed",
 		   struct tasks_args, state),
-	OPT_STRING("name", 0, "NAME", "only tasks of this group",
-		   struct tasks_args, name),
+	OPT_STRING("group", 0, "NAME", "only tasks of this group",
+		   struct tasks_args, group),
 	OPT_COUNT("after", 0, "ID", "only tasks with a larger id",
 		  struct tasks_args, after, 0, UINT64_MAX),
 	OPT_COUNT("limit", 0, "N", "at most N tasks", struct tasks_args, limit,
@@ -107,7 +105,7 @@ static int cmd_tasks(int argc, char **argv, void *opts, struct cli_globals *g)
 {
 	const struct tasks_args *a = opts;
 	struct cluster_task_filter f = {
-		.name = a->name,
+		.name = a->group,
 		.after = a->after,
 		.limit = a->limit,
 	};

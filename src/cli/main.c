@@ -101,20 +101,28 @@ static void print_command_help(FILE *fp, const struct cmd_entry *e)
 		opt_help(&sb, e->options);
 		fprintf(fp, "\n%s", sb.buf);
 	}
-	/* The command's own options hide global ones of that name. */
+	/* The command's own options hide global ones of that name; a hidden
+	 * one is an old spelling, which its doc names. */
 	strbuf_reset(&sb);
+	strbuf_reset(&prefix);
 	for (const struct opt *o = global_options; o->name; o++)
-		for (const struct opt *c = e->options; c && c->name; c++)
-			if (!strcmp(c->name, o->name))
+		for (const struct opt *c = e->options; c && c->name; c++) {
+			if (strcmp(c->name, o->name))
+				continue;
+			if (c->flags & OPT_HIDDEN)
+				strbuf_addf(&prefix, ";\nafter it, --%s is %s",
+					    c->name, c->doc);
+			else
 				strbuf_addf(&sb, "%s--%s", sb.len ? ", " : "",
 					    o->name);
+		}
 	fprintf(fp, "\nGlobal options (see 'cluster help') may also follow "
 		"'%s'", e->name);
 	if (sb.len)
 		fprintf(fp, ";\nafter it, %s %s", sb.buf,
 			strchr(sb.buf, ',') ? "are the ones above" :
 			"is the one above");
-	fprintf(fp, ".\n\nSee cluster(1) for details.\n");
+	fprintf(fp, "%s.\n\nSee cluster(1) for details.\n", prefix.buf);
 	strbuf_release(&sb);
 	strbuf_release(&prefix);
 }

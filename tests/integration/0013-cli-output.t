@@ -1,0 +1,60 @@
+#!/bin/bash
+# What the task commands print and accept, as a user of a batch system
+# expects: the task group's own option, names from the environment, the
+# listing's columns, JSON for scripts, logs of tasks that have not run,
+# help, suggestions and one-line errors.  The first part needs no
+# scheduler; the rest runs against a head job (mpirun cluster-rank, rank 0
+# the scheduler, two worker ranks).
+. "$(dirname "$0")/lib.sh"
+
+[ -x "$CLUSTER" ] || t_bail "cluster is built" "missing $CLUSTER"
+
+c() {
+	timeout 60 "$CLUSTER" --name T "$@"
+}
+
+# t_line TEXT REGEX DESC: some line of TEXT matches REGEX (grep -E).
+t_line() {
+	if printf '%s\n' "$1" | grep -Eq -- "$2"; then
+		t_ok "$3"
+	else
+		t_fail "$3" "no line matches /$2/ in:" "$1"
+	fi
+}
+
+# --- without a scheduler --------------------------------------------------------
+
+# --- against a scheduler --------------------------------------------------------
+if [ ! -x "$CLUSTER_RANK" ] || ! command -v mpirun >/dev/null; then
+	t_skip "the task commands against a scheduler" "no cluster-rank or mpirun"
+	t_done
+fi
+t_spawn timeout 300 mpirun -np 3 --oversubscribe "$CLUSTER_RANK" \
+	--set scheduler.host=127.0.0.1 --name T >"$T_DIR/head.log" 2>&1
+head=$T_PID
+have_workers() {
+	[ "$(c workers 2>/dev/null | grep -c alive)" -ge 2 ]
+}
+wait_for 30 have_workers || t_bail "two workers join" "$(cat "$T_DIR/head.log")"
+
+# --- the task group ---------------------------------------------------------------
+t_run c submit --group sweep -- true
+t_is "$T_RC" 0 "submit --group: exit 0"
+group_id=$T_OUT
+t_run c submit --name oldname -- true
+old_id=$T_OUT
+t_like "$T_ERR" "^cluster: warning: --name after 'submit' is an old spelling of --group" \
+	"submit --name still names the group, with a warning"
+c wait >/dev/null 2>&1
+t_run c tasks --group sweep
+t_line "$T_OUT" "^$group_id +done +sweep " "tasks --group lists the group's task"
+t_is "$(printf '%s\n' "$T_OUT" | grep -c ' done ')" 1 "tasks --group lists only that group"
+t_run c tasks --group oldname
+t_like "$T_OUT" "$old_id +done +oldname " "the old spelling set the group"
+t_run c help submit
+t_like "$T_OUT" "--group NAME" "help submit shows --group"
+t_like "$T_OUT" "after it, --name is an old spelling of --group" \
+	"help submit says what --name after it is"
+
+t_kill "$head"
+t_done
