@@ -45,9 +45,10 @@ const char *cluster_task_state_name(int state);
 int cluster_task_state_parse(const char *name);
 
 /*
- * Open the cluster `name` (NULL: "default"): reads the scheduler's address
- * and token from $CLUSTER_HOME/NAME (default ~/.cluster/NAME).  On failure
- * returns NULL and, when errbuf is given, writes the reason there.
+ * Open the cluster `name` (NULL or "": $CLUSTER_NAME when set, else
+ * "default"): reads the scheduler's address and token from
+ * $CLUSTER_HOME/NAME (default ~/.cluster/NAME).  On failure returns NULL
+ * and, when errbuf is given, writes the reason there.
  */
 cluster_client_t *cluster_client_open(const char *name, char *errbuf,
 				      size_t errlen);

@@ -16,9 +16,11 @@
 /* Options shared by all subcommands, before or after the subcommand's
  * name; after it, a subcommand's own option of the same name wins. */
 struct cli_globals {
-	const char *profile;		/* --profile NAME */
+	const char *profile;		/* --profile NAME, else $CLUSTER_PROFILE */
+	const char *profile_env;	/* $CLUSTER_PROFILE, when profile is it */
 	const char *config_file;	/* --config FILE */
-	const char *name;		/* --name CLUSTER (default "default") */
+	const char *name;		/* --name CLUSTER, else $CLUSTER_NAME,
+					   else "default" */
 	struct opt_list sets;		/* --set key=value, in order */
 	int verbose;			/* -v */
 	const char *bindir;		/* folder of this executable */
@@ -56,6 +58,11 @@ int cli_usage_error(const struct cmd_entry *e, const char *fmt, ...)
 /* Load the configuration the global options ask for; prints the error
  * ("cluster: ...") and returns NULL on failure. */
 struct config *cli_load_config(const struct cli_globals *g);
+
+/* Why cfg has its profile, as config_profile_reason says, except that a
+ * profile from the environment says "$CLUSTER_PROFILE", not "--profile". */
+const char *cli_profile_reason(const struct cli_globals *g,
+			       const struct config *cfg);
 
 /* Connect to the running scheduler of the cluster --name names; prints
  * the error ("cluster: ...") and returns NULL on failure. */

@@ -89,7 +89,7 @@ static int config_show(struct cli_globals *g)
 	if (!cfg)
 		return 1;
 	printf("# profile %s: %s\n", config_profile_name(cfg),
-	       config_profile_reason(cfg));
+	       cli_profile_reason(g, cfg));
 	for (const struct config_key *k = config_keys; k->name; k++)
 		print_value(cfg, config_get(cfg, k->name));
 	config_destroy(cfg);

@@ -19,14 +19,16 @@
  * it (where a command's own option of the same name comes first). */
 static const struct opt global_options[] = {
 	OPT_STRING("profile", 0, "NAME",
-		   "use site profile NAME (default: the profile key, else auto)",
+		   "use site profile NAME (default: $CLUSTER_PROFILE, the "
+		   "profile key, else auto)",
 		   struct cli_globals, profile),
 	OPT_STRING("config", 0, "FILE",
 		   "read FILE as the highest configuration layer",
 		   struct cli_globals, config_file),
 	OPT_LIST("set", 0, "KEY=VALUE", "set one key above every file",
 		 struct cli_globals, sets),
-	OPT_STRING("name", 0, "CLUSTER", "the cluster to act on (default: default)",
+	OPT_STRING("name", 0, "CLUSTER",
+		   "the cluster to act on (default: $CLUSTER_NAME, else default)",
 		   struct cli_globals, name),
 	OPT_FLAG("verbose", 'v', "more log output", struct cli_globals, verbose),
 	OPT_END,
@@ -198,6 +200,17 @@ struct config *cli_load_config(const struct cli_globals *g)
 	return cfg;
 }
 
+const char *cli_profile_reason(const struct cli_globals *g,
+			       const struct config *cfg)
+{
+	const char *why = config_profile_reason(cfg);
+
+	if (g->profile_env && g->profile == g->profile_env &&
+	    !strcmp(why, "--profile"))
+		return "$CLUSTER_PROFILE";
+	return why;
+}
+
 struct cluster_client *cli_open_client(const struct cli_globals *g)
 {
 	char errbuf[512];
@@ -279,6 +292,8 @@ static int run(int argc, char **argv, struct cli_globals *gp)
 	}
 	if (check_sets(&g) < 0)
 		goto out;
+	if (!g.profile && g.profile_env)
+		g.profile = g.profile_env;
 	if (mf.version) {
 		printf("cluster %s\n", CLUSTER_VERSION);
 		rc = 0;
@@ -308,9 +323,21 @@ out:
 	return rc;
 }
 
+/* A variable set to "" counts as unset. */
+static const char *env(const char *name)
+{
+	const char *v = getenv(name);
+
+	return v && *v ? v : NULL;
+}
+
 int main(int argc, char **argv)
 {
 	struct cli_globals g = { .name = "default" };
 
+	/* Defaults from the environment, below every option. */
+	if (env("CLUSTER_NAME"))
+		g.name = env("CLUSTER_NAME");
+	g.profile_env = env("CLUSTER_PROFILE");
 	return run(argc, argv, &g);
 }

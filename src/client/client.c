@@ -166,7 +166,9 @@ cluster_client_t *cluster_client_open(const char *name, char *errbuf,
 	char token[65];
 	const char *host;
 
-	if (!name)
+	if (!name || !*name)
+		name = getenv("CLUSTER_NAME");
+	if (!name || !*name)
 		name = "default";
 	if (state_dir(name, 0, &dir, &err) < 0)
 		goto fail;

@@ -24,6 +24,21 @@ t_line() {
 
 # --- without a scheduler --------------------------------------------------------
 
+# The cluster and the profile from the environment, below the options.
+CLUSTER_NAME=fromenv t_run "$CLUSTER" tasks
+t_like "$T_ERR" "^cluster: no cluster 'fromenv'" \
+	"CLUSTER_NAME names the cluster"
+CLUSTER_NAME=fromenv t_run "$CLUSTER" --name other tasks
+t_like "$T_ERR" "^cluster: no cluster 'other'" \
+	"--name wins over CLUSTER_NAME"
+CLUSTER_PROFILE=derecho t_run "$CLUSTER" config show
+t_like "$T_OUT" "^# profile derecho: \\\$CLUSTER_PROFILE" \
+	"CLUSTER_PROFILE picks the profile, and config show says so"
+CLUSTER_PROFILE=derecho t_run "$CLUSTER" --profile casper config show
+t_like "$T_OUT" "^# profile casper: --profile" "--profile wins over CLUSTER_PROFILE"
+CLUSTER_PROFILE= t_run "$CLUSTER" --profile casper config show
+t_like "$T_OUT" "^# profile casper: --profile" "an empty CLUSTER_PROFILE is unset"
+
 # --- against a scheduler --------------------------------------------------------
 if [ ! -x "$CLUSTER_RANK" ] || ! command -v mpirun >/dev/null; then
 	t_skip "the task commands against a scheduler" "no cluster-rank or mpirun"

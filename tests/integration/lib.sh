@@ -10,7 +10,8 @@
 #	CLUSTER_RANK  $CLUSTER_BUILD/bin/cluster-rank
 #	CLUSTER_HOME  a private state directory under T_DIR (exported)
 #	HOME          a private home under T_DIR, so no user configuration
-#	              (~/.config/cluster) leaks into a test; CLUSTER_CONFIG unset
+#	              (~/.config/cluster) leaks into a test; CLUSTER_CONFIG,
+#	              CLUSTER_NAME and CLUSTER_PROFILE unset
 #	OMPI_ALLOW_RUN_AS_ROOT, OMPI_ALLOW_RUN_AS_ROOT_CONFIRM  exported: the
 #	              tests run as root, and mpirun refuses root without them
 #	OMPI_MCA_rmaps_base_oversubscribe=1  exported: test machines may have
@@ -45,7 +46,7 @@ export CLUSTER_HOME=$T_DIR/cluster-home
 export HOME=$T_DIR/home
 mkdir -p "$CLUSTER_HOME" "$HOME"
 chmod 0700 "$CLUSTER_HOME"
-unset CLUSTER_CONFIG
+unset CLUSTER_CONFIG CLUSTER_NAME CLUSTER_PROFILE
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 export OMPI_MCA_rmaps_base_oversubscribe=1
 
