@@ -13,7 +13,7 @@
 struct tasks_args {
 	const char *state;
 	const char *group;
-	uint64_t after;
+	uint64_t from;
 	uint64_t limit;
 };
 
@@ -23,8 +23,8 @@ static const struct opt tasks_options[] = {
 		   struct tasks_args, state),
 	OPT_STRING("group", 0, "NAME", "only tasks of this group",
 		   struct tasks_args, group),
-	OPT_COUNT("after", 0, "ID", "only tasks with a larger id",
-		  struct tasks_args, after, 0, UINT64_MAX),
+	OPT_COUNT("from", 0, "ID", "only tasks with this id or a larger one",
+		  struct tasks_args, from, 1, UINT64_MAX),
 	OPT_COUNT("limit", 0, "N", "at most N tasks", struct tasks_args, limit,
 		  1, UINT64_MAX),
 	OPT_END,
@@ -106,7 +106,7 @@ static int cmd_tasks(int argc, char **argv, void *opts, struct cli_globals *g)
 	const struct tasks_args *a = opts;
 	struct cluster_task_filter f = {
 		.name = a->group,
-		.after = a->after,
+		.after = a->from ? a->from - 1 : 0,
 		.limit = a->limit,
 	};
 	cluster_client_t *c;

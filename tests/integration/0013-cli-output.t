@@ -71,5 +71,12 @@ t_like "$T_OUT" "--group NAME" "help submit shows --group"
 t_like "$T_OUT" "after it, --name is an old spelling of --group" \
 	"help submit says what --name after it is"
 
+# --- paging: --from, not --after (which is submit's dependency) -----------------
+t_run c tasks --from "$old_id" --limit 1
+t_line "$T_OUT" "^$old_id " "tasks --from ID starts at that id"
+t_is "$(printf '%s\n' "$T_OUT" | wc -l)" 2 "tasks --from ID --limit 1: a header and one row"
+t_run c tasks --after 1
+t_is "$T_RC" 2 "tasks --after is no longer an option"
+
 t_kill "$head"
 t_done
