@@ -71,6 +71,13 @@ t_like "$T_OUT" "--group NAME" "help submit shows --group"
 t_like "$T_OUT" "after it, --name is an old spelling of --group" \
 	"help submit says what --name after it is"
 
+# --- dependencies on what submit printed ----------------------------------------
+t_run c submit --array 1-3 -- true
+range=$T_OUT
+t_like "$range" '^[0-9]+-[0-9]+$' "submit --array prints a range"
+t_run c submit --after "$range" -- true
+t_is "$T_RC" 0 "submit --after takes that range"
+
 # --- paging: --from, not --after (which is submit's dependency) -----------------
 t_run c tasks --from "$old_id" --limit 1
 t_line "$T_OUT" "^$old_id " "tasks --from ID starts at that id"
