@@ -221,6 +221,11 @@ static int cmd_submit(int argc, char **argv, void *opts, struct cli_globals *g)
 	/* Tasks run where they were submitted from unless told otherwise. */
 	if (!spec.cwd && (cwd = getcwd(NULL, 0)))
 		spec.cwd = cwd;
+	/* A file's tasks are its group, by its name ("sweep.txt"). */
+	if (file && !spec.name && strcmp(file, "-")) {
+		const char *slash = strrchr(file, '/');
+		spec.name = slash && slash[1] ? slash + 1 : file;
+	}
 	spec.after = after;
 	spec.nafter = nafter;
 	spec.env = nenv ? env : NULL;

@@ -78,6 +78,20 @@ t_like "$range" '^[0-9]+-[0-9]+$' "submit --array prints a range"
 t_run c submit --after "$range" -- true
 t_is "$T_RC" 0 "submit --after takes that range"
 
+# --- a task file's tasks are its group --------------------------------------------
+printf 'true\ntrue\n' >"$T_DIR/sweep.txt"
+t_run c submit --file "$T_DIR/sweep.txt"
+file_ids=$T_OUT
+c wait >/dev/null 2>&1
+t_run c tasks --group sweep.txt
+t_is "$(printf '%s\n' "$T_OUT" | grep -c ' sweep\.txt ')" 2 \
+	"submit --file names the group after the file"
+t_run c submit --file "$T_DIR/sweep.txt" --group mine
+t_like "$T_OUT" '^[0-9]+-[0-9]+$' "submit --file --group"
+c wait >/dev/null 2>&1
+t_run c tasks --group mine
+t_is "$(printf '%s\n' "$T_OUT" | grep -c ' mine ')" 2 "--group wins over the file's name"
+
 # --- paging: --from, not --after (which is submit's dependency) -----------------
 t_run c tasks --from "$old_id" --limit 1
 t_line "$T_OUT" "^$old_id " "tasks --from ID starts at that id"
