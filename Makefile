@@ -114,6 +114,7 @@ CORE_SRCS += src/server/pool.c
 CLI_SRCS += src/cli/main.c
 CLI_SRCS += src/cli/commands.c
 CLI_SRCS += src/cli/options.c
+CLI_SRCS += src/cli/format.c
 CLI_SRCS += src/cli/cmd_config.c
 CLI_SRCS += src/cli/cmd_job_script.c
 CLI_SRCS += src/cli/cmd_submit.c
@@ -128,6 +129,8 @@ CLI_SRCS += src/cli/cmd_worker.c
 # link it), so a CLI module with a suite of its own is linked into it here.
 UNIT_TESTS += tests/unit/check_options.c
 $(BUILD)/tests/check_options: $(BUILD)/src/cli/options.o
+UNIT_TESTS += tests/unit/check_format.c
+$(BUILD)/tests/check_format: $(BUILD)/src/cli/format.o
 
 # rank: the MPI entry point (only part built with mpicc)
 RANK_SRCS += src/rank/main.c

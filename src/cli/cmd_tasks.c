@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "cli/format.h"
 #include "cluster/client.h"
 #include "util/strbuf.h"
 
@@ -70,11 +71,7 @@ static int row(const struct cluster_task *t, void *arg)
 	char index[24] = "-", worker[64] = "-", exitc[24] = "-", rt[24] = "-";
 
 	(void)arg;
-	for (const char *const *p = t->argv; *p; p++) {
-		if (cmd.len)
-			strbuf_addch(&cmd, ' ');
-		strbuf_addstr(&cmd, *p);
-	}
+	format_shell_words(&cmd, t->argv);
 	if (cmd.len > 60) {
 		strbuf_setlen(&cmd, 57);
 		strbuf_addstr(&cmd, "...");

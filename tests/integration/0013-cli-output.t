@@ -92,6 +92,14 @@ c wait >/dev/null 2>&1
 t_run c tasks --group mine
 t_is "$(printf '%s\n' "$T_OUT" | grep -c ' mine ')" 2 "--group wins over the file's name"
 
+# --- the listing -------------------------------------------------------------------
+t_run c submit --group quoting -- sh -c 'echo "a b" > /dev/null' "it's"
+quoted_id=$T_OUT
+c wait >/dev/null 2>&1
+t_run c tasks --group quoting
+t_line "$T_OUT" "^$quoted_id .* done .* sh -c 'echo \"a b\" > /dev/null' 'it'\\\\''s'\$" \
+	"tasks quotes a command as the shell reads it"
+
 # --- paging: --from, not --after (which is submit's dependency) -----------------
 t_run c tasks --from "$old_id" --limit 1
 t_line "$T_OUT" "^$old_id " "tasks --from ID starts at that id"
