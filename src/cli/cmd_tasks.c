@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli/cli.h"
 #include "cli/format.h"
@@ -16,6 +17,7 @@ struct tasks_args {
 	const char *group;
 	uint64_t from;
 	uint64_t limit;
+	int wide;
 };
 
 static const struct opt tasks_options[] = {
@@ -28,6 +30,8 @@ static const struct opt tasks_options[] = {
 		  struct tasks_args, from, 1, UINT64_MAX),
 	OPT_COUNT("limit", 0, "N", "at most N tasks", struct tasks_args, limit,
 		  1, UINT64_MAX),
+	OPT_FLAG("wide", 'w', "whole lines, however wide the terminal",
+		 struct tasks_args, wide),
 	OPT_END,
 };
 
@@ -65,17 +69,22 @@ static int parse_states(const char *s, unsigned *mask)
 	return ret;
 }
 
+/* A command is cut to fit the line, but to no fewer columns than this. */
+#define MIN_COMMAND 20
+
+struct listing {
+	size_t width;			/* columns of a line; 0: no limit */
+};
+
 static int row(const struct cluster_task *t, void *arg)
 {
-	struct strbuf cmd = STRBUF_INIT;
+	const struct listing *l = arg;
+	struct strbuf line = STRBUF_INIT, cmd = STRBUF_INIT, why = STRBUF_INIT;
 	char index[24] = "-", worker[64] = "-", exitc[24] = "-", rt[24] = "-";
 
-	(void)arg;
 	format_shell_words(&cmd, t->argv);
-	if (cmd.len > 60) {
-		strbuf_setlen(&cmd, 57);
-		strbuf_addstr(&cmd, "...");
-	}
+	if (t->reason)
+		strbuf_addf(&why, " (%s)", t->reason);
 	if (t->has_index)
 		snprintf(index, sizeof(index), "%" PRId64, t->index);
 	if (t->worker_name)
@@ -89,12 +98,18 @@ static int row(const struct cluster_task *t, void *arg)
 			snprintf(exitc, sizeof(exitc), "%d", t->exit_code);
 		snprintf(rt, sizeof(rt), "%.1fs", t->runtime);
 	}
-	printf("%-8" PRIu64 " %-9s %-16s %-6s %-3u %-16s %-5s %-8s %s%s%s%s\n",
-	       t->id, cluster_task_state_name(t->state), t->name, index,
-	       t->attempts, worker, exitc, rt, cmd.buf,
-	       t->reason ? " (" : "", t->reason ? t->reason : "",
-	       t->reason ? ")" : "");
+	strbuf_addf(&line, "%-8" PRIu64 " %-9s %-16s %-6s %-3u %-16s %-5s %-8s ",
+		    t->id, cluster_task_state_name(t->state), t->name, index,
+		    t->attempts, worker, exitc, rt);
+	if (l->width) {
+		size_t used = format_columns(line.buf) + format_columns(why.buf);
+		format_cut(&cmd, used + MIN_COMMAND < l->width ?
+			   l->width - used : MIN_COMMAND);
+	}
+	printf("%s%s%s\n", line.buf, cmd.buf, why.buf);
+	strbuf_release(&line);
 	strbuf_release(&cmd);
+	strbuf_release(&why);
 	return 0;
 }
 
@@ -105,6 +120,9 @@ static int cmd_tasks(int argc, char **argv, void *opts, struct cli_globals *g)
 		.name = a->group,
 		.after = a->from ? a->from - 1 : 0,
 		.limit = a->limit,
+	};
+	struct listing l = {
+		.width = a->wide ? 0 : format_width(STDOUT_FILENO),
 	};
 	cluster_client_t *c;
 
@@ -120,7 +138,7 @@ static int cmd_tasks(int argc, char **argv, void *opts, struct cli_globals *g)
 		return 1;
 	printf("%-8s %-9s %-16s %-6s %-3s %-16s %-5s %-8s %s\n", "ID", "STATE",
 	       "NAME", "INDEX", "RUN", "WORKER", "EXIT", "RUNTIME", "COMMAND");
-	if (cluster_tasks(c, &f, row, NULL) < 0) {
+	if (cluster_tasks(c, &f, row, &l) < 0) {
 		fprintf(stderr, "cluster: %s\n", cluster_client_error(c));
 		cluster_client_close(c);
 		return 1;

@@ -4,7 +4,12 @@
  */
 #include "cli/format.h"
 
+#include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+#include "util/units.h"
 
 static int safe_word(const char *s, int first)
 {
@@ -28,4 +33,48 @@ void format_shell_words(struct strbuf *sb, const char *const *argv)
 		else
 			strbuf_add_shquoted(sb, argv[i]);
 	}
+}
+
+size_t format_width(int fd)
+{
+	const char *env = getenv("COLUMNS");
+	struct winsize ws;
+	uint64_t n;
+
+	if (isatty(fd) && ioctl(fd, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0)
+		return ws.ws_col;
+	if (env && count_parse(env, 1, 100000, &n) == 0)
+		return (size_t)n;
+	return isatty(fd) ? 80 : 0;
+}
+
+static int continuation(char c)
+{
+	return ((unsigned char)c & 0xC0) == 0x80;
+}
+
+size_t format_columns(const char *s)
+{
+	size_t n = 0;
+
+	for (; *s; s++)
+		n += !continuation(*s);
+	return n;
+}
+
+void format_cut(struct strbuf *sb, size_t columns)
+{
+	size_t n = 0, i;
+
+	if (columns < 4)
+		columns = 4;
+	if (format_columns(sb->buf) <= columns)
+		return;
+	/* Keep columns - 3 characters, then the dots. */
+	for (i = 0; i < sb->len; i++) {
+		if (!continuation(sb->buf[i]) && n++ == columns - 3)
+			break;
+	}
+	strbuf_setlen(sb, i);
+	strbuf_addstr(sb, "...");
 }

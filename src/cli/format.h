@@ -15,4 +15,16 @@
  * quoted too, lest it read as an assignment. */
 void format_shell_words(struct strbuf *sb, const char *const *argv);
 
+/* Columns a line on `fd` may take: the terminal's width when fd is a
+ * terminal, else $COLUMNS when set, else 0 (no limit: a pipe gets
+ * whole lines). */
+size_t format_width(int fd);
+
+/* Columns `s` takes on a terminal: one per UTF-8 character. */
+size_t format_columns(const char *s);
+
+/* Cut sb to at most `columns` columns (at least 4), ending in "..." when
+ * anything was cut; never inside a UTF-8 character. */
+void format_cut(struct strbuf *sb, size_t columns);
+
 #endif

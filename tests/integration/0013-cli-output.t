@@ -100,6 +100,20 @@ t_run c tasks --group quoting
 t_line "$T_OUT" "^$quoted_id .* done .* sh -c 'echo \"a b\" > /dev/null' 'it'\\\\''s'\$" \
 	"tasks quotes a command as the shell reads it"
 
+long=$(printf 'x%.0s' $(seq 1 150))
+t_run c submit --group long -- echo "$long"
+long_id=$T_OUT
+c wait >/dev/null 2>&1
+COLUMNS=120 t_run c tasks --group long
+long_line=$(printf '%s\n' "$T_OUT" | grep "^$long_id ")
+t_like "$long_line" '\.\.\.$' "a command wider than the terminal is cut, with dots"
+t_is "$(printf '%s' "$long_line" | wc -m)" 120 "a cut line is as wide as the terminal"
+COLUMNS=120 t_run c tasks --group long --wide
+t_line "$T_OUT" "^$long_id .* echo $long\$" "tasks --wide prints the whole command"
+env -u COLUMNS timeout 60 "$CLUSTER" --name T tasks --group long >"$T_DIR/pipe"
+t_line "$(cat "$T_DIR/pipe")" "^$long_id .* echo $long\$" \
+	"into a pipe, without COLUMNS, lines are whole"
+
 # --- paging: --from, not --after (which is submit's dependency) -----------------
 t_run c tasks --from "$old_id" --limit 1
 t_line "$T_OUT" "^$old_id " "tasks --from ID starts at that id"

@@ -1,6 +1,8 @@
-/* The CLI's formatting: shell quoting of listed commands. */
+/* The CLI's formatting: shell quoting of listed commands, lines cut to
+ * the terminal's width. */
 #include <check.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 #include "cli/format.h"
 
@@ -49,6 +51,52 @@ START_TEST(spaces_tabs_newlines)
 }
 END_TEST
 
+static const char *cut(const char *s, size_t columns)
+{
+	static struct strbuf sb = STRBUF_INIT;
+
+	strbuf_reset(&sb);
+	strbuf_addstr(&sb, s);
+	format_cut(&sb, columns);
+	return sb.buf;
+}
+
+START_TEST(cut_to_columns)
+{
+	ck_assert_str_eq(cut("abcdefghij", 10), "abcdefghij");
+	ck_assert_str_eq(cut("abcdefghij", 9), "abcdef...");
+	ck_assert_str_eq(cut("abcdefghij", 1), "a...");
+	ck_assert_str_eq(cut("", 5), "");
+}
+END_TEST
+
+START_TEST(cut_counts_characters_not_bytes)
+{
+	/* "é" is two bytes, one column. */
+	ck_assert_uint_eq(format_columns("\xc3\xa9t\xc3\xa9"), 3);
+	ck_assert_str_eq(cut("\xc3\xa9t\xc3\xa9s", 4), "\xc3\xa9t\xc3\xa9s");
+	ck_assert_str_eq(cut("\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9", 4),
+			 "\xc3\xa9...");
+}
+END_TEST
+
+START_TEST(width_of_a_pipe)
+{
+	int fds[2];
+
+	ck_assert_int_eq(pipe(fds), 0);
+	unsetenv("COLUMNS");
+	ck_assert_uint_eq(format_width(fds[1]), 0);
+	setenv("COLUMNS", "132", 1);
+	ck_assert_uint_eq(format_width(fds[1]), 132);
+	setenv("COLUMNS", "wide", 1);
+	ck_assert_uint_eq(format_width(fds[1]), 0);
+	unsetenv("COLUMNS");
+	close(fds[0]);
+	close(fds[1]);
+}
+END_TEST
+
 static Suite *suite(void)
 {
 	Suite *s = suite_create("format");
@@ -58,6 +106,9 @@ static Suite *suite(void)
 	tcase_add_test(tc, shell_characters_are_quoted);
 	tcase_add_test(tc, empty_and_assignment_words);
 	tcase_add_test(tc, spaces_tabs_newlines);
+	tcase_add_test(tc, cut_to_columns);
+	tcase_add_test(tc, cut_counts_characters_not_bytes);
+	tcase_add_test(tc, width_of_a_pipe);
 	suite_add_tcase(s, tc);
 	return s;
 }
