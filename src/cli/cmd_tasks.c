@@ -40,7 +40,7 @@ static int cmd_tasks(int argc, char **argv, void *opts, struct cli_globals *g);
 const struct cmd_entry cmd_tasks_entry = {
 	.name = "tasks",
 	.exec = cmd_tasks,
-	.summary = "list tasks: id, state, name, attempts, worker, exit, runtime, command",
+	.summary = "list tasks: id, state, group, worker, exit, run time, peak memory, command",
 	.options = tasks_options,
 	.opts_size = sizeof(struct tasks_args),
 };
@@ -81,6 +81,7 @@ static int row(const struct cluster_task *t, void *arg)
 	const struct listing *l = arg;
 	struct strbuf line = STRBUF_INIT, cmd = STRBUF_INIT, why = STRBUF_INIT;
 	char index[24] = "-", worker[64] = "-", exitc[24] = "-", rt[24] = "-";
+	struct strbuf peak = STRBUF_INIT;
 
 	format_shell_words(&cmd, t->argv);
 	if (t->reason)
@@ -98,9 +99,13 @@ static int row(const struct cluster_task *t, void *arg)
 			snprintf(exitc, sizeof(exitc), "%d", t->exit_code);
 		snprintf(rt, sizeof(rt), "%.1fs", t->runtime);
 	}
-	strbuf_addf(&line, "%-8" PRIu64 " %-9s %-16s %-6s %-3u %-16s %-5s %-8s ",
+	if (t->has_result && t->peak_memory)
+		format_size(&peak, t->peak_memory);
+	else
+		strbuf_addch(&peak, '-');
+	strbuf_addf(&line, "%-8" PRIu64 " %-9s %-16s %-6s %-3u %-16s %-5s %-8s %-8s ",
 		    t->id, cluster_task_state_name(t->state), t->name, index,
-		    t->attempts, worker, exitc, rt);
+		    t->attempts, worker, exitc, rt, peak.buf);
 	if (l->width) {
 		size_t used = format_columns(line.buf) + format_columns(why.buf);
 		format_cut(&cmd, used + MIN_COMMAND < l->width ?
@@ -110,6 +115,7 @@ static int row(const struct cluster_task *t, void *arg)
 	strbuf_release(&line);
 	strbuf_release(&cmd);
 	strbuf_release(&why);
+	strbuf_release(&peak);
 	return 0;
 }
 
@@ -136,8 +142,9 @@ static int cmd_tasks(int argc, char **argv, void *opts, struct cli_globals *g)
 	c = cli_open_client(g);
 	if (!c)
 		return 1;
-	printf("%-8s %-9s %-16s %-6s %-3s %-16s %-5s %-8s %s\n", "ID", "STATE",
-	       "NAME", "INDEX", "RUN", "WORKER", "EXIT", "RUNTIME", "COMMAND");
+	printf("%-8s %-9s %-16s %-6s %-3s %-16s %-5s %-8s %-8s %s\n", "ID",
+	       "STATE", "GROUP", "INDEX", "RUN", "WORKER", "EXIT", "RUNTIME",
+	       "PEAKMEM", "COMMAND");
 	if (cluster_tasks(c, &f, row, &l) < 0) {
 		fprintf(stderr, "cluster: %s\n", cluster_client_error(c));
 		cluster_client_close(c);

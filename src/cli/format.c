@@ -78,3 +78,14 @@ void format_cut(struct strbuf *sb, size_t columns)
 	strbuf_setlen(sb, i);
 	strbuf_addstr(sb, "...");
 }
+
+void format_size(struct strbuf *sb, uint64_t bytes)
+{
+	size_t start = sb->len, j = start;
+
+	size_format(sb, bytes);
+	for (size_t i = start; i < sb->len; i++)
+		if (sb->buf[i] != ' ')
+			sb->buf[j++] = sb->buf[i];
+	strbuf_setlen(sb, j);
+}

@@ -6,6 +6,7 @@
 #define CLUSTER_CLI_FORMAT_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "util/strbuf.h"
 
@@ -14,6 +15,10 @@
  * quotes ('it'\''s'), an empty one as ''; a first word with '=' is
  * quoted too, lest it read as an assignment. */
 void format_shell_words(struct strbuf *sb, const char *const *argv);
+
+/* A size in one word, binary units, for a table's column: "512B",
+ * "1.5GiB". */
+void format_size(struct strbuf *sb, uint64_t bytes);
 
 /* Columns a line on `fd` may take: the terminal's width when fd is a
  * terminal, else $COLUMNS when set, else 0 (no limit: a pipe gets

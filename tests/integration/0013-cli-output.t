@@ -100,6 +100,14 @@ t_run c tasks --group quoting
 t_line "$T_OUT" "^$quoted_id .* done .* sh -c 'echo \"a b\" > /dev/null' 'it'\\\\''s'\$" \
 	"tasks quotes a command as the shell reads it"
 
+t_run c submit --group peak -- dd if=/dev/zero of=/dev/null bs=100M count=1
+peak_id=$T_OUT
+c wait >/dev/null 2>&1
+t_run c tasks --group peak
+t_like "$(printf '%s\n' "$T_OUT" | head -1)" " PEAKMEM " "tasks has a peak memory column"
+t_like "$(printf '%s\n' "$T_OUT" | awk -v id="$peak_id" '$1 == id { print $9 }')" \
+	'^1[0-9][0-9](\.[0-9])?MiB$' "a task's peak memory shows (dd's 100M buffer)"
+
 long=$(printf 'x%.0s' $(seq 1 150))
 t_run c submit --group long -- echo "$long"
 long_id=$T_OUT

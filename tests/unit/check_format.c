@@ -1,5 +1,5 @@
-/* The CLI's formatting: shell quoting of listed commands, lines cut to
- * the terminal's width. */
+/* The CLI's formatting: shell quoting of listed commands, sizes in
+ * one word, lines cut to the terminal's width. */
 #include <check.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -97,6 +97,20 @@ START_TEST(width_of_a_pipe)
 }
 END_TEST
 
+START_TEST(size_in_one_word)
+{
+	struct strbuf sb = STRBUF_INIT;
+
+	strbuf_addstr(&sb, "peak ");
+	format_size(&sb, 1536ull << 20);
+	ck_assert_str_eq(sb.buf, "peak 1.5GiB");
+	strbuf_reset(&sb);
+	format_size(&sb, 512);
+	ck_assert_str_eq(sb.buf, "512B");
+	strbuf_release(&sb);
+}
+END_TEST
+
 static Suite *suite(void)
 {
 	Suite *s = suite_create("format");
@@ -109,6 +123,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, cut_to_columns);
 	tcase_add_test(tc, cut_counts_characters_not_bytes);
 	tcase_add_test(tc, width_of_a_pipe);
+	tcase_add_test(tc, size_in_one_word);
 	suite_add_tcase(s, tc);
 	return s;
 }
