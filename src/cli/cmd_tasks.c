@@ -1,6 +1,7 @@
 /*
  * cluster tasks: a table of tasks, filtered by state and name.
  */
+#include <ctype.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,7 +11,10 @@
 #include "cli/cli.h"
 #include "cli/format.h"
 #include "cluster/client.h"
+#include "util/idset.h"
 #include "util/strbuf.h"
+#include "util/vec.h"
+#include "util/xalloc.h"
 
 struct tasks_args {
 	const char *state;
@@ -18,6 +22,7 @@ struct tasks_args {
 	uint64_t from;
 	uint64_t limit;
 	int wide;
+	int summary;
 };
 
 static const struct opt tasks_options[] = {
@@ -32,6 +37,8 @@ static const struct opt tasks_options[] = {
 		  1, UINT64_MAX),
 	OPT_FLAG("wide", 'w', "whole lines, however wide the terminal",
 		 struct tasks_args, wide),
+	OPT_FLAG("summary", 's', "one line per group: its tasks in each state "
+		 "and their ids", struct tasks_args, summary),
 	OPT_END,
 };
 
@@ -119,6 +126,108 @@ static int row(const struct cluster_task *t, void *arg)
 	return 0;
 }
 
+/* --summary: the tasks of each group, in the order groups first appear;
+ * names are found through a small open-addressing table of indices. */
+struct group_sum {
+	char *name;
+	uint64_t total, state[CLUSTER_TASK_NSTATES];
+	struct idset ids;
+};
+
+struct summary {
+	struct group_sum *g;
+	size_t n, alloc;
+	size_t *slot;			/* index + 1 into g; 0: empty */
+	size_t nslots;			/* a power of two, > 2 * n */
+};
+
+static size_t name_hash(const char *s)
+{
+	size_t h = 2166136261u;
+
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 16777619u;
+	return h;
+}
+
+static void summary_rehash(struct summary *sm)
+{
+	free(sm->slot);
+	sm->nslots = sm->nslots ? sm->nslots * 2 : 64;
+	sm->slot = xcalloc(sm->nslots, sizeof(*sm->slot));
+	for (size_t i = 0; i < sm->n; i++) {
+		size_t k = name_hash(sm->g[i].name) & (sm->nslots - 1);
+		while (sm->slot[k])
+			k = (k + 1) & (sm->nslots - 1);
+		sm->slot[k] = i + 1;
+	}
+}
+
+static struct group_sum *summary_group(struct summary *sm, const char *name)
+{
+	size_t k;
+
+	if (2 * (sm->n + 1) >= sm->nslots)
+		summary_rehash(sm);
+	for (k = name_hash(name) & (sm->nslots - 1); sm->slot[k];
+	     k = (k + 1) & (sm->nslots - 1))
+		if (!strcmp(sm->g[sm->slot[k] - 1].name, name))
+			return &sm->g[sm->slot[k] - 1];
+	sm->g = vec_grow(sm->g, &sm->alloc, sm->n + 1, sizeof(*sm->g));
+	memset(&sm->g[sm->n], 0, sizeof(*sm->g));
+	sm->g[sm->n].name = xstrdup(name);
+	sm->slot[k] = ++sm->n;
+	return &sm->g[sm->n - 1];
+}
+
+static int summary_add(const struct cluster_task *t, void *arg)
+{
+	struct group_sum *gs = summary_group(arg, t->name);
+
+	gs->total++;
+	if ((int)t->state >= 0 && t->state < CLUSTER_TASK_NSTATES)
+		gs->state[t->state]++;
+	/* Ids come in increasing order: the set stays normalized. */
+	idset_add(&gs->ids, t->id, t->id);
+	return 0;
+}
+
+static void summary_print(const struct summary *sm)
+{
+	struct strbuf ids = STRBUF_INIT;
+
+	printf("%-16s %-8s", "GROUP", "TASKS");
+	for (int i = 0; i < CLUSTER_TASK_NSTATES; i++) {
+		char head[16];
+		size_t k;
+		for (k = 0; cluster_task_state_name(i)[k] && k + 1 < sizeof(head); k++)
+			head[k] = (char)toupper((unsigned char)cluster_task_state_name(i)[k]);
+		head[k] = '\0';
+		printf(" %-9s", head);
+	}
+	printf(" IDS\n");
+	for (size_t i = 0; i < sm->n; i++) {
+		const struct group_sum *gs = &sm->g[i];
+		strbuf_reset(&ids);
+		idset_format(&ids, &gs->ids);
+		printf("%-16s %-8" PRIu64, gs->name, gs->total);
+		for (int k = 0; k < CLUSTER_TASK_NSTATES; k++)
+			printf(" %-9" PRIu64, gs->state[k]);
+		printf(" %s\n", ids.buf);
+	}
+	strbuf_release(&ids);
+}
+
+static void summary_release(struct summary *sm)
+{
+	for (size_t i = 0; i < sm->n; i++) {
+		free(sm->g[i].name);
+		idset_release(&sm->g[i].ids);
+	}
+	free(sm->g);
+	free(sm->slot);
+}
+
 static int cmd_tasks(int argc, char **argv, void *opts, struct cli_globals *g)
 {
 	const struct tasks_args *a = opts;
@@ -142,6 +251,19 @@ static int cmd_tasks(int argc, char **argv, void *opts, struct cli_globals *g)
 	c = cli_open_client(g);
 	if (!c)
 		return 1;
+	if (a->summary) {
+		struct summary sm = { 0 };
+		int rc = 0;
+		if (cluster_tasks(c, &f, summary_add, &sm) < 0) {
+			fprintf(stderr, "cluster: %s\n", cluster_client_error(c));
+			rc = 1;
+		} else {
+			summary_print(&sm);
+		}
+		summary_release(&sm);
+		cluster_client_close(c);
+		return rc;
+	}
 	printf("%-8s %-9s %-16s %-6s %-3s %-16s %-5s %-8s %-8s %s\n", "ID",
 	       "STATE", "GROUP", "INDEX", "RUN", "WORKER", "EXIT", "RUNTIME",
 	       "PEAKMEM", "COMMAND");

@@ -122,6 +122,17 @@ env -u COLUMNS timeout 60 "$CLUSTER" --name T tasks --group long >"$T_DIR/pipe"
 t_line "$(cat "$T_DIR/pipe")" "^$long_id .* echo $long\$" \
 	"into a pipe, without COLUMNS, lines are whole"
 
+# One line per group: its tasks in each state, and their ids.
+t_run c tasks --summary
+t_like "$(printf '%s\n' "$T_OUT" | head -1)" \
+	'^GROUP +TASKS +WAITING +QUEUED +RUNNING +DONE +FAILED +CANCELLED +IDS$' \
+	"tasks --summary has a header of the states"
+t_line "$T_OUT" "^sweep\.txt +2 +0 +0 +0 +2 +0 +0 +${file_ids}\$" \
+	"tasks --summary counts a group's tasks by state, with their ids"
+t_line "$T_OUT" "^true +[0-9]+ .* ${range%-*}-" "an array's range is one item of the ids"
+t_run c tasks --summary --group quoting
+t_is "$(printf '%s\n' "$T_OUT" | wc -l)" 2 "tasks --summary --group: one group"
+
 # --- paging: --from, not --after (which is submit's dependency) -----------------
 t_run c tasks --from "$old_id" --limit 1
 t_line "$T_OUT" "^$old_id " "tasks --from ID starts at that id"
