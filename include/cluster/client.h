@@ -141,6 +141,16 @@ typedef int (*cluster_task_fn)(const struct cluster_task *t, void *arg);
 int64_t cluster_tasks(cluster_client_t *c, const struct cluster_task_filter *f,
 		      cluster_task_fn fn, void *arg);
 
+/* The same tasks, each as the scheduler describes it: one JSON object
+ * (the task objects of cluster-api(7)) as compact text, valid during the
+ * call.  For programs that pass tasks on, and for fields this header
+ * does not know yet.  fn returns non-zero to stop early; returns the
+ * number of tasks passed to fn, or -1. */
+typedef int (*cluster_json_fn)(const char *json, void *arg);
+int64_t cluster_tasks_json(cluster_client_t *c,
+			   const struct cluster_task_filter *f,
+			   cluster_json_fn fn, void *arg);
+
 /* One task; the result is held by c until its next call.  NULL when it
  * fails (status 404: no such task). */
 const struct cluster_task *cluster_task_get(cluster_client_t *c, uint64_t id);
@@ -186,6 +196,8 @@ struct cluster_worker {
  * workers, or -1. */
 typedef int (*cluster_worker_fn)(const struct cluster_worker *w, void *arg);
 int cluster_workers(cluster_client_t *c, cluster_worker_fn fn, void *arg);
+/* The same workers as JSON objects, as cluster_tasks_json passes tasks. */
+int cluster_workers_json(cluster_client_t *c, cluster_json_fn fn, void *arg);
 
 struct cluster_counters {
 	uint64_t state[CLUSTER_TASK_NSTATES];

@@ -1,13 +1,24 @@
 /*
- * cluster workers: a table of the scheduler's workers.
+ * cluster workers: a table of the scheduler's workers, or JSON.
  */
 #include <inttypes.h>
 #include <stdio.h>
 
 #include "cli/cli.h"
+#include "cli/format.h"
 #include "cluster/client.h"
 #include "util/strbuf.h"
 #include "util/units.h"
+
+struct workers_args {
+	int json;
+};
+
+static const struct opt workers_options[] = {
+	OPT_FLAG("json", 0, "a JSON array of worker objects (cluster-api(7))",
+		 struct workers_args, json),
+	OPT_END,
+};
 
 static int cmd_workers(int argc, char **argv, void *opts,
 		       struct cli_globals *g);
@@ -16,6 +27,8 @@ const struct cmd_entry cmd_workers_entry = {
 	.name = "workers",
 	.exec = cmd_workers,
 	.summary = "list workers: cores and memory used, tasks running and done",
+	.options = workers_options,
+	.opts_size = sizeof(struct workers_args),
 };
 
 static int row(const struct cluster_worker *w, void *arg)
@@ -37,16 +50,26 @@ static int row(const struct cluster_worker *w, void *arg)
 static int cmd_workers(int argc, char **argv, void *opts,
 		       struct cli_globals *g)
 {
+	const struct workers_args *a = opts;
 	cluster_client_t *c;
 	int n;
 
-	(void)opts;
 	if (argc > 0)
 		return cli_usage_error(&cmd_workers_entry, "unexpected argument '%s'",
 				       argv[0]);
 	c = cli_open_client(g);
 	if (!c)
 		return 1;
+	if (a->json) {
+		struct json_out out = JSON_OUT_INIT(stdout);
+		n = cluster_workers_json(c, json_out_item, &out);
+		if (n < 0)
+			fprintf(stderr, "cluster: %s\n", cluster_client_error(c));
+		else
+			json_out_end(&out);
+		cluster_client_close(c);
+		return n < 0 ? 1 : 0;
+	}
 	printf("%-5s %-20s %-9s %-21s %-7s %-8s %s\n", "ID", "NAME", "CORES",
 	       "MEMORY", "RUNNING", "DONE", "STATE");
 	n = cluster_workers(c, row, NULL);

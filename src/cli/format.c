@@ -89,3 +89,16 @@ void format_size(struct strbuf *sb, uint64_t bytes)
 			sb->buf[j++] = sb->buf[i];
 	strbuf_setlen(sb, j);
 }
+
+int json_out_item(const char *json, void *arg)
+{
+	struct json_out *out = arg;
+
+	fprintf(out->fp, "%s%s", out->n++ ? ",\n" : "[\n", json);
+	return 0;
+}
+
+void json_out_end(struct json_out *out)
+{
+	fputs(out->n ? "\n]\n" : "[]\n", out->fp);
+}

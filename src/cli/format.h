@@ -7,6 +7,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "util/strbuf.h"
 
@@ -31,5 +32,21 @@ size_t format_columns(const char *s);
 /* Cut sb to at most `columns` columns (at least 4), ending in "..." when
  * anything was cut; never inside a UTF-8 character. */
 void format_cut(struct strbuf *sb, size_t columns);
+
+/* A JSON array written as its items arrive, one per line:
+ *
+ *	struct json_out out = JSON_OUT_INIT(stdout);
+ *	cluster_tasks_json(c, &f, json_out_item, &out);
+ *	json_out_end(&out);
+ *
+ * prints "[]" for no items. */
+struct json_out {
+	FILE *fp;
+	uint64_t n;
+};
+#define JSON_OUT_INIT(fp) { fp, 0 }
+
+int json_out_item(const char *json, void *out);	/* returns 0 */
+void json_out_end(struct json_out *out);
 
 #endif

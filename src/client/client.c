@@ -613,8 +613,10 @@ static int task_from_json(json_t *j, struct cluster_task *t, const char ***argv)
 	return 0;
 }
 
-int64_t cluster_tasks(cluster_client_t *c, const struct cluster_task_filter *f,
-		      cluster_task_fn fn, void *arg)
+/* The paging loop of cluster_tasks and cluster_tasks_json: each task
+ * goes to fn as a struct, or to jfn as its JSON text. */
+static int64_t list_tasks(cluster_client_t *c, const struct cluster_task_filter *f,
+			  cluster_task_fn fn, cluster_json_fn jfn, void *arg)
 {
 	static const struct cluster_task_filter all = { 0 };
 	struct strbuf uri = STRBUF_INIT, states = STRBUF_INIT;
@@ -650,16 +652,22 @@ int64_t cluster_tasks(cluster_client_t *c, const struct cluster_task_filter *f,
 		tasks = json_object_get(page, "tasks");
 		json_array_foreach(tasks, i, x) {
 			struct cluster_task t;
-			const char **argv;
-			if (task_from_json(x, &t, &argv) < 0) {
+			const char **argv = NULL;
+			char *text = NULL;
+			if (jfn ? !(text = json_dumps(x, JSON_COMPACT)) :
+			    task_from_json(x, &t, &argv) < 0) {
 				fail(c, "out of memory");
 				json_decref(page);
 				seen = (uint64_t)-1;
 				goto out;
 			}
 			seen++;
-			stop = fn ? fn(&t, arg) : 0;
+			if (jfn)
+				stop = jfn(text, arg);
+			else
+				stop = fn ? fn(&t, arg) : 0;
 			free(argv);
+			free(text);
 			if (stop || (f->limit && seen >= f->limit)) {
 				stop = 1;
 				break;
@@ -676,6 +684,19 @@ out:
 	strbuf_release(&uri);
 	strbuf_release(&states);
 	return seen == (uint64_t)-1 ? -1 : (int64_t)seen;
+}
+
+int64_t cluster_tasks(cluster_client_t *c, const struct cluster_task_filter *f,
+		      cluster_task_fn fn, void *arg)
+{
+	return list_tasks(c, f, fn, NULL, arg);
+}
+
+int64_t cluster_tasks_json(cluster_client_t *c,
+			   const struct cluster_task_filter *f,
+			   cluster_json_fn fn, void *arg)
+{
+	return list_tasks(c, f, NULL, fn, arg);
 }
 
 const struct cluster_task *cluster_task_get(cluster_client_t *c, uint64_t id)
@@ -766,7 +787,8 @@ int cluster_wait(cluster_client_t *c, const char *ids, double timeout,
 
 /* ---- workers, counters, logs -------------------------------------------- */
 
-int cluster_workers(cluster_client_t *c, cluster_worker_fn fn, void *arg)
+static int list_workers(cluster_client_t *c, cluster_worker_fn fn,
+			cluster_json_fn jfn, void *arg)
 {
 	json_t *j = get_json(c, "/api/v1/workers", 0), *x;
 	size_t i;
@@ -775,6 +797,20 @@ int cluster_workers(cluster_client_t *c, cluster_worker_fn fn, void *arg)
 	if (!j)
 		return -1;
 	json_array_foreach(json_object_get(j, "workers"), i, x) {
+		if (jfn) {
+			char *text = json_dumps(x, JSON_COMPACT);
+			int stop;
+			if (!text) {
+				json_decref(j);
+				return fail(c, "out of memory");
+			}
+			n++;
+			stop = jfn(text, arg);
+			free(text);
+			if (stop)
+				break;
+			continue;
+		}
 		struct cluster_worker w = {
 			.id = (int)jint(x, "id"),
 			.name = jstr(x, "name") ? jstr(x, "name") : "",
@@ -792,6 +828,16 @@ int cluster_workers(cluster_client_t *c, cluster_worker_fn fn, void *arg)
 	}
 	json_decref(j);
 	return n;
+}
+
+int cluster_workers(cluster_client_t *c, cluster_worker_fn fn, void *arg)
+{
+	return list_workers(c, fn, NULL, arg);
+}
+
+int cluster_workers_json(cluster_client_t *c, cluster_json_fn fn, void *arg)
+{
+	return list_workers(c, NULL, fn, arg);
 }
 
 int cluster_counters(cluster_client_t *c, struct cluster_counters *out)

@@ -133,6 +133,34 @@ t_line "$T_OUT" "^true +[0-9]+ .* ${range%-*}-" "an array's range is one item of
 t_run c tasks --summary --group quoting
 t_is "$(printf '%s\n' "$T_OUT" | wc -l)" 2 "tasks --summary --group: one group"
 
+# --- JSON for scripts, with the fields of cluster-api(7) -------------------------
+# pyjson EXPR: read stdin as JSON into j, print EXPR.
+pyjson() {
+	python3 -c "import json, sys; j = json.load(sys.stdin); print($1)"
+}
+if command -v python3 >/dev/null; then
+	t_run c tasks --json
+	t_is "$T_RC" 0 "tasks --json: exit 0"
+	ntasks=$(c tasks | tail -n +2 | wc -l)
+	t_is "$(printf '%s' "$T_OUT" | pyjson 'len(j)')" "$ntasks" \
+		"tasks --json: an array of every task"
+	t_is "$(printf '%s' "$T_OUT" | pyjson "sorted(set(k for t in j for k in t) & {'id', 'state', 'name', 'argv', 'index', 'attempts', 'worker_name', 'exit_code', 'signal', 'runtime', 'peak_memory', 'reason'}) == sorted({'id', 'state', 'name', 'argv', 'index', 'attempts', 'worker_name', 'exit_code', 'signal', 'runtime', 'peak_memory', 'reason'})")" \
+		True "tasks --json: the task objects' fields"
+	t_is "$(printf '%s' "$T_OUT" | pyjson "[t['argv'] for t in j if t['id'] == $quoted_id][0]")" \
+		"['sh', '-c', 'echo \"a b\" > /dev/null', \"it's\"]" "tasks --json: argv as words"
+	t_run c tasks --json --group nosuch
+	t_is "$T_OUT" "[]" "tasks --json of nothing: []"
+	t_run c tasks --json --summary --group sweep.txt
+	t_is "$(printf '%s' "$T_OUT" | pyjson "j[0]['group'], j[0]['tasks'], j[0]['counts']['done'], j[0]['ids']")" \
+		"sweep.txt 2 2 $file_ids" "tasks --summary --json: group, tasks, counts, ids"
+	t_run c workers --json
+	t_is "$(printf '%s' "$T_OUT" | pyjson "len(j), all(w['alive'] for w in j), sorted(j[0])")" \
+		"2 True ['alive', 'cores', 'cores_used', 'done', 'id', 'memory', 'memory_used', 'name', 'running']" \
+		"workers --json: both workers, with their fields"
+else
+	t_skip "tasks and workers --json" "no python3 to read JSON"
+fi
+
 # --- paging: --from, not --after (which is submit's dependency) -----------------
 t_run c tasks --from "$old_id" --limit 1
 t_line "$T_OUT" "^$old_id " "tasks --from ID starts at that id"
