@@ -8,7 +8,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
-#include <math.h>
 #include <netdb.h>
 #include <poll.h>
 #include <stdarg.h>
@@ -17,6 +16,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/time.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <event2/buffer.h>
@@ -30,6 +30,7 @@
 
 #define DEFAULT_TIMEOUT 60.0
 #define WAIT_CHUNK 30		/* seconds per long-poll without progress */
+#define WAIT_STEP 0.1		/* seconds between polls in the last second */
 #define PAGE_SIZE 1000
 
 struct cluster_client {
@@ -735,6 +736,17 @@ int cluster_cancel(cluster_client_t *c, const uint64_t *ids, size_t n,
 
 /* ---- waiting ------------------------------------------------------------ */
 
+static void sleep_for(double seconds)
+{
+	struct timespec ts = {
+		.tv_sec = (time_t)seconds,
+		.tv_nsec = (long)((seconds - (double)(time_t)seconds) * 1e9),
+	};
+
+	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+		;
+}
+
 int cluster_wait(cluster_client_t *c, const char *ids, double timeout,
 		 double interval, cluster_progress_fn progress, void *arg,
 		 struct cluster_wait_status *out)
@@ -742,18 +754,30 @@ int cluster_wait(cluster_client_t *c, const char *ids, double timeout,
 	double deadline = timeout >= 0 ? clock_monotonic() + timeout : 0;
 	struct strbuf uri = STRBUF_INIT;
 	struct cluster_wait_status st;
-	int rc = -1;
+	int rc = -1, polled = 0;
 
 	if (interval <= 0)
 		interval = 1;
 	for (;;) {
-		double chunk = progress ? interval : WAIT_CHUNK;
+		double chunk = progress ? interval : WAIT_CHUNK, step = chunk;
 		json_t *j, *counts;
 		long secs;
 
-		if (timeout >= 0 && deadline - clock_monotonic() < chunk)
+		if (timeout >= 0 && deadline - clock_monotonic() < chunk) {
 			chunk = deadline - clock_monotonic();
-		secs = chunk > 0 ? (long)ceil(chunk) : 0;
+			step = WAIT_STEP;
+		}
+		/* The API waits whole seconds: a long-poll of the seconds
+		 * left, never rounded up past the deadline; under a second,
+		 * sleeps between answers given at once (short ones near the
+		 * deadline, the interval's otherwise). */
+		if (chunk >= 1) {
+			secs = (long)chunk;
+		} else {
+			secs = 0;
+			if (chunk > 0 && polled)
+				sleep_for(chunk < step ? chunk : step);
+		}
 		strbuf_reset(&uri);
 		strbuf_addf(&uri, "/api/v1/wait?timeout=%ld", secs);
 		if (ids && *ids)
@@ -761,6 +785,7 @@ int cluster_wait(cluster_client_t *c, const char *ids, double timeout,
 		j = get_json(c, uri.buf, (double)secs);
 		if (!j)
 			break;
+		polled = 1;
 		memset(&st, 0, sizeof(st));
 		st.total = jint(j, "total");
 		st.done = json_is_true(json_object_get(j, "done"));

@@ -161,6 +161,21 @@ else
 	t_skip "tasks and workers --json" "no python3 to read JSON"
 fi
 
+# --- wait --timeout ends at the timeout, not a second later ------------------------
+t_run c submit --group sleeper -- sleep 120
+sleeper=$T_OUT
+start=$EPOCHREALTIME
+t_run c wait --timeout 3s "$sleeper"
+elapsed=$(awk -v a="$start" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.2f", b - a }')
+t_is "$T_RC" 1 "wait --timeout: exit 1 at the timeout"
+t_like "$T_ERR" "timed out" "wait --timeout says it timed out"
+if awk -v e="$elapsed" 'BEGIN { exit !(e >= 2.9 && e < 3.5) }'; then
+	t_ok "wait --timeout 3s returns after 3 s ($elapsed s)"
+else
+	t_fail "wait --timeout 3s returns after 3 s" "took $elapsed s"
+fi
+c cancel "$sleeper" >/dev/null
+
 # --- paging: --from, not --after (which is submit's dependency) -----------------
 t_run c tasks --from "$old_id" --limit 1
 t_line "$T_OUT" "^$old_id " "tasks --from ID starts at that id"
