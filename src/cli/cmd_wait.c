@@ -1,12 +1,16 @@
 /*
  * cluster wait: block until tasks end; a progress bar on stderr when it is
- * a terminal.  Exit 0 when every task waited on is done, 1 when any failed
- * or was cancelled, or at the timeout.
+ * a terminal, the last report as JSON with --json.  Exit 0 when every task
+ * waited on is done, 1 when any failed or was cancelled, or at the
+ * timeout.
  */
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+#include <jansson.h>
 
 #include "cli/cli.h"
 #include "cluster/client.h"
@@ -16,14 +20,35 @@
 struct wait_args {
 	uint64_t timeout;
 	int timeout_seen;
+	int json;
 };
 
 static const struct opt wait_options[] = {
 	OPT_DURATION("timeout", 0, "DUR", "give up after DUR (exit 1)",
 		     struct wait_args, timeout,
 		     .seen = OPT_SEEN(struct wait_args, timeout_seen)),
+	OPT_FLAG("json", 0, "print the last report as JSON, as /api/v1/wait "
+		 "answers (cluster-api(7))", struct wait_args, json),
 	OPT_END,
 };
+
+/* {"done": ..., "total": ..., "counts": {...}}, the API's words. */
+static void print_json(const struct cluster_wait_status *st)
+{
+	json_t *counts = json_object(), *j;
+	char *text;
+
+	for (int i = 0; i < CLUSTER_TASK_NSTATES; i++)
+		json_object_set_new(counts, cluster_task_state_name(i),
+				    json_integer((json_int_t)st->state[i]));
+	j = json_pack("{s:b,s:I,s:o}", "done", st->done, "total",
+		      (json_int_t)st->total, "counts", counts);
+	text = json_dumps(j, JSON_COMPACT);
+	if (text)
+		printf("%s\n", text);
+	free(text);
+	json_decref(j);
+}
 
 static int cmd_wait(int argc, char **argv, void *opts, struct cli_globals *g);
 
@@ -88,6 +113,8 @@ static int cmd_wait(int argc, char **argv, void *opts, struct cli_globals *g)
 		fprintf(stderr, "cluster: %s\n", cluster_client_error(c));
 		goto out;
 	}
+	if (a->json)
+		print_json(&st);
 	uint64_t bad = st.state[CLUSTER_TASK_FAILED] +
 		st.state[CLUSTER_TASK_CANCELLED];
 	if (rc == 1) {

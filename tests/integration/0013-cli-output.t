@@ -153,6 +153,10 @@ if command -v python3 >/dev/null; then
 	t_run c tasks --json --summary --group sweep.txt
 	t_is "$(printf '%s' "$T_OUT" | pyjson "j[0]['group'], j[0]['tasks'], j[0]['counts']['done'], j[0]['ids']")" \
 		"sweep.txt 2 2 $file_ids" "tasks --summary --json: group, tasks, counts, ids"
+	t_run c wait --json "$file_ids"
+	t_is "$T_RC" 0 "wait --json: exit 0 when all are done"
+	t_is "$T_OUT" '{"done":true,"total":2,"counts":{"waiting":0,"queued":0,"running":0,"done":2,"failed":0,"cancelled":0}}' \
+		"wait --json prints the last report as the API does"
 	t_run c workers --json
 	t_is "$(printf '%s' "$T_OUT" | pyjson "len(j), all(w['alive'] for w in j), sorted(j[0])")" \
 		"2 True ['alive', 'cores', 'cores_used', 'done', 'id', 'memory', 'memory_used', 'name', 'running']" \
@@ -169,6 +173,12 @@ t_run c wait --timeout 3s "$sleeper"
 elapsed=$(awk -v a="$start" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.2f", b - a }')
 t_is "$T_RC" 1 "wait --timeout: exit 1 at the timeout"
 t_like "$T_ERR" "timed out" "wait --timeout says it timed out"
+t_run c wait --json --timeout 1s "$sleeper"
+t_is "$T_RC" 1 "wait --json --timeout: exit 1 at the timeout"
+if command -v python3 >/dev/null; then
+	t_is "$(printf '%s' "$T_OUT" | pyjson "j['done'], j['counts']['running'] + j['counts']['queued']")" \
+		"False 1" "wait --json at the timeout: not done, one task still open"
+fi
 if awk -v e="$elapsed" 'BEGIN { exit !(e >= 2.9 && e < 3.5) }'; then
 	t_ok "wait --timeout 3s returns after 3 s ($elapsed s)"
 else
