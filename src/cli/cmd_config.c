@@ -3,7 +3,10 @@
  * check a file, list the profiles.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+
+#include <jansson.h>
 
 #include "backend/backend.h"
 #include "cli/cli.h"
@@ -12,6 +15,16 @@
 #include "util/units.h"
 #include "util/strbuf.h"
 
+struct config_args {
+	int json;
+};
+
+static const struct opt config_options[] = {
+	OPT_FLAG("json", 0, "show: one JSON object of the profile and every key",
+		 struct config_args, json),
+	OPT_END,
+};
+
 static int cmd_config(int argc, char **argv, void *opts, struct cli_globals *g);
 
 const struct cmd_entry cmd_config_entry = {
@@ -19,81 +32,154 @@ const struct cmd_entry cmd_config_entry = {
 	.exec = cmd_config,
 	.usage = "show | check FILE | profiles",
 	.summary = "show the effective configuration, check a file, list profiles",
+	.options = config_options,
+	.opts_size = sizeof(struct config_args),
 };
 
+/* What rendered() wrote: nothing, the figure as the job script writes
+ * it, or a note on what the value means for the workers. */
+enum { RENDERED_NONE, RENDERED_AS, RENDERED_NOTE };
+
 /* What the reservation leaves each worker, which is its memory limit. */
-static void print_worker_share(const struct config *cfg)
+static int worker_share(const struct config *cfg, struct strbuf *sb)
 {
-	struct strbuf sb = STRBUF_INIT;
+	struct strbuf size = STRBUF_INIT;
 	struct job_size js;
 
 	if (job_size_from_config(cfg, &js, NULL) < 0)
-		return;
-	size_format(&sb, js.worker_memory);
-	printf("; %u worker%s per node, %s each", js.processes,
-	       js.processes == 1 ? "" : "s", sb.buf);
-	strbuf_release(&sb);
+		return RENDERED_NONE;
+	size_format(&size, js.worker_memory);
+	strbuf_addf(sb, "%u worker%s per node, %s each", js.processes,
+		    js.processes == 1 ? "" : "s", size.buf);
+	strbuf_release(&size);
+	return RENDERED_NOTE;
 }
 
 /* How the job script writes job.memory and job.walltime, so a size given
- * in GB can be checked against the binary units the batch system reads. */
-static void print_rendered(const struct config *cfg,
-			   const struct config_value *v)
+ * in GB can be checked against the binary units the batch system reads;
+ * 0 when it writes neither (or no batch system reads it). */
+static int rendered(const struct config *cfg, const struct config_value *v,
+		    struct strbuf *sb)
 {
 	const struct backend *b = backend_find(config_get_str(cfg, "backend"));
-	struct strbuf sb = STRBUF_INIT;
 	struct job_size js;
 
-	if (!strcmp(v->key->name, "job.reserved-memory")) {
-		print_worker_share(cfg);
-		return;
-	}
-	if (!b || !b->is_batch)
-		return;
+	if (!strcmp(v->key->name, "job.reserved-memory"))
+		return worker_share(cfg, sb);
+	if (!b || !b->is_batch || !v->set)
+		return RENDERED_NONE;
 	if (!strcmp(v->key->name, "job.walltime")) {
-		duration_format_hms(&sb, (uint64_t)v->num);
-		printf("; rendered %s", sb.buf);
-	} else if (!strcmp(v->key->name, "job.memory") &&
-		   job_size_from_config(cfg, &js, NULL) == 0) {
-		struct backend_job job = { .nodes = js.nodes, .memory = js.memory };
-		b->memory_request(&job, &sb);
-		printf("; rendered %s", sb.buf);
+		duration_format_hms(sb, (uint64_t)v->num);
+		return RENDERED_AS;
 	}
-	strbuf_release(&sb);
+	if (!strcmp(v->key->name, "job.memory") &&
+	    job_size_from_config(cfg, &js, NULL) == 0) {
+		struct backend_job job = { .nodes = js.nodes, .memory = js.memory };
+		b->memory_request(&job, sb);
+		return RENDERED_AS;
+	}
+	return RENDERED_NONE;
 }
 
 static void print_value(const struct config *cfg,
 			const struct config_value *v)
 {
+	struct strbuf r = STRBUF_INIT;
+	int has_r = rendered(cfg, v, &r);
+
 	printf("%s = ", v->key->name);
 	if (!v->set) {
 		printf("(unset)");
 	} else if (v->key->type == CONFIG_SIZE) {
-		printf("%s (%lld bytes", v->text, (long long)v->num);
-		print_rendered(cfg, v);
-		printf(")");
+		printf("%s (%lld bytes%s%s)", v->text, (long long)v->num,
+		       has_r == RENDERED_AS ? "; rendered " :
+		       has_r == RENDERED_NOTE ? "; " : "", r.buf);
 	} else if (v->key->type == CONFIG_DURATION) {
-		printf("%s (%lld seconds", v->text, (long long)v->num);
-		print_rendered(cfg, v);
-		printf(")");
+		printf("%s (%lld seconds%s%s)", v->text, (long long)v->num,
+		       has_r == RENDERED_AS ? "; rendered " : "", r.buf);
 	} else {
 		printf("%s", v->text);
 	}
 	printf("    # %s\n", v->origin);
+	strbuf_release(&r);
 }
 
-static int config_show(struct cli_globals *g)
+/* A key's value as JSON: numbers, booleans and lists typed, the rest
+ * strings; null when unset. */
+static json_t *value_json(const struct config_value *v)
+{
+	json_t *list;
+
+	if (!v->set)
+		return json_null();
+	switch (v->key->type) {
+	case CONFIG_INT:
+	case CONFIG_SIZE:
+	case CONFIG_DURATION:
+		return json_integer((json_int_t)v->num);
+	case CONFIG_BOOL:
+		return json_boolean(v->num);
+	case CONFIG_LIST:
+		list = json_array();
+		for (unsigned i = 0; i < v->nlist; i++)
+			json_array_append_new(list, json_string(v->list[i]));
+		return list;
+	default:
+		return json_string(v->text);
+	}
+}
+
+static int show_json(struct cli_globals *g, const struct config *cfg)
+{
+	json_t *keys = json_object(), *j;
+	struct strbuf r = STRBUF_INIT;
+	char *text;
+
+	for (const struct config_key *k = config_keys; k->name; k++) {
+		const struct config_value *v = config_get(cfg, k->name);
+		json_t *o = json_pack("{s:o,s:o,s:s}", "value", value_json(v),
+				      "text", v->set ? json_string(v->text) :
+				      json_null(), "origin", v->origin);
+		strbuf_reset(&r);
+		switch (rendered(cfg, v, &r)) {
+		case RENDERED_AS:
+			json_object_set_new(o, "rendered", json_string(r.buf));
+			break;
+		case RENDERED_NOTE:
+			json_object_set_new(o, "note", json_string(r.buf));
+			break;
+		}
+		json_object_set_new(keys, k->name, o);
+	}
+	j = json_pack("{s:s,s:s,s:o}", "profile", config_profile_name(cfg),
+		      "reason", cli_profile_reason(g, cfg), "keys", keys);
+	text = json_dumps(j, JSON_INDENT(2));
+	if (text)
+		printf("%s\n", text);
+	free(text);
+	json_decref(j);
+	strbuf_release(&r);
+	return text ? 0 : 1;
+}
+
+static int config_show(struct cli_globals *g, int json)
 {
 	struct config *cfg = cli_load_config(g);
+	int rc = 0;
 
 	if (!cfg)
 		return 1;
+	if (json) {
+		rc = show_json(g, cfg);
+		config_destroy(cfg);
+		return rc;
+	}
 	printf("# profile %s: %s\n", config_profile_name(cfg),
 	       cli_profile_reason(g, cfg));
 	for (const struct config_key *k = config_keys; k->name; k++)
 		print_value(cfg, config_get(cfg, k->name));
 	config_destroy(cfg);
-	return 0;
+	return rc;
 }
 
 /* The file on its own first (syntax, keys, values), then with the other
@@ -185,11 +271,15 @@ static int config_keys_list(void)
 
 static int cmd_config(int argc, char **argv, void *opts, struct cli_globals *g)
 {
-	(void)opts;
+	const struct config_args *a = opts;
+
 	if (argc < 1)
 		return cli_usage_error(&cmd_config_entry, "config needs an action");
 	const char *what = argv[0];
 	if (!strcmp(what, "check")) {
+		if (a->json)
+			return cli_usage_error(&cmd_config_entry,
+					       "--json is for 'config show' only");
 		if (argc != 2)
 			return cli_usage_error(&cmd_config_entry,
 					       "config check takes one FILE");
@@ -199,7 +289,10 @@ static int cmd_config(int argc, char **argv, void *opts, struct cli_globals *g)
 		return cli_usage_error(&cmd_config_entry,
 				       "too many arguments to 'config %s'", what);
 	if (!strcmp(what, "show"))
-		return config_show(g);
+		return config_show(g, a->json);
+	if (a->json)
+		return cli_usage_error(&cmd_config_entry,
+				       "--json is for 'config show' only");
 	if (!strcmp(what, "profiles"))
 		return config_list_profiles(g);
 	if (!strcmp(what, "keys"))

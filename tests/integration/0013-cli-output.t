@@ -22,6 +22,11 @@ t_line() {
 	fi
 }
 
+# pyjson EXPR: read stdin as JSON into j, print EXPR.
+pyjson() {
+	python3 -c "import json, sys; j = json.load(sys.stdin); print($1)"
+}
+
 # --- without a scheduler --------------------------------------------------------
 
 # The cluster and the profile from the environment, below the options.
@@ -38,6 +43,23 @@ CLUSTER_PROFILE=derecho t_run "$CLUSTER" --profile casper config show
 t_like "$T_OUT" "^# profile casper: --profile" "--profile wins over CLUSTER_PROFILE"
 CLUSTER_PROFILE= t_run "$CLUSTER" --profile casper config show
 t_like "$T_OUT" "^# profile casper: --profile" "an empty CLUSTER_PROFILE is unset"
+
+# config show --json: the profile, why, and every key typed, with its origin.
+if command -v python3 >/dev/null; then
+	t_run "$CLUSTER" --profile casper config show --json
+	t_is "$T_RC" 0 "config show --json: exit 0"
+	t_is "$(printf '%s' "$T_OUT" | pyjson "j['profile'], j['reason'], len(j['keys'])")" \
+		"casper --profile $("$CLUSTER" config keys | wc -l)" \
+		"config show --json: the profile, why, and every key"
+	t_is "$(printf '%s' "$T_OUT" | pyjson "j['keys']['job.memory']['value'], j['keys']['job.memory']['text'], j['keys']['job.memory']['rendered']")" \
+		"25000000000 25GB mem=23842MB" "config show --json: a size in bytes, as written and as rendered"
+	t_is "$(printf '%s' "$T_OUT" | pyjson "j['keys']['job.account']['value'], j['keys']['job.account']['origin'], type(j['keys']['launch.args']['value']).__name__")" \
+		"None default list" "config show --json: unset is null, lists are arrays"
+else
+	t_skip "config show --json" "no python3 to read JSON"
+fi
+t_run "$CLUSTER" config profiles --json
+t_is "$T_RC" 2 "--json is for config show only"
 
 # --- against a scheduler --------------------------------------------------------
 if [ ! -x "$CLUSTER_RANK" ] || ! command -v mpirun >/dev/null; then
@@ -134,10 +156,6 @@ t_run c tasks --summary --group quoting
 t_is "$(printf '%s\n' "$T_OUT" | wc -l)" 2 "tasks --summary --group: one group"
 
 # --- JSON for scripts, with the fields of cluster-api(7) -------------------------
-# pyjson EXPR: read stdin as JSON into j, print EXPR.
-pyjson() {
-	python3 -c "import json, sys; j = json.load(sys.stdin); print($1)"
-}
 if command -v python3 >/dev/null; then
 	t_run c tasks --json
 	t_is "$T_RC" 0 "tasks --json: exit 0"
