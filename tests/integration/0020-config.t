@@ -16,7 +16,9 @@ export HOME=$tmp/home
 unset CLUSTER_CONFIG PBS_ACCOUNT SLURM_ACCOUNT
 mkdir -p "$HOME/.config/cluster"
 
-# Run the CLI; out, err, rc hold what happened.
+# Run the CLI; out, err, rc hold what happened.  has_line LINE: out has
+# LINE, each run of spaces read as one, whatever its columns' widths.
+has_line() { tr -s ' ' <"$tmp/out" | grep -Fqx -- "$1"; }
 run() {
 	"$cluster" "$@" >"$tmp/out" 2>"$tmp/err"
 	rc=$?
@@ -29,13 +31,13 @@ run config show
 check "config show exits 0" [ "$rc" -eq 0 ]
 check "config show names the profile and why" \
 	grep -Eq '^# profile [a-z-]+: (auto|--profile|profile:)' "$tmp/out"
-check "config show marks defaults" grep -qx 'job.name = cluster    # default' "$tmp/out"
-check "config show prints unset keys" grep -qx 'job.queue = (unset)    # default' "$tmp/out"
+check "config show marks defaults" grep -Eqx 'job\.name += cluster +# default' "$tmp/out"
+check "config show prints unset keys" grep -Eqx 'job\.queue += \(unset\) +# default' "$tmp/out"
 nkeys=$("$cluster" config keys | wc -l)
 nshown=$(grep -vc '^#' "$tmp/out")
 check "config show prints every key ($nkeys)" [ "$nkeys" -eq "$nshown" ]
 check "config show keeps table order" \
-	[ "$(grep -v '^#' "$tmp/out" | sed 's/ = .*//')" = "$("$cluster" config keys | cut -f1)" ]
+	[ "$(grep -v '^#' "$tmp/out" | sed 's/ *= .*//')" = "$("$cluster" config keys | cut -f1)" ]
 
 cat >"$tmp/good.yaml" <<'EOF'
 profile: site
@@ -54,23 +56,24 @@ EOF
 run --config "$tmp/good.yaml" config show
 check "show with --config exits 0" [ "$rc" -eq 0 ]
 check "sizes show the value and the bytes" \
-	grep -Fqx "job.memory = 100GiB (107374182400 bytes; rendered mem=100GB)    # $tmp/good.yaml:10:7" "$tmp/out"
+	has_line "job.memory = 100GiB (107374182400 bytes; rendered mem=100GB) # $tmp/good.yaml:10:7"
 check "inherited value names its file" \
-	grep -Eq '^backend = pbs    # .*/generic-pbs.yaml:[0-9]+:[0-9]+$' "$tmp/out"
+	grep -Eq '^backend += pbs +# (.*/)?generic-pbs\.yaml:[0-9]+:[0-9]+$' "$tmp/out"
 check "profile from the file's profile: key" \
 	grep -Fqx "# profile site: profile: in $tmp/good.yaml:1:10" "$tmp/out"
 check "single-quoted \${VAR} stays literal" \
-	grep -Fqx "job.template = \${LITERAL}/job.sh    # $tmp/good.yaml:12:7" "$tmp/out"
+	has_line "job.template = \${LITERAL}/job.sh # $tmp/good.yaml:12:7"
 check "global setting of the file applies" \
-	grep -Fqx "job.account = ABC123    # $tmp/good.yaml:3:3" "$tmp/out"
+	has_line "job.account = ABC123 # $tmp/good.yaml:3:3"
 
 # CLUSTER_CONFIG is the same layer as --config
 CLUSTER_CONFIG=$tmp/good.yaml run config show
-check "CLUSTER_CONFIG is read" grep -q '^job.cores = 36 ' "$tmp/out"
+check "CLUSTER_CONFIG is read" grep -Eq '^job\.cores += 36 ' "$tmp/out"
 
 run --config "$tmp/good.yaml" --set job.cores=8 --set job.walltime=90m config show
-check "--set overrides the file" grep -qx 'job.cores = 8    # --set' "$tmp/out"
-check "durations show seconds" grep -qx 'job.walltime = 90m (5400 seconds; rendered 01:30:00)    # --set' "$tmp/out"
+check "--set overrides the file" grep -Eqx 'job\.cores += 8 +# --set' "$tmp/out"
+check "durations show seconds" \
+	has_line "job.walltime = 90m (5400 seconds; rendered 01:30:00) # --set"
 
 run --set job.corse=8 config show
 check "--set of an unknown key exits 1" [ "$rc" -eq 1 ]
@@ -84,12 +87,12 @@ check "--set with shell characters says what is allowed" \
 
 run --profile derecho config show
 check "--profile derecho" grep -qx '# profile derecho: --profile' "$tmp/out"
-check "derecho has 128 cores" grep -q '^job.cores = 128 ' "$tmp/out"
-check "derecho priority" grep -q '^job.priority = regular ' "$tmp/out"
+check "derecho has 128 cores" grep -Eq '^job\.cores += 128 ' "$tmp/out"
+check "derecho priority" grep -Eq '^job\.priority += regular ' "$tmp/out"
 
 run --profile generic-pbs config show
 check "single-quoted \$PBS_NODEFILE stays literal" \
-	grep -q '^launch.args = \[--hostfile, \$PBS_NODEFILE\] ' "$tmp/out"
+	grep -Eq '^launch\.args += \[--hostfile, \$PBS_NODEFILE\] ' "$tmp/out"
 
 run --profile nosuch config show
 check "unknown profile exits 1" [ "$rc" -eq 1 ]
@@ -205,11 +208,11 @@ check "cluster.yaml(5) gives each key's type and default${drift:+ (wrong:$drift)
 # --- sizes as the batch system will read them -----------------------------
 run --profile casper config show
 check "config show renders Casper's 25GB as PBS binary units (mem=23842MB)" \
-	grep -q '^job.memory = 25GB (25000000000 bytes; rendered mem=23842MB) ' "$tmp/out"
+	grep -Eq '^job\.memory += 25GB \(25000000000 bytes; rendered mem=23842MB\) ' "$tmp/out"
 run --profile generic-slurm --set job.memory=1GB --set job.walltime=90m config show
 check "config show renders 1GB for Slurm as --mem=954M" \
-	grep -q '^job.memory = 1GB (1000000000 bytes; rendered --mem=954M) ' "$tmp/out"
+	grep -Eq '^job\.memory += 1GB \(1000000000 bytes; rendered --mem=954M\) ' "$tmp/out"
 check "config show renders 90m as 01:30:00" \
-	grep -q '^job.walltime = 90m (5400 seconds; rendered 01:30:00) ' "$tmp/out"
+	grep -Eq '^job\.walltime += 90m \(5400 seconds; rendered 01:30:00\) ' "$tmp/out"
 
 echo "1..$n"
