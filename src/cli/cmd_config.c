@@ -10,10 +10,12 @@
 
 #include "backend/backend.h"
 #include "cli/cli.h"
+#include "cli/format.h"
 #include "config/config.h"
 #include "jobscript/jobscript.h"
 #include "util/units.h"
 #include "util/strbuf.h"
+#include "util/xalloc.h"
 
 struct config_args {
 	int json;
@@ -81,27 +83,98 @@ static int rendered(const struct config *cfg, const struct config_value *v,
 	return RENDERED_NONE;
 }
 
-static void print_value(const struct config *cfg,
-			const struct config_value *v)
+/* A value as show prints it: as written, sizes and durations also in
+ * bytes or seconds and as rendered. */
+static void value_text(const struct config *cfg, const struct config_value *v,
+		       struct strbuf *sb)
 {
 	struct strbuf r = STRBUF_INIT;
 	int has_r = rendered(cfg, v, &r);
 
-	printf("%s = ", v->key->name);
-	if (!v->set) {
-		printf("(unset)");
-	} else if (v->key->type == CONFIG_SIZE) {
-		printf("%s (%lld bytes%s%s)", v->text, (long long)v->num,
-		       has_r == RENDERED_AS ? "; rendered " :
-		       has_r == RENDERED_NOTE ? "; " : "", r.buf);
-	} else if (v->key->type == CONFIG_DURATION) {
-		printf("%s (%lld seconds%s%s)", v->text, (long long)v->num,
-		       has_r == RENDERED_AS ? "; rendered " : "", r.buf);
-	} else {
-		printf("%s", v->text);
-	}
-	printf("    # %s\n", v->origin);
+	if (!v->set)
+		strbuf_addstr(sb, "(unset)");
+	else if (v->key->type == CONFIG_SIZE)
+		strbuf_addf(sb, "%s (%lld bytes%s%s)", v->text, (long long)v->num,
+			    has_r == RENDERED_AS ? "; rendered " :
+			    has_r == RENDERED_NOTE ? "; " : "", r.buf);
+	else if (v->key->type == CONFIG_DURATION)
+		strbuf_addf(sb, "%s (%lld seconds%s%s)", v->text,
+			    (long long)v->num,
+			    has_r == RENDERED_AS ? "; rendered " : "", r.buf);
+	else
+		strbuf_addstr(sb, v->text);
 	strbuf_release(&r);
+}
+
+/* `dir/` at the start of s: the length to skip, else 0. */
+static size_t under(const char *s, const char *dir)
+{
+	size_t n = dir ? strlen(dir) : 0;
+
+	while (n > 1 && dir[n - 1] == '/')
+		n--;
+	return n && !strncmp(s, dir, n) && s[n] == '/' ? n + 1 : 0;
+}
+
+/* Origins for people: a bundled profile by its file's name, which the
+ * header says where to find, a file of the home directory under ~. */
+static void short_origin(const struct cli_globals *g, const char *origin,
+			 struct strbuf *sb, int *bundled)
+{
+	const char *home = getenv("HOME");
+	size_t n;
+
+	if ((n = under(origin, g->profiles_dir))) {
+		strbuf_addstr(sb, origin + n);
+		*bundled = 1;
+	} else if (home && *home && strcmp(home, "/") &&
+		   (n = under(origin, home))) {
+		strbuf_addf(sb, "~/%s", origin + n);
+	} else {
+		strbuf_addstr(sb, origin);
+	}
+}
+
+/* Values wider than this push their origin along instead of widening
+ * the column for every key. */
+#define VALUE_COLUMN_MAX 48
+
+static void show_table(const struct cli_globals *g, const struct config *cfg)
+{
+	struct strbuf *values = xcalloc(config_nkeys, sizeof(*values)),
+		      origin = STRBUF_INIT;
+	size_t kw = 0, vw = 0, i;
+	int bundled = 0;
+	const struct config_key *k;
+
+	for (k = config_keys, i = 0; k->name; k++, i++) {
+		strbuf_init(&values[i], 0);
+		value_text(cfg, config_get(cfg, k->name), &values[i]);
+		if (strlen(k->name) > kw)
+			kw = strlen(k->name);
+		if (format_columns(values[i].buf) > vw &&
+		    format_columns(values[i].buf) <= VALUE_COLUMN_MAX)
+			vw = format_columns(values[i].buf);
+		strbuf_reset(&origin);
+		short_origin(g, config_get(cfg, k->name)->origin, &origin,
+			     &bundled);
+	}
+	printf("# profile %s: %s\n", config_profile_name(cfg),
+	       cli_profile_reason(g, cfg));
+	if (bundled)
+		printf("# NAME.yaml: a bundled profile, in %s\n",
+		       g->profiles_dir);
+	for (k = config_keys, i = 0; k->name; k++, i++) {
+		size_t w = format_columns(values[i].buf);
+		strbuf_reset(&origin);
+		short_origin(g, config_get(cfg, k->name)->origin, &origin,
+			     &bundled);
+		printf("%-*s = %s%*s  # %s\n", (int)kw, k->name, values[i].buf,
+		       w < vw ? (int)(vw - w) : 0, "", origin.buf);
+		strbuf_release(&values[i]);
+	}
+	free(values);
+	strbuf_release(&origin);
 }
 
 /* A key's value as JSON: numbers, booleans and lists typed, the rest
@@ -174,10 +247,7 @@ static int config_show(struct cli_globals *g, int json)
 		config_destroy(cfg);
 		return rc;
 	}
-	printf("# profile %s: %s\n", config_profile_name(cfg),
-	       cli_profile_reason(g, cfg));
-	for (const struct config_key *k = config_keys; k->name; k++)
-		print_value(cfg, config_get(cfg, k->name));
+	show_table(g, cfg);
 	config_destroy(cfg);
 	return rc;
 }

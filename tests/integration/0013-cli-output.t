@@ -44,6 +44,23 @@ t_like "$T_OUT" "^# profile casper: --profile" "--profile wins over CLUSTER_PROF
 CLUSTER_PROFILE= t_run "$CLUSTER" --profile casper config show
 t_like "$T_OUT" "^# profile casper: --profile" "an empty CLUSTER_PROFILE is unset"
 
+# config show in columns, a bundled profile's origin by its file's name.
+t_run "$CLUSTER" --profile casper config show
+t_is "$(printf '%s\n' "$T_OUT" | grep -v '^#' | awk '{ print index($0, " = ") }' | sort -u | wc -l)" 1 \
+	"config show: every '=' in one column"
+t_is "$(printf '%s\n' "$T_OUT" | grep -E '^(job\.name|job\.queue|job\.cores|job\.memory) ' |
+	awk '{ print index($0, "  # ") }' | sort -u | wc -l)" 1 "config show: origins in one column"
+t_line "$T_OUT" '^job\.queue += casper +# casper\.yaml:[0-9]+:[0-9]+$' \
+	"config show: a bundled profile's origin is its file's name"
+t_line "$T_OUT" "^# NAME\.yaml: a bundled profile, in $T_ROOT/config\$" \
+	"config show: the header says where the bundled profiles are"
+mkdir -p "$HOME/.config/cluster"
+printf 'job:\n  account: XYZ\n' >"$HOME/.config/cluster/cluster.yaml"
+t_run "$CLUSTER" config show
+t_line "$T_OUT" '^job\.account += XYZ +# ~/\.config/cluster/cluster\.yaml:2:3$' \
+	"config show: a file of the home directory under ~"
+rm "$HOME/.config/cluster/cluster.yaml"
+
 # config show --json: the profile, why, and every key typed, with its origin.
 if command -v python3 >/dev/null; then
 	t_run "$CLUSTER" --profile casper config show --json
