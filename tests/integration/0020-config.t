@@ -160,7 +160,7 @@ check "config profiles shows hosts" \
 check "config profiles shows where each is defined" \
 	grep -qx "  defined in:  $src/config/torque.yaml" "$tmp/out"
 check "config profiles ends with the auto choice" \
-	bash -c "tail -1 '$tmp/out' | grep -Eq \"^auto picks '[a-z-]+' on this host: auto: \""
+	bash -c "tail -1 '$tmp/out' | grep -Eq \"^(auto picks '[a-z-]+' on this host: auto: |in use: [a-z-]+ \\(auto: )\""
 run --config "$tmp/good.yaml" config profiles
 check "config profiles includes profiles of --config" grep -qx 'site' "$tmp/out"
 
