@@ -286,22 +286,14 @@ static void print_list(char *const *list)
 
 static int config_list_profiles(struct cli_globals *g)
 {
-	/* Always resolve `auto`, whatever --profile says, to report what it
-	 * would pick on this host. */
-	struct config_source src = {
-		.config_file = g->config_file,
-		.profile = "auto",
-		.sets = g->sets.items,
-		.datadir = g->profiles_dir,
-	};
+	/* Loaded as any command would load it, to say which profile that
+	 * command would use: --profile, $CLUSTER_PROFILE, a file's
+	 * profile key, or auto. */
 	const struct config_profile_info *info;
-	struct err err = { "" };
-	struct config *cfg = config_load(&src, &err);
+	struct config *cfg = cli_load_config(g);
 
-	if (!cfg) {
-		fprintf(stderr, "cluster: %s\n", err.text);
+	if (!cfg)
 		return 1;
-	}
 	unsigned n = config_profiles(cfg, &info);
 	for (unsigned i = 0; i < n; i++) {
 		printf("%s\n", info[i].name);
@@ -316,8 +308,8 @@ static int config_list_profiles(struct cli_globals *g)
 			printf("(none)");
 		printf("\n  defined in:  %s\n", info[i].origin);
 	}
-	printf("auto picks '%s' on this host: %s\n", config_profile_name(cfg),
-	       config_profile_reason(cfg));
+	printf("in use: %s (%s)\n", config_profile_name(cfg),
+	       cli_profile_reason(g, cfg));
 	config_destroy(cfg);
 	return 0;
 }

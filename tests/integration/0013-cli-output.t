@@ -61,6 +61,18 @@ t_line "$T_OUT" '^job\.account += XYZ +# ~/\.config/cluster/cluster\.yaml:2:3$' 
 	"config show: a file of the home directory under ~"
 rm "$HOME/.config/cluster/cluster.yaml"
 
+# config profiles says once which profile a command would use now, and why.
+t_run "$CLUSTER" config profiles
+t_like "$(printf '%s\n' "$T_OUT" | tail -1)" '^in use: [a-z-]+ \(auto: ' \
+	"config profiles ends with the profile in use, picked by auto"
+t_is "$(printf '%s\n' "$T_OUT" | grep -o 'auto' | wc -l)" 1 "config profiles says 'auto' once"
+t_run "$CLUSTER" --profile derecho config profiles
+t_is "$(printf '%s\n' "$T_OUT" | tail -1)" "in use: derecho (--profile)" \
+	"config profiles: the profile --profile gives is the one in use"
+CLUSTER_PROFILE=casper t_run "$CLUSTER" config profiles
+t_is "$(printf '%s\n' "$T_OUT" | tail -1)" 'in use: casper ($CLUSTER_PROFILE)' \
+	"config profiles: so is the one of CLUSTER_PROFILE"
+
 # config show --json: the profile, why, and every key typed, with its origin.
 if command -v python3 >/dev/null; then
 	t_run "$CLUSTER" --profile casper config show --json
