@@ -30,14 +30,76 @@ const struct cmd_entry cmd_logs_entry = {
 	.opts_size = sizeof(struct logs_args),
 };
 
+/* What logs needs of a task, copied out of the client's answer. */
+struct task_view {
+	int state;
+	unsigned attempts;
+	int exit_code, signal, has_result;
+	char reason[256];
+};
+
+static int task_view(cluster_client_t *c, uint64_t id, struct task_view *v)
+{
+	const struct cluster_task *t = cluster_task_get(c, id);
+
+	if (!t)
+		return -1;
+	v->state = (int)t->state;
+	v->attempts = t->attempts;
+	v->has_result = t->has_result;
+	v->exit_code = t->exit_code;
+	v->signal = t->signal;
+	snprintf(v->reason, sizeof(v->reason), "%s", t->reason ? t->reason : "");
+	return 0;
+}
+
+static int ended(int state)
+{
+	return state == CLUSTER_TASK_DONE || state == CLUSTER_TASK_FAILED ||
+		state == CLUSTER_TASK_CANCELLED;
+}
+
+/* "task 4 has not run: it is waiting" or "... it was cancelled
+ * (dependency 3 failed)"; returns 1. */
+static int never_ran(uint64_t id, const struct task_view *v)
+{
+	fprintf(stderr, "cluster: task %" PRIu64 " has not run: it %s %s%s%s%s\n",
+		id, ended(v->state) ? "was" : "is",
+		cluster_task_state_name(v->state), v->reason[0] ? " (" : "",
+		v->reason, v->reason[0] ? ")" : "");
+	return 1;
+}
+
+/* The log of a task that has run.  A task that has not is asked first:
+ * a file of its name may be left from an earlier scheduler's task. */
+static int print_log(cluster_client_t *c, uint64_t id, int stream)
+{
+	struct task_view v;
+	char *text;
+	size_t len;
+
+	if (task_view(c, id, &v) < 0) {
+		fprintf(stderr, "cluster: %s\n", cluster_client_error(c));
+		return 1;
+	}
+	if (v.attempts == 0)
+		return never_ran(id, &v);
+	text = cluster_log(c, id, stream, &len);
+	if (!text) {
+		fprintf(stderr, "cluster: %s\n", cluster_client_error(c));
+		return 1;
+	}
+	fwrite(text, 1, len, stdout);
+	free(text);
+	return 0;
+}
+
 static int cmd_logs(int argc, char **argv, void *opts, struct cli_globals *g)
 {
 	const struct logs_args *a = opts;
 	cluster_client_t *c;
-	char *text;
-	int stream = a->stderr_stream ? 1 : 0;
+	int stream = a->stderr_stream ? 1 : 0, rc;
 	uint64_t id;
-	size_t len;
 
 	if (argc != 1)
 		return cli_usage_error(&cmd_logs_entry, "expected one task id");
@@ -47,14 +109,7 @@ static int cmd_logs(int argc, char **argv, void *opts, struct cli_globals *g)
 	c = cli_open_client(g);
 	if (!c)
 		return 1;
-	text = cluster_log(c, id, stream, &len);
-	if (!text) {
-		fprintf(stderr, "cluster: %s\n", cluster_client_error(c));
-		cluster_client_close(c);
-		return 1;
-	}
-	fwrite(text, 1, len, stdout);
-	free(text);
+	rc = print_log(c, id, stream);
 	cluster_client_close(c);
-	return 0;
+	return rc;
 }

@@ -233,6 +233,20 @@ else
 fi
 c cancel "$sleeper" >/dev/null
 
+# --- logs of a task that has not run -------------------------------------------
+t_run c submit --group logs -- sleep 30
+blocker=$T_OUT
+t_run c submit --group logs --after "$blocker" -- echo after
+blocked=$T_OUT
+t_run c logs "$blocked"
+t_is "$T_RC" 1 "logs of a task that has not run: exit 1"
+t_is "$T_ERR" "cluster: task $blocked has not run: it is waiting" "logs says it has not run, and why"
+t_is "$T_OUT" "" "logs of a task that has not run prints no log"
+c cancel "$blocker" >/dev/null
+t_run c logs "$blocked"
+t_like "$T_ERR" "^cluster: task $blocked has not run: it was cancelled" \
+	"logs says a cancelled task never ran"
+
 # --- paging: --from, not --after (which is submit's dependency) -----------------
 t_run c tasks --from "$old_id" --limit 1
 t_line "$T_OUT" "^$old_id " "tasks --from ID starts at that id"
