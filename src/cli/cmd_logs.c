@@ -1,9 +1,14 @@
 /*
- * cluster logs: print a task's stdout (or stderr).
+ * cluster logs: print a task's stdout (or stderr), or follow it while the
+ * task runs.  The API serves the whole file, so following asks again
+ * every half second and prints what was not printed yet.
  */
+#include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <time.h>
 
 #include "cli/cli.h"
 #include "cluster/client.h"
@@ -11,11 +16,14 @@
 
 struct logs_args {
 	int stderr_stream;
+	int follow;
 };
 
 static const struct opt logs_options[] = {
 	OPT_FLAG("stderr", 0, "print its standard error instead",
 		 struct logs_args, stderr_stream),
+	OPT_FLAG("follow", 'f', "keep printing while the task runs, until it ends",
+		 struct logs_args, follow),
 	OPT_END,
 };
 
@@ -25,10 +33,12 @@ const struct cmd_entry cmd_logs_entry = {
 	.name = "logs",
 	.exec = cmd_logs,
 	.usage = "ID",
-	.summary = "print the output of a task",
+	.summary = "print the output of a task, or follow it while it runs",
 	.options = logs_options,
 	.opts_size = sizeof(struct logs_args),
 };
+
+#define FOLLOW_INTERVAL_NS 500000000L
 
 /* What logs needs of a task, copied out of the client's answer. */
 struct task_view {
@@ -94,6 +104,61 @@ static int print_log(cluster_client_t *c, uint64_t id, int stream)
 	return 0;
 }
 
+static void pause_a_moment(void)
+{
+	struct timespec ts = { 0, FOLLOW_INTERVAL_NS };
+
+	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+		;
+}
+
+/* Print the log as it grows until the task has ended: the task first,
+ * then its log, so the log read after the end is the whole of it. */
+static int follow(cluster_client_t *c, uint64_t id, int stream)
+{
+	struct task_view v;
+	size_t printed = 0;
+
+	for (;;) {
+		char *text;
+		size_t len;
+
+		if (task_view(c, id, &v) < 0) {
+			fprintf(stderr, "cluster: %s\n", cluster_client_error(c));
+			return 1;
+		}
+		if (v.attempts == 0) {
+			if (ended(v.state))
+				return never_ran(id, &v);
+			pause_a_moment();
+			continue;
+		}
+		text = cluster_log(c, id, stream, &len);
+		if (!text && !(cluster_client_status(c) == 404 && !ended(v.state))) {
+			fprintf(stderr, "cluster: %s\n", cluster_client_error(c));
+			return 1;
+		}
+		if (text) {
+			/* Shorter than what was printed: a new run began. */
+			if (len < printed)
+				printed = 0;
+			fwrite(text + printed, 1, len - printed, stdout);
+			fflush(stdout);
+			printed = len;
+			free(text);
+		}
+		if (ended(v.state))
+			break;
+		pause_a_moment();
+	}
+	if (v.state == CLUSTER_TASK_DONE)
+		return 0;
+	fprintf(stderr, "cluster: task %" PRIu64 " %s%s%s%s\n", id,
+		cluster_task_state_name(v.state), v.reason[0] ? " (" : "",
+		v.reason, v.reason[0] ? ")" : "");
+	return 1;
+}
+
 static int cmd_logs(int argc, char **argv, void *opts, struct cli_globals *g)
 {
 	const struct logs_args *a = opts;
@@ -109,7 +174,7 @@ static int cmd_logs(int argc, char **argv, void *opts, struct cli_globals *g)
 	c = cli_open_client(g);
 	if (!c)
 		return 1;
-	rc = print_log(c, id, stream);
+	rc = a->follow ? follow(c, id, stream) : print_log(c, id, stream);
 	cluster_client_close(c);
 	return rc;
 }

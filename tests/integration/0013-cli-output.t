@@ -233,7 +233,7 @@ else
 fi
 c cancel "$sleeper" >/dev/null
 
-# --- logs of a task that has not run -------------------------------------------
+# --- logs of a task that has not run, and logs -f --------------------------------
 t_run c submit --group logs -- sleep 30
 blocker=$T_OUT
 t_run c submit --group logs --after "$blocker" -- echo after
@@ -242,10 +242,24 @@ t_run c logs "$blocked"
 t_is "$T_RC" 1 "logs of a task that has not run: exit 1"
 t_is "$T_ERR" "cluster: task $blocked has not run: it is waiting" "logs says it has not run, and why"
 t_is "$T_OUT" "" "logs of a task that has not run prints no log"
+t_run c submit --group logs -- sh -c 'echo one; sleep 2; echo two'
+t_run c logs -f "$T_OUT"
+t_is "$T_RC" 0 "logs -f of a task that succeeds: exit 0"
+t_is "$T_OUT" $'one\ntwo' "logs -f prints the output until the task ends"
+t_run c submit --group logs -- sh -c 'echo partial; sleep 1; exit 3'
+failing=$T_OUT
+t_run c logs --follow "$failing"
+t_is "$T_RC" 1 "logs -f of a task that fails: exit 1"
+t_is "$T_OUT" "partial" "logs -f prints what the failed task wrote"
+t_like "$T_ERR" "^cluster: task $failing failed" "logs -f says the task failed"
 c cancel "$blocker" >/dev/null
 t_run c logs "$blocked"
 t_like "$T_ERR" "^cluster: task $blocked has not run: it was cancelled" \
 	"logs says a cancelled task never ran"
+t_run c logs -f "$blocked"
+t_is "$T_RC" 1 "logs -f of a task cancelled before it ran: exit 1"
+t_like "$T_ERR" "^cluster: task $blocked has not run: it was cancelled" \
+	"logs -f says it never ran"
 
 # --- paging: --from, not --after (which is submit's dependency) -----------------
 t_run c tasks --from "$old_id" --limit 1
