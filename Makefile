@@ -115,6 +115,7 @@ CLI_SRCS += src/cli/main.c
 CLI_SRCS += src/cli/commands.c
 CLI_SRCS += src/cli/options.c
 CLI_SRCS += src/cli/format.c
+CLI_SRCS += src/cli/suggest.c
 CLI_SRCS += src/cli/cmd_config.c
 CLI_SRCS += src/cli/cmd_job_script.c
 CLI_SRCS += src/cli/cmd_submit.c
@@ -128,9 +129,11 @@ CLI_SRCS += src/cli/cmd_worker.c
 # The CLI is not in the core library (cluster-rank and the runtime never
 # link it), so a CLI module with a suite of its own is linked into it here.
 UNIT_TESTS += tests/unit/check_options.c
-$(BUILD)/tests/check_options: $(BUILD)/src/cli/options.o
+$(BUILD)/tests/check_options: $(BUILD)/src/cli/options.o $(BUILD)/src/cli/suggest.o
 UNIT_TESTS += tests/unit/check_format.c
 $(BUILD)/tests/check_format: $(BUILD)/src/cli/format.o
+UNIT_TESTS += tests/unit/check_suggest.c
+$(BUILD)/tests/check_suggest: $(BUILD)/src/cli/suggest.o
 
 # rank: the MPI entry point (only part built with mpicc)
 RANK_SRCS += src/rank/main.c

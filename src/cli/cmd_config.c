@@ -11,6 +11,7 @@
 #include "backend/backend.h"
 #include "cli/cli.h"
 #include "cli/format.h"
+#include "cli/suggest.h"
 #include "config/config.h"
 #include "jobscript/jobscript.h"
 #include "util/units.h"
@@ -359,5 +360,11 @@ static int cmd_config(int argc, char **argv, void *opts, struct cli_globals *g)
 		return config_list_profiles(g);
 	if (!strcmp(what, "keys"))
 		return config_keys_list();
+	static const char *const actions[] = { "show", "check", "profiles" };
+	const char *hint = suggest(what, actions, 3);
+	if (hint)
+		return cli_usage_error(&cmd_config_entry,
+				       "unknown action '%s' (did you mean '%s'?)",
+				       what, hint);
 	return cli_usage_error(&cmd_config_entry, "unknown action '%s'", what);
 }

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "cli/suggest.h"
 #include "cluster/client.h"
 #include "util/paths.h"
 #include "util/strbuf.h"
@@ -137,6 +138,21 @@ static const struct cmd_entry *find_command(const char *name)
 	return NULL;
 }
 
+/* "cluster: unknown command 'taks' (did you mean 'tasks'?)" */
+static void unknown_command(const char *name)
+{
+	const char *names[64], *hint;
+	size_t n = 0;
+
+	for (const struct cmd_entry *const *e = cli_commands; *e && n < 64; e++)
+		names[n++] = (*e)->name;
+	hint = suggest(name, names, n);
+	fprintf(stderr, "cluster: unknown command '%s'", name);
+	if (hint)
+		fprintf(stderr, " (did you mean '%s'?)", hint);
+	fputc('\n', stderr);
+}
+
 int cli_usage_error(const struct cmd_entry *e, const char *fmt, ...)
 {
 	struct strbuf sb = STRBUF_INIT;
@@ -176,7 +192,7 @@ static int cmd_help(int argc, char **argv, void *opts, struct cli_globals *g)
 	}
 	const struct cmd_entry *e = find_command(argv[0]);
 	if (!e) {
-		fprintf(stderr, "cluster: unknown command '%s'\n", argv[0]);
+		unknown_command(argv[0]);
 		print_main_usage(stderr);
 		return 2;
 	}
@@ -310,7 +326,7 @@ static int run(int argc, char **argv, struct cli_globals *gp)
 	}
 	e = find_command(argv[0]);
 	if (!e) {
-		fprintf(stderr, "cluster: unknown command '%s'\n", argv[0]);
+		unknown_command(argv[0]);
 		print_main_usage(stderr);
 		goto out;
 	}

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli/suggest.h"
 #include "util/units.h"
 #include "util/vec.h"
 
@@ -138,12 +139,33 @@ static const struct opt *find_short(const struct opt_group *groups,
 	return NULL;
 }
 
-static int unknown(struct err *err, const char *spelled, const char *cmd)
+/* "unknown option '--stat' for 'tasks' (did you mean '--state'?)": the
+ * suggestion from the visible long names of every group. */
+static int unknown(const struct opt_group *groups, size_t ngroups,
+		   struct err *err, const char *spelled, const char *cmd)
 {
+	const char **names = NULL, *hint = NULL;
+	size_t n = 0, alloc = 0;
+	char quoted[160] = "";
+
+	if (spelled[1] == '-') {
+		for (size_t g = 0; g < ngroups; g++)
+			for (const struct opt *o = groups[g].opts;
+			     o && o->kind != OPT_KIND_END; o++)
+				if (!(o->flags & OPT_HIDDEN)) {
+					names = vec_grow(names, &alloc, n + 1,
+							 sizeof(*names));
+					names[n++] = o->name;
+				}
+		hint = suggest(spelled + 2, names, n);
+	}
+	if (hint)
+		snprintf(quoted, sizeof(quoted), " (did you mean '--%s'?)", hint);
+	free(names);
 	if (cmd)
-		return errprintf(err, "unknown option '%s' for '%s'", spelled,
-				 cmd);
-	return errprintf(err, "unknown option '%s'", spelled);
+		return errprintf(err, "unknown option '%s' for '%s'%s", spelled,
+				 cmd, quoted);
+	return errprintf(err, "unknown option '%s'%s", spelled, quoted);
 }
 
 static int missing(struct err *err, const struct opt *o, const char *spelled)
@@ -167,7 +189,7 @@ static int parse_long(const struct opt_group *groups, size_t ngroups,
 
 	snprintf(spelled, sizeof(spelled), "--%.*s", (int)len, name);
 	if (!o)
-		return unknown(err, spelled, cmd);
+		return unknown(groups, ngroups, err, spelled, cmd);
 	if (o->kind == OPT_KIND_FLAG) {
 		if (eq)
 			return errprintf(err, "%s: takes no value, got '%s'",
@@ -192,7 +214,7 @@ static int parse_short(const struct opt_group *groups, size_t ngroups,
 		const struct opt *o = find_short(groups, ngroups, *p, &values);
 
 		if (!o)
-			return unknown(err, spelled, cmd);
+			return unknown(groups, ngroups, err, spelled, cmd);
 		if (o->kind == OPT_KIND_FLAG) {
 			if (set_value(o, values, spelled, NULL, err) < 0)
 				return -1;

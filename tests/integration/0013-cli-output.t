@@ -90,6 +90,26 @@ fi
 t_run "$CLUSTER" config profiles --json
 t_is "$T_RC" 2 "--json is for config show only"
 
+# --- did you mean ------------------------------------------------------------------
+t_run "$CLUSTER" taks
+t_is "$T_RC" 2 "a mistyped command: exit 2"
+t_like "$T_ERR" "^cluster: unknown command 'taks' \(did you mean 'tasks'\?\)" \
+	"a mistyped command: did you mean"
+t_run "$CLUSTER" bogus
+t_like "$T_ERR" "^cluster: unknown command 'bogus'"$'\n' "a word close to no command: no guess"
+t_run "$CLUSTER" help sumbit
+t_like "$T_ERR" "^cluster: unknown command 'sumbit' \(did you mean 'submit'\?\)" \
+	"help of a mistyped command: did you mean"
+t_run "$CLUSTER" tasks --stat running
+t_like "$T_ERR" "^cluster: unknown option '--stat' for 'tasks' \(did you mean '--state'\?\)" \
+	"a mistyped option: did you mean"
+t_run "$CLUSTER" --profle casper config show
+t_like "$T_ERR" "^cluster: unknown option '--profle' \(did you mean '--profile'\?\)" \
+	"a mistyped global option: did you mean"
+t_run "$CLUSTER" config porfiles
+t_like "$T_ERR" "^cluster: unknown action 'porfiles' \(did you mean 'profiles'\?\)" \
+	"a mistyped config action: did you mean"
+
 # --- against a scheduler --------------------------------------------------------
 if [ ! -x "$CLUSTER_RANK" ] || ! command -v mpirun >/dev/null; then
 	t_skip "the task commands against a scheduler" "no cluster-rank or mpirun"
