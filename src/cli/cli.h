@@ -51,7 +51,7 @@ struct cmd_entry {
 extern const struct cmd_entry *const cli_commands[];	/* NULL-terminated */
 
 /* Print "cluster: MESSAGE" (when fmt is not NULL) and the command's usage
- * line to stderr; returns 2. */
+ * line, which points to its help, to stderr; returns 2. */
 int cli_usage_error(const struct cmd_entry *e, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 

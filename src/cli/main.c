@@ -57,6 +57,9 @@ static const struct opt help_options[] = {
 
 #define USAGE_WIDTH 80
 
+/* After an error, one line of usage: the whole of it is for help. */
+#define MAIN_HINT "usage: cluster [options] COMMAND [ARGS]; see 'cluster help'\n"
+
 static void print_main_usage(FILE *fp)
 {
 	struct strbuf sb = STRBUF_INIT;
@@ -166,7 +169,7 @@ int cli_usage_error(const struct cmd_entry *e, const char *fmt, ...)
 		fputc('\n', stderr);
 	}
 	usage_line(&sb, e);
-	fprintf(stderr, "%s\n", sb.buf);
+	fprintf(stderr, "%s; see 'cluster help %s'\n", sb.buf, e->name);
 	strbuf_release(&sb);
 	return 2;
 }
@@ -193,7 +196,7 @@ static int cmd_help(int argc, char **argv, void *opts, struct cli_globals *g)
 	const struct cmd_entry *e = find_command(argv[0]);
 	if (!e) {
 		unknown_command(argv[0]);
-		print_main_usage(stderr);
+		fputs(MAIN_HINT, stderr);
 		return 2;
 	}
 	print_command_help(stdout, e);
@@ -302,8 +305,7 @@ static int run(int argc, char **argv, struct cli_globals *gp)
 	n = opt_parse(groups, 2, argc - 1, argv + 1, OPT_STOP_AT_ARG, NULL, &err);
 	argv++;
 	if (n < 0) {
-		fprintf(stderr, "cluster: %s\n"
-			"usage: cluster [options] COMMAND [ARGS]\n", err.text);
+		fprintf(stderr, "cluster: %s\n%s", err.text, MAIN_HINT);
 		goto out;
 	}
 	if (check_sets(&g) < 0)
@@ -327,7 +329,7 @@ static int run(int argc, char **argv, struct cli_globals *gp)
 	e = find_command(argv[0]);
 	if (!e) {
 		unknown_command(argv[0]);
-		print_main_usage(stderr);
+		fputs(MAIN_HINT, stderr);
 		goto out;
 	}
 	g.bindir = paths_bindir();

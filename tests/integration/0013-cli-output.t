@@ -90,6 +90,26 @@ fi
 t_run "$CLUSTER" config profiles --json
 t_is "$T_RC" 2 "--json is for config show only"
 
+# --- an error is one line, then one line of usage ---------------------------------
+# two_lines WHAT CMD...: exit 2, "cluster: ..." and "usage: ..." on stderr.
+two_lines() {
+	local what=$1
+	shift
+	t_run "$CLUSTER" "$@"
+	t_is "$T_RC" 2 "$what: exit 2"
+	t_like "$T_ERR" "^cluster: [^"$'\n'"]*"$'\n'"usage: cluster [^"$'\n'"]*; see 'cluster help[ a-z-]*'\$" \
+		"$what: one line of error, one of usage"
+}
+two_lines "an unknown command" frobnicate
+two_lines "help of an unknown command" help frobnicate
+two_lines "an unknown global option" --frob tasks
+two_lines "an unknown option" tasks --frob
+two_lines "a bad value" tasks --limit 0
+two_lines "a missing value" submit --cores
+two_lines "a bad argument" logs x
+t_run "$CLUSTER" tasks --limit 0
+t_like "$T_ERR" "see 'cluster help tasks'" "the usage line says where the options are"
+
 # --- did you mean ------------------------------------------------------------------
 t_run "$CLUSTER" taks
 t_is "$T_RC" 2 "a mistyped command: exit 2"
