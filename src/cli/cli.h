@@ -43,6 +43,8 @@ struct cmd_entry {
 	const char *usage;		/* what follows the options in the usage
 					   line ("ID", "[COMMAND]") */
 	const char *summary;		/* "grow or shrink the pool" */
+	const struct opt_arg *args;	/* the usage's arguments, one help
+					   line each; NULL: none */
 	const struct opt *options;	/* ends with OPT_END; NULL: none */
 	size_t opts_size;
 	unsigned flags;			/* CMD_* */

@@ -11,6 +11,11 @@
 #include "util/strbuf.h"
 #include "util/xalloc.h"
 
+static const struct opt_arg cancel_args[] = {
+	{ "ID|A-B...", "the tasks, as 3 5-9 or 3,5-9" },
+	{ NULL, NULL },
+};
+
 static int cmd_cancel(int argc, char **argv, void *opts, struct cli_globals *g);
 
 const struct cmd_entry cmd_cancel_entry = {
@@ -18,6 +23,7 @@ const struct cmd_entry cmd_cancel_entry = {
 	.exec = cmd_cancel,
 	.usage = "ID|A-B...",
 	.summary = "cancel tasks (queued, waiting or running)",
+	.args = cancel_args,
 };
 
 /* Ranges larger than this are refused rather than expanded. */

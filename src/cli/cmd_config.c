@@ -28,6 +28,13 @@ static const struct opt config_options[] = {
 	OPT_END,
 };
 
+static const struct opt_arg config_args[] = {
+	{ "show", "every key's effective value and where it came from" },
+	{ "check FILE", "check FILE on its own, then with the other layers" },
+	{ "profiles", "the profiles, and the one a command would use now" },
+	{ NULL, NULL },
+};
+
 static int cmd_config(int argc, char **argv, void *opts, struct cli_globals *g);
 
 const struct cmd_entry cmd_config_entry = {
@@ -35,6 +42,7 @@ const struct cmd_entry cmd_config_entry = {
 	.exec = cmd_config,
 	.usage = "show | check FILE | profiles",
 	.summary = "show the effective configuration, check a file, list profiles",
+	.args = config_args,
 	.options = config_options,
 	.opts_size = sizeof(struct config_args),
 };

@@ -27,6 +27,11 @@ static const struct opt logs_options[] = {
 	OPT_END,
 };
 
+static const struct opt_arg logs_args_help[] = {
+	{ "ID", "the task" },
+	{ NULL, NULL },
+};
+
 static int cmd_logs(int argc, char **argv, void *opts, struct cli_globals *g);
 
 const struct cmd_entry cmd_logs_entry = {
@@ -34,6 +39,7 @@ const struct cmd_entry cmd_logs_entry = {
 	.exec = cmd_logs,
 	.usage = "ID",
 	.summary = "print the output of a task, or follow it while it runs",
+	.args = logs_args_help,
 	.options = logs_options,
 	.opts_size = sizeof(struct logs_args),
 };

@@ -98,6 +98,11 @@ static const struct opt submit_options[] = {
 	OPT_END,
 };
 
+static const struct opt_arg submit_args[] = {
+	{ "-- CMD [ARGS...]", "the command, run without a shell; {} is the index" },
+	{ NULL, NULL },
+};
+
 static int cmd_submit(int argc, char **argv, void *opts, struct cli_globals *g);
 
 const struct cmd_entry cmd_submit_entry = {
@@ -105,6 +110,7 @@ const struct cmd_entry cmd_submit_entry = {
 	.exec = cmd_submit,
 	.usage = "(-- CMD [ARGS...] | --file FILE)",
 	.summary = "submit a task, a task array ({} is the index) or a file of commands",
+	.args = submit_args,
 	.options = submit_options,
 	.opts_size = sizeof(struct submit_args),
 	.flags = CMD_STOP_AT_ARG,

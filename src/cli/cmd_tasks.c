@@ -41,10 +41,10 @@ static const struct opt tasks_options[] = {
 		  1, UINT64_MAX),
 	OPT_FLAG("wide", 'w', "whole lines, however wide the terminal",
 		 struct tasks_args, wide),
-	OPT_FLAG("summary", 's', "one line per group: its tasks in each state "
-		 "and their ids", struct tasks_args, summary),
-	OPT_FLAG("json", 0, "a JSON array of task objects (cluster-api(7)), or "
-		 "of groups with --summary", struct tasks_args, json),
+	OPT_FLAG("summary", 's', "one line per group: tasks per state, their ids",
+		 struct tasks_args, summary),
+	OPT_FLAG("json", 0, "JSON: the API's task objects, or the groups",
+		 struct tasks_args, json),
 	OPT_END,
 };
 

@@ -27,8 +27,8 @@ static const struct opt wait_options[] = {
 	OPT_DURATION("timeout", 0, "DUR", "give up after DUR (exit 1)",
 		     struct wait_args, timeout,
 		     .seen = OPT_SEEN(struct wait_args, timeout_seen)),
-	OPT_FLAG("json", 0, "print the last report as JSON, as /api/v1/wait "
-		 "answers (cluster-api(7))", struct wait_args, json),
+	OPT_FLAG("json", 0, "print the last report as /api/v1/wait's JSON",
+		 struct wait_args, json),
 	OPT_END,
 };
 
@@ -50,6 +50,11 @@ static void print_json(const struct cluster_wait_status *st)
 	json_decref(j);
 }
 
+static const struct opt_arg wait_args[] = {
+	{ "ID|A-B...", "the tasks, as 3 5-9 or 3,5-9 (default: every task)" },
+	{ NULL, NULL },
+};
+
 static int cmd_wait(int argc, char **argv, void *opts, struct cli_globals *g);
 
 const struct cmd_entry cmd_wait_entry = {
@@ -57,6 +62,7 @@ const struct cmd_entry cmd_wait_entry = {
 	.exec = cmd_wait,
 	.usage = "[ID|A-B]...",
 	.summary = "wait for tasks (default: all) to end; exit 1 if any failed",
+	.args = wait_args,
 	.options = wait_options,
 	.opts_size = sizeof(struct wait_args),
 };

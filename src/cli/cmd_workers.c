@@ -15,7 +15,7 @@ struct workers_args {
 };
 
 static const struct opt workers_options[] = {
-	OPT_FLAG("json", 0, "a JSON array of worker objects (cluster-api(7))",
+	OPT_FLAG("json", 0, "JSON: the API's worker objects",
 		 struct workers_args, json),
 	OPT_END,
 };

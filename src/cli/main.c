@@ -102,9 +102,9 @@ static void print_command_help(FILE *fp, const struct cmd_entry *e)
 	strbuf_addf(&prefix, "usage: cluster %s", e->name);
 	opt_usage(&sb, prefix.buf, e->options, e->usage, USAGE_WIDTH);
 	fprintf(fp, "%s\n\n%s\n", sb.buf, e->summary);
-	if (opt_any_visible(e->options)) {
+	if (e->args || opt_any_visible(e->options)) {
 		strbuf_reset(&sb);
-		opt_help(&sb, e->options);
+		opt_help_args(&sb, e->args, e->options);
 		fprintf(fp, "\n%s", sb.buf);
 	}
 	/* The command's own options hide global ones of that name; a hidden
@@ -176,11 +176,17 @@ int cli_usage_error(const struct cmd_entry *e, const char *fmt, ...)
 
 static int cmd_help(int argc, char **argv, void *opts, struct cli_globals *g);
 
+static const struct opt_arg help_args[] = {
+	{ "COMMAND", "the command to describe (default: list them all)" },
+	{ NULL, NULL },
+};
+
 const struct cmd_entry cmd_help_entry = {
 	.name = "help",
 	.exec = cmd_help,
 	.usage = "[COMMAND]",
 	.summary = "describe the commands",
+	.args = help_args,
 };
 
 static int cmd_help(int argc, char **argv, void *opts, struct cli_globals *g)

@@ -327,33 +327,54 @@ void opt_usage(struct strbuf *sb, const char *prefix, const struct opt *opts,
 /* Docs start in this column, unless an option's spelling is longer. */
 #define DOC_COLUMN_MAX 28
 
-void opt_help(struct strbuf *sb, const struct opt *opts)
+static void widen(size_t *col, size_t len)
+{
+	if (len + 4 > *col && len + 4 <= DOC_COLUMN_MAX)
+		*col = len + 4;
+}
+
+static void help_line(struct strbuf *sb, const char *left, const char *doc,
+		      size_t col)
+{
+	size_t len = strlen(left) + 2;
+
+	strbuf_addf(sb, "  %s", left);
+	if (doc && *doc)
+		strbuf_addf(sb, "%*s%s", (int)(len + 2 <= col ? col - len : 2),
+			    "", doc);
+	strbuf_addch(sb, '\n');
+}
+
+void opt_help_args(struct strbuf *sb, const struct opt_arg *args,
+		   const struct opt *opts)
 {
 	struct strbuf left = STRBUF_INIT;
 	size_t col = 0;
 
+	for (const struct opt_arg *a = args; a && a->name; a++)
+		widen(&col, strlen(a->name));
 	for (const struct opt *o = opts; o && o->kind != OPT_KIND_END; o++) {
 		if (o->flags & OPT_HIDDEN)
 			continue;
 		strbuf_reset(&left);
 		spell(&left, o, 1);
-		if (left.len + 4 > col && left.len + 4 <= DOC_COLUMN_MAX)
-			col = left.len + 4;
+		widen(&col, left.len);
 	}
+	for (const struct opt_arg *a = args; a && a->name; a++)
+		help_line(sb, a->name, a->doc, col);
 	for (const struct opt *o = opts; o && o->kind != OPT_KIND_END; o++) {
 		if (o->flags & OPT_HIDDEN)
 			continue;
 		strbuf_reset(&left);
-		strbuf_addstr(&left, "  ");
 		spell(&left, o, 1);
-		strbuf_addstr(sb, left.buf);
-		if (o->doc && *o->doc) {
-			size_t pad = left.len + 2 <= col ? col - left.len : 2;
-			strbuf_addf(sb, "%*s%s", (int)pad, "", o->doc);
-		}
-		strbuf_addch(sb, '\n');
+		help_line(sb, left.buf, o->doc, col);
 	}
 	strbuf_release(&left);
+}
+
+void opt_help(struct strbuf *sb, const struct opt *opts)
+{
+	opt_help_args(sb, NULL, opts);
 }
 
 int opt_any_visible(const struct opt *opts)

@@ -168,6 +168,18 @@ void opt_usage(struct strbuf *sb, const char *prefix, const struct opt *opts,
 /* Append one line per visible option: "  -o, --output FILE  doc". */
 void opt_help(struct strbuf *sb, const struct opt *opts);
 
+/* A positional argument or action of a command, for its help: the
+ * name as the usage line writes it ("check FILE", "ID|A-B...") and a
+ * one-line doc.  Lists of them end with a NULL name. */
+struct opt_arg {
+	const char *name;
+	const char *doc;
+};
+
+/* One line per argument, then per visible option, docs in one column. */
+void opt_help_args(struct strbuf *sb, const struct opt_arg *args,
+		   const struct opt *opts);
+
 /* 1 when the table has an option to show in a usage line or list. */
 int opt_any_visible(const struct opt *opts);
 

@@ -90,6 +90,23 @@ fi
 t_run "$CLUSTER" config profiles --json
 t_is "$T_RC" 2 "--json is for config show only"
 
+# --- help: a line per argument and per option -------------------------------------
+t_run "$CLUSTER" help config
+t_line "$T_OUT" '^  profiles +the profiles' "help config has a line per action"
+t_line "$T_OUT" '^  check FILE +check FILE' "help config: the action with its argument"
+t_run "$CLUSTER" cancel --help
+t_line "$T_OUT" '^  ID\|A-B\.\.\. +the tasks' "cancel --help describes its arguments"
+bad=
+for cmd in $("$CLUSTER" help | sed -n '/^commands:/,/^$/p' | awk 'NF && !/^commands:/ { print $1 }'); do
+	help=$("$CLUSTER" help "$cmd")
+	for o in $(printf '%s\n' "$help" | sed -n '/^usage:/,/^$/p' | grep -o -- '--[a-z-]*' | sort -u); do
+		printf '%s\n' "$help" | grep -Eq -- "^  (-[a-z], )?$o( |\$)" || bad+=" $cmd:$o"
+	done
+	wide=$(printf '%s\n' "$help" | awk 'length > 80' | head -1)
+	[ -z "$wide" ] || bad+=" $cmd:wide"
+done
+t_is "$bad" "" "help of every command: one line for each option, within 80 columns"
+
 # --- an error is one line, then one line of usage ---------------------------------
 # two_lines WHAT CMD...: exit 2, "cluster: ..." and "usage: ..." on stderr.
 two_lines() {
