@@ -123,16 +123,19 @@ static int cmd_wait(int argc, char **argv, void *opts, struct cli_globals *g)
 		print_json(&st);
 	uint64_t bad = st.state[CLUSTER_TASK_FAILED] +
 		st.state[CLUSTER_TASK_CANCELLED];
+	/* "1 of 1 task has", "2 of 5 tasks have". */
 	if (rc == 1) {
+		uint64_t open = st.total - st.state[CLUSTER_TASK_DONE] - bad;
 		fprintf(stderr, "cluster: timed out: %" PRIu64 " of %" PRIu64
-			" tasks have not ended\n",
-			st.total - st.state[CLUSTER_TASK_DONE] - bad, st.total);
+			" task%s %s not ended\n", open, st.total,
+			st.total == 1 ? "" : "s", open == 1 ? "has" : "have");
 		goto out;
 	}
 	if (bad) {
-		fprintf(stderr, "cluster: %" PRIu64 " of %" PRIu64 " tasks failed (%"
+		fprintf(stderr, "cluster: %" PRIu64 " of %" PRIu64 " task%s failed (%"
 			PRIu64 " failed, %" PRIu64 " cancelled)\n", bad, st.total,
-			st.state[CLUSTER_TASK_FAILED], st.state[CLUSTER_TASK_CANCELLED]);
+			st.total == 1 ? "" : "s", st.state[CLUSTER_TASK_FAILED],
+			st.state[CLUSTER_TASK_CANCELLED]);
 		goto out;
 	}
 	ret = 0;

@@ -276,7 +276,8 @@ start=$EPOCHREALTIME
 t_run c wait --timeout 3s "$sleeper"
 elapsed=$(awk -v a="$start" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.2f", b - a }')
 t_is "$T_RC" 1 "wait --timeout: exit 1 at the timeout"
-t_like "$T_ERR" "timed out" "wait --timeout says it timed out"
+t_is "$T_ERR" "cluster: timed out: 1 of 1 task has not ended" \
+	"wait --timeout says it timed out, in the singular for one task"
 t_run c wait --json --timeout 1s "$sleeper"
 t_is "$T_RC" 1 "wait --json --timeout: exit 1 at the timeout"
 if command -v python3 >/dev/null; then
@@ -289,6 +290,9 @@ else
 	t_fail "wait --timeout 3s returns after 3 s" "took $elapsed s"
 fi
 c cancel "$sleeper" >/dev/null
+t_run c wait "$sleeper"
+t_is "$T_ERR" "cluster: 1 of 1 task failed (0 failed, 1 cancelled)" \
+	"wait on one cancelled task: in the singular"
 
 # --- logs of a task that has not run, and logs -f --------------------------------
 t_run c submit --group logs -- sleep 30
