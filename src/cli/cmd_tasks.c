@@ -87,15 +87,28 @@ static int parse_states(const char *s, unsigned *mask)
 
 struct listing {
 	size_t width;			/* columns of a line; 0: no limit */
+	int headed;			/* the header is out */
 };
+
+/* Printed with the first row, or once the answer came: never before a
+ * scheduler has answered, so an error is the only thing printed. */
+static void header(struct listing *l)
+{
+	if (l->headed++)
+		return;
+	printf("%-8s %-9s %-16s %-6s %-3s %-16s %-5s %-8s %-8s %s\n", "ID",
+	       "STATE", "GROUP", "INDEX", "RUN", "WORKER", "EXIT", "RUNTIME",
+	       "PEAKMEM", "COMMAND");
+}
 
 static int row(const struct cluster_task *t, void *arg)
 {
-	const struct listing *l = arg;
+	struct listing *l = arg;
 	struct strbuf line = STRBUF_INIT, cmd = STRBUF_INIT, why = STRBUF_INIT;
 	char index[24] = "-", worker[64] = "-", exitc[24] = "-", rt[24] = "-";
 	struct strbuf peak = STRBUF_INIT;
 
+	header(l);
 	format_shell_words(&cmd, t->argv);
 	if (t->reason)
 		strbuf_addf(&why, " (%s)", t->reason);
@@ -312,14 +325,12 @@ static int cmd_tasks(int argc, char **argv, void *opts, struct cli_globals *g)
 		cluster_client_close(c);
 		return rc;
 	}
-	printf("%-8s %-9s %-16s %-6s %-3s %-16s %-5s %-8s %-8s %s\n", "ID",
-	       "STATE", "GROUP", "INDEX", "RUN", "WORKER", "EXIT", "RUNTIME",
-	       "PEAKMEM", "COMMAND");
 	if (cluster_tasks(c, &f, row, &l) < 0) {
 		fprintf(stderr, "cluster: %s\n", cluster_client_error(c));
 		cluster_client_close(c);
 		return 1;
 	}
+	header(&l);
 	cluster_client_close(c);
 	return 0;
 }

@@ -31,12 +31,21 @@ const struct cmd_entry cmd_workers_entry = {
 	.opts_size = sizeof(struct workers_args),
 };
 
+/* With the first row, or once the answer came: never before it. */
+static void header(int *headed)
+{
+	if ((*headed)++)
+		return;
+	printf("%-5s %-20s %-9s %-21s %-7s %-8s %s\n", "ID", "NAME", "CORES",
+	       "MEMORY", "RUNNING", "DONE", "STATE");
+}
+
 static int row(const struct cluster_worker *w, void *arg)
 {
 	struct strbuf mem = STRBUF_INIT;
 	char cores[32];
 
-	(void)arg;
+	header(arg);
 	snprintf(cores, sizeof(cores), "%u/%u", w->cores_used, w->cores);
 	size_format(&mem, w->memory_used);
 	strbuf_addstr(&mem, " / ");
@@ -52,7 +61,7 @@ static int cmd_workers(int argc, char **argv, void *opts,
 {
 	const struct workers_args *a = opts;
 	cluster_client_t *c;
-	int n;
+	int n, headed = 0;
 
 	if (argc > 0)
 		return cli_usage_error(&cmd_workers_entry, "unexpected argument '%s'",
@@ -70,11 +79,11 @@ static int cmd_workers(int argc, char **argv, void *opts,
 		cluster_client_close(c);
 		return n < 0 ? 1 : 0;
 	}
-	printf("%-5s %-20s %-9s %-21s %-7s %-8s %s\n", "ID", "NAME", "CORES",
-	       "MEMORY", "RUNNING", "DONE", "STATE");
-	n = cluster_workers(c, row, NULL);
+	n = cluster_workers(c, row, &headed);
 	if (n < 0)
 		fprintf(stderr, "cluster: %s\n", cluster_client_error(c));
+	else
+		header(&headed);
 	cluster_client_close(c);
 	return n < 0 ? 1 : 0;
 }

@@ -43,6 +43,8 @@ struct cluster_client {
 	double timeout;
 	int status;
 	char error[512];
+	char stale[384];		/* what to suspect when the address
+					   does not answer; "" by URL */
 	struct strbuf resp;		/* body of the last answer */
 	/* cluster_task_get's result */
 	json_t *held;
@@ -195,6 +197,10 @@ cluster_client_t *cluster_client_open(const char *name, char *errbuf,
 		host = "::1";
 	c = client_new(host, addr.http_port, token, errbuf, errlen);
 	memset(token, 0, sizeof(token));
+	if (c)
+		snprintf(c->stale, sizeof(c->stale),
+			 "the address of '%.64s' may be stale (pid %ld on %.255s)", name,
+			 addr.pid, addr.node[0] ? addr.node : addr.host);
 	strbuf_release(&dir);
 	return c;
 fail:
@@ -315,8 +321,9 @@ static int explain_failure(cluster_client_t *c, const struct pending *p)
 	freeaddrinfo(ai);
 	if (e) {
 		lower_strerror(e, msg, sizeof(msg));
-		return fail(c, "cannot connect to scheduler at %s:%u: %s", c->host,
-			    (unsigned)c->port, msg);
+		return fail(c, "cannot connect to scheduler at %s:%u: %s%s%s",
+			    c->host, (unsigned)c->port, msg, c->stale[0] ? "; " : "",
+			    c->stale);
 	}
 	return fail(c, "scheduler at %s:%u closed the connection without an answer",
 		    c->host, (unsigned)c->port);

@@ -90,6 +90,29 @@ fi
 t_run "$CLUSTER" config profiles --json
 t_is "$T_RC" 2 "--json is for config show only"
 
+# --- a scheduler that does not answer: one line, no table header ---------------
+# An address file of a scheduler on another node (so its pid cannot be
+# checked here), on a port where nothing listens.
+closed_port() {
+	local p
+	for p in $(shuf -i 20000-60000 -n 100); do
+		(exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null || { echo "$p"; return; }
+	done
+}
+port=$(closed_port)
+gone=$CLUSTER_HOME/gone
+mkdir -m 0700 "$gone"
+printf '%064d\n' 0 >"$gone/token"
+chmod 0600 "$gone/token"
+printf '{"host": "127.0.0.1", "port": %d, "http_port": %d, "url": "http://127.0.0.1:%d/", "pid": %d, "node": "elsewhere", "started": "2026-01-01T00:00:00Z"}\n' \
+	"$port" "$port" "$port" $$ >"$gone/address"
+for cmd in tasks workers "tasks --summary"; do
+	t_run "$CLUSTER" --name gone $cmd
+	t_is "$T_RC $T_OUT" "1 " "$cmd of a scheduler that does not answer: exit 1, no table header"
+	t_like "$T_ERR" "^cluster: cannot connect to scheduler at 127\.0\.0\.1:$port: [^"$'\n'"]*; the address of 'gone' may be stale \(pid $$ on elsewhere\)\$" \
+		"$cmd: one line that says the address may be stale"
+done
+
 # --- help: a line per argument and per option -------------------------------------
 t_run "$CLUSTER" help config
 t_line "$T_OUT" '^  profiles +the profiles' "help config has a line per action"
