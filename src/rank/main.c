@@ -111,7 +111,7 @@ static void usage(FILE *fp)
 		"                    [--set KEY=VALUE]... [--worker-only] [--run FILE]\n"
 		"                    [--no-bind] [--cores N] [--memory SIZE]\n"
 		"                    [--time-limit DURATION] [--task-memory SIZE]\n"
-		"                    [--task-cores N] [--retries N] [-v]\n"
+		"                    [--task-cores N] [--retries N] [-v] [--version]\n"
 		"See cluster-rank(1).\n");
 }
 
@@ -159,6 +159,7 @@ static int parse_args(int argc, char **argv, struct rank_opts *o)
 		{ "retries", required_argument, NULL, 'R' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
 		{ "bench-noop", no_argument, NULL, 'B' },
 		{ "bench-array", required_argument, NULL, 'A' },
 		{ "bench-rss", no_argument, NULL, 'S' },
@@ -231,6 +232,7 @@ static int parse_args(int argc, char **argv, struct rank_opts *o)
 			break;
 		case 'v': o->verbose++; break;
 		case 'h': usage(stdout); exit(0);
+		case 'V': printf("cluster-rank %s\n", CLUSTER_VERSION); exit(0);
 		case 'B': o->bench_noop = 1; break;
 		case 'A':
 			if (parse_uint("--bench-array", optarg, 100000000, &v) < 0)

@@ -150,6 +150,15 @@ two_lines "a bad argument" logs x
 t_run "$CLUSTER" tasks --limit 0
 t_like "$T_ERR" "see 'cluster help tasks'" "the usage line says where the options are"
 
+# --- versions ----------------------------------------------------------------------
+want_version=$(sed -n 's/^VERSION *:= *//p' "$T_ROOT/Makefile")
+if [ -x "$CLUSTER_RANK" ]; then
+	t_run "$CLUSTER_RANK" --version
+	t_is "$T_RC $T_OUT" "0 cluster-rank $want_version" "cluster-rank --version, without mpirun"
+else
+	t_skip "cluster-rank --version" "no cluster-rank"
+fi
+
 # --- did you mean ------------------------------------------------------------------
 t_run "$CLUSTER" taks
 t_is "$T_RC" 2 "a mistyped command: exit 2"
