@@ -1,12 +1,20 @@
 #!/bin/sh
 # Install the Debian packages named on the command line that are missing;
-# say which ones.  Needs root (or sudo) only when something is missing.
+# say which ones, or that all are present.  Needs root (or sudo) only when
+# something is missing.
 missing=
 for p in "$@"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' ||
 		missing="$missing $p"
 done
-[ -z "$missing" ] && exit 0
+if [ -z "$missing" ]; then
+	case $# in
+	0) ;;
+	1) echo "deps: $1 is present" ;;
+	*) echo "deps: all $# packages present" ;;
+	esac
+	exit 0
+fi
 echo "deps: installing:$missing"
 sudo=
 [ "$(id -u)" -eq 0 ] || sudo=sudo

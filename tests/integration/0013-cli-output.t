@@ -159,6 +159,16 @@ else
 	t_skip "cluster-rank --version" "no cluster-rank"
 fi
 
+# --- the tools: what they say -----------------------------------------------------
+if command -v dpkg-query >/dev/null && dpkg-query -W bash coreutils >/dev/null 2>&1; then
+	t_run "$T_ROOT/tools/deps.sh" bash coreutils
+	t_is "$T_RC $T_OUT" "0 deps: all 2 packages present" "deps.sh says when nothing is missing"
+	t_run "$T_ROOT/tools/deps.sh" bash
+	t_is "$T_OUT" "deps: bash is present" "deps.sh of one package, in the singular"
+else
+	t_skip "deps.sh says when nothing is missing" "no dpkg"
+fi
+
 # --- did you mean ------------------------------------------------------------------
 t_run "$CLUSTER" taks
 t_is "$T_RC" 2 "a mistyped command: exit 2"
