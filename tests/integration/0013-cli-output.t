@@ -159,7 +159,7 @@ else
 	t_skip "cluster-rank --version" "no cluster-rank"
 fi
 
-# --- the tools: what they say -----------------------------------------------------
+# --- the tools: what they say, and no colour escapes into a pipe -----------------
 if command -v dpkg-query >/dev/null && dpkg-query -W bash coreutils >/dev/null 2>&1; then
 	t_run "$T_ROOT/tools/deps.sh" bash coreutils
 	t_is "$T_RC $T_OUT" "0 deps: all 2 packages present" "deps.sh says when nothing is missing"
@@ -167,6 +167,14 @@ if command -v dpkg-query >/dev/null && dpkg-query -W bash coreutils >/dev/null 2
 	t_is "$T_OUT" "deps: bash is present" "deps.sh of one package, in the singular"
 else
 	t_skip "deps.sh says when nothing is missing" "no dpkg"
+fi
+if [ -x "$CLUSTER_RANK" ] && command -v mpirun >/dev/null; then
+	build_rel=$(realpath --relative-to="$T_ROOT" "$CLUSTER_BUILD")
+	"$T_ROOT/tools/demo.sh" "$build_rel" >"$T_DIR/demo.out" 2>&1
+	t_like "$(cat "$T_DIR/demo.out")" "== bundled site profiles" "the demo ran"
+	t_is "$(grep -c $'\033' "$T_DIR/demo.out")" 0 "the demo prints no escapes into a file"
+else
+	t_skip "the demo prints no escapes into a file" "no cluster-rank or mpirun"
 fi
 
 # --- did you mean ------------------------------------------------------------------
