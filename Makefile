@@ -116,6 +116,7 @@ CLI_SRCS += src/cli/commands.c
 CLI_SRCS += src/cli/options.c
 CLI_SRCS += src/cli/format.c
 CLI_SRCS += src/cli/suggest.c
+CLI_SRCS += src/cli/complete.c
 CLI_SRCS += src/cli/cmd_config.c
 CLI_SRCS += src/cli/cmd_job_script.c
 CLI_SRCS += src/cli/cmd_submit.c
@@ -299,13 +300,16 @@ install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/cluster/profiles \
 		$(DESTDIR)$(PREFIX)/share/cluster/jobscripts \
 		$(DESTDIR)$(PREFIX)/share/man/man1 $(DESTDIR)$(PREFIX)/share/man/man5 \
-		$(DESTDIR)$(PREFIX)/share/man/man7
+		$(DESTDIR)$(PREFIX)/share/man/man7 \
+		$(DESTDIR)$(PREFIX)/share/bash-completion/completions
 	install -m 0755 $(PROGRAMS) $(DESTDIR)$(PREFIX)/bin/
 	install -m 0644 config/*.yaml $(DESTDIR)$(PREFIX)/share/cluster/profiles/
 	install -m 0644 jobscripts/* $(DESTDIR)$(PREFIX)/share/cluster/jobscripts/
 	for m in man/*.1; do install -m 0644 $$m $(DESTDIR)$(PREFIX)/share/man/man1/; done
 	for m in man/*.5; do install -m 0644 $$m $(DESTDIR)$(PREFIX)/share/man/man5/; done
 	for m in $(wildcard man/*.7); do install -m 0644 $$m $(DESTDIR)$(PREFIX)/share/man/man7/; done
+	install -m 0644 tools/cluster-completion.bash \
+		$(DESTDIR)$(PREFIX)/share/bash-completion/completions/cluster
 
 clean:
 	rm -rf build build-*

@@ -52,6 +52,20 @@ struct cmd_entry {
 
 extern const struct cmd_entry *const cli_commands[];	/* NULL-terminated */
 
+/* The global options (before or after a command), the program's own
+ * (--version, --help: before a command only) and a command's --help. */
+extern const struct opt cli_global_options[];
+extern const struct opt cli_main_options[];
+extern const struct opt cli_help_options[];
+
+/* The command of that name; NULL if none. */
+const struct cmd_entry *cli_find_command(const char *name);
+
+/* `cluster __complete WORD...`, for shell completion: the words of a
+ * command line after "cluster", the last the one being completed (may be
+ * ""); prints what it may become, one per line.  Returns 0. */
+int cli_complete(int argc, char **argv);
+
 /* Print "cluster: MESSAGE" (when fmt is not NULL) and the command's usage
  * line, which points to its help, to stderr; returns 2. */
 int cli_usage_error(const struct cmd_entry *e, const char *fmt, ...)

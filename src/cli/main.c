@@ -18,7 +18,7 @@
 
 /* The global options: declared once, read before the command and after
  * it (where a command's own option of the same name comes first). */
-static const struct opt global_options[] = {
+const struct opt cli_global_options[] = {
 	OPT_STRING("profile", 0, "NAME",
 		   "use site profile NAME (default: $CLUSTER_PROFILE, the "
 		   "profile key, else auto)",
@@ -41,7 +41,7 @@ struct main_flags {
 	int help;
 };
 
-static const struct opt main_options[] = {
+const struct opt cli_main_options[] = {
 	OPT_FLAG("version", 0, "print the version and exit", struct main_flags,
 		 version),
 	OPT_FLAG("help", 'h', "print the commands and exit", struct main_flags,
@@ -50,7 +50,7 @@ static const struct opt main_options[] = {
 };
 
 /* After a command: --help describes it. */
-static const struct opt help_options[] = {
+const struct opt cli_help_options[] = {
 	OPT_FLAG("help", 'h', "describe the command", struct main_flags, help),
 	OPT_END,
 };
@@ -64,14 +64,14 @@ static void print_main_usage(FILE *fp)
 {
 	struct strbuf sb = STRBUF_INIT;
 
-	opt_usage(&sb, "usage: cluster", global_options, "COMMAND [ARGS]",
+	opt_usage(&sb, "usage: cluster", cli_global_options, "COMMAND [ARGS]",
 		  USAGE_WIDTH);
 	fprintf(fp, "%s\n       cluster --version | --help\n\ncommands:\n",
 		sb.buf);
 	for (const struct cmd_entry *const *e = cli_commands; *e; e++)
 		fprintf(fp, "  %-12s %s\n", (*e)->name, (*e)->summary);
 	strbuf_reset(&sb);
-	opt_help(&sb, global_options);
+	opt_help(&sb, cli_global_options);
 	fprintf(fp, "\nglobal options, before or after the command (after it, "
 		"a command's own\noption of the same name wins):\n%s", sb.buf);
 	fprintf(fp, "\n'cluster help COMMAND' describes one command.\n");
@@ -111,7 +111,7 @@ static void print_command_help(FILE *fp, const struct cmd_entry *e)
 	 * one is an old spelling, which its doc names. */
 	strbuf_reset(&sb);
 	strbuf_reset(&prefix);
-	for (const struct opt *o = global_options; o->name; o++)
+	for (const struct opt *o = cli_global_options; o->name; o++)
 		for (const struct opt *c = e->options; c && c->name; c++) {
 			if (strcmp(c->name, o->name))
 				continue;
@@ -133,7 +133,7 @@ static void print_command_help(FILE *fp, const struct cmd_entry *e)
 	strbuf_release(&prefix);
 }
 
-static const struct cmd_entry *find_command(const char *name)
+const struct cmd_entry *cli_find_command(const char *name)
 {
 	for (const struct cmd_entry *const *e = cli_commands; *e; e++)
 		if (!strcmp((*e)->name, name))
@@ -199,7 +199,7 @@ static int cmd_help(int argc, char **argv, void *opts, struct cli_globals *g)
 		print_main_usage(stdout);
 		return 0;
 	}
-	const struct cmd_entry *e = find_command(argv[0]);
+	const struct cmd_entry *e = cli_find_command(argv[0]);
 	if (!e) {
 		unknown_command(argv[0]);
 		fputs(MAIN_HINT, stderr);
@@ -267,8 +267,8 @@ static int run_command(const struct cmd_entry *e, int argc, char **argv,
 	void *opts = e->opts_size ? calloc(1, e->opts_size) : NULL;
 	struct opt_group groups[] = {
 		{ e->options, opts },
-		{ global_options, g },
-		{ help_options, &help },
+		{ cli_global_options, g },
+		{ cli_help_options, &help },
 	};
 	struct err err = { "" };
 	int n, rc;
@@ -300,8 +300,8 @@ static int run(int argc, char **argv, struct cli_globals *gp)
 	struct cli_globals g = *gp;
 	struct main_flags mf = { 0 };
 	struct opt_group groups[] = {
-		{ global_options, &g },
-		{ main_options, &mf },
+		{ cli_global_options, &g },
+		{ cli_main_options, &mf },
 	};
 	struct err err = { "" };
 	const struct cmd_entry *e;
@@ -332,7 +332,7 @@ static int run(int argc, char **argv, struct cli_globals *gp)
 		print_main_usage(stderr);
 		goto out;
 	}
-	e = find_command(argv[0]);
+	e = cli_find_command(argv[0]);
 	if (!e) {
 		unknown_command(argv[0]);
 		fputs(MAIN_HINT, stderr);
@@ -358,6 +358,10 @@ static const char *env(const char *name)
 int main(int argc, char **argv)
 {
 	struct cli_globals g = { .name = "default" };
+
+	/* Hidden: shell completion, before any option is read. */
+	if (argc > 1 && !strcmp(argv[1], "__complete"))
+		return cli_complete(argc - 2, argv + 2);
 
 	/* Defaults from the environment, below every option. */
 	if (env("CLUSTER_NAME"))

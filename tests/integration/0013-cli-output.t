@@ -177,6 +177,51 @@ else
 	t_skip "the demo prints no escapes into a file" "no cluster-rank or mpirun"
 fi
 
+# --- shell completion, from the command and option tables -------------------------
+# completes EXPECTED WORD...: `cluster __complete WORD...` prints EXPECTED
+# (space-separated).
+completes() {
+	local want=$1
+	shift
+	t_is "$("$CLUSTER" __complete "$@" | tr '\n' ' ' | sed 's/ $//')" "$want" \
+		"completion of '$*'"
+}
+completes "tasks" ta
+completes "submit" su
+completes "--state" tasks --st
+completes "running" tasks --state ru
+completes "done,failed" tasks --state done,fa
+completes "--state=running" tasks --state=ru
+completes "casper" --profile ca
+completes "derecho" --name x --profile de
+completes "show check profiles" config ""
+completes "--json" config --js
+completes "head worker" job-script --role ""
+completes "job.cores=" --set job.cor
+completes "--follow" logs --fo
+completes "--version --verbose" --ver
+completes "" submit -- ec
+completes "" submit sleep --co
+completes "waiting queued running done failed cancelled" tasks -v --state ""
+# The bash function, as bash calls it: COMP_WORDS split at '='.
+bash_completes() {
+	local want=$1 line=$2
+	got=$(bash -c '
+		. "$1/tools/cluster-completion.bash"
+		COMP_WORDS=("$2"); shift 2
+		COMP_WORDS+=("$@")
+		COMP_CWORD=$((${#COMP_WORDS[@]} - 1))
+		_cluster
+		printf "%s\n" "${COMPREPLY[@]}"' _ "$T_ROOT" "$CLUSTER" $line | tr '\n' ' ' | sed 's/ $//')
+	t_is "$got" "$want" "bash completes 'cluster $line'"
+}
+bash_completes "worker workers" "work"
+bash_completes "running" "tasks --state = ru"
+bash_completes "generic-pbs generic-slurm" "--profile = gen"
+t_run make -s -C "$T_ROOT" BUILD="$CLUSTER_BUILD" PREFIX="$T_DIR/prefix" install
+t_check "make install installs the completion" \
+	test -s "$T_DIR/prefix/share/bash-completion/completions/cluster"
+
 # --- did you mean ------------------------------------------------------------------
 t_run "$CLUSTER" taks
 t_is "$T_RC" 2 "a mistyped command: exit 2"
