@@ -179,12 +179,26 @@ PROGRAMS := $(BUILD)/bin/cluster $(BUILD)/bin/cluster-rank
 
 all: $(PROGRAMS)
 
-$(BUILD)/%.o: %.c
+# The flags a build was made with, rewritten only when they change:
+# every object depends on it, so `make DEVELOPER=1` or SANITIZE=... after
+# a plain build rebuilds, and the same flags again rebuild nothing.
+FLAGS_STAMP := $(BUILD)/.build-flags
+BUILD_FLAGS = $(CC) $(ALL_CFLAGS) $(MPI_CFLAGS) $(LDFLAGS)
+
+$(FLAGS_STAMP): FORCE
+	@mkdir -p $(dir $@)
+	@flags='$(subst ','\'',$(BUILD_FLAGS))'; \
+	if [ "$$flags" != "$$(cat $@ 2>/dev/null)" ]; then \
+		$(if $(Q),[ ! -e $@ ] || echo "  FLAGS   changed: rebuilding $(BUILD)";) \
+		printf '%s\n' "$$flags" >$@; \
+	fi
+
+$(BUILD)/%.o: %.c $(FLAGS_STAMP)
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  CC      $<")
 	$(Q)$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
-$(BUILD)/src/rank/%.o: src/rank/%.c
+$(BUILD)/src/rank/%.o: src/rank/%.c $(FLAGS_STAMP)
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  MPICC   $<")
 	$(Q)$(CC) $(ALL_CFLAGS) $(MPI_CFLAGS) -c -o $@ $<
@@ -193,15 +207,15 @@ $(CORE_LIB): $(CORE_OBJS)
 	@$(if $(Q),echo "  AR      $@")
 	$(Q)rm -f $@ && ar rcs $@ $^
 
-$(BUILD)/bin/cluster: $(CLI_OBJS) $(CORE_LIB)
+$(BUILD)/bin/cluster: $(CLI_OBJS) $(CORE_LIB) $(FLAGS_STAMP)
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  LINK    $@")
-	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(BASE_LIBS)
+	$(Q)$(CC) $(LDFLAGS) -o $@ $(filter-out $(FLAGS_STAMP),$^) $(BASE_LIBS)
 
-$(BUILD)/bin/cluster-rank: $(RANK_OBJS) $(CORE_LIB)
+$(BUILD)/bin/cluster-rank: $(RANK_OBJS) $(CORE_LIB) $(FLAGS_STAMP)
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  LINK    $@")
-	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(BASE_LIBS) $(MPI_LIBS)
+	$(Q)$(CC) $(LDFLAGS) -o $@ $(filter-out $(FLAGS_STAMP),$^) $(BASE_LIBS) $(MPI_LIBS)
 
 # Objects first: a suite may list extra ones, which use the library too.
 $(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(CORE_LIB)
@@ -315,7 +329,7 @@ clean:
 	rm -rf build build-*
 
 .PHONY: all unit-tests bench deps deps-test check demo install clean \
-	fuzz fuzz-build fuzz-bins fuzz-regress
+	fuzz fuzz-build fuzz-bins fuzz-regress FORCE
 .SECONDARY:
 
 -include $(CORE_OBJS:.o=.d) $(CLI_OBJS:.o=.d) $(RANK_OBJS:.o=.d) \
