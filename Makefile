@@ -3,7 +3,10 @@
 # builds with sanitizers, `make BUILD=dir` builds out of tree.
 
 VERSION    := 0.1.0
+SOVERSION  := $(firstword $(subst ., ,$(VERSION)))
 PREFIX     ?= /usr/local
+LIBDIR     ?= $(PREFIX)/lib
+INCLUDEDIR ?= $(PREFIX)/include
 BUILD      ?= build
 CC         ?= cc
 MPICC      ?= mpicc
@@ -16,6 +19,9 @@ BASE_CFLAGS := -std=c11 -Wall -Wextra -D_GNU_SOURCE -Isrc -Iinclude \
 	$(shell $(PKG_CONFIG) --cflags $(LIBS_PKG) 2>/dev/null)
 BASE_LIBS  := $(shell $(PKG_CONFIG) --libs $(LIBS_PKG) 2>/dev/null) -lm
 CHECK_LIBS := $(shell $(PKG_CONFIG) --libs check 2>/dev/null)
+# What libcluster links, and what cluster.pc says it needs.
+LIB_PKG    := jansson libevent libcrypto
+LIB_LIBS   := $(shell $(PKG_CONFIG) --libs $(LIB_PKG) 2>/dev/null)
 MPI_CFLAGS := $(shell $(PKG_CONFIG) --cflags ompi-c 2>/dev/null)
 MPI_LIBS   := $(shell $(PKG_CONFIG) --libs ompi-c 2>/dev/null)
 
@@ -97,6 +103,15 @@ CORE_SRCS += src/api/api.c
 # client: the C client library (include/cluster/client.h)
 CORE_SRCS += src/client/client.c
 
+# libcluster: the client library and what it uses, installed for programs
+# outside the tree (cluster-client(3)); compiled apart, position-independent
+LIB_SRCS += src/client/client.c
+LIB_SRCS += src/state/state.c
+LIB_SRCS += src/util/strbuf.c
+LIB_SRCS += src/util/err.c
+LIB_SRCS += src/util/clock.c
+LIB_SRCS += src/util/xalloc.c
+
 # worker: task executor, worker process, nanny
 CORE_SRCS += src/worker/exec.c
 CORE_SRCS += src/worker/worker.c
@@ -174,18 +189,31 @@ CLI_OBJS  := $(CLI_SRCS:%.c=$(BUILD)/%.o)
 RANK_OBJS := $(RANK_SRCS:%.c=$(BUILD)/%.o)
 UNIT_BINS := $(UNIT_TESTS:tests/unit/%.c=$(BUILD)/tests/%)
 CORE_LIB  := $(BUILD)/libcluster-core.a
+LIB_OBJS  := $(LIB_SRCS:%.c=$(BUILD)/pic/%.o)
 
 PROGRAMS := $(BUILD)/bin/cluster $(BUILD)/bin/cluster-rank
+LIBRARIES := $(BUILD)/lib/libcluster.a $(BUILD)/lib/libcluster.so.$(VERSION)
 
-all: $(PROGRAMS)
+all: $(PROGRAMS) $(LIBRARIES)
 
 # The flags a build was made with, rewritten only when they change:
 # every object depends on it, so `make DEVELOPER=1` or SANITIZE=... after
 # a plain build rebuilds, and the same flags again rebuild nothing.
+# `make install` (alone) installs the build as it was made: it rebuilds
+# what changed sources need, not what flags it was not given again need.
 FLAGS_STAMP := $(BUILD)/.build-flags
 BUILD_FLAGS = $(CC) $(ALL_CFLAGS) $(MPI_CFLAGS) $(LDFLAGS)
 
+ifeq ($(filter-out install uninstall,$(MAKECMDGOALS)),)
+ifneq ($(MAKECMDGOALS),)
+FLAGS_KEPT := 1
+endif
+endif
+ifdef FLAGS_KEPT
+$(FLAGS_STAMP):
+else
 $(FLAGS_STAMP): FORCE
+endif
 	@mkdir -p $(dir $@)
 	@flags='$(subst ','\'',$(BUILD_FLAGS))'; \
 	if [ "$$flags" != "$$(cat $@ 2>/dev/null)" ]; then \
@@ -202,6 +230,31 @@ $(BUILD)/src/rank/%.o: src/rank/%.c $(FLAGS_STAMP)
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  MPICC   $<")
 	$(Q)$(CC) $(ALL_CFLAGS) $(MPI_CFLAGS) -c -o $@ $<
+
+$(BUILD)/pic/%.o: %.c $(FLAGS_STAMP)
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  CC PIC  $<")
+	$(Q)$(CC) $(ALL_CFLAGS) -fPIC -c -o $@ $<
+
+# The library's only global names are cluster_*, in the archive too (one
+# relocatable object, the rest made local), so a program linking it
+# meets none of its helpers (strbuf_*, state_*) by accident.
+$(BUILD)/lib/libcluster.a: $(LIB_OBJS)
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  AR      $@")
+	$(Q)$(CC) -r -nostdlib -o $(BUILD)/pic/libcluster.o $^ && \
+		objcopy -w --keep-global-symbol='cluster_*' $(BUILD)/pic/libcluster.o && \
+		rm -f $@ && ar rcs $@ $(BUILD)/pic/libcluster.o
+
+$(BUILD)/lib/libcluster.so.$(VERSION): $(LIB_OBJS) $(FLAGS_STAMP)
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  LINK    $@")
+	$(Q)printf '{ global: cluster_*; local: *; };\n' >$(BUILD)/pic/libcluster.map
+	$(Q)$(CC) $(LDFLAGS) -shared -Wl,-soname,libcluster.so.$(SOVERSION) \
+		-Wl,--version-script=$(BUILD)/pic/libcluster.map -o $@ \
+		$(LIB_OBJS) $(LIB_LIBS)
+	$(Q)ln -sf libcluster.so.$(VERSION) $(BUILD)/lib/libcluster.so.$(SOVERSION)
+	$(Q)ln -sf libcluster.so.$(SOVERSION) $(BUILD)/lib/libcluster.so
 
 $(CORE_LIB): $(CORE_OBJS)
 	@$(if $(Q),echo "  AR      $@")
@@ -314,16 +367,27 @@ install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/cluster/profiles \
 		$(DESTDIR)$(PREFIX)/share/cluster/jobscripts \
 		$(DESTDIR)$(PREFIX)/share/man/man1 $(DESTDIR)$(PREFIX)/share/man/man5 \
-		$(DESTDIR)$(PREFIX)/share/man/man7 \
-		$(DESTDIR)$(PREFIX)/share/bash-completion/completions
+		$(DESTDIR)$(PREFIX)/share/man/man3 $(DESTDIR)$(PREFIX)/share/man/man7 \
+		$(DESTDIR)$(PREFIX)/share/bash-completion/completions \
+		$(DESTDIR)$(INCLUDEDIR)/cluster $(DESTDIR)$(LIBDIR)/pkgconfig
 	install -m 0755 $(PROGRAMS) $(DESTDIR)$(PREFIX)/bin/
 	install -m 0644 config/*.yaml $(DESTDIR)$(PREFIX)/share/cluster/profiles/
 	install -m 0644 jobscripts/* $(DESTDIR)$(PREFIX)/share/cluster/jobscripts/
 	for m in man/*.1; do install -m 0644 $$m $(DESTDIR)$(PREFIX)/share/man/man1/; done
+	for m in man/*.3; do install -m 0644 $$m $(DESTDIR)$(PREFIX)/share/man/man3/; done
 	for m in man/*.5; do install -m 0644 $$m $(DESTDIR)$(PREFIX)/share/man/man5/; done
 	for m in $(wildcard man/*.7); do install -m 0644 $$m $(DESTDIR)$(PREFIX)/share/man/man7/; done
 	install -m 0644 tools/cluster-completion.bash \
 		$(DESTDIR)$(PREFIX)/share/bash-completion/completions/cluster
+	install -m 0644 include/cluster/client.h $(DESTDIR)$(INCLUDEDIR)/cluster/
+	install -m 0644 $(BUILD)/lib/libcluster.a $(DESTDIR)$(LIBDIR)/
+	install -m 0755 $(BUILD)/lib/libcluster.so.$(VERSION) $(DESTDIR)$(LIBDIR)/
+	ln -sf libcluster.so.$(VERSION) $(DESTDIR)$(LIBDIR)/libcluster.so.$(SOVERSION)
+	ln -sf libcluster.so.$(SOVERSION) $(DESTDIR)$(LIBDIR)/libcluster.so
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' \
+		-e 's|@INCLUDEDIR@|$(INCLUDEDIR)|' -e 's|@VERSION@|$(VERSION)|' \
+		-e 's|@LIB_PKG@|$(LIB_PKG)|' tools/cluster.pc.in \
+		>$(DESTDIR)$(LIBDIR)/pkgconfig/cluster.pc
 
 clean:
 	rm -rf build build-*
@@ -332,6 +396,6 @@ clean:
 	fuzz fuzz-build fuzz-bins fuzz-regress FORCE
 .SECONDARY:
 
--include $(CORE_OBJS:.o=.d) $(CLI_OBJS:.o=.d) $(RANK_OBJS:.o=.d) \
+-include $(CORE_OBJS:.o=.d) $(CLI_OBJS:.o=.d) $(RANK_OBJS:.o=.d) $(LIB_OBJS:.o=.d) \
 	$(UNIT_BINS:$(BUILD)/tests/%=$(BUILD)/tests/unit/%.d) \
 	$(FUZZ_BINS:$(BUILD)/fuzz/%=$(BUILD)/tests/fuzz/%.d)

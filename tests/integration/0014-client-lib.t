@@ -21,4 +21,65 @@ t_is "$(compiles CFLAGS='-O0 -g')" 0 "and once only"
 t_is "$(compiles CFLAGS='-O0 -g' DEVELOPER=1)" 1 "DEVELOPER=1 compiles it again"
 rm -rf "$T_DIR/b"
 
+# --- make install: header, libraries, pkg-config --------------------------------
+prefix=$T_DIR/prefix
+t_run make -s -C "$T_ROOT" BUILD="$CLUSTER_BUILD" PREFIX="$prefix" install
+t_is "$T_RC" 0 "make install PREFIX=... succeeds"
+for f in include/cluster/client.h lib/libcluster.a lib/libcluster.so \
+	lib/libcluster.so.0 lib/pkgconfig/cluster.pc share/man/man3/cluster-client.3; do
+	t_check "installed $f" test -s "$prefix/$f"
+done
+t_is "$(nm -D --defined-only "$prefix/lib/libcluster.so" | awk '$3 !~ /^cluster_/ { print $3 }')" "" \
+	"the shared library exports only cluster_* names"
+t_is "$(nm -g --defined-only "$prefix/lib/libcluster.a" | awk 'NF == 3 && $3 !~ /^cluster_/ { print $3 }')" "" \
+	"the archive's global names are only cluster_*"
+
+export PKG_CONFIG_PATH=$prefix/lib/pkgconfig
+t_run pkg-config --cflags --libs cluster
+t_is "$T_RC" 0 "pkg-config finds cluster"
+t_like "$T_OUT" "-I$prefix/include" "pkg-config gives the installed include directory"
+t_like "$T_OUT" "-L$prefix/lib -lcluster" "pkg-config gives the installed library"
+
+# The example of cluster-client(3), as a reader would paste it.
+sed -n '/^\.SH EXAMPLE/,/^\.SH /p' "$prefix/share/man/man3/cluster-client.3" |
+	sed -n '/^\.EX$/,/^\.EE$/p' | sed '/^\.EE$/q' | sed '/^\.E[XE]$/d' |
+	sed -e 's/\\e/\\/g' -e 's/\\-/-/g' >"$T_DIR/prog.c"
+t_like "$(cat "$T_DIR/prog.c")" "cluster_client_open" "the man page has an example program"
+# A library built with sanitizers needs them in the program too.
+san=
+nm -D "$prefix/lib/libcluster.so" | grep -q __asan && san=-fsanitize=address,undefined
+t_run cc $san -Wall -Wextra -Werror "$T_DIR/prog.c" \
+	$(pkg-config --cflags --libs cluster) -o "$T_DIR/prog"
+t_is "$T_RC" 0 "the example builds with cc prog.c \$(pkg-config --cflags --libs cluster)" \
+	"$T_ERR"
+t_run cc $san "$T_DIR/prog.c" -I"$prefix/include" "$prefix/lib/libcluster.a" \
+	$(pkg-config --libs jansson libevent libcrypto) -o "$T_DIR/prog-static"
+t_is "$T_RC" 0 "the example links the archive too" "$T_ERR"
+
+# --- the example against a running scheduler ----------------------------------------
+if [ ! -x "$CLUSTER_RANK" ] || ! command -v mpirun >/dev/null; then
+	t_skip "the example runs against a scheduler" "no cluster-rank or mpirun"
+else
+	t_spawn timeout 300 mpirun -np 3 --oversubscribe "$CLUSTER_RANK" \
+		--set scheduler.host=127.0.0.1 --name L >"$T_DIR/head.log" 2>&1
+	head=$T_PID
+	have_workers() {
+		[ "$(timeout 30 "$CLUSTER" --name L workers 2>/dev/null | grep -c alive)" -ge 2 ]
+	}
+	wait_for 30 have_workers || t_bail "two workers join" "$(cat "$T_DIR/head.log")"
+	t_run env LD_LIBRARY_PATH="$prefix/lib" timeout 120 "$T_DIR/prog" L
+	t_is "$T_RC" 0 "the example runs: exit 0" "$T_ERR"
+	t_is "$T_OUT" $'element 1\n1 done 0\n2 done 0\n3 done 0' \
+		"the example submits, waits, reads a log and lists tasks"
+	t_like "$(env LD_LIBRARY_PATH="$prefix/lib" ldd "$T_DIR/prog")" "$prefix/lib/libcluster\.so\.0" \
+		"the example uses the installed shared library"
+	CLUSTER_NAME=L t_run timeout 120 "$T_DIR/prog-static"
+	t_is "$T_RC" 0 "the statically linked example runs, the cluster from CLUSTER_NAME" "$T_ERR"
+	t_is "$T_OUT" $'element 1\n4 done 0\n5 done 0\n6 done 0' \
+		"the statically linked example does the same"
+	t_run "$CLUSTER" --name L tasks --group echo
+	t_is "$(printf '%s\n' "$T_OUT" | grep -c ' done ')" 6 "the CLI lists the example's tasks"
+	t_kill "$head"
+fi
+
 t_done
