@@ -389,10 +389,31 @@ install: all
 		-e 's|@LIB_PKG@|$(LIB_PKG)|' tools/cluster.pc.in \
 		>$(DESTDIR)$(LIBDIR)/pkgconfig/cluster.pc
 
+# Every file install writes, and the directories that are the package's
+# own; directories others share (bin, lib, share/man/...) stay.
+uninstall:
+	rm -f $(addprefix $(DESTDIR)$(PREFIX)/bin/,$(notdir $(PROGRAMS)))
+	rm -f $(addprefix $(DESTDIR)$(PREFIX)/share/cluster/profiles/,$(notdir $(wildcard config/*.yaml)))
+	rm -f $(addprefix $(DESTDIR)$(PREFIX)/share/cluster/jobscripts/,$(notdir $(wildcard jobscripts/*)))
+	for s in 1 3 5 7; do \
+		for m in $(notdir $(wildcard man/*.[1357])); do \
+			case $$m in *.$$s) rm -f $(DESTDIR)$(PREFIX)/share/man/man$$s/$$m ;; esac; \
+		done; \
+	done
+	rm -f $(DESTDIR)$(PREFIX)/share/bash-completion/completions/cluster
+	rm -f $(DESTDIR)$(INCLUDEDIR)/cluster/client.h
+	rm -f $(DESTDIR)$(LIBDIR)/libcluster.a $(DESTDIR)$(LIBDIR)/libcluster.so \
+		$(DESTDIR)$(LIBDIR)/libcluster.so.$(SOVERSION) \
+		$(DESTDIR)$(LIBDIR)/libcluster.so.$(VERSION)
+	rm -f $(DESTDIR)$(LIBDIR)/pkgconfig/cluster.pc
+	-rmdir $(DESTDIR)$(PREFIX)/share/cluster/profiles \
+		$(DESTDIR)$(PREFIX)/share/cluster/jobscripts \
+		$(DESTDIR)$(PREFIX)/share/cluster $(DESTDIR)$(INCLUDEDIR)/cluster 2>/dev/null
+
 clean:
 	rm -rf build build-*
 
-.PHONY: all unit-tests bench deps deps-test check demo install clean \
+.PHONY: all unit-tests bench deps deps-test check demo install uninstall clean \
 	fuzz fuzz-build fuzz-bins fuzz-regress FORCE
 .SECONDARY:
 

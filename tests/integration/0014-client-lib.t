@@ -82,4 +82,11 @@ else
 	t_kill "$head"
 fi
 
+# --- make uninstall ---------------------------------------------------------------
+t_run make -s -C "$T_ROOT" BUILD="$CLUSTER_BUILD" PREFIX="$prefix" uninstall
+t_is "$T_RC" 0 "make uninstall PREFIX=... succeeds"
+t_is "$(cd "$prefix" && find . ! -type d | sort)" "" "make uninstall leaves no file behind"
+t_check "make uninstall removes the package's own directories" \
+	test ! -e "$prefix/share/cluster" -a ! -e "$prefix/include/cluster"
+
 t_done
