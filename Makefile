@@ -348,7 +348,7 @@ DEB_BUILD := build-essential pkg-config libyaml-dev libjansson-dev \
 	libevent-dev libssl-dev libhwloc-dev libopenmpi-dev openmpi-bin check \
 	libsubunit-dev
 DEB_TEST  := slurm-wlm slurm-wlm-torque munge mandoc curl procps python3 clang \
-	libclang-rt-14-dev
+	libclang-rt-14-dev lmod
 
 deps:
 	@tools/deps.sh $(DEB_BUILD)
@@ -369,7 +369,8 @@ install: all
 		$(DESTDIR)$(PREFIX)/share/man/man1 $(DESTDIR)$(PREFIX)/share/man/man5 \
 		$(DESTDIR)$(PREFIX)/share/man/man3 $(DESTDIR)$(PREFIX)/share/man/man7 \
 		$(DESTDIR)$(PREFIX)/share/bash-completion/completions \
-		$(DESTDIR)$(INCLUDEDIR)/cluster $(DESTDIR)$(LIBDIR)/pkgconfig
+		$(DESTDIR)$(INCLUDEDIR)/cluster $(DESTDIR)$(LIBDIR)/pkgconfig \
+		$(DESTDIR)$(PREFIX)/share/modulefiles/cluster
 	install -m 0755 $(PROGRAMS) $(DESTDIR)$(PREFIX)/bin/
 	install -m 0644 config/*.yaml $(DESTDIR)$(PREFIX)/share/cluster/profiles/
 	install -m 0644 jobscripts/* $(DESTDIR)$(PREFIX)/share/cluster/jobscripts/
@@ -388,6 +389,10 @@ install: all
 		-e 's|@INCLUDEDIR@|$(INCLUDEDIR)|' -e 's|@VERSION@|$(VERSION)|' \
 		-e 's|@LIB_PKG@|$(LIB_PKG)|' tools/cluster.pc.in \
 		>$(DESTDIR)$(LIBDIR)/pkgconfig/cluster.pc
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@BINDIR@|$(PREFIX)/bin|' \
+		-e 's|@LIBDIR@|$(LIBDIR)|' -e 's|@VERSION@|$(VERSION)|' \
+		tools/modulefile.lua.in \
+		>$(DESTDIR)$(PREFIX)/share/modulefiles/cluster/$(VERSION).lua
 
 # Every file install writes, and the directories that are the package's
 # own; directories others share (bin, lib, share/man/...) stay.
@@ -406,9 +411,11 @@ uninstall:
 		$(DESTDIR)$(LIBDIR)/libcluster.so.$(SOVERSION) \
 		$(DESTDIR)$(LIBDIR)/libcluster.so.$(VERSION)
 	rm -f $(DESTDIR)$(LIBDIR)/pkgconfig/cluster.pc
+	rm -f $(DESTDIR)$(PREFIX)/share/modulefiles/cluster/$(VERSION).lua
 	-rmdir $(DESTDIR)$(PREFIX)/share/cluster/profiles \
 		$(DESTDIR)$(PREFIX)/share/cluster/jobscripts \
-		$(DESTDIR)$(PREFIX)/share/cluster $(DESTDIR)$(INCLUDEDIR)/cluster 2>/dev/null
+		$(DESTDIR)$(PREFIX)/share/cluster $(DESTDIR)$(INCLUDEDIR)/cluster \
+		$(DESTDIR)$(PREFIX)/share/modulefiles/cluster 2>/dev/null
 
 clean:
 	rm -rf build build-*

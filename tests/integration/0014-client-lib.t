@@ -82,6 +82,35 @@ else
 	t_kill "$head"
 fi
 
+# --- an Lmod modulefile --------------------------------------------------------------
+version=$(sed -n 's/^VERSION *:= *//p' "$T_ROOT/Makefile")
+mf=$prefix/share/modulefiles/cluster/$version.lua
+t_check "make install writes share/modulefiles/cluster/$version.lua" test -s "$mf"
+for want in "prepend_path(\"PATH\", \"$prefix/bin\")" \
+	'prepend_path("MANPATH", pathJoin(prefix, "share/man"))' \
+	"prepend_path(\"PKG_CONFIG_PATH\", \"$prefix/lib/pkgconfig\")" \
+	"local prefix = \"$prefix\"" "whatis(\"Version: $version\")"; do
+	t_check "the modulefile has: $want" grep -qxF -- "$want" "$mf"
+done
+if command -v luac >/dev/null; then
+	t_check "the modulefile is Lua" luac -p "$mf"
+fi
+# With Lmod, loading it finds the installed commands, pages and library.
+lmod_init=/usr/share/lmod/lmod/init/bash
+if [ -r "$lmod_init" ]; then
+	t_run env -u MANPATH MODULEPATH="$prefix/share/modulefiles" bash -c "
+		. '$lmod_init' && module load cluster &&
+		command -v cluster && man -w cluster-client && man -w man &&
+		pkg-config --modversion cluster"
+	t_is "$(printf '%s\n' "$T_OUT" | sed -n '1p;2p;4p')" \
+		"$prefix/bin/cluster"$'\n'"$prefix/share/man/man3/cluster-client.3"$'\n'"$version" \
+		"module load cluster: the command, its man pages and pkg-config" "$T_ERR"
+	t_like "$(printf '%s\n' "$T_OUT" | sed -n 3p)" "^/usr/share/man/" \
+		"module load cluster keeps the system's man pages"
+else
+	t_skip "module load cluster" "no Lmod"
+fi
+
 # --- make uninstall ---------------------------------------------------------------
 t_run make -s -C "$T_ROOT" BUILD="$CLUSTER_BUILD" PREFIX="$prefix" uninstall
 t_is "$T_RC" 0 "make uninstall PREFIX=... succeeds"
