@@ -329,7 +329,7 @@ static int run(int argc, char **argv, struct cli_globals *gp)
 		goto out;
 	}
 	if (n == 0) {
-		print_main_usage(stderr);
+		fprintf(stderr, "cluster: no command given\n%s", MAIN_HINT);
 		goto out;
 	}
 	e = cli_find_command(argv[0]);

@@ -147,6 +147,25 @@ two_lines "an unknown option" tasks --frob
 two_lines "a bad value" tasks --limit 0
 two_lines "a missing value" submit --cores
 two_lines "a bad argument" logs x
+two_lines "no command" --profile local
+# Every error says whose it is first.
+bad=
+while read -r args; do
+	out=$("$CLUSTER" $args 2>&1 >/dev/null | head -1)
+	[[ $out == "cluster: "* ]] || bad+=" [$args: $out]"
+done <<'EOT'
+
+--set a help
+submit
+config check /nonexistent
+wait x
+cancel 0
+tasks
+--name gone tasks
+job-script --role x
+--profile nosuch config show
+EOT
+t_is "$bad" "" "every error starts with 'cluster: '"
 t_run "$CLUSTER" tasks --limit 0
 t_like "$T_ERR" "see 'cluster help tasks'" "the usage line says where the options are"
 
