@@ -2,6 +2,10 @@
  * client: the C client library (include/cluster/client.h) over libevent's
  * HTTP client.  Each client has its own event_base and one keep-alive
  * connection; a call runs the base until its answer arrives.
+ *
+ * One file past the usual length: every call is a thin layer over the
+ * same request, error and JSON-reading code, and the library is built
+ * from it (with state/ and a few util/ files) as libcluster on its own.
  */
 #include "cluster/client.h"
 
