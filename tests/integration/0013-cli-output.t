@@ -211,7 +211,7 @@ completes "--state" tasks --st
 completes "running" tasks --state ru
 completes "done,failed" tasks --state done,fa
 completes "--state=running" tasks --state=ru
-completes "casper" --profile ca
+completes "casper casper-gpu" --profile ca
 completes "derecho" --name x --profile de
 completes "show check profiles" config ""
 completes "--json" config --js

@@ -104,7 +104,7 @@ t_is "$T_RC:$T_ERR" "1:cluster: job.gpu-type = 'a100' names a GPU model but job.
 # job.reserved-memory, split between the node's workers.
 
 t_run "$CLUSTER" --profile derecho config show
-t_like "$T_OUT" $'\njob.reserved-memory = 1GiB \\(1073741824 bytes; 16 workers per node, 14.6 GiB each\\)    # ' \
+t_like "$T_OUT" $'\njob.reserved-memory += 1GiB \\(1073741824 bytes; 16 workers per node, 14.6 GiB each\\) +# ' \
 	"config show gives derecho's reservation and what it leaves each worker"
 t_run "$CLUSTER" --profile derecho job-script --role worker
 t_like "$T_OUT" "mem=235GB" "the job still asks for all of job.memory"
@@ -115,7 +115,7 @@ t_run "$CLUSTER" --profile generic-slurm --set job.memory=4GiB --set job.cores=2
 t_like "$T_OUT" $'\n#SBATCH --mem=4G\n' "generic-slurm: the request is job.memory"
 t_like "$T_OUT" " --memory '$((3 * 1073741824 / 2))'" "generic-slurm: workers share what is left"
 t_run "$CLUSTER" --profile generic-slurm config show
-t_like "$T_OUT" $'\njob.reserved-memory = 0 \\(0 bytes; 1 worker per node, 2 GiB each\\)    # default' \
+t_like "$T_OUT" $'\njob.reserved-memory += 0 \\(0 bytes; 1 worker per node, 2 GiB each\\) +# default' \
 	"the default reserves nothing"
 t_run "$CLUSTER" --profile casper --set job.reserved-memory=25GB job-script --role worker
 t_is "$T_RC:$T_ERR" "1:cluster: job.reserved-memory = 25GB leaves the workers nothing of job.memory = 25GB; lower job.reserved-memory or raise job.memory" \
