@@ -3,12 +3,21 @@
  *
  * Storage.  Every submission is a group: one copy of its spec (a single
  * allocation), its first id and size, and per element one state byte and a
- * 32-bit index of a detail record.  Detail records (attempts, worker,
- * times, last exit, peak memory, reason: 64 bytes) exist only for elements
- * that have started or were cancelled by request; they live in fixed
- * chunks that never move.  A 1,000,000-element array therefore costs about
- * 5 MB until it runs, plus 64 bytes per element that has run.  A group of
- * one keeps its state byte and detail index inline.
+ * 32-bit detail slot.  Detail records (attempts, worker, times, last exit,
+ * peak memory, reason: 64 bytes) exist only for elements that have
+ * started; the slot holds the record's index.  Records live in fixed
+ * chunks that never move.  A 1,000,000-element array therefore costs
+ * about 5 MB until it runs, plus 64 bytes per element that has run.  A
+ * group of one keeps its state byte and detail slot inline.
+ *
+ * Cancelling.  An element cancelled by request before it ever started
+ * gets no record: its group keeps cancel runs (elements lo..hi, when),
+ * sorted and disjoint, one per stretch cancelled together, and a run
+ * grows when the next element is cancelled within CANCEL_MERGE_SECONDS
+ * of it, so a cancelled range costs O(1) memory, by sched_cancel_range or
+ * by a loop of sched_cancel (such an end time is then up to a second
+ * early).  Ends of consecutive ids are one event in the outbox and one
+ * entry in the end queue.  Elements that started keep their records.
  *
  * Lookup.  Groups are kept in id order, so an id is found by binary search.
  *
@@ -44,8 +53,10 @@
  * returns.  A hook may call any sched function except sched_destroy; what
  * its own calls queue runs after it returns.
  *
- * Bookkeeping allocations (queues, detail chunks) abort on failure, as
- * strbuf does; a submission that cannot be allocated fails with an error.
+ * Memory.  A request (a submission, sched_cancel, sched_cancel_range)
+ * reserves all it needs before it changes the table, and when memory runs
+ * out it fails with an error and changes nothing.  The other bookkeeping
+ * (placement, reports, lost workers) aborts on failure, as strbuf does.
  */
 #include "sched/sched.h"
 
@@ -66,9 +77,17 @@
 #define DETAIL_CHUNK_BITS 16
 #define DETAIL_CHUNK (1u << DETAIL_CHUNK_BITS)
 
-/* State byte: the task_state in the low bits, plus how it was cancelled. */
+/* State byte: the task_state in the low bits, how it was cancelled, and
+ * what the element's detail slot holds: the index of a detail record
+ * (ST_DETAIL) or nothing. */
 #define ST_MASK 0x07
 #define ST_BY_DEPENDENCY 0x08
+#define ST_DETAIL 0x10
+#define ST_SLOT ST_DETAIL
+
+/* Adjacent elements cancelled within this many seconds of each other
+ * share one cancel run (and its time). */
+#define CANCEL_MERGE_SECONDS 1.0
 
 struct detail {
 	double start_time, end_time, runtime;
@@ -80,6 +99,13 @@ struct detail {
 	int16_t signal;
 };
 
+/* Elements lo..hi of a group, cancelled by request before they started,
+ * at `time`. */
+struct cancel_run {
+	uint64_t lo, hi;
+	double time;
+};
+
 struct group {
 	task_id_t first;
 	uint64_t n;
@@ -87,12 +113,14 @@ struct group {
 	void *blob;
 	double submit_time;
 	uint8_t *state;			/* n bytes */
-	uint32_t *detail;		/* n entries: 0 none, else index + 1 */
+	uint32_t *detail;		/* n slots, see ST_DETAIL */
 	uint64_t count[TASK_NSTATES];
 	uint64_t pending;		/* unfinished dependencies */
-	int dep_failed;
-	char *reason;			/* "dependency N failed" */
+	task_id_t failed_dep;		/* the dependency that cancelled
+					   it, 0 when none did */
 	double cancel_time;		/* when dependencies cancelled it */
+	struct cancel_run *cancels;	/* sorted by lo, disjoint */
+	size_t ncancels, acancels;
 	uint8_t state1;			/* storage for a group of one */
 	uint32_t detail1;
 	char *args;			/* sched_submit_each: the last argument */
@@ -124,7 +152,7 @@ enum event_kind { EV_ASSIGN, EV_KILL, EV_ENDED, EV_QUEUED };
 struct event {
 	enum event_kind kind;
 	worker_id_t worker;
-	task_id_t id;
+	task_id_t id, last;		/* EV_ENDED: tasks id..last */
 };
 
 struct edge {
@@ -138,7 +166,7 @@ struct slot {
 };
 
 struct ended {
-	task_id_t id;
+	task_id_t first, last;		/* consecutive ids, one state */
 	enum task_state state;
 };
 
@@ -272,29 +300,32 @@ static void set_state(struct sched *s, struct group *g, uint64_t i,
 	s->count[old]--;
 	g->count[st]++;
 	s->count[st]++;
-	g->state[i] = (uint8_t)(st | flags);
+	g->state[i] = (uint8_t)((g->state[i] & ST_SLOT) | st | flags);
+}
+
+static struct detail *detail_at(struct sched *s, uint32_t d)
+{
+	return &s->chunks[d >> DETAIL_CHUNK_BITS][d & (DETAIL_CHUNK - 1)];
 }
 
 static struct detail *detail_of(struct sched *s, const struct group *g,
 				uint64_t i)
 {
-	uint32_t d = g->detail[i];
-
-	if (!d)
+	if (!(g->state[i] & ST_DETAIL))
 		return NULL;
-	d--;
-	return &s->chunks[d >> DETAIL_CHUNK_BITS][d & (DETAIL_CHUNK - 1)];
+	return detail_at(s, g->detail[i] - 1);
 }
 
 static struct detail *detail_get(struct sched *s, struct group *g, uint64_t i)
 {
 	struct detail *d = detail_of(s, g, i);
+	uint32_t idx;
 
 	if (d)
 		return d;
 	if (s->ndetails == UINT32_MAX - 1)
 		abort();
-	uint32_t idx = s->ndetails++;
+	idx = s->ndetails++;
 	size_t c = idx >> DETAIL_CHUNK_BITS;
 	if (c >= s->nchunks) {
 		s->chunks = realloc(s->chunks, (c + 1) * sizeof(*s->chunks));
@@ -305,11 +336,51 @@ static struct detail *detail_get(struct sched *s, struct group *g, uint64_t i)
 			abort();
 		s->nchunks = c + 1;
 	}
-	d = &s->chunks[c][idx & (DETAIL_CHUNK - 1)];
+	d = detail_at(s, idx);
 	memset(d, 0, sizeof(*d));
 	d->worker = -1;
 	g->detail[i] = idx + 1;
+	g->state[i] |= ST_DETAIL;
 	return d;
+}
+
+/* vec_grow that says when memory runs out instead of aborting: what a
+ * request needs is reserved this way before the table changes.  NULL
+ * leaves p and *alloc as they were. */
+static void *try_grow(void *p, size_t *alloc, size_t need, size_t size)
+{
+	size_t n = *alloc ? *alloc : 8;
+
+	if (!need)
+		need = 1;
+	if (need <= *alloc)
+		return p;
+	while (n < need) {
+		if (n > SIZE_MAX / 2)
+			return NULL;
+		n *= 2;
+	}
+	p = reallocarray(p, n, size);
+	if (p)
+		*alloc = n;
+	return p;
+}
+
+/* TRY_GROW(vec, alloc, need): try_grow on an array member in place; 0 or
+ * -1.  The pointer is read and written with memcpy, whatever its type. */
+#define TRY_GROW(vec, alloc, need) \
+	try_grow_at(&(vec), &(alloc), (need), sizeof(*(vec)))
+
+static int try_grow_at(void *vecp, size_t *alloc, size_t need, size_t size)
+{
+	void *p;
+
+	memcpy(&p, vecp, sizeof(p));
+	p = try_grow(p, alloc, need, size);
+	if (!p)
+		return -1;
+	memcpy(vecp, &p, sizeof(p));
+	return 0;
 }
 
 static void set_reason(struct detail *d, const char *fmt, ...)
@@ -333,14 +404,87 @@ static void clear_reason(struct detail *d)
 	d->reason = NULL;
 }
 
+/* --- cancel runs ---------------------------------------------------------- */
+
+static int close_in_time(double a, double b)
+{
+	return a - b < CANCEL_MERGE_SECONDS && b - a < CANCEL_MERGE_SECONDS;
+}
+
+/* Index of the first run that ends at or after element i. */
+static size_t cancel_run_find(const struct group *g, uint64_t i)
+{
+	size_t lo = 0, hi = g->ncancels;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (g->cancels[mid].hi < i)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+static const struct cancel_run *cancel_run_of(const struct group *g,
+					      uint64_t i)
+{
+	size_t at = cancel_run_find(g, i);
+
+	if (at < g->ncancels && g->cancels[at].lo <= i)
+		return &g->cancels[at];
+	return NULL;
+}
+
+/* Elements lo..hi were cancelled at t, none of them in a run yet; room
+ * for one more run has been reserved.  Joins a neighbouring run cancelled
+ * about the same time (CANCEL_MERGE_SECONDS), so a cancel of one element
+ * after another, as a loop over ids does, costs a run per second. */
+static void cancel_run_add(struct group *g, uint64_t lo, uint64_t hi,
+			   double t)
+{
+	size_t at = cancel_run_find(g, lo);
+	struct cancel_run *prev = at ? &g->cancels[at - 1] : NULL;
+	struct cancel_run *next = at < g->ncancels ? &g->cancels[at] : NULL;
+	int join_prev = prev && prev->hi + 1 == lo &&
+		close_in_time(prev->time, t);
+	int join_next = next && next->lo == hi + 1 &&
+		close_in_time(next->time, t);
+
+	if (join_prev && join_next && close_in_time(prev->time, next->time)) {
+		prev->hi = next->hi;
+		memmove(next, next + 1,
+			(g->ncancels - at - 1) * sizeof(*next));
+		g->ncancels--;
+	} else if (join_prev) {
+		prev->hi = hi;
+	} else if (join_next) {
+		next->lo = lo;
+	} else {
+		memmove(&g->cancels[at + 1], &g->cancels[at],
+			(g->ncancels - at) * sizeof(*g->cancels));
+		g->cancels[at] = (struct cancel_run){ lo, hi, t };
+		g->ncancels++;
+	}
+}
+
 /* --- hooks, run after the table has changed ------------------------------ */
 
+/* Ends of consecutive ids in a row are one event (a range), so a bulk
+ * cancel queues O(1) events; an event already being run is not joined. */
 static void emit(struct sched *s, enum event_kind kind, worker_id_t w,
 		 task_id_t id)
 {
+	if (kind == EV_ENDED && s->out_len > s->out_head) {
+		struct event *last = &s->outbox[s->out_len - 1];
+		if (last->kind == EV_ENDED && last->last + 1 == id) {
+			last->last = id;
+			return;
+		}
+	}
 	s->outbox = vec_grow(s->outbox, &s->out_alloc, s->out_len + 1,
 			 sizeof(*s->outbox));
-	s->outbox[s->out_len++] = (struct event){ kind, w, id };
+	s->outbox[s->out_len++] = (struct event){ kind, w, id, id };
 }
 
 static void flush(struct sched *s)
@@ -359,8 +503,11 @@ static void flush(struct sched *s)
 				h->kill(h->arg, ev.worker, ev.id);
 			break;
 		case EV_ENDED:
-			if (h->ended)
-				h->ended(h->arg, ev.id);
+			for (task_id_t id = ev.id; h->ended; id++) {
+				h->ended(h->arg, id);
+				if (id == ev.last)
+					break;
+			}
 			break;
 		case EV_QUEUED:
 			s->queued_pending = 0;
@@ -607,9 +754,16 @@ static void task_end(struct sched *s, struct group *g, uint64_t i,
 	set_state(s, g, i, st, flags);
 	emit(s, EV_ENDED, -1, id);
 	if (s->nkeys) {
+		if (s->endq_len > s->endq_head) {
+			struct ended *e = &s->endq[s->endq_len - 1];
+			if (e->state == st && e->last + 1 == id) {
+				e->last = id;
+				return;
+			}
+		}
 		s->endq = vec_grow(s->endq, &s->endq_alloc, s->endq_len + 1,
 			       sizeof(*s->endq));
-		s->endq[s->endq_len++] = (struct ended){ id, st };
+		s->endq[s->endq_len++] = (struct ended){ id, id, st };
 	}
 }
 
@@ -634,20 +788,35 @@ static struct slot *hash_find(struct sched *s, task_id_t key)
 
 static struct slot *hash_insert(struct sched *s, task_id_t key);
 
-static void hash_rehash(struct sched *s, size_t nslots)
+/* Room for `extra` more keys without a rehash; -1 when memory runs out,
+ * the table as it was. */
+static int hash_reserve(struct sched *s, size_t extra)
 {
+	size_t want = s->nslots ? s->nslots : 64;
 	struct slot *old = s->slots;
 	size_t nold = s->nslots;
 
-	s->slots = calloc(nslots, sizeof(*s->slots));
-	if (!s->slots)
-		abort();
-	s->nslots = nslots;
+	if (!extra)
+		return 0;
+	while ((s->nkeys + extra) * 2 > want) {
+		if (want > SIZE_MAX / 2 / sizeof(*s->slots))
+			return -1;
+		want *= 2;
+	}
+	if (want == s->nslots)
+		return 0;
+	s->slots = calloc(want, sizeof(*s->slots));
+	if (!s->slots) {
+		s->slots = old;
+		return -1;
+	}
+	s->nslots = want;
 	s->nkeys = 0;
 	for (size_t i = 0; i < nold; i++)
 		if (old[i].key)
 			hash_insert(s, old[i].key)->head = old[i].head;
 	free(old);
+	return 0;
 }
 
 static struct slot *hash_insert(struct sched *s, task_id_t key)
@@ -656,8 +825,8 @@ static struct slot *hash_insert(struct sched *s, task_id_t key)
 
 	if (sl)
 		return sl;
-	if ((s->nkeys + 1) * 2 > s->nslots)
-		hash_rehash(s, s->nslots ? s->nslots * 2 : 64);
+	if (hash_reserve(s, 1) < 0)
+		abort();
 	size_t i = slot_of(s, key);
 	while (s->slots[i].key)
 		i = (i + 1) & (s->nslots - 1);
@@ -726,44 +895,52 @@ static void release_group(struct sched *s, struct group *g)
 
 static void cancel_group_for(struct sched *s, struct group *g, task_id_t dep)
 {
-	struct strbuf sb = STRBUF_INIT;
-
-	g->dep_failed = 1;
-	strbuf_addf(&sb, "dependency %" PRIu64 " failed", dep);
-	free(g->reason);
-	g->reason = strbuf_detach(&sb, NULL);
+	g->failed_dep = dep;
 	g->cancel_time = clock_wall();
 	for (uint64_t i = 0; i < g->n; i++)
 		if (elem_state(g, i) == TASK_WAITING)
 			task_end(s, g, i, TASK_CANCELLED, ST_BY_DEPENDENCY);
 }
 
+/* Task `id`, which groups wait for (its slot `sl`), ended in `st`. */
+static void resolve_one(struct sched *s, struct slot *sl, task_id_t id,
+			enum task_state st)
+{
+	uint32_t head = sl->head;
+
+	hash_remove(s, sl);
+	while (head) {
+		struct edge *ed = &s->edges[head - 1];
+		struct group *g = ed->g;
+		uint32_t next = ed->next;
+
+		ed->next = s->free_edge;
+		s->free_edge = head;
+		head = next;
+		if (g->failed_dep)
+			continue;
+		if (st == TASK_DONE) {
+			if (--g->pending == 0)
+				release_group(s, g);
+		} else {
+			cancel_group_for(s, g, id);
+		}
+	}
+}
+
+/* Dependents of the tasks that ended, ended ranges in order; stops when
+ * nothing waits any more. */
 static void resolve(struct sched *s)
 {
-	while (s->endq_head < s->endq_len) {
+	while (s->endq_head < s->endq_len && s->nkeys) {
 		struct ended e = s->endq[s->endq_head++];
-		struct slot *sl = hash_find(s, e.id);
 
-		if (!sl)
-			continue;
-		uint32_t head = sl->head;
-		hash_remove(s, sl);
-		while (head) {
-			struct edge *ed = &s->edges[head - 1];
-			struct group *g = ed->g;
-			uint32_t next = ed->next;
-
-			ed->next = s->free_edge;
-			s->free_edge = head;
-			head = next;
-			if (g->dep_failed)
-				continue;
-			if (e.state == TASK_DONE) {
-				if (--g->pending == 0)
-					release_group(s, g);
-			} else {
-				cancel_group_for(s, g, e.id);
-			}
+		for (task_id_t id = e.first; s->nkeys; id++) {
+			struct slot *sl = hash_find(s, id);
+			if (sl)
+				resolve_one(s, sl, id, e.state);
+			if (id == e.last)
+				break;
 		}
 	}
 	s->endq_head = s->endq_len = 0;
@@ -791,8 +968,7 @@ void sched_destroy(struct sched *s)
 		group_free(s->groups[k]);
 	free(s->groups);
 	for (uint32_t i = 0; i < s->ndetails; i++)
-		free(s->chunks[i >> DETAIL_CHUNK_BITS]
-			      [i & (DETAIL_CHUNK - 1)].reason);
+		free(detail_at(s, i)->reason);
 	for (size_t c = 0; c < s->nchunks; c++)
 		free(s->chunks[c]);
 	free(s->chunks);
@@ -965,7 +1141,7 @@ static void group_free(struct group *g)
 		free(g->detail);
 	}
 	free(g->blob);
-	free(g->reason);
+	free(g->cancels);
 	free(g->args);
 	free(g->arg_off);
 	free(g);
@@ -1092,7 +1268,28 @@ nomem:
 	return NULL;
 }
 
-/* Give a prepared group its ids and its first state; s->groups has room. */
+/* Room for committing `n` prepared groups: commit then allocates
+ * nothing.  -1 when memory runs out, the table as it was. */
+static int reserve_commit(struct sched *s, struct group *const *gs, size_t n)
+{
+	size_t ndeps = 0;
+
+	for (size_t k = 0; k < n; k++)
+		ndeps += gs[k]->spec.nafter;
+	if (TRY_GROW(s->groups, s->agroups, s->ngroups + n) < 0 ||
+	    TRY_GROW(s->heap, s->aheap, s->nheap + n) < 0 ||
+	    TRY_GROW(s->edges, s->aedges, s->nedges + ndeps) < 0 ||
+	    hash_reserve(s, ndeps) < 0 ||
+	    /* per group an end (of all its elements) or nothing; one
+	       EV_QUEUED */
+	    TRY_GROW(s->outbox, s->out_alloc, s->out_len + n + 1) < 0 ||
+	    TRY_GROW(s->endq, s->endq_alloc, s->endq_len + n) < 0)
+		return -1;
+	return 0;
+}
+
+/* Give a prepared group its ids and its first state; reserve_commit has
+ * made room. */
 static void commit(struct sched *s, struct group *g)
 {
 	uint64_t n = g->n;
@@ -1159,8 +1356,11 @@ static int submit_group(struct sched *s, const struct task_spec *spec,
 	g = prepare(spec, s->last_id, args, argvs, n, err);
 	if (!g)
 		return -1;
-	s->groups = vec_grow(s->groups, &s->agroups, s->ngroups + 1,
-			 sizeof(*s->groups));
+	if (reserve_commit(s, &g, 1) < 0) {
+		group_free(g);
+		return errprintf(err, "cannot allocate %zu task%s", n,
+				 n == 1 ? "" : "s");
+	}
 	enter(s);
 	commit(s, g);
 	if (first)
@@ -1223,8 +1423,13 @@ int sched_submit_many(struct sched *s, const struct task_spec *specs,
 		limit += gs[k]->n;
 		total += gs[k]->n;
 	}
-	s->groups = vec_grow(s->groups, &s->agroups, s->ngroups + nspecs,
-			 sizeof(*s->groups));
+	if (reserve_commit(s, gs, nspecs) < 0) {
+		for (size_t k = 0; k < nspecs; k++)
+			group_free(gs[k]);
+		free(gs);
+		return errprintf(err, "cannot allocate %" PRIu64 " task%s",
+				 total, total == 1 ? "" : "s");
+	}
 
 	enter(s);
 	for (size_t k = 0; k < nspecs; k++)
@@ -1240,29 +1445,161 @@ int sched_submit_many(struct sched *s, const struct task_spec *specs,
 
 /* --- cancel, finish, dispatch --------------------------------------------- */
 
-int sched_cancel(struct sched *s, task_id_t id, struct err *err)
+/* Waiting or queued, and never started: a cancel records it in a cancel
+ * run, not in a detail record. */
+static int never_started(const struct group *g, uint64_t i)
 {
-	uint64_t i;
-	struct group *g = find_group(s, id, &i);
-
-	if (!g)
-		return errprintf(err, "unknown task %" PRIu64, id);
 	enum task_state st = elem_state(g, i);
-	if (st != TASK_WAITING && st != TASK_QUEUED && st != TASK_RUNNING)
+
+	return (st == TASK_WAITING || st == TASK_QUEUED) &&
+		!(g->state[i] & ST_SLOT);
+}
+
+static int cancellable(enum task_state st)
+{
+	return st == TASK_WAITING || st == TASK_QUEUED || st == TASK_RUNNING;
+}
+
+/* Elements lo..hi of group k that ids first..last cover. */
+static int group_span(struct sched *s, size_t k, task_id_t first,
+		      task_id_t last, uint64_t *lo, uint64_t *hi)
+{
+	struct group *g;
+
+	if (k >= s->ngroups || s->groups[k]->first > last)
 		return 0;
-	enter(s);
-	struct detail *d = detail_get(s, g, i);
-	if (st == TASK_RUNNING) {
+	g = s->groups[k];
+	*lo = first > g->first ? first - g->first : 0;
+	*hi = last - g->first < g->n - 1 ? last - g->first : g->n - 1;
+	return 1;
+}
+
+/* Make room for cancelling first..last, changing nothing: cancel runs,
+ * the outbox, the end queue, the task lists of the workers whose queued
+ * tasks may start when a cancelled one leaves. */
+static int reserve_cancel(struct sched *s, task_id_t first, task_id_t last)
+{
+	size_t events = 1;
+	uint64_t lo, hi;
+
+	for (size_t k = find_group_index(s, first);
+	     group_span(s, k, first, last, &lo, &hi); k++) {
+		struct group *g = s->groups[k];
+		size_t runs = 0;
+		int in_run = 0;
+
+		for (uint64_t i = lo; i <= hi; i++) {
+			enum task_state st = elem_state(g, i);
+
+			if (never_started(g, i)) {
+				runs += !in_run;
+				in_run = 1;
+				continue;
+			}
+			in_run = 0;
+			if (st == TASK_RUNNING) {
+				struct worker *w =
+					&s->workers[detail_of(s, g, i)->worker];
+				if (TRY_GROW(w->tasks, w->atasks,
+					     w->ntasks + w->nheld) < 0)
+					return -1;
+				events += 2;
+			} else if (cancellable(st)) {
+				events++;
+			}
+		}
+		if (runs && TRY_GROW(g->cancels, g->acancels,
+				     g->ncancels + runs) < 0)
+			return -1;
+		events += runs;
+	}
+	if (TRY_GROW(s->outbox, s->out_alloc, s->out_len + events) < 0 ||
+	    (s->nkeys && TRY_GROW(s->endq, s->endq_alloc,
+				  s->endq_len + events) < 0))
+		return -1;
+	return 0;
+}
+
+/* Cancel an element that has a detail record (it ran, or runs now). */
+static void cancel_started(struct sched *s, struct group *g, uint64_t i,
+			   double now)
+{
+	struct detail *d = detail_of(s, g, i);
+	task_id_t id = g->first + i;
+
+	if (elem_state(g, i) == TASK_RUNNING) {
 		if (!unhold(s, d->worker, id))
 			worker_release(s, d->worker, id, &g->spec);
 		emit(s, EV_KILL, d->worker, id);
 		pump(s, d->worker);
 	}
 	clear_reason(d);
-	d->end_time = clock_wall();
+	d->end_time = now;
 	task_end(s, g, i, TASK_CANCELLED, 0);
+}
+
+/* sched_cancel and sched_cancel_range: the number of tasks cancelled. */
+static int64_t cancel_ids(struct sched *s, task_id_t first, task_id_t last,
+			  struct err *err)
+{
+	double now = clock_wall();
+	int64_t n = 0;
+	uint64_t lo, hi;
+
+	if (first == 0 || first > s->last_id)
+		return errprintf(err, "unknown task %" PRIu64, first);
+	if (last < first)
+		return errprintf(err, "empty task range %" PRIu64 "-%" PRIu64,
+				 first, last);
+	if (last > s->last_id)
+		return errprintf(err, "unknown task %" PRIu64, s->last_id + 1);
+	if (reserve_cancel(s, first, last) < 0) {
+		if (first == last)
+			return errprintf(err, "cannot cancel task %" PRIu64
+					 ": out of memory", first);
+		return errprintf(err, "cannot cancel tasks %" PRIu64 "-%"
+				 PRIu64 ": out of memory", first, last);
+	}
+	enter(s);
+	for (size_t k = find_group_index(s, first);
+	     group_span(s, k, first, last, &lo, &hi); k++) {
+		struct group *g = s->groups[k];
+		uint64_t run_lo = 0;
+		int in_run = 0;
+
+		for (uint64_t i = lo; i <= hi; i++) {
+			if (never_started(g, i)) {
+				if (!in_run)
+					run_lo = i;
+				in_run = 1;
+				task_end(s, g, i, TASK_CANCELLED, 0);
+				n++;
+				continue;
+			}
+			if (in_run)
+				cancel_run_add(g, run_lo, i - 1, now);
+			in_run = 0;
+			if (cancellable(elem_state(g, i))) {
+				cancel_started(s, g, i, now);
+				n++;
+			}
+		}
+		if (in_run)
+			cancel_run_add(g, run_lo, hi, now);
+	}
 	leave(s);
-	return 0;
+	return n;
+}
+
+int sched_cancel(struct sched *s, task_id_t id, struct err *err)
+{
+	return cancel_ids(s, id, id, err) < 0 ? -1 : 0;
+}
+
+int64_t sched_cancel_range(struct sched *s, task_id_t first, task_id_t last,
+			   struct err *err)
+{
+	return cancel_ids(s, first, last, err);
 }
 
 void sched_task_finished(struct sched *s, task_id_t id, worker_id_t w,
@@ -1448,11 +1785,18 @@ int sched_task(struct sched *s, task_id_t id, struct task_info *out)
 	switch (st) {
 	case TASK_CANCELLED:
 		if (g->state[i] & ST_BY_DEPENDENCY) {
-			out->reason = g->reason;
+			strbuf_reset(&s->reason);
+			strbuf_addf(&s->reason, "dependency %" PRIu64 " failed",
+				    g->failed_dep);
+			out->reason = s->reason.buf;
 			if (!out->end_time)
 				out->end_time = g->cancel_time;
 		} else {
+			const struct cancel_run *r = d ? NULL :
+				cancel_run_of(g, i);
 			out->reason = d && d->reason ? d->reason : "cancelled";
+			if (r)
+				out->end_time = r->time;
 		}
 		break;
 	case TASK_FAILED:

@@ -7,6 +7,11 @@
  * elements takes n consecutive ids and is stored once (one template + a
  * range), so a million-element array costs a few bytes per element.
  *
+ * Memory: a task that runs gets a detail record (64 bytes); cancelling
+ * tasks that never started costs O(1) per range cancelled, not per task.
+ * Submissions and cancels that cannot be allocated fail with an error and
+ * change nothing.
+ *
  * States: WAITING (dependencies not yet done) -> QUEUED -> RUNNING ->
  * DONE | FAILED, or CANCELLED from any state before an end.  A failed run
  * goes back to QUEUED while retries remain; a run lost with its worker goes
@@ -110,10 +115,19 @@ int sched_submit_argvs(struct sched *s, const struct task_spec *spec,
 		       uint64_t *count, struct err *err);
 
 /* Cancel one task (queued, waiting or running: kill hook). -1 + err when
- * the id is unknown; cancelling an ended task is a no-op returning 0.
- * A running task's cores and memory are free again at once; a later
- * report of its run is ignored. */
+ * the id is unknown or memory runs out (nothing changed then);
+ * cancelling an ended task is a no-op returning 0.  A running task's
+ * cores and memory are free again at once; a later report of its run is
+ * ignored. */
 int sched_cancel(struct sched *s, task_id_t id, struct err *err);
+
+/* Cancel every task with an id in first..last that has not ended, as
+ * sched_cancel does one; ended tasks are left as they are.  Returns how
+ * many it cancelled, or -1 + err when an id is unknown, first > last, or
+ * memory runs out, with nothing changed.  Tasks that never started cost
+ * no memory per task, however many. */
+int64_t sched_cancel_range(struct sched *s, task_id_t first, task_id_t last,
+			   struct err *err);
 
 /* -1 when the id is unknown.  out->spec is the stored copy: its name is
  * filled in (basename of argv[0] when none was given) and
