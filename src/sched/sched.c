@@ -6,9 +6,10 @@
  * 32-bit detail slot.  Detail records (attempts, worker, times, last exit,
  * peak memory, reason: 64 bytes) exist only for elements that have
  * started; the slot holds the record's index.  Records live in fixed
- * chunks that never move.  A 1,000,000-element array therefore costs
- * about 5 MB until it runs, plus 64 bytes per element that has run.  A
- * group of one keeps its state byte and detail slot inline.
+ * chunks that never move; dropped ones are reused.  A 1,000,000-element
+ * array therefore costs about 5 MB until it runs, plus 64 bytes per
+ * element that runs or ended recently.  A group of one keeps its state
+ * byte and detail slot inline.
  *
  * Cancelling.  An element cancelled by request before it ever started
  * gets no record: its group keeps cancel runs (elements lo..hi, when),
@@ -18,6 +19,20 @@
  * by a loop of sched_cancel (such an end time is then up to a second
  * early).  Ends of consecutive ids are one event in the outbox and one
  * entry in the end queue.  Elements that started keep their records.
+ *
+ * Ended tasks.  At most detail_limit ended tasks (SCHED_DETAIL_LIMIT
+ * unless sched_set_detail_limit says otherwise) keep their record, in a
+ * ring in the order they ended.  Past that the oldest one's record is
+ * dropped and what a task listing shows of it is packed into its detail
+ * slot (compact_pack): runs started (at most 15), exit code or signal,
+ * runtime within 0.05%, and the kind of its reason (time limit, memory
+ * limit, lost workers, spawn failed, cancelled, exit status lost, or what
+ * the exit status says).  Its worker, start and end times, peak memory,
+ * failure and loss counts and the rest of a "spawn failed: ..." text are
+ * gone.  Its spec, id, index and state stay, and with them its output
+ * path.  So ended tasks cost at most detail_limit records beyond the
+ * state byte and slot their submission paid for; the groups themselves
+ * (spec, state bytes, slots) stay for the scheduler's life.
  *
  * Lookup.  Groups are kept in id order, so an id is found by binary search.
  *
@@ -56,7 +71,9 @@
  * Memory.  A request (a submission, sched_cancel, sched_cancel_range)
  * reserves all it needs before it changes the table, and when memory runs
  * out it fails with an error and changes nothing.  The other bookkeeping
- * (placement, reports, lost workers) aborts on failure, as strbuf does.
+ * (placement, reports, lost workers) aborts on failure, as strbuf does;
+ * an end needs no memory it cannot do without (when the ring of kept
+ * records cannot grow, a record is compacted at once).
  */
 #include "sched/sched.h"
 
@@ -79,11 +96,12 @@
 
 /* State byte: the task_state in the low bits, how it was cancelled, and
  * what the element's detail slot holds: the index of a detail record
- * (ST_DETAIL) or nothing. */
+ * (ST_DETAIL), a compact result (ST_COMPACT), or nothing. */
 #define ST_MASK 0x07
 #define ST_BY_DEPENDENCY 0x08
 #define ST_DETAIL 0x10
-#define ST_SLOT ST_DETAIL
+#define ST_COMPACT 0x20
+#define ST_SLOT (ST_DETAIL | ST_COMPACT)
 
 /* Adjacent elements cancelled within this many seconds of each other
  * share one cancel run (and its time). */
@@ -218,6 +236,13 @@ struct sched {
 	struct detail **chunks;
 	size_t nchunks;
 	uint32_t ndetails;
+	uint32_t free_detail;		/* index + 1, chained through
+					   attempts */
+
+	task_id_t *kept;		/* ended tasks with a detail record, a
+					   ring, oldest first */
+	size_t kept_head, kept_len, kept_alloc;
+	size_t detail_limit;
 
 	struct range *heap;
 	size_t nheap, aheap;
@@ -323,20 +348,28 @@ static struct detail *detail_get(struct sched *s, struct group *g, uint64_t i)
 
 	if (d)
 		return d;
-	if (s->ndetails == UINT32_MAX - 1)
-		abort();
-	idx = s->ndetails++;
-	size_t c = idx >> DETAIL_CHUNK_BITS;
-	if (c >= s->nchunks) {
-		s->chunks = realloc(s->chunks, (c + 1) * sizeof(*s->chunks));
-		if (!s->chunks)
+	if (s->free_detail) {
+		idx = s->free_detail - 1;
+		d = detail_at(s, idx);
+		s->free_detail = d->attempts;
+	} else {
+		if (s->ndetails == UINT32_MAX - 1)
 			abort();
-		s->chunks[c] = malloc(DETAIL_CHUNK * sizeof(struct detail));
-		if (!s->chunks[c])
-			abort();
-		s->nchunks = c + 1;
+		idx = s->ndetails++;
+		size_t c = idx >> DETAIL_CHUNK_BITS;
+		if (c >= s->nchunks) {
+			s->chunks = realloc(s->chunks,
+					    (c + 1) * sizeof(*s->chunks));
+			if (!s->chunks)
+				abort();
+			s->chunks[c] = malloc(DETAIL_CHUNK *
+					      sizeof(struct detail));
+			if (!s->chunks[c])
+				abort();
+			s->nchunks = c + 1;
+		}
+		d = detail_at(s, idx);
 	}
-	d = detail_at(s, idx);
 	memset(d, 0, sizeof(*d));
 	d->worker = -1;
 	g->detail[i] = idx + 1;
@@ -402,6 +435,151 @@ static void clear_reason(struct detail *d)
 {
 	free(d->reason);
 	d->reason = NULL;
+}
+
+/* --- records of ended tasks ---------------------------------------------- */
+
+/*
+ * A compact result, kept in the detail slot of an ended element once its
+ * record is dropped:
+ *	bits  0-7   exit code, or the signal number
+ *	bit   8     killed by a signal
+ *	bits  9-11  enum compact_reason
+ *	bits 12-15  runs started, at most 15
+ *	bits 16-31  runtime in ms: an 11-bit mantissa shifted left by a 5-bit
+ *	            exponent (within 0.05%)
+ */
+enum compact_reason {
+	CR_EXIT,		/* none, or the one the exit status says */
+	CR_TIME,
+	CR_MEMORY,
+	CR_LOST,		/* lost max_worker_losses workers */
+	CR_SPAWN,
+	CR_CANCELLED,
+	CR_STATUS_LOST,
+	CR_COUNT
+};
+
+static const char *const compact_text[CR_COUNT] = {
+	[CR_TIME] = "time limit",
+	[CR_MEMORY] = "memory limit",
+	[CR_SPAWN] = "spawn failed",
+	[CR_CANCELLED] = "cancelled",
+	[CR_STATUS_LOST] = "exit status lost",
+};
+
+static int has_prefix(const char *s, const char *prefix)
+{
+	return !strncmp(s, prefix, strlen(prefix));
+}
+
+static enum compact_reason compact_kind(const char *reason)
+{
+	if (!reason)
+		return CR_EXIT;
+	for (size_t k = 0; k < CR_COUNT; k++)
+		if (compact_text[k] && has_prefix(reason, compact_text[k]))
+			return (enum compact_reason)k;
+	if (has_prefix(reason, "lost "))
+		return CR_LOST;
+	return CR_EXIT;
+}
+
+static uint32_t runtime_pack(double seconds)
+{
+	double ms = seconds * 1000.0 + 0.5;
+	uint64_t m;
+	unsigned e = 0;
+
+	if (!(ms >= 1.0))
+		return 0;
+	if (ms > 4.0e12)
+		ms = 4.0e12;
+	m = (uint64_t)ms;
+	while (m > 2047) {
+		m = (m + 1) >> 1;
+		e++;
+	}
+	return (uint32_t)(e << 11 | m);
+}
+
+static double runtime_unpack(uint32_t v)
+{
+	return (double)((uint64_t)(v & 2047) << (v >> 11)) / 1000.0;
+}
+
+static uint32_t compact_pack(const struct detail *d)
+{
+	uint32_t c = 0;
+
+	if (d->signal)
+		c = (uint32_t)(d->signal & 0xff) | 0x100;
+	else
+		c = (uint32_t)d->exit_code & 0xff;
+	c |= (uint32_t)compact_kind(d->reason) << 9;
+	c |= (d->attempts > 15 ? 15u : d->attempts) << 12;
+	c |= runtime_pack(d->runtime) << 16;
+	return c;
+}
+
+/* Drop the detail record of ended task `id` for a compact result. */
+static void compact(struct sched *s, task_id_t id)
+{
+	uint64_t i;
+	struct group *g = find_group(s, id, &i);
+	struct detail *d = detail_of(s, g, i);
+	uint32_t idx = g->detail[i] - 1;
+
+	g->detail[i] = compact_pack(d);
+	g->state[i] = (uint8_t)((g->state[i] & ~ST_DETAIL) | ST_COMPACT);
+	free(d->reason);
+	memset(d, 0, sizeof(*d));
+	d->attempts = s->free_detail;
+	s->free_detail = idx + 1;
+}
+
+static task_id_t kept_pop(struct sched *s)
+{
+	task_id_t id = s->kept[s->kept_head];
+
+	s->kept_head = (s->kept_head + 1) % s->kept_alloc;
+	s->kept_len--;
+	return id;
+}
+
+/* Room for one more: the ring grows in place, its wrapped part moved
+ * after the old end.  Nothing happens when memory runs out. */
+static void kept_grow(struct sched *s)
+{
+	size_t old = s->kept_alloc;
+	task_id_t *p = try_grow(s->kept, &s->kept_alloc, old + 1,
+				sizeof(*s->kept));
+
+	if (!p)
+		return;
+	s->kept = p;
+	if (s->kept_head + s->kept_len > old)
+		memcpy(s->kept + old, s->kept,
+		       (s->kept_head + s->kept_len - old) * sizeof(*s->kept));
+}
+
+/* Ended task `id` has a detail record: it joins the ring of kept records,
+ * and the oldest beyond detail_limit are compacted.  When the ring cannot
+ * grow, the oldest is compacted now (or this one, when none is kept), so
+ * an end never fails. */
+static void keep_ended(struct sched *s, task_id_t id)
+{
+	if (s->kept_len == s->kept_alloc && s->kept_len < s->detail_limit)
+		kept_grow(s);
+	if (s->kept_len == s->kept_alloc || s->kept_len >= s->detail_limit) {
+		if (!s->kept_len) {
+			compact(s, id);
+			return;
+		}
+		compact(s, kept_pop(s));
+	}
+	s->kept[(s->kept_head + s->kept_len) % s->kept_alloc] = id;
+	s->kept_len++;
 }
 
 /* --- cancel runs ---------------------------------------------------------- */
@@ -752,6 +930,8 @@ static void task_end(struct sched *s, struct group *g, uint64_t i,
 	task_id_t id = g->first + i;
 
 	set_state(s, g, i, st, flags);
+	if (g->state[i] & ST_DETAIL)
+		keep_ended(s, id);
 	emit(s, EV_ENDED, -1, id);
 	if (s->nkeys) {
 		if (s->endq_len > s->endq_head) {
@@ -956,6 +1136,7 @@ struct sched *sched_create(const struct sched_hooks *hooks)
 		return NULL;
 	if (hooks)
 		s->hooks = *hooks;
+	s->detail_limit = SCHED_DETAIL_LIMIT;
 	strbuf_init(&s->reason, 0);
 	return s;
 }
@@ -972,6 +1153,7 @@ void sched_destroy(struct sched *s)
 	for (size_t c = 0; c < s->nchunks; c++)
 		free(s->chunks[c]);
 	free(s->chunks);
+	free(s->kept);
 	for (size_t w = 0; w < s->nworkers; w++) {
 		free(s->workers[w].name);
 		free(s->workers[w].tasks);
@@ -1602,6 +1784,13 @@ int64_t sched_cancel_range(struct sched *s, task_id_t first, task_id_t last,
 	return cancel_ids(s, first, last, err);
 }
 
+void sched_set_detail_limit(struct sched *s, size_t n)
+{
+	s->detail_limit = n;
+	while (s->kept_len > n)
+		compact(s, kept_pop(s));
+}
+
 void sched_task_finished(struct sched *s, task_id_t id, worker_id_t w,
 			 const struct task_result *res)
 {
@@ -1751,6 +1940,42 @@ static const char *unplaceable(struct sched *s, const struct task_spec *spec)
 	return NULL;
 }
 
+/* What a compact result `c` (see compact_pack) still says. */
+static void compact_info(struct sched *s, const struct group *g, uint32_t c,
+			 struct task_info *out)
+{
+	enum compact_reason kind = (enum compact_reason)(c >> 9 & 7);
+
+	out->attempts = c >> 12 & 15;
+	out->runtime = runtime_unpack(c >> 16);
+	if (c & 0x100)
+		out->signal = (int)(c & 0xff);
+	else
+		out->exit_code = (int)(c & 0xff);
+	if (out->state == TASK_DONE)
+		return;
+	if (kind == CR_LOST) {
+		strbuf_reset(&s->reason);
+		strbuf_addf(&s->reason, "lost %u worker%s",
+			    g->spec.max_worker_losses,
+			    g->spec.max_worker_losses == 1 ? "" : "s");
+		out->reason = s->reason.buf;
+	} else if (kind != CR_EXIT) {
+		out->reason = compact_text[kind];
+	} else if (out->state == TASK_CANCELLED) {
+		out->reason = "cancelled";
+	} else {
+		strbuf_reset(&s->reason);
+		if (out->signal)
+			strbuf_addf(&s->reason, "killed by signal %d",
+				    out->signal);
+		else
+			strbuf_addf(&s->reason, "exit code %d",
+				    out->exit_code);
+		out->reason = s->reason.buf;
+	}
+}
+
 int sched_task(struct sched *s, task_id_t id, struct task_info *out)
 {
 	uint64_t i;
@@ -1781,6 +2006,10 @@ int sched_task(struct sched *s, task_id_t id, struct task_info *out)
 		out->signal = d->signal;
 		out->runtime = d->runtime;
 		out->peak_memory = d->peak_memory;
+	}
+	if (g->state[i] & ST_COMPACT) {
+		compact_info(s, g, g->detail[i], out);
+		return 0;
 	}
 	switch (st) {
 	case TASK_CANCELLED:

@@ -9,6 +9,10 @@
  *
  * Memory: a task that runs gets a detail record (64 bytes); cancelling
  * tasks that never started costs O(1) per range cancelled, not per task.
+ * The latest ended tasks keep their whole record, up to
+ * sched_set_detail_limit; older ones keep their state, runs, exit status,
+ * runtime and the kind of their reason, not their worker, times or peak
+ * memory.
  * Submissions and cancels that cannot be allocated fail with an error and
  * change nothing.
  *
@@ -155,6 +159,12 @@ task_id_t sched_last_id(struct sched *s);
 /* How many tasks each worker may hold beyond what it can start now
  * (default 0: none).  Takes effect at the next dispatch. */
 void sched_set_prefetch(struct sched *s, unsigned n);
+
+/* How many ended tasks keep their whole detail record (default
+ * SCHED_DETAIL_LIMIT, about 64 MB); the records of older ones are
+ * compacted at once, to what "Memory" above says they keep. */
+#define SCHED_DETAIL_LIMIT 1000000
+void sched_set_detail_limit(struct sched *s, size_t n);
 
 /* Workers.  Ids are never reused; memory 0 means not accounted (any
  * task's memory fits).  sched_worker_next lists lost workers too (alive

@@ -1,7 +1,7 @@
 /*
  * sched: what the task table costs in memory.  Cancelling tasks that never
- * started costs O(1) per range, not per task; a request that cannot be
- * allocated is refused, not an abort.
+ * started costs O(1) per range, not per task; ended tasks' records are
+ * bounded; a request that cannot be allocated is refused, not an abort.
  * Memory is read as the process's VmRSS, so these run in their own suite,
  * each test in a process of its own (Check's fork mode).
  */
@@ -389,6 +389,119 @@ START_TEST(submit_refuses_what_it_cannot_allocate)
 }
 END_TEST
 
+/* --- ended tasks --------------------------------------------------------- */
+
+static task_id_t run_one(worker_id_t w, int code, int sig, double runtime,
+			 const char *reason)
+{
+	task_id_t id = submit_one();
+
+	sched_dispatch(s);
+	ck_assert_int_eq(info(id).state, TASK_RUNNING);
+	finish(id, w, code, sig, runtime, reason);
+	return id;
+}
+
+START_TEST(ended_records_are_compacted_past_the_limit)
+{
+	struct task_spec sp = { .argv = argv_true, .cores = 1,
+				.max_worker_losses = 1 };
+	worker_id_t w = sched_worker_add(s, "w", 1, 0), w2;
+	struct task_info ti;
+	task_id_t ok, code, sig, tl, spawn, lost, cancelled, last;
+	struct err err;
+
+	sched_set_detail_limit(s, 2);
+	ok = run_one(w, 0, 0, 1.5, NULL);
+	code = run_one(w, 3, 0, 0.25, NULL);
+	sig = run_one(w, 0, 9, 100000.0, NULL);
+	tl = run_one(w, 0, 15, 60.0, "time limit");
+	spawn = run_one(w, 127, 0, 0.0, "spawn failed: no such file");
+	ck_assert_int_eq(sched_submit(s, &sp, &lost, NULL, &err), 0);
+	sched_dispatch(s);
+	sched_worker_lost(s, w);
+	w2 = sched_worker_add(s, "w2", 1, 0);
+	cancelled = submit_one();
+	sched_dispatch(s);
+	ck_assert_int_eq(sched_cancel(s, cancelled, &err), 0);
+	last = run_one(w2, 0, 0, 2.0, NULL);
+
+	/* the last two keep everything */
+	ti = info(last);
+	ck_assert_int_eq(ti.worker, w2);
+	ck_assert(ti.end_time > 0);
+	ti = info(cancelled);
+	ck_assert_int_eq(ti.worker, w2);
+	ck_assert_str_eq(ti.reason, "cancelled");
+	/* older ones: state, runs, exit status, runtime, reason */
+	ti = info(ok);
+	ck_assert_int_eq(ti.state, TASK_DONE);
+	ck_assert_uint_eq(ti.attempts, 1);
+	ck_assert_int_eq(ti.exit_code, 0);
+	ck_assert_int_eq(ti.signal, 0);
+	ck_assert(fabs(ti.runtime - 1.5) < 0.001);
+	ck_assert_ptr_null(ti.reason);
+	ck_assert_int_eq(ti.worker, -1);
+	ti = info(code);
+	ck_assert_int_eq(ti.state, TASK_FAILED);
+	ck_assert_int_eq(ti.exit_code, 3);
+	ck_assert(fabs(ti.runtime - 0.25) < 0.001);
+	ck_assert_str_eq(ti.reason, "exit code 3");
+	ti = info(sig);
+	ck_assert_int_eq(ti.signal, 9);
+	ck_assert(fabs(ti.runtime - 100000.0) < 100000.0 * 0.0005);
+	ck_assert_str_eq(ti.reason, "killed by signal 9");
+	ck_assert_str_eq(info(tl).reason, "time limit");
+	ck_assert_str_eq(info(spawn).reason, "spawn failed");
+	ti = info(lost);
+	ck_assert_int_eq(ti.state, TASK_FAILED);
+	ck_assert_str_eq(ti.reason, "lost 1 worker");
+
+	/* a limit of 0 compacts every ended task at once */
+	sched_set_detail_limit(s, 0);
+	ti = info(cancelled);
+	ck_assert_int_eq(ti.state, TASK_CANCELLED);
+	ck_assert_uint_eq(ti.attempts, 1);
+	ck_assert_str_eq(ti.reason, "cancelled");
+	ck_assert_int_eq(info(last).worker, -1);
+	last = run_one(w2, 0, 0, 3.0, NULL);
+	ti = info(last);
+	ck_assert_int_eq(ti.state, TASK_DONE);
+	ck_assert(fabs(ti.runtime - 3.0) < 0.002);
+	ck_assert_uint_eq(count_of(TASK_DONE), 3);
+	ck_assert_uint_eq(count_of(TASK_FAILED), 5);
+}
+END_TEST
+
+START_TEST(ended_records_are_bounded)
+{
+	const uint64_t n = 1000000;
+	task_id_t first = submit_array(n);
+	worker_id_t w = sched_worker_add(s, "w", 1000, 0);
+	uint64_t before = status_bytes("VmRSS"), ran = 0;
+
+	sched_set_detail_limit(s, 1000);
+	while (ran < n) {
+		rec.nassigned = 0;
+		sched_dispatch(s);
+		ck_assert_uint_gt(rec.nassigned, 0);
+		for (size_t k = 0; k < rec.nassigned; k++)
+			finish(rec.assigned[k], w, 0, 0, 1.0, NULL);
+		ran += rec.nassigned;
+	}
+	/* the 4-byte slot every task has had since its submission now
+	 * holds its compact result: touched, not allocated */
+	uint64_t grew = status_bytes("VmRSS") - before;
+	ck_assert_msg(grew < SMALL + 4 * n,
+		      "%llu tasks that ended took %llu KiB",
+		      (unsigned long long)n, (unsigned long long)(grew >> 10));
+	ck_assert_uint_eq(count_of(TASK_DONE), n);
+	ck_assert_uint_eq(info(first).attempts, 1);
+	ck_assert_int_eq(info(first).worker, -1);
+	ck_assert_int_eq(info(first + n - 1).worker, w);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *su = suite_create("sched_memory");
@@ -404,6 +517,8 @@ int main(void)
 	tcase_add_test(tc, cancel_range_over_several_submissions);
 	tcase_add_test(tc, cancel_refuses_what_it_cannot_allocate);
 	tcase_add_test(tc, submit_refuses_what_it_cannot_allocate);
+	tcase_add_test(tc, ended_records_are_compacted_past_the_limit);
+	tcase_add_test(tc, ended_records_are_bounded);
 	suite_add_tcase(su, tc);
 	sr = srunner_create(su);
 	srunner_run_all(sr, CK_NORMAL);
