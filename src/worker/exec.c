@@ -48,6 +48,16 @@
 #ifndef SYS_pidfd_open
 #define SYS_pidfd_open 434
 #endif
+#if defined(__GLIBC__) && __GLIBC_PREREQ(2, 34)
+#define HAVE_SPAWN_CLOSEFROM 1
+#else
+#ifndef SYS_close_range
+#define SYS_close_range 436
+#endif
+#ifndef CLOSE_RANGE_CLOEXEC
+#define CLOSE_RANGE_CLOEXEC (1U << 2)
+#endif
+#endif
 
 extern char **environ;
 
@@ -555,9 +565,10 @@ static int build_actions(const struct exec *ex, posix_spawn_file_actions_t *fa,
 	}
 	if (!rc && cwd)
 		rc = posix_spawn_file_actions_addchdir_np(fa, cwd);
-#if defined(__GLIBC__) && __GLIBC_PREREQ(2, 34)
-	/* The worker's sockets, pidfds and /dev/null stay out of tasks even
-	 * if some library forgot O_CLOEXEC. */
+#ifdef HAVE_SPAWN_CLOSEFROM
+	/* The worker's sockets, pidfds and /dev/null, and whatever it was
+	 * started with, stay out of tasks even if some library forgot
+	 * O_CLOEXEC: a task gets stdin, stdout and stderr only. */
 	if (!rc)
 		rc = posix_spawn_file_actions_addclosefrom_np(fa, 3);
 #endif
@@ -665,6 +676,11 @@ static int start_task(struct exec *ex, const struct exec_task *t,
 		}
 		fap = &fa;
 	}
+#ifndef HAVE_SPAWN_CLOSEFROM
+	/* No closefrom action: the same by marking every descriptor above
+	 * stderr close-on-exec (Linux 5.11), the spawn's dup2s excepted. */
+	syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC);
+#endif
 	rc = posix_spawnp(&pid, t->argv[0], fap, &ex->attr, t->argv, ex->envp);
 	if (rc == ENOEXEC)
 		rc = spawn_script(ex, t, fap, &pid);
