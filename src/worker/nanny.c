@@ -257,7 +257,13 @@ static void cloexec_above_stderr(void)
  * It gets SIGTERM when the nanny dies (PR_SET_PDEATHSIG), which
  * posix_spawn cannot ask for: hence vfork.  A nanny killed outright (kill
  * -9, or mpirun's SIGKILL after its SIGTERM) so still ends its worker: a
- * first SIGTERM lets the running tasks finish, a second kills them. */
+ * first SIGTERM lets the running tasks finish, a second kills them.  The
+ * kernel sends that signal at each step of finding the worker a new
+ * parent (first another thread of the dying rank, which MPI libraries
+ * have, then a reaper): two for one death, seen with Open MPI 4.1.  So
+ * the worker counts the parent-death signals of one death once, and the
+ * nanny passes a stop on with sigqueue, which the worker tells from them
+ * (worker.c). */
 static pid_t spawn_worker(const struct nanny_opts *o)
 {
 	sigset_t all, old;
@@ -351,7 +357,10 @@ static int supervise(const struct nanny_opts *o)
 			if (got_term && !forwarded) {
 				log_msg(LOG_INFO, "passing the stop on to worker '%s'",
 					o->name);
-				kill(pid, SIGTERM);
+				/* queued, so the worker tells it from
+				   its parent-death signal (SI_QUEUE,
+				   not SI_USER) */
+				sigqueue(pid, SIGTERM, (union sigval){ 0 });
 				forwarded = 1;
 			}
 			wait_wake(1.0);

@@ -1,6 +1,7 @@
 #include "worker/worker.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -8,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -76,6 +78,8 @@ struct worker {
 	int pumping;
 	unsigned noop_running;
 	int shutdown;			/* SHUTDOWN received or SIGTERM */
+	int stopped;			/* SIGTERM or SIGINT sent to it */
+	int orphaned;			/* its parent-death signal came */
 	int finishing;
 	int exit_code;
 };
@@ -710,28 +714,107 @@ static void heartbeat_cb(evutil_socket_t fd, short what, void *arg)
 	send_msg(w, &m);
 }
 
-static void signal_cb(evutil_socket_t sig, short what, void *arg)
-{
-	struct worker *w = arg;
+/* --- stop signals -----------------------------------------------------
+ *
+ * SIGTERM comes two ways.  Sent to stop the worker (the nanny passing on
+ * a stop of the job, a user, the batch system; SIGINT alike): the first
+ * lets the running tasks finish, the next kills them.  Or as the
+ * parent-death signal the nanny sets (nanny.c): the rank is gone.  The
+ * kernel sends that one as SI_USER from the dead parent's pid, at each
+ * step of finding the worker a new parent, so more than once for one
+ * death, and it counts once: after a stop (the nanny was killed after
+ * passing one on) it kills the running tasks; else (the rank was killed
+ * outright, or lost under MPI's recovery) they finish, as cluster-rank(1)
+ * promises.  The nanny passes stops on with sigqueue (SI_QUEUE), so the
+ * handler can tell the two apart as the signal is delivered; it hands the
+ * loop one byte each.  Without a parent-death signal (a worker started
+ * from a shell) every SIGTERM is a stop.
+ */
+#define SIG_STOP 's'
+#define SIG_PARENT_DIED 'p'
 
-	(void)what;
+static int sig_pipe[2] = { -1, -1 };
+static pid_t first_parent;		/* 0: no parent-death SIGTERM */
+
+static void on_term(int sig, siginfo_t *si, void *ctx)
+{
+	int saved = errno;
+	char c = first_parent && si && si->si_code == SI_USER &&
+		si->si_pid == first_parent ? SIG_PARENT_DIED : SIG_STOP;
+
+	(void)sig;
+	(void)ctx;
+	if (write(sig_pipe[1], &c, 1) < 0) {
+		/* full pipe: the loop has plenty to read already */
+	}
+	errno = saved;
+}
+
+static void stop(struct worker *w, int sig)
+{
+	w->stopped = 1;
 	if (w->shutdown) {
 		log_msg(LOG_WARNING, "signal %d again: killing %u running tasks",
-			(int)sig, running(w));
+			sig, running(w));
 		reset_exec(w);
 		finish(w, WORKER_EXIT_OK);
 		return;
 	}
-	log_msg(LOG_INFO, "signal %d: finishing %u running tasks", (int)sig,
+	log_msg(LOG_INFO, "signal %d: finishing %u running tasks", sig,
 		running(w));
 	w->shutdown = 1;
 	check_soon(w);
 }
 
+static void parent_died(struct worker *w)
+{
+	if (w->orphaned) {
+		log_msg(LOG_DEBUG, "signal %d again from its dead rank: the "
+			"same death", SIGTERM);
+		return;
+	}
+	w->orphaned = 1;
+	if (w->stopped) {
+		log_msg(LOG_WARNING, "signal %d again (its rank is gone): "
+			"killing %u running tasks", SIGTERM, running(w));
+		reset_exec(w);
+		finish(w, WORKER_EXIT_OK);
+		return;
+	}
+	log_msg(LOG_INFO, "signal %d: finishing %u running tasks (its rank "
+		"is gone)", SIGTERM, running(w));
+	w->shutdown = 1;
+	check_soon(w);
+}
+
+static void term_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct worker *w = arg;
+	char buf[64];
+	ssize_t n;
+
+	(void)what;
+	while ((n = read(fd, buf, sizeof(buf))) > 0) {
+		for (ssize_t i = 0; i < n && !w->finishing; i++) {
+			if (buf[i] == SIG_PARENT_DIED)
+				parent_died(w);
+			else
+				stop(w, SIGTERM);
+		}
+	}
+}
+
+static void signal_cb(evutil_socket_t sig, short what, void *arg)
+{
+	(void)what;
+	stop(arg, (int)sig);
+}
+
 int worker_run(const struct worker_opts *o)
 {
 	struct worker w = { 0 };
-	int rc = WORKER_EXIT_ERROR;
+	struct sigaction sa = { 0 }, old_term;
+	int rc = WORKER_EXIT_ERROR, term_set = 0;
 
 	w.o = o;
 	w.exit_code = WORKER_EXIT_ERROR;
@@ -744,6 +827,11 @@ int worker_run(const struct worker_opts *o)
 	else
 		snprintf(w.name, sizeof(w.name), "%s:%ld", w.host, (long)getpid());
 	signal(SIGPIPE, SIG_IGN);
+	int pdeath = 0;
+	first_parent = prctl(PR_GET_PDEATHSIG, &pdeath, 0, 0, 0) == 0 &&
+		pdeath == SIGTERM ? getppid() : 0;
+	if (pipe2(sig_pipe, O_CLOEXEC | O_NONBLOCK) < 0)
+		sig_pipe[0] = sig_pipe[1] = -1;
 
 	w.base = event_base_new();
 	if (!w.base) {
@@ -755,7 +843,9 @@ int worker_run(const struct worker_opts *o)
 	w.hb_ev = event_new(w.base, -1, EV_PERSIST, heartbeat_cb, &w);
 	w.check_ev = event_new(w.base, -1, 0, check_cb, &w);
 	w.quit_ev = evtimer_new(w.base, quit_cb, &w);
-	w.term_ev = evsignal_new(w.base, SIGTERM, signal_cb, &w);
+	w.term_ev = sig_pipe[0] < 0 ? NULL :
+		event_new(w.base, sig_pipe[0], EV_READ | EV_PERSIST, term_cb,
+			  &w);
 	w.int_ev = evsignal_new(w.base, SIGINT, signal_cb, &w);
 	w.flush_ev = event_new(w.base, -1, 0, flush_cb, &w);
 	if (!w.ex || !w.reconnect_ev || !w.hb_ev || !w.check_ev || !w.quit_ev ||
@@ -763,6 +853,11 @@ int worker_run(const struct worker_opts *o)
 		log_msg(LOG_ERR, "cannot set up the worker's event loop");
 		goto out;
 	}
+	sa.sa_sigaction = on_term;
+	sigemptyset(&sa.sa_mask);
+	sa.sa_flags = SA_SIGINFO | SA_RESTART;
+	sigaction(SIGTERM, &sa, &old_term);
+	term_set = 1;
 	event_add(w.term_ev, NULL);
 	event_add(w.int_ev, NULL);
 	w.death_timeout = o->death_timeout > 0 ? o->death_timeout : 60.0;
@@ -781,8 +876,15 @@ out:
 		event_free(w.check_ev);
 	if (w.quit_ev)
 		event_free(w.quit_ev);
+	if (term_set)
+		sigaction(SIGTERM, &old_term, NULL);
 	if (w.term_ev)
 		event_free(w.term_ev);
+	for (int k = 0; k < 2; k++) {
+		if (sig_pipe[k] >= 0)
+			close(sig_pipe[k]);
+		sig_pipe[k] = -1;
+	}
 	if (w.int_ev)
 		event_free(w.int_ev);
 	if (w.flush_ev)
