@@ -80,6 +80,7 @@ CORE_SRCS += src/proto/proto.c
 
 # state: the state directory
 CORE_SRCS += src/state/state.c
+CORE_SRCS += src/state/runfiles.c
 
 # task: task vocabulary, field table, JSON codec
 CORE_SRCS += src/task/task.c

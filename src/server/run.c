@@ -6,6 +6,10 @@
  */
 #include "server/run.h"
 
+#include <arpa/inet.h>
+#include <errno.h>
+#include <ifaddrs.h>
+#include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -280,14 +284,56 @@ static long long submit_batch(const struct run_opts *o,
 	return (long long)count;
 }
 
+/* The first IPv4 address of interface `name`, in `out`. */
+static int interface_address(const char *name, char *out, size_t size,
+			     struct err *err)
+{
+	struct ifaddrs *list, *i;
+	int found = 0, seen = 0;
+
+	if (getifaddrs(&list) < 0)
+		return errprintf(err, "cannot list the network interfaces: %s",
+				 strerror(errno));
+	for (i = list; i && !found; i = i->ifa_next) {
+		if (strcmp(i->ifa_name, name))
+			continue;
+		seen = 1;
+		if (!i->ifa_addr || i->ifa_addr->sa_family != AF_INET)
+			continue;
+		found = inet_ntop(AF_INET,
+				  &((struct sockaddr_in *)i->ifa_addr)->sin_addr,
+				  out, (socklen_t)size) != NULL;
+	}
+	freeifaddrs(list);
+	if (!found)
+		return errprintf(err, "scheduler.interface: %s '%s'",
+				 seen ? "no IPv4 address on interface" :
+				 "no such network interface", name);
+	return 0;
+}
+
 static struct server *start_server(const struct run_opts *o,
 				   const struct config *cfg,
 				   struct event_base *base, const char *dir)
 {
 	struct err err = { "" };
 	const char *host = config_get_str(cfg, "scheduler.host");
+	const char *ifname = config_get_str(cfg, "scheduler.interface");
+	const char *bind = config_get_str(cfg, "scheduler.bind");
+	char ifaddr[INET_ADDRSTRLEN];
+
+	/* the interface's address is advertised and, unless scheduler.bind
+	 * widens it, the only one listened on */
+	if (ifname) {
+		if (interface_address(ifname, ifaddr, sizeof(ifaddr), &err) < 0) {
+			log_msg(LOG_ERR, "cannot start the scheduler: %s",
+				err.text);
+			return NULL;
+		}
+		host = ifaddr;
+	}
 	struct server_config sc = {
-		.bind = host,
+		.bind = bind ? bind : host,
 		.advertise = host,
 		.port = (uint16_t)config_get_num(cfg, "scheduler.port"),
 		.http = 1,

@@ -15,6 +15,13 @@
  *	target	 the pool's desired size: JSON {"workers"}, so a scale
  *		 works before the scheduler starts
  *	worker.sh the pool's worker job script, written once per scheduler
+ *	head.sh	 the head job script `cluster start` submits (location job)
+ *	head-job the head job: JSON {"backend", "id"}, so `cluster stop`
+ *		 can cancel it from anywhere
+ *	scheduler.log  a local daemon's stdout and stderr (location local)
+ *	stop	 JSON {"timeout"}: how long the stop `cluster stop` asked for
+ *		 may drain running jobs; read (and removed) by the scheduler
+ *		 as it stops
  *
  * Writes are atomic (temp file + fsync + rename).
  */
@@ -90,6 +97,25 @@ void state_unlock(int fd);		/* accepts -1 */
 #define STATE_POOL_JOBS "jobs"
 #define STATE_POOL_TARGET "target"
 #define STATE_POOL_SCRIPT "worker.sh"
+
+/* The scheduler's files (runfiles.c). */
+#define STATE_HEAD_SCRIPT "head.sh"
+#define STATE_HEAD_JOB "head-job"
+#define STATE_DAEMON_LOG "scheduler.log"
+#define STATE_STOP "stop"
+
+/* head-job: the batch id of the head job and its backend's name;
+ * errno ENOENT when none is recorded. */
+int state_head_job_write(const char *dir, const char *backend, const char *id,
+			 struct err *err);
+int state_head_job_read(const char *dir, char backend[32], char id[64],
+			struct err *err);
+/* stop: write the timeout, or read it and remove the file (-1 and errno
+ * ENOENT when there is none). */
+int state_stop_write(const char *dir, double timeout, struct err *err);
+int state_stop_take(const char *dir, double *timeout);
+/* Remove dir/name; 0 if already gone. */
+int state_file_remove(const char *dir, const char *name);
 
 typedef struct json_t json_t;
 /* jobs: a JSON document, written atomically (0600); read gives a new
