@@ -61,6 +61,16 @@ struct pool_manager {
 	struct adapt adapt;
 	struct sched_demand demand;	/* the last reading */
 	char *jobs_written;		/* last `jobs` document written */
+	/* pool_manager_stop */
+	int stopping;			/* scaled to 0, draining */
+	int stop_final;			/* the last cancel is under way */
+	double stop_deadline, stop_killed;
+	struct event *stop_ev;
+	void (*stop_done)(void *arg);
+	void *stop_arg;
+	struct backend_run *stop_run;
+	uint64_t *stop_pids;		/* local jobs signalled at the end */
+	size_t nstop_pids;
 	char name_buf[160];
 };
 

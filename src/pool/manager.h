@@ -127,6 +127,17 @@ void pool_manager_resume(struct pool_manager *m);
  * "4 cores"), "unrunnable_tasks" (how many in all)}; a new reference. */
 json_t *pool_manager_status(struct pool_manager *m);
 
+/* Stop the pool for good: adapt off, the target 0 (the `target` file
+ * is left as it was, for the next start), so queued jobs are cancelled
+ * and idle ones removed while busy ones drain; then, when no worker of
+ * the pool is busy or `timeout` seconds have passed, every job left but
+ * the head job is cancelled in one command (local jobs: SIGTERM to their
+ * groups, SIGKILL to what still runs 3 s later), `jobs` is rewritten
+ * empty and `done(arg)` is called once.  Nothing is submitted from then
+ * on; destroy the manager after the call. */
+void pool_manager_stop(struct pool_manager *m, double timeout,
+		       void (*done)(void *arg), void *arg);
+
 /* For tests and status. */
 struct pool *pool_manager_pool(struct pool_manager *m);
 unsigned long pool_manager_commands(const struct pool_manager *m,

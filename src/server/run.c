@@ -25,6 +25,7 @@
 #include "server/pool.h"
 #include "util/log.h"
 #include "server/server.h"
+#include "state/state.h"
 #include "util/strbuf.h"
 #include "util/clock.h"
 
@@ -37,6 +38,7 @@ struct run {
 	struct event_base *base;
 	struct server *srv;
 	long long ntasks;
+	char *state_dir;
 };
 
 struct batch {
@@ -48,6 +50,9 @@ struct batch {
 	uint64_t ntasks;
 	double t_start, t_first_end, t_idle, t_shutdown;
 	unsigned expect_workers;
+	const char *state_dir;		/* a stop's timeout comes from there */
+	double drain_max;		/* s to wait for workers to leave */
+	int pool_stopping;		/* pool_manager_stop has not called back */
 	int run_mode;			/* --run: end when idle */
 	int idle;
 	int stopping;
@@ -56,6 +61,31 @@ struct batch {
 
 /* --- a batch's events and summary ----------------------------------------- */
 
+static void pool_stopped(void *arg)
+{
+	struct batch *b = arg;
+
+	b->pool_stopping = 0;
+	event_active(b->check_ev, EV_TIMEOUT, 0);
+}
+
+/* A scheduler that serves until told to stop takes its pool with it:
+ * queued jobs cancelled, running ones drained for the timeout `cluster
+ * stop` left in the state directory (else DRAIN_MAX), then cancelled. */
+static void stop_pool(struct batch *b)
+{
+	struct pool_manager *pm = server_pool(b->srv);
+	double timeout = DRAIN_MAX;
+
+	if (b->state_dir && state_stop_take(b->state_dir, &timeout) == 0 &&
+	    timeout > b->drain_max)
+		b->drain_max = timeout;
+	if (!pm || b->run_mode)
+		return;
+	b->pool_stopping = 1;
+	pool_manager_stop(pm, timeout, pool_stopped, b);
+}
+
 static void batch_stop(struct batch *b, const char *reason)
 {
 	if (b->stopping)
@@ -63,6 +93,7 @@ static void batch_stop(struct batch *b, const char *reason)
 	b->stopping = 1;
 	b->t_shutdown = clock_monotonic();
 	server_shutdown_workers(b->srv, reason);
+	stop_pool(b);
 	event_active(b->check_ev, EV_TIMEOUT, 0);
 }
 
@@ -99,11 +130,17 @@ static void check_cb(evutil_socket_t fd, short what, void *arg)
 		return;
 	unsigned left = server_nworkers(b->srv);
 	int all_seen = server_nworkers_seen(b->srv) >= b->expect_workers;
-	if ((left == 0 && (all_seen || now - b->t_shutdown > DRAIN_GRACE)) ||
-	    now - b->t_shutdown > DRAIN_MAX) {
+	int late = now - b->t_shutdown > b->drain_max;
+	if ((left == 0 && !b->pool_stopping &&
+	     (all_seen || now - b->t_shutdown > DRAIN_GRACE)) ||
+	    (late && !b->pool_stopping) ||
+	    now - b->t_shutdown > b->drain_max + DRAIN_MAX) {
 		if (left)
 			log_msg(LOG_WARNING, "%u workers still connected; "
 				"not waiting longer", left);
+		if (b->pool_stopping)
+			log_msg(LOG_WARNING, "the pool has not stopped; "
+				"'cluster stop --force' cancels its jobs");
 		event_base_loopbreak(b->base);
 	}
 }
@@ -382,12 +419,15 @@ static void start_pool(const struct run_opts *o, const struct config *cfg,
 
 /* The scheduler's loop.  Returns the exit status. */
 static int run_scheduler(const struct run_opts *o, struct event_base *base,
-			 struct server *srv, long long ntasks)
+			 struct server *srv, long long ntasks,
+			 const char *state_dir)
 {
 	struct batch b = { 0 };
 	int rc = 0;
 
 	b.srv = srv;
+	b.state_dir = state_dir;
+	b.drain_max = DRAIN_MAX;
 	b.base = base;
 	b.ntasks = ntasks > 0 ? (uint64_t)ntasks : 0;
 	b.run_mode = o->run_file || o->bench_array;
@@ -457,6 +497,7 @@ void run_destroy(struct run *r)
 	server_destroy(r->srv);
 	if (r->base)
 		event_base_free(r->base);
+	free(r->state_dir);
 	free(r);
 }
 
@@ -464,6 +505,7 @@ int run_start(struct run *r, const struct config *cfg, const char *state_dir)
 {
 	const struct run_opts *o = &r->o;
 
+	r->state_dir = state_dir ? strdup(state_dir) : NULL;
 	r->base = event_base_new();
 	if (!r->base) {
 		log_msg(LOG_ERR, "cannot create an event loop");
@@ -489,5 +531,5 @@ const char *run_address(const struct run *r)
 
 int run_loop(struct run *r)
 {
-	return run_scheduler(&r->o, r->base, r->srv, r->ntasks);
+	return run_scheduler(&r->o, r->base, r->srv, r->ntasks, r->state_dir);
 }

@@ -14,6 +14,14 @@
  * until every task has ended; then it asks the workers to leave, waits
  * for them a while, and for a batch run prints the summary on stdout and
  * a progress line on stderr while it runs, when stderr is a terminal.
+ *
+ * A scheduler with a pool stops it on the way out (pool_manager_stop):
+ * queued jobs cancelled, running ones drained for the timeout `cluster
+ * stop` wrote to the state directory (state.h's stop file; else 30 s),
+ * what is left cancelled in one command; the loop ends once that is done
+ * and the workers have left.  The head job itself is never cancelled: it
+ * ends when its ranks do.  Hosts: rank 0 of a head job (cluster-rank)
+ * and the local daemon `cluster start` spawns.
  */
 #ifndef CLUSTER_SERVER_RUN_H
 #define CLUSTER_SERVER_RUN_H
