@@ -142,6 +142,9 @@ CLI_SRCS += src/cli/cmd_logs.c
 CLI_SRCS += src/cli/cmd_cancel.c
 CLI_SRCS += src/cli/cmd_workers.c
 CLI_SRCS += src/cli/cmd_worker.c
+CLI_SRCS += src/cli/cmd_start.c
+CLI_SRCS += src/cli/cmd_stop.c
+CLI_SRCS += src/cli/cmd_scheduler.c
 
 # The CLI is not in the core library (cluster-rank and the runtime never
 # link it), so a CLI module with a suite of its own is linked into it here.

@@ -13,11 +13,15 @@ extern const struct cmd_entry cmd_workers_entry;
 extern const struct cmd_entry cmd_config_entry;
 extern const struct cmd_entry cmd_job_script_entry;
 extern const struct cmd_entry cmd_worker_entry;
+extern const struct cmd_entry cmd_start_entry;
+extern const struct cmd_entry cmd_stop_entry;
 
 const struct cmd_entry *const cli_commands[] = {
 	&cmd_config_entry,
 	&cmd_job_script_entry,
 	&cmd_worker_entry,
+	&cmd_start_entry,
+	&cmd_stop_entry,
 	&cmd_submit_entry,
 	&cmd_wait_entry,
 	&cmd_tasks_entry,

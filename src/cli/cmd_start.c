@@ -1,0 +1,533 @@
+/*
+ * cluster start: start the cluster's scheduler where scheduler.location
+ * says, and return once it answers.
+ *
+ *	local	a daemon on this host (`cluster ... start --serve`, see
+ *		cmd_scheduler.c), detached: its own session, stdin from
+ *		/dev/null, stdout and stderr on the state directory's
+ *		scheduler.log, whose last lines are shown when it dies
+ *		before answering
+ *	job	the head job (jobscript.h's JOB_HEAD) written to head.sh,
+ *		first a dry run (Slurm --test-only; PBS a held job, then
+ *		cancelled) so a profile the site rejects fails now with the
+ *		batch system's own words, then submitted and its id kept
+ *		in head-job; its batch state is shown while it waits
+ *
+ * A cluster whose scheduler runs, or whose head job is still in the
+ * queue, is not started twice.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cli/scheduler.h"
+#include "jobscript/jobscript.h"
+#include "util/clock.h"
+#include "util/units.h"
+
+#define LOCAL_TIMEOUT 60	/* s a daemon gets to answer by default */
+#define POLL_EVERY 3.0		/* s between status commands while queued */
+#define MISSING_GRACE 15.0	/* s a new job may be missing from the queue */
+#define LOG_TAIL 15		/* lines of a dead daemon's log shown */
+
+struct start_args {
+	int no_wait;
+	uint64_t timeout;
+	int timeout_seen;
+	int serve;
+};
+
+static const struct opt start_options[] = {
+	OPT_FLAG("no-wait", 0, "return once the scheduler is started or its "
+		 "head job submitted", struct start_args, no_wait),
+	OPT_DURATION("timeout", 0, "D", "wait at most D for the scheduler to "
+		     "answer (default: 60s local, no limit for a head job)",
+		     struct start_args, timeout,
+		     .seen = OPT_SEEN(struct start_args, timeout_seen)),
+	OPT_FLAG("serve", 0, "run the scheduler in this process",
+		 struct start_args, serve, .flags = OPT_HIDDEN),
+	OPT_END,
+};
+
+static int cmd_start(int argc, char **argv, void *values,
+		     struct cli_globals *g);
+
+const struct cmd_entry cmd_start_entry = {
+	.name = "start",
+	.exec = cmd_start,
+	.summary = "start the cluster's scheduler (a local daemon or a head job)",
+	.options = start_options,
+	.opts_size = sizeof(struct start_args),
+};
+
+static void sleep_s(double s)
+{
+	struct timespec ts = { (time_t)s, (long)((s - (double)(time_t)s) * 1e9) };
+
+	nanosleep(&ts, NULL);
+}
+
+static void print_ready(const char *name, const struct state_address *a)
+{
+	struct strbuf where = STRBUF_INIT;
+
+	cli_scheduler_where(a, &where);
+	printf("scheduler of '%s' runs at %s\n", name, where.buf);
+	if (a->http_port)
+		printf("dashboard and API: http://%s%s%s:%u/\n",
+		       strchr(a->host, ':') ? "[" : "", a->host,
+		       strchr(a->host, ':') ? "]" : "", (unsigned)a->http_port);
+	printf("submit with: cluster --name %s submit -- COMMAND\n"
+	       "stop with:   cluster --name %s stop\n", name, name);
+	fflush(stdout);
+	strbuf_release(&where);
+}
+
+/* The last lines of `path` on stderr. */
+static void show_tail(const char *path)
+{
+	struct strbuf sb = STRBUF_INIT;
+	size_t start, lines = 0;
+
+	if (strbuf_read_file(&sb, path) < 0 || !sb.len) {
+		fprintf(stderr, "cluster: (nothing in '%s')\n", path);
+		strbuf_release(&sb);
+		return;
+	}
+	start = sb.len;
+	if (sb.buf[start - 1] == '\n')
+		start--;
+	while (start > 0 && lines < LOG_TAIL) {
+		start--;
+		if (sb.buf[start] == '\n')
+			lines++;
+	}
+	if (sb.buf[start] == '\n')
+		start++;
+	fprintf(stderr, "cluster: the last lines of '%s':\n%s%s", path,
+		sb.buf + start, sb.buf[sb.len - 1] == '\n' ? "" : "\n");
+	strbuf_release(&sb);
+}
+
+/* The configuration file the scheduler and its jobs read: absolute. */
+static const char *config_abs(const struct cli_globals *g, char buf[PATH_MAX])
+{
+	const char *f = g->config_file ? g->config_file : getenv("CLUSTER_CONFIG");
+
+	if (f && *f && realpath(f, buf))
+		return buf;
+	return NULL;
+}
+
+/* Wait for the scheduler to publish its address and answer; 0 when it
+ * does. */
+static int answered(const char *dir, const char *name, long pid,
+		    struct state_address *a)
+{
+	if (state_address_read(dir, a, NULL) < 0)
+		return 0;
+	if (pid && a->pid != pid)
+		return 0;
+	return cli_scheduler_answers(name);
+}
+
+/* --- local ---------------------------------------------------------------- */
+
+static int start_local(const struct cli_globals *g, const struct start_args *o,
+		       const char *dir)
+{
+	struct strbuf log = STRBUF_INIT, prog = STRBUF_INIT;
+	const char *args[16 + 2 * 256];
+	char cfg_buf[PATH_MAX];
+	const char *cfg_file = config_abs(g, cfg_buf);
+	double timeout = o->timeout_seen ? (double)o->timeout : LOCAL_TIMEOUT;
+	double t0 = clock_monotonic();
+	struct state_address a;
+	size_t n = 0;
+	int logfd, nullfd, rc = 1;
+	pid_t pid;
+
+	strbuf_addf(&log, "%s/%s", dir, STATE_DAEMON_LOG);
+	strbuf_addf(&prog, "%s/cluster", g->bindir);
+	args[n++] = prog.buf;
+	if (g->verbose)
+		args[n++] = "-v";
+	if (g->profile) {
+		args[n++] = "--profile";
+		args[n++] = g->profile;
+	}
+	if (cfg_file) {
+		args[n++] = "--config";
+		args[n++] = cfg_file;
+	}
+	for (size_t i = 0; i < g->sets.n && i < 256; i++) {
+		args[n++] = "--set";
+		args[n++] = g->sets.items[i];
+	}
+	args[n++] = "--name";
+	args[n++] = g->name;
+	args[n++] = "start";
+	args[n++] = "--serve";
+	args[n] = NULL;
+
+	logfd = open(log.buf, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND |
+		     O_CLOEXEC, 0600);
+	nullfd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	if (logfd < 0 || nullfd < 0) {
+		fprintf(stderr, "cluster: cannot open '%s': %s\n",
+			logfd < 0 ? log.buf : "/dev/null", strerror(errno));
+		goto out;
+	}
+	fflush(NULL);
+	pid = fork();
+	if (pid < 0) {
+		fprintf(stderr, "cluster: cannot start the scheduler: %s\n",
+			strerror(errno));
+		goto out;
+	}
+	if (pid == 0) {
+		setsid();
+		dup2(nullfd, STDIN_FILENO);
+		dup2(logfd, STDOUT_FILENO);
+		dup2(logfd, STDERR_FILENO);
+		if (chdir(dir) < 0)
+			_exit(127);
+		execv(args[0], (char *const *)args);
+		fprintf(stderr, "cluster: cannot run '%s': %s\n", args[0],
+			strerror(errno));
+		_exit(127);
+	}
+	for (;;) {
+		int status;
+		if (waitpid(pid, &status, WNOHANG) == pid) {
+			fprintf(stderr, "cluster: the scheduler (pid %ld) %s %d "
+				"before it answered\n", (long)pid,
+				WIFSIGNALED(status) ? "was killed by signal" :
+				"exited with status",
+				WIFSIGNALED(status) ? WTERMSIG(status) :
+				WEXITSTATUS(status));
+			show_tail(log.buf);
+			goto out;
+		}
+		if (answered(dir, g->name, (long)pid, &a))
+			break;
+		if (o->no_wait && clock_monotonic() - t0 > 0.5) {
+			printf("scheduler of '%s' started (pid %ld); its log: %s\n",
+			       g->name, (long)pid, log.buf);
+			rc = 0;
+			goto out;
+		}
+		if (timeout > 0 && clock_monotonic() - t0 > timeout) {
+			fprintf(stderr, "cluster: the scheduler (pid %ld) has not "
+				"answered after %.0f s; it still runs (see '%s', "
+				"'cluster --name %s stop')\n", (long)pid, timeout,
+				log.buf, g->name);
+			goto out;
+		}
+		sleep_s(0.1);
+	}
+	print_ready(g->name, &a);
+	printf("log: %s\n", log.buf);
+	rc = 0;
+out:
+	if (logfd >= 0)
+		close(logfd);
+	if (nullfd >= 0)
+		close(nullfd);
+	strbuf_release(&log);
+	strbuf_release(&prog);
+	return rc;
+}
+
+/* --- job ------------------------------------------------------------------ */
+
+/* The head job's record in the batch system's listing, or -1 when it is
+ * not listed (or the command failed: *failed). */
+static int job_status(const struct backend *b, const struct job_ref *ref,
+		      struct job_status *out, int *failed)
+{
+	struct backend_argv argv = BACKEND_ARGV_INIT;
+	struct backend_result res;
+	struct job_status_list list = { 0 };
+	struct err err = { "" };
+	int found = -1;
+
+	*failed = 0;
+	b->status_argv(ref, 1, &argv);
+	if (cli_batch_run(b, &argv, &res, &err) < 0 && !res.out.len) {
+		*failed = 1;
+		fprintf(stderr, "cluster: status of job %s: %s\n", ref->id,
+			err.text);
+	} else {
+		b->parse_status(res.out.buf ? res.out.buf : "", &list, &err);
+		for (size_t i = 0; i < list.n; i++)
+			if (!strcmp(list.v[i].ref.id, ref->id)) {
+				*out = list.v[i];
+				found = 0;
+				break;
+			}
+	}
+	job_status_list_release(&list);
+	backend_result_release(&res);
+	backend_argv_release(&argv);
+	return found;
+}
+
+/* A head job recorded earlier that is still in the queue. */
+static int head_job_queued(const struct backend *b, const char *dir,
+			   char id[64])
+{
+	char bname[32];
+	struct job_ref ref = { .index = -1 };
+	struct job_status st;
+	int failed;
+
+	if (state_head_job_read(dir, bname, id, NULL) < 0 ||
+	    strcmp(bname, b->name))
+		return 0;
+	snprintf(ref.id, sizeof(ref.id), "%s", id);
+	return job_status(b, &ref, &st, &failed) == 0 &&
+		st.state != JOB_STATE_ENDED;
+}
+
+static int write_head_script(const struct cli_globals *g,
+			     const struct config *cfg, const char *dir,
+			     struct strbuf *path)
+{
+	struct strbuf rank = STRBUF_INIT, script = STRBUF_INIT;
+	struct err err = { "" };
+	char cfg_buf[PATH_MAX];
+	struct job_script_opts so = {
+		.role = JOB_HEAD,
+		.cluster_name = g->name,
+		.state_dir = dir,
+		.templates_dir = g->templates_dir,
+		.config_file = config_abs(g, cfg_buf),
+		.sets = g->sets.items,
+	};
+	int rc = -1;
+
+	strbuf_addf(&rank, "%s/cluster-rank", g->bindir);
+	so.rank_path = rank.buf;
+	strbuf_addf(path, "%s/%s", dir, STATE_HEAD_SCRIPT);
+	if (job_script_render(cfg, &so, &script, &err) < 0 ||
+	    state_write_atomic(path->buf, script.buf, script.len, 0755,
+			       &err) < 0)
+		fprintf(stderr, "cluster: %s\n", err.text);
+	else
+		rc = 0;
+	strbuf_release(&rank);
+	strbuf_release(&script);
+	return rc;
+}
+
+/* Submit the head job (or its dry run); 0 with its id in *ref. */
+static int submit(const struct backend *b, const char *script, int dry_run,
+		  struct job_ref *ref)
+{
+	struct backend_submit s = { .script = script, .dry_run = dry_run };
+	struct backend_argv argv = BACKEND_ARGV_INIT;
+	struct backend_result res = { 0 };
+	struct err err = { "" };
+	int rc = -1;
+
+	memset(ref, 0, sizeof(*ref));
+	if (b->submit_argv(&s, &argv, &err) < 0) {
+		fprintf(stderr, "cluster: %s\n", err.text);
+		goto out;
+	}
+	if (cli_batch_run(b, &argv, &res, &err) < 0) {
+		fprintf(stderr, "cluster: %s the head job:\n%s\n",
+			dry_run ? "the dry run rejects" :
+			"the batch system does not take", err.text);
+		goto out;
+	}
+	if ((!dry_run || b->dry_run_holds) &&
+	    b->parse_submit(res.out.buf ? res.out.buf : "", ref, &err) < 0) {
+		fprintf(stderr, "cluster: cannot read the job id: %s\n", err.text);
+		goto out;
+	}
+	rc = 0;
+out:
+	backend_result_release(&res);
+	backend_argv_release(&argv);
+	return rc;
+}
+
+/* The held job of a dry run that leaves one (PBS). */
+static void cancel_held(const struct backend *b, const struct job_ref *ref)
+{
+	struct backend_argv argv = BACKEND_ARGV_INIT;
+	struct backend_result res;
+	struct err err = { "" };
+
+	b->cancel_argv(ref, 1, &argv);
+	if (cli_batch_run(b, &argv, &res, &err) < 0)
+		fprintf(stderr, "cluster: cannot cancel the dry run's held job "
+			"%s: %s\n", ref->id, err.text);
+	backend_result_release(&res);
+	backend_argv_release(&argv);
+}
+
+static void show_state(const struct job_status *st, const char *id,
+		       double waited, int tty, struct strbuf *last)
+{
+	struct strbuf line = STRBUF_INIT;
+	unsigned s = (unsigned)waited;
+
+	strbuf_addf(&line, "job %s %s", id, job_state_name(st->state));
+	if (st->reason[0] && strcmp(st->reason, "None"))
+		strbuf_addf(&line, " (%s)", st->reason);
+	if (tty) {
+		fprintf(stderr, "\r%s %u:%02u  ", line.buf, s / 60, s % 60);
+	} else if (strcmp(line.buf, last->buf)) {
+		fprintf(stderr, "%s %u:%02u\n", line.buf, s / 60, s % 60);
+		strbuf_reset(last);
+		strbuf_addstr(last, line.buf);
+	}
+	strbuf_release(&line);
+}
+
+static int start_job(const struct cli_globals *g, const struct start_args *o,
+		     const struct config *cfg, const char *dir)
+{
+	const char *bname = config_get_str(cfg, "backend");
+	const struct backend *b = backend_find(bname ? bname : "local");
+	struct strbuf script = STRBUF_INIT, last = STRBUF_INIT;
+	struct job_ref ref, held;
+	struct state_address a;
+	struct err err = { "" };
+	double t0, next_poll = 0, timeout = o->timeout_seen ? (double)o->timeout : 0;
+	int tty = isatty(STDERR_FILENO), rc = 1;
+	char old[64];
+
+	if (!b || !b->is_batch || !b->submit_argv) {
+		fprintf(stderr, "cluster: scheduler.location is job, but backend "
+			"'%s' has no batch system to submit a head job to; set "
+			"scheduler.location: local\n", bname ? bname : "local");
+		return 1;
+	}
+	if (head_job_queued(b, dir, old)) {
+		fprintf(stderr, "cluster: '%s' already has its head job %s in the "
+			"queue; 'cluster --name %s stop' cancels it\n", g->name,
+			old, g->name);
+		return 1;
+	}
+	if (write_head_script(g, cfg, dir, &script) < 0)
+		goto out;
+	if (submit(b, script.buf, 1, &held) < 0)
+		goto out;
+	if (b->dry_run_holds && held.id[0])
+		cancel_held(b, &held);
+	/* a scheduler that is gone may have left its address behind */
+	state_address_remove(dir);
+	if (submit(b, script.buf, 0, &ref) < 0)
+		goto out;
+	t0 = clock_monotonic();
+	if (state_head_job_write(dir, b->name, ref.id, &err) < 0)
+		fprintf(stderr, "cluster: %s; 'cluster stop' will not find the "
+			"head job\n", err.text);
+	printf("submitted head job %s (%s), script %s\n", ref.id, b->name,
+	       script.buf);
+	fflush(stdout);
+	if (o->no_wait) {
+		printf("'cluster --name %s stop' cancels it\n", g->name);
+		rc = 0;
+		goto out;
+	}
+	for (;;) {
+		double now = clock_monotonic();
+		if (answered(dir, g->name, 0, &a))
+			break;
+		if (now >= next_poll) {
+			struct job_status st;
+			int failed;
+			next_poll = now + POLL_EVERY;
+			if (job_status(b, &ref, &st, &failed) == 0) {
+				show_state(&st, ref.id, now - t0, tty, &last);
+				if (st.state == JOB_STATE_ENDED) {
+					fprintf(stderr, "%scluster: head job %s "
+						"ended (%s) before its scheduler "
+						"answered; its output is in %s\n",
+						tty ? "\n" : "", ref.id,
+						job_end_name(st.end), dir);
+					goto out;
+				}
+			} else if (!failed && now - t0 > MISSING_GRACE) {
+				fprintf(stderr, "%scluster: head job %s left the "
+					"queue before its scheduler answered; "
+					"its output is in %s\n", tty ? "\n" : "",
+					ref.id, dir);
+				goto out;
+			}
+		}
+		if (timeout > 0 && now - t0 > timeout) {
+			fprintf(stderr, "%scluster: the scheduler has not answered "
+				"after %.0f s; head job %s stays in the queue "
+				"('cluster --name %s stop' cancels it)\n",
+				tty ? "\n" : "", timeout, ref.id, g->name);
+			goto out;
+		}
+		sleep_s(0.25);
+	}
+	if (tty)
+		fputc('\n', stderr);
+	printf("head job %s runs\n", ref.id);
+	print_ready(g->name, &a);
+	rc = 0;
+out:
+	strbuf_release(&script);
+	strbuf_release(&last);
+	return rc;
+}
+
+/* --- the command ------------------------------------------------------------ */
+
+static int cmd_start(int argc, char **argv, void *values,
+		     struct cli_globals *g)
+{
+	const struct start_args *o = values;
+	struct strbuf dir = STRBUF_INIT, where = STRBUF_INIT;
+	struct state_address a;
+	struct err err = { "" };
+	struct config *cfg = NULL;
+	const char *loc;
+	int rc = 1;
+
+	if (argc > 0)
+		return cli_usage_error(&cmd_start_entry, "unexpected argument '%s'",
+				       argv[0]);
+	if (o->serve)
+		return cli_scheduler_serve(g);
+	cfg = cli_load_config(g);
+	if (!cfg)
+		return 2;
+	if (state_dir(g->name, 1, &dir, &err) < 0) {
+		fprintf(stderr, "cluster: %s\n", err.text);
+		goto out;
+	}
+	if (cli_scheduler_running(dir.buf, g->name, &a)) {
+		cli_scheduler_where(&a, &where);
+		fprintf(stderr, "cluster: the scheduler of '%s' already runs at "
+			"%s; 'cluster --name %s stop' stops it\n", g->name,
+			where.buf, g->name);
+		goto out;
+	}
+	loc = config_get_str(cfg, "scheduler.location");
+	if (loc && !strcmp(loc, "local"))
+		rc = start_local(g, o, dir.buf);
+	else
+		rc = start_job(g, o, cfg, dir.buf);
+out:
+	config_destroy(cfg);
+	strbuf_release(&dir);
+	strbuf_release(&where);
+	return rc;
+}
