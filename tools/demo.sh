@@ -1,7 +1,8 @@
 #!/bin/bash
 # make demo: show the bundled profiles and the job scripts they produce,
 # then run a real cluster on this machine: one MPI job whose rank 0
-# schedules a few hundred tasks and whose other ranks run them.
+# schedules a few hundred tasks and whose other ranks run them; then a
+# pool: `cluster start` of a local daemon, tasks, `cluster stop`.
 set -u
 build=${1:-build}
 cd "$(dirname "$0")/.."
@@ -11,6 +12,7 @@ work=$(mktemp -d /tmp/cluster-demo.XXXXXX)
 export CLUSTER_HOME=$work/home
 cleanup() {
 	[ -n "${mpirun_pid:-}" ] && kill -TERM -- "-$mpirun_pid" 2>/dev/null
+	[ -n "${started:-}" ] && "$cluster" --name demo stop --force >/dev/null 2>&1
 	rm -rf "$work"
 }
 trap cleanup EXIT
@@ -59,4 +61,21 @@ done_files=$(ls "$work/out" | wc -l)
 echo "result files written: $done_files of 300; job exit status $rc"
 left=$(pgrep -f "$rank|$cluster worker" | wc -l)
 echo "processes left behind: $left"
-[ "$rc" -eq 0 ] && [ "$done_files" -eq 300 ] && [ "$left" -eq 0 ]
+[ "$rc" -eq 0 ] && [ "$done_files" -eq 300 ] && [ "$left" -eq 0 ] || exit 1
+
+# The pool: a scheduler daemon whose kept target of 2 workers is one
+# local job (the local profile's 2 cores), a few tasks, then a stop.
+say "the pool: cluster --profile local --name demo start (a target of 2 workers kept)"
+mkdir -p "$CLUSTER_HOME/demo" && chmod 700 "$CLUSTER_HOME" "$CLUSTER_HOME/demo"
+echo '{"workers":2}' >"$CLUSTER_HOME/demo/target"
+started=1
+"$cluster" --profile local --set scheduler.host=127.0.0.1 --name demo start || exit 1
+"$cluster" --name demo submit --array 1-20 -- sh -c 'echo {}' >/dev/null
+"$cluster" --name demo wait --timeout 60 && echo "20 tasks done on the pool"
+"$cluster" --name demo workers
+say "cluster --name demo stop"
+"$cluster" --name demo stop || exit 1
+started=
+left=$(pgrep -f -- "--name demo" | wc -l)
+echo "processes left behind: $left"
+[ "$left" -eq 0 ]
