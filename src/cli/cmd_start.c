@@ -47,8 +47,8 @@ struct start_args {
 static const struct opt start_options[] = {
 	OPT_FLAG("no-wait", 0, "return once the scheduler is started or its "
 		 "head job submitted", struct start_args, no_wait),
-	OPT_DURATION("timeout", 0, "D", "wait at most D for the scheduler to "
-		     "answer (default: 60s local, no limit for a head job)",
+	OPT_DURATION("timeout", 0, "D", "wait at most D for an answer (60s local; head "
+		     "job: no limit)",
 		     struct start_args, timeout,
 		     .seen = OPT_SEEN(struct start_args, timeout_seen)),
 	OPT_FLAG("serve", 0, "run the scheduler in this process",

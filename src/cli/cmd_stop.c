@@ -39,10 +39,9 @@ struct stop_args {
 };
 
 static const struct opt stop_options[] = {
-	OPT_FLAG("force", 0, "no scheduler needed: cancel every recorded job "
-		 "and kill a local daemon", struct stop_args, force),
-	OPT_DURATION("timeout", 0, "D", "let running jobs drain and the "
-		     "scheduler stop for at most D (default: 60s)",
+	OPT_FLAG("force", 0, "without a scheduler: cancel recorded jobs, kill "
+		 "the daemon", struct stop_args, force),
+	OPT_DURATION("timeout", 0, "D", "drain and stop within D (default: 60s)",
 		     struct stop_args, timeout,
 		     .seen = OPT_SEEN(struct stop_args, timeout_seen)),
 	OPT_END,
