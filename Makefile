@@ -98,7 +98,11 @@ CORE_SRCS += src/pool/manager.c
 CORE_SRCS += src/pool/commands.c
 CORE_SRCS += src/pool/local.c
 
-# api: the scheduler's HTTP API
+# api: the scheduler's HTTP API, by resource around one route table
+CORE_SRCS += src/api/http.c
+CORE_SRCS += src/api/tasks.c
+CORE_SRCS += src/api/wait.c
+CORE_SRCS += src/api/workers.c
 CORE_SRCS += src/api/api.c
 
 # client: the C client library (include/cluster/client.h)

@@ -1,0 +1,311 @@
+/*
+ * http: replies, bodies, query parameters and routing for the API's route
+ * files.  One evhttp callback takes every request: it checks the token,
+ * finds the route (405 with an Allow header when only the method is
+ * wrong), enforces the route's body cap, parses the query string and
+ * calls the handler.
+ */
+#include "api/http.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/queue.h>
+#include <sys/socket.h>
+
+#include <event2/buffer.h>
+#include <event2/event.h>
+#include <openssl/crypto.h>
+
+#include "util/idset.h"
+#include "util/log.h"
+#include "util/strbuf.h"
+#include "util/units.h"
+#include "util/xalloc.h"
+
+struct http {
+	struct evhttp *evhttp;
+	const struct http_route *routes;
+	struct api *a;
+	uint16_t port;
+	char token[65];
+	size_t token_len;
+};
+
+/* ---- replies ------------------------------------------------------------ */
+
+void http_reply_json(struct evhttp_request *req, int code, json_t *j)
+{
+	struct evbuffer *out = evbuffer_new();
+	char *text = json_dumps(j, JSON_COMPACT);
+
+	evhttp_add_header(evhttp_request_get_output_headers(req),
+			  "Content-Type", "application/json");
+	if (text) {
+		evbuffer_add(out, text, strlen(text));
+		evbuffer_add(out, "\n", 1);
+	}
+	evhttp_send_reply(req, code, NULL, out);
+	evbuffer_free(out);
+	free(text);
+	json_decref(j);
+}
+
+void http_reply_error(struct evhttp_request *req, int code,
+		      const char *fmt, ...)
+{
+	char text[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(text, sizeof(text), fmt, ap);
+	va_end(ap);
+	http_reply_json(req, code, json_pack("{s:s}", "error", text));
+}
+
+static const char *method_name(enum evhttp_cmd_type m)
+{
+	switch (m) {
+	case EVHTTP_REQ_GET: return "GET";
+	case EVHTTP_REQ_POST: return "POST";
+	case EVHTTP_REQ_HEAD: return "HEAD";
+	case EVHTTP_REQ_PUT: return "PUT";
+	case EVHTTP_REQ_DELETE: return "DELETE";
+	case EVHTTP_REQ_OPTIONS: return "OPTIONS";
+	case EVHTTP_REQ_PATCH: return "PATCH";
+	default: return "?";
+	}
+}
+
+/* ---- bodies and query parameters ---------------------------------------- */
+
+json_t *http_body_json(struct http_call *c)
+{
+	json_error_t jerr;
+	json_t *j;
+
+	if (!c->body_len) {
+		http_reply_error(c->req, 400, "request body: expected JSON, got nothing");
+		return NULL;
+	}
+	j = json_loadb(c->body, c->body_len, JSON_REJECT_DUPLICATES, &jerr);
+	if (!j)
+		http_reply_error(c->req, 400, "request body: invalid JSON at line %d column %d: %s",
+				 jerr.line, jerr.column, jerr.text);
+	return j;
+}
+
+int http_query_uint(struct http_call *c, const char *key, uint64_t min,
+		    uint64_t max, uint64_t *out)
+{
+	const char *v = evhttp_find_header(&c->query, key);
+
+	if (!v)
+		return 0;
+	if (count_parse(v, min, max, out) < 0) {
+		http_reply_error(c->req, 400, "parameter '%s': expected an integer from %"
+				 PRIu64 " to %" PRIu64 ", got '%s'", key, min, max, v);
+		return -1;
+	}
+	return 0;
+}
+
+/* ---- routing ------------------------------------------------------------ */
+
+/* Does `path` match `pattern`?  A "#" segment takes a task id. */
+static int route_match(const char *pattern, const char *path, task_id_t *id)
+{
+	while (*pattern && *path) {
+		if (*pattern == '#') {
+			const char *e;
+			if (idset_scan_id(path, &e, id) < 0 || !*id)
+				return 0;
+			path = e;
+			pattern++;
+		} else if (*pattern++ != *path++) {
+			return 0;
+		}
+	}
+	return !*pattern && (!*path || !strcmp(path, "/"));
+}
+
+static int authorized(struct http *h, struct evhttp_request *req,
+		      const char **why)
+{
+	const char *v = evhttp_find_header(evhttp_request_get_input_headers(req),
+					   "Authorization");
+
+	if (!v) {
+		*why = "no token";
+		return 0;
+	}
+	if (strncasecmp(v, "Bearer ", 7)) {
+		*why = "not a bearer token";
+		return 0;
+	}
+	v += 7;
+	while (*v == ' ')
+		v++;
+	if (strlen(v) != h->token_len || CRYPTO_memcmp(v, h->token, h->token_len)) {
+		*why = "wrong token";
+		return 0;
+	}
+	return 1;
+}
+
+static void log_rejected(struct evhttp_request *req, const char *why)
+{
+	struct evhttp_connection *conn = evhttp_request_get_connection(req);
+	char *host = NULL;
+	ev_uint16_t port = 0;
+
+	if (conn)
+		evhttp_connection_get_peer(conn, &host, &port);
+	log_msg(LOG_WARNING, "api: refused '%s %s' from %s:%u: %s",
+		method_name(evhttp_request_get_command(req)),
+		evhttp_request_get_uri(req), host ? host : "?", port, why);
+}
+
+static void handle(struct evhttp_request *req, void *arg)
+{
+	struct http *h = arg;
+	const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
+	enum evhttp_cmd_type method = evhttp_request_get_command(req);
+	const char *path = uri ? evhttp_uri_get_path(uri) : NULL;
+	const char *query = uri ? evhttp_uri_get_query(uri) : NULL;
+	const struct http_route *r, *match = NULL;
+	struct http_call c = { .a = h->a, .req = req };
+	struct evbuffer *in = evhttp_request_get_input_buffer(req);
+	struct strbuf allow = STRBUF_INIT;
+	const char *why;
+
+	TAILQ_INIT(&c.query);
+	if (!authorized(h, req, &why)) {
+		log_rejected(req, why);
+		evhttp_add_header(evhttp_request_get_output_headers(req),
+				  "WWW-Authenticate", "Bearer");
+		http_reply_error(req, 401, "unauthorized: %s; send 'Authorization: Bearer TOKEN' "
+				 "with the cluster's token", why);
+		return;
+	}
+	if (!path || strncmp(path, API_PREFIX, strlen(API_PREFIX))) {
+		http_reply_error(req, 404, "no such resource '%s'", path ? path : "");
+		return;
+	}
+	path += strlen(API_PREFIX);
+	for (r = h->routes; r->pattern; r++) {
+		task_id_t id = 0;
+		if (!route_match(r->pattern, path, &id))
+			continue;
+		if (r->method == method) {
+			match = r;
+			c.id = id;
+			break;
+		}
+		strbuf_addf(&allow, "%s%s", allow.len ? ", " : "",
+			    method_name(r->method));
+	}
+	if (!match) {
+		if (allow.len) {
+			evhttp_add_header(evhttp_request_get_output_headers(req),
+					  "Allow", allow.buf);
+			http_reply_error(req, 405, "method %s not allowed on '%s%s' (allowed: %s)",
+					 method_name(method), API_PREFIX, path, allow.buf);
+		} else {
+			http_reply_error(req, 404, "no such resource '%s%s'", API_PREFIX,
+					 path);
+		}
+		goto out;
+	}
+	c.body_len = evbuffer_get_length(in);
+	if (c.body_len > match->max_body) {
+		if (match->max_body == 0)
+			http_reply_error(req, 400, "request body: %s %s%s takes none",
+					 method_name(method), API_PREFIX, match->pattern);
+		else
+			http_reply_error(req, 413, "request body: larger than %zu bytes",
+					 match->max_body);
+		goto out;
+	}
+	c.body = c.body_len ? (const char *)evbuffer_pullup(in, -1) : "";
+	if (query && evhttp_parse_query_str(query, &c.query) < 0) {
+		http_reply_error(req, 400, "query string: cannot parse '%s'", query);
+		goto out;
+	}
+	match->fn(&c);
+out:
+	evhttp_clear_headers(&c.query);
+	strbuf_release(&allow);
+}
+
+/* ---- life cycle --------------------------------------------------------- */
+
+struct http *http_create(struct event_base *base,
+			 const struct http_route *routes, struct api *a,
+			 const char *bind, uint16_t port, const char *token,
+			 struct err *err)
+{
+	struct http *h = xcalloc(1, sizeof(*h));
+	struct evhttp_bound_socket *sock;
+	size_t max_body = 0;
+
+	for (const struct http_route *r = routes; r->pattern; r++)
+		if (r->max_body > max_body)
+			max_body = r->max_body;
+	h->routes = routes;
+	h->a = a;
+	snprintf(h->token, sizeof(h->token), "%s", token);
+	h->token_len = strlen(h->token);
+	h->evhttp = evhttp_new(base);
+	if (!h->evhttp) {
+		errprintf(err, "cannot create the HTTP server");
+		goto fail;
+	}
+	evhttp_set_max_body_size(h->evhttp, (ev_ssize_t)max_body);
+	evhttp_set_allowed_methods(h->evhttp, EVHTTP_REQ_GET | EVHTTP_REQ_POST |
+				   EVHTTP_REQ_HEAD | EVHTTP_REQ_PUT |
+				   EVHTTP_REQ_DELETE | EVHTTP_REQ_PATCH |
+				   EVHTTP_REQ_OPTIONS);
+	evhttp_set_gencb(h->evhttp, handle, h);
+	sock = evhttp_bind_socket_with_handle(h->evhttp, bind, port);
+	if (!sock) {
+		errprintf(err, "cannot listen on '%s' port %u: %s", bind,
+			  (unsigned)port, strerror(errno));
+		goto fail;
+	}
+	{
+		struct sockaddr_storage ss;
+		socklen_t len = sizeof(ss);
+		evutil_socket_t fd = evhttp_bound_socket_get_fd(sock);
+		if (getsockname(fd, (struct sockaddr *)&ss, &len) == 0) {
+			if (ss.ss_family == AF_INET)
+				h->port = ntohs(((struct sockaddr_in *)&ss)->sin_port);
+			else if (ss.ss_family == AF_INET6)
+				h->port = ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
+		}
+	}
+	return h;
+fail:
+	http_destroy(h);
+	return NULL;
+}
+
+void http_destroy(struct http *h)
+{
+	if (!h)
+		return;
+	if (h->evhttp)
+		evhttp_free(h->evhttp);
+	OPENSSL_cleanse(h->token, sizeof(h->token));
+	free(h);
+}
+
+uint16_t http_port(const struct http *h)
+{
+	return h->port;
+}

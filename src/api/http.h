@@ -1,0 +1,71 @@
+/*
+ * http: the HTTP side of the API, shared by its route files.  Answers in
+ * JSON (errors as {"error": "..."}), the request body and query
+ * parameters as a handler reads them, the type of the route table, and
+ * the evhttp server that matches each request to its route.
+ */
+#ifndef CLUSTER_API_HTTP_H
+#define CLUSTER_API_HTTP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
+#include <jansson.h>
+
+#include "task/task.h"
+#include "util/err.h"
+
+#define API_PREFIX "/api/v1"
+
+struct api;
+struct event_base;
+
+/* What a handler sees of one request. */
+struct http_call {
+	struct api *a;
+	struct evhttp_request *req;
+	struct evkeyvalq query;
+	task_id_t id;			/* from /tasks/ID/... */
+	const char *body;
+	size_t body_len;
+};
+
+typedef void (*http_handler_fn)(struct http_call *c);
+
+/* One line of the route table; the table ends with a NULL pattern. */
+struct http_route {
+	const char *pattern;		/* after /api/v1; "#" is a task id */
+	enum evhttp_cmd_type method;
+	http_handler_fn fn;
+	size_t max_body;		/* bytes; 0: takes none */
+};
+
+/* Answer `code` with `j` (its reference is taken) and a newline. */
+void http_reply_json(struct evhttp_request *req, int code, json_t *j);
+/* Answer `code` with {"error": TEXT}. */
+void http_reply_error(struct evhttp_request *req, int code,
+		      const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/* The body as JSON; NULL after answering 400 when there is none or it
+ * does not parse.  The caller owns the result. */
+json_t *http_body_json(struct http_call *c);
+
+/* Query parameter `key` as a whole number in [min, max] into *out (left
+ * alone when absent); -1 after answering 400. */
+int http_query_uint(struct http_call *c, const char *key, uint64_t min,
+		    uint64_t max, uint64_t *out);
+
+/* The server: listens on bind:port (0: ephemeral) and hands each request
+ * to its route in `routes` (not copied: it must outlive the server), with
+ * `a` in the call.  Every request needs "Authorization: Bearer TOKEN". */
+struct http *http_create(struct event_base *base,
+			 const struct http_route *routes, struct api *a,
+			 const char *bind, uint16_t port, const char *token,
+			 struct err *err);
+void http_destroy(struct http *h);
+uint16_t http_port(const struct http *h);
+
+#endif

@@ -1,0 +1,58 @@
+/*
+ * routes: what the API's files share.  api.c owns struct api and lists
+ * every route in one table; the handlers live by resource in tasks.c,
+ * wait.c and workers.c.  Handlers run on the event loop and answer
+ * through http.h (a long-poll answers later, from wait.c).
+ */
+#ifndef CLUSTER_API_ROUTES_H
+#define CLUSTER_API_ROUTES_H
+
+#include <stdint.h>
+
+#include <event2/util.h>
+#include <jansson.h>
+
+#include "api/http.h"
+#include "sched/sched.h"
+#include "util/idset.h"
+
+struct event;
+struct event_base;
+struct waiter;
+
+struct api {
+	struct event_base *base;
+	struct sched *s;
+	struct http *http;
+	char *log_dir;
+	double started;
+	struct waiter *waiters;
+	struct event *check;		/* deferred wake-up of waiters */
+};
+
+/* tasks.c: submission, listing, one task, cancel, logs */
+void tasks_submit(struct http_call *c);
+void tasks_batch(struct http_call *c);
+void tasks_list(struct http_call *c);
+void tasks_show(struct http_call *c);
+void tasks_cancel(struct http_call *c);
+void tasks_cancel_many(struct http_call *c);
+void tasks_log(struct http_call *c);
+
+/* Every id must name a task: -1 with the first unknown one in *bad. */
+int tasks_known(struct api *a, const struct idset *set, task_id_t *bad);
+/* {"waiting": N, ...} for counts per state. */
+json_t *counts_json(const uint64_t counts[TASK_NSTATES]);
+
+/* wait.c: long-polls parked until their tasks end */
+void wait_tasks(struct http_call *c);
+/* The callback of api->check: answers the waiters whose tasks ended. */
+void waiters_check(evutil_socket_t fd, short what, void *arg);
+/* Answer every parked long-poll now (the API is going away). */
+void waiters_stop(struct api *a);
+
+/* workers.c: workers and counters */
+void workers_list(struct http_call *c);
+void workers_counters(struct http_call *c);
+
+#endif

@@ -1,0 +1,326 @@
+/*
+ * tasks: the task routes of the API: submit one task or an array, submit
+ * a task file, list, show and cancel tasks, and a task's output file.
+ */
+#include "api/routes.h"
+
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/queue.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+
+#include "sched/taskfile.h"
+#include "task/codec.h"
+#include "util/strbuf.h"
+
+#define LIST_DEFAULT_LIMIT 1000
+#define LIST_MAX_LIMIT 10000
+
+/* ---- ids and task JSON --------------------------------------------------- */
+
+/* Every id must name a task: the first unknown one is reported. */
+int tasks_known(struct api *a, const struct idset *set, task_id_t *bad)
+{
+	task_id_t last = sched_last_id(a->s);
+
+	for (size_t i = 0; i < set->n; i++) {
+		if (set->r[i].last > last) {
+			*bad = set->r[i].first > last ? set->r[i].first : last + 1;
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static json_t *task_json(struct api *a, const struct task_info *t)
+{
+	char **argv = sched_task_argv(a->s, t->id);
+	struct worker_info wi;
+	const char *worker_name = NULL;
+	json_t *j;
+
+	if (t->worker >= 0 && sched_worker(a->s, t->worker, &wi) == 0)
+		worker_name = wi.name;
+	j = task_info_json(t, argv, worker_name);
+	for (char **p = argv; p && *p; p++)
+		free(*p);
+	free(argv);
+	return j;
+}
+
+json_t *counts_json(const uint64_t counts[TASK_NSTATES])
+{
+	json_t *j = json_object();
+
+	for (int i = 0; i < TASK_NSTATES; i++)
+		json_object_set_new(j, task_state_name((enum task_state)i),
+				    json_integer((json_int_t)counts[i]));
+	return j;
+}
+
+/* ---- handlers ----------------------------------------------------------- */
+
+static void reply_submitted(struct http_call *c, task_id_t first, uint64_t count)
+{
+	http_reply_json(c->req, 201, json_pack("{s:I,s:I}", "first", (json_int_t)first,
+					       "count", (json_int_t)count));
+}
+
+void tasks_submit(struct http_call *c)
+{
+	struct task_spec_buf b;
+	struct err err = { "" };
+	task_id_t first;
+	uint64_t count;
+	json_t *j = http_body_json(c);
+
+	if (!j)
+		return;
+	if (task_spec_from_json(j, &b, &err) < 0 ||
+	    sched_submit(c->a->s, &b.spec, &first, &count, &err) < 0)
+		http_reply_error(c->req, 400, "%s", err.text);
+	else
+		reply_submitted(c, first, count);
+	task_spec_buf_release(&b);
+	json_decref(j);
+}
+
+void tasks_batch(struct http_call *c)
+{
+	struct task_spec_buf b;
+	struct err err = { "" };
+	struct evkeyval *kv;
+	task_id_t first = 0;
+	uint64_t count = 0;
+	int ret = 0;
+
+	task_spec_buf_init(&b);
+	TAILQ_FOREACH(kv, &c->query, next) {
+		json_t *v = json_string(kv->value);
+		ret = v ? task_spec_set(&b, kv->key, v, 1, &err) :
+			errprintf(&err, "field '%s': not valid UTF-8", kv->key);
+		json_decref(v);
+		if (ret < 0)
+			break;
+	}
+	if (ret == 0)
+		ret = taskfile_submit(c->a->s, c->body, c->body_len, &b.spec,
+				      &first, &count, &err);
+	if (ret < 0)
+		http_reply_error(c->req, 400, "%s", err.text);
+	else
+		reply_submitted(c, first, count);
+	task_spec_buf_release(&b);
+}
+
+static int query_states(struct http_call *c, unsigned *mask)
+{
+	const char *v = evhttp_find_header(&c->query, "state");
+	struct strbuf item = STRBUF_INIT;
+	int ret = 0;
+
+	*mask = (1u << TASK_NSTATES) - 1;
+	if (!v || !*v)
+		return 0;
+	*mask = 0;
+	while (ret == 0) {
+		const char *comma = strchr(v, ',');
+		enum task_state st;
+		strbuf_reset(&item);
+		strbuf_add(&item, v, comma ? (size_t)(comma - v) : strlen(v));
+		if (task_state_parse(item.buf, &st) < 0) {
+			http_reply_error(c->req, 400, "parameter 'state': unknown state '%s' "
+					 "(waiting, queued, running, done, failed, cancelled)",
+					 item.buf);
+			ret = -1;
+			break;
+		}
+		*mask |= 1u << st;
+		if (!comma)
+			break;
+		v = comma + 1;
+	}
+	strbuf_release(&item);
+	return ret;
+}
+
+void tasks_list(struct http_call *c)
+{
+	uint64_t after = 0, limit = LIST_DEFAULT_LIMIT, n = 0;
+	const char *name = evhttp_find_header(&c->query, "name");
+	unsigned mask;
+	task_id_t id, last = 0;
+	json_t *tasks;
+
+	if (query_states(c, &mask) < 0 ||
+	    http_query_uint(c, "after", 0, UINT64_MAX, &after) < 0 ||
+		 http_query_uint(c, "limit", 1, LIST_MAX_LIMIT, &limit) < 0)
+		     return;
+	tasks = json_array();
+	for (id = sched_next(c->a->s, after, mask); id && n < limit;
+	     id = sched_next(c->a->s, id, mask)) {
+		struct task_info t;
+		if (sched_task(c->a->s, id, &t) < 0)
+			continue;
+		last = id;
+		if (name && strcmp(name, task_name(t.spec)))
+			continue;
+		json_array_append_new(tasks, task_json(c->a, &t));
+		n++;
+	}
+	/* `next` is where the following page starts; null when this one
+	 * reached the end. */
+	http_reply_json(c->req, 200, json_pack("{s:o,s:o}", "tasks", tasks, "next",
+					       id ? json_integer((json_int_t)last) :
+					       json_null()));
+}
+
+static int find_task(struct http_call *c, struct task_info *t)
+{
+	if (sched_task(c->a->s, c->id, t) < 0) {
+		http_reply_error(c->req, 404, "no task %" PRIu64, c->id);
+		return -1;
+	}
+	return 0;
+}
+
+void tasks_show(struct http_call *c)
+{
+	struct task_info t;
+
+	if (find_task(c, &t) == 0)
+		http_reply_json(c->req, 200, task_json(c->a, &t));
+}
+
+void tasks_cancel(struct http_call *c)
+{
+	struct task_info t;
+	struct err err = { "" };
+
+	if (find_task(c, &t) < 0)
+		return;
+	if (sched_cancel(c->a->s, c->id, &err) < 0) {
+		http_reply_error(c->req, 400, "%s", err.text);
+		return;
+	}
+	if (sched_task(c->a->s, c->id, &t) < 0) {
+		http_reply_error(c->req, 404, "no task %" PRIu64, c->id);
+		return;
+	}
+	http_reply_json(c->req, 200, task_json(c->a, &t));
+}
+
+void tasks_cancel_many(struct http_call *c)
+{
+	struct idset set = IDSET_INIT, one = IDSET_INIT;
+	struct err err = { "" };
+	json_t *j = http_body_json(c), *ids, *x;
+	uint64_t n = 0, ended = 0;
+	task_id_t bad;
+	size_t i;
+
+	if (!j)
+		return;
+	ids = json_object_get(j, "ids");
+	if (!json_is_object(j) || json_object_size(j) != 1 || !json_is_array(ids)) {
+		http_reply_error(c->req, 400, "field 'ids': expected {\"ids\": [ID or \"A-B\", ...]}");
+		goto out;
+	}
+	json_array_foreach(ids, i, x) {
+		if (json_is_integer(x) && json_integer_value(x) >= 1) {
+			idset_add(&set, (task_id_t)json_integer_value(x),
+				  (task_id_t)json_integer_value(x));
+		} else if (!json_is_string(x)) {
+			http_reply_error(c->req, 400, "field 'ids': element %zu: expected a task id or \"A-B\"",
+					 i);
+			goto out;
+		} else if (idset_parse(&one, json_string_value(x), 1, UINT64_MAX,
+				       &err) < 0) {
+			http_reply_error(c->req, 400, "field 'ids': element %zu: %s", i,
+					 err.text);
+			goto out;
+		}
+		/* Normalized once below, not per element. */
+		for (size_t k = 0; k < one.n; k++)
+			idset_add(&set, one.r[k].first, one.r[k].last);
+		idset_release(&one);
+	}
+	idset_normalize(&set);
+	if (tasks_known(c->a, &set, &bad) < 0) {
+		http_reply_error(c->req, 404, "no task %" PRIu64, bad);
+		goto out;
+	}
+	for (i = 0; i < set.n; i++) {
+		for (task_id_t id = set.r[i].first; id <= set.r[i].last; id++) {
+			struct task_info t;
+			if (sched_task(c->a->s, id, &t) == 0 &&
+			    (t.state == TASK_DONE || t.state == TASK_FAILED ||
+			     t.state == TASK_CANCELLED)) {
+				ended++;
+				continue;
+			}
+			if (sched_cancel(c->a->s, id, &err) == 0)
+				n++;
+		}
+	}
+	http_reply_json(c->req, 200, json_pack("{s:I,s:I}", "cancelled", (json_int_t)n,
+					       "already_ended", (json_int_t)ended));
+out:
+	idset_release(&one);
+	idset_release(&set);
+	json_decref(j);
+}
+
+/* A task's output file, by the one rule (task_output_path); without a
+ * log directory, relative to the scheduler's. */
+static void log_path(struct api *a, const struct task_info *t, int err_stream,
+		     struct strbuf *sb)
+{
+	task_output_path(sb, a->log_dir ? a->log_dir : ".", t->id, t->has_index,
+			 t->array_index, err_stream ? TASK_STDERR : TASK_STDOUT,
+			 t->spec);
+}
+
+void tasks_log(struct http_call *c)
+{
+	const char *stream = evhttp_find_header(&c->query, "stream");
+	struct strbuf path = STRBUF_INIT;
+	struct task_info t;
+	struct stat st;
+	int err_stream, fd;
+
+	if (!stream || !strcmp(stream, "stdout")) {
+		err_stream = 0;
+	} else if (!strcmp(stream, "stderr")) {
+		err_stream = 1;
+	} else {
+		http_reply_error(c->req, 400, "parameter 'stream': expected stdout or stderr, got '%s'",
+				 stream);
+		return;
+	}
+	if (find_task(c, &t) < 0)
+		return;
+	log_path(c->a, &t, err_stream, &path);
+	fd = open(path.buf, O_RDONLY | O_CLOEXEC);
+	if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		http_reply_error(c->req, 404, "task %" PRIu64 " has no %s log at '%s'",
+				 c->id, err_stream ? "stderr" : "stdout", path.buf);
+		if (fd >= 0)
+			close(fd);
+	} else {
+		struct evbuffer *out = evbuffer_new();
+		evhttp_add_header(evhttp_request_get_output_headers(c->req),
+				  "Content-Type", "text/plain; charset=utf-8");
+		/* evbuffer_add_file takes the descriptor. */
+		if (st.st_size == 0 || evbuffer_add_file(out, fd, 0, st.st_size) < 0)
+			close(fd);
+		evhttp_send_reply(c->req, 200, NULL, out);
+		evbuffer_free(out);
+	}
+	strbuf_release(&path);
+}
