@@ -17,21 +17,27 @@
 #include "util/clock.h"
 #include "util/xalloc.h"
 
-#define MAX_BODY_BATCH ((size_t)64 << 20)	/* task files */
-#define MAX_BODY_JSON ((size_t)1 << 20)		/* everything else */
+/* Body caps: task files for the batch route, JSON for the others. */
+#define TASKFILE ((size_t)64 << 20)	/* task files */
+#define JSON ((size_t)1 << 20)		/* everything else */
 
+#define GET EVHTTP_REQ_GET
+#define POST EVHTTP_REQ_POST
+
+/* Every route; cluster-api(7) documents each. */
 static const struct http_route routes[] = {
-	{ "/tasks", EVHTTP_REQ_POST, tasks_submit, MAX_BODY_JSON },
-	{ "/tasks", EVHTTP_REQ_GET, tasks_list, 0 },
-	{ "/tasks/batch", EVHTTP_REQ_POST, tasks_batch, MAX_BODY_BATCH },
-	{ "/tasks/#", EVHTTP_REQ_GET, tasks_show, 0 },
-	{ "/tasks/#/cancel", EVHTTP_REQ_POST, tasks_cancel, MAX_BODY_JSON },
-	{ "/tasks/#/log", EVHTTP_REQ_GET, tasks_log, 0 },
-	{ "/cancel", EVHTTP_REQ_POST, tasks_cancel_many, MAX_BODY_JSON },
-	{ "/wait", EVHTTP_REQ_GET, wait_tasks, 0 },
-	{ "/workers", EVHTTP_REQ_GET, workers_list, 0 },
-	{ "/counters", EVHTTP_REQ_GET, workers_counters, 0 },
-	{ NULL, 0, NULL, 0 },
+	/* path                     method handler           body cap  who */
+	{ "/api/v1/tasks",          POST, tasks_submit,      JSON,     HTTP_TOKEN },
+	{ "/api/v1/tasks",          GET,  tasks_list,        0,        HTTP_TOKEN },
+	{ "/api/v1/tasks/batch",    POST, tasks_batch,       TASKFILE, HTTP_TOKEN },
+	{ "/api/v1/tasks/#",        GET,  tasks_show,        0,        HTTP_TOKEN },
+	{ "/api/v1/tasks/#/cancel", POST, tasks_cancel,      JSON,     HTTP_TOKEN },
+	{ "/api/v1/tasks/#/log",    GET,  tasks_log,         0,        HTTP_TOKEN },
+	{ "/api/v1/cancel",         POST, tasks_cancel_many, JSON,     HTTP_TOKEN },
+	{ "/api/v1/wait",           GET,  wait_tasks,        0,        HTTP_TOKEN },
+	{ "/api/v1/workers",        GET,  workers_list,      0,        HTTP_TOKEN },
+	{ "/api/v1/counters",       GET,  workers_counters,  0,        HTTP_TOKEN },
+	{ NULL, 0, NULL, 0, 0 },
 };
 
 struct api *api_create(struct event_base *base, struct sched *s,

@@ -1,9 +1,10 @@
 /*
  * http: replies, bodies, query parameters and routing for the API's route
- * files.  One evhttp callback takes every request: it checks the token,
- * finds the route (405 with an Allow header when only the method is
- * wrong), enforces the route's body cap, parses the query string and
- * calls the handler.
+ * files.  One evhttp callback takes every request: it finds the route
+ * (405 with an Allow header when only the method is wrong), checks the
+ * token when the route wants it, enforces the route's body cap, parses
+ * the query string and calls the handler.  Whether a route needs the
+ * token is a column of the table, so a public route is one more line.
  */
 #include "api/http.h"
 
@@ -185,19 +186,8 @@ static void handle(struct evhttp_request *req, void *arg)
 	const char *why;
 
 	TAILQ_INIT(&c.query);
-	if (!authorized(h, req, &why)) {
-		log_rejected(req, why);
-		evhttp_add_header(evhttp_request_get_output_headers(req),
-				  "WWW-Authenticate", "Bearer");
-		http_reply_error(req, 401, "unauthorized: %s; send 'Authorization: Bearer TOKEN' "
-				 "with the cluster's token", why);
-		return;
-	}
-	if (!path || strncmp(path, API_PREFIX, strlen(API_PREFIX))) {
-		http_reply_error(req, 404, "no such resource '%s'", path ? path : "");
-		return;
-	}
-	path += strlen(API_PREFIX);
+	if (!path)
+		path = "";
 	for (r = h->routes; r->pattern; r++) {
 		task_id_t id = 0;
 		if (!route_match(r->pattern, path, &id))
@@ -214,19 +204,26 @@ static void handle(struct evhttp_request *req, void *arg)
 		if (allow.len) {
 			evhttp_add_header(evhttp_request_get_output_headers(req),
 					  "Allow", allow.buf);
-			http_reply_error(req, 405, "method %s not allowed on '%s%s' (allowed: %s)",
-					 method_name(method), API_PREFIX, path, allow.buf);
+			http_reply_error(req, 405, "method %s not allowed on '%s' (allowed: %s)",
+					 method_name(method), path, allow.buf);
 		} else {
-			http_reply_error(req, 404, "no such resource '%s%s'", API_PREFIX,
-					 path);
+			http_reply_error(req, 404, "no such resource '%s'", path);
 		}
+		goto out;
+	}
+	if (match->auth == HTTP_TOKEN && !authorized(h, req, &why)) {
+		log_rejected(req, why);
+		evhttp_add_header(evhttp_request_get_output_headers(req),
+				  "WWW-Authenticate", "Bearer");
+		http_reply_error(req, 401, "unauthorized: %s; send 'Authorization: Bearer TOKEN' "
+				 "with the cluster's token", why);
 		goto out;
 	}
 	c.body_len = evbuffer_get_length(in);
 	if (c.body_len > match->max_body) {
 		if (match->max_body == 0)
-			http_reply_error(req, 400, "request body: %s %s%s takes none",
-					 method_name(method), API_PREFIX, match->pattern);
+			http_reply_error(req, 400, "request body: %s %s takes none",
+					 method_name(method), match->pattern);
 		else
 			http_reply_error(req, 413, "request body: larger than %zu bytes",
 					 match->max_body);

@@ -17,8 +17,6 @@
 #include "task/task.h"
 #include "util/err.h"
 
-#define API_PREFIX "/api/v1"
-
 struct api;
 struct event_base;
 
@@ -34,12 +32,20 @@ struct http_call {
 
 typedef void (*http_handler_fn)(struct http_call *c);
 
+/* Who may call a route.  The token is the default: a line that says
+ * nothing is not public by mistake. */
+enum http_auth {
+	HTTP_TOKEN = 0,			/* "Authorization: Bearer TOKEN" */
+	HTTP_PUBLIC,			/* anyone (static assets) */
+};
+
 /* One line of the route table; the table ends with a NULL pattern. */
 struct http_route {
-	const char *pattern;		/* after /api/v1; "#" is a task id */
+	const char *pattern;		/* the whole path; "#" is a task id */
 	enum evhttp_cmd_type method;
 	http_handler_fn fn;
 	size_t max_body;		/* bytes; 0: takes none */
+	enum http_auth auth;
 };
 
 /* Answer `code` with `j` (its reference is taken) and a newline. */
@@ -60,7 +66,8 @@ int http_query_uint(struct http_call *c, const char *key, uint64_t min,
 
 /* The server: listens on bind:port (0: ephemeral) and hands each request
  * to its route in `routes` (not copied: it must outlive the server), with
- * `a` in the call.  Every request needs "Authorization: Bearer TOKEN". */
+ * `a` in the call.  The token is checked once the route is known, for the
+ * routes that need it. */
 struct http *http_create(struct event_base *base,
 			 const struct http_route *routes, struct api *a,
 			 const char *bind, uint16_t port, const char *token,
