@@ -159,17 +159,25 @@ static int authorized(struct http *h, struct evhttp_request *req,
 	return 1;
 }
 
+/* Long enough for any route and its query, short enough for one line. */
+#define LOG_URI_MAX 256
+
 static void log_rejected(struct evhttp_request *req, const char *why)
 {
 	struct evhttp_connection *conn = evhttp_request_get_connection(req);
+	struct strbuf uri = STRBUF_INIT, peer = STRBUF_INIT;
 	char *host = NULL;
 	ev_uint16_t port = 0;
 
 	if (conn)
 		evhttp_connection_get_peer(conn, &host, &port);
+	log_escape(&uri, evhttp_request_get_uri(req), LOG_URI_MAX);
+	log_escape(&peer, host ? host : "?", LOG_URI_MAX);
 	log_msg(LOG_WARNING, "api: refused '%s %s' from %s:%u: %s",
-		method_name(evhttp_request_get_command(req)),
-		evhttp_request_get_uri(req), host ? host : "?", port, why);
+		method_name(evhttp_request_get_command(req)), uri.buf, peer.buf,
+		port, why);
+	strbuf_release(&uri);
+	strbuf_release(&peer);
 }
 
 static void handle(struct evhttp_request *req, void *arg)

@@ -4,6 +4,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "util/strbuf.h"
+
 static char log_ident[128] = "cluster";
 static int log_level_max = LOG_INFO;
 
@@ -58,4 +60,29 @@ void log_msg(int level, const char *fmt, ...)
 	}
 	fputs(line, stderr);
 	fflush(stderr);
+}
+
+void log_escape(struct strbuf *sb, const char *s, size_t max)
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t i;
+
+	if (!s) {
+		strbuf_addstr(sb, "(null)");
+		return;
+	}
+	for (i = 0; s[i] && i < max; i++) {
+		unsigned char ch = (unsigned char)s[i];
+		if (ch == '\\') {
+			strbuf_addstr(sb, "\\\\");
+		} else if (ch >= 0x20 && ch < 0x7f) {
+			strbuf_addch(sb, ch);
+		} else {
+			strbuf_addstr(sb, "\\x");
+			strbuf_addch(sb, hex[ch >> 4]);
+			strbuf_addch(sb, hex[ch & 0xf]);
+		}
+	}
+	if (s[i])
+		strbuf_addstr(sb, "...");
 }

@@ -1,0 +1,316 @@
+/*
+ * The API against what a careless or hostile peer sends: bytes that would
+ * forge log lines or break JSON, repeated query keys, tasks the worker
+ * protocol cannot carry, odd log files, huge id lists.  Same set-up as
+ * check_api.c: the API on an event loop in a second thread, the test on
+ * raw sockets or the client library.
+ */
+#include <check.h>
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+#include <event2/thread.h>
+
+#include "api/api.h"
+#include "cluster/client.h"
+#include "sched/sched.h"
+#include "util/log.h"
+#include "util/strbuf.h"
+
+#define TOKEN "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+#define BEARER "Bearer " TOKEN
+
+static struct {
+	struct event_base *base;
+	struct event *keepalive;
+	struct sched *s;
+	struct api *api;
+	pthread_t thread;
+	char url[64];
+	char log_dir[64];
+} F;
+
+static void on_ended(void *arg, task_id_t id)
+{
+	(void)arg;
+	api_task_ended(F.api, id);
+}
+
+static void *loop_main(void *arg)
+{
+	(void)arg;
+	event_base_dispatch(F.base);
+	return NULL;
+}
+
+static void nothing(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	(void)arg;
+}
+
+/* Run fn(arg) on the loop thread and wait for it. */
+struct on_loop_call {
+	void (*fn)(void *);
+	void *arg;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	int done;
+};
+
+static void call_cb(evutil_socket_t fd, short what, void *p)
+{
+	struct on_loop_call *c = p;
+
+	(void)fd;
+	(void)what;
+	c->fn(c->arg);
+	pthread_mutex_lock(&c->mu);
+	c->done = 1;
+	pthread_cond_signal(&c->cv);
+	pthread_mutex_unlock(&c->mu);
+}
+
+static void on_loop(void (*fn)(void *), void *arg)
+{
+	struct on_loop_call c = { fn, arg, PTHREAD_MUTEX_INITIALIZER,
+				  PTHREAD_COND_INITIALIZER, 0 };
+	struct timeval zero = { 0, 0 };
+
+	ck_assert_int_eq(event_base_once(F.base, -1, EV_TIMEOUT, call_cb, &c,
+					 &zero), 0);
+	pthread_mutex_lock(&c.mu);
+	while (!c.done)
+		pthread_cond_wait(&c.cv, &c.mu);
+	pthread_mutex_unlock(&c.mu);
+}
+
+static void start(const struct api_config *extra)
+{
+	struct sched_hooks hooks = { .ended = on_ended };
+	struct api_config cfg = { .bind = "127.0.0.1" };
+	struct err err = { "" };
+	struct timeval hour = { 3600, 0 };
+
+	memset(&F, 0, sizeof(F));
+	if (extra)
+		cfg = *extra;
+	cfg.bind = "127.0.0.1";
+	cfg.port = 0;
+	cfg.token = TOKEN;
+	strcpy(F.log_dir, "/tmp/check_api_limits.XXXXXX");
+	ck_assert_ptr_nonnull(mkdtemp(F.log_dir));
+	cfg.log_dir = F.log_dir;
+	evthread_use_pthreads();
+	F.base = event_base_new();
+	F.s = sched_create(&hooks);
+	F.api = api_create(F.base, F.s, &cfg, &err);
+	ck_assert_msg(F.api != NULL, "api_create: %s", err.text);
+	snprintf(F.url, sizeof(F.url), "http://127.0.0.1:%u", api_port(F.api));
+	F.keepalive = event_new(F.base, -1, EV_PERSIST, nothing, NULL);
+	event_add(F.keepalive, &hour);
+	ck_assert_int_eq(pthread_create(&F.thread, NULL, loop_main, NULL), 0);
+}
+
+static void setup(void)
+{
+	start(NULL);
+}
+
+static void stop_loop(void *arg)
+{
+	(void)arg;
+	api_destroy(F.api);
+	F.api = NULL;
+	event_free(F.keepalive);
+}
+
+static void teardown(void)
+{
+	struct strbuf sb = STRBUF_INIT;
+
+	on_loop(stop_loop, NULL);
+	pthread_join(F.thread, NULL);
+	sched_destroy(F.s);
+	event_base_free(F.base);
+	strbuf_addf(&sb, "rm -rf '%s'", F.log_dir);
+	ck_assert_int_eq(system(sb.buf), 0);
+	strbuf_release(&sb);
+}
+
+static int dial(void)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET };
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+	ck_assert_int_ge(fd, 0);
+	sa.sin_port = htons(api_port(F.api));
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	ck_assert_int_eq(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	return fd;
+}
+
+static void send_all(int fd, const void *buf, size_t len)
+{
+	const char *p = buf;
+
+	while (len) {
+		ssize_t n = send(fd, p, len, MSG_NOSIGNAL);
+		ck_assert_int_gt(n, 0);
+		p += n;
+		len -= (size_t)n;
+	}
+}
+
+/* Read until the peer closes or `secs` pass; the status, 0 for none. */
+static int read_answer(int fd, double secs, struct strbuf *resp)
+{
+	struct timespec t0, t;
+	char buf[4096];
+	int code = 0;
+
+	strbuf_reset(resp);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (;;) {
+		struct pollfd p = { fd, POLLIN, 0 };
+		double left;
+		ssize_t n;
+		clock_gettime(CLOCK_MONOTONIC, &t);
+		left = secs - (double)(t.tv_sec - t0.tv_sec) -
+		       (double)(t.tv_nsec - t0.tv_nsec) / 1e9;
+		if (left <= 0 || poll(&p, 1, (int)(left * 1000) + 1) <= 0)
+			break;
+		n = read(fd, buf, sizeof(buf));
+		if (n <= 0)
+			break;
+		strbuf_add(resp, buf, (size_t)n);
+	}
+	sscanf(resp->buf, "HTTP/1.%*d %d", &code);
+	return code;
+}
+
+/* One request on its own connection; the status, the answer in *resp. */
+static int raw(const char *method, const char *target, const char *auth,
+	       const char *body, size_t len, struct strbuf *resp)
+{
+	struct strbuf req = STRBUF_INIT;
+	int fd = dial(), code;
+
+	strbuf_addf(&req, "%s %s HTTP/1.1\r\nHost: x\r\nConnection: close\r\n",
+		    method, target);
+	if (auth)
+		strbuf_addf(&req, "Authorization: %s\r\n", auth);
+	if (body)
+		strbuf_addf(&req, "Content-Length: %zu\r\n", len);
+	strbuf_addstr(&req, "\r\n");
+	if (body)
+		strbuf_add(&req, body, len);
+	send_all(fd, req.buf, req.len);
+	code = read_answer(fd, 10, resp);
+	close(fd);
+	strbuf_release(&req);
+	return code;
+}
+
+/* stderr into a file while fn runs; the file's text in *out. */
+static void capture_stderr(void (*fn)(void), struct strbuf *out)
+{
+	char path[] = "/tmp/check_api_limits.log.XXXXXX";
+	int fd = mkstemp(path), saved = dup(2);
+
+	ck_assert_int_ge(fd, 0);
+	fflush(stderr);
+	dup2(fd, 2);
+	fn();
+	fflush(stderr);
+	dup2(saved, 2);
+	close(saved);
+	close(fd);
+	strbuf_reset(out);
+	ck_assert_int_eq(strbuf_read_file(out, path), 0);
+	unlink(path);
+}
+
+/* ---- log lines ------------------------------------------------------------ */
+
+START_TEST(test_log_escape)
+{
+	struct strbuf sb = STRBUF_INIT;
+
+	log_escape(&sb, "GET /a?b=c d", 100);
+	ck_assert_str_eq(sb.buf, "GET /a?b=c d");
+	strbuf_reset(&sb);
+	log_escape(&sb, "x\r\nfake: line\x1b[2J\\\x7f\xff", 100);
+	ck_assert_str_eq(sb.buf, "x\\x0d\\x0afake: line\\x1b[2J\\\\\\x7f\\xff");
+	strbuf_reset(&sb);
+	log_escape(&sb, "abcdef", 3);
+	ck_assert_str_eq(sb.buf, "abc...");
+	strbuf_reset(&sb);
+	log_escape(&sb, NULL, 3);
+	ck_assert_str_eq(sb.buf, "(null)");
+	strbuf_release(&sb);
+}
+END_TEST
+
+static void refused_with_controls(void)
+{
+	struct strbuf r = STRBUF_INIT;
+
+	/* A lone CR and an escape sequence in the request target. */
+	ck_assert_int_eq(raw("GET", "/api/v1/counters?x=\r\x1b[2Jcluster: forged",
+			     "Bearer wrong", NULL, 0, &r), 401);
+	strbuf_release(&r);
+}
+
+START_TEST(test_log_line_escaped)
+{
+	struct strbuf log = STRBUF_INIT;
+
+	capture_stderr(refused_with_controls, &log);
+	ck_assert_msg(strstr(log.buf, "api: refused") != NULL, "log: %s", log.buf);
+	ck_assert_msg(!strchr(log.buf, '\r') && !strchr(log.buf, '\x1b'),
+		      "raw control bytes in the log: %s", log.buf);
+	ck_assert_msg(strstr(log.buf, "x=\\x0d\\x1b[2Jcluster: forged") != NULL,
+		      "log: %s", log.buf);
+	/* One line. */
+	ck_assert_ptr_eq(strchr(log.buf, '\n'), log.buf + log.len - 1);
+	strbuf_release(&log);
+}
+END_TEST
+
+static Suite *limits_suite(void)
+{
+	Suite *s = suite_create("api_limits");
+	TCase *tc = tcase_create("api_limits");
+
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, test_log_escape);
+	tcase_add_test(tc, test_log_line_escaped);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int main(void)
+{
+	SRunner *sr = srunner_create(limits_suite());
+	int failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
