@@ -57,16 +57,67 @@ void http_reply_json(struct evhttp_request *req, int code, json_t *j)
 	json_decref(j);
 }
 
+/* Length of the UTF-8 sequence at `s`, 0 when it is not one (RFC 3629:
+ * no overlong forms, no surrogates, nothing above U+10FFFF). */
+static size_t utf8_len(const unsigned char *s)
+{
+	uint32_t cp, min;
+	size_t n;
+
+	if (s[0] < 0x80)
+		return 1;
+	if (s[0] >= 0xc2 && s[0] <= 0xdf)
+		n = 2, cp = s[0] & 0x1f, min = 0x80;
+	else if ((s[0] & 0xf0) == 0xe0)
+		n = 3, cp = s[0] & 0x0f, min = 0x800;
+	else if (s[0] >= 0xf0 && s[0] <= 0xf4)
+		n = 4, cp = s[0] & 0x07, min = 0x10000;
+	else
+		return 0;
+	for (size_t i = 1; i < n; i++) {
+		if ((s[i] & 0xc0) != 0x80)	/* also stops at the NUL */
+			return 0;
+		cp = cp << 6 | (s[i] & 0x3f);
+	}
+	if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+		return 0;
+	return n;
+}
+
+/* Error texts quote what the client sent, which need not be UTF-8; a
+ * JSON string must be.  Bytes that are not are written "\xHH". */
+static void add_utf8(struct strbuf *sb, const char *s)
+{
+	static const char hex[] = "0123456789abcdef";
+	const unsigned char *p = (const unsigned char *)s;
+
+	while (*p) {
+		size_t n = utf8_len(p);
+		if (n) {
+			strbuf_add(sb, p, n);
+			p += n;
+		} else {
+			strbuf_addstr(sb, "\\x");
+			strbuf_addch(sb, hex[*p >> 4]);
+			strbuf_addch(sb, hex[*p & 0xf]);
+			p++;
+		}
+	}
+}
+
 void http_reply_error(struct evhttp_request *req, int code,
 		      const char *fmt, ...)
 {
-	char text[512];
+	struct strbuf text = STRBUF_INIT, json = STRBUF_INIT;
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsnprintf(text, sizeof(text), fmt, ap);
+	strbuf_vaddf(&text, fmt, ap);
 	va_end(ap);
-	http_reply_json(req, code, json_pack("{s:s}", "error", text));
+	add_utf8(&json, text.buf);
+	http_reply_json(req, code, json_pack("{s:s}", "error", json.buf));
+	strbuf_release(&text);
+	strbuf_release(&json);
 }
 
 static const char *method_name(enum evhttp_cmd_type m)

@@ -22,6 +22,7 @@
 
 #include <event2/event.h>
 #include <event2/thread.h>
+#include <jansson.h>
 
 #include "api/api.h"
 #include "cluster/client.h"
@@ -225,6 +226,14 @@ static int raw(const char *method, const char *target, const char *auth,
 	return code;
 }
 
+/* The body of an answer: after the blank line. */
+static const char *body_of(const struct strbuf *resp)
+{
+	const char *p = strstr(resp->buf, "\r\n\r\n");
+
+	return p ? p + 4 : "";
+}
+
 /* stderr into a file while fn runs; the file's text in *out. */
 static void capture_stderr(void (*fn)(void), struct strbuf *out)
 {
@@ -291,6 +300,40 @@ START_TEST(test_log_line_escaped)
 }
 END_TEST
 
+/* ---- error texts --------------------------------------------------------- */
+
+/* The answer's body is one JSON object with an "error" string. */
+static void expect_json_error(const struct strbuf *resp, const char *needle)
+{
+	json_error_t jerr;
+	json_t *j = json_loads(body_of(resp), 0, &jerr);
+	const char *text;
+
+	ck_assert_msg(j != NULL, "not JSON (%s): %s", jerr.text, resp->buf);
+	text = json_string_value(json_object_get(j, "error"));
+	ck_assert_msg(text != NULL, "no error: %s", resp->buf);
+	ck_assert_msg(strstr(text, needle) != NULL, "'%s' not in '%s'", needle,
+		      text);
+	json_decref(j);
+}
+
+START_TEST(test_error_not_utf8)
+{
+	struct strbuf r = STRBUF_INIT;
+
+	ck_assert_int_eq(raw("GET", "/api/v1/tasks?state=%FF%C3%A9", BEARER,
+			     NULL, 0, &r), 400);
+	expect_json_error(&r, "unknown state '\\xff\xc3\xa9'");
+	ck_assert_int_eq(raw("GET", "/api/v1/tasks/1/log?stream=a%C0%AFb", BEARER,
+			     NULL, 0, &r), 400);
+	expect_json_error(&r, "got 'a\\xc0\\xafb'");
+	ck_assert_int_eq(raw("GET", "/api/v1/nothing\xed\xa0\x80", BEARER, NULL, 0,
+			     &r), 404);
+	expect_json_error(&r, "'/api/v1/nothing\\xed\\xa0\\x80'");
+	strbuf_release(&r);
+}
+END_TEST
+
 static Suite *limits_suite(void)
 {
 	Suite *s = suite_create("api_limits");
@@ -300,6 +343,7 @@ static Suite *limits_suite(void)
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, test_log_escape);
 	tcase_add_test(tc, test_log_line_escaped);
+	tcase_add_test(tc, test_error_not_utf8);
 	suite_add_tcase(s, tc);
 	return s;
 }
