@@ -167,6 +167,34 @@ int http_query_uint(struct http_call *c, const char *key, uint64_t min,
 	return 0;
 }
 
+static int key_cmp(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* The first key (in sorted order) given twice, else NULL.  A repeated key
+ * would be ambiguous: handlers read one value per key. */
+static const char *repeated_key(const struct evkeyvalq *q)
+{
+	const struct evkeyval *kv;
+	const char **keys, *dup = NULL;
+	size_t n = 0, i = 0;
+
+	TAILQ_FOREACH(kv, q, next)
+		n++;
+	if (n < 2)
+		return NULL;
+	keys = xcalloc(n, sizeof(*keys));
+	TAILQ_FOREACH(kv, q, next)
+		keys[i++] = kv->key;
+	qsort(keys, n, sizeof(*keys), key_cmp);
+	for (i = 1; i < n && !dup; i++)
+		if (!strcmp(keys[i - 1], keys[i]))
+			dup = keys[i];
+	free(keys);
+	return dup;
+}
+
 /* ---- routing ------------------------------------------------------------ */
 
 /* Does `path` match `pattern`?  A "#" segment takes a task id. */
@@ -242,7 +270,7 @@ static void handle(struct evhttp_request *req, void *arg)
 	struct http_call c = { .a = h->a, .req = req };
 	struct evbuffer *in = evhttp_request_get_input_buffer(req);
 	struct strbuf allow = STRBUF_INIT;
-	const char *why;
+	const char *why, *dup;
 
 	TAILQ_INIT(&c.query);
 	if (!path)
@@ -291,6 +319,10 @@ static void handle(struct evhttp_request *req, void *arg)
 	c.body = c.body_len ? (const char *)evbuffer_pullup(in, -1) : "";
 	if (query && evhttp_parse_query_str(query, &c.query) < 0) {
 		http_reply_error(req, 400, "query string: cannot parse '%s'", query);
+		goto out;
+	}
+	if ((dup = repeated_key(&c.query))) {
+		http_reply_error(req, 400, "parameter '%s': given more than once", dup);
 		goto out;
 	}
 	match->fn(&c);

@@ -334,6 +334,27 @@ START_TEST(test_error_not_utf8)
 }
 END_TEST
 
+/* ---- query strings -------------------------------------------------------- */
+
+START_TEST(test_repeated_key)
+{
+	struct strbuf r = STRBUF_INIT;
+	static const char text[] = "echo one\n";
+
+	ck_assert_int_eq(raw("POST", "/api/v1/tasks/batch?cwd=/a&cores=2&cwd=/b",
+			     BEARER, text, strlen(text), &r), 400);
+	expect_json_error(&r, "parameter 'cwd': given more than once");
+	ck_assert_int_eq(raw("GET", "/api/v1/tasks?state=queued&state=done",
+			     BEARER, NULL, 0, &r), 400);
+	expect_json_error(&r, "parameter 'state'");
+	/* Nothing was submitted; one of each is fine. */
+	ck_assert_int_eq(raw("POST", "/api/v1/tasks/batch?cwd=/a&cores=2",
+			     BEARER, text, strlen(text), &r), 201);
+	ck_assert_ptr_nonnull(strstr(body_of(&r), "{\"first\":1,\"count\":1}"));
+	strbuf_release(&r);
+}
+END_TEST
+
 static Suite *limits_suite(void)
 {
 	Suite *s = suite_create("api_limits");
@@ -344,6 +365,7 @@ static Suite *limits_suite(void)
 	tcase_add_test(tc, test_log_escape);
 	tcase_add_test(tc, test_log_line_escaped);
 	tcase_add_test(tc, test_error_not_utf8);
+	tcase_add_test(tc, test_repeated_key);
 	suite_add_tcase(s, tc);
 	return s;
 }
