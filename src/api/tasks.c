@@ -14,9 +14,11 @@
 
 #include <event2/buffer.h>
 
+#include "proto/proto.h"
 #include "sched/taskfile.h"
 #include "task/codec.h"
 #include "util/strbuf.h"
+#include "util/xalloc.h"
 
 #define LIST_DEFAULT_LIMIT 1000
 #define LIST_MAX_LIMIT 10000
@@ -63,6 +65,86 @@ json_t *counts_json(const uint64_t counts[TASK_NSTATES])
 	return j;
 }
 
+/* ---- what a worker can be sent ------------------------------------------- */
+
+/* A task file line is one string of a RUN frame, as its own command or
+ * the argument of sh -c; with the batch route's other fields (paths of at
+ * most TASK_STRING_MAX bytes) such a frame always fits. */
+_Static_assert(TASKFILE_MAX_LINE <= PROTO_MAX_STRING,
+	       "a task file line fits in one protocol string");
+
+static void add_substituted(struct strbuf *sb, const char *arg,
+			    const char *index)
+{
+	const char *p;
+
+	while ((p = strstr(arg, "{}"))) {
+		strbuf_add(sb, arg, (size_t)(p - arg));
+		strbuf_addstr(sb, index);
+		arg = p + 2;
+	}
+	strbuf_addstr(sb, arg);
+}
+
+/*
+ * Refuse now a task the worker protocol cannot carry, rather than have
+ * every worker it is sent to drop the frame.  The field table bounds the
+ * counts and the paths; the length of each argv and env string, and of
+ * the whole frame, only the protocol does.  So build the largest RUN
+ * frame the spec makes (the array index with the most digits in every
+ * "{}", a 20-digit task id in the output paths) and ask proto_validate.
+ */
+static int spec_fits_frame(struct api *a, const struct task_spec *spec,
+			   struct err *err)
+{
+	struct proto_msg m = { .type = PROTO_RUN };
+	struct proto_run *r = &m.u.run;
+	struct strbuf op = STRBUF_INIT, ep = STRBUF_INIT;
+	char index[24] = "", last[24];
+	size_t argc = 0;
+	int rc;
+
+	if (spec->is_array) {
+		snprintf(index, sizeof(index), "%" PRId64, spec->array_first);
+		snprintf(last, sizeof(last), "%" PRId64, spec->array_last);
+		r->has_index = 1;
+		r->array_index = spec->array_first;
+		if (strlen(last) > strlen(index)) {
+			memcpy(index, last, sizeof(index));
+			r->array_index = spec->array_last;
+		}
+	}
+	while (spec->argv && spec->argv[argc])
+		argc++;
+	r->argv = xcalloc(argc + 1, sizeof(*r->argv));
+	for (size_t k = 0; k < argc; k++) {
+		struct strbuf sb = STRBUF_INIT;
+		if (spec->is_array)
+			add_substituted(&sb, spec->argv[k], index);
+		else
+			strbuf_addstr(&sb, spec->argv[k]);
+		r->argv[k] = strbuf_detach(&sb, NULL);
+	}
+	r->task_id = UINT64_MAX;
+	r->env = (char **)spec->env;
+	r->cwd = (char *)spec->cwd;
+	task_output_path(&op, a->log_dir, r->task_id, r->has_index,
+			 r->array_index, TASK_STDOUT, spec);
+	task_output_path(&ep, a->log_dir, r->task_id, r->has_index,
+			 r->array_index, TASK_STDERR, spec);
+	r->stdout_path = op.buf;
+	r->stderr_path = ep.buf;
+	rc = proto_validate(&m, PROTO_MAX_FRAME, err);
+	if (rc < 0)
+		errprefix(err, "task too large to send to a worker");
+	for (size_t k = 0; k < argc; k++)
+		free(r->argv[k]);
+	free(r->argv);
+	strbuf_release(&op);
+	strbuf_release(&ep);
+	return rc;
+}
+
 /* ---- handlers ----------------------------------------------------------- */
 
 static void reply_submitted(struct http_call *c, task_id_t first, uint64_t count)
@@ -82,6 +164,7 @@ void tasks_submit(struct http_call *c)
 	if (!j)
 		return;
 	if (task_spec_from_json(j, &b, &err) < 0 ||
+	    spec_fits_frame(c->a, &b.spec, &err) < 0 ||
 	    sched_submit(c->a->s, &b.spec, &first, &count, &err) < 0)
 		http_reply_error(c->req, 400, "%s", err.text);
 	else

@@ -355,6 +355,67 @@ START_TEST(test_repeated_key)
 }
 END_TEST
 
+/* ---- what a worker can be sent -------------------------------------------- */
+
+/* POST /api/v1/tasks with `body`; 400 whose error holds `needle`. */
+static void expect_refused(const char *body, const char *needle)
+{
+	struct strbuf r = STRBUF_INIT;
+
+	ck_assert_int_eq(raw("POST", "/api/v1/tasks", BEARER, body, strlen(body),
+			     &r), 400);
+	expect_json_error(&r, needle);
+	strbuf_release(&r);
+}
+
+START_TEST(test_frame_bounds)
+{
+	struct strbuf body = STRBUF_INIT, r = STRBUF_INIT;
+
+	/* One argument longer than a protocol string. */
+	strbuf_addstr(&body, "{\"argv\":[\"echo\",\"");
+	for (int i = 0; i < 70000; i++)
+		strbuf_addch(&body, 'a');
+	strbuf_addstr(&body, "\"]}");
+	expect_refused(body.buf, "task too large to send to a worker: frame RUN: "
+		       "field 'argv[1]' length 70000 exceeds 65536");
+
+	/* One variable longer than a protocol string. */
+	strbuf_reset(&body);
+	strbuf_addstr(&body, "{\"argv\":[\"env\"],\"env\":{\"A\":\"");
+	for (int i = 0; i < 70000; i++)
+		strbuf_addch(&body, 'v');
+	strbuf_addstr(&body, "\"}}");
+	expect_refused(body.buf, "field 'env[0]' length 70002 exceeds 65536");
+
+	/* Short enough as sent, too long once "{}" is the index: the largest
+	 * element decides, its index has 13 digits. */
+	strbuf_reset(&body);
+	strbuf_addstr(&body, "{\"argv\":[\"echo\"");
+	for (int k = 0; k < 40; k++) {
+		strbuf_addstr(&body, ",\"");
+		for (int i = 0; i < 2100; i++)
+			strbuf_addstr(&body, "{}");
+		strbuf_addstr(&body, "\"");
+	}
+	strbuf_addstr(&body, "],\"array\":\"999999999999-1000000000000\"}");
+	expect_refused(body.buf, "payload length");
+	expect_refused(body.buf, "exceeds the maximum 1048576");
+
+	/* Nothing was submitted; at the bounds a task is taken. */
+	strbuf_reset(&body);
+	strbuf_addstr(&body, "{\"argv\":[\"echo\",\"");
+	for (int i = 0; i < 65536; i++)
+		strbuf_addch(&body, 'a');
+	strbuf_addstr(&body, "\"]}");
+	ck_assert_int_eq(raw("POST", "/api/v1/tasks", BEARER, body.buf, body.len,
+			     &r), 201);
+	ck_assert_ptr_nonnull(strstr(body_of(&r), "{\"first\":1,\"count\":1}"));
+	strbuf_release(&body);
+	strbuf_release(&r);
+}
+END_TEST
+
 static Suite *limits_suite(void)
 {
 	Suite *s = suite_create("api_limits");
@@ -366,6 +427,7 @@ static Suite *limits_suite(void)
 	tcase_add_test(tc, test_log_line_escaped);
 	tcase_add_test(tc, test_error_not_utf8);
 	tcase_add_test(tc, test_repeated_key);
+	tcase_add_test(tc, test_frame_bounds);
 	suite_add_tcase(s, tc);
 	return s;
 }
