@@ -369,6 +369,21 @@ static void log_path(struct api *a, const struct task_info *t, int err_stream,
 			 t->spec);
 }
 
+static const char *file_kind(mode_t mode)
+{
+	if (S_ISDIR(mode))
+		return "a directory";
+	if (S_ISFIFO(mode))
+		return "a FIFO";
+	if (S_ISCHR(mode))
+		return "a character device";
+	if (S_ISBLK(mode))
+		return "a block device";
+	if (S_ISSOCK(mode))
+		return "a socket";
+	return "a special file";
+}
+
 void tasks_log(struct http_call *c)
 {
 	const char *stream = evhttp_find_header(&c->query, "stream");
@@ -389,12 +404,20 @@ void tasks_log(struct http_call *c)
 	if (find_task(c, &t) < 0)
 		return;
 	log_path(c->a, &t, err_stream, &path);
-	fd = open(path.buf, O_RDONLY | O_CLOEXEC);
-	if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+	/* O_NONBLOCK: opening a FIFO without a writer would block the event
+	 * loop; a regular file reads the same either way. */
+	fd = open(path.buf, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+	if (fd < 0 || fstat(fd, &st) < 0) {
 		http_reply_error(c->req, 404, "task %" PRIu64 " has no %s log at '%s'",
 				 c->id, err_stream ? "stderr" : "stdout", path.buf);
 		if (fd >= 0)
 			close(fd);
+	} else if (!S_ISREG(st.st_mode)) {
+		http_reply_error(c->req, 404, "task %" PRIu64 " has no %s log: '%s' is %s, "
+				 "not a regular file", c->id,
+				 err_stream ? "stderr" : "stdout", path.buf,
+				 file_kind(st.st_mode));
+		close(fd);
 	} else {
 		struct evbuffer *out = evbuffer_new();
 		evhttp_add_header(evhttp_request_get_output_headers(c->req),

@@ -152,6 +152,16 @@ static void teardown(void)
 	strbuf_release(&sb);
 }
 
+static cluster_client_t *client(void)
+{
+	char errbuf[256];
+	cluster_client_t *c = cluster_client_open_url(F.url, TOKEN, errbuf,
+						      sizeof(errbuf));
+
+	ck_assert_msg(c != NULL, "open: %s", errbuf);
+	return c;
+}
+
 static int dial(void)
 {
 	struct sockaddr_in sa = { .sin_family = AF_INET };
@@ -416,6 +426,42 @@ START_TEST(test_frame_bounds)
 }
 END_TEST
 
+/* ---- task logs ------------------------------------------------------------ */
+
+START_TEST(test_log_not_regular)
+{
+	cluster_client_t *c = client();
+	const char *argv[] = { "true", NULL };
+	struct cluster_task_spec spec = { .argv = argv };
+	struct strbuf path = STRBUF_INIT, r = STRBUF_INIT;
+	static const char req[] = "GET /api/v1/tasks/1/log HTTP/1.1\r\nHost: x\r\n"
+		"Authorization: " BEARER "\r\nConnection: close\r\n\r\n";
+	int fd;
+
+	ck_assert_int_eq(cluster_submit(c, &spec, NULL, NULL), 0);
+	/* A FIFO nobody writes: opening it must not hold the loop. */
+	strbuf_addf(&path, "%s/1.out", F.log_dir);
+	ck_assert_int_eq(mkfifo(path.buf, 0600), 0);
+	fd = dial();
+	send_all(fd, req, strlen(req));
+	ck_assert_int_eq(read_answer(fd, 3, &r), 404);
+	expect_json_error(&r, "is a FIFO, not a regular file");
+	close(fd);
+	/* A directory neither. */
+	strbuf_reset(&path);
+	strbuf_addf(&path, "%s/1.err", F.log_dir);
+	ck_assert_int_eq(mkdir(path.buf, 0700), 0);
+	ck_assert_ptr_null(cluster_log(c, 1, 1, NULL));
+	ck_assert_int_eq(cluster_client_status(c), 404);
+	ck_assert_ptr_nonnull(strstr(cluster_client_error(c), "is a directory"));
+	/* The API still answers. */
+	ck_assert_ptr_nonnull(cluster_task_get(c, 1));
+	cluster_client_close(c);
+	strbuf_release(&path);
+	strbuf_release(&r);
+}
+END_TEST
+
 static Suite *limits_suite(void)
 {
 	Suite *s = suite_create("api_limits");
@@ -428,6 +474,7 @@ static Suite *limits_suite(void)
 	tcase_add_test(tc, test_error_not_utf8);
 	tcase_add_test(tc, test_repeated_key);
 	tcase_add_test(tc, test_frame_bounds);
+	tcase_add_test(tc, test_log_not_regular);
 	suite_add_tcase(s, tc);
 	return s;
 }
