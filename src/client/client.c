@@ -29,6 +29,7 @@
 #include <jansson.h>
 
 #include "state/state.h"
+#include "util/idset.h"
 #include "util/strbuf.h"
 #include "util/clock.h"
 
@@ -732,10 +733,20 @@ const struct cluster_task *cluster_task_get(cluster_client_t *c, uint64_t id)
 int cluster_cancel(cluster_client_t *c, const uint64_t *ids, size_t n,
 		   uint64_t *cancelled)
 {
+	struct idset set = IDSET_INIT;
+	struct strbuf text = STRBUF_INIT;
 	json_t *list = json_array(), *r;
 
+	/* As ranges ("1-1000000"), not one number per id: the body stays
+	 * small.  One string in the array, which every scheduler reads. */
 	for (size_t i = 0; i < n; i++)
-		json_array_append_new(list, json_integer((json_int_t)ids[i]));
+		idset_add(&set, ids[i], ids[i]);
+	idset_normalize(&set);
+	idset_format(&text, &set);
+	if (text.len)
+		json_array_append_new(list, json_string(text.buf));
+	idset_release(&set);
+	strbuf_release(&text);
 	r = post_json(c, "/api/v1/cancel", json_pack("{s:o}", "ids", list));
 	if (!r)
 		return -1;

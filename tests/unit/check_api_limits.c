@@ -462,6 +462,48 @@ START_TEST(test_log_not_regular)
 }
 END_TEST
 
+/* ---- cancelling many ------------------------------------------------------ */
+
+static int post(const char *target, const char *body, struct strbuf *resp)
+{
+	return raw("POST", target, BEARER, body, strlen(body), resp);
+}
+
+START_TEST(test_cancel_million)
+{
+	cluster_client_t *c = client();
+	const char *argv[] = { "true", NULL };
+	struct cluster_task_spec spec = { .argv = argv, .is_array = 1,
+					  .array_first = 1,
+					  .array_last = 1000000 };
+	struct strbuf r = STRBUF_INIT;
+	uint64_t *ids = malloc(1000000 * sizeof(*ids)), n = 0;
+
+	ck_assert_int_eq(cluster_submit(c, &spec, NULL, NULL), 0);
+	ck_assert_int_eq(cluster_submit(c, &spec, NULL, NULL), 0);
+	/* The client sends ranges: a million ids fit in the body. */
+	for (uint64_t i = 0; i < 1000000; i++)
+		ids[i] = 1000000 - i;
+	ck_assert_msg(cluster_cancel(c, ids, 1000000, &n) == 0, "cancel: %s",
+		      cluster_client_error(c));
+	ck_assert_uint_eq(n, 1000000);
+	ck_assert_int_eq(cluster_task_get(c, 1000000)->state, CLUSTER_TASK_CANCELLED);
+	ck_assert_int_eq(cluster_task_get(c, 1000001)->state, CLUSTER_TASK_QUEUED);
+	/* The API takes an id list as text too. */
+	ck_assert_int_eq(post("/api/v1/cancel", "{\"ids\": \"999999-1000002,1000004\"}",
+			      &r), 200);
+	ck_assert_ptr_nonnull(strstr(body_of(&r),
+				     "{\"cancelled\":3,\"already_ended\":2}"));
+	ck_assert_int_eq(post("/api/v1/cancel", "{\"ids\": \"3-x\"}", &r), 400);
+	expect_json_error(&r, "field 'ids': ");
+	ck_assert_int_eq(post("/api/v1/cancel", "{\"ids\": \"1-2000001\"}", &r), 404);
+	expect_json_error(&r, "no task 2000001");
+	free(ids);
+	cluster_client_close(c);
+	strbuf_release(&r);
+}
+END_TEST
+
 static Suite *limits_suite(void)
 {
 	Suite *s = suite_create("api_limits");
@@ -475,6 +517,7 @@ static Suite *limits_suite(void)
 	tcase_add_test(tc, test_repeated_key);
 	tcase_add_test(tc, test_frame_bounds);
 	tcase_add_test(tc, test_log_not_regular);
+	tcase_add_test(tc, test_cancel_million);
 	suite_add_tcase(s, tc);
 	return s;
 }
