@@ -100,6 +100,8 @@ CORE_SRCS += src/pool/local.c
 
 # api: the scheduler's HTTP API, by resource around one route table
 CORE_SRCS += src/api/http.c
+CORE_SRCS += src/api/conn.c
+CORE_SRCS += src/api/head.c
 CORE_SRCS += src/api/tasks.c
 CORE_SRCS += src/api/wait.c
 CORE_SRCS += src/api/workers.c

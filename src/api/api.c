@@ -44,7 +44,6 @@ struct api *api_create(struct event_base *base, struct sched *s,
 		       const struct api_config *cfg, struct err *err)
 {
 	struct api *a = calloc(1, sizeof(*a));
-	const char *bind = cfg->bind ? cfg->bind : "127.0.0.1";
 
 	if (!a)
 		return errprintf(err, "out of memory"), NULL;
@@ -61,7 +60,7 @@ struct api *api_create(struct event_base *base, struct sched *s,
 		errprintf(err, "cannot create the HTTP server");
 		goto fail;
 	}
-	a->http = http_create(base, routes, a, bind, cfg->port, cfg->token, err);
+	a->http = http_create(base, routes, a, cfg, err);
 	if (!a->http)
 		goto fail;
 	return a;

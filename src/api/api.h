@@ -20,6 +20,11 @@ struct api_config {
 	uint16_t port;			/* 0: ephemeral */
 	const char *token;		/* 64 hex chars */
 	const char *log_dir;		/* task output, for /tasks/ID/log */
+	/* Limits against slow or hostile peers; 0: the defaults of
+	 * cluster-api(7). */
+	unsigned head_timeout;		/* s for a request's line and headers */
+	unsigned idle_timeout;		/* s a connection may stay silent */
+	unsigned max_connections;	/* at once; more wait to be accepted */
 };
 
 struct api *api_create(struct event_base *base, struct sched *s,

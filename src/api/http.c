@@ -5,6 +5,11 @@
  * token when the route wants it, enforces the route's body cap, parses
  * the query string and calls the handler.  Whether a route needs the
  * token is a column of the table, so a public route is one more line.
+ *
+ * The same checks run first on the request head, before its body is
+ * read (judge, called from conn.c): a request refused there costs no
+ * body and never reaches the callback; the callback checks again all
+ * the same, on evhttp's reading of the request.
  */
 #include "api/http.h"
 
@@ -23,14 +28,29 @@
 #include <event2/event.h>
 #include <openssl/crypto.h>
 
+#include "api/conn.h"
 #include "util/idset.h"
 #include "util/log.h"
 #include "util/strbuf.h"
 #include "util/units.h"
 #include "util/xalloc.h"
 
+#define HEAD_TIMEOUT 10			/* seconds, defaults */
+#define IDLE_TIMEOUT 30
+#define MAX_CONNECTIONS 128
+#define HEAD_MAX ((size_t)64 << 10)		/* request line and headers */
+
+/* The answers that refuse a request, for the head and for the request. */
+#define NO_ROUTE "no such resource '%s'"
+#define NO_METHOD "method %s not allowed on '%s' (allowed: %s)"
+#define NO_TOKEN "unauthorized: %s; send 'Authorization: Bearer TOKEN' " \
+	"with the cluster's token"
+#define NO_BODY "request body: %s %s takes none"
+#define TOO_LARGE "request body: larger than %zu bytes"
+
 struct http {
 	struct evhttp *evhttp;
+	struct conns *conns;
 	const struct http_route *routes;
 	struct api *a;
 	uint16_t port;
@@ -214,12 +234,28 @@ static int route_match(const char *pattern, const char *path, task_id_t *id)
 	return !*pattern && (!*path || !strcmp(path, "/"));
 }
 
-static int authorized(struct http *h, struct evhttp_request *req,
-		      const char **why)
+/* The route of `method` on `path`.  NULL when there is none, with the
+ * methods the path does take in `allow` ("POST, GET"; empty: none). */
+static const struct http_route *route_find(const struct http *h,
+					   enum evhttp_cmd_type method,
+					   const char *path, task_id_t *id,
+					   struct strbuf *allow)
 {
-	const char *v = evhttp_find_header(evhttp_request_get_input_headers(req),
-					   "Authorization");
+	for (const struct http_route *r = h->routes; r->pattern; r++) {
+		*id = 0;
+		if (!route_match(r->pattern, path, id))
+			continue;
+		if (r->method == method)
+			return r;
+		strbuf_addf(allow, "%s%s", allow->len ? ", " : "",
+			    method_name(r->method));
+	}
+	return NULL;
+}
 
+/* Is `v`, an Authorization header (NULL: none), the token? */
+static int token_ok(const struct http *h, const char *v, const char **why)
+{
 	if (!v) {
 		*why = "no token";
 		return 0;
@@ -241,22 +277,58 @@ static int authorized(struct http *h, struct evhttp_request *req,
 /* Long enough for any route and its query, short enough for one line. */
 #define LOG_URI_MAX 256
 
-static void log_rejected(struct evhttp_request *req, const char *why)
+static void log_refused(const char *method, const char *target,
+			const char *peer, const char *why)
 {
-	struct evhttp_connection *conn = evhttp_request_get_connection(req);
-	struct strbuf uri = STRBUF_INIT, peer = STRBUF_INIT;
-	char *host = NULL;
-	ev_uint16_t port = 0;
+	struct strbuf m = STRBUF_INIT, t = STRBUF_INIT, p = STRBUF_INIT;
 
-	if (conn)
-		evhttp_connection_get_peer(conn, &host, &port);
-	log_escape(&uri, evhttp_request_get_uri(req), LOG_URI_MAX);
-	log_escape(&peer, host ? host : "?", LOG_URI_MAX);
-	log_msg(LOG_WARNING, "api: refused '%s %s' from %s:%u: %s",
-		method_name(evhttp_request_get_command(req)), uri.buf, peer.buf,
-		port, why);
-	strbuf_release(&uri);
-	strbuf_release(&peer);
+	log_escape(&m, method, 16);
+	log_escape(&t, target, LOG_URI_MAX);
+	log_escape(&p, peer, LOG_URI_MAX);
+	log_msg(LOG_WARNING, "api: refused '%s %s' from %s: %s", m.buf, t.buf,
+		p.buf, why);
+	strbuf_release(&m);
+	strbuf_release(&t);
+	strbuf_release(&p);
+}
+
+/* A request head, before its body is read (conn.c): whatever handle()
+ * would refuse without looking at the body is refused here, so that no
+ * body is read for nothing, least of all a stranger's. */
+static int judge(void *arg, const struct conn_head *hd, struct conn_refusal *rf)
+{
+	struct http *h = arg;
+	const struct http_route *r;
+	const char *why;
+	task_id_t id;
+
+	r = route_find(h, hd->method, hd->path, &id, &rf->allow);
+	if (!r && rf->allow.len) {
+		rf->code = 405;
+		strbuf_addf(&rf->text, NO_METHOD, hd->method_name, hd->path,
+			    rf->allow.buf);
+	} else if (!r) {
+		rf->code = 404;
+		strbuf_addf(&rf->text, NO_ROUTE, hd->path);
+	} else if (r->auth == HTTP_TOKEN &&
+		   !token_ok(h, hd->authorization, &why)) {
+		log_refused(hd->method_name, hd->target, hd->peer, why);
+		rf->code = 401;
+		strbuf_addf(&rf->text, NO_TOKEN, why);
+	} else if (r->max_body == 0 && (hd->length || hd->chunked)) {
+		rf->code = 400;
+		strbuf_addf(&rf->text, NO_BODY, method_name(r->method), r->pattern);
+	} else if (hd->chunked) {
+		rf->code = 411;
+		strbuf_addstr(&rf->text, "request body: send it with a Content-Length, "
+			      "not chunked");
+	} else if (hd->length > r->max_body) {
+		rf->code = 413;
+		strbuf_addf(&rf->text, TOO_LARGE, r->max_body);
+	} else {
+		return 0;
+	}
+	return -1;
 }
 
 static void handle(struct evhttp_request *req, void *arg)
@@ -266,54 +338,54 @@ static void handle(struct evhttp_request *req, void *arg)
 	enum evhttp_cmd_type method = evhttp_request_get_command(req);
 	const char *path = uri ? evhttp_uri_get_path(uri) : NULL;
 	const char *query = uri ? evhttp_uri_get_query(uri) : NULL;
-	const struct http_route *r, *match = NULL;
+	const struct http_route *match;
 	struct http_call c = { .a = h->a, .req = req };
 	struct evbuffer *in = evhttp_request_get_input_buffer(req);
+	struct evkeyvalq *out = evhttp_request_get_output_headers(req);
 	struct strbuf allow = STRBUF_INIT;
 	const char *why, *dup;
 
 	TAILQ_INIT(&c.query);
+	if (conns_take(h->conns, req))
+		return;
+	/* conn.c judged the head already; what follows holds either way. */
 	if (!path)
 		path = "";
-	for (r = h->routes; r->pattern; r++) {
-		task_id_t id = 0;
-		if (!route_match(r->pattern, path, &id))
-			continue;
-		if (r->method == method) {
-			match = r;
-			c.id = id;
-			break;
-		}
-		strbuf_addf(&allow, "%s%s", allow.len ? ", " : "",
-			    method_name(r->method));
-	}
+	match = route_find(h, method, path, &c.id, &allow);
 	if (!match) {
 		if (allow.len) {
-			evhttp_add_header(evhttp_request_get_output_headers(req),
-					  "Allow", allow.buf);
-			http_reply_error(req, 405, "method %s not allowed on '%s' (allowed: %s)",
-					 method_name(method), path, allow.buf);
+			evhttp_add_header(out, "Allow", allow.buf);
+			http_reply_error(req, 405, NO_METHOD, method_name(method),
+					 path, allow.buf);
 		} else {
-			http_reply_error(req, 404, "no such resource '%s'", path);
+			http_reply_error(req, 404, NO_ROUTE, path);
 		}
 		goto out;
 	}
-	if (match->auth == HTTP_TOKEN && !authorized(h, req, &why)) {
-		log_rejected(req, why);
-		evhttp_add_header(evhttp_request_get_output_headers(req),
-				  "WWW-Authenticate", "Bearer");
-		http_reply_error(req, 401, "unauthorized: %s; send 'Authorization: Bearer TOKEN' "
-				 "with the cluster's token", why);
+	if (match->auth == HTTP_TOKEN &&
+	    !token_ok(h, evhttp_find_header(evhttp_request_get_input_headers(req),
+					    "Authorization"), &why)) {
+		struct evhttp_connection *conn = evhttp_request_get_connection(req);
+		struct strbuf peer = STRBUF_INIT;
+		char *host = NULL;
+		ev_uint16_t port = 0;
+		if (conn)
+			evhttp_connection_get_peer(conn, &host, &port);
+		strbuf_addf(&peer, "%s:%u", host ? host : "?", port);
+		log_refused(method_name(method), evhttp_request_get_uri(req),
+			    peer.buf, why);
+		strbuf_release(&peer);
+		evhttp_add_header(out, "WWW-Authenticate", "Bearer");
+		http_reply_error(req, 401, NO_TOKEN, why);
 		goto out;
 	}
 	c.body_len = evbuffer_get_length(in);
 	if (c.body_len > match->max_body) {
 		if (match->max_body == 0)
-			http_reply_error(req, 400, "request body: %s %s takes none",
-					 method_name(method), match->pattern);
+			http_reply_error(req, 400, NO_BODY, method_name(method),
+					 match->pattern);
 		else
-			http_reply_error(req, 413, "request body: larger than %zu bytes",
-					 match->max_body);
+			http_reply_error(req, 413, TOO_LARGE, match->max_body);
 		goto out;
 	}
 	c.body = c.body_len ? (const char *)evbuffer_pullup(in, -1) : "";
@@ -331,14 +403,26 @@ out:
 	strbuf_release(&allow);
 }
 
+void http_on_close(struct http *h, struct evhttp_request *req,
+		   void (*fn)(void *), void *arg)
+{
+	conns_on_close(h->conns, req, fn, arg);
+}
+
 /* ---- life cycle --------------------------------------------------------- */
 
 struct http *http_create(struct event_base *base,
 			 const struct http_route *routes, struct api *a,
-			 const char *bind, uint16_t port, const char *token,
-			 struct err *err)
+			 const struct api_config *cfg, struct err *err)
 {
 	struct http *h = xcalloc(1, sizeof(*h));
+	const char *bind = cfg->bind ? cfg->bind : "127.0.0.1";
+	struct conn_limits lim = {
+		.head_timeout = cfg->head_timeout ? cfg->head_timeout : HEAD_TIMEOUT,
+		.max_connections = cfg->max_connections ? cfg->max_connections :
+				   MAX_CONNECTIONS,
+		.head_max = HEAD_MAX,
+	};
 	struct evhttp_bound_socket *sock;
 	size_t max_body = 0;
 
@@ -347,25 +431,32 @@ struct http *http_create(struct event_base *base,
 			max_body = r->max_body;
 	h->routes = routes;
 	h->a = a;
-	snprintf(h->token, sizeof(h->token), "%s", token);
+	snprintf(h->token, sizeof(h->token), "%s", cfg->token);
 	h->token_len = strlen(h->token);
 	h->evhttp = evhttp_new(base);
 	if (!h->evhttp) {
 		errprintf(err, "cannot create the HTTP server");
 		goto fail;
 	}
+	h->conns = conns_create(base, h->evhttp, &lim, judge, h);
+	/* Idle: between requests, and while a body is read or an answer
+	 * written; evhttp does not read while a handler holds a request. */
+	evhttp_set_timeout(h->evhttp, (int)(cfg->idle_timeout ? cfg->idle_timeout :
+					    IDLE_TIMEOUT));
+	evhttp_set_max_headers_size(h->evhttp, (ev_ssize_t)HEAD_MAX);
 	evhttp_set_max_body_size(h->evhttp, (ev_ssize_t)max_body);
 	evhttp_set_allowed_methods(h->evhttp, EVHTTP_REQ_GET | EVHTTP_REQ_POST |
 				   EVHTTP_REQ_HEAD | EVHTTP_REQ_PUT |
 				   EVHTTP_REQ_DELETE | EVHTTP_REQ_PATCH |
 				   EVHTTP_REQ_OPTIONS);
 	evhttp_set_gencb(h->evhttp, handle, h);
-	sock = evhttp_bind_socket_with_handle(h->evhttp, bind, port);
+	sock = evhttp_bind_socket_with_handle(h->evhttp, bind, cfg->port);
 	if (!sock) {
 		errprintf(err, "cannot listen on '%s' port %u: %s", bind,
-			  (unsigned)port, strerror(errno));
+			  (unsigned)cfg->port, strerror(errno));
 		goto fail;
 	}
+	conns_listener(h->conns, evhttp_bound_socket_get_listener(sock));
 	{
 		struct sockaddr_storage ss;
 		socklen_t len = sizeof(ss);
@@ -387,8 +478,11 @@ void http_destroy(struct http *h)
 {
 	if (!h)
 		return;
+	if (h->conns)
+		conns_listener(h->conns, NULL);	/* evhttp_free frees it */
 	if (h->evhttp)
 		evhttp_free(h->evhttp);
+	conns_destroy(h->conns);
 	OPENSSL_cleanse(h->token, sizeof(h->token));
 	free(h);
 }

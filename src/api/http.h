@@ -14,6 +14,7 @@
 #include <event2/keyvalq_struct.h>
 #include <jansson.h>
 
+#include "api/api.h"
 #include "task/task.h"
 #include "util/err.h"
 
@@ -64,15 +65,19 @@ json_t *http_body_json(struct http_call *c);
 int http_query_uint(struct http_call *c, const char *key, uint64_t min,
 		    uint64_t max, uint64_t *out);
 
-/* The server: listens on bind:port (0: ephemeral) and hands each request
- * to its route in `routes` (not copied: it must outlive the server), with
- * `a` in the call.  The token is checked once the route is known, for the
- * routes that need it. */
+/* The server: listens on cfg's bind:port (0: ephemeral) and hands each
+ * request to its route in `routes` (not copied: it must outlive the
+ * server), with `a` in the call.  The token is checked once the route is
+ * known, for the routes that need it, and before any body is read. */
 struct http *http_create(struct event_base *base,
 			 const struct http_route *routes, struct api *a,
-			 const char *bind, uint16_t port, const char *token,
-			 struct err *err);
+			 const struct api_config *cfg, struct err *err);
 void http_destroy(struct http *h);
 uint16_t http_port(const struct http *h);
+
+/* Call fn(arg) if the connection of `req` closes before `req` is answered
+ * (a parked long-poll); fn NULL: no longer. */
+void http_on_close(struct http *h, struct evhttp_request *req,
+		   void (*fn)(void *), void *arg);
 
 #endif

@@ -80,8 +80,7 @@ static void waiter_unlink(struct waiter *w)
 static void waiter_free(struct waiter *w)
 {
 	if (w->req)
-		evhttp_connection_set_closecb(evhttp_request_get_connection(w->req),
-					      NULL, NULL);
+		http_on_close(w->a->http, w->req, NULL, NULL);
 	event_free(w->timer);
 	idset_release(&w->ids);
 	free(w);
@@ -116,11 +115,10 @@ static void waiter_timeout(evutil_socket_t fd, short what, void *arg)
 
 /* The client went away (or the API is shutting down): drop the waiter
  * without replying; evhttp frees the request. */
-static void waiter_closed(struct evhttp_connection *conn, void *arg)
+static void waiter_closed(void *arg)
 {
 	struct waiter *w = arg;
 
-	(void)conn;
 	w->req = NULL;
 	waiter_unlink(w);
 	waiter_free(w);
@@ -185,8 +183,7 @@ void wait_tasks(struct http_call *c)
 	w->timer = evtimer_new(c->a->base, waiter_timeout, w);
 	struct timeval tv = { (time_t)timeout, 0 };
 	evtimer_add(w->timer, &tv);
-	evhttp_connection_set_closecb(evhttp_request_get_connection(c->req),
-				      waiter_closed, w);
+	http_on_close(c->a->http, c->req, waiter_closed, w);
 	w->next = c->a->waiters;
 	if (w->next)
 		w->next->prev = w;

@@ -1,7 +1,9 @@
 /*
  * The API against what a careless or hostile peer sends: bytes that would
  * forge log lines or break JSON, repeated query keys, tasks the worker
- * protocol cannot carry, odd log files, huge id lists.  Same set-up as
+ * protocol cannot carry, odd log files, huge id lists; and, with short
+ * limits, slow and hostile connections: heads refused before their body,
+ * late heads, dripped bodies, idle and surplus connections.  Same set-up as
  * check_api.c: the API on an event loop in a second thread, the test on
  * raw sockets or the client library.
  */
@@ -504,6 +506,322 @@ START_TEST(test_cancel_million)
 }
 END_TEST
 
+/* ---- slow and hostile peers ------------------------------------------------ */
+
+#define HEAD_TIMEOUT 1
+#define IDLE_TIMEOUT 2
+#define MAX_CONNECTIONS 4
+
+static void setup_limits(void)
+{
+	struct api_config cfg = { .head_timeout = HEAD_TIMEOUT,
+				  .idle_timeout = IDLE_TIMEOUT,
+				  .max_connections = MAX_CONNECTIONS };
+
+	start(&cfg);
+}
+
+static double now(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
+
+/* One whole answer (head and Content-Length bytes), within `secs`, the
+ * connection left open and nothing of a next answer read; its status, 0
+ * for none. */
+static int answer(int fd, double secs, struct strbuf *resp)
+{
+	double end = now() + secs;
+	size_t want = 0, head = 0;
+	int code = 0;
+
+	strbuf_reset(resp);
+	while (!head || resp->len < head + want) {
+		struct pollfd p = { fd, POLLIN, 0 };
+		char buf[4096];
+		size_t room = head ? head + want - resp->len : 1;
+		ssize_t n;
+		if (now() >= end || poll(&p, 1, (int)((end - now()) * 1000) + 1) <= 0)
+			return 0;
+		n = read(fd, buf, room < sizeof(buf) ? room : sizeof(buf));
+		if (n <= 0)
+			return 0;
+		strbuf_add(resp, buf, (size_t)n);
+		if (!head && resp->len >= 4 &&
+		    !memcmp(resp->buf + resp->len - 4, "\r\n\r\n", 4)) {
+			const char *cl = strcasestr(resp->buf, "\r\nContent-Length: ");
+			head = resp->len;
+			want = cl ? strtoul(cl + 18, NULL, 10) : 0;
+		}
+	}
+	sscanf(resp->buf, "HTTP/1.%*d %d", &code);
+	return code;
+}
+
+/* Does the peer close within `secs` (whatever it sends first)? */
+static int closed_within(int fd, double secs)
+{
+	double end = now() + secs;
+	char buf[4096];
+
+	for (;;) {
+		struct pollfd p = { fd, POLLIN, 0 };
+		ssize_t n;
+		if (now() >= end || poll(&p, 1, (int)((end - now()) * 1000) + 1) <= 0)
+			return 0;
+		n = read(fd, buf, sizeof(buf));
+		if (n == 0 || (n < 0 && errno == ECONNRESET))
+			return 1;
+		if (n < 0)
+			return 0;
+	}
+}
+
+static int send_head(const char *head)
+{
+	int fd = dial();
+
+	send_all(fd, head, strlen(head));
+	return fd;
+}
+
+START_TEST(test_refused_before_body)
+{
+	struct strbuf r = STRBUF_INIT;
+	int fd;
+
+	/* A stranger announcing a task file: refused on its head alone. */
+	fd = send_head("POST /api/v1/tasks/batch HTTP/1.1\r\nHost: x\r\n"
+		       "Authorization: Bearer wrong\r\n"
+		       "Content-Length: 50000000\r\n\r\n");
+	ck_assert_int_eq(answer(fd, 0.5, &r), 401);
+	expect_json_error(&r, "unauthorized: wrong token");
+	ck_assert_ptr_nonnull(strstr(r.buf, "WWW-Authenticate: Bearer"));
+	close(fd);
+	fd = send_head("POST /api/v1/tasks HTTP/1.1\r\nHost: x\r\n"
+		       "Content-Length: 100\r\n\r\n");
+	ck_assert_int_eq(answer(fd, 0.5, &r), 401);
+	expect_json_error(&r, "unauthorized: no token");
+	close(fd);
+	/* With the token, a body above the route's cap: 413 at once. */
+	fd = send_head("POST /api/v1/tasks HTTP/1.1\r\nHost: x\r\n"
+		       "Authorization: " BEARER "\r\n"
+		       "Content-Length: 2000000\r\n\r\n");
+	ck_assert_int_eq(answer(fd, 0.5, &r), 413);
+	expect_json_error(&r, "request body: larger than 1048576 bytes");
+	close(fd);
+	/* A body where none is taken, a chunked one, no such route. */
+	fd = send_head("GET /api/v1/counters HTTP/1.1\r\nHost: x\r\n"
+		       "Authorization: " BEARER "\r\nContent-Length: 5\r\n\r\n");
+	ck_assert_int_eq(answer(fd, 0.5, &r), 400);
+	expect_json_error(&r, "takes none");
+	close(fd);
+	fd = send_head("POST /api/v1/tasks HTTP/1.1\r\nHost: x\r\n"
+		       "Authorization: " BEARER "\r\n"
+		       "Transfer-Encoding: chunked\r\n\r\n");
+	ck_assert_int_eq(answer(fd, 0.5, &r), 411);
+	expect_json_error(&r, "Content-Length");
+	close(fd);
+	fd = send_head("PUT /api/v1/nothing HTTP/1.1\r\nHost: x\r\n"
+		       "Content-Length: 50000000\r\n\r\n");
+	ck_assert_int_eq(answer(fd, 0.5, &r), 404);
+	close(fd);
+	/* Two different lengths, or none that is a number. */
+	fd = send_head("POST /api/v1/tasks HTTP/1.1\r\nHost: x\r\n"
+		       "Authorization: " BEARER "\r\nContent-Length: 2\r\n"
+		       "Content-Length: 3\r\n\r\n{}");
+	ck_assert_int_eq(answer(fd, 0.5, &r), 400);
+	expect_json_error(&r, "header 'Content-Length'");
+	close(fd);
+	strbuf_release(&r);
+}
+END_TEST
+
+START_TEST(test_refused_body_dropped)
+{
+	struct strbuf r = STRBUF_INIT;
+	size_t len = 1 << 20;
+	char *body = calloc(1, len);
+	double t0;
+	int fd;
+
+	/* The client sends the body anyway, then reads: it gets the answer,
+	 * then the end of the connection, not a reset. */
+	fd = send_head("POST /api/v1/tasks HTTP/1.1\r\nHost: x\r\n"
+		       "Authorization: Bearer wrong\r\n"
+		       "Content-Length: 1048576\r\n\r\n");
+	send_all(fd, body, len);
+	t0 = now();
+	ck_assert_int_eq(answer(fd, 2, &r), 401);
+	ck_assert(closed_within(fd, 2));
+	ck_assert_msg(now() - t0 < HEAD_TIMEOUT, "closed after %.1fs", now() - t0);
+	close(fd);
+	free(body);
+	strbuf_release(&r);
+}
+END_TEST
+
+START_TEST(test_head_timeout)
+{
+	struct strbuf r = STRBUF_INIT;
+	double t0 = now();
+	int fd;
+
+	/* Half a head, then nothing: 408 after HEAD_TIMEOUT, then closed. */
+	fd = send_head("GET /api/v1/coun");
+	ck_assert_int_eq(answer(fd, HEAD_TIMEOUT + 1.5, &r), 408);
+	expect_json_error(&r, "request head: not complete within 1 seconds");
+	ck_assert(closed_within(fd, 1));
+	ck_assert_double_ge(now() - t0, HEAD_TIMEOUT - 0.1);
+	close(fd);
+	/* A head dripped a byte at a time gets no longer. */
+	fd = dial();
+	t0 = now();
+	for (int i = 0; i < 30 && now() - t0 < HEAD_TIMEOUT + 2; i++) {
+		if (send(fd, "X", 1, MSG_NOSIGNAL) != 1)
+			break;
+		usleep(100000);
+	}
+	ck_assert(closed_within(fd, 1));
+	ck_assert_double_le(now() - t0, HEAD_TIMEOUT + 2);
+	close(fd);
+	strbuf_release(&r);
+}
+END_TEST
+
+START_TEST(test_drip_refused_body)
+{
+	struct strbuf r = STRBUF_INIT;
+	double t0;
+	int fd, closed = 0;
+
+	fd = send_head("POST /api/v1/tasks/batch HTTP/1.1\r\nHost: x\r\n"
+		       "Authorization: Bearer wrong\r\n"
+		       "Content-Length: 67108864\r\n\r\n");
+	ck_assert_int_eq(answer(fd, 0.5, &r), 401);
+	/* Dripping the body does not keep the connection. */
+	t0 = now();
+	while (now() - t0 < HEAD_TIMEOUT + 2) {
+		struct pollfd p = { fd, POLLIN, 0 };
+		if (send(fd, "x", 1, MSG_NOSIGNAL) != 1 ||
+		    (poll(&p, 1, 100) == 1 && closed_within(fd, 0.1))) {
+			closed = 1;
+			break;
+		}
+	}
+	ck_assert_msg(closed, "still open after %.1fs", now() - t0);
+	ck_assert_double_le(now() - t0, HEAD_TIMEOUT + 1);
+	close(fd);
+	strbuf_release(&r);
+}
+END_TEST
+
+START_TEST(test_idle_timeout)
+{
+	double t0 = now();
+	int fd = dial();
+
+	ck_assert(closed_within(fd, IDLE_TIMEOUT + 1.5));
+	ck_assert_double_ge(now() - t0, IDLE_TIMEOUT - 0.1);
+	close(fd);
+}
+END_TEST
+
+START_TEST(test_long_poll_outlives_idle)
+{
+	cluster_client_t *c = client();
+	const char *argv[] = { "true", NULL };
+	struct cluster_task_spec spec = { .argv = argv };
+	struct strbuf r = STRBUF_INIT;
+	double t0;
+	int fd;
+
+	ck_assert_int_eq(cluster_submit(c, &spec, NULL, NULL), 0);
+	t0 = now();
+	fd = send_head("GET /api/v1/wait?ids=1&timeout=4 HTTP/1.1\r\nHost: x\r\n"
+		       "Authorization: " BEARER "\r\n\r\n");
+	ck_assert_int_eq(answer(fd, 6, &r), 200);
+	ck_assert_double_ge(now() - t0, 3.9);
+	ck_assert_ptr_nonnull(strstr(body_of(&r), "\"done\":false"));
+	close(fd);
+	cluster_client_close(c);
+	strbuf_release(&r);
+}
+END_TEST
+
+START_TEST(test_keep_alive)
+{
+	struct strbuf r = STRBUF_INIT;
+	static const char body[] = "{\"argv\":[\"true\"]}";
+	struct strbuf req = STRBUF_INIT;
+	int fd;
+
+	/* Three requests in one write, the middle one with a body. */
+	strbuf_addstr(&req, "GET /api/v1/counters HTTP/1.1\r\nHost: x\r\n"
+		      "Authorization: " BEARER "\r\n\r\n");
+	strbuf_addf(&req, "POST /api/v1/tasks HTTP/1.1\r\nHost: x\r\n"
+		    "Authorization: " BEARER "\r\nContent-Length: %zu\r\n\r\n%s",
+		    strlen(body), body);
+	strbuf_addstr(&req, "\r\nGET /api/v1/tasks/1 HTTP/1.1\r\nHost: x\r\n"
+		      "Authorization: " BEARER "\r\n\r\n");
+	fd = send_head(req.buf);
+	ck_assert_int_eq(answer(fd, 2, &r), 200);
+	ck_assert_ptr_nonnull(strstr(body_of(&r), "\"uptime\""));
+	ck_assert_int_eq(answer(fd, 2, &r), 201);
+	ck_assert_int_eq(answer(fd, 2, &r), 200);
+	ck_assert_ptr_nonnull(strstr(body_of(&r), "\"id\":1"));
+	/* A refused request after them closes the connection. */
+	send_all(fd, "GET /api/v1/counters HTTP/1.1\r\n\r\n", 34);
+	ck_assert_int_eq(answer(fd, 2, &r), 401);
+	ck_assert(closed_within(fd, 1));
+	close(fd);
+	strbuf_release(&req);
+	strbuf_release(&r);
+}
+END_TEST
+
+START_TEST(test_head_too_large)
+{
+	struct strbuf head = STRBUF_INIT, r = STRBUF_INIT;
+	int fd;
+
+	strbuf_addstr(&head, "GET /api/v1/counters HTTP/1.1\r\nX-Pad: ");
+	for (int i = 0; i < 70000; i++)
+		strbuf_addch(&head, 'p');
+	fd = dial();
+	send_all(fd, head.buf, head.len);
+	ck_assert_int_eq(answer(fd, 1, &r), 431);
+	expect_json_error(&r, "request head: larger than 65536 bytes");
+	close(fd);
+	strbuf_release(&head);
+	strbuf_release(&r);
+}
+END_TEST
+
+START_TEST(test_max_connections)
+{
+	static const char req[] = "GET /api/v1/counters HTTP/1.1\r\nHost: x\r\n"
+		"Authorization: " BEARER "\r\n\r\n";
+	struct strbuf r = STRBUF_INIT;
+	int idle[MAX_CONNECTIONS], fd;
+
+	for (int i = 0; i < MAX_CONNECTIONS; i++)
+		idle[i] = dial();
+	/* One more: it connects (the kernel's queue) but waits its turn. */
+	fd = send_head(req);
+	ck_assert_int_eq(answer(fd, 0.5, &r), 0);
+	close(idle[0]);
+	ck_assert_int_eq(answer(fd, 1, &r), 200);
+	for (int i = 1; i < MAX_CONNECTIONS; i++)
+		close(idle[i]);
+	close(fd);
+	strbuf_release(&r);
+}
+END_TEST
+
 static Suite *limits_suite(void)
 {
 	Suite *s = suite_create("api_limits");
@@ -518,6 +836,20 @@ static Suite *limits_suite(void)
 	tcase_add_test(tc, test_frame_bounds);
 	tcase_add_test(tc, test_log_not_regular);
 	tcase_add_test(tc, test_cancel_million);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("slow_peers");
+	tcase_add_checked_fixture(tc, setup_limits, teardown);
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, test_refused_before_body);
+	tcase_add_test(tc, test_refused_body_dropped);
+	tcase_add_test(tc, test_head_timeout);
+	tcase_add_test(tc, test_drip_refused_body);
+	tcase_add_test(tc, test_idle_timeout);
+	tcase_add_test(tc, test_long_poll_outlives_idle);
+	tcase_add_test(tc, test_keep_alive);
+	tcase_add_test(tc, test_head_too_large);
+	tcase_add_test(tc, test_max_connections);
 	suite_add_tcase(s, tc);
 	return s;
 }
