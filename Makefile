@@ -118,6 +118,7 @@ LIB_SRCS += src/util/strbuf.c
 LIB_SRCS += src/util/err.c
 LIB_SRCS += src/util/clock.c
 LIB_SRCS += src/util/xalloc.c
+LIB_SRCS += src/util/idset.c
 
 # worker: task executor, worker process, nanny
 CORE_SRCS += src/worker/exec.c
