@@ -119,6 +119,7 @@ LIB_SRCS += src/util/err.c
 LIB_SRCS += src/util/clock.c
 LIB_SRCS += src/util/xalloc.c
 LIB_SRCS += src/util/idset.c
+LIB_SRCS += src/util/vec.c
 
 # worker: task executor, worker process, nanny
 CORE_SRCS += src/worker/exec.c
@@ -252,14 +253,16 @@ $(BUILD)/pic/%.o: %.c $(FLAGS_STAMP)
 # The library's only global names are cluster_*, in the archive too (one
 # relocatable object, the rest made local), so a program linking it
 # meets none of its helpers (strbuf_*, state_*) by accident.
-$(BUILD)/lib/libcluster.a: $(LIB_OBJS)
+# Both also depend on the Makefile: with .SECONDARY, a source newly listed
+# here would otherwise not relink a library newer than that source.
+$(BUILD)/lib/libcluster.a: $(LIB_OBJS) Makefile
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  AR      $@")
-	$(Q)$(CC) -r -nostdlib -o $(BUILD)/pic/libcluster.o $^ && \
+	$(Q)$(CC) -r -nostdlib -o $(BUILD)/pic/libcluster.o $(LIB_OBJS) && \
 		objcopy -w --keep-global-symbol='cluster_*' $(BUILD)/pic/libcluster.o && \
 		rm -f $@ && ar rcs $@ $(BUILD)/pic/libcluster.o
 
-$(BUILD)/lib/libcluster.so.$(VERSION): $(LIB_OBJS) $(FLAGS_STAMP)
+$(BUILD)/lib/libcluster.so.$(VERSION): $(LIB_OBJS) $(FLAGS_STAMP) Makefile
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  LINK    $@")
 	$(Q)printf '{ global: cluster_*; local: *; };\n' >$(BUILD)/pic/libcluster.map
