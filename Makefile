@@ -106,6 +106,7 @@ CORE_SRCS += src/api/tasks.c
 CORE_SRCS += src/api/wait.c
 CORE_SRCS += src/api/workers.c
 CORE_SRCS += src/api/api.c
+CORE_SRCS += src/api/pool.c
 
 # client: the C client library (include/cluster/client.h)
 CORE_SRCS += src/client/client.c
@@ -190,6 +191,7 @@ UNIT_TESTS += tests/unit/check_server.c
 UNIT_TESTS += tests/unit/check_events.c
 UNIT_TESTS += tests/unit/check_manager.c
 UNIT_TESTS += tests/unit/check_pool_wiring.c
+UNIT_TESTS += tests/unit/check_api_pool.c
 
 # benchmarks: print figures, assert nothing (`make bench`)
 BENCH_SRCS += tests/bench/bench_proto.c

@@ -13,6 +13,7 @@
 
 #include <event2/event.h>
 
+#include "api/pool.h"
 #include "api/routes.h"
 #include "util/clock.h"
 #include "util/xalloc.h"
@@ -23,6 +24,26 @@
 
 #define GET EVHTTP_REQ_GET
 #define POST EVHTTP_REQ_POST
+
+/* The pool's routes (api/pool.c) answer with a status and a document. */
+static void pool_route(struct http_call *c,
+		       int (*fn)(const struct api_pool_request *, json_t **))
+{
+	struct api_pool_request r = {
+		.m = c->a->pool, .s = c->a->s, .address = c->a->address,
+		.http_port = api_port(c->a), .since = c->a->started,
+		.body = c->body, .body_len = c->body_len,
+	};
+	json_t *reply = NULL;
+	int code = fn(&r, &reply);
+
+	http_reply_json(c->req, code, reply);
+}
+
+static void pool_show(struct http_call *c) { pool_route(c, api_pool_status); }
+static void pool_scale(struct http_call *c) { pool_route(c, api_pool_scale); }
+static void pool_adapt(struct http_call *c) { pool_route(c, api_pool_adapt); }
+static void pool_resume(struct http_call *c) { pool_route(c, api_pool_resume); }
 
 /* Every route; cluster-api(7) documents each. */
 static const struct http_route routes[] = {
@@ -37,6 +58,10 @@ static const struct http_route routes[] = {
 	{ "/api/v1/wait",           GET,  wait_tasks,        0,        HTTP_TOKEN },
 	{ "/api/v1/workers",        GET,  workers_list,      0,        HTTP_TOKEN },
 	{ "/api/v1/counters",       GET,  workers_counters,  0,        HTTP_TOKEN },
+	{ "/api/v1/pool",           GET,  pool_show,         0,        HTTP_TOKEN },
+	{ "/api/v1/pool/scale",     POST, pool_scale,        JSON,     HTTP_TOKEN },
+	{ "/api/v1/pool/adapt",     POST, pool_adapt,        JSON,     HTTP_TOKEN },
+	{ "/api/v1/pool/resume",    POST, pool_resume,       JSON,     HTTP_TOKEN },
 	{ NULL, 0, NULL, 0, 0 },
 };
 
@@ -78,7 +103,17 @@ void api_destroy(struct api *a)
 	if (a->check)
 		event_free(a->check);
 	free(a->log_dir);
+	free(a->address);
 	free(a);
+}
+
+void api_set_pool(struct api *a, struct pool_manager *m, const char *address)
+{
+	if (!a)
+		return;
+	a->pool = m;
+	free(a->address);
+	a->address = address ? xstrdup(address) : NULL;
 }
 
 uint16_t api_port(const struct api *a)

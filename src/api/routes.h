@@ -19,6 +19,7 @@
 struct event;
 struct event_base;
 struct waiter;
+struct pool_manager;
 
 struct api {
 	struct event_base *base;
@@ -28,6 +29,8 @@ struct api {
 	double started;
 	struct waiter *waiters;
 	struct event *check;		/* deferred wake-up of waiters */
+	struct pool_manager *pool;	/* api_set_pool's; NULL: none */
+	char *address;			/* the workers' address, for status */
 };
 
 /* tasks.c: submission, listing, one task, cancel, logs */

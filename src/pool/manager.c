@@ -389,6 +389,14 @@ struct pool *pool_manager_pool(struct pool_manager *m)
 	return m->pool;
 }
 
+void pool_manager_sizes(const struct pool_manager *m, unsigned *per_job,
+			unsigned *cores, uint64_t *memory)
+{
+	*per_job = pool_params(m->pool)->workers_per_job;
+	*cores = m->cfg.worker_cores ? m->cfg.worker_cores : 1;
+	*memory = m->cfg.worker_memory;
+}
+
 unsigned long pool_manager_commands(const struct pool_manager *m,
 				    unsigned long *polls)
 {
@@ -519,6 +527,16 @@ json_t *pool_manager_status(struct pool_manager *m)
 	json_object_set_new(o, "unrunnable", unrunnable(m));
 	json_object_set_new(o, "unrunnable_tasks",
 			    json_integer((json_int_t)m->demand.over));
+	json_object_set_new(o, "workers_per_job", json_integer(
+		(json_int_t)pool_params(m->pool)->workers_per_job));
+	json_object_set_new(o, "worker_cores", json_integer(
+		(json_int_t)(m->cfg.worker_cores ? m->cfg.worker_cores : 1)));
+	json_object_set_new(o, "worker_memory",
+			    json_integer((json_int_t)m->cfg.worker_memory));
+	json_object_set_new(o, "adapt_bounds", !m->adapt_on ? json_null() :
+		json_pack("{s:I,s:I,s:f}", "min", (json_int_t)m->adapt.min,
+			  "max", (json_int_t)m->adapt.max,
+			  "idle_timeout", m->adapt.idle_timeout));
 	return o;
 }
 

@@ -124,7 +124,9 @@ void pool_manager_resume(struct pool_manager *m);
  * "walltime_left", "draining"}], "last_poll", "poll_error", "paused",
  * "waiting", "last_error", "unrunnable": [{"id", "needs", "limit"}] (a
  * few queued tasks no worker could run, "needs": "8 cores", "limit":
- * "4 cores"), "unrunnable_tasks" (how many in all)}; a new reference. */
+ * "4 cores"), "unrunnable_tasks" (how many in all), "workers_per_job",
+ * "worker_cores", "worker_memory", "adapt_bounds": {"min", "max",
+ * "idle_timeout"} or null}; a new reference. */
 json_t *pool_manager_status(struct pool_manager *m);
 
 /* Stop the pool for good: adapt off, the target 0 (the `target` file
@@ -137,6 +139,11 @@ json_t *pool_manager_status(struct pool_manager *m);
  * on; destroy the manager after the call. */
 void pool_manager_stop(struct pool_manager *m, double timeout,
 		       void (*done)(void *arg), void *arg);
+
+/* A job's workers, and each worker's cores and memory (bytes; 0: not
+ * counted): what turns a size in jobs, cores or memory into workers. */
+void pool_manager_sizes(const struct pool_manager *m, unsigned *per_job,
+			unsigned *cores, uint64_t *memory);
 
 /* For tests and status. */
 struct pool *pool_manager_pool(struct pool_manager *m);

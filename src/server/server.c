@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "api/api.h"
+#include "api/pool.h"
 #include "proto/proto.h"
 #include "server/events.h"
 #include "server/pool.h"
@@ -373,4 +374,5 @@ struct pool_manager *server_pool(struct server *srv)
 void server_set_pool(struct server *srv, struct pool_manager *m)
 {
 	srv->pool = m;
+	api_set_pool(srv->api, m, srv->address);
 }
