@@ -212,6 +212,45 @@ int cluster_counters(cluster_client_t *c, struct cluster_counters *out);
  * failure (status 404: no such task or no such log). */
 char *cluster_log(cluster_client_t *c, uint64_t id, int stream, size_t *len);
 
+/* ---- the pool (cluster-api(7), "The pool") ------------------------------- */
+
+/* The pool's status document (cluster-api(7) describes its fields) as JSON
+ * text, NUL-terminated, *len (may be NULL) its length; the caller frees
+ * it.  NULL on failure (status 404: the scheduler has no pool). */
+char *cluster_pool_status_json(cluster_client_t *c, size_t *len);
+
+/* What a size given to cluster_scale counts. */
+enum cluster_scale_unit {
+	CLUSTER_SCALE_WORKERS,
+	CLUSTER_SCALE_JOBS,
+	CLUSTER_SCALE_CORES,		/* rounded up to whole jobs */
+	CLUSTER_SCALE_MEMORY,		/* bytes, rounded up to whole jobs */
+};
+
+/* The target a scale set. */
+struct cluster_scale_result {
+	uint64_t workers;
+	uint64_t jobs;
+	unsigned workers_per_job;
+};
+
+/* Grow or shrink the pool to `value` of `unit`; *out (may be NULL) gets
+ * the target in workers and jobs.  Ends adapting.  Status 409: the
+ * scheduler has no pool. */
+int cluster_scale(cluster_client_t *c, enum cluster_scale_unit unit,
+		  uint64_t value, struct cluster_scale_result *out);
+
+/* Let the pool follow its tasks' demand between min and max workers (jobs
+ * when in_jobs), shrinking after idle_timeout seconds of low demand
+ * (<= 0: the scheduler's default). */
+int cluster_adapt(cluster_client_t *c, unsigned min, unsigned max,
+		  double idle_timeout, int in_jobs);
+/* Stop adapting; the target stays where adapt left it. */
+int cluster_adapt_off(cluster_client_t *c);
+
+/* Clear a paused pool's failure counters so it submits again. */
+int cluster_resume(cluster_client_t *c);
+
 #ifdef __cplusplus
 }
 #endif

@@ -918,3 +918,71 @@ char *cluster_log(cluster_client_t *c, uint64_t id, int stream, size_t *len)
 		return NULL;
 	return strbuf_detach(&c->resp, len);
 }
+
+/* ---- the pool --------------------------------------------------------- */
+
+char *cluster_pool_status_json(cluster_client_t *c, size_t *len)
+{
+	if (request(c, EVHTTP_REQ_GET, "/api/v1/pool", NULL, NULL, 0, 0) < 0)
+		return NULL;
+	return strbuf_detach(&c->resp, len);
+}
+
+int cluster_scale(cluster_client_t *c, enum cluster_scale_unit unit,
+		  uint64_t value, struct cluster_scale_result *out)
+{
+	static const char *const keys[] = { "workers", "jobs", "cores", "memory" };
+	json_t *j;
+
+	if ((unsigned)unit >= sizeof(keys) / sizeof(keys[0]) ||
+	    value > (uint64_t)INT64_MAX)
+		return fail(c, "scale: bad unit or size");
+	j = post_json(c, "/api/v1/pool/scale",
+		      json_pack("{s:I}", keys[unit], (json_int_t)value));
+	if (!j)
+		return -1;
+	if (out) {
+		out->workers = jint(j, "workers");
+		out->jobs = jint(j, "jobs");
+		out->workers_per_job = (unsigned)jint(j, "workers_per_job");
+	}
+	json_decref(j);
+	return 0;
+}
+
+int cluster_adapt(cluster_client_t *c, unsigned min, unsigned max,
+		  double idle_timeout, int in_jobs)
+{
+	json_t *body = json_pack("{s:I,s:I,s:b}", "min", (json_int_t)min,
+				 "max", (json_int_t)max, "jobs", in_jobs != 0);
+	json_t *j;
+
+	if (idle_timeout > 0)
+		json_object_set_new(body, "idle_timeout", json_real(idle_timeout));
+	j = post_json(c, "/api/v1/pool/adapt", body);
+	int rc = j ? 0 : -1;
+
+	json_decref(j);
+	return rc;
+}
+
+int cluster_adapt_off(cluster_client_t *c)
+{
+	json_t *j = post_json(c, "/api/v1/pool/adapt",
+			      json_pack("{s:b}", "off", 1));
+
+	int rc = j ? 0 : -1;
+
+	json_decref(j);
+	return rc;
+}
+
+int cluster_resume(cluster_client_t *c)
+{
+	json_t *j = post_json(c, "/api/v1/pool/resume", json_object());
+
+	int rc = j ? 0 : -1;
+
+	json_decref(j);
+	return rc;
+}
