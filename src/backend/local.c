@@ -49,6 +49,26 @@ static int is_job_var(const char *entry)
 	       !strncmp(entry, "CLUSTER_JOB_INDEX=", 18);
 }
 
+/* What the MPI launcher of the process that submits (a scheduler rank
+ * under mpirun) set for its own ranks.  A batch system starts a job
+ * without them; left in, the job's mpirun takes itself for a recursive
+ * call and refuses to start.  The user's own OMPI_MCA_ settings stay. */
+static int is_launcher_var(const char *entry)
+{
+	static const char *const prefixes[] = {
+		"PMIX_", "OMPI_COMM_WORLD_", "OMPI_MCA_orte_", "OMPI_MCA_ess",
+		"OMPI_MCA_pmix", "OMPI_MCA_shmem_RUNTIME_QUERY_hint",
+		"OMPI_MCA_initial_wdir", "OMPI_COMMAND=", "OMPI_UNIVERSE_SIZE=",
+		"OMPI_NUM_APP_CTX=", "OMPI_FIRST_RANKS=", "OMPI_APP_CTX_NUM_PROCS=",
+		"OMPI_FILE_LOCATION=",
+	};
+
+	for (size_t i = 0; i < sizeof(prefixes) / sizeof(prefixes[0]); i++)
+		if (!strncmp(entry, prefixes[i], strlen(prefixes[i])))
+			return 1;
+	return 0;
+}
+
 /* environ without our variables, then ours; pointers into environ and
  * into `own`, which the caller keeps until the spawn. */
 static char **job_env(const struct backend_local_job *job, struct strbuf *name,
@@ -63,7 +83,7 @@ static char **job_env(const struct backend_local_job *job, struct strbuf *name,
 	if (!env)
 		return NULL;
 	for (char **e = environ; e && *e; e++)
-		if (!is_job_var(*e))
+		if (!is_job_var(*e) && !is_launcher_var(*e))
 			env[k++] = *e;
 	if (job->name) {
 		strbuf_addf(name, "CLUSTER_JOB_NAME=%s", job->name);
