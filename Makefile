@@ -154,6 +154,10 @@ CLI_SRCS += src/cli/cmd_worker.c
 CLI_SRCS += src/cli/cmd_start.c
 CLI_SRCS += src/cli/cmd_stop.c
 CLI_SRCS += src/cli/cmd_scheduler.c
+CLI_SRCS += src/cli/cmd_scale.c
+CLI_SRCS += src/cli/cmd_adapt.c
+CLI_SRCS += src/cli/cmd_status.c
+CLI_SRCS += src/cli/cmd_resume.c
 
 # The CLI is not in the core library (cluster-rank and the runtime never
 # link it), so a CLI module with a suite of its own is linked into it here.

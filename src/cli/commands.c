@@ -15,12 +15,20 @@ extern const struct cmd_entry cmd_job_script_entry;
 extern const struct cmd_entry cmd_worker_entry;
 extern const struct cmd_entry cmd_start_entry;
 extern const struct cmd_entry cmd_stop_entry;
+extern const struct cmd_entry cmd_scale_entry;
+extern const struct cmd_entry cmd_adapt_entry;
+extern const struct cmd_entry cmd_status_entry;
+extern const struct cmd_entry cmd_resume_entry;
 
 const struct cmd_entry *const cli_commands[] = {
 	&cmd_config_entry,
 	&cmd_job_script_entry,
 	&cmd_worker_entry,
 	&cmd_start_entry,
+	&cmd_scale_entry,
+	&cmd_adapt_entry,
+	&cmd_status_entry,
+	&cmd_resume_entry,
 	&cmd_stop_entry,
 	&cmd_submit_entry,
 	&cmd_wait_entry,
