@@ -29,7 +29,7 @@ static const struct opt adapt_options[] = {
 	OPT_FLAG("jobs", 0, "--min and --max count whole jobs, not workers",
 		 struct adapt_args, jobs),
 	OPT_DURATION("idle-timeout", 0, "DUR",
-		     "shrink after DUR of low demand (default: pool.idle-timeout's 60s)",
+		     "shrink after DUR of low demand (pool.idle-timeout)",
 		     struct adapt_args, idle_timeout,
 		     .seen = OPT_SEEN(struct adapt_args, idle_seen)),
 	OPT_FLAG("off", 0, "stop adapting; the target stays as it is",
