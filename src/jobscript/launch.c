@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "backend/backend.h"
+#include "state/state.h"
 
 /* A launcher argument in double quotes: only a plain $NAME or ${NAME}
  * expands (on the compute node, e.g. $PBS_NODEFILE); every other $, `, "
@@ -231,6 +232,30 @@ static void recovery_args(const struct job_launch *l, struct strbuf *out)
 	}
 }
 
+/* A batch's verdict travels in the state directory (state.h): rank 0
+ * writes it, every rank then ends with 0, and the script exits with it
+ * whatever the launcher says; a script whose ranks never got that far
+ * exits with the launcher's status.  The exit is an EXIT trap so that
+ * the epilogue still runs.  The directory is found as cluster-rank
+ * finds it, from the job's own environment. */
+static void verdict_before(const struct job_launch *l, struct strbuf *out)
+{
+	strbuf_addstr(out, "cluster_verdict=\"${CLUSTER_HOME:-$HOME/.cluster}\"/");
+	strbuf_add_shquoted(out, l->opts->cluster_name);
+	strbuf_addstr(out, "/" STATE_VERDICT_PREFIX "\"$CLUSTER_JOB_ID\"\n"
+		      "rm -f \"$cluster_verdict\"\n");
+}
+
+static void verdict_after(struct strbuf *out)
+{
+	strbuf_addstr(out, "cluster_status=$?\n"
+		      "# the batch's verdict, which the launcher's status may not "
+		      "carry\n"
+		      "if [ -s \"$cluster_verdict\" ]; then "
+		      "read -r cluster_status <\"$cluster_verdict\"; fi\n"
+		      "trap 'exit \"$cluster_status\"' EXIT\n");
+}
+
 int job_launch_build(const struct job_launch *l, struct strbuf *out,
 		     struct err *err)
 {
@@ -257,6 +282,8 @@ int job_launch_build(const struct job_launch *l, struct strbuf *out,
 	if (l->sched_slot)
 		ranks++;	/* rank 0 is the scheduler */
 
+	if (o->role == JOB_BATCH)
+		verdict_before(l, out);
 	if (recovery)
 		recovery_probe(l, out);
 	strbuf_addstr(sb, cmd);
@@ -323,5 +350,7 @@ int job_launch_build(const struct job_launch *l, struct strbuf *out,
 	if (rank_config(l, out, err) < 0)
 		return -1;
 	strbuf_addch(sb, '\n');
+	if (o->role == JOB_BATCH)
+		verdict_after(out);
 	return 0;
 }

@@ -477,6 +477,28 @@ static void bcast_address(int *rc0, char addr[ADDR_LEN])
 	MPI_Bcast(addr, ADDR_LEN, MPI_CHAR, 0, MPI_COMM_WORLD);
 }
 
+/* A batch job's verdict goes to the state directory, where its job
+ * script reads it (state.h): Open MPI 4.1 with orte_enable_recovery
+ * exits 0 whatever the ranks' statuses, and without it a non-zero
+ * status costs two abort banners and seconds of teardown.  Once it is
+ * recorded every rank ends with 0, so mpirun takes its normal path.
+ * Outside a job script ($CLUSTER_JOB_ID unset) the status stays the
+ * rank's own.  Returns 0 when recorded. */
+static int record_verdict(const struct rank_opts *o, const char *dir,
+			  int status)
+{
+	const char *job = getenv("CLUSTER_JOB_ID");
+	struct err err = { "" };
+
+	if ((!o->run_file && !o->bench_array) || !job || !*job || !*dir)
+		return -1;
+	if (state_verdict_write(dir, job, status, &err) < 0) {
+		log_msg(LOG_WARNING, "%s", err.text);
+		return -1;
+	}
+	return 0;
+}
+
 /* Rank 0 of a head job: the scheduler.  Returns the rank's exit status. */
 static int scheduler_rank(const struct rank_opts *o, const struct config *cfg,
 			  const struct boot *b)
@@ -518,9 +540,14 @@ static int scheduler_rank(const struct rank_opts *o, const struct config *cfg,
 		snprintf(addr, sizeof(addr), "%s", run_address(run));
 bcast:
 	rc0 = rc;
+	if (rc && !addr[0] && record_verdict(o, dir.buf, rc) == 0)
+		rc = rc0 = 0;
 	bcast_address(&rc0, addr);
-	if (addr[0])
+	if (addr[0]) {
 		rc = run_loop(run);
+		if (record_verdict(o, dir.buf, rc) == 0)
+			rc = 0;
+	}
 	run_destroy(run);
 	strbuf_release(&dir);
 	return rc;

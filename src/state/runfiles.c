@@ -1,7 +1,8 @@
 /*
  * The scheduler's own files in the state directory (state.h): the head
  * job's id, so `cluster stop` can cancel it from any host, and the stop
- * request that tells the scheduler how long its pool may drain.  Apart
+ * request that tells the scheduler how long its pool may drain, and a
+ * batch job's verdict.  Apart
  * from state.c so that file keeps to the directory, token, address and
  * pool files.
  */
@@ -103,6 +104,25 @@ int state_stop_take(const char *dir, double *timeout)
 	*timeout = json_number_value(v);
 	json_decref(doc);
 	return 0;
+}
+
+int state_verdict_write(const char *dir, const char *job, int status,
+			struct err *err)
+{
+	struct strbuf path = STRBUF_INIT;
+	char text[32];
+	int rc;
+
+	if (!*job || strchr(job, '/') || !strcmp(job, ".") || !strcmp(job, "..")) {
+		errno = EINVAL;
+		return errprintf(err, "cannot name a verdict file after job '%s'",
+				 job);
+	}
+	strbuf_addf(&path, "%s/%s%s", dir, STATE_VERDICT_PREFIX, job);
+	snprintf(text, sizeof(text), "%d\n", status);
+	rc = state_write_atomic(path.buf, text, strlen(text), 0600, err);
+	strbuf_release(&path);
+	return rc;
 }
 
 int state_file_remove(const char *dir, const char *name)

@@ -22,6 +22,10 @@
  *	stop	 JSON {"timeout"}: how long the stop `cluster stop` asked for
  *		 may drain running jobs; read (and removed) by the scheduler
  *		 as it stops
+ *	verdict.JOB  a batch run's exit status in decimal and a newline,
+ *		 written by rank 0 of batch job JOB ($CLUSTER_JOB_ID) as it
+ *		 ends; the job script exits with it, since a launcher that
+ *		 keeps failed ranks alive exits 0 whatever they said
  *
  * Writes are atomic (temp file + fsync + rename).
  */
@@ -103,6 +107,7 @@ void state_unlock(int fd);		/* accepts -1 */
 #define STATE_HEAD_JOB "head-job"
 #define STATE_DAEMON_LOG "scheduler.log"
 #define STATE_STOP "stop"
+#define STATE_VERDICT_PREFIX "verdict."
 
 /* head-job: the batch id of the head job and its backend's name;
  * errno ENOENT when none is recorded. */
@@ -114,6 +119,10 @@ int state_head_job_read(const char *dir, char backend[32], char id[64],
  * ENOENT when there is none). */
 int state_stop_write(const char *dir, double timeout, struct err *err);
 int state_stop_take(const char *dir, double *timeout);
+/* verdict.JOB: write `status` for batch job `job` (a job id without
+ * '/'). */
+int state_verdict_write(const char *dir, const char *job, int status,
+			struct err *err);
 /* Remove dir/name; 0 if already gone. */
 int state_file_remove(const char *dir, const char *name);
 
