@@ -16,7 +16,8 @@
 #@   @EPILOGUE@     job.epilogue, one shell line per item
 #@ The CLUSTER_JOB_* lines tell each worker its batch job (id, array
 #@ element or -1, end time in Unix seconds or 0) in the same words on
-#@ every batch system; keep them.
+#@ every batch system; keep them.  The cd makes tasks with relative
+#@ paths run where the user submitted, as under sbatch.
 #@ Every placeholder but @SHELL@ stands alone on its line.  Batch
 #@ directives must come before the first command.
 @DIRECTIVES@
@@ -25,6 +26,8 @@ export CLUSTER_JOB_ID="${PBS_JOBID%%[[.]*}"
 export CLUSTER_JOB_INDEX="${PBS_ARRAY_INDEX:--1}"
 CLUSTER_JOB_END=$(sed -n 's/^#PBS -l walltime=\([0-9:]*\).*/\1/p' "$0" 2>/dev/null | awk -F: -v now="$(date +%s)" 'NR == 1 { t = 0; for (i = 1; i <= NF; i++) t = t * 60 + $i; print now + t }')
 export CLUSTER_JOB_END="${CLUSTER_JOB_END:-0}"
+# PBS starts a job in $HOME: run where it was submitted, as sbatch does
+if [ -n "${PBS_O_WORKDIR:-}" ]; then cd "$PBS_O_WORKDIR" || exit 1; fi
 @ENVIRONMENT@
 @PROLOGUE@
 @LAUNCH@

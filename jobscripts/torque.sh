@@ -17,7 +17,8 @@
 #@   @EPILOGUE@     job.epilogue, one shell line per item
 #@ The CLUSTER_JOB_* lines tell each worker its batch job (id, array
 #@ element or -1, end time in Unix seconds or 0) in the same words on
-#@ every batch system; keep them.
+#@ every batch system; keep them.  The cd makes tasks with relative
+#@ paths run where the user submitted, as under sbatch.
 #@ Every placeholder but @SHELL@ stands alone on its line.  Batch
 #@ directives must come before the first command.
 @DIRECTIVES@
@@ -26,6 +27,8 @@ export CLUSTER_JOB_ID="${PBS_JOBID%%[[.]*}"
 export CLUSTER_JOB_INDEX="${PBS_ARRAYID:--1}"
 export CLUSTER_JOB_END=0
 [ -n "$PBS_WALLTIME" ] && CLUSTER_JOB_END=$(( $(date +%s) + PBS_WALLTIME ))
+# PBS starts a job in $HOME: run where it was submitted, as sbatch does
+if [ -n "${PBS_O_WORKDIR:-}" ]; then cd "$PBS_O_WORKDIR" || exit 1; fi
 @ENVIRONMENT@
 @PROLOGUE@
 @LAUNCH@
