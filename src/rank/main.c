@@ -435,6 +435,33 @@ static int run_nanny(const struct rank_opts *o, const struct config *cfg,
 	return rc;
 }
 
+/* A batch of one rank (no mpirun, or -np 1) has no worker rank: rank 0
+ * starts a nanny of its own in a child process, its worker as wide as
+ * the node, so the tasks run rather than wait for workers that never
+ * come.  The child touches no MPI state and ends with _exit.  Returns
+ * its pid, or -1. */
+static pid_t local_worker(const struct rank_opts *o, const struct config *cfg,
+			  const char *addr)
+{
+	struct share sh;
+	pid_t pid;
+
+	fflush(stdout);
+	fflush(stderr);
+	pid = fork();
+	if (pid < 0) {
+		log_msg(LOG_ERR, "cannot start a worker: %s", strerror(errno));
+		return -1;
+	}
+	if (pid == 0) {
+		node_share(o, 0, 1, 0, &sh);
+		log_msg(LOG_INFO, "one rank: rank 0 runs the tasks itself, %u at "
+			"once", o->cores ? o->cores : sh.cores);
+		_exit(run_nanny(o, cfg, addr, 0, &sh));
+	}
+	return pid;
+}
+
 /* --- the ladder ----------------------------------------------------------- */
 
 /* Where this rank is, as MPI tells it. */
@@ -526,7 +553,9 @@ static int scheduler_rank(const struct rank_opts *o, const struct config *cfg,
 		.task_memory = o->task_memory,
 		.time_limit = o->time_limit,
 		.retries = o->retries,
-		.expect_workers = b->size > 1 ? (unsigned)b->size - 1 : 0,
+		/* one rank starts a worker of its own (local_worker) */
+		.expect_workers = b->size > 1 ? (unsigned)b->size - 1 :
+			o->run_file || o->bench_array ? 1 : 0,
 		.t_start = b->t_start,
 	};
 	run = run_create(&ro);
@@ -543,6 +572,11 @@ bcast:
 	if (rc && !addr[0] && record_verdict(o, dir.buf, rc) == 0)
 		rc = rc0 = 0;
 	bcast_address(&rc0, addr);
+	if (addr[0] && b->size == 1 && (o->run_file || o->bench_array)) {
+		pid_t pid = local_worker(o, cfg, addr);
+		if (pid > 0)
+			run_set_local_worker(run, (int)pid);
+	}
 	if (addr[0]) {
 		rc = run_loop(run);
 		if (record_verdict(o, dir.buf, rc) == 0)

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <event2/event.h>
@@ -50,6 +51,7 @@ struct batch {
 	uint64_t ntasks;
 	double t_start, t_first_end, t_idle, t_shutdown;
 	unsigned expect_workers;
+	int local_worker;		/* pid, or 0 */
 	const char *state_dir;		/* a stop's timeout comes from there */
 	double drain_max;		/* s to wait for workers to leave */
 	int pool_stopping;		/* pool_manager_stop has not called back */
@@ -121,6 +123,14 @@ static void check_cb(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
+	if (b->local_worker && waitpid(b->local_worker, NULL, WNOHANG) > 0) {
+		b->local_worker = 0;
+		if (b->run_mode && !b->idle && !sched_idle(s)) {
+			log_msg(LOG_ERR, "the worker of this rank ended before "
+				"the tasks did");
+			batch_stop(b, "no worker left");
+		}
+	}
 	if (b->run_mode && !b->idle && sched_idle(s)) {
 		b->idle = 1;
 		b->t_idle = now;
@@ -432,6 +442,7 @@ static int run_scheduler(const struct run_opts *o, struct event_base *base,
 	b.ntasks = ntasks > 0 ? (uint64_t)ntasks : 0;
 	b.run_mode = o->run_file || o->bench_array;
 	b.expect_workers = o->expect_workers;
+	b.local_worker = o->local_worker;
 	b.t_start = o->t_start;
 	b.progress = b.run_mode && isatty(STDERR_FILENO);
 	b.check_ev = event_new(base, -1, 0, check_cb, &b);
@@ -457,6 +468,8 @@ static int run_scheduler(const struct run_opts *o, struct event_base *base,
 	server_kick(srv);
 	event_active(b.check_ev, EV_TIMEOUT, 0);
 	event_base_dispatch(base);
+	if (b.local_worker)
+		waitpid(b.local_worker, NULL, 0);
 	if (b.run_mode) {
 		struct sched_counts sc;
 		print_summary(&b, o->bench_array != 0);
@@ -527,6 +540,11 @@ int run_start(struct run *r, const struct config *cfg, const char *state_dir)
 const char *run_address(const struct run *r)
 {
 	return r->srv ? server_address(r->srv) : "";
+}
+
+void run_set_local_worker(struct run *r, int pid)
+{
+	r->o.local_worker = pid;
 }
 
 int run_loop(struct run *r)

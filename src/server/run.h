@@ -51,6 +51,7 @@ struct run_opts {
 					   them to leave */
 	double t_start;			/* clock_monotonic() the run counts
 					   its wall time from */
+	int local_worker;		/* see run_set_local_worker */
 };
 
 /* Copies `o`; NULL when out of memory. */
@@ -65,6 +66,11 @@ int run_start(struct run *r, const struct config *cfg, const char *state_dir);
 
 /* "host:port" workers connect to; "" before a successful run_start. */
 const char *run_address(const struct run *r);
+
+/* The only worker of this run is `pid`, a child of this process (a batch
+ * of one rank): run_loop reaps it, and a batch whose worker ended before
+ * its tasks did stops then rather than wait for another. */
+void run_set_local_worker(struct run *r, int pid);
 
 /* Serve until told to stop, or until a batch run has ended.  Returns the
  * exit status: for a batch run 1 when a task failed or was cancelled, or

@@ -29,4 +29,25 @@ for p in generic-pbs torque; do
 	t_is "$(cat "$work/ran-in" 2>/dev/null)" "$work" "$p: the task ran in the submitting directory"
 done
 
+# --- one rank, or no mpirun: rank 0 runs the tasks itself -----------------
+#
+# Two tasks that each wait for the other's marker end only when they run
+# at the same time: rank 0's own worker takes as many tasks as its cores.
+
+one=$T_DIR/one
+mkdir -p "$one"
+for i in 1 2; do
+	echo "sh -c 'touch $one/\$CLUSTER_TASK_ID; for n in \$(seq 100); do [ \$(ls $one | wc -l) -ge 2 ] && exit 0; sleep 0.1; done; exit 1'"
+done >"$one.txt"
+t_run timeout 60 "$CLUSTER_RANK" --no-bind --cores 2 --set scheduler.host=127.0.0.1 \
+	--name one --run "$one.txt"
+t_is "$T_RC" 0 "without mpirun the batch runs and ends"
+t_like "$T_OUT" $'tasks: 2\ndone: 2\nfailed: 0' "without mpirun both tasks ran at once"
+t_like "$T_ERR" 'rank 0 runs the tasks itself' "it says rank 0 runs the tasks"
+rm -f "$one"/*
+t_run timeout 60 mpirun -np 1 "$CLUSTER_RANK" --no-bind --cores 2 \
+	--set scheduler.host=127.0.0.1 --name one --run "$one.txt"
+t_is "$T_RC" 0 "with one rank the batch runs and ends"
+t_like "$T_OUT" $'tasks: 2\ndone: 2\nfailed: 0' "with one rank both tasks ran at once"
+
 t_done
