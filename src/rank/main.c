@@ -54,6 +54,7 @@ struct rank_opts {
 	uint64_t task_memory;
 	unsigned task_cores;
 	long retries;			/* -1: task.retries */
+	double progress_interval;	/* s, --run on a non-terminal */
 	int verbose;
 	/* benchmarks only */
 	int bench_noop;
@@ -111,7 +112,8 @@ static void usage(FILE *fp)
 		"                    [--set KEY=VALUE]... [--worker-only] [--run FILE]\n"
 		"                    [--no-bind] [--cores N] [--memory SIZE]\n"
 		"                    [--time-limit DURATION] [--task-memory SIZE]\n"
-		"                    [--task-cores N] [--retries N] [-v] [--version]\n"
+		"                    [--task-cores N] [--retries N]\n"
+		"                    [--progress-interval DURATION] [-v] [--version]\n"
 		"See cluster-rank(1).\n");
 }
 
@@ -157,6 +159,7 @@ static int parse_args(int argc, char **argv, struct rank_opts *o)
 		{ "task-memory", required_argument, NULL, 'M' },
 		{ "task-cores", required_argument, NULL, 'K' },
 		{ "retries", required_argument, NULL, 'R' },
+		{ "progress-interval", required_argument, NULL, 'P' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
@@ -173,6 +176,7 @@ static int parse_args(int argc, char **argv, struct rank_opts *o)
 	o->name = "default";
 	o->retries = -1;
 	o->task_cores = 1;
+	o->progress_interval = 30;
 	o->sets = calloc((size_t)argc + 1, sizeof(*o->sets));
 	if (!o->sets)
 		return -1;
@@ -229,6 +233,14 @@ static int parse_args(int argc, char **argv, struct rank_opts *o)
 					&u) < 0)
 				return -1;
 			o->retries = (long)u;
+			break;
+		case 'P':
+			if (duration_parse(optarg, &u, &err) < 0) {
+				fprintf(stderr, "cluster-rank: --progress-interval: "
+					"%s\n", err.text);
+				return -1;
+			}
+			o->progress_interval = (double)u;
 			break;
 		case 'v': o->verbose++; break;
 		case 'h': usage(stdout); exit(0);
@@ -553,6 +565,7 @@ static int scheduler_rank(const struct rank_opts *o, const struct config *cfg,
 		.task_memory = o->task_memory,
 		.time_limit = o->time_limit,
 		.retries = o->retries,
+		.progress_interval = o->progress_interval,
 		/* one rank starts a worker of its own (local_worker) */
 		.expect_workers = b->size > 1 ? (unsigned)b->size - 1 :
 			o->run_file || o->bench_array ? 1 : 0,

@@ -59,6 +59,7 @@ struct batch {
 	int idle;
 	int stopping;
 	int progress;			/* stderr is a terminal */
+	int plain_progress;		/* a line every interval instead */
 };
 
 /* --- a batch's events and summary ----------------------------------------- */
@@ -163,6 +164,19 @@ static void progress_cb(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	sched_counts(server_sched(b->srv), &sc);
+	if (b->plain_progress) {
+		if (b->idle)
+			return;
+		fprintf(stderr, "progress: %llu/%llu done, %llu failed, "
+			"%llu running, %u workers, %.0f s\n",
+			(unsigned long long)sc.state[TASK_DONE],
+			(unsigned long long)b->ntasks,
+			(unsigned long long)sc.state[TASK_FAILED],
+			(unsigned long long)sc.state[TASK_RUNNING],
+			server_nworkers(b->srv), clock_monotonic() - b->t_start);
+		fflush(stderr);
+		return;
+	}
 	fprintf(stderr, "\r%llu/%llu done, %llu failed, %llu running, "
 		"%u workers ",
 		(unsigned long long)sc.state[TASK_DONE],
@@ -445,11 +459,14 @@ static int run_scheduler(const struct run_opts *o, struct event_base *base,
 	b.local_worker = o->local_worker;
 	b.t_start = o->t_start;
 	b.progress = b.run_mode && isatty(STDERR_FILENO);
+	/* a batch job's output file shows how far it got */
+	b.plain_progress = b.run_mode && !b.progress && !o->bench_rss &&
+		o->progress_interval > 0;
 	b.check_ev = event_new(base, -1, 0, check_cb, &b);
 	b.term_ev = evsignal_new(base, SIGTERM, signal_cb, &b);
 	b.int_ev = evsignal_new(base, SIGINT, signal_cb, &b);
 	struct event *poll_ev = event_new(base, -1, EV_PERSIST, check_cb, &b);
-	if (b.progress)
+	if (b.progress || b.plain_progress)
 		b.progress_ev = event_new(base, -1, EV_PERSIST, progress_cb, &b);
 	if (!b.check_ev || !b.term_ev || !b.int_ev || !poll_ev) {
 		log_msg(LOG_ERR, "cannot set up the scheduler's loop");
@@ -463,6 +480,11 @@ static int run_scheduler(const struct run_opts *o, struct event_base *base,
 	event_add(poll_ev, &tv);
 	if (b.progress_ev) {
 		struct timeval pt = { 0, 500000 };
+		if (b.plain_progress) {
+			double iv = o->progress_interval;
+			pt.tv_sec = (time_t)iv;
+			pt.tv_usec = (suseconds_t)((iv - (double)pt.tv_sec) * 1e6);
+		}
 		event_add(b.progress_ev, &pt);
 	}
 	server_kick(srv);

@@ -13,7 +13,8 @@
  * SIGTERM or SIGINT (a second one stops at once) or, for a batch run,
  * until every task has ended; then it asks the workers to leave, waits
  * for them a while, and for a batch run prints the summary on stdout and
- * a progress line on stderr while it runs, when stderr is a terminal.
+ * a progress line on stderr while it runs: a live one when stderr is a
+ * terminal, else a plain line every progress_interval seconds.
  *
  * A scheduler with a pool stops it on the way out (pool_manager_stop):
  * queued jobs cancelled, running ones drained for the timeout `cluster
@@ -52,6 +53,9 @@ struct run_opts {
 	double t_start;			/* clock_monotonic() the run counts
 					   its wall time from */
 	int local_worker;		/* see run_set_local_worker */
+	double progress_interval;	/* s between plain progress lines on
+					   a stderr that is no terminal; 0:
+					   none */
 };
 
 /* Copies `o`; NULL when out of memory. */

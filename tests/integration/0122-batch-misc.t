@@ -50,4 +50,16 @@ t_run timeout 60 mpirun -np 1 "$CLUSTER_RANK" --no-bind --cores 2 \
 t_is "$T_RC" 0 "with one rank the batch runs and ends"
 t_like "$T_OUT" $'tasks: 2\ndone: 2\nfailed: 0' "with one rank both tasks ran at once"
 
+# --- a plain progress line when stderr is no terminal ---------------------
+
+printf 'sleep 3\nsleep 3\n' >"$T_DIR/slow.txt"
+t_run timeout 60 mpirun -np 2 "$CLUSTER_RANK" --no-bind --set scheduler.host=127.0.0.1 \
+	--name prog --progress-interval 1 --run "$T_DIR/slow.txt"
+t_is "$T_RC" 0 "a slow batch ends"
+t_like "$T_ERR" $'progress: 0/2 done, 0 failed, 2 running, 1 workers, [0-9]+ s\n' \
+	"a plain progress line every --progress-interval on a stderr that is a file"
+t_unlike "$T_ERR" $'\r' "no carriage returns in it"
+t_run timeout 60 "$CLUSTER_RANK" --progress-interval soon --run "$T_DIR/slow.txt"
+t_is "$T_RC" 2 "a bad --progress-interval is a usage error"
+
 t_done
