@@ -90,6 +90,7 @@ CORE_SRCS += src/task/codec.c
 # sched: task table, placement, task files
 CORE_SRCS += src/sched/sched.c
 CORE_SRCS += src/sched/taskfile.c
+CORE_SRCS += src/sched/taskfile_syntax.c
 
 # pool: the batch jobs of the pool, reconcile and adapt (pure)
 CORE_SRCS += src/pool/pool.c
@@ -190,6 +191,7 @@ UNIT_TESTS += tests/unit/check_state_fresh.c
 UNIT_TESTS += tests/unit/check_sched.c
 UNIT_TESTS += tests/unit/check_sched_memory.c
 UNIT_TESTS += tests/unit/check_taskfile.c
+UNIT_TESTS += tests/unit/check_taskfile_syntax.c
 UNIT_TESTS += tests/unit/check_exec.c
 UNIT_TESTS += tests/unit/check_server.c
 UNIT_TESTS += tests/unit/check_events.c

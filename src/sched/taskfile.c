@@ -219,6 +219,41 @@ out:
 	return ret;
 }
 
+char **taskfile_line_argv(const char *line)
+{
+	size_t n = direct_words(line);
+	char *copy = strdup(line);
+	char **argv = calloc(n ? n + 1 : 4, sizeof(*argv));
+	size_t k = 0;
+
+	if (!copy || !argv)
+		goto nomem;
+	if (n) {
+		char **words = malloc((n + 1) * sizeof(*words));
+		if (!words)
+			goto nomem;
+		split_words(copy, words);
+		for (; k < n; k++)
+			if (!(argv[k] = strdup(words[k])))
+				break;
+		free(words);
+		if (k < n)
+			goto nomem;
+	} else {
+		if (!(argv[0] = strdup("/bin/sh")) || !(argv[1] = strdup("-c")) ||
+		    !(argv[2] = strdup(line)))
+			goto nomem;
+	}
+	free(copy);
+	return argv;
+nomem:
+	for (size_t i = 0; argv && argv[i]; i++)
+		free(argv[i]);
+	free(argv);
+	free(copy);
+	return NULL;
+}
+
 /* strerror in the message style: lowercase first letter. */
 static void add_errno(struct strbuf *sb, int e)
 {

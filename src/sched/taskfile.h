@@ -50,4 +50,51 @@ int taskfile_submit_path(struct sched *s, const char *path,
 			 const struct task_spec *defaults, task_id_t *first,
 			 uint64_t *count, struct err *err);
 
+/*
+ * Order and shape (batch runs, cluster-rank --run; cluster-rank(1),
+ * "Task file syntax").  A file that uses any of this is a plan, submitted
+ * in steps as what it waits for ends:
+ *
+ *	---		a barrier: every task above ends, and succeeds,
+ *			before any task below starts (a failure above
+ *			cancels what is below)
+ *	[k=v ...] CMD	options for this line's task(s), before the
+ *			command: name=NAME, cores=N, memory=SIZE,
+ *			time=DURATION, retries=N, array=A-B (one task per
+ *			index, "{}" in CMD replaced by it), after=NAME[,..]
+ *			(start after every task of those names succeeded;
+ *			a failure cancels this one, like Slurm's afterok),
+ *			afterany=NAME[,..] (start after they ended however,
+ *			like afterany).  Names refer to lines above.
+ *
+ * A line is an options line when it starts with '[' and a lowercase
+ * letter; a plain `[ -f x ] && ...` is a command as before.  Errors name
+ * the line and column ("line 3, column 9: unknown option 'core'").
+ */
+struct taskplan;
+
+/* Whether `text` uses the syntax above (else taskfile_submit fits). */
+int taskfile_has_syntax(const char *text, size_t len);
+
+/* Parse a whole file; NULL + err on the first error. */
+struct taskplan *taskplan_parse(const char *text, size_t len,
+				const struct task_spec *defaults,
+				struct err *err);
+void taskplan_destroy(struct taskplan *p);
+
+/* Tasks the plan holds in all (array elements counted). */
+uint64_t taskplan_ntasks(const struct taskplan *p);
+
+/* Submit every line whose dependencies allow it now (all in one
+ * sched_submit_many); returns the tasks submitted, -1 + err. */
+long long taskplan_submit_ready(struct taskplan *p, struct sched *s,
+				struct err *err);
+
+/* Lines not yet submitted. */
+size_t taskplan_pending(const struct taskplan *p);
+
+/* The argv one task-file line runs (its words, or /bin/sh -c LINE);
+ * malloc'd strings in a malloc'd array, NULL when out of memory. */
+char **taskfile_line_argv(const char *line);
+
 #endif

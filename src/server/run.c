@@ -40,6 +40,7 @@ struct run {
 	struct server *srv;
 	long long ntasks;
 	char *state_dir;
+	struct taskplan *plan;		/* a task file with order and shape */
 };
 
 struct batch {
@@ -52,6 +53,7 @@ struct batch {
 	double t_start, t_first_end, t_idle, t_shutdown;
 	unsigned expect_workers;
 	int local_worker;		/* pid, or 0 */
+	struct taskplan *plan;		/* lines still to submit, or NULL */
 	const char *state_dir;		/* a stop's timeout comes from there */
 	double drain_max;		/* s to wait for workers to leave */
 	int pool_stopping;		/* pool_manager_stop has not called back */
@@ -132,7 +134,18 @@ static void check_cb(evutil_socket_t fd, short what, void *arg)
 			batch_stop(b, "no worker left");
 		}
 	}
-	if (b->run_mode && !b->idle && sched_idle(s)) {
+	if (b->plan && !b->stopping && taskplan_pending(b->plan)) {
+		struct err err = { "" };
+		long long n = taskplan_submit_ready(b->plan, s, &err);
+		if (n < 0) {
+			log_msg(LOG_ERR, "%s", err.text);
+			batch_stop(b, "the task file cannot go on");
+		} else if (n > 0) {
+			server_kick(b->srv);
+		}
+	}
+	if (b->run_mode && !b->idle && sched_idle(s) &&
+	    !(b->plan && taskplan_pending(b->plan))) {
 		b->idle = 1;
 		b->t_idle = now;
 		batch_stop(b, "all tasks ended");
@@ -300,7 +313,8 @@ static long rss_kb(void)
 
 /* Submit the batch's tasks; returns their number or -1. */
 static long long submit_batch(const struct run_opts *o,
-			      const struct config *cfg, struct sched *s)
+			      const struct config *cfg, struct sched *s,
+			      struct taskplan **plan)
 {
 	struct err err = { "" };
 	task_id_t first = 0;
@@ -335,6 +349,21 @@ static long long submit_batch(const struct run_opts *o,
 		}
 		return (long long)count;
 	}
+	struct strbuf text = STRBUF_INIT;
+	if (strbuf_read_file(&text, o->run_file) == 0 &&
+	    taskfile_has_syntax(text.buf, text.len)) {
+		*plan = taskplan_parse(text.buf, text.len, &spec, &err);
+		strbuf_release(&text);
+		if (!*plan || taskplan_submit_ready(*plan, s, &err) < 0) {
+			log_msg(LOG_ERR, "'%s': %s", o->run_file, err.text);
+			return -1;
+		}
+		count = taskplan_ntasks(*plan);
+		log_msg(LOG_INFO, "submitted the plan of %llu tasks from '%s'",
+			(unsigned long long)count, o->run_file);
+		return (long long)count;
+	}
+	strbuf_release(&text);
 	if (taskfile_submit_path(s, o->run_file, &spec, &first, &count,
 				 &err) < 0) {
 		log_msg(LOG_ERR, "%s", err.text);
@@ -444,7 +473,7 @@ static void start_pool(const struct run_opts *o, const struct config *cfg,
 /* The scheduler's loop.  Returns the exit status. */
 static int run_scheduler(const struct run_opts *o, struct event_base *base,
 			 struct server *srv, long long ntasks,
-			 const char *state_dir)
+			 const char *state_dir, struct taskplan *plan)
 {
 	struct batch b = { 0 };
 	int rc = 0;
@@ -457,6 +486,7 @@ static int run_scheduler(const struct run_opts *o, struct event_base *base,
 	b.run_mode = o->run_file || o->bench_array;
 	b.expect_workers = o->expect_workers;
 	b.local_worker = o->local_worker;
+	b.plan = plan;
 	b.t_start = o->t_start;
 	b.progress = b.run_mode && isatty(STDERR_FILENO);
 	/* a batch job's output file shows how far it got */
@@ -533,6 +563,7 @@ void run_destroy(struct run *r)
 	if (r->base)
 		event_base_free(r->base);
 	free(r->state_dir);
+	taskplan_destroy(r->plan);
 	free(r);
 }
 
@@ -550,7 +581,7 @@ int run_start(struct run *r, const struct config *cfg, const char *state_dir)
 	if (!r->srv)
 		return 1;
 	if (o->run_file || o->bench_array) {
-		r->ntasks = submit_batch(o, cfg, server_sched(r->srv));
+		r->ntasks = submit_batch(o, cfg, server_sched(r->srv), &r->plan);
 		if (r->ntasks < 0)
 			return 2;
 	} else if (o->name && state_dir && !o->bench_rss) {
@@ -571,5 +602,6 @@ void run_set_local_worker(struct run *r, int pid)
 
 int run_loop(struct run *r)
 {
-	return run_scheduler(&r->o, r->base, r->srv, r->ntasks, r->state_dir);
+	return run_scheduler(&r->o, r->base, r->srv, r->ntasks, r->state_dir,
+			     r->plan);
 }
