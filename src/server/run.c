@@ -287,6 +287,20 @@ static void print_summary(struct batch *b, int bench)
 			task_command(s, id, &cmd);
 			printf("  %llu: %s: %s\n", (unsigned long long)id, why.buf,
 			       cmd.buf);
+			if (b->state_dir && ti.attempts) {
+				/* where to look: the rule the workers write by */
+				struct strbuf logs = STRBUF_INIT, out = STRBUF_INIT,
+					      errp = STRBUF_INIT;
+				strbuf_addf(&logs, "%s/logs", b->state_dir);
+				task_output_path(&out, logs.buf, id, ti.has_index,
+						 ti.array_index, TASK_STDOUT, ti.spec);
+				task_output_path(&errp, logs.buf, id, ti.has_index,
+						 ti.array_index, TASK_STDERR, ti.spec);
+				printf("     output: %s %s\n", out.buf, errp.buf);
+				strbuf_release(&logs);
+				strbuf_release(&out);
+				strbuf_release(&errp);
+			}
 			strbuf_release(&why);
 			strbuf_release(&cmd);
 			listed++;

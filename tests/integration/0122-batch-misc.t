@@ -62,4 +62,14 @@ t_unlike "$T_ERR" $'\r' "no carriage returns in it"
 t_run timeout 60 "$CLUSTER_RANK" --progress-interval soon --run "$T_DIR/slow.txt"
 t_is "$T_RC" 2 "a bad --progress-interval is a usage error"
 
+# --- the summary names where a failed task's output is --------------------
+
+printf 'sh -c "echo oops-on-stderr >&2; exit 4"\ntrue\n' >"$T_DIR/fails.txt"
+t_run timeout 60 mpirun -np 2 "$CLUSTER_RANK" --no-bind --set scheduler.host=127.0.0.1 \
+	--name sum --run "$T_DIR/fails.txt"
+t_like "$T_OUT" $'1: exit code 4: [^\n]*\n     output: [^ ]*/logs/1.out [^ ]*/logs/1.err' \
+	"the summary names the failed task's output files"
+errf=$(printf '%s\n' "$T_OUT" | sed -n 's/^     output: [^ ]* //p')
+t_is "$(cat "$errf" 2>/dev/null)" oops-on-stderr "the named file holds the task's stderr"
+
 t_done
