@@ -330,10 +330,14 @@ FUZZ_TESTS += tests/fuzz/fuzz_frame.c
 FUZZ_TESTS += tests/fuzz/fuzz_config.c
 FUZZ_TESTS += tests/fuzz/fuzz_taskfile.c
 
+# What the harnesses' oracles share.
+FUZZ_COMMON += tests/fuzz/shell_words.c
+
 FUZZ_SECONDS ?= 120
 FUZZ_BUILD   ?= build-fuzz
 FUZZ_NAMES   ?= $(FUZZ_TESTS:tests/fuzz/%.c=%)
 FUZZ_BINS    := $(FUZZ_TESTS:tests/fuzz/%.c=$(BUILD)/fuzz/%)
+FUZZ_OBJS    := $(FUZZ_COMMON:%.c=$(BUILD)/%.o)
 
 # The core is compiled once more with clang and coverage for the fuzzer.
 fuzz-build:
@@ -343,7 +347,7 @@ fuzz-build:
 
 fuzz-bins: $(FUZZ_BINS)
 
-$(BUILD)/fuzz/%: $(BUILD)/tests/fuzz/%.o $(CORE_LIB)
+$(BUILD)/fuzz/%: $(BUILD)/tests/fuzz/%.o $(FUZZ_OBJS) $(CORE_LIB)
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  LINK    $@")
 	$(Q)$(CC) $(LDFLAGS) -fsanitize=fuzzer -o $@ $^ $(BASE_LIBS)
@@ -364,6 +368,8 @@ fuzz-regress: fuzz-build
 			-artifact_prefix=$(FUZZ_BUILD)/crash-$$f- \
 			tests/fuzz/corpus/$$f || exit 1; \
 	done
+
+-include $(FUZZ_OBJS:.o=.d)
 
 # --- set-up, tests, demo, install ------------------------------------------
 

@@ -1,5 +1,7 @@
 /*
  * fuzz_config: the configuration loader and the job scripts it feeds.
+ * Over 600 lines as one oracle: it models the whole launch line from the
+ * keys, which is the point of the harness.
  *
  * Input: one flags byte, then a YAML document (the --config file), then
  * optionally a line "#sets" and one `--set` argument per line.  In those
@@ -7,20 +9,27 @@
  * newline; a line "@name NAME" gives the cluster's name and "@batch FILE"
  * a batch run's tasks file.  Flags: bits 0-1 the role (head, worker,
  * batch), bit 2 passes the file on to the ranks (--config), bit 3 loads
- * the bundled profiles of config/ as well.
+ * the bundled profiles of config/ as well.  The environment holds
+ * CLUSTER_FUZZ_WORD and CLUSTER_FUZZ_DOLLAR (a value with a '$') for
+ * --set values to name.
  *
  * Oracles, beyond "does not crash":
  *   - loading is all or nothing: NULL with a message, or a configuration
- *     in which every --set key comes from --set;
+ *     in which every --set key comes from --set, its value as given with
+ *     $NAME and ${NAME} expanded where the key is no list;
  *   - the same layers with only a backend chosen on top still load, and
  *     the script rendered for each backend (local, slurm, pbs, torque) is
  *     either refused with a message and nothing written, or made only of
  *     the template's own lines, comments and batch directives, the
  *     profile's job.prologue/job.epilogue lines (shell by design), the
- *     CLUSTER_HOME export as one quoted word, and one launch line that
+ *     CLUSTER_HOME export as one quoted word, under launch.recovery with
+ *     Open MPI the four lines that ask mpirun its recovery switch, as
+ *     written, right before the launch line, and one launch line that
  *     splits, by POSIX shell rules, into exactly the words the ranks must
- *     get, each --set value one word as given, with no unquoted shell
- *     syntax and no expansion but a plain $NAME inside launch.args.
+ *     get (see check_launch: the counts and placement follow from job.*,
+ *     launch.* and the backend), each --set value one word as given (or
+ *     as expanded), with no unquoted shell syntax and no expansion but a
+ *     plain $NAME inside launch.args and the recovery switch's two.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -34,6 +43,8 @@
 #include "config/config.h"
 #include "jobscript/jobscript.h"
 #include "util/strbuf.h"
+
+#include "shell_words.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -68,6 +79,9 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	unsetenv("PBS_ACCOUNT");
 	unsetenv("SLURM_ACCOUNT");
 	setenv("CLUSTER_HOME", HOME_VALUE, 1);
+	setenv("CLUSTER_FUZZ_WORD", "batch", 1);
+	setenv("CLUSTER_FUZZ_DOLLAR", "a$b", 1);
+	unsetenv("CLUSTER_FUZZ_UNSET");
 	return 0;
 }
 
@@ -227,14 +241,60 @@ static int set_key(const char *arg, char name[128])
 	return 1;
 }
 
+static int name_start(char c)
+{
+	return c == '_' || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
+
+static int name_char(char c)
+{
+	return name_start(c) || (c >= '0' && c <= '9');
+}
+
+/* A --set value that is no list as the loader must take it: $NAME and
+ * ${NAME} (a name of fewer than 128 characters) replaced from the
+ * environment, any other '$' kept.  -1 when the loader must refuse it:
+ * a variable that is not set, or a ${ that is not ${NAME}. */
+static int expand(const char *v, struct strbuf *out)
+{
+	for (const char *p = v; *p; p++) {
+		const char *name = p + 1 + (p[1] == '{'), *q = name;
+		int braced = p[1] == '{';
+		char buf[128];
+
+		if (*p != '$') {
+			strbuf_addch(out, *p);
+			continue;
+		}
+		if (name_start(*q))
+			while (name_char(*q))
+				q++;
+		if (q == name || (braced && *q != '}') ||
+		    (size_t)(q - name) >= sizeof(buf)) {
+			if (braced)
+				return -1;
+			strbuf_addch(out, '$');
+			continue;
+		}
+		memcpy(buf, name, (size_t)(q - name));
+		buf[q - name] = '\0';
+		if (!getenv(buf))
+			return -1;
+		strbuf_addstr(out, getenv(buf));
+		p = q - 1 + braced;
+	}
+	return 0;
+}
+
 /* Every --set of a loaded configuration is in force, the last one of each
- * key as written. */
+ * key as written, $NAME expanded in a value that is no list. */
 static void check_sets(const struct config *cfg, const struct input *in)
 {
 	for (size_t i = 0; i < in->nsets; i++) {
 		const struct config_value *v;
 		const char *value;
 		char name[128], later[128];
+		struct strbuf want = STRBUF_INIT;
 		int last = 1;
 
 		if (!set_key(in->sets[i], name))
@@ -249,179 +309,178 @@ static void check_sets(const struct config *cfg, const struct input *in)
 		for (size_t j = i + 1; j < in->nsets; j++)
 			if (set_key(in->sets[j], later) && !strcmp(later, name))
 				last = 0;
-		if (!last)
-			continue;
 		value = strchr(in->sets[i], '=') + 1;
-		if (v->set != (*value != '\0'))
+		if (v->key->type == CONFIG_LIST || !*value)
+			strbuf_addstr(&want, value);
+		else if (expand(value, &want) < 0)
+			fail("a configuration loaded with a --set whose $NAME "
+			     "cannot expand", in->sets[i], NULL);
+		if (last && v->set != (*value != '\0'))
 			fail("a --set value is not in force", in->sets[i], NULL);
-		if (*value && v->key->type != CONFIG_LIST && strcmp(v->text, value))
+		if (last && *value && v->key->type != CONFIG_LIST &&
+		    strcmp(v->text, want.buf))
 			fail("a --set value is not in force as written", in->sets[i],
 			     NULL);
+		strbuf_release(&want);
 	}
 }
 
 /* --- the script ---------------------------------------------------------- */
 
-struct words {
-	char *w[512];
-	size_t n;
-};
-
-static void words_release(struct words *ws)
-{
-	for (size_t i = 0; i < ws->n; i++)
-		free(ws->w[i]);
-	ws->n = 0;
-}
-
-static int plain(char c)
-{
-	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-		(c >= '0' && c <= '9') || (c && strchr("_./=:,+@%-", c));
-}
-
-static int name_start(char c)
-{
-	return c == '_' || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
-}
-
-/* Split one command into words as /bin/sh would, from *pos to the first
- * newline outside quotes (a quoted word may hold newlines), refusing
- * anything that would expand or act: unquoted characters other than
- * plain ones (a backslash quotes the next one), and in double quotes any
- * $ but a plain $NAME or ${NAME} (kept as written) and any unescaped
- * backquote.  *pos moves past the command.  NULL when it is fine, else
- * why not. */
-static const char *split_shell(const char **pos, struct words *ws)
-{
-	struct strbuf cur = STRBUF_INIT;
-	int in_word = 0;
-	const char *p = *pos;
-
-	ws->n = 0;
-	for (;;) {
-		char c = *p;
-		if (c == '\0' || c == ' ' || c == '\t' || c == '\n') {
-			if (in_word) {
-				if (ws->n == sizeof(ws->w) / sizeof(ws->w[0])) {
-					strbuf_release(&cur);
-					return "too many words";
-				}
-				ws->w[ws->n++] = strbuf_detach(&cur, NULL);
-				in_word = 0;
-			}
-			if (c == '\n')
-				p++;
-			if (!c || c == '\n')
-				break;
-			p++;
-			continue;
-		}
-		in_word = 1;
-		if (c == '\'') {
-			const char *q = strchr(p + 1, '\'');
-			if (!q) {
-				strbuf_release(&cur);
-				return "unterminated single quote";
-			}
-			strbuf_add(&cur, p + 1, (size_t)(q - p - 1));
-			p = q + 1;
-		} else if (c == '"') {
-			for (p++;; p++) {
-				if (!*p) {
-					strbuf_release(&cur);
-					return "unterminated double quote";
-				}
-				if (*p == '"')
-					break;
-				if (*p == '\\' && p[1] && strchr("$`\"\\", p[1])) {
-					strbuf_addch(&cur, p[1]);
-					p++;
-				} else if (*p == '`') {
-					strbuf_release(&cur);
-					return "a backquote in double quotes";
-				} else if (*p == '$') {
-					const char *q = p + 1;
-					int braced = *q == '{';
-					if (braced)
-						q++;
-					if (!name_start(*q)) {
-						strbuf_release(&cur);
-						return "a $ in double quotes that is not $NAME";
-					}
-					while (name_start(*q) || (*q >= '0' && *q <= '9'))
-						q++;
-					if (braced && *q++ != '}') {
-						strbuf_release(&cur);
-						return "a ${ in double quotes that is not ${NAME}";
-					}
-					strbuf_add(&cur, p, (size_t)(q - p));
-					p = q - 1;
-				} else {
-					strbuf_addch(&cur, *p);
-				}
-			}
-			p++;
-		} else if (c == '\\' && p[1] == '\n') {
-			p += 2;				/* a continued line */
-		} else if (c == '\\' && p[1]) {
-			strbuf_addch(&cur, p[1]);	/* 'it'\''s' */
-			p += 2;
-		} else if (plain(c)) {
-			strbuf_addch(&cur, c);
-			p++;
-		} else {
-			strbuf_release(&cur);
-			return "an unquoted shell character";
-		}
-	}
-	strbuf_release(&cur);
-	*pos = p;
-	return NULL;
-}
-
 struct expect {
 	const struct config *cfg;
 	const struct input *in;
 	const struct job_script_opts *opts;
+	const char *const *loaded;	/* the --sets the configuration has */
 	const char *backend;
 	const char *script;
 };
 
-static void want_word(const struct expect *e, const struct words *ws,
-		      size_t *k, const char *want, const char *line)
+static void want_word_as(const struct expect *e, const struct words *ws,
+			 size_t *k, const char *want, int may_expand,
+			 const char *line)
 {
+	char msg[512];
+
 	if (*k >= ws->n || strcmp(ws->w[*k], want)) {
-		char msg[512];
 		snprintf(msg, sizeof(msg), "word %zu of the launch line is '%.100s', "
 			 "expected '%.100s' in: %.200s", *k,
 			 *k < ws->n ? ws->w[*k] : "(none)", want, line);
 		fail("the launch line does not carry its values as given", msg,
 		     e->script);
 	}
+	if (ws->expands[*k] && !may_expand) {
+		snprintf(msg, sizeof(msg), "word %zu '%.100s' in: %.200s", *k,
+			 want, line);
+		fail("a launch line word the shell would expand", msg, e->script);
+	}
 	(*k)++;
 }
 
-static int is_number(const char *s)
+static void want_word(const struct expect *e, const struct words *ws,
+		      size_t *k, const char *want, const char *line)
 {
-	if (!*s)
-		return 0;
-	for (; *s; s++)
-		if (*s < '0' || *s > '9')
-			return 0;
-	return 1;
+	want_word_as(e, ws, k, want, 0, line);
 }
 
-/* The launch command starts at *pos; *pos moves past it. */
-static void check_launch(const struct expect *e, const char **pos)
+static void want_number(const struct expect *e, const struct words *ws,
+			size_t *k, unsigned long long n, const char *line)
+{
+	char buf[32];
+
+	snprintf(buf, sizeof(buf), "%llu", n);
+	want_word(e, ws, k, buf, line);
+}
+
+/* Who starts the ranks, from launch.command and launch.mpi. */
+enum launcher { OPENMPI, PALS, SRUN };
+
+/* The job's shape as the job.* keys give it: one worker per core up to 4
+ * cores, else job.processes or the smallest divisor of job.cores at
+ * least its square root; each worker a share of the cores and of the
+ * memory left after job.reserved-memory. */
+struct shape {
+	unsigned long long nodes, procs, threads, worker_memory;
+};
+
+static void job_shape(const struct config *cfg, struct shape *sh)
+{
+	const struct config_value *procs = config_get(cfg, "job.processes");
+	unsigned long long cores = (unsigned long long)config_get_num(cfg,
+								       "job.cores");
+	unsigned long long mem = (unsigned long long)config_get_num(cfg,
+								     "job.memory");
+
+	sh->nodes = (unsigned long long)config_get_num(cfg, "job.nodes");
+	if (procs && procs->set) {
+		sh->procs = (unsigned long long)procs->num;
+	} else if (cores <= 4) {
+		sh->procs = cores;
+	} else {
+		sh->procs = cores;
+		for (unsigned long long d = 2; d < cores; d++)
+			if (cores % d == 0 && d * d >= cores) {
+				sh->procs = d;
+				break;
+			}
+	}
+	sh->threads = cores / sh->procs;
+	sh->worker_memory = (mem - (unsigned long long)config_get_num(
+				     cfg, "job.reserved-memory")) / sh->procs;
+}
+
+/* The word a --set goes on as: a value that is no list and names a
+ * variable goes on as the key's value in force, expanded here, unless
+ * that still holds a '$' (or the key ends up unset); any other as given. */
+static void set_word(const struct expect *e, const char *set,
+		     struct strbuf *out)
+{
+	char key[128], other[128];
+	const struct config_value *v;
+	const char *last = NULL;
+
+	strbuf_addstr(out, set);
+	if (!set_key(set, key) || !strchr(strchr(set, '='), '$'))
+		return;
+	v = config_get(e->cfg, key);
+	if (!v || v->key->type == CONFIG_LIST)
+		return;
+	for (const char *const *s = e->loaded; *s; s++)
+		if (set_key(*s, other) && !strcmp(other, key))
+			last = strchr(*s, '=') + 1;
+	if (!last || !*last)
+		return;
+	strbuf_reset(out);
+	strbuf_addf(out, "%s=", key);
+	if (expand(last, out) < 0)
+		fail("a configuration loaded with a --set whose $NAME cannot "
+		     "expand", set, NULL);
+	if (strchr(out->buf + strlen(key) + 1, '$')) {
+		strbuf_reset(out);
+		strbuf_addstr(out, set);
+	}
+}
+
+/* A launcher option that places the ranks by itself. */
+static int places_ranks(const char *arg)
+{
+	static const char *const opts[] = {
+		"map-by", "npernode", "pernode", "ppr", "rankfile", NULL,
+	};
+	const char *a = arg + (arg[0] == '-') + (arg[0] == '-' && arg[1] == '-');
+
+	if (a == arg)
+		return 0;
+	for (const char *const *o = opts; *o; o++)
+		if (!strncmp(a, *o, strlen(*o)) &&
+		    (a[strlen(*o)] == '\0' || a[strlen(*o)] == '='))
+			return 1;
+	return 0;
+}
+
+/* The launch command starts at *pos; *pos moves past it.  Its words:
+ * the launcher and launch.args (which alone may name a variable), the
+ * launcher's recovery switch under launch.recovery, the rank count,
+ * srun's cores per rank, PALS's ranks per node, Torque's round robin
+ * over nodes unless launch.args places the ranks, room for a head job's
+ * scheduler rank where the batch system has no slot for it, then
+ * cluster-rank and what the ranks must know, each value as given. */
+static void check_launch(const struct expect *e, int probed,
+			 const char **pos)
 {
 	const struct job_script_opts *o = e->opts;
 	const char *cmd = config_get_str(e->cfg, "launch.command");
+	const char *mpi = config_get_str(e->cfg, "launch.mpi");
 	char *const *args = config_get_list(e->cfg, "launch.args");
 	const char *profile = config_profile_name(e->cfg);
+	int recovery = config_get_num(e->cfg, "launch.recovery") != 0;
+	int pbs = !strcmp(e->backend, "pbs"), torque = !strcmp(e->backend, "torque");
 	const char *line = *pos;
 	struct words ws;
 	const char *why = split_shell(pos, &ws);
+	struct shape sh;
+	enum launcher launcher;
+	int sched, placed = 0;
 	size_t k = 0;
 
 	if (why) {
@@ -431,23 +490,54 @@ static void check_launch(const struct expect *e, const char **pos)
 	}
 	if (!cmd)
 		cmd = "mpirun";
+	launcher = !strcmp(cmd, "srun") ? SRUN : mpi && !strcmp(mpi, "pals") ?
+		   PALS : OPENMPI;
+	if (launcher == PALS && strcmp(cmd, "mpiexec"))
+		fail("PALS given another launcher than mpiexec", cmd, e->script);
+	if (probed != (recovery && launcher == OPENMPI))
+		fail(probed ? "the recovery switch is asked for needlessly" :
+		     "the recovery switch is not asked for", line, e->script);
+	sched = o->role != JOB_WORKER && launcher != PALS;
+	job_shape(e->cfg, &sh);
+	if (o->role != JOB_WORKER && sh.nodes * sh.procs + sched < 2)
+		fail("a head job with no worker rank", line, e->script);
+
 	want_word(e, &ws, &k, cmd, line);
-	for (; args && *args; args++)
-		want_word(e, &ws, &k, *args, line);
-	if (!strcmp(cmd, "srun")) {
-		if (k >= ws.n || strncmp(ws.w[k], "--ntasks=", 9) ||
-		    !is_number(ws.w[k] + 9))
-			fail("the launch line has no --ntasks=N", line, e->script);
-		k++;
+	for (; args && *args; args++) {
+		want_word_as(e, &ws, &k, *args, 1, line);
+		placed |= places_ranks(*args);
+	}
+	if (recovery && launcher == OPENMPI) {
+		want_word_as(e, &ws, &k, "$cluster_mca", 1, line);
+		want_word_as(e, &ws, &k, "$cluster_recovery", 1, line);
+		want_word(e, &ws, &k, "1", line);
+	} else if (recovery) {
+		want_word(e, &ws, &k, launcher == PALS ? "--no-abort-on-failure" :
+			  "--kill-on-bad-exit=0", line);
+	}
+	if (launcher == SRUN) {
+		struct strbuf w = STRBUF_INIT;
+		strbuf_addf(&w, "--ntasks=%llu", sh.nodes * sh.procs + sched);
+		want_word(e, &ws, &k, w.buf, line);
+		strbuf_reset(&w);
+		strbuf_addf(&w, "--cpus-per-task=%llu", sh.threads);
+		want_word(e, &ws, &k, w.buf, line);
+		strbuf_release(&w);
 	} else {
 		want_word(e, &ws, &k, strcmp(cmd, "mpiexec") ? "-np" : "-n", line);
-		if (k >= ws.n || !is_number(ws.w[k]))
-			fail("the launch line has no rank count", line, e->script);
-		k++;
+		want_number(e, &ws, &k, sh.nodes * sh.procs + sched, line);
 	}
-	if (o->role != JOB_WORKER && strcmp(e->backend, "pbs"))
-		want_word(e, &ws, &k, strcmp(cmd, "srun") ? "--oversubscribe" :
-			  "--overcommit", line);
+	if (launcher == PALS) {
+		want_word(e, &ws, &k, "--ppn", line);
+		want_number(e, &ws, &k, sh.procs, line);
+	}
+	if (launcher == OPENMPI && torque && !placed) {
+		want_word(e, &ws, &k, "--map-by", line);
+		want_word(e, &ws, &k, "node", line);
+	}
+	if (sched && !pbs)
+		want_word(e, &ws, &k, launcher == SRUN ? "--overcommit" :
+			  "--oversubscribe", line);
 	want_word(e, &ws, &k, RANK_PATH, line);
 	if (o->role == JOB_WORKER)
 		want_word(e, &ws, &k, "--worker-only", line);
@@ -471,21 +561,38 @@ static void check_launch(const struct expect *e, const char **pos)
 		want_word(e, &ws, &k, o->config_file, line);
 	}
 	want_word(e, &ws, &k, "--cores", line);
-	if (k >= ws.n || !is_number(ws.w[k]))
-		fail("the launch line's --cores is not a number", line, e->script);
-	k++;
+	want_number(e, &ws, &k, sh.threads, line);
 	want_word(e, &ws, &k, "--memory", line);
-	if (k >= ws.n || !is_number(ws.w[k]))
-		fail("the launch line's --memory is not a number", line, e->script);
-	k++;
+	want_number(e, &ws, &k, sh.worker_memory, line);
 	for (const char *const *s = o->sets; s && *s; s++) {
+		struct strbuf w = STRBUF_INIT;
+		set_word(e, *s, &w);
 		want_word(e, &ws, &k, "--set", line);
-		want_word(e, &ws, &k, *s, line);
+		want_word(e, &ws, &k, w.buf, line);
+		strbuf_release(&w);
 	}
 	if (k != ws.n)
 		fail("the launch line has words past its last --set", line,
 		     e->script);
 	words_release(&ws);
+}
+
+/* The lines that ask Open MPI's launcher which recovery switch it takes,
+ * as they must read, after their comment line. */
+static size_t probe_len(const char *p, const char *cmd)
+{
+	struct strbuf want = STRBUF_INIT;
+	size_t n;
+
+	strbuf_addf(&want, "case $(%s --version 2>/dev/null) in\n"
+		    "*\"Open MPI) \"[1-4].*) cluster_mca=--mca "
+		    "cluster_recovery=orte_enable_recovery ;;\n"
+		    "*) cluster_mca=--prtemca cluster_recovery=prte_enable_recovery "
+		    ";;\n"
+		    "esac\n", cmd);
+	n = strncmp(p, want.buf, want.len) ? 0 : want.len;
+	strbuf_release(&want);
+	return n;
 }
 
 static int in_list(char *const *list, const char *line, size_t len)
@@ -501,6 +608,7 @@ static void check_script(const struct expect *e, const char *tmpl_path)
 	struct strbuf tmpl = STRBUF_INIT, line = STRBUF_INIT;
 	char *const *pro = config_get_list(e->cfg, "job.prologue");
 	char *const *epi = config_get_list(e->cfg, "job.epilogue");
+	const char *cmd = config_get_str(e->cfg, "launch.command");
 	const char *p = e->script;
 	unsigned launches = 0;
 
@@ -516,6 +624,15 @@ static void check_script(const struct expect *e, const char *tmpl_path)
 		p += len + (nl ? 1 : 0);
 		if (!len || line.buf[0] == '#')
 			continue;	/* a comment or a batch directive */
+		/* The recovery probe, whose own lines are shell code, comes
+		 * right before the launch line. */
+		size_t probe = probe_len(start, cmd ? cmd : "mpirun");
+		if (probe) {
+			p = start + probe;
+			check_launch(e, 1, &p);
+			launches++;
+			continue;
+		}
 		if (in_list(pro, line.buf, len) || in_list(epi, line.buf, len))
 			continue;	/* the profile's own shell lines */
 		/* A line of the template, as written there. */
@@ -543,7 +660,7 @@ static void check_script(const struct expect *e, const char *tmpl_path)
 		/* Anything else must be the launch line, which a quoted value
 		 * holding a newline continues over more than one. */
 		p = start;
-		check_launch(e, &p);
+		check_launch(e, 0, &p);
 		launches++;
 	}
 	if (launches != 1)
@@ -591,7 +708,7 @@ static void render(const struct input *in, const char *backend)
 		if (out.len)
 			fail("a refused script left text behind", err.text, out.buf);
 	} else {
-		struct expect e = { cfg, in, &opts, backend, out.buf };
+		struct expect e = { cfg, in, &opts, sets, backend, out.buf };
 		strbuf_addf(&tmpl, "%s/%s.sh", opts.templates_dir, backend);
 		check_script(&e, tmpl.buf);
 	}
