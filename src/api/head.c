@@ -86,6 +86,12 @@ int head_parse(char *text, struct conn_head *h, int *expect,
 		return -1;
 	}
 	*sp = *version = '\0';
+	/* evhttp answers a version it refuses itself, in HTML */
+	if (strcmp(version + 1, "HTTP/1.1") && strcmp(version + 1, "HTTP/1.0")) {
+		strbuf_addf(why, "request line: expected HTTP/1.0 or HTTP/1.1, got '%s'",
+			    version + 1);
+		return -1;
+	}
 	h->method_name = line;
 	h->method = method_type(line);
 	h->target = sp + 1;
