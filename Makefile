@@ -323,15 +323,25 @@ bench: $(BENCH_BINS) $(PROGRAMS)
 # to build-fuzz/corpus/ and crashes to build-fuzz/crash-*; `make
 # fuzz-regress` runs each once over its seeds (FUZZ_NAMES=fuzz_frame picks
 # some).  A crash's input belongs in the seeds once the bug is fixed.
-# Still to come: a harness for the HTTP request path, once the API's
-# request parsing is a module of its own.
+# fuzz_frame: the rank protocol's frames; fuzz_config: the configuration
+# loader and the job scripts' launch lines; fuzz_taskfile: task files;
+# fuzz_http: the API's request path, head judging to the route table,
+# over loopback to a real evhttp inside the harness (libevent 2.1 takes
+# connections from a listener only), its handlers stand-ins.
 
 FUZZ_TESTS += tests/fuzz/fuzz_frame.c
 FUZZ_TESTS += tests/fuzz/fuzz_config.c
 FUZZ_TESTS += tests/fuzz/fuzz_taskfile.c
+FUZZ_TESTS += tests/fuzz/fuzz_http.c
 
 # What the harnesses' oracles share.
 FUZZ_COMMON += tests/fuzz/shell_words.c
+
+# fuzz_http answers in the route table's handlers' stead.
+FUZZ_HTTP_HANDLERS := tasks_submit tasks_batch tasks_list tasks_show \
+	tasks_cancel tasks_cancel_many tasks_log wait_tasks workers_list \
+	workers_counters
+FUZZ_LDFLAGS_fuzz_http := $(FUZZ_HTTP_HANDLERS:%=-Wl,--wrap=%)
 
 FUZZ_SECONDS ?= 120
 FUZZ_BUILD   ?= build-fuzz
@@ -350,7 +360,8 @@ fuzz-bins: $(FUZZ_BINS)
 $(BUILD)/fuzz/%: $(BUILD)/tests/fuzz/%.o $(FUZZ_OBJS) $(CORE_LIB)
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  LINK    $@")
-	$(Q)$(CC) $(LDFLAGS) -fsanitize=fuzzer -o $@ $^ $(BASE_LIBS)
+	$(Q)$(CC) $(LDFLAGS) $(FUZZ_LDFLAGS_$*) -fsanitize=fuzzer -o $@ $^ \
+		$(BASE_LIBS)
 
 fuzz: fuzz-build
 	@for f in $(FUZZ_NAMES); do \
