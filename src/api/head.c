@@ -121,8 +121,15 @@ int head_parse(char *text, struct conn_head *h, int *expect,
 			have_length = 1;
 		} else if (!strcasecmp(line, "Transfer-Encoding")) {
 			h->chunked = 1;
-		} else if (!strcasecmp(line, "Expect") &&
-			   !strcasecmp(v, "100-continue")) {
+		} else if (!strcasecmp(line, "Expect")) {
+			/* evhttp answers any other expectation itself, in
+			 * HTML; it skips spaces before a value, not tabs */
+			if (colon + 1 + strspn(colon + 1, " ") != v ||
+			    strcasecmp(v, "100-continue")) {
+				strbuf_addf(why, "header 'Expect': only 100-continue is "
+					    "taken, got '%s'", v);
+				return -1;
+			}
 			*expect = 1;
 		}
 	}
