@@ -98,6 +98,11 @@ int head_parse(char *text, struct conn_head *h, int *expect,
 	while ((line = next_line(&text)) && *line) {
 		char *colon = strchr(line, ':'), *v;
 		uint64_t n;
+		/* evhttp refuses a header holding one, in HTML */
+		if (strchr(line, '\r')) {
+			strbuf_addstr(why, "request head: a CR that does not end a line");
+			return -1;
+		}
 		if (*line == ' ' || *line == '\t') {
 			strbuf_addstr(why, "request head: folded header lines are not taken");
 			return -1;
