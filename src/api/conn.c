@@ -361,9 +361,10 @@ static size_t head_end(struct conn *c)
 	}
 }
 
-/* Judge the complete head `text` (head.c reads it); 0 when it may pass.
- * Else the refusal is set and *drop says how much body to drop. */
-static int judge_head(struct conn *c, char *text, uint64_t *drop)
+/* Judge the complete head `text` of `len` bytes (head.c reads it); 0
+ * when it may pass.  Else the refusal is set and *drop says how much
+ * body to drop. */
+static int judge_head(struct conn *c, char *text, size_t len, uint64_t *drop)
 {
 	struct conn_head h = { .peer = c->peer };
 	struct evhttp_uri *uri = NULL;
@@ -372,6 +373,11 @@ static int judge_head(struct conn *c, char *text, uint64_t *drop)
 	*drop = UNBOUNDED;
 	strbuf_reset(&c->refusal.text);
 	strbuf_reset(&c->refusal.allow);
+	/* head.c reads a string; evhttp would read past the NUL */
+	if (memchr(text, '\0', len)) {
+		refusal_set(c, 400, "request head: a NUL byte");
+		return -1;
+	}
 	if (head_parse(text, &h, &expect, &c->refusal.text) < 0) {
 		c->refusal.code = 400;
 		return -1;
@@ -430,7 +436,7 @@ static int head_add(struct conn *c, struct evbuffer *in)
 	evbuffer_copyout(c->head, text, end);
 	text[end] = '\0';
 	c->scanned = 0;
-	if (judge_head(c, text, &n) == 0) {
+	if (judge_head(c, text, end, &n) == 0) {
 		evbuffer_remove_buffer(c->head, in, end);
 		arm(c, T_NONE, 0);
 		c->state = n ? CONN_BODY : CONN_HEAD;
