@@ -319,7 +319,9 @@ static unsigned count_tokens(const uint8_t *data, size_t size)
 /* head_parse on a copy of the head, twice: the same verdict. */
 static void check_parse(const uint8_t *data, size_t head)
 {
-	size_t skip = strspn((const char *)data, "\r\n");
+	size_t skip = 0;
+	while (skip < head && (data[skip] == '\r' || data[skip] == '\n'))
+		skip++;
 	char *a = strndup((const char *)data + skip, head - skip),
 	     *b = strndup(a, head);
 	struct conn_head ha = { 0 }, hb = { 0 };
