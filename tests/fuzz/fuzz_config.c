@@ -603,6 +603,46 @@ static int in_list(char *const *list, const char *line, size_t len)
 	return 0;
 }
 
+/* The lines that carry a batch's verdict (launch.c writes them around
+ * the launch line): fixed text, but for the cluster name, which must be
+ * one single-quoted word that expands nothing. */
+static int verdict_line(const struct expect *e, const char *line, size_t len)
+{
+	static const char prefix[] =
+		"cluster_verdict=\"${CLUSTER_HOME:-$HOME/.cluster}\"/";
+	static const char suffix[] = "/verdict.\"$CLUSTER_JOB_ID\"";
+	static const char *const fixed[] = {
+		"rm -f \"$cluster_verdict\"",
+		"cluster_status=$?",
+		"if [ -s \"$cluster_verdict\" ]; then read -r cluster_status "
+		"<\"$cluster_verdict\"; fi",
+		"trap 'exit \"$cluster_status\"' EXIT",
+		NULL,
+	};
+	size_t pl = sizeof(prefix) - 1, sl = sizeof(suffix) - 1;
+
+	if (e->opts->role != JOB_BATCH)
+		return 0;
+	for (const char *const *f = fixed; *f; f++)
+		if (strlen(*f) == len && !memcmp(*f, line, len))
+			return 1;
+	if (len <= pl + sl || memcmp(line, prefix, pl) ||
+	    memcmp(line + len - sl, suffix, sl) || line[pl] != '\'')
+		return 0;
+	struct strbuf name = STRBUF_INIT;
+	struct words ws;
+	strbuf_add(&name, line + pl, len - pl - sl);
+	const char *at = name.buf;
+	const char *why = split_shell(&at, &ws);
+	if (why || ws.n != 1 || ws.expands[0] || *at ||
+	    strcmp(ws.w[0], e->opts->cluster_name))
+		fail("the verdict line does not carry the cluster name as one "
+		     "quoted word", why ? why : line, e->script);
+	words_release(&ws);
+	strbuf_release(&name);
+	return 1;
+}
+
 static void check_script(const struct expect *e, const char *tmpl_path)
 {
 	struct strbuf tmpl = STRBUF_INIT, line = STRBUF_INIT;
@@ -635,6 +675,8 @@ static void check_script(const struct expect *e, const char *tmpl_path)
 		}
 		if (in_list(pro, line.buf, len) || in_list(epi, line.buf, len))
 			continue;	/* the profile's own shell lines */
+		if (verdict_line(e, line.buf, len))
+			continue;
 		/* A line of the template, as written there. */
 		for (t = tmpl.buf; *t;) {
 			const char *tn = strchr(t, '\n');
