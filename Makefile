@@ -61,6 +61,8 @@ CORE_SRCS += src/util/paths.c
 # config: key table, YAML layers, profiles
 CORE_SRCS += src/config/keys.c
 CORE_SRCS += src/config/config.c
+CORE_SRCS += src/config/values.c
+CORE_SRCS += src/config/yaml.c
 
 # backend: one ops table per batch system, the command runner
 CORE_SRCS += src/backend/backend.c
