@@ -57,6 +57,7 @@ CORE_SRCS += src/util/log.c
 CORE_SRCS += src/util/xalloc.c
 CORE_SRCS += src/util/idset.c
 CORE_SRCS += src/util/paths.c
+CORE_SRCS += src/util/suggest.c
 
 # config: key table, YAML layers, profiles
 CORE_SRCS += src/config/keys.c
@@ -180,6 +181,7 @@ UNIT_TESTS += tests/unit/check_units.c
 UNIT_TESTS += tests/unit/check_idset.c
 UNIT_TESTS += tests/unit/check_paths.c
 UNIT_TESTS += tests/unit/check_sysmem.c
+UNIT_TESTS += tests/unit/check_suggest_util.c
 UNIT_TESTS += tests/unit/check_config.c
 UNIT_TESTS += tests/unit/check_backend.c
 UNIT_TESTS += tests/unit/check_pool.c

@@ -12,6 +12,7 @@
 #include <strings.h>
 
 #include "config/internal.h"
+#include "util/suggest.h"
 #include "util/units.h"
 #include "util/xalloc.h"
 
@@ -114,49 +115,6 @@ int config_is_group(const char *name)
 	return 0;
 }
 
-/* Optimal string alignment distance: a swapped pair of letters counts as
- * one edit, the most common typo. */
-static size_t edit_distance(const char *a, const char *b)
-{
-	size_t la = strlen(a), lb = strlen(b);
-	size_t *d = xcalloc((la + 1) * (lb + 1), sizeof(*d));
-#define D(i, j) d[(i) * (lb + 1) + (j)]
-
-	for (size_t i = 0; i <= la; i++)
-		D(i, 0) = i;
-	for (size_t j = 0; j <= lb; j++)
-		D(0, j) = j;
-	for (size_t i = 1; i <= la; i++) {
-		for (size_t j = 1; j <= lb; j++) {
-			size_t cost = a[i - 1] != b[j - 1];
-			size_t v = D(i - 1, j) + 1;
-			if (D(i, j - 1) + 1 < v)
-				v = D(i, j - 1) + 1;
-			if (D(i - 1, j - 1) + cost < v)
-				v = D(i - 1, j - 1) + cost;
-			if (i > 1 && j > 1 && a[i - 1] == b[j - 2] &&
-			    a[i - 2] == b[j - 1] && D(i - 2, j - 2) + 1 < v)
-				v = D(i - 2, j - 2) + 1;
-			D(i, j) = v;
-		}
-	}
-	size_t r = D(la, lb);
-#undef D
-	free(d);
-	return r;
-}
-
-static void consider(const char *name, const char *cand, const char **best,
-		     size_t *bestd)
-{
-	size_t d = edit_distance(name, cand);
-
-	if (d < *bestd) {
-		*best = cand;
-		*bestd = d;
-	}
-}
-
 /* Group names ("job", "launch", ...) derived from the table once. */
 static const char *group_name(unsigned i)
 {
@@ -187,23 +145,25 @@ static const char *group_name(unsigned i)
 /* The closest key, group or extra word; NULL when nothing is close. */
 const char *config_suggest(const char *name, const char *const *extra)
 {
-	const char *best = NULL, *g;
-	size_t bestd = SIZE_MAX, len = strlen(name);
+	struct suggest_best sb = SUGGEST_BEST_INIT(name);
+	const char *g;
+	size_t len = strlen(name);
 
 	for (const struct config_key *k = config_keys; k->name; k++) {
 		const char *dot = strrchr(k->name, '.');
 		/* "cores" alone is "job.cores" */
 		if (dot && !strcmp(dot + 1, name))
 			return k->name;
-		consider(name, k->name, &best, &bestd);
+		suggest_best_consider(&sb, k->name);
 	}
 	for (unsigned i = 0; (g = group_name(i)); i++)
-		consider(name, g, &best, &bestd);
+		suggest_best_consider(&sb, g);
 	for (; extra && *extra; extra++)
-		consider(name, *extra, &best, &bestd);
-	if (!best || bestd == 0 || bestd > 3 || bestd * 3 > len + 1)
+		suggest_best_consider(&sb, *extra);
+	if (!sb.best || sb.distance == 0 || sb.distance > 3 ||
+	    sb.distance * 3 > len + 1)
 		return NULL;
-	return best;
+	return sb.best;
 }
 
 const char *config_suggest_key(const char *name)
