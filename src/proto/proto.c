@@ -1,3 +1,12 @@
+/*
+ * proto: the codec of every frame type (proto.h has the format).
+ *
+ * One file, over the usual size, because it is one codec: the encoder,
+ * the checks made before sending and the decoder each take the same frame
+ * types field by field, and keeping them side by side is what keeps a
+ * field's size, its bounds and its order in step across the three.  The
+ * handshake's MAC and nonces follow, as the frames carry them.
+ */
 #include "proto/proto.h"
 
 #include <errno.h>

@@ -21,6 +21,14 @@
  * than the last task's.  Task slots, their events, the spawn attributes
  * and the base environment are made once and reused; /proc is read only
  * for tasks with a memory limit.
+ *
+ * One file, over the usual size, because one thing needs it: spawning,
+ * reaping, time limits and memory sampling all act on the same slot
+ * (struct exec_proc) and its events, and a slot's life (spawn, signal,
+ * sample, finish, reuse) reads top to bottom here.  Split, each part
+ * would need the slot's fields and the others' helpers from a shared
+ * header.  The /proc tree walk (read_stat to on_sample) touches the least
+ * of it and is the part to move out first if it grows.
  */
 #include "worker/exec.h"
 

@@ -1,3 +1,14 @@
+/*
+ * worker: the worker process (worker.h says what it does).
+ *
+ * One file, over the usual size, because it is one state machine: the
+ * held queue, the connection and its reconnects, the message handlers
+ * (a table keyed by frame type) and the stop signals all change the same
+ * struct worker from one event loop, and each handler's effect on the
+ * queue and the link is easiest to check beside the others.  Its
+ * sections: the queue and the link, messages from the scheduler, the
+ * connection, stop signals, then worker_run.
+ */
 #include "worker/worker.h"
 
 #include <errno.h>
