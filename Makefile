@@ -97,6 +97,7 @@ CORE_SRCS += src/sched/taskfile_syntax.c
 
 # pool: the batch jobs of the pool, reconcile and adapt (pure)
 CORE_SRCS += src/pool/pool.c
+CORE_SRCS += src/pool/listing.c
 CORE_SRCS += src/pool/adapt.c
 CORE_SRCS += src/pool/manager.c
 CORE_SRCS += src/pool/commands.c
