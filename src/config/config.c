@@ -160,8 +160,48 @@ static void known_profiles(struct config *cfg, struct strbuf *sb)
 		strbuf_addf(sb, "%s%s", i ? ", " : "", cfg->profiles[i].name);
 }
 
+/* A profile and the one it inherits from, for inherit_cycle. */
+struct inherit_link {
+	const char *name;
+	const char *inherit;		/* NULL: none */
+	const char *inherit_at;
+};
+
+/* A profile whose inherit chain comes back to it is an error, "a -> b ->
+ * a"; a parent not among links[] ends the chain. */
+static int inherit_cycle(const struct inherit_link *links, size_t n,
+			 struct err *err)
+{
+	for (size_t i = 0; i < n; i++) {
+		const struct inherit_link *p = &links[i], *q = p;
+		struct strbuf chain = STRBUF_INIT;
+		strbuf_addstr(&chain, p->name);
+		for (size_t steps = 0; q && q->inherit && steps <= n; steps++) {
+			const struct inherit_link *next = NULL;
+			for (size_t j = 0; j < n && !next; j++)
+				if (!strcmp(links[j].name, q->inherit))
+					next = &links[j];
+			q = next;
+			if (!q)
+				break;
+			strbuf_addf(&chain, " -> %s", q->name);
+			if (q == p) {
+				errprintf(err, "%s: profile '%s' inherits itself: %s",
+					  p->inherit_at, p->name, chain.buf);
+				strbuf_release(&chain);
+				return -1;
+			}
+		}
+		strbuf_release(&chain);
+	}
+	return 0;
+}
+
 static int check_inherits(struct config *cfg, struct err *err)
 {
+	struct inherit_link *links;
+	int ret;
+
 	for (size_t i = 0; i < cfg->nprofiles; i++) {
 		struct profile *p = &cfg->profiles[i];
 		if (p->inherit && !profile_find(cfg, p->inherit)) {
@@ -173,23 +213,14 @@ static int check_inherits(struct config *cfg, struct err *err)
 			return -1;
 		}
 	}
-	for (size_t i = 0; i < cfg->nprofiles; i++) {
-		struct profile *p = &cfg->profiles[i], *q = p;
-		struct strbuf path = STRBUF_INIT;
-		strbuf_addstr(&path, p->name);
-		for (size_t steps = 0; q->inherit && steps <= cfg->nprofiles; steps++) {
-			q = profile_find(cfg, q->inherit);
-			strbuf_addf(&path, " -> %s", q->name);
-			if (q == p) {
-				errprintf(err, "%s: profile '%s' inherits itself: %s",
-					  p->inherit_at, p->name, path.buf);
-				strbuf_release(&path);
-				return -1;
-			}
-		}
-		strbuf_release(&path);
-	}
-	return 0;
+	links = xcalloc(cfg->nprofiles + 1, sizeof(*links));
+	for (size_t i = 0; i < cfg->nprofiles; i++)
+		links[i] = (struct inherit_link){ cfg->profiles[i].name,
+						  cfg->profiles[i].inherit,
+						  cfg->profiles[i].inherit_at };
+	ret = inherit_cycle(links, cfg->nprofiles, err);
+	free(links);
+	return ret;
 }
 
 /* Host names are case-insensitive (RFC 4343): "Casper-Login1" is a
@@ -500,37 +531,23 @@ void config_destroy(struct config *cfg)
 
 int config_check_file(const char *path, struct err *err)
 {
+	struct inherit_link *links;
 	struct cfile f;
+	int ret;
 
 	if (config_load_file(path, 1, &f, err) < 0)
 		return -1;
 	/* Parents may live in other layers; only a cycle among this file's
 	 * own profiles is certain to be wrong. */
-	for (size_t i = 0; i < f.ndefs; i++) {
-		struct pdef *p = &f.defs[i], *q = p;
-		struct strbuf chain = STRBUF_INIT;
-		strbuf_addstr(&chain, p->name);
-		for (size_t steps = 0; q && q->inherit && steps <= f.ndefs; steps++) {
-			struct pdef *next = NULL;
-			for (size_t j = 0; j < f.ndefs; j++)
-				if (!strcmp(f.defs[j].name, q->inherit))
-					next = &f.defs[j];
-			q = next;
-			if (!q)
-				break;
-			strbuf_addf(&chain, " -> %s", q->name);
-			if (q == p) {
-				errprintf(err, "%s: profile '%s' inherits itself: %s",
-					  p->inherit_at, p->name, chain.buf);
-				strbuf_release(&chain);
-				config_cfile_release(&f);
-				return -1;
-			}
-		}
-		strbuf_release(&chain);
-	}
+	links = xcalloc(f.ndefs + 1, sizeof(*links));
+	for (size_t i = 0; i < f.ndefs; i++)
+		links[i] = (struct inherit_link){ f.defs[i].name,
+						  f.defs[i].inherit,
+						  f.defs[i].inherit_at };
+	ret = inherit_cycle(links, f.ndefs, err);
+	free(links);
 	config_cfile_release(&f);
-	return 0;
+	return ret;
 }
 
 const char *config_profile_name(const struct config *cfg)
