@@ -80,6 +80,7 @@ CORE_SRCS += src/jobscript/launch.c
 
 # proto: the worker wire protocol
 CORE_SRCS += src/proto/proto.c
+CORE_SRCS += src/proto/sign.c
 
 # state: the state directory
 CORE_SRCS += src/state/state.c
@@ -120,6 +121,7 @@ CORE_SRCS += src/client/client.c
 # outside the tree (cluster-client(3)); compiled apart, position-independent
 LIB_SRCS += src/client/client.c
 LIB_SRCS += src/state/state.c
+LIB_SRCS += src/proto/sign.c
 LIB_SRCS += src/util/strbuf.c
 LIB_SRCS += src/util/err.c
 LIB_SRCS += src/util/clock.c
@@ -188,6 +190,7 @@ UNIT_TESTS += tests/unit/check_backend.c
 UNIT_TESTS += tests/unit/check_pool.c
 UNIT_TESTS += tests/unit/check_jobscript.c
 UNIT_TESTS += tests/unit/check_proto.c
+UNIT_TESTS += tests/unit/check_sign.c
 UNIT_TESTS += tests/unit/check_api.c
 UNIT_TESTS += tests/unit/check_api_limits.c
 UNIT_TESTS += tests/unit/check_state.c
