@@ -62,6 +62,7 @@ static const struct http_route routes[] = {
 	{ "/api/v1/pool/scale",     POST, pool_scale,        JSON,     HTTP_TOKEN },
 	{ "/api/v1/pool/adapt",     POST, pool_adapt,        JSON,     HTTP_TOKEN },
 	{ "/api/v1/pool/resume",    POST, pool_resume,       JSON,     HTTP_TOKEN },
+	{ "/api/v1/auth/challenge", GET,  http_auth_challenge, 0,      HTTP_PUBLIC },
 	{ NULL, 0, NULL, 0, 0 },
 };
 

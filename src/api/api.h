@@ -1,7 +1,8 @@
 /*
  * api: the scheduler's HTTP API (evhttp + jansson) on the event loop the
- * server runs.  Every route needs "Authorization: Bearer <token>" unless
- * its line in the route table (api.c) says public; the routes are
+ * server runs.  Every route needs the token, as "Authorization: Bearer
+ * <token>" or a signature made with it (proto/sign.h), unless its line
+ * in the route table (api.c) says public; the routes are
  * documented in cluster-api(7).  The dashboard shares the port.
  */
 #ifndef CLUSTER_API_H

@@ -10,6 +10,17 @@
  * read (judge, called from conn.c): a request refused there costs no
  * body and never reaches the callback; the callback checks again all
  * the same, on evhttp's reading of the request.
+ *
+ * Two ways to show the token (cluster-api(7)): the bearer token itself,
+ * for curl, or a Cluster-HMAC signature (proto/sign.h), which the CLI
+ * and the C client send so that the token never leaves them.  A
+ * signature's mac covers the method, the target, the body's length and
+ * the hash the client declares for the body, so the head alone decides
+ * whether it is good: its time, its nonce (a replay is refused) and its
+ * mac are judged before a byte of body is read, as the bearer token is.
+ * The one thing left for after the body is whether the body has the hash
+ * that was signed; a mismatch is refused then, having cost a body at
+ * most the route's cap, from someone who holds the token.
  */
 #include "api/http.h"
 
@@ -29,6 +40,9 @@
 #include <openssl/crypto.h>
 
 #include "api/conn.h"
+#include "api/routes.h"
+#include "proto/sign.h"
+#include "util/clock.h"
 #include "util/idset.h"
 #include "util/log.h"
 #include "util/strbuf.h"
@@ -44,7 +58,7 @@
 #define NO_ROUTE "no such resource '%s'"
 #define NO_METHOD "method %s not allowed on '%s' (allowed: %s)"
 #define NO_TOKEN "unauthorized: %s; send 'Authorization: Bearer TOKEN' " \
-	"with the cluster's token"
+	"with the cluster's token, or sign the request (cluster-api(7))"
 #define NO_BODY "request body: %s %s takes none"
 #define TOO_LARGE "request body: larger than %zu bytes"
 
@@ -56,6 +70,7 @@ struct http {
 	uint16_t port;
 	char token[65];
 	size_t token_len;
+	struct sign_replay *replay;	/* nonces of recent signatures */
 };
 
 /* ---- replies ------------------------------------------------------------ */
@@ -254,24 +269,79 @@ static const struct http_route *route_find(const struct http *h,
 }
 
 /* Is `v`, an Authorization header (NULL: none), the token? */
-static int token_ok(const struct http *h, const char *v, const char **why)
+static int token_ok(const struct http *h, const char *v, struct err *why)
 {
-	if (!v) {
-		*why = "no token";
-		return 0;
-	}
-	if (strncasecmp(v, "Bearer ", 7)) {
-		*why = "not a bearer token";
-		return 0;
-	}
+	if (!v)
+		return errprintf(why, "no token"), 0;
+	if (strncasecmp(v, "Bearer ", 7))
+		return errprintf(why, "not a bearer token or a signature"), 0;
 	v += 7;
 	while (*v == ' ')
 		v++;
-	if (strlen(v) != h->token_len || CRYPTO_memcmp(v, h->token, h->token_len)) {
-		*why = "wrong token";
+	if (strlen(v) != h->token_len || CRYPTO_memcmp(v, h->token, h->token_len))
+		return errprintf(why, "wrong token"), 0;
+	return 1;
+}
+
+/* May the request with Authorization `v` through?  0 when it may; else
+ * the status to answer (401; 503 while the replay cache is full) and
+ * the reason in `why`.  At the head (body NULL) a signature's time and
+ * nonce are judged and the nonce recorded; after the body, its hash. */
+static int auth_check(struct http *h, const char *v, const char *method,
+		      const char *target, uint64_t length, const char *body,
+		      size_t body_len, struct err *why)
+{
+	struct sign_auth sa;
+	char hash[SIGN_HEX + 1];
+	int64_t now = (int64_t)clock_wall();
+	int rc;
+
+	if (!sign_is_signed(v))
+		return token_ok(h, v, why) ? 0 : 401;
+	if (sign_parse(v, &sa, why) < 0)
+		return 401;
+	/* After the body the time was judged already, with the head: a
+	 * slow body does not make a good signature late. */
+	if (sign_verify(h->token, method, target, length, &sa, body ? sa.ts : now,
+			why) < 0)
+		return 401;
+	if (body) {
+		sign_body_hash(body, body_len, hash);
+		if (strcmp(hash, sa.body_hash))
+			return errprintf(why, "the body is not the one signed"), 401;
 		return 0;
 	}
-	return 1;
+	rc = sign_replay_add(h->replay, &sa, now);
+	if (rc == -1)
+		return errprintf(why, "signature replayed (nonce %s seen)", sa.nonce),
+			401;
+	if (rc == -2)
+		return errprintf(why, "too many signed requests in the last %d s; "
+				 "try again later", SIGN_WINDOW), 503;
+	return 0;
+}
+
+void http_auth_challenge(struct http_call *c)
+{
+	struct http *h = c->a->http;
+	const char *cnonce = evhttp_find_header(&c->query, "nonce");
+	char snonce[SIGN_NONCE_HEX + 1], proof[SIGN_HEX + 1];
+
+	if (!cnonce || strlen(cnonce) != SIGN_NONCE_HEX ||
+	    strspn(cnonce, "0123456789abcdef") != SIGN_NONCE_HEX) {
+		http_reply_error(c->req, 400, "parameter 'nonce': expected %d lowercase "
+				 "hex digits", SIGN_NONCE_HEX);
+		return;
+	}
+	if (sign_nonce(snonce) < 0) {
+		http_reply_error(c->req, 500, "cannot draw a nonce");
+		return;
+	}
+	sign_proof(h->token, cnonce, snonce, proof);
+	http_reply_json(c->req, 200, json_pack("{s:s,s:s,s:s,s:I}", "scheme",
+					       SIGN_SCHEME, "nonce", snonce,
+					       "proof", proof, "time",
+					       (json_int_t)clock_wall()));
 }
 
 /* Long enough for any route and its query, short enough for one line. */
@@ -299,8 +369,9 @@ static int judge(void *arg, const struct conn_head *hd, struct conn_refusal *rf)
 {
 	struct http *h = arg;
 	const struct http_route *r;
-	const char *why;
+	struct err why = { "" };
 	task_id_t id;
+	int code;
 
 	r = route_find(h, hd->method, hd->path, &id, &rf->allow);
 	if (!r && rf->allow.len) {
@@ -311,10 +382,11 @@ static int judge(void *arg, const struct conn_head *hd, struct conn_refusal *rf)
 		rf->code = 404;
 		strbuf_addf(&rf->text, NO_ROUTE, hd->path);
 	} else if (r->auth == HTTP_TOKEN &&
-		   !token_ok(h, hd->authorization, &why)) {
-		log_refused(hd->method_name, hd->target, hd->peer, why);
-		rf->code = 401;
-		strbuf_addf(&rf->text, NO_TOKEN, why);
+		   (code = auth_check(h, hd->authorization, hd->method_name,
+				      hd->target, hd->length, NULL, 0, &why))) {
+		log_refused(hd->method_name, hd->target, hd->peer, why.text);
+		rf->code = code;
+		strbuf_addf(&rf->text, NO_TOKEN, why.text);
 	} else if (r->max_body == 0 && (hd->length || hd->chunked)) {
 		rf->code = 400;
 		strbuf_addf(&rf->text, NO_BODY, method_name(r->method), r->pattern);
@@ -343,7 +415,9 @@ static void handle(struct evhttp_request *req, void *arg)
 	struct evbuffer *in = evhttp_request_get_input_buffer(req);
 	struct evkeyvalq *out = evhttp_request_get_output_headers(req);
 	struct strbuf allow = STRBUF_INIT;
-	const char *why, *dup;
+	struct err why = { "" };
+	const char *dup;
+	int code;
 
 	TAILQ_INIT(&c.query);
 	if (conns_take(h->conns, req))
@@ -362,23 +436,6 @@ static void handle(struct evhttp_request *req, void *arg)
 		}
 		goto out;
 	}
-	if (match->auth == HTTP_TOKEN &&
-	    !token_ok(h, evhttp_find_header(evhttp_request_get_input_headers(req),
-					    "Authorization"), &why)) {
-		struct evhttp_connection *conn = evhttp_request_get_connection(req);
-		struct strbuf peer = STRBUF_INIT;
-		char *host = NULL;
-		ev_uint16_t port = 0;
-		if (conn)
-			evhttp_connection_get_peer(conn, &host, &port);
-		strbuf_addf(&peer, "%s:%u", host ? host : "?", port);
-		log_refused(method_name(method), evhttp_request_get_uri(req),
-			    peer.buf, why);
-		strbuf_release(&peer);
-		evhttp_add_header(out, "WWW-Authenticate", "Bearer");
-		http_reply_error(req, 401, NO_TOKEN, why);
-		goto out;
-	}
 	c.body_len = evbuffer_get_length(in);
 	if (c.body_len > match->max_body) {
 		if (match->max_body == 0)
@@ -389,6 +446,26 @@ static void handle(struct evhttp_request *req, void *arg)
 		goto out;
 	}
 	c.body = c.body_len ? (const char *)evbuffer_pullup(in, -1) : "";
+	if (match->auth == HTTP_TOKEN &&
+	    (code = auth_check(h, evhttp_find_header(evhttp_request_get_input_headers(req),
+						     "Authorization"),
+			       method_name(method), evhttp_request_get_uri(req),
+			       c.body_len, c.body, c.body_len, &why))) {
+		struct evhttp_connection *conn = evhttp_request_get_connection(req);
+		struct strbuf peer = STRBUF_INIT;
+		char *host = NULL;
+		ev_uint16_t port = 0;
+		if (conn)
+			evhttp_connection_get_peer(conn, &host, &port);
+		strbuf_addf(&peer, "%s:%u", host ? host : "?", port);
+		log_refused(method_name(method), evhttp_request_get_uri(req),
+			    peer.buf, why.text);
+		strbuf_release(&peer);
+		if (code == 401)
+			evhttp_add_header(out, "WWW-Authenticate", "Bearer");
+		http_reply_error(req, code, NO_TOKEN, why.text);
+		goto out;
+	}
 	if (query && evhttp_parse_query_str(query, &c.query) < 0) {
 		http_reply_error(req, 400, "query string: cannot parse '%s'", query);
 		goto out;
@@ -433,6 +510,11 @@ struct http *http_create(struct event_base *base,
 	h->a = a;
 	snprintf(h->token, sizeof(h->token), "%s", cfg->token);
 	h->token_len = strlen(h->token);
+	h->replay = sign_replay_create();
+	if (!h->replay) {
+		errprintf(err, "out of memory");
+		goto fail;
+	}
 	h->evhttp = evhttp_new(base);
 	if (!h->evhttp) {
 		errprintf(err, "cannot create the HTTP server");
@@ -484,6 +566,7 @@ void http_destroy(struct http *h)
 		evhttp_free(h->evhttp);
 	conns_destroy(h->conns);
 	OPENSSL_cleanse(h->token, sizeof(h->token));
+	sign_replay_destroy(h->replay);
 	free(h);
 }
 

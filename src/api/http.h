@@ -36,7 +36,7 @@ typedef void (*http_handler_fn)(struct http_call *c);
 /* Who may call a route.  The token is the default: a line that says
  * nothing is not public by mistake. */
 enum http_auth {
-	HTTP_TOKEN = 0,			/* "Authorization: Bearer TOKEN" */
+	HTTP_TOKEN = 0,			/* the bearer token or a signature */
 	HTTP_PUBLIC,			/* anyone (static assets) */
 };
 
@@ -64,6 +64,10 @@ json_t *http_body_json(struct http_call *c);
  * alone when absent); -1 after answering 400. */
 int http_query_uint(struct http_call *c, const char *key, uint64_t min,
 		    uint64_t max, uint64_t *out);
+
+/* GET /api/v1/auth/challenge?nonce=N: the server's proof that it knows
+ * the token (proto/sign.h), for a client to check before it signs. */
+void http_auth_challenge(struct http_call *c);
 
 /* The server: listens on cfg's bind:port (0: ephemeral) and hands each
  * request to its route in `routes` (not copied: it must outlive the
