@@ -3,6 +3,11 @@
  * HTTP client.  Each client has its own event_base and one keep-alive
  * connection; a call runs the base until its answer arrives.
  *
+ * The token never leaves the client: before its first request a client
+ * has the server prove it knows the token (a challenge on a fresh
+ * nonce), and then signs each request with it (proto/sign.h), so that
+ * whoever answers on a stale address learns nothing it can use.
+ *
  * One file past the usual length: every call is a thin layer over the
  * same request, error and JSON-reading code, and the library is built
  * from it (with state/ and a few util/ files) as libcluster on its own.
@@ -28,6 +33,7 @@
 #include <event2/http.h>
 #include <jansson.h>
 
+#include "proto/sign.h"
 #include "state/state.h"
 #include "util/idset.h"
 #include "util/strbuf.h"
@@ -46,6 +52,7 @@ struct cluster_client {
 	char *url;
 	char *token;
 	double timeout;
+	int verified;			/* the server proved it knows the token */
 	int status;
 	char error[512];
 	char stale[384];		/* what to suspect when the address
@@ -335,18 +342,18 @@ static int explain_failure(cluster_client_t *c, const struct pending *p)
 }
 
 /*
- * Send one request and wait for the answer.  Returns the HTTP status when
- * it is 2xx, the body in c->resp; otherwise -1 with the message (the
- * server's "error" when it sent one).
+ * Send one request with Authorization `auth` (NULL: none) and wait for
+ * the answer.  Returns the HTTP status when it is 2xx, the body in
+ * c->resp; otherwise -1 with the message (the server's "error" when it
+ * sent one).
  */
-static int request(cluster_client_t *c, enum evhttp_cmd_type method,
-		   const char *uri, const char *type, const char *body,
-		   size_t len, double extra_time)
+static int exchange(cluster_client_t *c, enum evhttp_cmd_type method,
+		    const char *uri, const char *auth, const char *type,
+		    const char *body, size_t len, double extra_time)
 {
 	struct pending p = { .c = c };
 	struct evhttp_request *req;
 	struct evkeyvalq *h;
-	struct strbuf auth = STRBUF_INIT;
 	struct timeval tv;
 	double t = c->timeout + extra_time;
 
@@ -358,15 +365,14 @@ static int request(cluster_client_t *c, enum evhttp_cmd_type method,
 		return fail(c, "out of memory");
 	evhttp_request_set_error_cb(req, on_error);
 	h = evhttp_request_get_output_headers(req);
-	strbuf_addf(&auth, "Bearer %s", c->token);
 	evhttp_add_header(h, "Host", c->host);
-	evhttp_add_header(h, "Authorization", auth.buf);
+	if (auth)
+		evhttp_add_header(h, "Authorization", auth);
 	evhttp_add_header(h, "Accept", "application/json");
 	if (body) {
 		evhttp_add_header(h, "Content-Type", type);
 		evbuffer_add(evhttp_request_get_output_buffer(req), body, len);
 	}
-	strbuf_release(&auth);
 	tv.tv_sec = (time_t)t;
 	tv.tv_usec = (suseconds_t)((t - (double)tv.tv_sec) * 1e6);
 	evhttp_connection_set_timeout_tv(c->conn, &tv);
@@ -392,6 +398,77 @@ static int request(cluster_client_t *c, enum evhttp_cmd_type method,
 		fail(c, "scheduler at %s answered %d to '%s'", c->url, p.code, uri);
 	json_decref(j);
 	return -1;
+}
+
+/* Have the server prove it knows the token before anything is signed
+ * for it: a stranger on the address gets a nonce and nothing else.  A
+ * proof that does not hold stands for a wrong token as much as for a
+ * stranger; either way nothing was sent but the nonce. */
+static int challenge(cluster_client_t *c)
+{
+	char cnonce[SIGN_NONCE_HEX + 1], uri[96];
+	const char *snonce, *proof;
+	json_t *j;
+	int ok;
+
+	if (sign_nonce(cnonce) < 0)
+		return fail(c, "cannot draw a nonce");
+	snprintf(uri, sizeof(uri), "/api/v1/auth/challenge?nonce=%s", cnonce);
+	if (exchange(c, EVHTTP_REQ_GET, uri, NULL, NULL, NULL, 0, 0) < 0) {
+		if (c->status > 0) {
+			char why[sizeof(c->error)];
+			snprintf(why, sizeof(why), "%s", c->error);
+			fail(c, "scheduler at %s answered %d to the token challenge "
+			     "(%.200s); nothing secret was sent", c->url, c->status, why);
+		}
+		return -1;
+	}
+	j = json_loadb(c->resp.buf, c->resp.len, 0, NULL);
+	snonce = json_string_value(json_object_get(j, "nonce"));
+	proof = json_string_value(json_object_get(j, "proof"));
+	ok = sign_proof_ok(c->token, cnonce, snonce, proof);
+	json_decref(j);
+	if (!ok) {
+		c->status = 401;
+		return fail(c, "unauthorized: the scheduler at %s could not prove it "
+			    "knows the token (wrong token, or not the scheduler%s%s); "
+			    "nothing secret was sent", c->url, c->stale[0] ? ": " : "",
+			    c->stale);
+	}
+	c->verified = 1;
+	return 0;
+}
+
+/* One request to the API, signed (Cluster-HMAC), after the challenge on
+ * the client's first. */
+static int request(cluster_client_t *c, enum evhttp_cmd_type method,
+		   const char *uri, const char *type, const char *body,
+		   size_t len, double extra_time)
+{
+	static const char *const names[] = {
+		[EVHTTP_REQ_GET] = "GET", [EVHTTP_REQ_POST] = "POST",
+	};
+	struct strbuf auth = STRBUF_INIT;
+	char nonce[SIGN_NONCE_HEX + 1], hash[SIGN_HEX + 1];
+	struct sign_request r = {
+		.target = uri, .nonce = nonce, .body_hash = hash,
+		.length = body ? len : 0,
+	};
+	int rc;
+
+	if (!c->verified && challenge(c) < 0)
+		return -1;
+	if ((size_t)method >= sizeof(names) / sizeof(names[0]) || !names[method])
+		return fail(c, "cannot sign a request of this method");
+	if (sign_nonce(nonce) < 0)
+		return fail(c, "cannot draw a nonce");
+	r.method = names[method];
+	r.ts = (int64_t)clock_wall();
+	sign_body_hash(body, r.length, hash);
+	sign_header(c->token, &r, &auth);
+	rc = exchange(c, method, uri, auth.buf, type, body, len, extra_time);
+	strbuf_release(&auth);
+	return rc;
 }
 
 /* The last answer as a JSON object, or -1 with a message. */
