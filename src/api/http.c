@@ -337,11 +337,11 @@ void http_auth_challenge(struct http_call *c)
 		http_reply_error(c->req, 500, "cannot draw a nonce");
 		return;
 	}
-	sign_proof(h->token, cnonce, snonce, proof);
-	http_reply_json(c->req, 200, json_pack("{s:s,s:s,s:s,s:I}", "scheme",
+	sign_proof(h->token, h->port, cnonce, snonce, proof);
+	http_reply_json(c->req, 200, json_pack("{s:s,s:s,s:i,s:s,s:I}", "scheme",
 					       SIGN_SCHEME, "nonce", snonce,
-					       "proof", proof, "time",
-					       (json_int_t)clock_wall()));
+					       "port", (int)h->port, "proof", proof,
+					       "time", (json_int_t)clock_wall()));
 }
 
 /* Long enough for any route and its query, short enough for one line. */

@@ -53,6 +53,7 @@ struct cluster_client {
 	char *token;
 	double timeout;
 	int verified;			/* the server proved it knows the token */
+	int pin_port;			/* ... listening on `port` itself */
 	int status;
 	char error[512];
 	char stale[384];		/* what to suspect when the address
@@ -209,6 +210,8 @@ cluster_client_t *cluster_client_open(const char *name, char *errbuf,
 		host = "::1";
 	c = client_new(host, addr.http_port, token, errbuf, errlen);
 	memset(token, 0, sizeof(token));
+	if (c)
+		c->pin_port = 1;
 	if (c)
 		snprintf(c->stale, sizeof(c->stale),
 			 "the address of '%.64s' may be stale (pid %ld on %.255s)", name,
@@ -408,6 +411,7 @@ static int challenge(cluster_client_t *c)
 {
 	char cnonce[SIGN_NONCE_HEX + 1], uri[96];
 	const char *snonce, *proof;
+	json_int_t port;
 	json_t *j;
 	int ok;
 
@@ -426,7 +430,14 @@ static int challenge(cluster_client_t *c)
 	j = json_loadb(c->resp.buf, c->resp.len, 0, NULL);
 	snonce = json_string_value(json_object_get(j, "nonce"));
 	proof = json_string_value(json_object_get(j, "proof"));
-	ok = sign_proof_ok(c->token, cnonce, snonce, proof);
+	/* The port from an address file is the one the proof must be for:
+	 * a listener there cannot relay the real server's proof.  A URL's
+	 * port may be a tunnel's, so the server's own is taken. */
+	port = json_integer_value(json_object_get(j, "port"));
+	if (c->pin_port)
+		port = c->port;
+	ok = port > 0 && port <= 65535 &&
+		sign_proof_ok(c->token, (unsigned)port, cnonce, snonce, proof);
 	json_decref(j);
 	if (!ok) {
 		c->status = 401;

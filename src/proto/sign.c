@@ -88,18 +88,19 @@ static void mac_hex(const char *token, const struct strbuf *data,
 	OPENSSL_cleanse(mac, sizeof(mac));
 }
 
-void sign_proof(const char *token, const char *cnonce, const char *snonce,
-		char out[SIGN_HEX + 1])
+void sign_proof(const char *token, unsigned port, const char *cnonce,
+		const char *snonce, char out[SIGN_HEX + 1])
 {
 	struct strbuf d = STRBUF_INIT;
 
-	strbuf_addf(&d, "cluster-http-1 server\n%s\n%s", cnonce, snonce);
+	strbuf_addf(&d, "cluster-http-1 server\n%u\n%s\n%s", port, cnonce,
+		    snonce);
 	mac_hex(token, &d, out);
 	strbuf_release(&d);
 }
 
-int sign_proof_ok(const char *token, const char *cnonce, const char *snonce,
-		  const char *proof)
+int sign_proof_ok(const char *token, unsigned port, const char *cnonce,
+		  const char *snonce, const char *proof)
 {
 	char want[SIGN_HEX + 1];
 	int ok;
@@ -107,7 +108,7 @@ int sign_proof_ok(const char *token, const char *cnonce, const char *snonce,
 	if (!proof || !is_hex(proof, SIGN_HEX) || !snonce ||
 	    !is_hex(snonce, SIGN_NONCE_HEX))
 		return 0;
-	sign_proof(token, cnonce, snonce, want);
+	sign_proof(token, port, cnonce, snonce, want);
 	ok = CRYPTO_memcmp(want, proof, SIGN_HEX) == 0;
 	OPENSSL_cleanse(want, sizeof(want));
 	return ok;

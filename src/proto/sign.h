@@ -5,9 +5,13 @@
  * the API both use them.  The scheme, as cluster-api(7) documents it:
  *
  *   challenge  GET /api/v1/auth/challenge?nonce=CNONCE (public) answers
- *              {"nonce": SNONCE, "proof": HEX(HMAC(token,
- *                "cluster-http-1 server\n" CNONCE "\n" SNONCE))}
+ *              {"nonce": SNONCE, "port": PORT, "proof": HEX(HMAC(token,
+ *                "cluster-http-1 server\n" PORT "\n" CNONCE "\n" SNONCE))}
  *              and the client checks the proof before it signs anything.
+ *              PORT is the one the server listens on: a client that took
+ *              the port from the address file checks the proof for that
+ *              port, so a listener elsewhere cannot pass the real
+ *              server's proof off as its own.
  *   request    Authorization: Cluster-HMAC ts=TS, nonce=NONCE,
  *                body=HEX(SHA256(body)), mac=HEX(HMAC(token,
  *                "cluster-http-1 request\n" METHOD "\n" TARGET "\n" TS
@@ -37,13 +41,13 @@
 /* A fresh random nonce, NUL-terminated; -1 (errno EIO) without one. */
 int sign_nonce(char out[SIGN_NONCE_HEX + 1]);
 
-/* The server's proof that it knows `token`, for the client's nonce and
- * its own. */
-void sign_proof(const char *token, const char *cnonce, const char *snonce,
-		char out[SIGN_HEX + 1]);
+/* The proof of the server listening on `port` that it knows `token`,
+ * for the client's nonce and its own. */
+void sign_proof(const char *token, unsigned port, const char *cnonce,
+		const char *snonce, char out[SIGN_HEX + 1]);
 /* 1 when `proof` is that proof (in constant time), else 0. */
-int sign_proof_ok(const char *token, const char *cnonce, const char *snonce,
-		  const char *proof);
+int sign_proof_ok(const char *token, unsigned port, const char *cnonce,
+		  const char *snonce, const char *proof);
 
 /* HEX(SHA256(data)). */
 void sign_body_hash(const void *data, size_t len, char out[SIGN_HEX + 1]);

@@ -20,17 +20,19 @@ START_TEST(proof_known_answer)
 {
 	char p[SIGN_HEX + 1];
 
-	sign_proof(TOKEN, A32, B32, p);
-	ck_assert_str_eq(p, "64dc94d5959fd366098553b78dd1f9bdb0a85c19237f6e2a9c51b3b4cc3ca58c");
-	ck_assert_int_eq(sign_proof_ok(TOKEN, A32, B32, p), 1);
-	ck_assert_int_eq(sign_proof_ok(TOKEN "x", A32, B32, p), 0);
-	ck_assert_int_eq(sign_proof_ok(TOKEN, B32, A32, p), 0);
-	ck_assert_int_eq(sign_proof_ok(TOKEN, A32, B32, NULL), 0);
-	ck_assert_int_eq(sign_proof_ok(TOKEN, A32, "short", p), 0);
+	sign_proof(TOKEN, 4242, A32, B32, p);
+	ck_assert_str_eq(p, "e9d5726a07e60ebdf04d2ada2f4eead45a0b4281c13115b9fdbad5ee6a7f59ad");
+	ck_assert_int_eq(sign_proof_ok(TOKEN, 4242, A32, B32, p), 1);
+	ck_assert_int_eq(sign_proof_ok(TOKEN "x", 4242, A32, B32, p), 0);
+	ck_assert_int_eq(sign_proof_ok(TOKEN, 4243, A32, B32, p), 0);
+	ck_assert_int_eq(sign_proof_ok(TOKEN, 4242, B32, A32, p), 0);
+	ck_assert_int_eq(sign_proof_ok(TOKEN, 4242, A32, B32, NULL), 0);
+	ck_assert_int_eq(sign_proof_ok(TOKEN, 4242, A32, "short", p), 0);
+	ck_assert_int_eq(sign_proof_ok(TOKEN, 4242, A32, NULL, p), 0);
 	p[0] = p[0] == '6' ? '7' : '6';
-	ck_assert_int_eq(sign_proof_ok(TOKEN, A32, B32, p), 0);
+	ck_assert_int_eq(sign_proof_ok(TOKEN, 4242, A32, B32, p), 0);
 	p[0] = 'G';
-	ck_assert_int_eq(sign_proof_ok(TOKEN, A32, B32, p), 0);
+	ck_assert_int_eq(sign_proof_ok(TOKEN, 4242, A32, B32, p), 0);
 }
 END_TEST
 
