@@ -49,6 +49,12 @@ int cluster_task_state_parse(const char *name);
  * "default"): reads the scheduler's address and token from
  * $CLUSTER_HOME/NAME (default ~/.cluster/NAME).  On failure returns NULL
  * and, when errbuf is given, writes the reason there.
+ *
+ * The token never leaves the client: before its first request the
+ * client has the scheduler prove it knows the token (for the port of the
+ * address file, with cluster_client_open), and it signs every request
+ * (cluster-api(7), "Authentication").  A scheduler that cannot prove it
+ * fails the first call with status 401 and sends nothing secret.
  */
 cluster_client_t *cluster_client_open(const char *name, char *errbuf,
 				      size_t errlen);
