@@ -1,17 +1,23 @@
 /*
  * cluster logs: print a task's stdout (or stderr), or follow it while the
  * task runs.  The API serves the whole file, so following asks again
- * every half second and prints what was not printed yet.
+ * every half second and prints what was not printed yet.  When no
+ * scheduler answers (a batch job has ended), the output is read from the
+ * state directory, where the scheduler that ran the task had it written.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/stat.h>
 
 #include "cli/cli.h"
 #include "cluster/client.h"
+#include "state/state.h"
+#include "task/task.h"
 #include "util/units.h"
 
 struct logs_args {
@@ -165,10 +171,135 @@ static int follow(cluster_client_t *c, uint64_t id, int stream)
 	return 1;
 }
 
+/* --- no scheduler answers: the state directory ---------------------------- */
+
+/* The newest of the task's files under logs/ (the default path of the
+ * output rule) and logs/RUN/ (a folder per scheduler run), so a state
+ * directory that several runs wrote gives the last run's task. */
+struct kept_log {
+	struct strbuf path;
+	struct timespec mtime;
+	unsigned runs;			/* folders with a file for the task */
+};
+
+static void consider(struct kept_log *k, const char *log_dir, uint64_t id,
+		     int stream)
+{
+	static const struct task_spec no_paths;
+	struct strbuf p = STRBUF_INIT;
+	struct stat st;
+
+	task_output_path(&p, log_dir, id, 0, 0,
+			 stream ? TASK_STDERR : TASK_STDOUT, &no_paths);
+	if (stat(p.buf, &st) == 0 && S_ISREG(st.st_mode)) {
+		k->runs++;
+		if (k->runs == 1 || st.st_mtim.tv_sec > k->mtime.tv_sec ||
+		    (st.st_mtim.tv_sec == k->mtime.tv_sec &&
+		     st.st_mtim.tv_nsec > k->mtime.tv_nsec)) {
+			strbuf_reset(&k->path);
+			strbuf_addstr(&k->path, p.buf);
+			k->mtime = st.st_mtim;
+		}
+	}
+	strbuf_release(&p);
+}
+
+static void find_kept_log(struct kept_log *k, const char *logs, uint64_t id,
+			  int stream)
+{
+	DIR *d = opendir(logs);
+	struct dirent *de;
+
+	consider(k, logs, id, stream);
+	if (!d)
+		return;
+	while ((de = readdir(d))) {
+		struct strbuf run = STRBUF_INIT;
+		struct stat st;
+
+		if (de->d_name[0] == '.')
+			continue;
+		strbuf_addf(&run, "%s/%s", logs, de->d_name);
+		if (stat(run.buf, &st) == 0 && S_ISDIR(st.st_mode))
+			consider(k, run.buf, id, stream);
+		strbuf_release(&run);
+	}
+	closedir(d);
+}
+
+static int copy_file(const char *path)
+{
+	char buf[65536];
+	size_t n;
+	FILE *f = fopen(path, "rb");
+
+	if (!f) {
+		fprintf(stderr, "cluster: cannot open '%s': %s\n", path,
+			strerror(errno));
+		return 1;
+	}
+	while ((n = fread(buf, 1, sizeof(buf), f)) > 0)
+		fwrite(buf, 1, n, stdout);
+	if (ferror(f)) {
+		fprintf(stderr, "cluster: cannot read '%s': %s\n", path,
+			strerror(errno));
+		fclose(f);
+		return 1;
+	}
+	fclose(f);
+	return fflush(stdout) == 0 ? 0 : 1;
+}
+
+/* `why` is what the client said.  Only the default path is known here:
+ * a task given its own --stdout or --stderr wrote where only the
+ * scheduler that ran it knew. */
+static int print_kept_log(const struct cli_globals *g, uint64_t id, int stream,
+			  const char *why)
+{
+	const char *name = g->name && *g->name ? g->name : getenv("CLUSTER_NAME");
+	const char *what = stream ? "stderr" : "stdout";
+	struct kept_log k = { STRBUF_INIT, { 0, 0 }, 0 };
+	struct strbuf dir = STRBUF_INIT, logs = STRBUF_INIT;
+	struct err err = { "" };
+	int rc = 1;
+
+	if (!name || !*name)
+		name = "default";
+	if (state_dir(name, 0, &dir, &err) < 0) {
+		fprintf(stderr, "cluster: %s\n", why);
+		goto out;
+	}
+	strbuf_addf(&logs, "%s/logs", dir.buf);
+	find_kept_log(&k, logs.buf, id, stream);
+	if (!k.runs) {
+		fprintf(stderr, "cluster: no scheduler answers for '%s', and task %"
+			PRIu64 " has no %s in '%s' (a task given its own --%s "
+			"wrote it there)\n", name, id, what, logs.buf, what);
+		if (g->verbose)
+			fprintf(stderr, "cluster: %s\n", why);
+		goto out;
+	}
+	if (k.runs > 1)
+		fprintf(stderr, "cluster: no scheduler answers for '%s'; reading "
+			"%s, the newest of %u runs with task %" PRIu64 "'s %s\n",
+			name, k.path.buf, k.runs, id, what);
+	else
+		fprintf(stderr, "cluster: no scheduler answers for '%s'; reading %s\n",
+			name, k.path.buf);
+	rc = copy_file(k.path.buf);
+out:
+	strbuf_release(&k.path);
+	strbuf_release(&logs);
+	strbuf_release(&dir);
+	return rc;
+}
+
 static int cmd_logs(int argc, char **argv, void *opts, struct cli_globals *g)
 {
 	const struct logs_args *a = opts;
 	cluster_client_t *c;
+	struct task_view v;
+	char errbuf[512];
 	int stream = a->stderr_stream ? 1 : 0, rc;
 	uint64_t id;
 
@@ -177,9 +308,15 @@ static int cmd_logs(int argc, char **argv, void *opts, struct cli_globals *g)
 	if (count_parse(argv[0], 1, UINT64_MAX, &id) < 0)
 		return cli_usage_error(&cmd_logs_entry, "expected a task id, got '%s'",
 				       argv[0]);
-	c = cli_open_client(g);
+	c = cluster_client_open(g->name, errbuf, sizeof(errbuf));
 	if (!c)
-		return 1;
+		return print_kept_log(g, id, stream, errbuf);
+	/* Asking for the task tells whether anyone answers at that address. */
+	if (task_view(c, id, &v) < 0 && cluster_client_status(c) == 0) {
+		snprintf(errbuf, sizeof(errbuf), "%s", cluster_client_error(c));
+		cluster_client_close(c);
+		return print_kept_log(g, id, stream, errbuf);
+	}
 	rc = a->follow ? follow(c, id, stream) : print_log(c, id, stream);
 	cluster_client_close(c);
 	return rc;
