@@ -10,7 +10,9 @@
  *	--run FILE:   the same, and rank 0 submits FILE's lines, waits for
  *	              them, shuts the workers down and prints a summary
  *	--worker-only every rank is a nanny; the scheduler's address comes
- *	              from the state directory
+ *	              from the state directory, waited for up to
+ *	              worker.death-timeout (a worker job may start before
+ *	              its head job)
  */
 #include <errno.h>
 #include <getopt.h>
@@ -20,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <hwloc.h>
@@ -600,6 +603,54 @@ bcast:
 	return rc;
 }
 
+static double death_timeout(const struct config *cfg)
+{
+	double t = (double)config_get_num(cfg, "worker.death-timeout");
+
+	return t > 0 ? t : 60.0;
+}
+
+/* A worker job's exit status when no scheduler answered it within
+ * worker.death-timeout, so the batch system shows the job failed. */
+#define RANK_NO_SCHEDULER 3
+#define ADDRESS_POLL_S 1.0
+
+/* A worker job started before its head job finds no address file yet (or
+ * one a scheduler on this machine left when it died): look again every
+ * second, up to worker.death-timeout.  0 once there is one. */
+static int wait_for_address(const char *dir, double timeout, int rank)
+{
+	double t0 = clock_monotonic();
+	int said = 0;
+
+	for (;;) {
+		struct state_address a;
+
+		if (state_address_read(dir, &a, NULL) == 0 &&
+		    !state_address_stale(&a))
+			return 0;
+		double waited = clock_monotonic() - t0;
+		if (waited >= timeout)
+			break;
+		if (!said && rank == 0) {
+			log_msg(LOG_INFO, "no scheduler address in '%s' yet; waiting "
+				"up to %.0f s (worker.death-timeout) for the head job",
+				dir, timeout);
+			said = 1;
+		}
+		double nap = timeout - waited < ADDRESS_POLL_S ?
+			timeout - waited : ADDRESS_POLL_S;
+		struct timespec ts = { (time_t)nap,
+				       (long)((nap - (time_t)nap) * 1e9) };
+		while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+			;
+	}
+	log_msg(LOG_ERR, "rank %d: no scheduler address in '%s/address' after "
+		"%.0f s (worker.death-timeout); is the head job running? "
+		"giving up", rank, dir, timeout);
+	return -1;
+}
+
 /* Any other rank: a nanny keeping a worker alive.  Returns the rank's
  * exit status. */
 static int worker_rank(const struct rank_opts *o, const struct config *cfg,
@@ -625,13 +676,18 @@ static int worker_rank(const struct rank_opts *o, const struct config *cfg,
 	} else {
 		struct strbuf dir = STRBUF_INIT;
 		struct err err = { "" };
-		int bad = state_dir(o->name, 0, &dir, &err) < 0;
+		int bad = state_dir(o->name, 0, &dir, &err) < 0, gave_up = 0;
 
 		if (bad)
 			log_msg(LOG_ERR, "%s", err.text);
+		else
+			gave_up = wait_for_address(dir.buf, death_timeout(cfg),
+						   b->rank) < 0;
 		strbuf_release(&dir);
 		if (bad)
 			return 2;
+		if (gave_up)
+			return RANK_NO_SCHEDULER;
 	}
 
 	struct share sh;
@@ -646,6 +702,13 @@ static int worker_rank(const struct rank_opts *o, const struct config *cfg,
 	 * orte_enable_recovery). */
 	if (nrc == NANNY_GONE && head)
 		finalize_limit = FINALIZE_LIMIT;
+	/* A worker job whose worker never reached a scheduler failed: the
+	 * same status on every rank, as they give up alike. */
+	if (nrc == NANNY_NEVER && !head) {
+		log_msg(LOG_ERR, "rank %d: no scheduler answered within "
+			"worker.death-timeout; giving up", b->rank);
+		return RANK_NO_SCHEDULER;
+	}
 	return 0;
 }
 

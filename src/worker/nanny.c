@@ -386,6 +386,11 @@ static int supervise(const struct nanny_opts *o)
 					"is gone", o->name);
 				rc = NANNY_GONE;
 				goto out;
+			case WORKER_EXIT_NEVER:
+				log_msg(LOG_ERR, "worker '%s' ended: no scheduler "
+					"answered it", o->name);
+				rc = NANNY_NEVER;
+				goto out;
 			case WORKER_EXIT_USAGE:
 				log_msg(LOG_ERR, "worker '%s' cannot work (see its "
 					"messages above); not restarting it", o->name);

@@ -35,6 +35,8 @@ enum nanny_end {
 	NANNY_GONE = 2,		/* orderly too: the worker ended because its
 				   scheduler is gone (worker.death-timeout,
 				   or the address file was removed) */
+	NANNY_NEVER = 3,	/* the worker never reached a scheduler
+				   within worker.death-timeout */
 };
 
 struct nanny_opts {

@@ -74,6 +74,7 @@ struct worker {
 	unsigned heartbeat_ms;
 	double last_heard;
 	double gone_since;		/* 0: connected or never tried */
+	int joined;			/* a scheduler welcomed it once */
 	double backoff;
 	double death_timeout;
 	struct event *reconnect_ev, *hb_ev, *check_ev, *quit_ev;
@@ -464,6 +465,7 @@ static int on_welcome(struct worker *w, struct proto_msg *m)
 	w->heartbeat_ms = m->u.welcome.heartbeat_ms ? m->u.welcome.heartbeat_ms
 		: 5000;
 	w->gone_since = 0;
+	w->joined = 1;
 	w->backoff = 0;
 	struct timeval tv = { w->heartbeat_ms / 1000,
 			      (w->heartbeat_ms % 1000) * 1000 };
@@ -688,9 +690,12 @@ static void reconnect_cb(evutil_socket_t fd, short what, void *arg)
 		return;
 	}
 	if (w->gone_since && clock_monotonic() - w->gone_since > w->death_timeout) {
-		log_msg(LOG_ERR, "scheduler at '%s:%u' gone for %.0f s; exiting",
-			w->o->host, w->o->port, clock_monotonic() - w->gone_since);
-		finish(w, WORKER_EXIT_GONE);
+		/* Never welcomed: a failure of the job, not the end of one. */
+		log_msg(LOG_ERR, "scheduler at '%s:%u' %s for %.0f s; exiting",
+			w->o->host, w->o->port,
+			w->joined ? "gone" : "never answered",
+			clock_monotonic() - w->gone_since);
+		finish(w, w->joined ? WORKER_EXIT_GONE : WORKER_EXIT_NEVER);
 		return;
 	}
 	try_connect(w);

@@ -6,6 +6,8 @@
  * trying to reconnect (its running tasks are killed: the scheduler has
  * requeued them) and gives up after `death_timeout` seconds, or at once
  * when the scheduler has removed its address file (it ended in order).
+ * One that never joined a scheduler in that time says so in its exit
+ * status (WORKER_EXIT_NEVER).
  *
  * SHUTDOWN from the scheduler, or SIGTERM: no new tasks, the running ones
  * finish, then the worker leaves and exits 0.  A second SIGTERM kills the
@@ -23,6 +25,8 @@ enum worker_exit {
 	WORKER_EXIT_USAGE = 2,		/* bad options or refused token:
 					   a restart would fail the same way */
 	WORKER_EXIT_GONE = 3,		/* scheduler gone past death_timeout */
+	WORKER_EXIT_NEVER = 4,		/* no scheduler answered within
+					   death_timeout of the start */
 };
 
 struct worker_opts {

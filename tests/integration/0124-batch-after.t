@@ -40,4 +40,40 @@ t_like "$T_ERR" "reading .*/logs/run-b/1.out, the newest of 3 runs" "it says whi
 t_run "$CLUSTER" --name nosuch logs 1
 t_is "$T_RC" 1 "logs of a cluster that never ran: exit 1"
 
+# --- a worker job that starts before its head job ---------------------------
+
+"$CLUSTER" --name early scale 1 >/dev/null || t_fail "a target before the head job"
+# Without recovery: Open MPI 4.1's mpirun with orte_enable_recovery exits 0
+# however its ranks ended.
+for rec in 0; do
+	start=$(date +%s)
+	t_run timeout 60 mpirun -np 2 --mca orte_enable_recovery $rec "$CLUSTER_RANK" \
+		--no-bind --set scheduler.host=127.0.0.1 --set worker.death-timeout=3s \
+		--name early --worker-only
+	took=$(($(date +%s) - start))
+	t_unlike "$T_RC" '^0$' "recovery $rec: a worker job no scheduler answers fails"
+	t_check "recovery $rec: it waited for worker.death-timeout (${took} s)" test "$took" -ge 3
+	t_like "$T_ERR" "no scheduler address in '[^']*/early/address' after 3 s \(worker.death-timeout\)" \
+		"recovery $rec: it says why it gave up"
+done
+
+t_spawn bash -c "timeout 120 mpirun -np 2 '$CLUSTER_RANK' --no-bind \
+	--set scheduler.host=127.0.0.1 --set worker.death-timeout=30s \
+	--name early --worker-only >'$T_DIR/wk.out' 2>'$T_DIR/wk.err'; echo \$? >'$T_DIR/wk.rc'"
+wk_pg=$T_PID
+sleep 2
+t_spawn bash -c "exec timeout 120 mpirun -np 1 '$CLUSTER_RANK' --no-bind \
+	--set scheduler.host=127.0.0.1 --name early >'$T_DIR/hd.out' 2>'$T_DIR/hd.err'"
+hd_pg=$T_PID
+wait_for 30 test -s "$CLUSTER_HOME/early/address" ||
+	t_fail "the late head job publishes its address" "$(cat "$T_DIR/hd.err")"
+wait_for 30 bash -c "[ \$(grep -c joined '$T_DIR/hd.err') -ge 2 ]"
+t_like "$(cat "$T_DIR/hd.err")" "joined" "the early worker job's workers joined the late head job"
+"$CLUSTER" --name early submit -- true >/dev/null
+t_run timeout 60 "$CLUSTER" --name early wait
+t_is "$T_RC" 0 "a task runs on them"
+kill -TERM $(pgrep -g "$hd_pg" -x mpirun)
+wait_for 30 test -s "$T_DIR/wk.rc"
+t_is "$(cat "$T_DIR/wk.rc" 2>/dev/null)" 0 "the worker job ends with 0 when its head job ends in order"
+
 t_done
