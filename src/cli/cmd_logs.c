@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 #include <sys/stat.h>
 
 #include "cli/cli.h"
@@ -250,6 +251,28 @@ static int copy_file(const char *path)
 	return fflush(stdout) == 0 ? 0 : 1;
 }
 
+/* The files earlier attempts of a retried task kept beside `path`. */
+#define ATTEMPTS_LOOKED_AT 100
+static void say_attempts(const char *path)
+{
+	struct strbuf list = STRBUF_INIT;
+
+	for (unsigned n = 1; n <= ATTEMPTS_LOOKED_AT; n++) {
+		struct strbuf p = STRBUF_INIT;
+		int there;
+
+		task_attempt_path(&p, path, n);
+		/* An attempt that wrote nothing kept no file: look on. */
+		there = access(p.buf, F_OK) == 0;
+		if (there)
+			strbuf_addf(&list, " %s", p.buf);
+		strbuf_release(&p);
+	}
+	if (list.len)
+		fprintf(stderr, "cluster: earlier attempts:%s\n", list.buf);
+	strbuf_release(&list);
+}
+
 /* `why` is what the client said.  Only the default path is known here:
  * a task given its own --stdout or --stderr wrote where only the
  * scheduler that ran it knew. */
@@ -286,6 +309,7 @@ static int print_kept_log(const struct cli_globals *g, uint64_t id, int stream,
 	else
 		fprintf(stderr, "cluster: no scheduler answers for '%s'; reading %s\n",
 			name, k.path.buf);
+	say_attempts(k.path.buf);
 	rc = copy_file(k.path.buf);
 out:
 	strbuf_release(&k.path);

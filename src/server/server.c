@@ -83,6 +83,11 @@ static void send_run(struct server *srv, worker_id_t w, task_id_t id)
 			 ti.has_index, ti.array_index, TASK_STDERR, sp);
 	r->stdout_path = op.buf;
 	r->stderr_path = ep.buf;
+	/* A retry: what the attempt before wrote keeps its own name. */
+	if (ti.attempts > 1) {
+		task_output_keep(op.buf, r->cwd, ti.attempts - 1);
+		task_output_keep(ep.buf, r->cwd, ti.attempts - 1);
+	}
 	workers_send(srv->workers, w, &m);
 	for (char **a = argv; *a; a++)
 		free(*a);

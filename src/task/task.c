@@ -1,7 +1,7 @@
 /*
  * task: the names of task states, the array range syntax and the output
- * path rule, shared by the API, the CLI and the scheduler, so each is
- * spelled one way.
+ * path rule (with the names earlier attempts keep), shared by the API,
+ * the CLI and the scheduler, so each is spelled one way.
  */
 #include "task/task.h"
 
@@ -9,8 +9,10 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 static const char *const state_names[TASK_NSTATES] = {
 	"waiting", "queued", "running", "done", "failed", "cancelled",
@@ -60,4 +62,39 @@ void task_output_path(struct strbuf *sb, const char *log_dir, task_id_t id,
 			strbuf_addch(sb, *p);
 		}
 	}
+}
+
+void task_attempt_path(struct strbuf *sb, const char *path, unsigned attempt)
+{
+	const char *base = strrchr(path, '/');
+	const char *dot;
+
+	base = base ? base + 1 : path;
+	dot = strrchr(base, '.');
+	if (!dot || dot == base)
+		dot = base + strlen(base);
+	strbuf_add(sb, path, (size_t)(dot - path));
+	strbuf_addf(sb, ".attempt-%u%s", attempt, dot);
+}
+
+int task_output_keep(const char *path, const char *cwd, unsigned attempt)
+{
+	struct strbuf full = STRBUF_INIT, kept = STRBUF_INIT;
+	struct stat st;
+	int rc = 0;
+
+	if (!path || !*path || !attempt)
+		return 0;
+	if (path[0] != '/' && cwd && *cwd)
+		strbuf_addf(&full, "%s/", cwd);
+	strbuf_addstr(&full, path);
+	/* Nothing written (a run sent but never started writes nothing):
+	 * nothing to keep, and a kept file of that attempt stays. */
+	if (stat(full.buf, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0) {
+		task_attempt_path(&kept, full.buf, attempt);
+		rc = rename(full.buf, kept.buf);
+	}
+	strbuf_release(&full);
+	strbuf_release(&kept);
+	return rc;
 }

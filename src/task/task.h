@@ -74,6 +74,19 @@ void task_output_path(struct strbuf *sb, const char *log_dir, task_id_t id,
 		      int has_index, int64_t index, enum task_stream stream,
 		      const struct task_spec *spec);
 
+/* A retried task keeps the output of every attempt: the path above is
+ * the latest attempt's, and attempt N's, once a later one starts, is the
+ * same path with ".attempt-N" before the extension of its last component
+ * ("logs/7.out" -> "logs/7.attempt-1.out"; no extension: at the end).
+ * Appended to sb. */
+void task_attempt_path(struct strbuf *sb, const char *path, unsigned attempt);
+
+/* Before a task's next attempt writes `path` (relative to `cwd` when not
+ * absolute), rename what attempt `attempt` wrote there to its attempt
+ * name.  A missing or empty file is left as it is.  -1 and errno when the
+ * rename fails. */
+int task_output_keep(const char *path, const char *cwd, unsigned attempt);
+
 /* How one run ended, as the worker reports it. */
 struct task_result {
 	int exit_code;			/* valid when signal == 0 */

@@ -76,4 +76,31 @@ kill -TERM $(pgrep -g "$hd_pg" -x mpirun)
 wait_for 30 test -s "$T_DIR/wk.rc"
 t_is "$(cat "$T_DIR/wk.rc" 2>/dev/null)" 0 "the worker job ends with 0 when its head job ends in order"
 
+# --- a retried task keeps the output of every attempt ---------------------
+
+n=$T_DIR/tries
+cat >"$T_DIR/flaky.sh" <<EOS
+#!/bin/sh
+echo x >>"$n"
+k=\$(wc -l <"$n")
+echo "out of try \$k"
+echo "err of try \$k" >&2
+[ "\$k" -ge 3 ]
+EOS
+chmod +x "$T_DIR/flaky.sh"
+echo "$T_DIR/flaky.sh" >"$T_DIR/retry.txt"
+t_run timeout 60 mpirun -np 2 "$CLUSTER_RANK" --no-bind --set scheduler.host=127.0.0.1 \
+	--name retry --retries 2 --run "$T_DIR/retry.txt"
+t_is "$T_RC" 0 "a task that succeeds at its third attempt: the batch succeeds"
+logs=$CLUSTER_HOME/retry/logs
+t_is "$(cat "$logs/1.out" 2>/dev/null)" "out of try 3" "ID.out holds the last attempt's output"
+t_is "$(cat "$logs/1.attempt-1.out" 2>/dev/null)" "out of try 1" "ID.attempt-1.out holds the first"
+t_is "$(cat "$logs/1.attempt-2.out" 2>/dev/null)" "out of try 2" "ID.attempt-2.out holds the second"
+t_is "$(cat "$logs/1.attempt-1.err" 2>/dev/null)" "err of try 1" "stderr is kept the same way"
+t_run "$CLUSTER" --name retry logs 1
+t_is "$T_OUT" "out of try 3" "logs prints the last attempt"
+t_like "$T_ERR" "earlier attempts: [^ ]*/1.attempt-1.out [^ ]*/1.attempt-2.out" \
+	"and names the earlier attempts' files"
+
+
 t_done
