@@ -320,8 +320,17 @@ $(BUILD)/bench/%: $(BUILD)/tests/bench/%.o $(CORE_LIB)
 # C benchmarks, then every tests/bench/*.sh against this build.
 bench: $(BENCH_BINS) $(PROGRAMS)
 	@for b in $(BENCH_BINS); do echo "== $$b"; $$b || exit 1; done
-	@for s in $(wildcard tests/bench/*.sh); do echo "== $$s"; \
-		bash $$s $(BUILD) || exit 1; done
+	@for s in $(filter-out $(PEERS_BENCH),$(wildcard tests/bench/*.sh)); do \
+		echo "== $$s"; bash $$s $(BUILD) || exit 1; done
+
+# The same workload through cluster and its peers, one table; the peers it
+# cannot install are skipped with a message.
+PEERS_BENCH := tests/bench/bench_peers.sh
+
+bench-peers: $(BUILD)/bench/bench_spawn $(PROGRAMS)
+	@tools/deps.sh $(DEB_BENCH) || \
+		echo "bench-peers: cannot install $(DEB_BENCH); what is absent is skipped"
+	@bash $(PEERS_BENCH) $(BUILD)
 
 # --- fuzzing -----------------------------------------------------------------
 # libFuzzer harnesses, tests/fuzz/fuzz_<name>.c, each with an oracle beyond
@@ -398,12 +407,17 @@ DEB_BUILD := build-essential pkg-config libyaml-dev libjansson-dev \
 	libsubunit-dev
 DEB_TEST  := slurm-wlm slurm-wlm-torque munge mandoc curl procps python3 clang \
 	libclang-rt-14-dev lmod
+# Peers that `make bench-peers` measures cluster against; not for `check`.
+DEB_BENCH := parallel python3-distributed
 
 deps:
 	@tools/deps.sh $(DEB_BUILD)
 
 deps-test:
 	@tools/deps.sh $(DEB_BUILD) $(DEB_TEST)
+
+deps-bench:
+	@tools/deps.sh $(DEB_BENCH)
 
 check: deps-test
 	@tools/check.sh
@@ -469,7 +483,7 @@ uninstall:
 clean:
 	rm -rf build build-*
 
-.PHONY: all unit-tests bench deps deps-test check demo install uninstall clean \
+.PHONY: all unit-tests bench bench-peers deps deps-test deps-bench check demo install uninstall clean \
 	fuzz fuzz-build fuzz-bins fuzz-regress FORCE
 .SECONDARY:
 

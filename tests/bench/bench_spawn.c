@@ -4,6 +4,7 @@
  * the same run.  Prints both rates and their ratio (exec / bare).
  *
  *	bench_spawn [N [PARALLEL [ROUNDS]]]	(default 2000 2 3)
+ *	bench_spawn --bare N PARALLEL		(one bare round only)
  *
  * Rounds alternate bare and exec so drift in the machine's load hits both;
  * the best round of each is compared.
@@ -139,6 +140,19 @@ static double through_exec(unsigned n, unsigned par)
 
 int main(int argc, char **argv)
 {
+	if (argc == 4 && !strcmp(argv[1], "--bare")) {
+		/* The bare loop alone, one round, for a caller that
+		 * interleaves it with other systems itself. */
+		unsigned bn = (unsigned)atoi(argv[2]);
+		unsigned bp = (unsigned)atoi(argv[3]);
+		if (!bn || !bp) {
+			fprintf(stderr, "usage: bench_spawn --bare N PARALLEL\n");
+			return 2;
+		}
+		printf("spawn: %u x /bin/true, parallel %u: bare posix_spawn "
+		       "%.1f tasks/s\n", bn, bp, bare(bn, bp, NULL));
+		return 0;
+	}
 	unsigned n = argc > 1 ? (unsigned)atoi(argv[1]) : 2000;
 	unsigned par = argc > 2 ? (unsigned)atoi(argv[2]) : 2;
 	unsigned rounds = argc > 3 ? (unsigned)atoi(argv[3]) : 3;
