@@ -491,6 +491,13 @@ static void mpi_boot(int *argc, char ***argv, struct boot *b)
 {
 	MPI_Comm local;
 
+	/* MPI carries a few collectives at start here, nothing else.  Left
+	 * to choose, Open MPI 4.1 tries the cm PML first, whose MTLs (psm,
+	 * psm2, ofi) probe for fabric hardware in every rank: about 0.25 s
+	 * of MPI_Init even on a node that has none.  ob1 over shared memory
+	 * and TCP is always there, and TCP between nodes is what the
+	 * workers need anyway.  A pml set in the environment still wins. */
+	setenv("OMPI_MCA_pml", "ob1", 0);
 #ifdef __SANITIZE_ADDRESS__
 	setenv("OMPI_MCA_mca_base_component_disable_dlclose", "1", 0);
 	setenv("PMIX_MCA_pmix_mca_base_component_disable_dlclose", "1", 0);
