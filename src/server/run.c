@@ -114,8 +114,22 @@ static void on_ended(void *arg, task_id_t id)
 		event_active(b->check_ev, EV_TIMEOUT, 0);
 }
 
+/* Once stopping, the run ends when the last worker has gone: look at
+ * once rather than at the next poll. */
+static void on_lost(void *arg, worker_id_t w, int left, const char *why)
+{
+	struct batch *b = arg;
+
+	(void)w;
+	(void)left;
+	(void)why;
+	if (b->stopping)
+		event_active(b->check_ev, EV_TIMEOUT, 0);
+}
+
 static const struct events_ops batch_ops = {
 	.task_ended = on_ended,
+	.worker_lost = on_lost,
 };
 
 static void check_cb(evutil_socket_t fd, short what, void *arg)
