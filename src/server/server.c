@@ -88,7 +88,20 @@ static void send_run(struct server *srv, worker_id_t w, task_id_t id)
 		task_output_keep(op.buf, r->cwd, ti.attempts - 1);
 		task_output_keep(ep.buf, r->cwd, ti.attempts - 1);
 	}
-	workers_send(srv->workers, w, &m);
+	/* The API refuses what the protocol cannot carry; a task that got
+	 * in another way (a task file, a future path) fails here with the
+	 * reason rather than making the worker drop its connection. */
+	struct err err = { "" };
+	if (proto_validate(&m, PROTO_MAX_FRAME, &err) < 0) {
+		struct strbuf why = STRBUF_INIT;
+		strbuf_addf(&why, "cannot be sent to a worker: %s", err.text);
+		struct task_result res = { .exit_code = 127, .reason = why.buf };
+		log_msg(LOG_ERR, "task %llu %s", (unsigned long long)id, why.buf);
+		sched_task_finished(srv->sched, id, w, &res);
+		strbuf_release(&why);
+	} else {
+		workers_send(srv->workers, w, &m);
+	}
 	for (char **a = argv; *a; a++)
 		free(*a);
 	free(argv);

@@ -362,6 +362,40 @@ START_TEST(test_run_done)
 }
 END_TEST
 
+/* A task the protocol cannot carry (an argument over PROTO_MAX_STRING)
+ * fails with the reason; the worker keeps its connection and runs the
+ * next task. */
+START_TEST(test_unsendable_task_fails)
+{
+	struct client c;
+	struct proto_msg m;
+	char *big = malloc(PROTO_MAX_STRING + 2);
+
+	ck_assert_ptr_nonnull(big);
+	memset(big, 'x', PROTO_MAX_STRING + 1);
+	big[PROTO_MAX_STRING + 1] = '\0';
+	client_open(&c);
+	join(&c, 1);
+	task_id_t a = submit(big);
+	task_id_t b = submit("small");
+	free(big);
+
+	ck_assert(client_recv_skip_hb(&c, &m, 2));
+	ck_assert_int_eq(m.type, PROTO_RUN);
+	ck_assert_uint_eq(m.u.run.task_id, b);
+	proto_msg_release(&m);
+	ck_assert_int_eq(state_of(a), TASK_FAILED);
+	ck_assert_ptr_nonnull(strstr(info_of(a).reason, "cannot be sent"));
+	send_done(&c, b, 0);
+	for (int i = 0; i < 200 && state_of(b) == TASK_RUNNING; i++) {
+		pump();
+		usleep(1000);
+	}
+	ck_assert_int_eq(state_of(b), TASK_DONE);
+	client_close(&c);
+}
+END_TEST
+
 START_TEST(test_prefetch_off)
 {
 	struct client c;
@@ -702,6 +736,7 @@ static Suite *server_suite(void)
 	tcase_add_test(tc, test_garbage);
 	tcase_add_test(tc, test_zero_cores);
 	tcase_add_test(tc, test_run_done);
+	tcase_add_test(tc, test_unsendable_task_fails);
 	tcase_add_test(tc, test_lost_worker_requeues);
 	tcase_add_test(tc, test_missed_heartbeats);
 	tcase_add_test(tc, test_heartbeats_keep_alive);
