@@ -113,6 +113,8 @@ CORE_SRCS += src/api/wait.c
 CORE_SRCS += src/api/workers.c
 CORE_SRCS += src/api/api.c
 CORE_SRCS += src/api/pool.c
+CORE_SRCS += src/api/activity.c
+CORE_SRCS += src/api/dashboard.c
 
 # client: the C client library (include/cluster/client.h)
 CORE_SRCS += src/client/client.c
@@ -141,6 +143,7 @@ CORE_SRCS += src/server/workers.c
 CORE_SRCS += src/server/events.c
 CORE_SRCS += src/server/run.c
 CORE_SRCS += src/server/pool.c
+CORE_SRCS += src/server/feed.c
 
 # cli: the `cluster` command
 CLI_SRCS += src/cli/main.c
@@ -206,6 +209,7 @@ UNIT_TESTS += tests/unit/check_events.c
 UNIT_TESTS += tests/unit/check_manager.c
 UNIT_TESTS += tests/unit/check_pool_wiring.c
 UNIT_TESTS += tests/unit/check_api_pool.c
+UNIT_TESTS += tests/unit/check_activity.c
 
 # benchmarks: print figures, assert nothing (`make bench`)
 BENCH_SRCS += tests/bench/bench_proto.c

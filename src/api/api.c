@@ -62,6 +62,10 @@ static const struct http_route routes[] = {
 	{ "/api/v1/pool/scale",     POST, pool_scale,        JSON,     HTTP_TOKEN },
 	{ "/api/v1/pool/adapt",     POST, pool_adapt,        JSON,     HTTP_TOKEN },
 	{ "/api/v1/pool/resume",    POST, pool_resume,       JSON,     HTTP_TOKEN },
+	{ "/api/v1/stream",         GET,  dashboard_stream,  0,        HTTP_TOKEN },
+	{ "/api/v1/progress",       GET,  dashboard_progress, 0,       HTTP_TOKEN },
+	{ "/api/v1/actions",        GET,  dashboard_actions, 0,        HTTP_TOKEN },
+	{ "/api/v1/memory",         GET,  dashboard_memory,  0,        HTTP_TOKEN },
 	{ "/api/v1/auth/challenge", GET,  http_auth_challenge, 0,      HTTP_PUBLIC },
 	{ NULL, 0, NULL, 0, 0 },
 };

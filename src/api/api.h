@@ -36,4 +36,9 @@ uint16_t api_port(const struct api *a);
 /* The server calls this from its sched `ended` hook so long-polls wake. */
 void api_task_ended(struct api *a, task_id_t id);
 
+/* The activity (activity.h) the dashboard's routes read, the caller's
+ * for as long as the API runs; NULL: none (the routes answer empty). */
+struct activity;
+void api_set_activity(struct api *a, struct activity *act);
+
 #endif

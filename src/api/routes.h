@@ -20,6 +20,7 @@ struct event;
 struct event_base;
 struct waiter;
 struct pool_manager;
+struct activity;
 
 struct api {
 	struct event_base *base;
@@ -31,6 +32,7 @@ struct api {
 	struct event *check;		/* deferred wake-up of waiters */
 	struct pool_manager *pool;	/* api_set_pool's; NULL: none */
 	char *address;			/* the workers' address, for status */
+	struct activity *activity;	/* api_set_activity's; NULL: none */
 };
 
 /* tasks.c: submission, listing, one task, cancel, logs */
@@ -57,5 +59,11 @@ void waiters_stop(struct api *a);
 /* workers.c: workers and counters */
 void workers_list(struct http_call *c);
 void workers_counters(struct http_call *c);
+
+/* dashboard.c: the task stream, progress, actions, memory */
+void dashboard_stream(struct http_call *c);
+void dashboard_progress(struct http_call *c);
+void dashboard_actions(struct http_call *c);
+void dashboard_memory(struct http_call *c);
 
 #endif

@@ -19,6 +19,7 @@
 #include "api/pool.h"
 #include "proto/proto.h"
 #include "server/events.h"
+#include "server/feed.h"
 #include "server/pool.h"
 #include "server/workers.h"
 #include "util/log.h"
@@ -39,6 +40,7 @@ struct server {
 	server_ended_fn ended_fn;
 	void *ended_arg;
 	struct pool_manager *pool;	/* server/pool.h's; NULL: none */
+	struct feed *feed;		/* the dashboard's activity */
 };
 
 static char *empty_list[] = { NULL };
@@ -257,6 +259,8 @@ struct server *server_create(struct event_base *base,
 		if (!srv->api)
 			goto fail;
 		events_subscribe(srv->events, &api_ops, srv->api);
+		srv->feed = feed_create(srv->sched, srv->events);
+		api_set_activity(srv->api, feed_activity(srv->feed));
 	}
 	events_subscribe(srv->events, &ended_ops, srv);
 	struct state_address old;
@@ -306,6 +310,7 @@ void server_destroy(struct server *srv)
 	server_pool_stop(srv);
 	workers_destroy(srv->workers);
 	api_destroy(srv->api);
+	feed_destroy(srv->feed);
 	if (srv->address_written)
 		state_address_remove(srv->state_dir);
 	state_unlock(srv->lock_fd);

@@ -1,0 +1,232 @@
+/*
+ * feed: sched's hooks carry no task names and `tasks_queued` no ids, so
+ * the feed keeps two cursors of its own: the last task id it counted
+ * (new ids are read once, with their name and state, before any event
+ * about them is applied) and the ids it counted as WAITING, looked at
+ * again on each `tasks_queued` (the only way a task leaves WAITING but
+ * for an end).  The runs under way are the activity's; on `tasks_queued`
+ * they are checked too, since a run lost with its worker or failed with
+ * retries left goes back to QUEUED without an end.  Both checks cost what
+ * is waiting or running, never the whole table.
+ */
+#include "server/feed.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "api/activity.h"
+#include "server/events.h"
+#include "util/clock.h"
+#include "util/vec.h"
+#include "util/xalloc.h"
+
+struct feed {
+	struct sched *s;
+	struct events *ev;
+	struct activity *act;
+	task_id_t seen;			/* tasks counted: 1..seen */
+	task_id_t *waiting;		/* ascending; GONE set: no longer */
+	size_t nwaiting, walloc;
+};
+
+static unsigned name_of(struct feed *f, const struct task_info *ti)
+{
+	return activity_name(f->act, ti->spec ? ti->spec->name : NULL);
+}
+
+static int is_end(enum task_state st)
+{
+	return st == TASK_DONE || st == TASK_FAILED || st == TASK_CANCELLED;
+}
+
+/* Count the tasks submitted since the last look; returns the old cursor.
+ * A task already running is counted QUEUED: its assignment is yet to be
+ * told. */
+static task_id_t catch_up(struct feed *f)
+{
+	task_id_t old = f->seen, last = sched_last_id(f->s);
+	struct task_info ti;
+
+	for (task_id_t id = old + 1; id <= last; id++) {
+		if (sched_task(f->s, id, &ti) < 0)
+			continue;
+		enum task_state st = ti.state;
+		if (st == TASK_WAITING) {
+			f->waiting = vec_grow(f->waiting, &f->walloc,
+					      f->nwaiting + 1, sizeof(*f->waiting));
+			f->waiting[f->nwaiting++] = id;
+		} else if (!is_end(st)) {
+			st = TASK_QUEUED;
+		}
+		activity_count(f->act, name_of(f, &ti), -1, st);
+	}
+	f->seen = last;
+	return old;
+}
+
+/* A waiting id no longer waiting keeps its place, so the array stays
+ * sorted for bsearch, until the next compaction. */
+#define GONE ((task_id_t)1 << 63)
+
+static int id_cmp(const void *a, const void *b)
+{
+	task_id_t x = *(const task_id_t *)a & ~GONE;
+	task_id_t y = *(const task_id_t *)b & ~GONE;
+
+	return x < y ? -1 : x > y;
+}
+
+/* Was `id` counted WAITING?  It is not any more after this. */
+static int take_waiting(struct feed *f, task_id_t id)
+{
+	task_id_t *p = bsearch(&id, f->waiting, f->nwaiting, sizeof(id), id_cmp);
+
+	if (!p || (*p & GONE))
+		return 0;
+	*p |= GONE;
+	return 1;
+}
+
+static void compact_waiting(struct feed *f)
+{
+	size_t k = 0;
+
+	for (size_t i = 0; i < f->nwaiting; i++)
+		if (!(f->waiting[i] & GONE))
+			f->waiting[k++] = f->waiting[i];
+	f->nwaiting = k;
+}
+
+/* The seconds of the run of `ti` that began at `start`, ending now. */
+static void run_actions(const struct task_info *ti, double start, double now,
+			double act[ACTION_COUNT])
+{
+	memset(act, 0, sizeof(double) * ACTION_COUNT);
+	if (ti->attempts <= 1 && ti->submit_time > 0 && start > ti->submit_time)
+		act[ACTION_QUEUE_WAIT] = start - ti->submit_time;
+	if (ti->runtime > 0 && ti->end_time >= start) {
+		act[ACTION_RUN] = ti->runtime;
+		act[ACTION_DISPATCH] = ti->end_time - start - ti->runtime;
+	} else {
+		act[ACTION_RUN] = now - start;
+	}
+}
+
+static void stop_run(struct feed *f, const struct task_info *ti,
+		     worker_id_t w, double start, enum task_state how)
+{
+	double now = clock_wall(), act[ACTION_COUNT];
+
+	run_actions(ti, start, now, act);
+	activity_run_stop(f->act, now, ti->id, w, how, act);
+}
+
+/* ---- the events --------------------------------------------------------- */
+
+static void on_queued(void *arg)
+{
+	struct feed *f = arg;
+	struct task_info ti;
+	int holes = 0;
+
+	catch_up(f);
+	for (size_t i = 0; i < f->nwaiting; i++) {
+		task_id_t id = f->waiting[i];
+		if (id & GONE) {
+			holes = 1;
+			continue;
+		}
+		/* An end moves it itself, when it is told. */
+		if (sched_task(f->s, id, &ti) < 0 || ti.state == TASK_WAITING ||
+		    is_end(ti.state))
+			continue;
+		activity_count(f->act, name_of(f, &ti), TASK_WAITING, TASK_QUEUED);
+		f->waiting[i] |= GONE;
+		holes = 1;
+	}
+	if (holes)
+		compact_waiting(f);
+	for (worker_id_t w = 0; w < activity_nworkers(f->act); w++) {
+		size_t n;
+		const struct activity_run *r = activity_runs(f->act, w, &n);
+		for (size_t i = n; i-- > 0;) {
+			struct activity_run run = r[i];
+			if (!run.id || sched_task(f->s, run.id, &ti) < 0 ||
+			    ti.state != TASK_QUEUED)
+				continue;
+			stop_run(f, &ti, w, run.start, TASK_QUEUED);
+			activity_count(f->act, run.name, TASK_RUNNING, TASK_QUEUED);
+			r = activity_runs(f->act, w, &n);
+		}
+	}
+}
+
+static void on_assigned(void *arg, task_id_t id, worker_id_t w)
+{
+	struct feed *f = arg;
+	struct task_info ti;
+	int from;
+	unsigned name;
+
+	catch_up(f);
+	if (sched_task(f->s, id, &ti) < 0)
+		return;
+	from = take_waiting(f, id) ? TASK_WAITING : TASK_QUEUED;
+	name = name_of(f, &ti);
+	activity_run_start(f->act, clock_wall(), id, w, name);
+	activity_count(f->act, name, from, TASK_RUNNING);
+}
+
+static void on_ended(void *arg, task_id_t id)
+{
+	struct feed *f = arg;
+	struct task_info ti;
+	size_t n;
+	int from = TASK_QUEUED;
+
+	if (id > catch_up(f) || sched_task(f->s, id, &ti) < 0)
+		return;		/* new: counted as it ended */
+	const struct activity_run *r = activity_runs(f->act, ti.worker, &n);
+	for (size_t i = 0; i < n; i++) {
+		if (r[i].id == id) {
+			stop_run(f, &ti, ti.worker, r[i].start, ti.state);
+			from = TASK_RUNNING;
+			break;
+		}
+	}
+	if (from != TASK_RUNNING && take_waiting(f, id))
+		from = TASK_WAITING;
+	activity_count(f->act, name_of(f, &ti), from, ti.state);
+}
+
+static const struct events_ops feed_ops = {
+	.tasks_queued = on_queued,
+	.task_assigned = on_assigned,
+	.task_ended = on_ended,
+};
+
+struct feed *feed_create(struct sched *s, struct events *ev)
+{
+	struct feed *f = xcalloc(1, sizeof(*f));
+
+	f->s = s;
+	f->ev = ev;
+	f->act = activity_create(0, 0);
+	events_subscribe(ev, &feed_ops, f);
+	return f;
+}
+
+void feed_destroy(struct feed *f)
+{
+	if (!f)
+		return;
+	events_unsubscribe(f->ev, &feed_ops, f);
+	activity_destroy(f->act);
+	free(f->waiting);
+	free(f);
+}
+
+struct activity *feed_activity(struct feed *f)
+{
+	return f->act;
+}
