@@ -115,6 +115,12 @@ CORE_SRCS += src/api/api.c
 CORE_SRCS += src/api/pool.c
 CORE_SRCS += src/api/activity.c
 CORE_SRCS += src/api/dashboard.c
+CORE_SRCS += src/api/static.c
+
+# dashboard: the files of dashboard/, built in as C (dashboard/embed.sh)
+DASHBOARD_FILES += dashboard/index.html
+DASHBOARD_FILES += dashboard/dashboard.js
+DASHBOARD_FILES += dashboard/dashboard.css
 
 # client: the C client library (include/cluster/client.h)
 CORE_SRCS += src/client/client.c
@@ -168,6 +174,7 @@ CLI_SRCS += src/cli/cmd_scale.c
 CLI_SRCS += src/cli/cmd_adapt.c
 CLI_SRCS += src/cli/cmd_status.c
 CLI_SRCS += src/cli/cmd_resume.c
+CLI_SRCS += src/cli/cmd_top.c
 
 # The CLI is not in the core library (cluster-rank and the runtime never
 # link it), so a CLI module with a suite of its own is linked into it here.
@@ -218,7 +225,7 @@ BENCH_SRCS += tests/bench/bench_table.c
 
 # --- rules ----------------------------------------------------------------
 
-CORE_OBJS := $(CORE_SRCS:%.c=$(BUILD)/%.o)
+CORE_OBJS := $(CORE_SRCS:%.c=$(BUILD)/%.o) $(BUILD)/src/dashboard/assets.o
 CLI_OBJS  := $(CLI_SRCS:%.c=$(BUILD)/%.o)
 RANK_OBJS := $(RANK_SRCS:%.c=$(BUILD)/%.o)
 UNIT_BINS := $(UNIT_TESTS:tests/unit/%.c=$(BUILD)/tests/%)
@@ -257,6 +264,17 @@ endif
 
 $(BUILD)/%.o: %.c $(FLAGS_STAMP)
 	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  CC      $<")
+	$(Q)$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+# The dashboard's files as one generated source, compiled like the rest.
+$(BUILD)/src/dashboard/assets.c: $(DASHBOARD_FILES) dashboard/embed.sh
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  EMBED   $@")
+	$(Q)sh dashboard/embed.sh dashboard_assets $(DASHBOARD_FILES) >$@.tmp && \
+		mv $@.tmp $@
+
+$(BUILD)/src/dashboard/assets.o: $(BUILD)/src/dashboard/assets.c $(FLAGS_STAMP)
 	@$(if $(Q),echo "  CC      $<")
 	$(Q)$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
@@ -410,7 +428,7 @@ DEB_BUILD := build-essential pkg-config libyaml-dev libjansson-dev \
 	libevent-dev libssl-dev libhwloc-dev libopenmpi-dev openmpi-bin check \
 	libsubunit-dev
 DEB_TEST  := slurm-wlm slurm-wlm-torque munge mandoc curl procps python3 clang \
-	libclang-rt-14-dev lmod
+	libclang-rt-14-dev lmod chromium nginx
 # Peers that `make bench-peers` measures cluster against; not for `check`.
 DEB_BENCH := parallel python3-distributed
 

@@ -67,6 +67,17 @@ static const struct http_route routes[] = {
 	{ "/api/v1/actions",        GET,  dashboard_actions, 0,        HTTP_TOKEN },
 	{ "/api/v1/memory",         GET,  dashboard_memory,  0,        HTTP_TOKEN },
 	{ "/api/v1/auth/challenge", GET,  http_auth_challenge, 0,      HTTP_PUBLIC },
+	/* the dashboard's files: no data in them, so public */
+	{ "/",                      GET,  static_root,       0,        HTTP_PUBLIC },
+	{ "/status",                GET,  static_page,       0,        HTTP_PUBLIC },
+	{ "/individual-task-stream", GET, static_page,       0,        HTTP_PUBLIC },
+	{ "/individual-progress",   GET,  static_page,       0,        HTTP_PUBLIC },
+	{ "/individual-workers-memory", GET, static_page,    0,        HTTP_PUBLIC },
+	{ "/individual-aggregate-time-per-action", GET, static_page, 0, HTTP_PUBLIC },
+	{ "/workers",               GET,  static_page,       0,        HTTP_PUBLIC },
+	{ "/pool",                  GET,  static_page,       0,        HTTP_PUBLIC },
+	{ "/dashboard.js",          GET,  static_script,     0,        HTTP_PUBLIC },
+	{ "/dashboard.css",         GET,  static_style,      0,        HTTP_PUBLIC },
 	{ NULL, 0, NULL, 0, 0 },
 };
 

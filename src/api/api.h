@@ -8,6 +8,7 @@
 #ifndef CLUSTER_API_H
 #define CLUSTER_API_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "sched/sched.h"
@@ -40,5 +41,16 @@ void api_task_ended(struct api *a, task_id_t id);
  * for as long as the API runs; NULL: none (the routes answer empty). */
 struct activity;
 void api_set_activity(struct api *a, struct activity *act);
+
+/* One file of the dashboard, built into the program (dashboard/). */
+struct api_asset {
+	const char *name;		/* "index.html"; NULL ends a table */
+	const unsigned char *data;
+	size_t len;
+};
+
+/* The dashboard's files, served by the public page routes; the table
+ * must outlive the API.  NULL (the default): the pages answer 404. */
+void api_set_assets(struct api *a, const struct api_asset *assets);
 
 #endif

@@ -33,6 +33,7 @@ struct api {
 	struct pool_manager *pool;	/* api_set_pool's; NULL: none */
 	char *address;			/* the workers' address, for status */
 	struct activity *activity;	/* api_set_activity's; NULL: none */
+	const struct api_asset *assets;	/* api_set_assets'; NULL: none */
 };
 
 /* tasks.c: submission, listing, one task, cancel, logs */
@@ -65,5 +66,11 @@ void dashboard_stream(struct http_call *c);
 void dashboard_progress(struct http_call *c);
 void dashboard_actions(struct http_call *c);
 void dashboard_memory(struct http_call *c);
+
+/* static.c: the dashboard's pages, script and style; "/" to "status" */
+void static_page(struct http_call *c);
+void static_script(struct http_call *c);
+void static_style(struct http_call *c);
+void static_root(struct http_call *c);
 
 #endif

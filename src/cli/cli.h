@@ -52,6 +52,10 @@ struct cmd_entry {
 
 extern const struct cmd_entry *const cli_commands[];	/* NULL-terminated */
 
+/* "dashboard: URL#token=..." for cluster NAME's scheduler (cmd_top.c);
+ * nothing when its token cannot be read. */
+void cli_print_dashboard(const char *name, const char *host, unsigned port);
+
 /* The global options (before or after a command), the program's own
  * (--version, --help: before a command only) and a command's --help. */
 extern const struct opt cli_global_options[];

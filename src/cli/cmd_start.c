@@ -84,6 +84,7 @@ static void print_ready(const char *name, const struct state_address *a)
 		printf("dashboard and API: http://%s%s%s:%u/\n",
 		       strchr(a->host, ':') ? "[" : "", a->host,
 		       strchr(a->host, ':') ? "]" : "", (unsigned)a->http_port);
+	cli_print_dashboard(name, a->host, a->http_port);
 	printf("submit with: cluster --name %s submit -- COMMAND\n"
 	       "stop with:   cluster --name %s stop\n", name, name);
 	fflush(stdout);

@@ -251,6 +251,8 @@ static int cmd_status(int argc, char **argv, void *opts, struct cli_globals *g)
 		goto out;
 	}
 	print_scheduler(json_object_get(st, "scheduler"));
+	cli_print_dashboard(g->name, str(json_object_get(st, "scheduler"), "host"),
+			    (unsigned)num(json_object_get(st, "scheduler"), "http_port"));
 	print_pool(st);
 	print_tasks(st);
 	print_jobs(json_object_get(st, "jobs"));

@@ -17,6 +17,7 @@
 
 #include "api/api.h"
 #include "api/pool.h"
+#include "dashboard/dashboard.h"
 #include "proto/proto.h"
 #include "server/events.h"
 #include "server/feed.h"
@@ -261,6 +262,7 @@ struct server *server_create(struct event_base *base,
 		events_subscribe(srv->events, &api_ops, srv->api);
 		srv->feed = feed_create(srv->sched, srv->events);
 		api_set_activity(srv->api, feed_activity(srv->feed));
+		api_set_assets(srv->api, dashboard_assets);
 	}
 	events_subscribe(srv->events, &ended_ops, srv);
 	struct state_address old;
