@@ -116,6 +116,7 @@ CORE_SRCS += src/api/pool.c
 CORE_SRCS += src/api/activity.c
 CORE_SRCS += src/api/dashboard.c
 CORE_SRCS += src/api/static.c
+CORE_SRCS += src/api/metrics.c
 
 # dashboard: the files of dashboard/, built in as C (dashboard/embed.sh)
 DASHBOARD_FILES += dashboard/index.html

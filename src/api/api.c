@@ -67,6 +67,7 @@ static const struct http_route routes[] = {
 	{ "/api/v1/actions",        GET,  dashboard_actions, 0,        HTTP_TOKEN },
 	{ "/api/v1/memory",         GET,  dashboard_memory,  0,        HTTP_TOKEN },
 	{ "/api/v1/auth/challenge", GET,  http_auth_challenge, 0,      HTTP_PUBLIC },
+	{ "/metrics",               GET,  metrics_show,      0,        HTTP_TOKEN },
 	/* the dashboard's files: no data in them, so public */
 	{ "/",                      GET,  static_root,       0,        HTTP_PUBLIC },
 	{ "/status",                GET,  static_page,       0,        HTTP_PUBLIC },

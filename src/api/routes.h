@@ -67,6 +67,9 @@ void dashboard_progress(struct http_call *c);
 void dashboard_actions(struct http_call *c);
 void dashboard_memory(struct http_call *c);
 
+/* metrics.c: GET /metrics, Prometheus' text format */
+void metrics_show(struct http_call *c);
+
 /* static.c: the dashboard's pages, script and style; "/" to "status" */
 void static_page(struct http_call *c);
 void static_script(struct http_call *c);
