@@ -52,7 +52,7 @@ struct cmd_entry {
 
 extern const struct cmd_entry *const cli_commands[];	/* NULL-terminated */
 
-/* "dashboard: URL#token=..." for cluster NAME's scheduler (cmd_top.c);
+/* "dashboard   URL#token=..." for cluster NAME's scheduler (cmd_top.c);
  * nothing when its token cannot be read. */
 void cli_print_dashboard(const char *name, const char *host, unsigned port);
 

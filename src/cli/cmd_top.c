@@ -24,7 +24,7 @@ void cli_print_dashboard(const char *name, const char *host, unsigned port)
 		strbuf_release(&dir);
 		return;
 	}
-	printf("dashboard: http://%s%s%s:%u/status#token=%s\n",
+	printf("%-11s http://%s%s%s:%u/status#token=%s\n", "dashboard",
 	       strchr(host, ':') ? "[" : "", host, strchr(host, ':') ? "]" : "",
 	       port, token);
 	strbuf_release(&dir);
