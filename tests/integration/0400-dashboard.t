@@ -1,0 +1,147 @@
+#!/bin/bash
+# The dashboard in a real browser (Debian's chromium, headless) against a
+# running head job after a known workload: the status page with the
+# token's link shows each task name with its counts, without the token it
+# says what to do, its files name no other origin and the browser can
+# reach none; /metrics parses as Prometheus text; and the same page and
+# its JSON load behind nginx serving it under /user/NAME/proxy/PORT/.
+. "$(dirname "$0")/lib.sh"
+
+[ -x "$CLUSTER_RANK" ] || t_bail "cluster-rank is built" "missing $CLUSTER_RANK"
+command -v mpirun >/dev/null || t_bail "mpirun is installed"
+command -v curl >/dev/null || t_bail "curl is installed"
+
+c() {
+	timeout 60 "$CLUSTER" --name D "$@"
+}
+
+# chromium URL [FLAGS...]: the DOM after the page's scripts ran a while;
+# every host but 127.0.0.1 resolves to nothing, so a request elsewhere
+# would fail rather than leave the machine.
+chromium_dom() {
+	local url=$1
+	shift
+	timeout 90 chromium --headless --no-sandbox --disable-gpu --disable-quic \
+		--no-first-run --disable-background-networking \
+		--disable-component-update --disable-sync \
+		--host-resolver-rules="MAP * ~NOTFOUND, EXCLUDE 127.0.0.1" \
+		--user-data-dir="$(mktemp -d "$T_DIR/chrome.XXXXXX")" \
+		--virtual-time-budget=6000 "$@" --dump-dom "$url" 2>>"$T_DIR/chrome.log"
+}
+
+t_spawn timeout 300 mpirun -np 3 --oversubscribe "$CLUSTER_RANK" \
+	--set scheduler.host=127.0.0.1 --name D >"$T_DIR/head.log" 2>&1
+head=$T_PID
+wait_for 30 test -s "$CLUSTER_HOME/D/address" ||
+	t_bail "the head publishes its address" "$(cat "$T_DIR/head.log")"
+have_workers() {
+	[ "$(c workers 2>/dev/null | grep -c alive)" -ge 2 ]
+}
+wait_for 30 have_workers || t_bail "two workers join" "$(cat "$T_DIR/head.log")"
+port=$(sed -n 's/.*"http_port": *\([0-9]*\).*/\1/p' "$CLUSTER_HOME/D/address")
+token=$(cat "$CLUSTER_HOME/D/token")
+base=http://127.0.0.1:$port
+
+# --- a known workload: 6 tasks of alpha done, 2 of beta failed ---------------
+c submit --group alpha --array 1-6 -- true >/dev/null
+c submit --group beta --array 1-2 -- false >/dev/null
+t_run c wait 1-8
+t_is "$T_RC" 1 "the workload ran (two tasks failed)"
+
+# --- the link that status prints ----------------------------------------------
+t_run c status
+t_like "$T_OUT" "dashboard +http://[^ ]*:$port/status#token=$token" \
+	"status prints the dashboard's link with the token"
+
+# --- the JSON the page reads ----------------------------------------------------
+auth="Authorization: Bearer $token"
+t_like "$(curl -s -H "$auth" "$base/api/v1/progress")" \
+	'"done":6,"failed":0,"cancelled":0,"name":"alpha"' "progress counts alpha"
+t_like "$(curl -s -H "$auth" "$base/api/v1/stream?since=0")" '"kind":"stop"' \
+	"the stream has the runs' ends"
+t_is "$(curl -s -o /dev/null -w '%{http_code}' "$base/api/v1/stream")" 401 \
+	"the stream needs the token"
+t_is "$(curl -s -o /dev/null -w '%{http_code}' "$base/status")" 200 \
+	"the page does not"
+t_like "$(curl -si "$base/")" "Location: status" "/ sends on to status, relatively"
+
+# --- the page in a browser ------------------------------------------------------
+dom=$(chromium_dom "$base/status#token=$token")
+row() {	# the progress row of NAME, as "name w q r d f c"
+	printf '%s' "$dom" | grep -o "<tr><td>$1</td>.*" | sed 's|</tr>.*||' |
+		grep -o 'data-state="[a-z]*">[0-9]*' | sed 's/.*>//' | tr '\n' ' '
+}
+t_is "$(row alpha)" "0 0 0 6 0 0 " "the status page shows alpha: 6 done"
+t_is "$(row beta)" "0 0 0 0 2 0 " "and beta: 2 failed"
+t_like "$dom" "tasks: 0 waiting, 0 queued, 0 running, 6 done, 2 failed" \
+	"and the totals"
+t_unlike "$dom" 'id="notice">[^<]' "and no notice"
+dom=$(chromium_dom "$base/individual-progress#token=$token")
+t_like "$dom" "<td>alpha</td>" "/individual-progress shows the progress too"
+dom=$(chromium_dom "$base/status")
+t_like "$dom" "needs the cluster's token" "without the token the page says so"
+t_like "$dom" "cluster status" "and what to run for the link"
+
+# --- nothing from another origin ------------------------------------------------
+src=$(for f in status dashboard.js dashboard.css; do curl -s "$base/$f"; done)
+t_unlike "$src" '(https?|wss?|ftp):|(src|href|action)="/|url\(' \
+	"the dashboard's files name no other origin and no absolute path"
+t_like "$(curl -si "$base/status")" "Content-Security-Policy: default-src 'none'" \
+	"and its policy keeps the page to its origin"
+
+# --- /metrics ---------------------------------------------------------------------
+curl -s -H "$auth" "$base/metrics" >"$T_DIR/metrics"
+bad=$(grep -cvE '^(#.*|[a-zA-Z_:][a-zA-Z0-9_:]*(\{[a-zA-Z_][a-zA-Z0-9_]*="[^"]*"(,[a-zA-Z_][a-zA-Z0-9_]*="[^"]*")*\})? [-+]?([0-9.]+([eE][-+]?[0-9]+)?|NaN|Inf))$' \
+	"$T_DIR/metrics")
+t_is "$bad" 0 "every /metrics line is a comment or 'name{labels} value'"
+t_like "$(cat "$T_DIR/metrics")" 'cluster_tasks\{state="done"\} 6' \
+	"/metrics counts the done tasks"
+t_like "$(cat "$T_DIR/metrics")" 'cluster_pool_jobs\{state="running"\} 0' \
+	"and a family with nothing in it is still there"
+t_is "$(curl -s -o /dev/null -w '%{http_code}' "$base/metrics")" 401 \
+	"/metrics needs the token"
+
+# --- behind a proxy that strips /user/NAME/proxy/PORT/ ----------------------------
+if command -v nginx >/dev/null; then
+	nport=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+	mkdir -p "$T_DIR/nginx"
+	cat >"$T_DIR/nginx/nginx.conf" <<EOT
+daemon off;
+worker_processes 1;
+pid $T_DIR/nginx/nginx.pid;
+error_log $T_DIR/nginx/error.log;
+events { worker_connections 64; }
+http {
+	access_log $T_DIR/nginx/access.log;
+	client_body_temp_path $T_DIR/nginx/body;
+	proxy_temp_path $T_DIR/nginx/proxy;
+	fastcgi_temp_path $T_DIR/nginx/fastcgi;
+	uwsgi_temp_path $T_DIR/nginx/uwsgi;
+	scgi_temp_path $T_DIR/nginx/scgi;
+	server {
+		listen 127.0.0.1:$nport;
+		location /user/someone/proxy/$port/ {
+			proxy_pass http://127.0.0.1:$port/;
+		}
+	}
+}
+EOT
+	t_spawn nginx -p "$T_DIR/nginx" -c "$T_DIR/nginx/nginx.conf"
+	wait_for 10 curl -s -o /dev/null "http://127.0.0.1:$nport/" ||
+		t_bail "nginx starts" "$(cat "$T_DIR/nginx/error.log")"
+	pbase=http://127.0.0.1:$nport/user/someone/proxy/$port
+	t_like "$(curl -si "$pbase/")" "Location: status" \
+		"through the proxy, / sends on to status"
+	dom=$(chromium_dom "$pbase/status#token=$token")
+	t_is "$(row alpha)" "0 0 0 6 0 0 " "through the proxy the page shows alpha"
+	t_like "$(cat "$T_DIR/nginx/access.log")" \
+		"GET /user/someone/proxy/$port/api/v1/progress HTTP/1.1\" 200" \
+		"and its JSON came through the prefix"
+	t_unlike "$(cat "$T_DIR/nginx/access.log")" "token=" \
+		"and the token is in no URL"
+else
+	t_skip "the page behind a proxy" "no nginx"
+fi
+
+t_kill "$head" 2>/dev/null
+t_done
