@@ -2,17 +2,63 @@
  * top: the dashboard in the terminal, and the dashboard's link that
  * `cluster start` and `cluster status` print.
  *
+ * `cluster top` draws one frame every -d seconds from what the client
+ * library reads (counters, workers, the pool's status), each a few small
+ * requests whatever the cluster holds.  On a terminal it redraws in place
+ * and reads keys (w workers, j jobs, q quit); otherwise, and with
+ * --once, it prints plain frames one after the other.
+ *
  * The link carries the token in its fragment (#token=...), which a
  * browser never sends to a server, proxies included: the page reads it
  * once and keeps it in the tab.
  */
 #include "cli/cli.h"
 
+#include <errno.h>
+#include <inttypes.h>
+#include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/ioctl.h>
+#include <termios.h>
+#include <time.h>
+#include <unistd.h>
 
+#include <jansson.h>
+
+#include "cluster/client.h"
 #include "state/state.h"
+#include "util/clock.h"
 #include "util/strbuf.h"
+#include "util/units.h"
+
+struct top_args {
+	int once;
+	uint64_t delay;
+	int delay_seen;
+	int jobs;
+};
+
+static const struct opt top_options[] = {
+	OPT_FLAG("once", 0, "print one frame and exit", struct top_args, once),
+	OPT_COUNT("delay", 'd', "SECS", "redraw every SECS seconds (2)",
+		  struct top_args, delay, 1, 3600,
+		  .seen = OPT_SEEN(struct top_args, delay_seen)),
+	OPT_FLAG("jobs", 0, "list the pool's jobs, not the workers",
+		 struct top_args, jobs),
+	OPT_END,
+};
+
+static int cmd_top(int argc, char **argv, void *opts, struct cli_globals *g);
+
+const struct cmd_entry cmd_top_entry = {
+	.name = "top",
+	.exec = cmd_top,
+	.summary = "watch workers, jobs and tasks in the terminal",
+	.options = top_options,
+	.opts_size = sizeof(struct top_args),
+};
 
 void cli_print_dashboard(const char *name, const char *host, unsigned port)
 {
@@ -28,4 +74,282 @@ void cli_print_dashboard(const char *name, const char *host, unsigned port)
 	       strchr(host, ':') ? "[" : "", host, strchr(host, ':') ? "]" : "",
 	       port, token);
 	strbuf_release(&dir);
+}
+
+/* ---- one frame ------------------------------------------------------------ */
+
+struct frame {
+	struct strbuf out;		/* the frame */
+	struct strbuf list;		/* its list of workers or jobs */
+	unsigned rows;			/* room for the list; 0: no limit */
+	int jobs;			/* list jobs rather than workers */
+	uint64_t memory, memory_used;
+	unsigned listed, workers;
+};
+
+/* What the last frame saw, for the rate of tasks ending. */
+static uint64_t last_ended;
+static double last_time;
+
+static int add_worker(const struct cluster_worker *w, void *arg)
+{
+	struct frame *f = arg;
+	struct strbuf mem = STRBUF_INIT;
+	char cores[32];
+
+	if (!w->alive)
+		return 0;
+	f->workers++;
+	f->memory += w->memory;
+	f->memory_used += w->memory_used;
+	if (f->jobs || (f->rows && f->listed >= f->rows))
+		return 0;
+	f->listed++;
+	snprintf(cores, sizeof(cores), "%u/%u", w->cores_used, w->cores);
+	size_format(&mem, w->memory_used);
+	strbuf_addstr(&mem, " / ");
+	size_format(&mem, w->memory);
+	strbuf_addf(&f->list, "%-5d %-24s %-9s %-21s %-7u %" PRIu64 "\n", w->id,
+		    w->name, cores, mem.buf, w->running, w->done);
+	strbuf_release(&mem);
+	return 0;
+}
+
+static const char *jstr(json_t *o, const char *key)
+{
+	const char *s = json_string_value(json_object_get(o, key));
+
+	return s ? s : "";
+}
+
+static void add_jobs(struct frame *f, json_t *jobs)
+{
+	size_t i;
+	json_t *j;
+
+	strbuf_addf(&f->list, "%-16s %-10s %-9s %-12s %s\n", "JOB", "STATE",
+		    "WORKERS", "WALLTIME", "REASON");
+	json_array_foreach(jobs, i, j) {
+		struct strbuf id = STRBUF_INIT, left = STRBUF_INIT;
+		json_t *wl = json_object_get(j, "walltime_left");
+		char workers[32];
+		if (f->rows && f->listed >= f->rows)
+			break;
+		f->listed++;
+		strbuf_addstr(&id, jstr(j, "id"));
+		if (json_integer_value(json_object_get(j, "index")) >= 0)
+			strbuf_addf(&id, "[%lld]", (long long)json_integer_value(
+				json_object_get(j, "index")));
+		if (json_is_number(wl))
+			duration_format_hms(&left, (uint64_t)json_number_value(wl));
+		snprintf(workers, sizeof(workers), "%lld/%lld",
+			 (long long)json_integer_value(json_object_get(j, "joined")),
+			 (long long)json_integer_value(json_object_get(j, "expected")));
+		strbuf_addf(&f->list, "%-16s %-10s %-9s %-12s %s\n", id.buf,
+			    jstr(j, "state"), workers, left.len ? left.buf : "-",
+			    jstr(j, "reason"));
+		strbuf_release(&id);
+		strbuf_release(&left);
+	}
+	if (!json_array_size(jobs))
+		strbuf_addstr(&f->list, "(no jobs)\n");
+}
+
+/* The pool's line: target, actual, jobs by state, the next walltime end. */
+static void add_pool(struct strbuf *sb, json_t *st)
+{
+	json_t *jobs = json_object_get(st, "jobs"), *j;
+	const char *names[16];
+	unsigned counts[16], n = 0;
+	double next = -1;
+	size_t i;
+
+	strbuf_addf(sb, "pool      target %lld, %lld joined; jobs:",
+		    (long long)json_integer_value(json_object_get(st, "target")),
+		    (long long)json_integer_value(json_object_get(st, "actual")));
+	json_array_foreach(jobs, i, j) {
+		const char *s = jstr(j, "state");
+		unsigned k = 0;
+		json_t *wl = json_object_get(j, "walltime_left");
+		while (k < n && strcmp(names[k], s))
+			k++;
+		if (k == n && n < 16) {
+			names[n] = s;
+			counts[n++] = 0;
+		}
+		if (k < n)
+			counts[k]++;
+		if (json_is_number(wl) && (next < 0 || json_number_value(wl) < next))
+			next = json_number_value(wl);
+	}
+	for (unsigned k = 0; k < n; k++)
+		strbuf_addf(sb, "%s %u %s", k ? "," : "", counts[k], names[k]);
+	if (!n)
+		strbuf_addstr(sb, " none");
+	if (next >= 0) {
+		strbuf_addstr(sb, "; next walltime end in ");
+		duration_format_hms(sb, (uint64_t)next);
+	}
+	if (json_is_string(json_object_get(st, "paused")))
+		strbuf_addf(sb, "; paused: %s", jstr(st, "paused"));
+	strbuf_addch(sb, '\n');
+}
+
+static int draw(cluster_client_t *c, struct frame *f, const char *name)
+{
+	struct cluster_counters cn;
+	struct strbuf head = STRBUF_INIT, size = STRBUF_INIT, total = STRBUF_INIT;
+	char *text, when[32];
+	json_t *st = NULL;
+	time_t now = time(NULL);
+	double t = clock_monotonic();
+	uint64_t ended;
+
+	if (cluster_counters(c, &cn) < 0)
+		return -1;
+	text = cluster_pool_status_json(c, NULL);
+	if (text)
+		st = json_loads(text, 0, NULL);
+	free(text);
+	if (!f->jobs)
+		strbuf_addf(&f->list, "%-5s %-24s %-9s %-21s %-7s %s\n", "ID",
+			    "NAME", "CORES", "MEMORY", "RUNNING", "DONE");
+	if (cluster_workers(c, add_worker, f) < 0) {
+		json_decref(st);
+		return -1;
+	}
+	if (f->jobs)
+		add_jobs(f, json_object_get(st, "jobs"));
+	strftime(when, sizeof(when), "%H:%M:%S", localtime(&now));
+	strbuf_addf(&head, "cluster '%s' at %s, up ", name, when);
+	duration_format_hms(&head, (uint64_t)cn.uptime);
+	strbuf_addf(&head, "\nworkers   %u joined", f->workers);
+	if (json_is_object(st))
+		strbuf_addf(&head, ", %lld expected",
+			    (long long)json_integer_value(json_object_get(st, "target")));
+	strbuf_addf(&head, "\ncores     %" PRIu64 " of %" PRIu64 " in use\n",
+		    cn.cores_used, cn.cores);
+	size_format(&size, f->memory_used);
+	size_format(&total, f->memory);
+	strbuf_addf(&head, "memory    %s of %s reserved\n", size.buf, total.buf);
+	if (json_is_object(st))
+		add_pool(&head, st);
+	strbuf_addf(&head, "tasks     %" PRIu64 " waiting, %" PRIu64 " queued, %"
+		    PRIu64 " running, %" PRIu64 " done, %" PRIu64 " failed, %"
+		    PRIu64 " cancelled", cn.state[0], cn.state[1], cn.state[2],
+		    cn.state[3], cn.state[4], cn.state[5]);
+	ended = cn.state[3] + cn.state[4] + cn.state[5];
+	if (last_time > 0 && t > last_time)
+		strbuf_addf(&head, "; %.1f/s ending",
+			    (double)(ended - (ended >= last_ended ? last_ended : ended)) /
+			    (t - last_time));
+	strbuf_addstr(&head, "\n\n");
+	last_ended = ended;
+	last_time = t;
+	strbuf_addstr(&f->out, head.buf);
+	strbuf_addstr(&f->out, f->list.buf);
+	strbuf_release(&head);
+	strbuf_release(&size);
+	strbuf_release(&total);
+	json_decref(st);
+	return 0;
+}
+
+/* ---- the terminal --------------------------------------------------------- */
+
+static volatile sig_atomic_t stop;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	stop = 1;
+}
+
+static unsigned screen_rows(void)
+{
+	struct winsize ws;
+
+	if (ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) < 0 || ws.ws_row < 12)
+		return 12;
+	return ws.ws_row;
+}
+
+static int cmd_top(int argc, char **argv, void *opts, struct cli_globals *g)
+{
+	struct top_args *a = opts;
+	int tty = isatty(STDOUT_FILENO) && isatty(STDIN_FILENO) && !a->once;
+	double delay = a->delay_seen ? (double)a->delay : 2;
+	struct termios saved, raw;
+	cluster_client_t *c;
+	int rc = 0, jobs = a->jobs;
+
+	if (argc > 0)
+		return cli_usage_error(&cmd_top_entry, "unexpected argument '%s'",
+				       argv[0]);
+	c = cli_open_client(g);
+	if (!c)
+		return 1;
+	if (tty && tcgetattr(STDIN_FILENO, &saved) == 0) {
+		raw = saved;
+		raw.c_lflag &= ~(tcflag_t)(ICANON | ECHO);
+		raw.c_cc[VMIN] = 0;
+		raw.c_cc[VTIME] = 0;
+		tcsetattr(STDIN_FILENO, TCSANOW, &raw);
+		fputs("\033[?25l", stdout);		/* hide the cursor */
+	} else {
+		tty = 0;
+	}
+	signal(SIGINT, on_signal);
+	signal(SIGTERM, on_signal);
+	while (!stop) {
+		struct frame f = { .out = STRBUF_INIT, .list = STRBUF_INIT,
+				   .jobs = jobs,
+				   .rows = tty ? screen_rows() - 10 : 0 };
+		if (draw(c, &f, g->name) < 0) {
+			fprintf(stderr, "cluster: %s\n", cluster_client_error(c));
+			strbuf_release(&f.out);
+			strbuf_release(&f.list);
+			rc = 1;
+			break;
+		}
+		if (tty)
+			fputs("\033[H\033[2J", stdout);
+		fputs(f.out.buf, stdout);
+		if (tty)
+			fputs("\n[w] workers  [j] jobs  [q] quit", stdout);
+		else if (!a->once)
+			fputc('\n', stdout);
+		fflush(stdout);
+		strbuf_release(&f.out);
+		strbuf_release(&f.list);
+		if (a->once)
+			break;
+		struct pollfd p = { .fd = STDIN_FILENO, .events = POLLIN };
+		double until = clock_monotonic() + delay;
+		for (double left = delay; left > 0 && !stop;
+		     left = until - clock_monotonic()) {
+			char k;
+			if (!tty) {
+				struct timespec ts = { (time_t)left,
+					(long)((left - (double)(time_t)left) * 1e9) };
+				nanosleep(&ts, NULL);
+				break;
+			}
+			if (poll(&p, 1, (int)(left * 1000) + 1) <= 0 ||
+			    read(STDIN_FILENO, &k, 1) != 1)
+				continue;
+			if (k == 'q' || k == 'Q')
+				stop = 1;
+			else if (k == 'w' || k == 'j') {
+				jobs = k == 'j';
+				break;
+			}
+		}
+	}
+	if (tty) {
+		tcsetattr(STDIN_FILENO, TCSANOW, &saved);
+		fputs("\033[?25h\n", stdout);
+	}
+	cluster_client_close(c);
+	return rc;
 }

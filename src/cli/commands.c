@@ -19,6 +19,7 @@ extern const struct cmd_entry cmd_scale_entry;
 extern const struct cmd_entry cmd_adapt_entry;
 extern const struct cmd_entry cmd_status_entry;
 extern const struct cmd_entry cmd_resume_entry;
+extern const struct cmd_entry cmd_top_entry;
 
 const struct cmd_entry *const cli_commands[] = {
 	&cmd_config_entry,
@@ -36,6 +37,7 @@ const struct cmd_entry *const cli_commands[] = {
 	&cmd_logs_entry,
 	&cmd_cancel_entry,
 	&cmd_workers_entry,
+	&cmd_top_entry,
 	&cmd_help_entry,
 	NULL,
 };

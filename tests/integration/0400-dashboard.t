@@ -4,7 +4,8 @@
 # token's link shows each task name with its counts, without the token it
 # says what to do, its files name no other origin and the browser can
 # reach none; /metrics parses as Prometheus text; and the same page and
-# its JSON load behind nginx serving it under /user/NAME/proxy/PORT/.
+# its JSON load behind nginx serving it under /user/NAME/proxy/PORT/;
+# `cluster top --once` prints the same counts as plain text.
 . "$(dirname "$0")/lib.sh"
 
 [ -x "$CLUSTER_RANK" ] || t_bail "cluster-rank is built" "missing $CLUSTER_RANK"
@@ -142,6 +143,17 @@ EOT
 else
 	t_skip "the page behind a proxy" "no nginx"
 fi
+
+# --- cluster top --once ------------------------------------------------------------
+t_run c top --once
+t_is "$T_RC" 0 "top --once: exit 0"
+t_like "$T_OUT" "tasks +0 waiting, 0 queued, 0 running, 6 done, 2 failed, 0 cancelled" \
+	"top counts the tasks"
+t_like "$T_OUT" "workers +2 joined" "and the workers"
+t_is "$(printf '%s\n' "$T_OUT" | grep -c ':rank[12] ')" 2 "and lists both"
+t_unlike "$T_OUT" "$(printf '\033')" "plain text without a terminal"
+t_run c top --once --jobs
+t_like "$T_OUT" "JOB +STATE" "top --jobs lists the jobs instead"
 
 t_kill "$head" 2>/dev/null
 t_done
