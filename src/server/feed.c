@@ -79,8 +79,11 @@ static int id_cmp(const void *a, const void *b)
 /* Was `id` counted WAITING?  It is not any more after this. */
 static int take_waiting(struct feed *f, task_id_t id)
 {
-	task_id_t *p = bsearch(&id, f->waiting, f->nwaiting, sizeof(id), id_cmp);
+	task_id_t *p;
 
+	if (!f->nwaiting)
+		return 0;
+	p = bsearch(&id, f->waiting, f->nwaiting, sizeof(id), id_cmp);
 	if (!p || (*p & GONE))
 		return 0;
 	*p |= GONE;
