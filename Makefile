@@ -202,6 +202,7 @@ UNIT_TESTS += tests/unit/check_pool.c
 UNIT_TESTS += tests/unit/check_jobscript.c
 UNIT_TESTS += tests/unit/check_proto.c
 UNIT_TESTS += tests/unit/check_sign.c
+UNIT_TESTS += tests/unit/check_proto_stream.c
 UNIT_TESTS += tests/unit/check_api.c
 UNIT_TESTS += tests/unit/check_api_limits.c
 UNIT_TESTS += tests/unit/check_state.c

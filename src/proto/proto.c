@@ -314,9 +314,19 @@ long proto_frame_size(const uint8_t *buf, size_t avail, uint32_t max_payload,
 	unsigned flags;
 
 	/* Check each header field as soon as its bytes are in, so garbage is
-	 * refused without waiting for a full header that may never come. */
-	if (avail < 4)
-		return 0;
+	 * refused without waiting for a full header that may never come;
+	 * the magic byte by byte. */
+	if (avail < 4) {
+		static const uint8_t magic[4] = { 0x43, 0x4c, 0x53, 0x54 };
+		if (!avail || !memcmp(buf, magic, avail))
+			return 0;
+		char seen[16] = "";
+		for (size_t i = 0; i < avail; i++)
+			snprintf(seen + 2 * i, sizeof(seen) - 2 * i, "%02x",
+				 buf[i]);
+		return errprintf(err, "bad frame magic 0x%s... (expected 0x%08x \"CLST\")",
+				 seen, PROTO_MAGIC);
+	}
 	if (get_be32(buf) != PROTO_MAGIC)
 		return errprintf(err, "bad frame magic 0x%08x (expected 0x%08x \"CLST\")",
 				 get_be32(buf), PROTO_MAGIC);
@@ -715,12 +725,17 @@ int proto_read(struct evbuffer *in, uint32_t max_payload,
 {
 	size_t avail = evbuffer_get_length(in);
 
-	if (avail < PROTO_HEADER_SIZE)
+	if (!avail)
 		return 0;
-	const uint8_t *hdr = evbuffer_pullup(in, PROTO_HEADER_SIZE);
-	long size = proto_frame_size(hdr, PROTO_HEADER_SIZE, max_payload, err);
+	/* A short prefix is checked as far as it goes, so garbage shorter
+	 * than a header is refused at once instead of waited on. */
+	size_t seen = avail < PROTO_HEADER_SIZE ? avail : PROTO_HEADER_SIZE;
+	const uint8_t *hdr = evbuffer_pullup(in, (ev_ssize_t)seen);
+	long size = proto_frame_size(hdr, seen, max_payload, err);
 	if (size < 0)
 		return -1;
+	if (seen < PROTO_HEADER_SIZE)
+		return 0;
 	/* With only the header given, proto_frame_size says "need more";
 	 * the frame's size is in the header's length field. */
 	size_t need = PROTO_HEADER_SIZE +

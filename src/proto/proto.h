@@ -149,7 +149,8 @@ int proto_validate(const struct proto_msg *msg, uint32_t max_payload,
 
 /* Look at the first `avail` bytes of a stream.  Returns the whole frame
  * size when a complete frame is there, 0 when more bytes are needed, -1 +
- * err for a bad magic, version, type, flags or a length above max_payload. */
+ * err for a bad magic (from its first byte), version, type, flags or a
+ * length above max_payload. */
 long proto_frame_size(const uint8_t *buf, size_t avail, uint32_t max_payload,
 		      struct err *err);
 
@@ -163,8 +164,9 @@ void proto_msg_release(struct proto_msg *msg);
 
 /* Take the next whole frame off a libevent input buffer and decode it.
  * Returns 1 with *msg filled (release it), 0 when the buffer holds no
- * whole frame yet, -1 + err for a malformed frame (the connection should
- * be dropped; the buffer is left as it was). */
+ * whole frame yet, -1 + err for a malformed frame, or for a first few
+ * bytes that cannot begin a header (the connection should be dropped; the
+ * buffer is left as it was). */
 struct evbuffer;
 int proto_read(struct evbuffer *in, uint32_t max_payload,
 	       struct proto_msg *msg, struct err *err);
