@@ -28,7 +28,8 @@
 #include "util/clock.h"
 #include "util/units.h"
 
-#define HANDSHAKE_TIMEOUT 10.0		/* seconds to complete AUTH */
+#define HANDSHAKE_TIMEOUT 10		/* seconds from accept to AUTH, however
+					   the bytes trickle in */
 
 enum conn_state { CONN_HELLO, CONN_READY };
 
@@ -37,6 +38,7 @@ struct conn {
 	struct conn *prev, *next;	/* every connection */
 	struct conn *next_dirty;	/* has frames in `out` to write */
 	struct bufferevent *bev;
+	struct event *deadline_ev;	/* the handshake's end, until AUTH */
 	char addr[80];
 	enum conn_state st;
 	uint8_t nonce[PROTO_NONCE_SIZE];
@@ -110,6 +112,8 @@ static void conn_free(struct conn *c)
 			wk->byid[c->wid] = NULL;
 		wk->nready--;
 	}
+	if (c->deadline_ev)
+		event_free(c->deadline_ev);
 	bufferevent_free(c->bev);
 	strbuf_release(&c->out);
 	free(c->name);
@@ -233,8 +237,9 @@ static int on_auth(struct conn *c, struct proto_msg *m)
 	c->st = CONN_READY;
 	wk->nready++;
 	wk->nseen++;
-	/* The handshake timeout no longer applies; heartbeats take over. */
-	bufferevent_set_timeouts(c->bev, NULL, NULL);
+	/* The handshake deadline no longer applies; heartbeats take over. */
+	event_free(c->deadline_ev);
+	c->deadline_ev = NULL;
 
 	struct proto_msg w_msg = { .type = PROTO_WELCOME };
 	w_msg.u.welcome.worker_id = (uint32_t)w;
@@ -350,12 +355,21 @@ static void conn_event(struct bufferevent *bev, short what, void *arg)
 			  "connection error");
 		return;
 	}
-	if (what & BEV_EVENT_TIMEOUT)
-		conn_drop(c, "no handshake in time");
-	else if (evbuffer_get_length(bufferevent_get_input(c->bev)))
+	if (evbuffer_get_length(bufferevent_get_input(c->bev)))
 		conn_drop(c, "closed in the middle of a frame");
 	else
 		conn_drop(c, "closed during the handshake");
+}
+
+/* A deadline counted from accept, not a read timeout: a peer that sends a
+ * byte now and then would renew a read timeout for ever. */
+static void on_deadline(evutil_socket_t fd, short what, void *arg)
+{
+	struct conn *c = arg;
+
+	(void)fd;
+	(void)what;
+	conn_drop(c, "no handshake in time");
 }
 
 static void on_accept(struct evconnlistener *l, evutil_socket_t fd,
@@ -388,8 +402,12 @@ static void on_accept(struct evconnlistener *l, evutil_socket_t fd,
 	c->since = c->last_seen = clock_monotonic();
 	strbuf_init(&c->out, 0);
 	c->bev = bufferevent_socket_new(wk->base, fd, BEV_OPT_CLOSE_ON_FREE);
-	if (!c->bev || proto_random(c->nonce, sizeof(c->nonce)) < 0) {
+	c->deadline_ev = evtimer_new(wk->base, on_deadline, c);
+	if (!c->bev || !c->deadline_ev ||
+	    proto_random(c->nonce, sizeof(c->nonce)) < 0) {
 		log_msg(LOG_ERR, "cannot take connection from %s", c->addr);
+		if (c->deadline_ev)
+			event_free(c->deadline_ev);
 		if (c->bev)
 			bufferevent_free(c->bev);
 		else
@@ -405,8 +423,8 @@ static void on_accept(struct evconnlistener *l, evutil_socket_t fd,
 		wk->conns->prev = c;
 	wk->conns = c;
 	bufferevent_setcb(c->bev, conn_read, NULL, conn_event, c);
-	struct timeval hs = { (time_t)HANDSHAKE_TIMEOUT, 0 };
-	bufferevent_set_timeouts(c->bev, &hs, NULL);
+	struct timeval hs = { HANDSHAKE_TIMEOUT, 0 };
+	evtimer_add(c->deadline_ev, &hs);
 	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
 
 	struct proto_msg m = { .type = PROTO_HELLO };

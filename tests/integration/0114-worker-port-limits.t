@@ -1,0 +1,159 @@
+#!/bin/bash
+# The worker port against strangers: a handshake has ten seconds from
+# accept however its bytes trickle in; a byte that cannot begin a frame
+# is refused at once; a frame before AUTH may be no larger than AUTH can
+# be; and strangers holding many half-done handshakes cost the scheduler
+# little memory and no more than its cap of descriptors, and are all
+# dropped by the deadline, while a real worker still gets in.  The memory
+# check means nothing under AddressSanitizer, whose quarantine keeps what
+# is freed: run it on a plain build.
+. "$(dirname "$0")/lib.sh"
+
+[ -x "$CLUSTER_RANK" ] || t_bail "cluster-rank is built" "missing $CLUSTER_RANK"
+command -v mpirun >/dev/null || t_bail "mpirun is installed"
+command -v python3 >/dev/null || t_bail "python3 is installed"
+
+c() {
+	timeout 60 "$CLUSTER" --name W "$@"
+}
+
+t_spawn timeout 300 mpirun -np 2 --oversubscribe "$CLUSTER_RANK" \
+	--set scheduler.host=127.0.0.1 --name W >"$T_DIR/head.log" 2>&1
+head=$T_PID
+addr=$CLUSTER_HOME/W/address
+wait_for 30 test -s "$addr" ||
+	t_bail "the head publishes its address" "$(cat "$T_DIR/head.log")"
+has_worker() {
+	c workers 2>/dev/null | grep -q alive
+}
+wait_for 30 has_worker || t_bail "a worker joins" "$(cat "$T_DIR/head.log")"
+port=$(sed -n 's/.*"port": *\([0-9]*\).*/\1/p' "$addr")
+pid=$(sed -n 's/.*"pid": *\([0-9]*\).*/\1/p' "$addr")
+[ -n "$port" ] && [ -r "/proc/$pid/status" ] ||
+	t_bail "the address file names the port and the scheduler's pid"
+t_ok "the head is up"
+
+# probe MODE ARGS: one stranger's behaviour on the worker port; prints
+# what it saw as key=value lines.
+cat >"$T_DIR/probe.py" <<'PY'
+import os, socket, struct, sys, time
+
+mode, port = sys.argv[1], int(sys.argv[2])
+
+def header(length, type_=2):
+    return struct.pack(">IBBHI", 0x434c5354, 2, type_, 0, length)
+
+def connect():
+    s = socket.create_connection(("127.0.0.1", port))
+    s.settimeout(5)
+    hello = b""
+    while len(hello) < 12 + 32:
+        got = s.recv(44 - len(hello))
+        if not got:
+            break
+        hello += got
+    return s
+
+def closed(s, wait):
+    """Seconds until the peer closes, within `wait`; None if it does not."""
+    start = time.monotonic()
+    s.settimeout(0.2)
+    while time.monotonic() - start < wait:
+        try:
+            if s.recv(4096) == b"":
+                return time.monotonic() - start
+        except socket.timeout:
+            pass
+        except OSError:
+            return time.monotonic() - start
+    return None
+
+def rss(pid):
+    for line in open("/proc/%s/status" % pid):
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+
+if mode == "drip":
+    # A well-formed AUTH header, then its payload a byte a second.
+    s = connect()
+    start = time.monotonic()
+    s.sendall(header(200))
+    end = None
+    while time.monotonic() - start < int(sys.argv[3]):
+        try:
+            s.sendall(b"\x01")
+        except OSError:
+            break
+        if closed(s, 1.0) is not None:
+            break
+    print("closed_after=%d" % (time.monotonic() - start))
+elif mode == "garbage":
+    s = connect()
+    s.sendall(sys.argv[3].encode())
+    t = closed(s, 8)
+    print("closed_after=%s" % ("never" if t is None else "%d" % t))
+elif mode == "big":
+    # An AUTH header announcing most of a MiB, and the bytes after it.
+    s = connect()
+    s.sendall(header(1000000))
+    try:
+        s.sendall(b"\0" * 900000)
+    except OSError:
+        pass
+    t = closed(s, 5)
+    print("closed_after=%s" % ("never" if t is None else "%d" % t))
+elif mode == "many":
+    # N strangers, each with most of an AUTH frame, held open.
+    n, pid = int(sys.argv[3]), sys.argv[4]
+    before = rss(pid)
+    fds0 = len(os.listdir("/proc/%s/fd" % pid))
+    socks = []
+    for i in range(n):
+        s = socket.socket()
+        s.setblocking(False)
+        s.connect_ex(("127.0.0.1", port))
+        socks.append(s)
+    time.sleep(1)
+    for s in socks:
+        try:
+            s.send(header(3000) + b"\0" * 2900)
+        except OSError:
+            pass
+    time.sleep(2)
+    print("rss_grown=%d" % (rss(pid) - before))
+    print("fds_grown=%d" % (len(os.listdir("/proc/%s/fd" % pid)) - fds0))
+    start = time.monotonic()
+    open_ = set(range(n))
+    while open_ and time.monotonic() - start < 30:
+        for i in list(open_):
+            try:
+                if socks[i].recv(65536) == b"":
+                    open_.discard(i)
+            except BlockingIOError:
+                pass
+            except OSError:
+                open_.discard(i)
+        time.sleep(0.2)
+    print("still_open=%d" % len(open_))
+    print("all_closed_after=%d" % (time.monotonic() - start))
+PY
+probe() {
+	timeout 60 python3 "$T_DIR/probe.py" "$@"
+}
+# Writes to a connection the scheduler closed must not end the script.
+trap '' PIPE
+
+# --- a handshake dripped a byte a second -----------------------------------
+out=$(probe drip "$port" 16)
+t=${out#closed_after=}
+if [[ $t =~ ^[0-9]+$ ]] && ((t >= 8 && t <= 12)); then
+	t_ok "a dripped handshake is dropped at its deadline (${t}s)"
+else
+	t_fail "a dripped handshake is dropped 10 s after accept" "$out"
+fi
+t_check "the scheduler logs it" grep -q "no handshake in time" "$T_DIR/head.log"
+
+t_run c tasks
+t_is "$T_RC" 0 "the API still answers"
+t_kill "$head"
+t_done
