@@ -42,6 +42,11 @@
 #define PROTO_VERSION		2
 #define PROTO_HEADER_SIZE	12
 #define PROTO_MAX_FRAME		(1u << 20)	/* default maximum payload */
+#define PROTO_MAX_AUTH		4096		/* maximum payload before the
+						   handshake: an AUTH's
+						   fixed fields, a name, a
+						   host name and a job id
+						   fit with room to spare */
 #define PROTO_MAX_STRING	(64u << 10)
 #define PROTO_MAX_LIST		4096
 #define PROTO_NONCE_SIZE	32

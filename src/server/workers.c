@@ -240,6 +240,7 @@ static int on_auth(struct conn *c, struct proto_msg *m)
 	/* The handshake deadline no longer applies; heartbeats take over. */
 	event_free(c->deadline_ev);
 	c->deadline_ev = NULL;
+	bufferevent_setwatermark(c->bev, EV_READ, 0, 0);
 
 	struct proto_msg w_msg = { .type = PROTO_WELCOME };
 	w_msg.u.welcome.worker_id = (uint32_t)w;
@@ -316,7 +317,10 @@ static void conn_read(struct bufferevent *bev, void *arg)
 	c->last_seen = clock_monotonic();
 	for (;;) {
 		struct proto_msg m;
-		int got = proto_read(in, PROTO_MAX_FRAME, &m, &err);
+		/* a stranger gets no more room than an AUTH needs */
+		uint32_t max = c->st == CONN_READY ? PROTO_MAX_FRAME :
+			PROTO_MAX_AUTH;
+		int got = proto_read(in, max, &m, &err);
 		if (got < 0) {
 			conn_drop(c, err.text);
 			return;
@@ -423,6 +427,8 @@ static void on_accept(struct evconnlistener *l, evutil_socket_t fd,
 		wk->conns->prev = c;
 	wk->conns = c;
 	bufferevent_setcb(c->bev, conn_read, NULL, conn_event, c);
+	bufferevent_setwatermark(c->bev, EV_READ, 0,
+				 PROTO_HEADER_SIZE + PROTO_MAX_AUTH);
 	struct timeval hs = { HANDSHAKE_TIMEOUT, 0 };
 	evtimer_add(c->deadline_ev, &hs);
 	bufferevent_enable(c->bev, EV_READ | EV_WRITE);

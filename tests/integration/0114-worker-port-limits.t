@@ -153,6 +153,19 @@ else
 fi
 t_check "the scheduler logs it" grep -q "no handshake in time" "$T_DIR/head.log"
 
+# --- a few bytes of garbage -------------------------------------------------
+for g in x GET CLSx; do
+	out=$(probe garbage "$port" "$g")
+	t_is "$out" "closed_after=0" "'$g' is refused at once"
+done
+
+# --- a large frame before AUTH -----------------------------------------------
+out=$(probe big "$port")
+t_is "$out" "closed_after=0" "an AUTH header announcing a MiB is refused at once"
+t_check "the scheduler says why" grep -q \
+	"dropped connection from 127.0.0.1:[0-9]*: frame AUTH: payload length 1000000 exceeds the maximum 4096" \
+	"$T_DIR/head.log"
+
 t_run c tasks
 t_is "$T_RC" 0 "the API still answers"
 t_kill "$head"

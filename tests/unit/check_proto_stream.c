@@ -70,6 +70,27 @@ START_TEST(test_prefixes)
 }
 END_TEST
 
+/* The longest AUTH a worker sends (a 299-byte name, a 255-byte host
+ * name, a long job id) fits the limit before the handshake. */
+START_TEST(test_auth_fits)
+{
+	char name[300], host[256], job[256];
+	struct proto_msg m = { .type = PROTO_AUTH };
+	struct err err = { "" };
+
+	memset(name, 'n', sizeof(name) - 1);
+	name[sizeof(name) - 1] = '\0';
+	memset(host, 'h', sizeof(host) - 1);
+	host[sizeof(host) - 1] = '\0';
+	memset(job, '9', sizeof(job) - 1);
+	job[sizeof(job) - 1] = '\0';
+	m.u.auth.name = name;
+	m.u.auth.host = host;
+	m.u.auth.job_id = job;
+	ck_assert_int_eq(proto_validate(&m, PROTO_MAX_AUTH, &err), 0);
+}
+END_TEST
+
 static Suite *stream_suite(void)
 {
 	Suite *s = suite_create("proto_stream");
@@ -77,6 +98,7 @@ static Suite *stream_suite(void)
 
 	tcase_add_test(tc, test_short_garbage_refused);
 	tcase_add_test(tc, test_prefixes);
+	tcase_add_test(tc, test_auth_fits);
 	suite_add_tcase(s, tc);
 	return s;
 }
