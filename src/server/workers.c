@@ -31,6 +31,9 @@
 #define HANDSHAKE_TIMEOUT 10		/* seconds from accept to AUTH, however
 					   the bytes trickle in */
 
+#define MAX_HANDSHAKES 256		/* connections not yet past AUTH; more
+					   wait in the kernel's backlog */
+
 enum conn_state { CONN_HELLO, CONN_READY };
 
 struct conn {
@@ -68,6 +71,8 @@ struct workers {
 	struct conn **byid;
 	size_t nbyid;
 	unsigned nready, nseen;
+	unsigned nhello;		/* connections before AUTH */
+	int listening;			/* the listener is enabled */
 	int need_dispatch;
 	int shutting_down;
 	char *shutdown_reason;
@@ -77,6 +82,20 @@ static void schedule_flush(struct workers *wk)
 {
 	if (!event_pending(wk->flush_ev, EV_TIMEOUT, NULL))
 		event_active(wk->flush_ev, EV_TIMEOUT, 0);
+}
+
+/* Accept while there is room for one more handshake. */
+static void listener_update(struct workers *wk)
+{
+	int want = wk->nhello < MAX_HANDSHAKES;
+
+	if (!wk->listener || want == wk->listening)
+		return;
+	if (want)
+		evconnlistener_enable(wk->listener);
+	else
+		evconnlistener_disable(wk->listener);
+	wk->listening = want;
 }
 
 static void conn_send(struct conn *c, const struct proto_msg *m)
@@ -111,6 +130,8 @@ static void conn_free(struct conn *c)
 		if (c->wid >= 0 && (size_t)c->wid < wk->nbyid)
 			wk->byid[c->wid] = NULL;
 		wk->nready--;
+	} else {
+		wk->nhello--;
 	}
 	if (c->deadline_ev)
 		event_free(c->deadline_ev);
@@ -119,6 +140,7 @@ static void conn_free(struct conn *c)
 	free(c->name);
 	free(c->job_id);
 	free(c);
+	listener_update(wk);
 }
 
 /* A connection that never became a worker, or broke the protocol. */
@@ -236,6 +258,8 @@ static int on_auth(struct conn *c, struct proto_msg *m)
 	}
 	c->st = CONN_READY;
 	wk->nready++;
+	wk->nhello--;
+	listener_update(wk);
 	wk->nseen++;
 	/* The handshake deadline no longer applies; heartbeats take over. */
 	event_free(c->deadline_ev);
@@ -426,6 +450,8 @@ static void on_accept(struct evconnlistener *l, evutil_socket_t fd,
 	if (wk->conns)
 		wk->conns->prev = c;
 	wk->conns = c;
+	wk->nhello++;
+	listener_update(wk);
 	bufferevent_setcb(c->bev, conn_read, NULL, conn_event, c);
 	bufferevent_setwatermark(c->bev, EV_READ, 0,
 				 PROTO_HEADER_SIZE + PROTO_MAX_AUTH);
@@ -542,6 +568,7 @@ static int listen_on(struct workers *wk, const char *bind, uint16_t port,
 		return errprintf(err, "cannot listen on '%s' port %u: %s",
 				 bind ? bind : "0.0.0.0", port, strerror(errno));
 	evconnlistener_set_error_cb(wk->listener, on_listen_error);
+	wk->listening = 1;
 
 	struct sockaddr_storage ss;
 	socklen_t len = sizeof(ss);

@@ -166,6 +166,29 @@ t_check "the scheduler says why" grep -q \
 	"dropped connection from 127.0.0.1:[0-9]*: frame AUTH: payload length 1000000 exceeds the maximum 4096" \
 	"$T_DIR/head.log"
 
+# --- many half-done handshakes -----------------------------------------------
+# 300 strangers, each with most of an AUTH frame: no more than 256 are
+# taken at once (the rest wait in the kernel's backlog), they cost little,
+# and each is dropped at its deadline; then a new worker still gets in.
+out=$(probe many "$port" 300 "$pid")
+fds=$(sed -n 's/^fds_grown=//p' <<<"$out")
+grown=$(sed -n 's/^rss_grown=//p' <<<"$out")
+if [[ $fds =~ ^[0-9]+$ ]] && ((fds <= 260)); then
+	t_ok "the scheduler holds $fds of the 300 (at most 256 handshakes)"
+else
+	t_fail "the scheduler holds at most 256 unfinished handshakes" "$out"
+fi
+if [[ $grown =~ ^-?[0-9]+$ ]] && ((grown < 8192)); then
+	t_ok "its memory grew by ${grown} KiB (under 8 MiB)"
+else
+	t_fail "its memory grows by less than 8 MiB" "$out"
+fi
+t_is "$(sed -n 's/^still_open=//p' <<<"$out")" 0 \
+	"every stranger is dropped by its deadline"
+t_run c submit -- true
+t_run c wait "$T_OUT"
+t_is "$T_RC" 0 "a task still runs on the head's worker"
+
 t_run c tasks
 t_is "$T_RC" 0 "the API still answers"
 t_kill "$head"
