@@ -58,6 +58,7 @@ CORE_SRCS += src/util/xalloc.c
 CORE_SRCS += src/util/idset.c
 CORE_SRCS += src/util/paths.c
 CORE_SRCS += src/util/suggest.c
+CORE_SRCS += src/util/accept.c
 
 # config: key table, YAML layers, profiles
 CORE_SRCS += src/config/keys.c

@@ -543,6 +543,13 @@ void conns_listener(struct conns *cs, struct evconnlistener *lev)
 	cs->paused = 0;
 }
 
+int conns_accepting(void *arg)
+{
+	const struct conns *cs = arg;
+
+	return !cs->paused;
+}
+
 void conns_destroy(struct conns *cs)
 {
 	if (!cs)

@@ -64,6 +64,8 @@ struct conns *conns_create(struct event_base *base, struct evhttp *evhttp,
 /* The listener to pause at max_connections; NULL before evhttp_free, which
  * frees it. */
 void conns_listener(struct conns *cs, struct evconnlistener *lev);
+/* Whether the listener may accept: 0 while paused at max_connections. */
+int conns_accepting(void *cs);
 /* After evhttp_free. */
 void conns_destroy(struct conns *cs);
 

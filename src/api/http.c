@@ -43,6 +43,7 @@
 #include "api/routes.h"
 #include "proto/sign.h"
 #include "util/clock.h"
+#include "util/accept.h"
 #include "util/idset.h"
 #include "util/log.h"
 #include "util/strbuf.h"
@@ -65,6 +66,7 @@
 struct http {
 	struct evhttp *evhttp;
 	struct conns *conns;
+	struct accept_guard *guard;	/* out of descriptors: back off */
 	const struct http_route *routes;
 	struct api *a;
 	uint16_t port;
@@ -539,6 +541,13 @@ struct http *http_create(struct event_base *base,
 		goto fail;
 	}
 	conns_listener(h->conns, evhttp_bound_socket_get_listener(sock));
+	h->guard = accept_guard_create(base,
+				       evhttp_bound_socket_get_listener(sock),
+				       "HTTP port", conns_accepting, h->conns);
+	if (!h->guard) {
+		errprintf(err, "out of memory");
+		goto fail;
+	}
 	{
 		struct sockaddr_storage ss;
 		socklen_t len = sizeof(ss);
@@ -560,6 +569,8 @@ void http_destroy(struct http *h)
 {
 	if (!h)
 		return;
+	accept_guard_destroy(h->guard);	/* before evhttp_free frees the
+					   listener */
 	if (h->conns)
 		conns_listener(h->conns, NULL);	/* evhttp_free frees it */
 	if (h->evhttp)

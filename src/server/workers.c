@@ -23,6 +23,7 @@
 #include <event2/listener.h>
 
 #include "server/events.h"
+#include "util/accept.h"
 #include "util/log.h"
 #include "util/strbuf.h"
 #include "util/clock.h"
@@ -72,7 +73,7 @@ struct workers {
 	size_t nbyid;
 	unsigned nready, nseen;
 	unsigned nhello;		/* connections before AUTH */
-	int listening;			/* the listener is enabled */
+	struct accept_guard *guard;	/* out of descriptors: back off */
 	int need_dispatch;
 	int shutting_down;
 	char *shutdown_reason;
@@ -84,18 +85,23 @@ static void schedule_flush(struct workers *wk)
 		event_active(wk->flush_ev, EV_TIMEOUT, 0);
 }
 
-/* Accept while there is room for one more handshake. */
+static int may_accept(void *arg)
+{
+	const struct workers *wk = arg;
+
+	return wk->nhello < MAX_HANDSHAKES;
+}
+
+/* Accept while there is room for one more handshake, unless the guard
+ * holds the listener back for want of descriptors. */
 static void listener_update(struct workers *wk)
 {
-	int want = wk->nhello < MAX_HANDSHAKES;
-
-	if (!wk->listener || want == wk->listening)
+	if (!wk->listener)
 		return;
-	if (want)
+	if (may_accept(wk) && !accept_guard_paused(wk->guard))
 		evconnlistener_enable(wk->listener);
 	else
 		evconnlistener_disable(wk->listener);
-	wk->listening = want;
 }
 
 static void conn_send(struct conn *c, const struct proto_msg *m)
@@ -465,13 +471,6 @@ static void on_accept(struct evconnlistener *l, evutil_socket_t fd,
 	log_msg(LOG_DEBUG, "connection from %s", c->addr);
 }
 
-static void on_listen_error(struct evconnlistener *l, void *arg)
-{
-	(void)l;
-	(void)arg;
-	log_msg(LOG_ERR, "cannot accept connections: %s", strerror(errno));
-}
-
 /* --- loop events ---------------------------------------------------------- */
 
 /* Hand a connection's frames to the socket now when nothing is queued
@@ -567,8 +566,10 @@ static int listen_on(struct workers *wk, const char *bind, uint16_t port,
 	if (!wk->listener)
 		return errprintf(err, "cannot listen on '%s' port %u: %s",
 				 bind ? bind : "0.0.0.0", port, strerror(errno));
-	evconnlistener_set_error_cb(wk->listener, on_listen_error);
-	wk->listening = 1;
+	wk->guard = accept_guard_create(wk->base, wk->listener, "worker port",
+					may_accept, wk);
+	if (!wk->guard)
+		return errprintf(err, "out of memory");
 
 	struct sockaddr_storage ss;
 	socklen_t len = sizeof(ss);
@@ -623,6 +624,7 @@ void workers_destroy(struct workers *wk)
 		return;
 	while (wk->conns)
 		conn_free(wk->conns);
+	accept_guard_destroy(wk->guard);
 	if (wk->listener)
 		evconnlistener_free(wk->listener);
 	if (wk->flush_ev)

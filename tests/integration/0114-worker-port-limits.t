@@ -136,6 +136,19 @@ elif mode == "many":
         time.sleep(0.2)
     print("still_open=%d" % len(open_))
     print("all_closed_after=%d" % (time.monotonic() - start))
+elif mode == "flood":
+    # N connections held for S seconds, then closed.
+    n, hold = int(sys.argv[3]), float(sys.argv[4])
+    socks = []
+    for i in range(n):
+        s = socket.socket()
+        s.setblocking(False)
+        s.connect_ex(("127.0.0.1", port))
+        socks.append(s)
+    time.sleep(hold)
+    for s in socks:
+        s.close()
+    print("held=%d" % n)
 PY
 probe() {
 	timeout 60 python3 "$T_DIR/probe.py" "$@"
@@ -192,4 +205,31 @@ t_is "$T_RC" 0 "a task still runs on the head's worker"
 t_run c tasks
 t_is "$T_RC" 0 "the API still answers"
 t_kill "$head"
+
+# --- out of descriptors -------------------------------------------------------
+# A scheduler allowed 128 descriptors, and 300 strangers on its worker
+# port for 4 seconds: it drops what it cannot take, logs that a few
+# times, not thousands, and answers the API again once they are gone.
+t_spawn bash -c "ulimit -n 128 && exec timeout 300 mpirun -np 2 --oversubscribe \
+	'$CLUSTER_RANK' --set scheduler.host=127.0.0.1 --name F >'$T_DIR/f.log' 2>&1"
+fhead=$T_PID
+addr=$CLUSTER_HOME/F/address
+wait_for 30 test -s "$addr" ||
+	t_bail "the second head publishes its address" "$(cat "$T_DIR/f.log")"
+port=$(sed -n 's/.*"port": *\([0-9]*\).*/\1/p' "$addr")
+f() {
+	timeout 20 "$CLUSTER" --name F "$@"
+}
+wait_for 30 f tasks >/dev/null 2>&1 || t_bail "the second head answers" "$(cat "$T_DIR/f.log")"
+probe flood "$port" 300 4 >/dev/null
+t_run timeout 10 bash -c "until '$CLUSTER' --name F tasks >/dev/null 2>&1; do sleep 0.2; done"
+t_is "$T_RC" 0 "the API answers once the strangers are gone"
+n=$(grep -c "cannot accept" "$T_DIR/f.log")
+if ((n >= 1 && n <= 6)); then
+	t_ok "the scheduler said it could not accept, $n times"
+else
+	t_fail "the scheduler says it cannot accept once or a few times" \
+		"$n lines; the first: $(grep -m 3 "cannot accept" "$T_DIR/f.log")"
+fi
+t_kill "$fhead"
 t_done
