@@ -301,11 +301,11 @@ static void print_summary(struct batch *b, int bench)
 			task_command(s, id, &cmd);
 			printf("  %llu: %s: %s\n", (unsigned long long)id, why.buf,
 			       cmd.buf);
-			if (b->state_dir && ti.attempts) {
+			if (b->state_dir && server_log_dir(b->srv) && ti.attempts) {
 				/* where to look: the rule the workers write by */
 				struct strbuf logs = STRBUF_INIT, out = STRBUF_INIT,
 					      errp = STRBUF_INIT;
-				strbuf_addf(&logs, "%s/logs", b->state_dir);
+				strbuf_addstr(&logs, server_log_dir(b->srv));
 				task_output_path(&out, logs.buf, id, ti.has_index,
 						 ti.array_index, TASK_STDOUT, ti.spec);
 				task_output_path(&errp, logs.buf, id, ti.has_index,

@@ -8,6 +8,7 @@
  */
 #include "server/server.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -173,6 +174,80 @@ static const struct events_ops ended_ops = {
 
 /* --- setup ---------------------------------------------------------------- */
 
+/* The first logs.N (N from 1) free in `state_dir`, made now (mkdir is
+ * the claim), in `out`. */
+static int claim_old_logs(const char *state_dir, struct strbuf *out,
+			  struct err *err)
+{
+	for (unsigned n = 1; n < 1000000; n++) {
+		strbuf_reset(out);
+		strbuf_addf(out, "%s/logs.%u", state_dir, n);
+		if (mkdir(out->buf, 0700) == 0)
+			return 0;
+		if (errno != EEXIST)
+			return errprintf(err, "cannot create '%s': %s", out->buf,
+					 strerror(errno));
+	}
+	return errprintf(err, "no free logs.N in '%s'", state_dir);
+}
+
+static int dir_is_empty(const char *path)
+{
+	DIR *d = opendir(path);
+	struct dirent *e;
+	int empty = 1;
+
+	if (!d)
+		return 1;
+	while (empty && (e = readdir(d)))
+		if (strcmp(e->d_name, ".") && strcmp(e->d_name, ".."))
+			empty = 0;
+	closedir(d);
+	return empty;
+}
+
+/* Task ids start at 1 in every run, so a run writing logs/ID.out over an
+ * earlier run's would lose it: the scheduler that publishes its address
+ * moves what logs/ holds aside to logs.N first (the rename replaces the
+ * empty logs.N just claimed, so no two starts take the same N); one that
+ * runs beside it (keep_address) writes to a logs.N of its own. */
+static int make_log_dir(struct server *srv, const char *state_dir,
+			int publish, struct err *err)
+{
+	struct strbuf old = STRBUF_INIT;
+	int rc = -1;
+
+	strbuf_reset(&srv->log_dir);
+	if (!publish) {
+		rc = claim_old_logs(state_dir, &srv->log_dir, err);
+		if (!rc)
+			log_msg(LOG_INFO, "task output goes to '%s'",
+				srv->log_dir.buf);
+		goto out;
+	}
+	strbuf_addf(&srv->log_dir, "%s/logs", state_dir);
+	if (!dir_is_empty(srv->log_dir.buf)) {
+		if (claim_old_logs(state_dir, &old, err) < 0)
+			goto out;
+		if (rename(srv->log_dir.buf, old.buf) < 0) {
+			errprintf(err, "cannot move '%s' to '%s': %s",
+				  srv->log_dir.buf, old.buf, strerror(errno));
+			rmdir(old.buf);
+			goto out;
+		}
+		log_msg(LOG_INFO, "an earlier run's output is in '%s'", old.buf);
+	}
+	if (mkdir(srv->log_dir.buf, 0700) < 0 && errno != EEXIST) {
+		errprintf(err, "cannot create '%s': %s", srv->log_dir.buf,
+			  strerror(errno));
+		goto out;
+	}
+	rc = 0;
+out:
+	strbuf_release(&old);
+	return rc;
+}
+
 static int is_wildcard(const char *host)
 {
 	return !host || !strcmp(host, "0.0.0.0") || !strcmp(host, "::") ||
@@ -218,14 +293,35 @@ struct server *server_create(struct event_base *base,
 		errprintf(err, "the server needs a token or a state directory");
 		goto fail;
 	}
-	if (cfg->state_dir) {
-		srv->state_dir = strdup(cfg->state_dir);
-		strbuf_addf(&srv->log_dir, "%s/logs", cfg->state_dir);
-		if (mkdir(srv->log_dir.buf, 0700) < 0 && errno != EEXIST) {
-			errprintf(err, "cannot create '%s': %s", srv->log_dir.buf,
-				  strerror(errno));
+	struct state_address old;
+	int publish = 0;
+	if (cfg->state_dir && cfg->keep_address &&
+	    state_address_read(cfg->state_dir, &old, NULL) == 0) {
+		log_msg(LOG_WARNING, "'%s' already names a scheduler at %s:%u; "
+			"not publishing this one's address", cfg->state_dir,
+			old.host, old.port);
+	} else if (cfg->state_dir) {
+		/* One scheduler per cluster name: the lock goes with this
+		 * process, so a killed scheduler leaves no stale claim. */
+		srv->lock_fd = state_lock(cfg->state_dir, 0, err);
+		if (srv->lock_fd < 0 && errno == EWOULDBLOCK) {
+			errprintf(err, "another scheduler already runs for '%s' "
+				  "(its address file says where); stop it or "
+				  "choose another --name", cfg->state_dir);
 			goto fail;
 		}
+		/* Some shared file systems refuse locks (Lustre without
+		 * flock): run unguarded rather than not at all. */
+		if (srv->lock_fd < 0)
+			log_msg(LOG_WARNING, "%s; a second scheduler under this "
+				"name would not be refused",
+				err ? err->text : "cannot lock the state directory");
+		publish = 1;
+	}
+	if (cfg->state_dir) {
+		srv->state_dir = strdup(cfg->state_dir);
+		if (make_log_dir(srv, cfg->state_dir, publish, err) < 0)
+			goto fail;
 	}
 	struct workers_config wc = {
 		.bind = cfg->bind,
@@ -265,28 +361,7 @@ struct server *server_create(struct event_base *base,
 		api_set_assets(srv->api, dashboard_assets);
 	}
 	events_subscribe(srv->events, &ended_ops, srv);
-	struct state_address old;
-	if (cfg->state_dir && cfg->keep_address &&
-	    state_address_read(cfg->state_dir, &old, NULL) == 0) {
-		log_msg(LOG_WARNING, "'%s' already names a scheduler at %s:%u; "
-			"not publishing this one's address", cfg->state_dir,
-			old.host, old.port);
-	} else if (cfg->state_dir) {
-		/* One scheduler per cluster name: the lock goes with this
-		 * process, so a killed scheduler leaves no stale claim. */
-		srv->lock_fd = state_lock(cfg->state_dir, 0, err);
-		if (srv->lock_fd < 0 && errno == EWOULDBLOCK) {
-			errprintf(err, "another scheduler already runs for '%s' "
-				  "(its address file says where); stop it or "
-				  "choose another --name", cfg->state_dir);
-			goto fail;
-		}
-		/* Some shared file systems refuse locks (Lustre without
-		 * flock): run unguarded rather than not at all. */
-		if (srv->lock_fd < 0)
-			log_msg(LOG_WARNING, "%s; a second scheduler under this "
-				"name would not be refused",
-				err ? err->text : "cannot lock the state directory");
+	if (publish) {
 		struct state_address a = { .port = workers_port(srv->workers),
 					   .pid = (long)getpid() };
 		snprintf(a.host, sizeof(a.host), "%s", host);
@@ -331,6 +406,11 @@ struct sched *server_sched(struct server *srv)
 struct events *server_events(struct server *srv)
 {
 	return srv->events;
+}
+
+const char *server_log_dir(const struct server *srv)
+{
+	return srv->log_dir.len ? srv->log_dir.buf : NULL;
 }
 
 uint16_t server_port(const struct server *srv)

@@ -20,7 +20,10 @@
  * `token` is given), writes task output under state_dir/logs/ by default
  * (<id>.out, <id>.err) and publishes its address file, removed again by
  * server_destroy, under a lock held for the server's life so that a
- * second scheduler for the same directory is refused.
+ * second scheduler for the same directory is refused.  Task ids start at
+ * 1 in every run, so an earlier run's logs/ is first moved aside to the
+ * first free state_dir/logs.N (N = 1, 2, ...); a server that does not
+ * publish (keep_address) writes to a logs.N of its own.
  */
 #ifndef CLUSTER_SERVER_H
 #define CLUSTER_SERVER_H
@@ -63,6 +66,8 @@ void server_destroy(struct server *srv);
 struct sched *server_sched(struct server *srv);
 /* The fan-out to subscribe to (events.h); the server's for its life. */
 struct events *server_events(struct server *srv);
+/* Where task output goes by default (see above); NULL without state_dir. */
+const char *server_log_dir(const struct server *srv);
 uint16_t server_port(const struct server *srv);
 uint16_t server_http_port(const struct server *srv);
 /* "host:port" workers should connect to. */

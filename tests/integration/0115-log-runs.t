@@ -1,0 +1,52 @@
+#!/bin/bash
+# Task ids start at 1 in every run of a head job, and a run never writes
+# over an earlier one's output: the second run of the same name keeps the
+# first run's logs in logs.1/, its own in logs/, where `cluster logs`
+# and the batch summary look.
+. "$(dirname "$0")/lib.sh"
+
+[ -x "$CLUSTER_RANK" ] || t_bail "cluster-rank is built" "missing $CLUSTER_RANK"
+command -v mpirun >/dev/null || t_bail "mpirun is installed"
+
+run() {
+	printf 'echo %s; exit %s\n' "$1" "$2" >"$T_DIR/tasks.txt"
+	t_run timeout 60 mpirun -np 2 --oversubscribe "$CLUSTER_RANK" --no-bind \
+		--set scheduler.host=127.0.0.1 --name R --run "$T_DIR/tasks.txt"
+}
+logs=$CLUSTER_HOME/R/logs
+
+run first 0
+t_is "$T_RC" 0 "the first run succeeds"
+t_is "$(cat "$logs/1.out" 2>&1)" "first" "its task 1 wrote logs/1.out"
+
+run second 3
+t_is "$T_RC" 1 "the second run's task fails"
+t_is "$(cat "$logs/1.out" 2>&1)" "second" "the second run's task 1 is in logs/1.out"
+t_is "$(cat "$logs.1/1.out" 2>&1)" "first" "the first run's is kept in logs.1/1.out"
+t_like "$T_OUT" "output: $logs/1.out $logs/1.err" "the summary names the second run's file"
+
+run third 0
+t_is "$(cat "$logs.1/1.out" "$logs.2/1.out" "$logs/1.out" 2>&1 | tr '\n' ' ')" \
+	"first second third " "a third run moves the second's to logs.2"
+
+# A head job that serves, restarted: `cluster logs 1` shows this run's.
+for word in one two; do
+	t_spawn timeout 120 mpirun -np 2 --oversubscribe "$CLUSTER_RANK" --no-bind \
+		--set scheduler.host=127.0.0.1 --name S >"$T_DIR/head-$word.log" 2>&1
+	head=$T_PID
+	wait_for 30 test -s "$CLUSTER_HOME/S/address" ||
+		t_bail "head '$word' publishes its address" "$(cat "$T_DIR/head-$word.log")"
+	t_run timeout 30 "$CLUSTER" --name S submit -- echo "$word"
+	t_run timeout 30 "$CLUSTER" --name S wait 1
+	t_run timeout 30 "$CLUSTER" --name S logs 1
+	t_is "$T_OUT" "$word" "head '$word': cluster logs 1 shows its own task 1"
+	# the scheduler ends on TERM as on `cluster stop`, its ranks with it
+	pid=$(sed -n 's/.*"pid": *\([0-9]*\).*/\1/p' "$CLUSTER_HOME/S/address")
+	kill -TERM "$pid"
+	wait_for 60 bash -c "! kill -0 -- -$head 2>/dev/null" ||
+		t_kill "$head"
+done
+t_is "$(cat "$CLUSTER_HOME/S/logs.1/1.out" 2>&1)" "one" \
+	"the first head's task 1 is kept"
+
+t_done
