@@ -79,13 +79,14 @@ const struct config_key config_keys[] = {
 	KC("scheduler.location", "job", locations,
 	   "where the scheduler runs: rank 0 of a head job, or a local daemon"),
 	K("scheduler.host", CONFIG_WORD, NULL,
-	  "address workers connect to; unset: this host's name"),
+	  "address workers connect to; unset: the address of the interface "
+	  "that carries the default route"),
 	K("scheduler.interface", CONFIG_WORD, NULL,
 	  "network interface whose IPv4 address the scheduler advertises "
 	  "and listens on, e.g. ib0, hsn0; unset: scheduler.host"),
 	K("scheduler.bind", CONFIG_WORD, NULL,
 	  "address both ports listen on, e.g. 0.0.0.0 for every interface; "
-	  "unset: the advertised address, or all when none is set"),
+	  "unset: the advertised address only"),
 	KI("scheduler.port", "0", 0, 65535,
 	   "worker port; 0 picks a free one"),
 	KI("scheduler.http-port", "0", 0, 65535,

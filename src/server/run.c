@@ -9,6 +9,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <ifaddrs.h>
+#include <net/if.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
@@ -430,6 +431,55 @@ static int interface_address(const char *name, char *out, size_t size,
 	return 0;
 }
 
+/* The interface of the default route, from /proc/net/route; 0 when
+ * there is none. */
+static int default_route_interface(char *name, size_t size)
+{
+	FILE *f = fopen("/proc/net/route", "r");
+	char line[256], ifname[64];
+	unsigned long dest, gw, flags;
+	int found = 0;
+
+	if (!f)
+		return 0;
+	while (!found && fgets(line, sizeof(line), f))
+		if (sscanf(line, "%63s %lx %lx %lx", ifname, &dest, &gw,
+			   &flags) == 4 && dest == 0 && (flags & 1)) {
+			snprintf(name, size, "%s", ifname);
+			found = 1;
+		}
+	fclose(f);
+	return found;
+}
+
+/* Where to listen and what to advertise when nothing says: the address
+ * of the interface that carries the default route, else the first
+ * non-loopback IPv4 address of an interface that is up, else 127.0.0.1.
+ * Not the host name, which Debian and others resolve to 127.0.1.1, and
+ * not every interface. */
+static void default_address(char *out, size_t size)
+{
+	char ifname[64];
+	struct ifaddrs *list, *i;
+
+	if (default_route_interface(ifname, sizeof(ifname)) &&
+	    interface_address(ifname, out, size, NULL) == 0)
+		return;
+	snprintf(out, size, "127.0.0.1");
+	if (getifaddrs(&list) < 0)
+		return;
+	for (i = list; i; i = i->ifa_next) {
+		if (!i->ifa_addr || i->ifa_addr->sa_family != AF_INET ||
+		    !(i->ifa_flags & IFF_UP) || (i->ifa_flags & IFF_LOOPBACK))
+			continue;
+		if (inet_ntop(AF_INET,
+			      &((struct sockaddr_in *)i->ifa_addr)->sin_addr,
+			      out, (socklen_t)size))
+			break;
+	}
+	freeifaddrs(list);
+}
+
 static struct server *start_server(const struct run_opts *o,
 				   const struct config *cfg,
 				   struct event_base *base, const char *dir)
@@ -448,6 +498,9 @@ static struct server *start_server(const struct run_opts *o,
 				err.text);
 			return NULL;
 		}
+		host = ifaddr;
+	} else if (!host) {
+		default_address(ifaddr, sizeof(ifaddr));
 		host = ifaddr;
 	}
 	struct server_config sc = {
