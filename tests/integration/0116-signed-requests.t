@@ -1,7 +1,7 @@
 #!/bin/bash
 # The CLI and the C client never send the token: they have the scheduler
 # prove it knows it, then sign each request (cluster-api(7)).  A listener
-# on the address the client was given (the address file edited to name
+# run by a second local user on the address the client was given (the address file edited to name
 # its port, the scheduler alive) receives the challenge and nothing
 # else, even when it relays the challenge to the real scheduler: no
 # token, no signature, from `cluster tasks`, `submit`, `status` and the
@@ -79,7 +79,7 @@ fi
 # --- a listener on the address the client was given --------------------------
 # It keeps every byte.  A challenge it relays to the real scheduler and
 # hands back the real proof (made for the real port); anything else it
-# answers 200 {}.  With $T_DIR/fake, it answers the challenge itself.
+# answers 200 {}.  With its folder's fake, it answers the challenge itself.
 cat >"$T_DIR/squat.py" <<'EOF'
 import os, select, socket, sys, time
 out = open(sys.argv[1], "ab", buffering=0)
@@ -129,11 +129,28 @@ while time.time() < end:
             head, _, conns[x] = conns[x].partition(b"\r\n\r\n")
             answer(x, head)
 EOF
-: >"$T_DIR/received"
-t_spawn python3 "$T_DIR/squat.py" "$T_DIR/received" "$T_DIR/squat-port" "$http" "$T_DIR/fake"
+# The listener runs as a second local user, the squatter of a port the
+# owner's scheduler once had; it may write only its own folder.
+intruder=cluster-squat-$$
+useradd --system --no-create-home --shell /usr/sbin/nologin "$intruder" ||
+	t_bail "useradd $intruder"
+remove_intruder() {
+	t_cleanup
+	userdel "$intruder" >/dev/null 2>&1
+}
+trap remove_intruder EXIT
+sq=$T_DIR/squatter
+mkdir "$sq"
+chown "$intruder" "$sq"
+chmod o+x "$T_DIR"
+chmod o+r "$T_DIR/squat.py"
+: >"$sq/received"
+chown "$intruder" "$sq/received"
+t_spawn runuser -u "$intruder" -- python3 "$T_DIR/squat.py" "$sq/received" \
+	"$sq/squat-port" "$http" "$sq/fake"
 squatter=$T_PID
-wait_for 10 test -s "$T_DIR/squat-port" || t_bail "the listener starts"
-squat=$(cat "$T_DIR/squat-port")
+wait_for 10 test -s "$sq/squat-port" || t_bail "the listener starts"
+squat=$(cat "$sq/squat-port")
 cp "$addr" "$T_DIR/address.real"
 sed "s/\"http_port\": *$http/\"http_port\": $squat/" "$T_DIR/address.real" >"$addr.tmp" &&
 	mv "$addr.tmp" "$addr"
@@ -181,14 +198,14 @@ t_run timeout 15 "$T_DIR/prog"
 t_is "$T_RC" 2 "the C client against the listener fails" "$T_ERR"
 t_like "$T_ERR" "could not prove it knows the token" "and says why"
 
-touch "$T_DIR/fake"
+touch "$sq/fake"
 t_run timeout 15 "$CLUSTER" --name signed tasks
 t_unlike "$T_RC" '^0$' "against a listener that makes up a proof, the CLI fails too"
 t_like "$T_ERR" "could not prove it knows the token" "and says so"
 sleep 0.5
-got=$(cat "$T_DIR/received")
+got=$(cat "$sq/received")
 t_like "$got" "GET /api/v1/auth/challenge\\?nonce=[0-9a-f]{32} " "the listener was asked for a proof"
-t_is "$(grep -c '^GET /api/v1/auth/challenge' "$T_DIR/received")" 5 \
+t_is "$(grep -c '^GET /api/v1/auth/challenge' "$sq/received")" 5 \
 	"once by each client, and asked nothing else"
 t_unlike "$got" "$token" "it never received the token"
 t_unlike "$got" "(Authorization|Bearer|Cluster-HMAC)" "nor any credential or signature"
