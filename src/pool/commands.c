@@ -172,8 +172,12 @@ static void submit_done(struct backend_result *r, void *arg)
 		if (r->exited && !r->status)
 			snprintf(msg, sizeof(msg), "%s", err.text);
 		enum pool_failure kind = pool_classify_submit(msg, r->timed_out);
+		/* A transient failure ("Socket timed out", a wrapper that
+		 * failed after the real command) may have made the job all
+		 * the same: the next listing looks for it by name. */
 		pool_submit_failed(m->pool, m->submit_seq, m->submit_n, kind,
-				   r->timed_out, msg, now);
+				   r->timed_out || kind == POOL_FAIL_TRANSIENT,
+				   msg, now);
 		log_msg(LOG_WARNING, "pool: submit failed (%s): %s",
 			kind == POOL_FAIL_LIMIT ? "a site limit" :
 			kind == POOL_FAIL_PERMANENT ? "permanent" : "transient",

@@ -159,7 +159,14 @@ void pool_observe(struct pool *p, const struct pool_seen *seen, size_t n,
 				const char *nm;
 				if (!u->uncertain || u->id[0])
 					continue;
-				nm = name_of(arg, u->seq);
+				/* an array's elements carry the name of
+				 * its first job */
+				if (seen[i].index > 0 &&
+				    u->seq <= (uint64_t)seen[i].index)
+					continue;
+				nm = name_of(arg, seen[i].index > 0 ?
+					     u->seq - (uint64_t)seen[i].index :
+					     u->seq);
 				if (nm && !strcmp(nm, seen[i].name)) {
 					pool_copy_text(u->id, sizeof(u->id),
 						       seen[i].id);

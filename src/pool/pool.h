@@ -25,10 +25,11 @@
  * Submission.  At most one submission is in flight.  Its jobs enter the
  * table before the command runs, so they count at once and a second
  * reconcile cannot submit them again.  A submission that failed in a way
- * that may still have created the job (a timeout) leaves its jobs
- * "uncertain": the next listing adopts them by name or drops them, and
- * only then may the pool submit again, so a lost answer yields one job,
- * not two.  Failures are told apart: transient ones back off, a site limit
+ * that may still have created the job (a timeout, or any failure not
+ * known as a refusal) leaves its jobs "uncertain": the next listing
+ * adopts them by name (an array's elements by its first job's name and
+ * their index) or drops them, and only then may the pool submit again,
+ * so a lost answer yields one job, not two.  Failures are told apart: transient ones back off, a site limit
  * waits until one of our jobs ends, a permanent one pauses the pool until
  * pool_resume.  Jobs that end before any of their workers joined count in
  * a row; `max_nojoin` of them pause the pool too.
