@@ -174,6 +174,20 @@ static void drain_workers(struct pool_manager *m, struct pool_job *j,
 	}
 }
 
+/* Whether a status command has anything to tell: a job of ours not
+ * known to have ended (an unanswered submission among them).  With none,
+ * no poll runs: PBS's status command with no ids would list every job on
+ * the server, and Slurm's is a call against the rate limit for nothing. */
+static int poll_wanted(struct pool_manager *m)
+{
+	for (size_t i = 0; i < pool_njobs(m->pool); i++) {
+		const struct pool_job *j = pool_job_at(m->pool, i);
+		if (j->state != JOB_STATE_ENDED && (j->id[0] || j->uncertain))
+			return 1;
+	}
+	return 0;
+}
+
 static void step(struct pool_manager *m)
 {
 	double now = manager_now();
@@ -237,8 +251,12 @@ static void step(struct pool_manager *m)
 	size_t ndue = pool_history_due(m->pool, due, 256, now);
 	if (ndue && manager_batch_history(m, due, ndue) == 0)
 		return;
-	if (now >= m->next_poll && manager_batch_status(m) == 0)
-		return;
+	if (now >= m->next_poll) {
+		if (!poll_wanted(m))
+			m->next_poll = now + m->cfg.poll_interval;
+		else if (manager_batch_status(m) == 0)
+			return;
+	}
 	manager_write_jobs(m);
 	manager_schedule(m, m->next_poll > now ? m->next_poll - now : m->cfg.min_gap);
 }

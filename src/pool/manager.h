@@ -5,7 +5,8 @@
  *
  *  - one status command per poll interval, never two in flight, each with
  *    a timeout; a failed poll changes no job, backs off (doubling, up to
- *    ten intervals) and is kept as the last poll error;
+ *    ten intervals) and is kept as the last poll error; no status
+ *    command at all while no job of ours is live or unanswered;
  *  - one batch command at a time of any kind (status, submit, cancel,
  *    history), at most one per `min_gap` seconds on average (1 s), so a
  *    pool stays within a batch system's RPC rate limit;

@@ -210,14 +210,23 @@ START_TEST(fake_one_status_per_interval)
 	char count[600];
 
 	snprintf(count, sizeof(count), "echo x >> '%s/squeue.calls'\n", tmp);
-	write_exec("squeue", count);	/* lists nothing: no jobs */
+	write_exec("squeue", count);	/* lists nothing */
+	write_exec("sbatch", "echo 42\n");
 	m = fake_manager(base, 0.3, 5);
+	/* no job of ours: nothing to ask, so no poll at all (PBS's status
+	 * command with no ids would list the whole server) */
+	run_for(base, 0.7);
+	cmds = pool_manager_commands(m, &polls);
+	ck_assert_uint_eq(polls, 0);
+	ck_assert_uint_eq(cmds, 0);
+	/* one job, unlisted but within its grace: polled once per interval
+	 * from its submission on, at 0, 0.3, 0.6, 0.9 */
+	pool_manager_scale(m, 1);
 	run_for(base, 1.05);
 	cmds = pool_manager_commands(m, &polls);
-	/* at 0, 0.3, 0.6, 0.9 */
 	ck_assert_uint_ge(polls, 3);
 	ck_assert_uint_le(polls, 4);
-	ck_assert_uint_eq(cmds, polls);
+	ck_assert_uint_eq(cmds, polls + 1);	/* and the one sbatch */
 	pool_manager_destroy(m);
 	event_base_free(base);
 }
@@ -231,7 +240,9 @@ START_TEST(fake_poll_timeout_and_failure)
 	json_t *st;
 
 	write_exec("squeue", "sleep 5\n");
+	write_exec("sbatch", "echo 42\n");
 	m = fake_manager(base, 0.2, 0.3);
+	pool_manager_scale(m, 1);	/* a job to ask about */
 	run_for(base, 0.8);
 	pool_manager_commands(m, &polls);
 	/* never two in flight: one timed out after 0.3 s, then backoff */
