@@ -159,6 +159,7 @@ struct worker {
 	uint64_t memory, memory_used;
 	uint64_t done;
 	int alive, draining;
+	double deadline;		/* tasks must end by then; 0: none */
 	task_id_t *tasks;		/* running here */
 	size_t ntasks, atasks;
 	task_id_t *held;		/* sent, not started yet, in order */
@@ -801,6 +802,8 @@ static void update_free(struct sched *s, worker_id_t id)
 	wset_set(&s->pfw, id, open && w->nheld < s->prefetch);
 }
 
+static int lives_for(const struct worker *w, uint64_t time_limit);
+
 static int fits(const struct worker *w, unsigned cores, uint64_t memory)
 {
 	if (w->cores - w->cores_used < cores)
@@ -818,11 +821,13 @@ static int fits_ever(const struct worker *w, unsigned cores, uint64_t memory)
 }
 
 /* Whether some live worker could run it once idle. */
-static int fits_anywhere(struct sched *s, unsigned cores, uint64_t memory)
+static int fits_anywhere(struct sched *s, unsigned cores, uint64_t memory,
+			 uint64_t time_limit)
 {
 	for (size_t k = 0; k < s->nworkers; k++) {
 		const struct worker *w = &s->workers[k];
-		if (w->alive && !w->draining && fits_ever(w, cores, memory))
+		if (w->alive && !w->draining && fits_ever(w, cores, memory) &&
+		    lives_for(w, time_limit))
 			return 1;
 	}
 	return 0;
@@ -831,14 +836,15 @@ static int fits_anywhere(struct sched *s, unsigned cores, uint64_t memory)
 /* A worker with a free prefetch slot that could ever run the task, the
  * one holding the fewest. */
 static worker_id_t find_prefetch(struct sched *s, unsigned cores,
-				 uint64_t memory)
+				 uint64_t memory, uint64_t time_limit)
 {
 	worker_id_t best = -1;
 	size_t least = SIZE_MAX;
 
 	for (size_t k = 0; k < s->pfw.n; k++) {
 		const struct worker *w = &s->workers[s->pfw.ids[k]];
-		if (w->nheld < least && fits_ever(w, cores, memory)) {
+		if (w->nheld < least && fits_ever(w, cores, memory) &&
+		    lives_for(w, time_limit)) {
 			best = s->pfw.ids[k];
 			least = w->nheld;
 			if (!least)
@@ -848,10 +854,12 @@ static worker_id_t find_prefetch(struct sched *s, unsigned cores,
 	return best;
 }
 
-static worker_id_t find_fit(struct sched *s, unsigned cores, uint64_t memory)
+static worker_id_t find_fit(struct sched *s, unsigned cores, uint64_t memory,
+			    uint64_t time_limit)
 {
 	for (size_t k = 0; k < s->freew.n; k++)
-		if (fits(&s->workers[s->freew.ids[k]], cores, memory))
+		if (fits(&s->workers[s->freew.ids[k]], cores, memory) &&
+		    lives_for(&s->workers[s->freew.ids[k]], time_limit))
 			return s->freew.ids[k];
 	return -1;
 }
@@ -914,7 +922,8 @@ static void pump(struct sched *s, worker_id_t id)
 		uint64_t i;
 		struct group *g = find_group(s, task, &i);
 
-		if (!fits(w, g->spec.cores, g->spec.memory))
+		if (!fits(w, g->spec.cores, g->spec.memory) ||
+		    !lives_for(w, g->spec.time_limit))
 			break;
 		unhold(s, id, task);
 		detail_of(s, g, i)->start_time = clock_wall();
@@ -1876,10 +1885,12 @@ void sched_dispatch(struct sched *s)
 			heap_pop(s);
 			continue;
 		}
-		worker_id_t w = find_fit(s, g->spec.cores, g->spec.memory);
+		const struct task_spec *sp = &g->spec;
+		worker_id_t w = find_fit(s, sp->cores, sp->memory, sp->time_limit);
 		if (w < 0)
-			w = find_prefetch(s, g->spec.cores, g->spec.memory);
-		if (w < 0 && !fits_anywhere(s, g->spec.cores, g->spec.memory)) {
+			w = find_prefetch(s, sp->cores, sp->memory, sp->time_limit);
+		if (w < 0 && !fits_anywhere(s, sp->cores, sp->memory,
+					    sp->time_limit)) {
 			/* until the pool grows: costs nothing meanwhile */
 			s->parked = vec_grow(s->parked, &s->aparked,
 					 s->nparked + 1, sizeof(*s->parked));
@@ -2331,4 +2342,27 @@ void sched_demand(struct sched *s, unsigned max_cores, uint64_t max_memory,
 				break;
 			}
 	}
+}
+
+/* --- worker deadlines ------------------------------------------------------ */
+
+/* Whether a task of `time_limit` seconds started now ends before w's
+ * deadline; a task with no time limit, or a worker with no deadline,
+ * always does (nothing is known to say otherwise). */
+static int lives_for(const struct worker *w, uint64_t time_limit)
+{
+	if (w->deadline <= 0 || !time_limit)
+		return 1;
+	return clock_wall() + (double)time_limit <= w->deadline;
+}
+
+void sched_worker_set_deadline(struct sched *s, worker_id_t id, double end)
+{
+	struct worker *w = get_worker(s, id);
+
+	if (!w)
+		return;
+	w->deadline = end > 0 ? end - SCHED_DEADLINE_MARGIN : 0;
+	if (end > 0 && w->deadline <= 0)
+		w->deadline = 1;	/* already past: nothing with a limit */
 }

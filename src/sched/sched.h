@@ -218,4 +218,13 @@ struct sched_demand {
 void sched_demand(struct sched *s, unsigned max_cores, uint64_t max_memory,
 		  uint64_t max_time, struct sched_demand *out);
 
+/* The worker's batch job ends at `end` (Unix seconds; 0: not known).
+ * From then on no task with a time limit starts on it unless the limit
+ * ends SCHED_DEADLINE_MARGIN seconds before `end` (time to report the
+ * result and leave); tasks without a time limit are placed as before.  A
+ * task no live worker has the time left for waits, as one too big for
+ * every worker does, until a worker that has joins. */
+#define SCHED_DEADLINE_MARGIN 10.0
+void sched_worker_set_deadline(struct sched *s, worker_id_t w, double end);
+
 #endif

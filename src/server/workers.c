@@ -236,6 +236,8 @@ static int on_auth(struct conn *c, struct proto_msg *m)
 		conn_drop(c, "cannot register the worker");
 		return -1;
 	}
+	if (a->job_end > 0)
+		sched_worker_set_deadline(wk->sched, w, (double)a->job_end);
 	if ((size_t)w >= wk->nbyid) {
 		size_t n = wk->nbyid ? wk->nbyid : 16;
 		while (n <= (size_t)w)
