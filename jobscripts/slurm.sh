@@ -25,7 +25,10 @@
 
 export CLUSTER_JOB_ID="${SLURM_ARRAY_JOB_ID:-$SLURM_JOB_ID}"
 export CLUSTER_JOB_INDEX="${SLURM_ARRAY_TASK_ID:--1}"
-export CLUSTER_JOB_END="${SLURM_JOB_END_TIME:-0}"
+#@ Slurm before 23.02 sets no SLURM_JOB_END_TIME: then the job's start
+#@ plus the --time line of this script (Slurm runs a copy of it as $0).
+CLUSTER_JOB_END=${SLURM_JOB_END_TIME:-$(sed -n 's/^#SBATCH --time=\([0-9:]*\).*/\1/p' "$0" 2>/dev/null | awk -F: -v now="$(date +%s)" 'NR == 1 { t = 0; for (i = 1; i <= NF; i++) t = t * 60 + $i; print now + t }')}
+export CLUSTER_JOB_END="${CLUSTER_JOB_END:-0}"
 @ENVIRONMENT@
 @PROLOGUE@
 @LAUNCH@
