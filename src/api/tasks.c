@@ -73,19 +73,6 @@ json_t *counts_json(const uint64_t counts[TASK_NSTATES])
 _Static_assert(TASKFILE_MAX_LINE <= PROTO_MAX_STRING,
 	       "a task file line fits in one protocol string");
 
-static void add_substituted(struct strbuf *sb, const char *arg,
-			    const char *index)
-{
-	const char *p;
-
-	while ((p = strstr(arg, "{}"))) {
-		strbuf_add(sb, arg, (size_t)(p - arg));
-		strbuf_addstr(sb, index);
-		arg = p + 2;
-	}
-	strbuf_addstr(sb, arg);
-}
-
 /*
  * Refuse now a task the worker protocol cannot carry, rather than have
  * every worker it is sent to drop the frame.  The field table bounds the
@@ -120,7 +107,7 @@ static int spec_fits_frame(struct api *a, const struct task_spec *spec,
 	for (size_t k = 0; k < argc; k++) {
 		struct strbuf sb = STRBUF_INIT;
 		if (spec->is_array)
-			add_substituted(&sb, spec->argv[k], index);
+			task_substitute_index(&sb, spec->argv[k], index);
 		else
 			strbuf_addstr(&sb, spec->argv[k]);
 		r->argv[k] = strbuf_detach(&sb, NULL);

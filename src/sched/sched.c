@@ -2053,19 +2053,6 @@ int sched_task(struct sched *s, task_id_t id, struct task_info *out)
 	return 0;
 }
 
-static void add_substituted(struct strbuf *sb, const char *arg,
-			    const char *index)
-{
-	const char *p;
-
-	while ((p = strstr(arg, "{}"))) {
-		strbuf_add(sb, arg, (size_t)(p - arg));
-		strbuf_addstr(sb, index);
-		arg = p + 2;
-	}
-	strbuf_addstr(sb, arg);
-}
-
 /* Element i's words from a sched_submit_argvs group. */
 static char **own_argv(const struct group *g, uint64_t i)
 {
@@ -2110,7 +2097,7 @@ char **sched_task_argv(struct sched *s, task_id_t id)
 	for (size_t k = 0; k < argc; k++) {
 		if (g->spec.is_array && strstr(g->spec.argv[k], "{}")) {
 			struct strbuf sb = STRBUF_INIT;
-			add_substituted(&sb, g->spec.argv[k], index);
+			task_substitute_index(&sb, g->spec.argv[k], index);
 			argv[k] = strbuf_detach(&sb, NULL);
 		} else {
 			argv[k] = strdup(g->spec.argv[k]);

@@ -15,6 +15,7 @@
 #include <jansson.h>
 
 #include "state/state.h"
+#include "state/internal.h"
 
 static int write_doc(const char *dir, const char *name, json_t *doc,
 		     struct err *err)
@@ -33,24 +34,6 @@ static int write_doc(const char *dir, const char *name, json_t *doc,
 	return rc;
 }
 
-static json_t *read_doc(const char *dir, const char *name, struct err *err)
-{
-	struct strbuf path = STRBUF_INIT;
-	json_error_t je;
-	json_t *doc;
-
-	strbuf_addf(&path, "%s/%s", dir, name);
-	doc = json_load_file(path.buf, 0, &je);
-	if (!doc) {
-		int gone = access(path.buf, F_OK) < 0 && errno == ENOENT;
-		errprintf(err, "%s: %s", path.buf,
-			  gone ? strerror(ENOENT) : je.text);
-		errno = gone ? ENOENT : EINVAL;
-	}
-	strbuf_release(&path);
-	return doc;
-}
-
 int state_head_job_write(const char *dir, const char *backend, const char *id,
 			 struct err *err)
 {
@@ -62,7 +45,7 @@ int state_head_job_write(const char *dir, const char *backend, const char *id,
 int state_head_job_read(const char *dir, char backend[32], char id[64],
 			struct err *err)
 {
-	json_t *doc = read_doc(dir, STATE_HEAD_JOB, err);
+	json_t *doc = state_json_read(dir, STATE_HEAD_JOB, err);
 	const char *b, *i;
 
 	if (!doc)
@@ -89,7 +72,7 @@ int state_stop_write(const char *dir, double timeout, struct err *err)
 
 int state_stop_take(const char *dir, double *timeout)
 {
-	json_t *doc = read_doc(dir, STATE_STOP, NULL);
+	json_t *doc = state_json_read(dir, STATE_STOP, NULL);
 	json_t *v;
 
 	if (!doc)

@@ -5,6 +5,7 @@
  * same checks of owner and mode.
  */
 #include "state/state.h"
+#include "state/internal.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -725,8 +726,7 @@ int state_address_remove(const char *dir)
 
 /* --- the pool's files ------------------------------------------------------ */
 
-static int read_json_file(const char *dir, const char *name, json_t **out,
-			  struct err *err)
+json_t *state_json_read(const char *dir, const char *name, struct err *err)
 {
 	struct strbuf path = STRBUF_INIT;
 	json_error_t je;
@@ -736,14 +736,19 @@ static int read_json_file(const char *dir, const char *name, json_t **out,
 	doc = json_load_file(path.buf, 0, &je);
 	if (!doc) {
 		int gone = access(path.buf, F_OK) < 0 && errno == ENOENT;
-		errprintf(err, "%s: %s", path.buf, gone ? strerror(ENOENT) : je.text);
-		strbuf_release(&path);
+		errprintf(err, "%s: %s", path.buf,
+			  gone ? strerror(ENOENT) : je.text);
 		errno = gone ? ENOENT : EINVAL;
-		return -1;
 	}
 	strbuf_release(&path);
-	*out = doc;
-	return 0;
+	return doc;
+}
+
+static int read_json_file(const char *dir, const char *name, json_t **out,
+			  struct err *err)
+{
+	*out = state_json_read(dir, name, err);
+	return *out ? 0 : -1;
 }
 
 static int write_json_file(const char *dir, const char *name,

@@ -98,3 +98,16 @@ int task_output_keep(const char *path, const char *cwd, unsigned attempt)
 	strbuf_release(&kept);
 	return rc;
 }
+
+void task_substitute_index(struct strbuf *sb, const char *arg,
+			   const char *index)
+{
+	const char *p;
+
+	while ((p = strstr(arg, "{}"))) {
+		strbuf_add(sb, arg, (size_t)(p - arg));
+		strbuf_addstr(sb, index);
+		arg = p + 2;
+	}
+	strbuf_addstr(sb, arg);
+}

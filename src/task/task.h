@@ -124,4 +124,9 @@ struct task_info {
 					   or why its last run failed */
 };
 
+/* Append `arg` to sb with every "{}" replaced by `index` (an array
+ * element's index as text). */
+void task_substitute_index(struct strbuf *sb, const char *arg,
+			   const char *index);
+
 #endif
