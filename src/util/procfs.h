@@ -10,4 +10,8 @@
 void procfs_children(const char *path, void (*fn)(void *arg, pid_t pid),
 		     void *arg);
 
+/* Mark every descriptor above stderr close-on-exec.  Async-signal-safe
+ * (nothing allocated): usable between vfork and exec. */
+void procfs_cloexec_above_stderr(void);
+
 #endif

@@ -58,13 +58,6 @@
 #endif
 #if defined(__GLIBC__) && __GLIBC_PREREQ(2, 34)
 #define HAVE_SPAWN_CLOSEFROM 1
-#else
-#ifndef SYS_close_range
-#define SYS_close_range 436
-#endif
-#ifndef CLOSE_RANGE_CLOEXEC
-#define CLOSE_RANGE_CLOEXEC (1U << 2)
-#endif
 #endif
 
 extern char **environ;
@@ -686,8 +679,8 @@ static int start_task(struct exec *ex, const struct exec_task *t,
 	}
 #ifndef HAVE_SPAWN_CLOSEFROM
 	/* No closefrom action: the same by marking every descriptor above
-	 * stderr close-on-exec (Linux 5.11), the spawn's dup2s excepted. */
-	syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC);
+	 * stderr close-on-exec, the spawn's dup2s excepted. */
+	procfs_cloexec_above_stderr();
 #endif
 	rc = posix_spawnp(&pid, t->argv[0], fap, &ex->attr, t->argv, ex->envp);
 	if (rc == ENOEXEC)

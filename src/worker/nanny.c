@@ -203,55 +203,6 @@ static unsigned kill_leftovers(const struct nanny_opts *o)
 	return killed;
 }
 
-#ifndef SYS_close_range
-#define SYS_close_range 436
-#endif
-#ifndef CLOSE_RANGE_CLOEXEC
-#define CLOSE_RANGE_CLOEXEC (1U << 2)
-#endif
-
-/* In the child between vfork and exec: every descriptor above stderr is
- * closed at exec.  The rank's are the MPI library's (its listening TCP
- * sockets, its connection to mpirun's daemon, PMIx's), which the worker
- * and its tasks have no use for: held by them, a listening port of a rank
- * would outlive it, and a task could write into MPI's streams.  The
- * nanny hands the worker nothing on purpose.  close_range (Linux 5.11)
- * in one call; else each entry of /proc/self/fd, read with getdents64
- * into the stack, since nothing here may allocate. */
-static void cloexec_above_stderr(void)
-{
-	char buf[1024];
-	long n;
-	int dir;
-
-	if (syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC) == 0)
-		return;
-	dir = open("/proc/self/fd", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dir < 0)
-		return;
-	while ((n = syscall(SYS_getdents64, dir, buf, sizeof(buf))) > 0) {
-		for (long off = 0; off < n;) {
-			/* the kernel's linux_dirent64 is glibc's dirent64 */
-			unsigned short reclen;
-			const char *name = buf + off +
-				offsetof(struct dirent64, d_name);
-			int fd = 0;
-
-			memcpy(&reclen, buf + off +
-			       offsetof(struct dirent64, d_reclen),
-			       sizeof(reclen));
-			off += reclen;
-			if (*name < '0' || *name > '9')
-				continue;
-			while (*name >= '0' && *name <= '9')
-				fd = fd * 10 + (*name++ - '0');
-			if (fd > 2 && fd != dir)
-				fcntl(fd, F_SETFD, FD_CLOEXEC);
-		}
-	}
-	close(dir);
-}
-
 /* The worker runs in a process group of its own, so a signal mpirun sends
  * to the rank's group reaches the nanny only, which passes one SIGTERM on.
  * It gets SIGTERM when the nanny dies (PR_SET_PDEATHSIG), which
@@ -290,7 +241,11 @@ static pid_t spawn_worker(const struct nanny_opts *o)
 			child_errno = errno ? errno : ESRCH;
 			_exit(127);
 		}
-		cloexec_above_stderr();
+		/* The rank's descriptors are the MPI library's (its
+		 * listening sockets, its link to mpirun's daemon, PMIx's):
+		 * held by the worker or its tasks, a rank's listening port
+		 * would outlive it.  The worker gets nothing on purpose. */
+		procfs_cloexec_above_stderr();
 		sigemptyset(&none);
 		sigprocmask(SIG_SETMASK, &none, NULL);
 		execve(o->program, o->argv, environ);
