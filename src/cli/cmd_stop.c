@@ -28,6 +28,7 @@
 
 #include "cli/scheduler.h"
 #include "util/clock.h"
+#include "util/xalloc.h"
 
 #define STOP_TIMEOUT 60		/* s to wait for the scheduler by default */
 #define HEAD_END_WAIT 15	/* s a stopped head job gets to leave */
@@ -94,9 +95,7 @@ static void read_recorded(const char *dir, struct recorded *r)
 		return;
 	r->b = backend_find(json_string_value(json_object_get(doc, "backend")));
 	jobs = json_object_get(doc, "jobs");
-	r->refs = calloc(json_array_size(jobs) + 1, sizeof(*r->refs));
-	if (!r->refs)
-		abort();
+	r->refs = xcalloc(json_array_size(jobs) + 1, sizeof(*r->refs));
 	json_array_foreach(jobs, i, j) {
 		const char *id = json_string_value(json_object_get(j, "id"));
 		json_t *index = json_object_get(j, "index");
@@ -222,9 +221,7 @@ static int cancel_recorded(const char *dir, struct recorded *r, int with_head)
 	if (r->b && r->b->is_batch) {
 		int head_too = with_head && r->head[0] && r->head_b == r->b;
 		if (head_too) {
-			r->refs = realloc(r->refs, (r->n + 1) * sizeof(*r->refs));
-			if (!r->refs)
-				abort();
+			r->refs = xrealloc(r->refs, (r->n + 1) * sizeof(*r->refs));
 			memset(&r->refs[r->n], 0, sizeof(r->refs[r->n]));
 			snprintf(r->refs[r->n].id, sizeof(r->refs[r->n].id), "%s",
 				 r->head);

@@ -10,6 +10,7 @@
 
 #include "pool/internal.h"
 #include "util/log.h"
+#include "util/xalloc.h"
 
 /* --- failures -------------------------------------------------------------- */
 
@@ -214,9 +215,7 @@ static void history_done(struct backend_result *r, void *arg)
 		struct pool_seen *seen;
 		m->cfg.backend->parse_history(r->out.buf ? r->out.buf : "",
 					      &list, &err);
-		seen = calloc(list.n + 1, sizeof(*seen));
-		if (!seen)
-			abort();
+		seen = xcalloc(list.n + 1, sizeof(*seen));
 		for (size_t i = 0; i < list.n; i++)
 			manager_seen_from(&list.v[i], &seen[i]);
 		pool_history(m->pool, m->asked, m->nasked, seen, list.n,
@@ -350,9 +349,7 @@ int manager_batch_history(struct pool_manager *m, const uint64_t *due,
 		abort();
 	refs_of(m, due, ndue, refs, &n);
 	free(m->asked);
-	m->asked = malloc((ndue + 1) * sizeof(*m->asked));
-	if (!m->asked)
-		abort();
+	m->asked = xmalloc((ndue + 1) * sizeof(*m->asked));
 	memcpy(m->asked, due, ndue * sizeof(*due));
 	m->nasked = ndue;
 	if (!m->cfg.backend->history_argv || !n) {

@@ -21,6 +21,7 @@
 #include "util/strbuf.h"
 #include "util/units.h"
 #include "util/vec.h"
+#include "util/xalloc.h"
 
 double manager_now(void)
 {
@@ -332,9 +333,7 @@ struct pool_manager *pool_manager_create(struct event_base *base,
 				       !cfg->backend->status_argv))
 		return errprintf(err, "backend '%s' cannot submit jobs",
 				 cfg->backend->name), NULL;
-	m = calloc(1, sizeof(*m));
-	if (!m)
-		abort();
+	m = xcalloc(1, sizeof(*m));
 	m->base = base;
 	if (hooks)
 		m->hooks = *hooks;
@@ -630,9 +629,7 @@ static void stop_final(struct pool_manager *m)
 	m->stop_final = 1;
 	event_del(m->timer);
 	free(m->stop_pids);
-	m->stop_pids = calloc(n + 1, sizeof(*m->stop_pids));
-	if (!m->stop_pids)
-		abort();
+	m->stop_pids = xcalloc(n + 1, sizeof(*m->stop_pids));
 	for (size_t i = 0; i < n; i++) {
 		struct pool_job *j = pool_job_at(m->pool, i);
 		if (!j->id[0] || j->head || j->state == JOB_STATE_ENDED)

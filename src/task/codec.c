@@ -79,9 +79,7 @@ static int field_after_json(json_t *v, struct task_spec_buf *b, struct err *err)
 	if (task_field_check_items(task_field(TASK_FIELD_AFTER), NULL, n, err) < 0)
 		return -1;
 	free(b->after);
-	b->after = calloc(n ? n : 1, sizeof(*b->after));
-	if (!b->after)
-		abort();
+	b->after = xcalloc(n ? n : 1, sizeof(*b->after));
 	json_array_foreach(v, i, x) {
 		if (!json_is_integer(x) || json_integer_value(x) < 1)
 			return errprintf(err, "field 'after': element %zu: expected a task id >= 1",
@@ -102,9 +100,7 @@ static int field_after_text(const char *s, struct task_spec_buf *b, struct err *
 	if (task_field_check_items(task_field(TASK_FIELD_AFTER), NULL, n, err) < 0)
 		return -1;
 	free(b->after);
-	b->after = calloc(n, sizeof(*b->after));
-	if (!b->after)
-		abort();
+	b->after = xcalloc(n, sizeof(*b->after));
 	for (size_t i = 0; i < n; i++) {
 		const char *e;
 		if (idset_scan_id(s, &e, &b->after[i]) < 0 || !b->after[i] ||
@@ -127,9 +123,7 @@ static int field_argv(json_t *v, struct task_spec_buf *b, struct err *err)
 	n = json_array_size(v);
 	if (task_field_check_items(task_field(TASK_FIELD_ARGV), NULL, n, err) < 0)
 		return -1;
-	b->argv = calloc(n + 1, sizeof(*b->argv));
-	if (!b->argv)
-		abort();
+	b->argv = xcalloc(n + 1, sizeof(*b->argv));
 	json_array_foreach(v, i, x) {
 		if (!json_is_string(x))
 			return errprintf(err, "field 'argv': element %zu: expected a string",
@@ -153,9 +147,7 @@ static int field_env(json_t *v, struct task_spec_buf *b, struct err *err)
 	if (task_field_check_items(task_field(TASK_FIELD_ENV), NULL,
 				   json_object_size(v), err) < 0)
 		return -1;
-	b->env = calloc(json_object_size(v) + 1, sizeof(*b->env));
-	if (!b->env)
-		abort();
+	b->env = xcalloc(json_object_size(v) + 1, sizeof(*b->env));
 	json_object_foreach(v, k, x) {
 		struct strbuf sb = STRBUF_INIT;
 		if (!*k || strchr(k, '='))
