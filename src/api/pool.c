@@ -175,8 +175,6 @@ int api_pool_scale(const struct api_pool_request *r, json_t **reply)
 	if (!body)
 		return 400;
 	pool_manager_sizes(r->m, &per_job, &cores, &memory);
-	if (!per_job)
-		per_job = 1;
 	json_object_foreach(body, key, v) {
 		size_t k;
 		for (k = 0; k < sizeof(units) / sizeof(units[0]); k++)
@@ -263,8 +261,6 @@ int api_pool_adapt(const struct api_pool_request *r, json_t **reply)
 	if (!body)
 		return 400;
 	pool_manager_sizes(r->m, &per_job, &cores, &memory);
-	if (!per_job)
-		per_job = 1;
 	v = json_object_get(body, "off");
 	if (v) {
 		if (!json_is_true(v)) {

@@ -141,7 +141,7 @@ json_t *pool_manager_status(struct pool_manager *m);
 void pool_manager_stop(struct pool_manager *m, double timeout,
 		       void (*done)(void *arg), void *arg);
 
-/* A job's workers, and each worker's cores and memory (bytes; 0: not
+/* A job's workers (>= 1), and each worker's cores and memory (bytes; 0: not
  * counted): what turns a size in jobs, cores or memory into workers. */
 void pool_manager_sizes(const struct pool_manager *m, unsigned *per_job,
 			unsigned *cores, uint64_t *memory);
