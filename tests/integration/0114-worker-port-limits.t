@@ -124,7 +124,9 @@ elif mode == "many":
     print("fds_grown=%d" % (len(os.listdir("/proc/%s/fd" % pid)) - fds0))
     start = time.monotonic()
     open_ = set(range(n))
-    while open_ and time.monotonic() - start < 30:
+    # A connection the kernel could not queue at once retries its SYN
+    # (1, 3, 7, 15, 31 s): under load its ten seconds may start late.
+    while open_ and time.monotonic() - start < 60:
         for i in list(open_):
             try:
                 if socks[i].recv(65536) == b"":
@@ -196,8 +198,11 @@ if [[ $grown =~ ^-?[0-9]+$ ]] && ((grown < 8192)); then
 else
 	t_fail "its memory grows by less than 8 MiB" "$out"
 fi
-t_is "$(sed -n 's/^still_open=//p' <<<"$out")" 0 \
-	"every stranger is dropped by its deadline"
+if [ "$(sed -n 's/^still_open=//p' <<<"$out")" = 0 ]; then
+	t_ok "every stranger is dropped by its deadline (all within $(sed -n 's/^all_closed_after=//p' <<<"$out") s)"
+else
+	t_fail "every stranger is dropped by its deadline" "$out"
+fi
 t_run c submit -- true
 t_run c wait "$T_OUT"
 t_is "$T_RC" 0 "a task still runs on the head's worker"
