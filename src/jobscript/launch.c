@@ -238,12 +238,47 @@ static void recovery_args(const struct job_launch *l, struct strbuf *out)
  * exits with the launcher's status.  The exit is an EXIT trap so that
  * the epilogue still runs.  The directory is found as cluster-rank
  * finds it, from the job's own environment. */
-static void verdict_before(const struct job_launch *l, struct strbuf *out)
+static void verdict_path(const struct job_launch *l, struct strbuf *out)
 {
 	strbuf_addstr(out, "cluster_verdict=\"${CLUSTER_HOME:-$HOME/.cluster}\"/");
 	strbuf_add_shquoted(out, l->opts->cluster_name);
-	strbuf_addstr(out, "/" STATE_VERDICT_PREFIX "\"$CLUSTER_JOB_ID\"\n"
-		      "rm -f \"$cluster_verdict\"\n");
+	strbuf_addstr(out, "/" STATE_VERDICT_PREFIX "\"$CLUSTER_JOB_ID\"\n");
+}
+
+static void verdict_before(const struct job_launch *l, struct strbuf *out)
+{
+	verdict_path(l, out);
+	strbuf_addstr(out, "rm -f \"$cluster_verdict\"\n");
+}
+
+/* A worker job's ranks cannot leave their verdict in one file: they end
+ * alone, on many nodes, and none of them knows how the others ended.  A
+ * rank that gives up (no scheduler within worker.death-timeout, or a
+ * worker that keeps crashing) records its status as verdict.JOB.rankR
+ * (verdict.JOB_INDEX.rankR for an element of an array, whose elements
+ * share JOB) and ends with 0; the script exits with the first such
+ * status when the launcher's own is 0, and removes the files, which a
+ * pool would otherwise leave by the thousand. */
+static void rank_verdicts_before(const struct job_launch *l, struct strbuf *out)
+{
+	verdict_path(l, out);
+	strbuf_addstr(out, "if [ \"${CLUSTER_JOB_INDEX:--1}\" != -1 ]; then "
+		      "cluster_verdict=\"${cluster_verdict}_$CLUSTER_JOB_INDEX\"; fi\n"
+		      "rm -f \"$cluster_verdict\"" STATE_RANK_VERDICT_INFIX "*\n");
+}
+
+static void rank_verdicts_after(struct strbuf *out)
+{
+	strbuf_addstr(out, "cluster_status=$?\n"
+		      "# why worker ranks gave up, which the launcher's status may "
+		      "not carry\n"
+		      "for cluster_f in \"$cluster_verdict\"" STATE_RANK_VERDICT_INFIX
+		      "*; do\n"
+		      "\tif [ \"$cluster_status\" = 0 ] && [ -s \"$cluster_f\" ]; then "
+		      "read -r cluster_status <\"$cluster_f\"; fi\n"
+		      "\trm -f \"$cluster_f\"\n"
+		      "done\n"
+		      "trap 'exit \"$cluster_status\"' EXIT\n");
 }
 
 static void verdict_after(struct strbuf *out)
@@ -284,6 +319,8 @@ int job_launch_build(const struct job_launch *l, struct strbuf *out,
 
 	if (o->role == JOB_BATCH)
 		verdict_before(l, out);
+	else if (o->role == JOB_WORKER)
+		rank_verdicts_before(l, out);
 	if (recovery)
 		recovery_probe(l, out);
 	strbuf_addstr(sb, cmd);
@@ -352,5 +389,7 @@ int job_launch_build(const struct job_launch *l, struct strbuf *out,
 	strbuf_addch(sb, '\n');
 	if (o->role == JOB_BATCH)
 		verdict_after(out);
+	else if (o->role == JOB_WORKER)
+		rank_verdicts_after(out);
 	return 0;
 }

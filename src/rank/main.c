@@ -658,6 +658,41 @@ static int wait_for_address(const char *dir, double timeout, int rank)
 	return -1;
 }
 
+/* A worker job's rank whose worker kept crashing (worker.max-restarts)
+ * or could not start. */
+#define RANK_WORKER_GAVE_UP 4
+
+/* A rank of a worker job that gives up records why in the state
+ * directory, as verdict.JOB.rankR (JOB_I.rankR for element I of an
+ * array), where its job script reads it (launch.c), and then ends with 0:
+ * Open MPI 4.1 with orte_enable_recovery exits 0 whatever its ranks'
+ * statuses, and without it one non-zero status ends every rank, with
+ * abort banners.  Outside a job script ($CLUSTER_JOB_ID unset), or when
+ * it cannot be recorded, the status stays the rank's own. */
+static int worker_verdict(const struct rank_opts *o, int rank, int status)
+{
+	const char *job = getenv("CLUSTER_JOB_ID");
+	const char *index = getenv("CLUSTER_JOB_INDEX");
+	struct strbuf dir = STRBUF_INIT, name = STRBUF_INIT;
+	struct err err = { "" };
+	int rc = status;
+
+	if (!status || !job || !*job)
+		return status;
+	strbuf_addstr(&name, job);
+	if (index && *index && strcmp(index, "-1"))
+		strbuf_addf(&name, "_%s", index);
+	strbuf_addf(&name, STATE_RANK_VERDICT_INFIX "%d", rank);
+	if (state_dir(o->name, 0, &dir, &err) < 0 ||
+	    state_verdict_write(dir.buf, name.buf, status, &err) < 0)
+		log_msg(LOG_WARNING, "%s", err.text);
+	else
+		rc = 0;
+	strbuf_release(&name);
+	strbuf_release(&dir);
+	return rc;
+}
+
 /* Any other rank: a nanny keeping a worker alive.  Returns the rank's
  * exit status. */
 static int worker_rank(const struct rank_opts *o, const struct config *cfg,
@@ -694,7 +729,7 @@ static int worker_rank(const struct rank_opts *o, const struct config *cfg,
 		if (bad)
 			return 2;
 		if (gave_up)
-			return RANK_NO_SCHEDULER;
+			return worker_verdict(o, b->rank, RANK_NO_SCHEDULER);
 	}
 
 	struct share sh;
@@ -702,8 +737,13 @@ static int worker_rank(const struct rank_opts *o, const struct config *cfg,
 	int nrc = run_nanny(o, cfg, head ? addr : NULL, b->rank, &sh);
 	/* A worker rank ends in order even when its nanny gave up: a
 	 * non-zero status would make mpirun end every rank. */
-	if (nrc == NANNY_GAVE_UP)
+	if (nrc == NANNY_GAVE_UP) {
 		log_msg(LOG_ERR, "rank %d has no worker any more", b->rank);
+		/* a worker job's script still fails */
+		if (!head)
+			(void)worker_verdict(o, b->rank, RANK_WORKER_GAVE_UP);
+		return 0;
+	}
 	/* The scheduler of this job may have been killed: then MPI_Finalize
 	 * can wait for it forever (seen with Open MPI 4.1 and
 	 * orte_enable_recovery). */
@@ -714,7 +754,7 @@ static int worker_rank(const struct rank_opts *o, const struct config *cfg,
 	if (nrc == NANNY_NEVER && !head) {
 		log_msg(LOG_ERR, "rank %d: no scheduler answered within "
 			"worker.death-timeout; giving up", b->rank);
-		return RANK_NO_SCHEDULER;
+		return worker_verdict(o, b->rank, RANK_NO_SCHEDULER);
 	}
 	return 0;
 }

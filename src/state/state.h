@@ -26,6 +26,9 @@
  *		 written by rank 0 of batch job JOB ($CLUSTER_JOB_ID) as it
  *		 ends; the job script exits with it, since a launcher that
  *		 keeps failed ranks alive exits 0 whatever they said
+ *	verdict.JOB.rankR  the status of rank R of worker job JOB (JOB_I
+ *		 for element I of an array) that gave up, in the same form;
+ *		 its job script exits with it and removes the file
  *
  * Writes are atomic (temp file + fsync + rename).
  */
@@ -108,6 +111,7 @@ void state_unlock(int fd);		/* accepts -1 */
 #define STATE_DAEMON_LOG "scheduler.log"
 #define STATE_STOP "stop"
 #define STATE_VERDICT_PREFIX "verdict."
+#define STATE_RANK_VERDICT_INFIX ".rank"
 
 /* head-job: the batch id of the head job and its backend's name;
  * errno ENOENT when none is recorded. */
@@ -120,7 +124,7 @@ int state_head_job_read(const char *dir, char backend[32], char id[64],
 int state_stop_write(const char *dir, double timeout, struct err *err);
 int state_stop_take(const char *dir, double *timeout);
 /* verdict.JOB: write `status` for batch job `job` (a job id without
- * '/'). */
+ * '/'); a worker rank passes JOB.rankR as `job`. */
 int state_verdict_write(const char *dir, const char *job, int status,
 			struct err *err);
 /* Remove dir/name; 0 if already gone. */

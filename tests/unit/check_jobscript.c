@@ -720,10 +720,25 @@ START_TEST(render_errors)
 	fputs("#!@SHELL@ -l\n#@ note\n@DIRECTIVES@\nset -- \"$@\"\n@LAUNCH@\n", fp);
 	fclose(fp);
 	char *s = render_ok("small", bad, JOB_WORKER, NULL);
-	ck_assert_str_eq(s, "#!/bin/bash -l\nset -- \"$@\"\nmpirun \"--mca\" "
+	/* the launch line between the lines of the worker ranks' verdict */
+	ck_assert_str_eq(s, "#!/bin/bash -l\nset -- \"$@\"\n"
+			 "cluster_verdict=\"${CLUSTER_HOME:-$HOME/.cluster}\"/"
+			 "'default'/verdict.\"$CLUSTER_JOB_ID\"\n"
+			 "if [ \"${CLUSTER_JOB_INDEX:--1}\" != -1 ]; then "
+			 "cluster_verdict=\"${cluster_verdict}_$CLUSTER_JOB_INDEX\"; "
+			 "fi\nrm -f \"$cluster_verdict\".rank*\n"
+			 "mpirun \"--mca\" "
 			 "\"btl\" \"self,tcp\" -np 2 '" RANK_PATH
 			 "' --worker-only --name 'default' --profile 'small' "
-			 "--cores '1' --memory '536870912'\n");
+			 "--cores '1' --memory '536870912'\n"
+			 "cluster_status=$?\n"
+			 "# why worker ranks gave up, which the launcher's status "
+			 "may not carry\n"
+			 "for cluster_f in \"$cluster_verdict\".rank*; do\n"
+			 "\tif [ \"$cluster_status\" = 0 ] && [ -s \"$cluster_f\" ]; "
+			 "then read -r cluster_status <\"$cluster_f\"; fi\n"
+			 "\trm -f \"$cluster_f\"\ndone\n"
+			 "trap 'exit \"$cluster_status\"' EXIT\n");
 	free(s);
 
 	const char *const logdir[] = { "job.log-directory=/my logs", NULL };
