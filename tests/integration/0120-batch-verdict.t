@@ -4,7 +4,8 @@
 # scripts, with one failing task, exit non-zero with launch.recovery on
 # (Open MPI 4.1 with orte_enable_recovery exits 0 however its ranks
 # ended) and off; with none failing they exit 0.  A failing batch ends
-# its ranks normally: no Open MPI abort banner in the job's output.
+# its ranks normally: no Open MPI abort banner in the job's output.  So
+# do worker job scripts whose ranks find no scheduler: they exit 3.
 #
 # The PBS scripts go through Slurm's qsub wrapper on the private Slurm
 # (see 0031).  The wrapper sets neither PBS_JOBID nor PBS_NODEFILE, so a
@@ -25,21 +26,30 @@ cd "$T_DIR" || t_bail "cd $T_DIR"
 printf 'true\nfalse\ntrue\n' >"$T_DIR/fail.txt"
 printf 'true\ntrue\n' >"$T_DIR/ok.txt"
 
-# render LABEL PROFILE TASKS RECOVERY: a batch script in LABEL.sh.
+# render LABEL PROFILE TASKS RECOVERY: a batch script in LABEL.sh; TASKS
+# "worker": a worker job script for a cluster whose head job has not
+# started, whose ranks give up after worker.death-timeout.
 render() {
-	local label=$1 profile=$2 tasks=$3 recovery=$4 extra=()
+	local label=$1 profile=$2 tasks=$3 recovery=$4 extra=() what
 	case $profile in
 	generic-slurm) ;;
 	*) extra=(--set 'launch.args=[]'
 		--set "job.prologue=['export CLUSTER_JOB_ID=\$SLURM_JOB_ID']") ;;
 	esac
+	what=(--batch "$T_DIR/$tasks")
+	if [ "$tasks" = worker ]; then
+		what=(--role worker)
+		extra+=(--set worker.death-timeout=3s)
+		mkdir -p "$CLUSTER_HOME/v-$label"
+		chmod 700 "$CLUSTER_HOME/v-$label"
+	fi
 	"$CLUSTER" --name "v-$label" --profile "$profile" \
 		--set job.cores=1 --set job.memory=1GiB --set job.reserved-memory=0 \
 		--set job.processes=1 --set job.walltime=00:05:00 \
 		--set job.queue=debug --set job.name="itest-$label" \
 		--set job.log-directory="$T_DIR/logs" \
 		--set scheduler.host=127.0.0.1 --set launch.recovery="$recovery" \
-		"${extra[@]}" job-script --batch "$T_DIR/$tasks" >"$T_DIR/$label.sh"
+		"${extra[@]}" job-script "${what[@]}" >"$T_DIR/$label.sh"
 }
 
 # submit LABEL PROFILE: the job id.
@@ -63,7 +73,9 @@ if ! srun --mpi=list 2>&1 | grep -qw pmix; then
 	profiles=(casper generic-pbs torque)
 fi
 for p in "${profiles[@]}"; do
-	for case in fail-rec:fail.txt:true:1 fail-norec:fail.txt:false:1 ok-rec:ok.txt:true:0 ok-norec:ok.txt:false:0; do
+	for case in fail-rec:fail.txt:true:1 fail-norec:fail.txt:false:1 \
+		ok-rec:ok.txt:true:0 ok-norec:ok.txt:false:0 \
+		worker-rec:worker:true:3 worker-norec:worker:false:3; do
 		IFS=: read -r what tasks rec code <<<"$case"
 		label=$p-$what
 		if ! render "$label" "$p" "$tasks" "$rec"; then
@@ -89,7 +101,12 @@ for label in "${!want[@]}"; do
 	t_is "${code%%:*}" "${want[$label]}" "$label: the job exits ${want[$label]}"
 	t_unlike "$out" 'Primary job|mpirun detected|has been aborted' \
 		"$label: no Open MPI abort banner"
-	if [ "${want[$label]}" = 1 ]; then
+	if [[ $label = *-worker-* ]]; then
+		t_like "$out" 'no scheduler address in .* giving up' \
+			"$label: the worker job's rank gave up"
+		t_is "$(ls "$CLUSTER_HOME/v-$label" | grep -c '^verdict\.')" 0 \
+			"$label: no verdict file is left behind"
+	elif [ "${want[$label]}" = 1 ]; then
 		t_like "$out" $'tasks: 3\ndone: 2\nfailed: 1' "$label: the summary counts one failure"
 	else
 		t_like "$out" $'tasks: 2\ndone: 2\nfailed: 0' "$label: the summary counts none failed"
