@@ -3,9 +3,19 @@ export CLUSTER_JOB_ID=$$
 export CLUSTER_JOB_INDEX="${CLUSTER_JOB_INDEX:--1}"
 export CLUSTER_JOB_END="${CLUSTER_JOB_END:-0}"
 export CLUSTER_HOME='@CLUSTER_HOME@'
+cluster_verdict="${CLUSTER_HOME:-$HOME/.cluster}"/'default'/verdict."$CLUSTER_JOB_ID"
+if [ "${CLUSTER_JOB_INDEX:--1}" != -1 ]; then cluster_verdict="${cluster_verdict}_$CLUSTER_JOB_INDEX"; fi
+rm -f "$cluster_verdict".rank*
 # Open MPI 4 and 5 name the switch that keeps the other ranks running differently
 case $(mpirun --version 2>/dev/null) in
 *"Open MPI) "[1-4].*) cluster_mca=--mca cluster_recovery=orte_enable_recovery ;;
 *) cluster_mca=--prtemca cluster_recovery=prte_enable_recovery ;;
 esac
 mpirun "$cluster_mca" "$cluster_recovery" 1 -np 2 '@BINDIR@/cluster-rank' --worker-only --name 'default' --profile 'local' --cores '1' --memory '2147483648' --set 'job.nodes=1'
+cluster_status=$?
+# why worker ranks gave up, which the launcher's status may not carry
+for cluster_f in "$cluster_verdict".rank*; do
+	if [ "$cluster_status" = 0 ] && [ -s "$cluster_f" ]; then read -r cluster_status <"$cluster_f"; fi
+	rm -f "$cluster_f"
+done
+trap 'exit "$cluster_status"' EXIT
