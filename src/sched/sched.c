@@ -157,6 +157,8 @@ struct worker {
 	char *name;
 	unsigned cores, cores_used;
 	uint64_t memory, memory_used;
+	unsigned gpus, gpus_used;	/* counted here; the worker picks
+					   which of its devices */
 	uint64_t done;
 	int alive, draining;
 	double deadline;		/* tasks must end by then; 0: none */
@@ -804,30 +806,33 @@ static void update_free(struct sched *s, worker_id_t id)
 
 static int lives_for(const struct worker *w, uint64_t time_limit);
 
-static int fits(const struct worker *w, unsigned cores, uint64_t memory)
+/* GPUs are a count, like cores: a task of N GPUs fits where N are free,
+ * and a worker that has fewer than N never takes it. */
+static int fits(const struct worker *w, const struct task_spec *sp)
 {
-	if (w->cores - w->cores_used < cores)
+	if (w->cores - w->cores_used < sp->cores)
 		return 0;
-	if (memory && w->memory && w->memory - w->memory_used < memory)
+	if (w->gpus - w->gpus_used < sp->gpus)
+		return 0;
+	if (sp->memory && w->memory && w->memory - w->memory_used < sp->memory)
 		return 0;
 	return 1;
 }
 
 /* Whether w could run it once idle. */
-static int fits_ever(const struct worker *w, unsigned cores, uint64_t memory)
+static int fits_ever(const struct worker *w, const struct task_spec *sp)
 {
-	return w->cores >= cores && (!memory || !w->memory ||
-				     w->memory >= memory);
+	return w->cores >= sp->cores && w->gpus >= sp->gpus &&
+		(!sp->memory || !w->memory || w->memory >= sp->memory);
 }
 
 /* Whether some live worker could run it once idle. */
-static int fits_anywhere(struct sched *s, unsigned cores, uint64_t memory,
-			 uint64_t time_limit)
+static int fits_anywhere(struct sched *s, const struct task_spec *sp)
 {
 	for (size_t k = 0; k < s->nworkers; k++) {
 		const struct worker *w = &s->workers[k];
-		if (w->alive && !w->draining && fits_ever(w, cores, memory) &&
-		    lives_for(w, time_limit))
+		if (w->alive && !w->draining && fits_ever(w, sp) &&
+		    lives_for(w, sp->time_limit))
 			return 1;
 	}
 	return 0;
@@ -835,16 +840,15 @@ static int fits_anywhere(struct sched *s, unsigned cores, uint64_t memory,
 
 /* A worker with a free prefetch slot that could ever run the task, the
  * one holding the fewest. */
-static worker_id_t find_prefetch(struct sched *s, unsigned cores,
-				 uint64_t memory, uint64_t time_limit)
+static worker_id_t find_prefetch(struct sched *s, const struct task_spec *sp)
 {
 	worker_id_t best = -1;
 	size_t least = SIZE_MAX;
 
 	for (size_t k = 0; k < s->pfw.n; k++) {
 		const struct worker *w = &s->workers[s->pfw.ids[k]];
-		if (w->nheld < least && fits_ever(w, cores, memory) &&
-		    lives_for(w, time_limit)) {
+		if (w->nheld < least && fits_ever(w, sp) &&
+		    lives_for(w, sp->time_limit)) {
 			best = s->pfw.ids[k];
 			least = w->nheld;
 			if (!least)
@@ -854,12 +858,11 @@ static worker_id_t find_prefetch(struct sched *s, unsigned cores,
 	return best;
 }
 
-static worker_id_t find_fit(struct sched *s, unsigned cores, uint64_t memory,
-			    uint64_t time_limit)
+static worker_id_t find_fit(struct sched *s, const struct task_spec *sp)
 {
 	for (size_t k = 0; k < s->freew.n; k++)
-		if (fits(&s->workers[s->freew.ids[k]], cores, memory) &&
-		    lives_for(&s->workers[s->freew.ids[k]], time_limit))
+		if (fits(&s->workers[s->freew.ids[k]], sp) &&
+		    lives_for(&s->workers[s->freew.ids[k]], sp->time_limit))
 			return s->freew.ids[k];
 	return -1;
 }
@@ -870,6 +873,7 @@ static void worker_take(struct sched *s, worker_id_t id, task_id_t task,
 	struct worker *w = &s->workers[id];
 
 	w->cores_used += spec->cores;
+	w->gpus_used += spec->gpus;
 	w->memory_used += spec->memory;
 	w->tasks = vec_grow(w->tasks, &w->atasks, w->ntasks + 1,
 			sizeof(*w->tasks));
@@ -886,6 +890,7 @@ static void worker_release(struct sched *s, worker_id_t id, task_id_t task,
 		if (w->tasks[k] == task) {
 			w->tasks[k] = w->tasks[--w->ntasks];
 			w->cores_used -= spec->cores;
+			w->gpus_used -= spec->gpus;
 			w->memory_used -= spec->memory;
 			update_free(s, id);
 			return;
@@ -922,7 +927,7 @@ static void pump(struct sched *s, worker_id_t id)
 		uint64_t i;
 		struct group *g = find_group(s, task, &i);
 
-		if (!fits(w, g->spec.cores, g->spec.memory) ||
+		if (!fits(w, &g->spec) ||
 		    !lives_for(w, g->spec.time_limit))
 			break;
 		unhold(s, id, task);
@@ -1886,11 +1891,10 @@ void sched_dispatch(struct sched *s)
 			continue;
 		}
 		const struct task_spec *sp = &g->spec;
-		worker_id_t w = find_fit(s, sp->cores, sp->memory, sp->time_limit);
+		worker_id_t w = find_fit(s, sp);
 		if (w < 0)
-			w = find_prefetch(s, sp->cores, sp->memory, sp->time_limit);
-		if (w < 0 && !fits_anywhere(s, sp->cores, sp->memory,
-					    sp->time_limit)) {
+			w = find_prefetch(s, sp);
+		if (w < 0 && !fits_anywhere(s, sp)) {
 			/* until the pool grows: costs nothing meanwhile */
 			s->parked = vec_grow(s->parked, &s->aparked,
 					 s->nparked + 1, sizeof(*s->parked));
@@ -1923,6 +1927,7 @@ void sched_dispatch(struct sched *s)
 static const char *unplaceable(struct sched *s, const struct task_spec *spec)
 {
 	unsigned max_cores = 0;
+	int gpus_ok = spec->gpus == 0;
 	int mem_ok = spec->memory == 0;
 
 	for (size_t k = 0; k < s->nworkers; k++) {
@@ -1931,14 +1936,23 @@ static const char *unplaceable(struct sched *s, const struct task_spec *spec)
 			continue;
 		if (w->cores > max_cores)
 			max_cores = w->cores;
-		if (w->cores >= spec->cores &&
-		    (!w->memory || w->memory >= spec->memory))
-			mem_ok = 1;
+		if (w->cores >= spec->cores && w->gpus >= spec->gpus) {
+			gpus_ok = 1;
+			if (!w->memory || w->memory >= spec->memory)
+				mem_ok = 1;
+		}
 	}
 	strbuf_reset(&s->reason);
 	if (max_cores < spec->cores) {
 		strbuf_addf(&s->reason, "waiting for a worker with %u core%s",
 			    spec->cores, spec->cores == 1 ? "" : "s");
+		return s->reason.buf;
+	}
+	if (!gpus_ok) {
+		strbuf_addf(&s->reason, "waiting for a worker with %u core%s "
+			    "and %u GPU%s", spec->cores,
+			    spec->cores == 1 ? "" : "s", spec->gpus,
+			    spec->gpus == 1 ? "" : "s");
 		return s->reason.buf;
 	}
 	if (!mem_ok) {
@@ -2249,8 +2263,23 @@ void sched_worker_lost(struct sched *s, worker_id_t id)
 	s->nheld -= w->nheld;
 	w->nheld = 0;
 	w->cores_used = 0;
+	w->gpus_used = 0;
 	w->memory_used = 0;
 	leave(s);
+}
+
+void sched_worker_set_gpus(struct sched *s, worker_id_t id, unsigned gpus)
+{
+	struct worker *w = get_worker(s, id);
+
+	if (!w || w->gpus == gpus)
+		return;
+	w->gpus = gpus;
+	/* parked ranges may fit now, as when a worker joins */
+	for (size_t k = 0; k < s->nparked; k++)
+		heap_push(s, s->parked[k].g, s->parked[k].next,
+			  s->parked[k].end);
+	s->nparked = 0;
 }
 
 void sched_worker_drain(struct sched *s, worker_id_t id)
@@ -2276,6 +2305,8 @@ int sched_worker(struct sched *s, worker_id_t id, struct worker_info *out)
 	out->cores_used = w->cores_used;
 	out->memory = w->memory;
 	out->memory_used = w->memory_used;
+	out->gpus = w->gpus;
+	out->gpus_used = w->gpus_used;
 	out->running = (unsigned)w->ntasks;
 	out->prefetched = (unsigned)w->nheld;
 	out->done = w->done;

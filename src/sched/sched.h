@@ -53,6 +53,7 @@ struct worker_info {
 	const char *name;		/* "host:pid" or the rank's name */
 	unsigned cores, cores_used;
 	uint64_t memory, memory_used;
+	unsigned gpus, gpus_used;
 	unsigned running;		/* tasks running now */
 	uint64_t done;			/* runs finished on it */
 	int alive;
@@ -171,6 +172,10 @@ void sched_set_detail_limit(struct sched *s, size_t n);
  * 0). */
 worker_id_t sched_worker_add(struct sched *s, const char *name,
 			     unsigned cores, uint64_t memory);
+/* The worker's GPUs (0 until said), right after sched_worker_add: a
+ * task of N GPUs runs only where N are free, and no worker with fewer
+ * takes it.  sched counts them; the worker names which devices. */
+void sched_worker_set_gpus(struct sched *s, worker_id_t w, unsigned gpus);
 /* Connection closed or heartbeats missed: its running tasks go back to
  * QUEUED (or FAILED past max_worker_losses); the worker is gone.  Tasks
  * it held without starting them go back to QUEUED, counting neither as a

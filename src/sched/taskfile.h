@@ -59,7 +59,7 @@ int taskfile_submit_path(struct sched *s, const char *path,
  *			before any task below starts (a failure above
  *			cancels what is below)
  *	[k=v ...] CMD	options for this line's task(s), before the
- *			command: name=NAME, cores=N, memory=SIZE,
+ *			command: name=NAME, cores=N, gpus=N, memory=SIZE,
  *			time=DURATION, retries=N, array=A-B (one task per
  *			index, "{}" in CMD replaced by it), after=NAME[,..]
  *			(start after every task of those names succeeded;

@@ -222,6 +222,11 @@ static int parse_options(struct taskplan *pl, struct entry *e, const char *p,
 					err) < 0)
 				return -1;
 			e->spec.cores = (unsigned)u;
+		} else if (KEY("gpus")) {
+			if (field_value(TASK_FIELD_GPUS, "gpus", v, vend, ps, &u,
+					err) < 0)
+				return -1;
+			e->spec.gpus = (unsigned)u;
 		} else if (KEY("memory")) {
 			if (field_value(TASK_FIELD_MEMORY, "memory", v, vend, ps,
 					&e->spec.memory, err) < 0)
@@ -250,7 +255,7 @@ static int parse_options(struct taskplan *pl, struct entry *e, const char *p,
 		} else {
 			struct strbuf msg = STRBUF_INIT;
 			strbuf_addf(&msg, "unknown option '%.*s'; known: name, "
-				    "cores, memory, time, retries, array, after, "
+				    "cores, gpus, memory, time, retries, array, after, "
 				    "afterany", (int)kl, k);
 			at(err, ps, k, msg.buf);
 			strbuf_release(&msg);

@@ -195,6 +195,7 @@ int task_spec_set(struct task_spec_buf *b, const char *k, json_t *v,
 	switch (f->id) {
 	case TASK_FIELD_CORES: spec->cores = (unsigned)u; break;
 	case TASK_FIELD_MEMORY: spec->memory = u; break;
+	case TASK_FIELD_GPUS: spec->gpus = (unsigned)u; break;
 	case TASK_FIELD_TIME_LIMIT: spec->time_limit = u; break;
 	case TASK_FIELD_RETRIES: spec->retries = (unsigned)u; break;
 	case TASK_FIELD_MAX_WORKER_LOSSES:
@@ -281,6 +282,8 @@ static json_t *spec_value(const struct task_spec *spec, enum task_field_id id)
 		return spec->cores ? json_integer(spec->cores) : NULL;
 	case TASK_FIELD_MEMORY:
 		return json_integer((json_int_t)spec->memory);
+	case TASK_FIELD_GPUS:
+		return spec->gpus ? json_integer(spec->gpus) : NULL;
 	case TASK_FIELD_TIME_LIMIT:
 		return json_integer((json_int_t)spec->time_limit);
 	case TASK_FIELD_RETRIES:
@@ -357,6 +360,7 @@ json_t *task_info_json(const struct task_info *t, char *const *args,
 	json_object_set_new(j, "cores", json_integer(t->spec->cores));
 	json_object_set_new(j, "memory",
 			    json_integer((json_int_t)t->spec->memory));
+	json_object_set_new(j, "gpus", json_integer(t->spec->gpus));
 	json_object_set_new(j, "time_limit",
 			    json_integer((json_int_t)t->spec->time_limit));
 	json_object_set_new(j, "attempts", json_integer(t->attempts));

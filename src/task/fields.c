@@ -28,6 +28,8 @@ const struct task_field task_fields[TASK_NFIELDS] = {
 	  TASK_CORES_MAX, NULL, "cores reserved on the worker" },
 	{ TASK_FIELD_MEMORY, "memory", "memory", TASK_KIND_SIZE, 0,
 	  TASK_MEMORY_MAX, NULL, "bytes reserved on the worker and enforced" },
+	{ TASK_FIELD_GPUS, "gpus", "gpus", TASK_KIND_COUNT, 0, TASK_GPUS_MAX,
+	  NULL, "GPUs reserved on the worker, named in CUDA_VISIBLE_DEVICES" },
 	{ TASK_FIELD_TIME_LIMIT, "time_limit", "time-limit", TASK_KIND_DURATION,
 	  0, TASK_TIME_LIMIT_MAX, NULL, "seconds after which the task is killed" },
 	{ TASK_FIELD_RETRIES, "retries", "retries", TASK_KIND_COUNT,

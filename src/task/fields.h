@@ -27,6 +27,7 @@ struct json_t;
 
 #define TASK_CORES_MIN			1
 #define TASK_CORES_MAX			100000
+#define TASK_GPUS_MAX			64	/* a worker's GPUs: worker.gpus */
 #define TASK_MEMORY_MAX			(1ULL << 50)		/* 1 PiB */
 #define TASK_TIME_LIMIT_MAX		(365ULL * 86400)	/* 365 days */
 #define TASK_RETRIES_MIN		0
@@ -43,6 +44,7 @@ enum task_field_id {
 	TASK_FIELD_NAME,
 	TASK_FIELD_CORES,
 	TASK_FIELD_MEMORY,
+	TASK_FIELD_GPUS,
 	TASK_FIELD_TIME_LIMIT,
 	TASK_FIELD_RETRIES,
 	TASK_FIELD_MAX_WORKER_LOSSES,
@@ -51,7 +53,7 @@ enum task_field_id {
 	TASK_FIELD_STDOUT,
 	TASK_FIELD_STDERR,
 };
-#define TASK_NFIELDS 13
+#define TASK_NFIELDS 14
 
 enum task_kind {
 	TASK_KIND_COUNT,		/* a whole number */

@@ -45,6 +45,8 @@ struct task_spec {
 	const char *name;		/* group name; NULL: basename of argv[0] */
 	unsigned cores;			/* >= 1 */
 	uint64_t memory;		/* bytes reserved and enforced; 0: none */
+	unsigned gpus;			/* GPUs reserved, named to the task in
+					   CUDA_VISIBLE_DEVICES; 0: none */
 	uint64_t time_limit;		/* seconds; 0: none */
 	unsigned retries;		/* extra runs after a failure */
 	unsigned max_worker_losses;	/* >= 1; 0 means the default, 3 */

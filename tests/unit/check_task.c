@@ -364,7 +364,7 @@ START_TEST(spec_round_trip)
 	const task_id_t after[] = { 1, 7, 12 };
 	const struct task_spec in = {
 		.argv = argv, .env = env, .cwd = "/tmp", .name = "echoes",
-		.cores = 3, .memory = 2ull << 30, .time_limit = 5400,
+		.cores = 3, .memory = 2ull << 30, .gpus = 2, .time_limit = 5400,
 		.retries = 2, .max_worker_losses = 4, .is_array = 1,
 		.array_first = -2, .array_last = 5, .after = after, .nafter = 3,
 		.stdout_path = "out/{}.out", .stderr_path = "err/{}.err",
@@ -383,6 +383,7 @@ START_TEST(spec_round_trip)
 	ck_assert_str_eq(out->name, "echoes");
 	ck_assert_uint_eq(out->cores, 3);
 	ck_assert_uint_eq(out->memory, 2ull << 30);
+	ck_assert_uint_eq(out->gpus, 2);
 	ck_assert_uint_eq(out->time_limit, 5400);
 	ck_assert_uint_eq(out->retries, 2);
 	ck_assert_uint_eq(out->max_worker_losses, 4);
@@ -415,6 +416,7 @@ START_TEST(spec_round_trip_defaults)
 	ck_assert_ptr_null(json_object_get(j, "array"));
 	ck_assert_ptr_null(json_object_get(j, "after"));
 	ck_assert_ptr_null(json_object_get(j, "max_worker_losses"));
+	ck_assert_ptr_null(json_object_get(j, "gpus"));
 	json_decref(j);
 
 	round_trip(&in, &b);
@@ -424,6 +426,7 @@ START_TEST(spec_round_trip_defaults)
 	str_eq_or_null(b.spec.name, NULL);
 	ck_assert_uint_eq(b.spec.cores, 1);
 	ck_assert_uint_eq(b.spec.memory, 0);
+	ck_assert_uint_eq(b.spec.gpus, 0);
 	ck_assert_uint_eq(b.spec.max_worker_losses, 0);
 	ck_assert_int_eq(b.spec.is_array, 0);
 	ck_assert_uint_eq(b.spec.nafter, 0);
@@ -437,6 +440,10 @@ START_TEST(spec_decode_errors)
 	static const struct { const char *json, *msg; } cases[] = {
 		{ "{\"argv\":[\"x\"],\"cores\":100001}",
 		  "field 'cores': expected an integer >= 1 and <= 100000, got 100001" },
+		{ "{\"argv\":[\"x\"],\"gpus\":65}",
+		  "field 'gpus': expected an integer >= 0 and <= 64, got 65" },
+		{ "{\"argv\":[\"x\"],\"gpus\":-1}",
+		  "field 'gpus': expected an integer >= 0 and <= 64, got -1" },
 		{ "{\"argv\":[\"x\"],\"retries\":\"1001\"}",
 		  "field 'retries': expected an integer >= 0 and <= 1000, got '1001'" },
 		{ "{\"argv\":[\"x\"],\"time_limit\":\"400d\"}",
@@ -469,6 +476,10 @@ START_TEST(spec_decode_errors)
 	v = json_string("2GiB");
 	ck_assert_int_eq(task_spec_set(&b, "memory", v, 1, &err), 0);
 	ck_assert_uint_eq(b.spec.memory, 2ull << 30);
+	json_decref(v);
+	v = json_string("4");
+	ck_assert_int_eq(task_spec_set(&b, "gpus", v, 1, &err), 0);
+	ck_assert_uint_eq(b.spec.gpus, 4);
 	json_decref(v);
 	v = json_string("x");
 	ck_assert_int_eq(task_spec_set(&b, "argv", v, 1, &err), -1);

@@ -84,8 +84,8 @@ END_TEST
 
 START_TEST(options_shape_the_tasks)
 {
-	struct taskplan *p = parse("[name=big cores=4 memory=2GiB time=10m "
-				   "retries=2] ./run a\n"
+	struct taskplan *p = parse("[name=big cores=4 gpus=2 memory=2GiB "
+				   "time=10m retries=2] ./run a\n"
 				   "# a comment\n"
 				   "[array=3-5] ./sweep --seed {}\n"
 				   "plain line\n");
@@ -98,6 +98,7 @@ START_TEST(options_shape_the_tasks)
 	ck_assert_int_eq(sched_task(s, 1, &ti), 0);
 	ck_assert_str_eq(ti.spec->name, "big");
 	ck_assert_uint_eq(ti.spec->cores, 4);
+	ck_assert_uint_eq(ti.spec->gpus, 2);
 	ck_assert_uint_eq(ti.spec->memory, 2ULL << 30);
 	ck_assert_uint_eq(ti.spec->time_limit, 600);
 	ck_assert_uint_eq(ti.spec->retries, 2);
@@ -163,7 +164,7 @@ START_TEST(errors_name_line_and_column)
 {
 	parse_error("ok\n[core=2] x\n",
 		    "line 2, column 2: unknown option 'core'; known: name, "
-		    "cores, memory, time, retries, array, after, afterany");
+		    "cores, gpus, memory, time, retries, array, after, afterany");
 	parse_error("[name=a] x\n\n[after=a,b] y\n",
 		    "line 3, column 10: no task named 'b' above");
 	parse_error("[array=5-1] x\n",
@@ -186,6 +187,10 @@ START_TEST(bad_values_come_from_the_field_table)
 
 	ck_assert_ptr_null(taskplan_parse(text, strlen(text), &defaults, &err));
 	ck_assert_msg(!strncmp(err.text, "line 1, column 8: ", 18), "%s", err.text);
+	text = "[gpus=65] x\n";
+	ck_assert_ptr_null(taskplan_parse(text, strlen(text), &defaults, &err));
+	ck_assert_msg(!strncmp(err.text, "line 1, column 7: ", 18), "%s", err.text);
+	ck_assert_msg(strstr(err.text, "<= 64") != NULL, "%s", err.text);
 	text = "[time=soon] x\n";
 	ck_assert_ptr_null(taskplan_parse(text, strlen(text), &defaults, &err));
 	ck_assert_msg(!strncmp(err.text, "line 1, column 7: ", 18), "%s", err.text);
