@@ -141,6 +141,7 @@ LIB_SRCS += src/util/vec.c
 
 # worker: task executor, worker process, nanny
 CORE_SRCS += src/worker/exec.c
+CORE_SRCS += src/worker/gpus.c
 CORE_SRCS += src/worker/worker.c
 CORE_SRCS += src/worker/nanny.c
 
@@ -216,6 +217,7 @@ UNIT_TESTS += tests/unit/check_sched_gpus.c
 UNIT_TESTS += tests/unit/check_taskfile.c
 UNIT_TESTS += tests/unit/check_taskfile_syntax.c
 UNIT_TESTS += tests/unit/check_exec.c
+UNIT_TESTS += tests/unit/check_gpus.c
 UNIT_TESTS += tests/unit/check_server.c
 UNIT_TESTS += tests/unit/check_events.c
 UNIT_TESTS += tests/unit/check_manager.c

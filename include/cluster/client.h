@@ -96,6 +96,7 @@ struct cluster_task_spec {
 	size_t nafter;
 	const char *stdout_path;	/* default: <log dir>/<id>.out */
 	const char *stderr_path;	/* default: <log dir>/<id>.err */
+	unsigned gpus;			/* GPUs reserved; 0: none */
 };
 
 /* Submit one task or one array; *first gets the first id and *count the
@@ -130,6 +131,7 @@ struct cluster_task {
 	double runtime;			/* seconds */
 	uint64_t peak_memory;		/* bytes */
 	const char *reason;		/* why it failed or was cancelled; NULL */
+	unsigned gpus;
 };
 
 /* Which tasks cluster_tasks lists. */
@@ -196,6 +198,7 @@ struct cluster_worker {
 	unsigned running;
 	uint64_t done;
 	int alive;
+	unsigned gpus, gpus_used;
 };
 
 /* Call fn for each worker (valid during the call).  Returns the number of

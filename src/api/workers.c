@@ -16,9 +16,10 @@ void workers_list(struct http_call *c)
 		if (sched_worker(c->a->s, id, &wi) < 0)
 			continue;
 		json_array_append_new(list, json_pack(
-			"{s:i,s:s,s:i,s:i,s:I,s:I,s:i,s:I,s:b}",
+			"{s:i,s:s,s:i,s:i,s:i,s:i,s:I,s:I,s:i,s:I,s:b}",
 			"id", (int)wi.id, "name", wi.name ? wi.name : "",
 			"cores", (int)wi.cores, "cores_used", (int)wi.cores_used,
+			"gpus", (int)wi.gpus, "gpus_used", (int)wi.gpus_used,
 			"memory", (json_int_t)wi.memory,
 			"memory_used", (json_int_t)wi.memory_used,
 			"running", (int)wi.running, "done", (json_int_t)wi.done,

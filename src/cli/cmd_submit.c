@@ -21,6 +21,7 @@
 struct submit_args {
 	uint64_t cores;
 	uint64_t memory;
+	uint64_t gpus;
 	uint64_t time_limit;
 	uint64_t retries;
 	int retries_seen;
@@ -69,6 +70,9 @@ static const struct opt submit_options[] = {
 		  "cores the task needs (default 1)", cores),
 	FIELD_OPT(field_number, TASK_FIELD_MEMORY, "memory", "SIZE",
 		  "memory the task needs; it is killed above it", memory),
+	FIELD_OPT(field_number, TASK_FIELD_GPUS, "gpus", "N",
+		  "GPUs the task needs, named in its CUDA_VISIBLE_DEVICES",
+		  gpus),
 	FIELD_OPT(field_number, TASK_FIELD_TIME_LIMIT, "time-limit", "DUR",
 		  "run time after which it is killed", time_limit),
 	FIELD_OPT(field_number, TASK_FIELD_RETRIES, "retries", "N",
@@ -155,6 +159,7 @@ static int cmd_submit(int argc, char **argv, void *opts, struct cli_globals *g)
 	struct cluster_task_spec spec = {
 		.cores = (unsigned)a->cores,
 		.memory = a->memory,
+		.gpus = (unsigned)a->gpus,
 		.time_limit = a->time_limit,
 		.retries = (unsigned)a->retries,
 		.max_worker_losses = (unsigned)a->max_worker_losses,

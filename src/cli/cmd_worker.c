@@ -18,6 +18,7 @@ struct worker_args {
 	const char *name;
 	uint64_t cores;
 	uint64_t memory;
+	const char *gpus;
 	const char *token_file;
 	int bench_noop;
 };
@@ -34,6 +35,9 @@ static const struct opt worker_options[] = {
 		  struct worker_args, cores, 1, 1000000),
 	OPT_SIZE("memory", 0, "SIZE", "memory to offer (default: all)",
 		 struct worker_args, memory),
+	OPT_STRING("gpus", 0, "N|auto",
+		   "GPUs to offer (default: worker.gpus)",
+		   struct worker_args, gpus),
 	OPT_STRING("token-file", 0, "FILE",
 		   "the cluster's token (default: the state directory's)",
 		   struct worker_args, token_file),
@@ -117,6 +121,7 @@ static int cmd_worker(int argc, char **argv, void *opts, struct cli_globals *g)
 	if (!cfg)
 		goto out;
 	o.death_timeout = (double)config_get_num(cfg, "worker.death-timeout");
+	o.gpus = args->gpus ? args->gpus : config_get_str(cfg, "worker.gpus");
 
 	if (state_dir(g->name, 0, &dir, &err) == 0) {
 		o.state_dir = dir.buf;

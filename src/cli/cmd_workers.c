@@ -36,22 +36,24 @@ static void header(int *headed)
 {
 	if ((*headed)++)
 		return;
-	printf("%-5s %-20s %-9s %-21s %-7s %-8s %s\n", "ID", "NAME", "CORES",
-	       "MEMORY", "RUNNING", "DONE", "STATE");
+	printf("%-5s %-20s %-9s %-5s %-21s %-7s %-8s %s\n", "ID", "NAME",
+	       "CORES", "GPUS", "MEMORY", "RUNNING", "DONE", "STATE");
 }
 
 static int row(const struct cluster_worker *w, void *arg)
 {
 	struct strbuf mem = STRBUF_INIT;
-	char cores[32];
+	char cores[32], gpus[32];
 
 	header(arg);
 	snprintf(cores, sizeof(cores), "%u/%u", w->cores_used, w->cores);
+	snprintf(gpus, sizeof(gpus), "%u/%u", w->gpus_used, w->gpus);
 	size_format(&mem, w->memory_used);
 	strbuf_addstr(&mem, " / ");
 	size_format(&mem, w->memory);
-	printf("%-5d %-20s %-9s %-21s %-7u %-8" PRIu64 " %s\n", w->id, w->name,
-	       cores, mem.buf, w->running, w->done, w->alive ? "alive" : "gone");
+	printf("%-5d %-20s %-9s %-5s %-21s %-7u %-8" PRIu64 " %s\n", w->id,
+	       w->name, cores, gpus, mem.buf, w->running, w->done,
+	       w->alive ? "alive" : "gone");
 	strbuf_release(&mem);
 	return 0;
 }

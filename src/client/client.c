@@ -554,6 +554,8 @@ static void spec_common(json_t *j, const struct cluster_task_spec *s)
 		json_object_set_new(j, "cores", json_integer(s->cores));
 	if (s->memory)
 		json_object_set_new(j, "memory", json_integer((json_int_t)s->memory));
+	if (s->gpus)
+		json_object_set_new(j, "gpus", json_integer(s->gpus));
 	if (s->time_limit)
 		json_object_set_new(j, "time_limit",
 				    json_integer((json_int_t)s->time_limit));
@@ -693,6 +695,7 @@ static int task_from_json(json_t *j, struct cluster_task *t, const char ***argv)
 	}
 	t->cores = (unsigned)jint(j, "cores");
 	t->memory = jint(j, "memory");
+	t->gpus = (unsigned)jint(j, "gpus");
 	t->time_limit = jint(j, "time_limit");
 	t->attempts = (unsigned)jint(j, "attempts");
 	t->failures = (unsigned)jint(j, "failures");
@@ -956,6 +959,8 @@ static int list_workers(cluster_client_t *c, cluster_worker_fn fn,
 			.running = (unsigned)jint(x, "running"),
 			.done = jint(x, "done"),
 			.alive = json_is_true(json_object_get(x, "alive")),
+			.gpus = (unsigned)jint(x, "gpus"),
+			.gpus_used = (unsigned)jint(x, "gpus_used"),
 		};
 		n++;
 		if (fn && fn(&w, arg))

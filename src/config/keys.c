@@ -99,6 +99,8 @@ const struct config_key config_keys[] = {
 	  "a worker exits when the scheduler has been gone this long"),
 	KI("worker.max-restarts", "5", 0, 1000,
 	   "crashes within a minute after which a nanny stops restarting its worker"),
+	K("worker.gpus", CONFIG_WORD, "auto",
+	  "GPUs each worker offers: auto takes those CUDA_VISIBLE_DEVICES names (else nvidia-smi -L), split between a node's worker ranks; a count N takes N of them, or devices 0..N-1 where nothing names any"),
 	KI("worker.prefetch", "1", 0, 1000,
 	   "tasks a worker holds beyond those it can start now, so it starts the next one without waiting for the scheduler"),
 

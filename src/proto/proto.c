@@ -65,14 +65,14 @@ static size_t payload_size(const struct proto_msg *m)
 	case PROTO_AUTH:
 		return PROTO_NONCE_SIZE + PROTO_MAC_SIZE +
 		       str_size(m->u.auth.name) + str_size(m->u.auth.host) +
-		       4 + 4 + 8 + str_size(m->u.auth.job_id) + 8 + 8;
+		       4 + 4 + 8 + str_size(m->u.auth.job_id) + 8 + 8 + 4;
 	case PROTO_WELCOME:
 		return 4 + 4 + PROTO_MAC_SIZE;
 	case PROTO_RUN:
 		return 8 + 1 + 8 + 4 + 8 + 8 + list_size(m->u.run.argv) +
 		       list_size(m->u.run.env) + str_size(m->u.run.cwd) +
 		       str_size(m->u.run.stdout_path) +
-		       str_size(m->u.run.stderr_path);
+		       str_size(m->u.run.stderr_path) + 4;
 	case PROTO_KILL:
 		return 8;
 	case PROTO_DONE:
@@ -168,6 +168,7 @@ void proto_encode(struct strbuf *out, const struct proto_msg *m)
 		p = put_str(p, m->u.auth.job_id);
 		p = put_u64(p, (uint64_t)m->u.auth.job_index);
 		p = put_u64(p, m->u.auth.job_end);
+		p = put_u32(p, m->u.auth.gpus);
 		break;
 	case PROTO_WELCOME:
 		p = put_u32(p, m->u.welcome.worker_id);
@@ -186,6 +187,7 @@ void proto_encode(struct strbuf *out, const struct proto_msg *m)
 		p = put_str(p, m->u.run.cwd);
 		p = put_str(p, m->u.run.stdout_path);
 		p = put_str(p, m->u.run.stderr_path);
+		p = put_u32(p, m->u.run.gpus);
 		break;
 	case PROTO_KILL:
 		p = put_u64(p, m->u.kill.task_id);
@@ -524,7 +526,8 @@ static int decode_auth(struct reader *r, struct proto_auth *a)
 	    get_u64(r, "memory", &a->memory) < 0 ||
 	    get_str(r, "job_id", &a->job_id) < 0 ||
 	    get_i64(r, "job_index", &a->job_index) < 0 ||
-	    get_u64(r, "job_end", &a->job_end) < 0)
+	    get_u64(r, "job_end", &a->job_end) < 0 ||
+	    get_u32(r, "gpus", &a->gpus) < 0)
 		return -1;
 	return 0;
 }
@@ -545,7 +548,8 @@ static int decode_run(struct reader *r, struct proto_run *run)
 	    get_list(r, "env", &run->env) < 0 ||
 	    get_str(r, "cwd", &run->cwd) < 0 ||
 	    get_str(r, "stdout_path", &run->stdout_path) < 0 ||
-	    get_str(r, "stderr_path", &run->stderr_path) < 0)
+	    get_str(r, "stderr_path", &run->stderr_path) < 0 ||
+	    get_u32(r, "gpus", &run->gpus) < 0)
 		return -1;
 	return 0;
 }

@@ -24,6 +24,7 @@
  *
  * Version 2 added the worker's batch job to AUTH (job id, array index,
  * job end time), so the pool can tell which job each worker belongs to.
+ * Version 3 added GPUs: the worker's count to AUTH, a task's to RUN.
  * Both sides refuse a frame of another version at its header, so a
  * version 1 worker drops the server's HELLO ("unsupported protocol
  * version 2") and a version 1 AUTH is refused by the server; neither
@@ -39,7 +40,7 @@
 #include "util/strbuf.h"
 
 #define PROTO_MAGIC		0x434c5354u
-#define PROTO_VERSION		2
+#define PROTO_VERSION		3
 #define PROTO_HEADER_SIZE	12
 #define PROTO_MAX_FRAME		(1u << 20)	/* default maximum payload */
 #define PROTO_MAX_AUTH		4096		/* maximum payload before the
@@ -82,6 +83,8 @@ struct proto_auth {
 	char *job_id;			/* base id, "" when not in a job */
 	int64_t job_index;		/* array element, or -1 */
 	uint64_t job_end;		/* Unix seconds the job ends; 0 unknown */
+	/* since version 3 */
+	uint32_t gpus;			/* GPUs the worker offers */
 };
 
 struct proto_welcome {
@@ -102,6 +105,8 @@ struct proto_run {
 	char *cwd;			/* "" = inherit */
 	char *stdout_path;		/* "" = default */
 	char *stderr_path;
+	/* since version 3 */
+	uint32_t gpus;			/* GPUs reserved for the task */
 };
 
 struct proto_kill {

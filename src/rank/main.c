@@ -36,6 +36,7 @@
 #include "util/strbuf.h"
 #include "util/sysmem.h"
 #include "util/units.h"
+#include "worker/gpus.h"
 #include "worker/nanny.h"
 #include "util/clock.h"
 #include "util/paths.h"
@@ -53,6 +54,8 @@ struct rank_opts {
 	int no_bind;
 	unsigned cores;			/* worker cores, 0: from binding */
 	uint64_t memory;		/* worker memory, 0: node share */
+	const char *gpus;		/* per worker, "auto" or N; NULL:
+					   worker.gpus */
 	uint64_t time_limit;		/* per task, --run */
 	uint64_t task_memory;
 	unsigned task_cores;
@@ -113,7 +116,7 @@ static void usage(FILE *fp)
 	fprintf(fp,
 		"usage: cluster-rank [--name NAME] [--profile NAME] [--config FILE]\n"
 		"                    [--set KEY=VALUE]... [--worker-only] [--run FILE]\n"
-		"                    [--no-bind] [--cores N] [--memory SIZE]\n"
+		"                    [--no-bind] [--cores N] [--memory SIZE] [--gpus N]\n"
 		"                    [--time-limit DURATION] [--task-memory SIZE]\n"
 		"                    [--task-cores N] [--retries N]\n"
 		"                    [--progress-interval DURATION] [-v] [--version]\n"
@@ -158,6 +161,7 @@ static int parse_args(int argc, char **argv, struct rank_opts *o)
 		{ "no-bind", no_argument, NULL, 'N' },
 		{ "cores", required_argument, NULL, 'C' },
 		{ "memory", required_argument, NULL, 'm' },
+		{ "gpus", required_argument, NULL, 'G' },
 		{ "time-limit", required_argument, NULL, 'T' },
 		{ "task-memory", required_argument, NULL, 'M' },
 		{ "task-cores", required_argument, NULL, 'K' },
@@ -215,6 +219,7 @@ static int parse_args(int argc, char **argv, struct rank_opts *o)
 				return -1;
 			}
 			break;
+		case 'G': o->gpus = optarg; break;
 		case 'T':
 			if (task_option(TASK_FIELD_TIME_LIMIT, "--time-limit", optarg,
 					&o->time_limit) < 0)
@@ -298,6 +303,7 @@ static struct config *load_config(const struct rank_opts *o)
 struct share {
 	unsigned cores;
 	uint64_t memory;
+	unsigned index, nworkers;	/* this worker rank among the node's */
 };
 
 /* The memory share: what the OS says the node has, capped by the job's
@@ -335,6 +341,8 @@ static void node_share(const struct rank_opts *o, int local_rank,
 	sh->memory = 0;
 	if (nworkers < 1 || index < 0)
 		nworkers = 1, index = 0;
+	sh->index = (unsigned)index;
+	sh->nworkers = (unsigned)nworkers;
 	if (hwloc_topology_init(&topo) < 0 || hwloc_topology_load(topo) < 0) {
 		log_msg(LOG_WARNING, "cannot read the node's topology; "
 			"not binding");
@@ -388,15 +396,43 @@ out:
 
 /* --- worker ranks --------------------------------------------------------- */
 
+/* The worker's GPUs: its share of the node's, named to it (and so to
+ * its tasks) in CUDA_VISIBLE_DEVICES; *count gets how many. */
+static int gpu_share(const struct rank_opts *o, const struct config *cfg,
+		     const struct share *sh, char *count, size_t size)
+{
+	const char *want = o->gpus ? o->gpus : config_get_str(cfg, "worker.gpus");
+	struct strbuf list = STRBUF_INIT;
+	struct err err = { "" };
+	struct gpus g;
+
+	if (gpus_share(&g, want, sh->index, sh->nworkers,
+		       o->gpus ? "--gpus" : "worker.gpus", &err) < 0) {
+		log_msg(LOG_ERR, "%s", err.text);
+		return -1;
+	}
+	snprintf(count, size, "%u", g.n);
+	gpus_list(&g, ~(uint64_t)0, &list);
+	if (g.n || getenv("CUDA_VISIBLE_DEVICES"))
+		setenv("CUDA_VISIBLE_DEVICES", list.buf, 1);
+	if (g.n)
+		log_msg(LOG_DEBUG, "GPUs %s", list.buf);
+	strbuf_release(&list);
+	gpus_release(&g);
+	return 0;
+}
+
 static int run_nanny(const struct rank_opts *o, const struct config *cfg,
 		     const char *connect, int rank, const struct share *sh)
 {
 	struct strbuf prog = STRBUF_INIT, wname = STRBUF_INIT;
-	char host[256], cores[32], memory[32];
+	char host[256], cores[32], memory[32], gpus[32];
 	const char *argv[64 + 2 * 256];
 	unsigned n = 0;
 	int rc;
 
+	if (gpu_share(o, cfg, sh, gpus, sizeof(gpus)) < 0)
+		return 2;
 	if (gethostname(host, sizeof(host)) < 0)
 		snprintf(host, sizeof(host), "localhost");
 	host[sizeof(host) - 1] = '\0';
@@ -434,6 +470,8 @@ static int run_nanny(const struct rank_opts *o, const struct config *cfg,
 	argv[n++] = cores;
 	argv[n++] = "--memory";
 	argv[n++] = memory;
+	argv[n++] = "--gpus";
+	argv[n++] = gpus;
 	if (o->bench_noop)
 		argv[n++] = "--bench-noop";
 	argv[n] = NULL;

@@ -75,6 +75,7 @@ static void send_run(struct server *srv, worker_id_t w, task_id_t id)
 	r->has_index = ti.has_index ? 1 : 0;
 	r->array_index = ti.array_index;
 	r->cores = sp->cores;
+	r->gpus = sp->gpus;
 	r->memory_limit = sp->memory;
 	r->time_limit = sp->time_limit;
 	r->argv = argv;

@@ -238,6 +238,7 @@ static int on_auth(struct conn *c, struct proto_msg *m)
 	}
 	if (a->job_end > 0)
 		sched_worker_set_deadline(wk->sched, w, (double)a->job_end);
+	sched_worker_set_gpus(wk->sched, w, a->gpus);
 	if ((size_t)w >= wk->nbyid) {
 		size_t n = wk->nbyid ? wk->nbyid : 16;
 		while (n <= (size_t)w)
@@ -281,8 +282,12 @@ static int on_auth(struct conn *c, struct proto_msg *m)
 	conn_send(c, &w_msg);
 	struct strbuf mem = STRBUF_INIT;
 	size_format(&mem, a->memory);
+	if (a->gpus)
+		strbuf_addf(&mem, "), %u GPU%s", a->gpus, a->gpus == 1 ? "" : "s");
+	else
+		strbuf_addch(&mem, ')');
 	log_msg(LOG_INFO, "worker '%s' joined from %s: %u core%s, %llu bytes "
-		"(%s)", c->name, c->addr, a->cores, a->cores == 1 ? "" : "s",
+		"(%s", c->name, c->addr, a->cores, a->cores == 1 ? "" : "s",
 		(unsigned long long)a->memory, mem.buf);
 	strbuf_release(&mem);
 	if (wk->shutting_down)

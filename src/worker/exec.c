@@ -96,6 +96,7 @@ struct exec {
 	size_t envp_alloc;
 	char id_env[64];
 	char index_env[64];
+	struct strbuf gpu_env;		/* "CUDA_VISIBLE_DEVICES=..." */
 	struct strbuf dir;		/* scratch for parent directories */
 	struct strbuf made;		/* the last parent directory made or
 					 * found, "" when none */
@@ -162,6 +163,7 @@ struct exec *exec_create(struct event_base *base, const char *worker_name,
 	ex->grace.tv_sec = 5;
 	strbuf_init(&ex->dir, 0);
 	strbuf_init(&ex->made, 0);
+	strbuf_init(&ex->gpu_env, 0);
 	ex->page_size = sysconf(_SC_PAGESIZE);
 
 	/* The worker's environment as it is now, without the variables exec
@@ -247,6 +249,7 @@ fail_attr:
 fail:
 	strbuf_release(&ex->dir);
 	strbuf_release(&ex->made);
+	strbuf_release(&ex->gpu_env);
 	if (ex->base_env)
 		for (i = 0; i < ex->nbase; i++)
 			free(ex->base_env[i]);
@@ -311,6 +314,7 @@ static void exec_free(struct exec *ex)
 	free(ex->walk);
 	strbuf_release(&ex->dir);
 	strbuf_release(&ex->made);
+	strbuf_release(&ex->gpu_env);
 	free(ex);
 }
 
@@ -412,8 +416,9 @@ static int build_env(struct exec *ex, const struct exec_task *t,
 {
 	char *const *adds = t->env;
 	size_t nadd = 0, n = 0, i;
-	char *own[3];
+	char *own[4];
 	size_t nown = 0;
+	int gpus = t->visible_gpus != NULL;
 
 	if (adds)
 		for (; adds[nadd]; nadd++)
@@ -431,16 +436,25 @@ static int build_env(struct exec *ex, const struct exec_task *t,
 	}
 	if (ex->worker_env)
 		own[nown++] = ex->worker_env;
+	if (gpus) {
+		strbuf_reset(&ex->gpu_env);
+		strbuf_addf(&ex->gpu_env, "CUDA_VISIBLE_DEVICES=%s",
+			    t->visible_gpus);
+		own[nown++] = ex->gpu_env.buf;
+	}
 
 	if (envp_reserve(ex, ex->nbase + nown + nadd + 1) < 0)
 		return errprintf(err, "task %" PRIu64 ": out of memory",
 				 (uint64_t)t->id);
-	if (!nadd) {
+	if (!nadd && !gpus) {
 		memcpy(ex->envp, ex->base_env, ex->nbase * sizeof(char *));
 		n = ex->nbase;
 	} else {
+		/* the worker's own CUDA_VISIBLE_DEVICES names all its GPUs */
 		for (i = 0; i < ex->nbase; i++)
-			if (!overridden(ex->base_env[i], adds, 0, nadd))
+			if (!overridden(ex->base_env[i], adds, 0, nadd) &&
+			    (!gpus || strncmp(ex->base_env[i],
+					      "CUDA_VISIBLE_DEVICES=", 21)))
 				ex->envp[n++] = ex->base_env[i];
 	}
 	for (i = 0; i < nown; i++)

@@ -3,7 +3,8 @@
  *
  * Each task is started with posix_spawn in its own process group, with the
  * worker's environment plus CLUSTER_TASK_ID, CLUSTER_ARRAY_INDEX (when the
- * task is an array element), CLUSTER_WORKER and the task's own additions,
+ * task is an array element), CLUSTER_WORKER, CUDA_VISIBLE_DEVICES when
+ * the worker names the task's GPUs, and the task's own additions,
  * stdout/stderr redirected to files.  Past its time limit the group gets
  * SIGTERM, then SIGKILL after a grace period; over its memory limit
  * (resident set of the group, sampled) it is killed.  When it ends the
@@ -45,6 +46,9 @@ struct exec_task {
 	uint64_t time_limit;		/* seconds, 0: none */
 	const char *stdout_path;	/* file, created/truncated; NULL: /dev/null */
 	const char *stderr_path;
+	const char *visible_gpus;	/* CUDA_VISIBLE_DEVICES for the task,
+					   replacing the worker's ("" hides
+					   every GPU); NULL: left as it is */
 };
 
 /* res->reason points at static text or memory owned by exec, valid during

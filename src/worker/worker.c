@@ -33,6 +33,7 @@
 #include "util/log.h"
 #include "util/strbuf.h"
 #include "worker/exec.h"
+#include "worker/gpus.h"
 #include "util/clock.h"
 #include "util/vec.h"
 
@@ -51,6 +52,7 @@ struct slot {
 	task_id_t id;
 	unsigned cores;
 	uint64_t memory;
+	uint64_t gpus;			/* a bit per index in worker.gpus */
 };
 
 enum link_state {
@@ -87,6 +89,8 @@ struct worker {
 	size_t nslots, aslots;
 	unsigned cores_used;
 	uint64_t memory_used;
+	struct gpus gpus;		/* what it offers */
+	uint64_t gpus_used;		/* held by started tasks */
 	int pumping;
 	unsigned noop_running;
 	int shutdown;			/* SHUTDOWN received or SIGTERM */
@@ -230,6 +234,7 @@ static int release(struct worker *w, task_id_t id)
 		if (w->slots[k].id == id) {
 			w->cores_used -= w->slots[k].cores;
 			w->memory_used -= w->slots[k].memory;
+			w->gpus_used &= ~w->slots[k].gpus;
 			w->slots[k] = w->slots[--w->nslots];
 			return 1;
 		}
@@ -241,6 +246,8 @@ static int fits(const struct worker *w, const struct proto_run *r)
 {
 	if (w->o->cores - w->cores_used < r->cores)
 		return 0;
+	if (gpus_free(&w->gpus, w->gpus_used) < r->gpus)
+		return 0;
 	if (r->memory_limit && w->o->memory &&
 	    w->o->memory - w->memory_used < r->memory_limit)
 		return 0;
@@ -250,6 +257,8 @@ static int fits(const struct worker *w, const struct proto_run *r)
 static void start(struct worker *w, struct proto_run *r)
 {
 	struct err err = { "" };
+	struct strbuf visible = STRBUF_INIT;
+	uint64_t gpus = gpus_take(&w->gpus, &w->gpus_used, r->gpus);
 	struct exec_task t = {
 		.id = r->task_id,
 		.argv = r->argv,
@@ -265,10 +274,16 @@ static void start(struct worker *w, struct proto_run *r)
 			r->stderr_path : NULL,
 	};
 
-	log_msg(LOG_DEBUG, "starting task %llu", (unsigned long long)r->task_id);
+	/* a worker with GPUs names a task exactly its own, none included */
+	gpus_list(&w->gpus, gpus, &visible);
+	if (w->gpus.n)
+		t.visible_gpus = visible.buf;
+	log_msg(LOG_DEBUG, "starting task %llu%s%s",
+		(unsigned long long)r->task_id, gpus ? " on GPUs " : "",
+		visible.buf);
 	w->slots = vec_grow(w->slots, &w->aslots, w->nslots + 1, sizeof(*w->slots));
 	w->slots[w->nslots++] = (struct slot){ r->task_id, r->cores,
-					       r->memory_limit };
+					       r->memory_limit, gpus };
 	w->cores_used += r->cores;
 	w->memory_used += r->memory_limit;
 	if (exec_start(w->ex, &t, &err) < 0) {
@@ -281,6 +296,7 @@ static void start(struct worker *w, struct proto_run *r)
 		release(w, r->task_id);
 		report(w, r->task_id, &res);
 	}
+	strbuf_release(&visible);
 }
 
 /* Start held tasks in order while they fit.  A start that fails frees
@@ -335,6 +351,7 @@ static void reset_exec(struct worker *w)
 	w->nslots = 0;
 	w->cores_used = 0;
 	w->memory_used = 0;
+	w->gpus_used = 0;
 	w->noop_running = 0;
 }
 
@@ -437,6 +454,7 @@ static int on_hello(struct worker *w, struct proto_msg *m)
 	a.u.auth.pid = (uint32_t)getpid();
 	a.u.auth.cores = w->o->cores;
 	a.u.auth.memory = w->o->memory;
+	a.u.auth.gpus = w->gpus.n;
 	job_from_env(&a.u.auth);
 	send_msg(w, &a);
 	w->st = LINK_AUTH;
@@ -494,15 +512,16 @@ static int on_run(struct worker *w, struct proto_msg *m)
 		report(w, r->task_id, &res);
 		return 0;
 	}
-	if (r->cores > w->o->cores || (r->memory_limit && w->o->memory &&
-					r->memory_limit > w->o->memory)) {
+	if (r->cores > w->o->cores || r->gpus > w->gpus.n ||
+	    (r->memory_limit && w->o->memory &&
+	     r->memory_limit > w->o->memory)) {
 		/* The scheduler never sends these; do not let one block the
 		 * queue for good. */
 		struct task_result res = { .exit_code = 127,
 			.reason = "spawn failed: larger than this worker" };
-		log_msg(LOG_WARNING, "task %llu needs %u cores and %llu bytes: "
-			"more than this worker has",
-			(unsigned long long)r->task_id, r->cores,
+		log_msg(LOG_WARNING, "task %llu needs %u cores, %u GPUs and "
+			"%llu bytes: more than this worker has",
+			(unsigned long long)r->task_id, r->cores, r->gpus,
 			(unsigned long long)r->memory_limit);
 		report(w, r->task_id, &res);
 		return 0;
@@ -835,6 +854,19 @@ int worker_run(const struct worker_opts *o)
 	w.o = o;
 	w.exit_code = WORKER_EXIT_ERROR;
 	strbuf_init(&w.out, 0);
+	struct err err = { "" };
+	if (gpus_detect(&w.gpus, o->gpus, "worker.gpus", &err) < 0) {
+		log_msg(LOG_ERR, "%s", err.text);
+		strbuf_release(&w.out);
+		return WORKER_EXIT_USAGE;
+	}
+	if (w.gpus.n) {
+		struct strbuf all = STRBUF_INIT;
+		gpus_list(&w.gpus, ~(uint64_t)0, &all);
+		log_msg(LOG_DEBUG, "offering %u GPU%s: %s", w.gpus.n,
+			w.gpus.n == 1 ? "" : "s", all.buf);
+		strbuf_release(&all);
+	}
 	if (gethostname(w.host, sizeof(w.host)) < 0)
 		snprintf(w.host, sizeof(w.host), "localhost");
 	w.host[sizeof(w.host) - 1] = '\0';
@@ -907,6 +939,7 @@ out:
 		event_free(w.flush_ev);
 	if (w.base)
 		event_base_free(w.base);
+	gpus_release(&w.gpus);
 	drop_held(&w);
 	free(w.held);
 	free(w.slots);

@@ -1,7 +1,7 @@
 /*
  * worker: one worker process.  Connects to the scheduler, proves it knows
  * the token and checks the scheduler's proof (proto.h), announces its
- * cores and memory, runs what it is sent with exec.h, reports each end,
+ * cores, GPUs and memory, runs what it is sent with exec.h, reports each end,
  * and exchanges heartbeats.  While the scheduler is unreachable it keeps
  * trying to reconnect (its running tasks are killed: the scheduler has
  * requeued them) and gives up after `death_timeout` seconds, or at once
@@ -36,6 +36,8 @@ struct worker_opts {
 	const char *token;		/* 64 hex characters */
 	unsigned cores;			/* >= 1 */
 	uint64_t memory;		/* bytes */
+	const char *gpus;		/* "auto" (NULL too) or a count, as
+					   gpus_detect takes it */
 	double death_timeout;		/* seconds; 0: 60 */
 	const char *state_dir;		/* the cluster's; NULL: unknown.  A
 					   worker that cannot reach its

@@ -295,6 +295,50 @@ START_TEST(test_env)
 }
 END_TEST
 
+/* The worker's CUDA_VISIBLE_DEVICES names all its GPUs; a task's names
+ * its own only, or none, and the task's own additions still win. */
+START_TEST(test_gpu_env)
+{
+	char *a[] = { (char *)"env", NULL };
+	char *adds[] = { (char *)"CUDA_VISIBLE_DEVICES=9", NULL };
+	struct exec_task t = { .id = 50, .argv = a, .visible_gpus = "5",
+			       .stdout_path = path_in("gpu.out") };
+	struct exec_task none = { .id = 51, .argv = a, .visible_gpus = "",
+				  .stdout_path = path_in("gpu-none.out") };
+	struct exec_task own = { .id = 52, .argv = a, .visible_gpus = "3",
+				 .env = adds, .stdout_path = path_in("gpu-own.out") };
+	struct exec_task plain = { .id = 53, .argv = a,
+				   .stdout_path = path_in("gpu-plain.out") };
+	char *text;
+
+	setenv("CUDA_VISIBLE_DEVICES", "3,5", 1);
+	exec_destroy(ex);
+	ex = exec_create(base, "w1", record, NULL);
+	ck_assert_ptr_nonnull(ex);
+
+	run_one(&t, 10);
+	text = slurp(t.stdout_path);
+	ck_assert(has_line(text, "CUDA_VISIBLE_DEVICES=5"));
+	ck_assert_int_eq(count_prefix(text, "CUDA_VISIBLE_DEVICES="), 1);
+	free(text);
+	run_one(&none, 10);
+	text = slurp(none.stdout_path);
+	ck_assert(has_line(text, "CUDA_VISIBLE_DEVICES="));
+	ck_assert_int_eq(count_prefix(text, "CUDA_VISIBLE_DEVICES="), 1);
+	free(text);
+	run_one(&own, 10);
+	text = slurp(own.stdout_path);
+	ck_assert(has_line(text, "CUDA_VISIBLE_DEVICES=9"));
+	ck_assert_int_eq(count_prefix(text, "CUDA_VISIBLE_DEVICES="), 1);
+	free(text);
+	run_one(&plain, 10);
+	text = slurp(plain.stdout_path);
+	ck_assert(has_line(text, "CUDA_VISIBLE_DEVICES=3,5"));
+	free(text);
+	unsetenv("CUDA_VISIBLE_DEVICES");
+}
+END_TEST
+
 START_TEST(test_bad_env)
 {
 	char *a[] = { (char *)"true", NULL };
@@ -849,6 +893,7 @@ static Suite *exec_suite(void)
 	tcase_add_test(tc, test_exit_codes);
 	tcase_add_test(tc, test_signal);
 	tcase_add_test(tc, test_env);
+	tcase_add_test(tc, test_gpu_env);
 	tcase_add_test(tc, test_bad_env);
 	tcase_add_test(tc, test_cwd);
 	tcase_add_test(tc, test_outputs);

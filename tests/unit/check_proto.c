@@ -44,6 +44,7 @@ static void make_msg(int type, int variant, struct proto_msg *m)
 		m->u.auth.job_id = variant ? LIT("") : LIT("123456");
 		m->u.auth.job_index = variant ? -1 : 1000;
 		m->u.auth.job_end = variant ? 0 : 1700000000;
+		m->u.auth.gpus = variant ? 0 : 4;
 		break;
 	case PROTO_WELCOME:
 		m->u.welcome.worker_id = variant ? 0 : UINT32_MAX;
@@ -56,6 +57,7 @@ static void make_msg(int type, int variant, struct proto_msg *m)
 		m->u.run.array_index = variant ? INT64_MIN : -1;
 		m->u.run.cores = 3;
 		m->u.run.memory_limit = (uint64_t)1 << 40;
+		m->u.run.gpus = variant ? 0 : 2;
 		m->u.run.time_limit = variant ? 0 : 86400;
 		m->u.run.argv = variant ? list_empty : argv_small;
 		m->u.run.env = variant ? list_empty : env_small;
@@ -116,6 +118,7 @@ static void msg_eq(const struct proto_msg *a, const struct proto_msg *b)
 		ck_assert_str_eq(a->u.auth.job_id, b->u.auth.job_id);
 		ck_assert_int_eq(a->u.auth.job_index, b->u.auth.job_index);
 		ck_assert_uint_eq(a->u.auth.job_end, b->u.auth.job_end);
+		ck_assert_uint_eq(a->u.auth.gpus, b->u.auth.gpus);
 		break;
 	case PROTO_WELCOME:
 		ck_assert_uint_eq(a->u.welcome.worker_id, b->u.welcome.worker_id);
@@ -130,6 +133,7 @@ static void msg_eq(const struct proto_msg *a, const struct proto_msg *b)
 		ck_assert_int_eq(a->u.run.array_index, b->u.run.array_index);
 		ck_assert_uint_eq(a->u.run.cores, b->u.run.cores);
 		ck_assert_uint_eq(a->u.run.memory_limit, b->u.run.memory_limit);
+		ck_assert_uint_eq(a->u.run.gpus, b->u.run.gpus);
 		ck_assert_uint_eq(a->u.run.time_limit, b->u.run.time_limit);
 		list_eq(a->u.run.argv, b->u.run.argv);
 		list_eq(a->u.run.env, b->u.run.env);
@@ -439,7 +443,7 @@ START_TEST(test_bad_headers)
 	ck_assert_int_eq(proto_frame_size((uint8_t *)sb.buf, 5, PROTO_MAX_FRAME,
 					  &err), -1);
 	ck_assert_str_eq(err.text, "unsupported protocol version 1 (this side "
-			 "speaks 2: run the same release of cluster on both sides)");
+			 "speaks 3: run the same release of cluster on both sides)");
 	ck_assert_str_eq(decode_fails(&sb), err.text);
 	sb.buf[4] = PROTO_VERSION;
 
@@ -485,7 +489,7 @@ static void raw_run_prefix(struct strbuf *sb)
 {
 	uint8_t fixed[8 + 1 + 8 + 4 + 8 + 8] = { 0 };
 
-	strbuf_add(sb, "CLST\002\004\000\000\000\000\000\000", 12);
+	strbuf_add(sb, "CLST\003\004\000\000\000\000\000\000", 12);
 	strbuf_add(sb, fixed, sizeof(fixed));
 }
 
@@ -560,6 +564,7 @@ START_TEST(test_bad_fields)
 	raw_u32(&sb, 0);
 	raw_u32(&sb, 0);
 	raw_u32(&sb, 0);
+	raw_u32(&sb, 0);		/* gpus */
 	raw_finish(&sb);
 	ck_assert_str_eq(decode_fails(&sb),
 			 "frame RUN: field 'has_index' value 2 is not 0 or 1");
@@ -626,7 +631,8 @@ START_TEST(test_fuzz_random_bytes)
 		/* Half the time give it a valid header so payloads are
 		 * exercised too. */
 		if (n >= PROTO_HEADER_SIZE && (i & 1)) {
-			memcpy(buf, "CLST\002", 5);
+			memcpy(buf, "CLST", 4);
+			buf[4] = PROTO_VERSION;
 			buf[5] = (uint8_t)(1 + rng() % PROTO_TYPE_MAX);
 			buf[6] = buf[7] = 0;
 			put32(buf + 8, (uint32_t)(rng() % (n - PROTO_HEADER_SIZE + 3)));
