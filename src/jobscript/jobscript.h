@@ -27,6 +27,8 @@ struct job_size {
 	unsigned processes;		/* worker ranks per node */
 	unsigned threads;		/* cores per worker */
 	unsigned gpus;			/* per node */
+	unsigned worker_gpus;		/* per worker: gpus / processes, 0
+					   when that is not whole */
 	uint64_t memory;		/* per node, bytes as given */
 	uint64_t reserved_memory;	/* per node, bytes no worker gets */
 	uint64_t worker_memory;		/* per worker, bytes (the limit) */

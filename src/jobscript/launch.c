@@ -126,6 +126,12 @@ static int rank_config(const struct job_launch *l, struct strbuf *out,
 	/* Numbers need no quoting; quoted all the same, like every value. */
 	strbuf_addf(sb, " --cores '%u' --memory '%llu'", l->size->threads,
 		    (unsigned long long)l->size->worker_memory);
+	/* each worker takes its share of the node's CUDA_VISIBLE_DEVICES;
+	   one that does not split evenly is split as cores are */
+	if (l->size->worker_gpus)
+		strbuf_addf(sb, " --gpus '%u'", l->size->worker_gpus);
+	else if (l->size->gpus)
+		strbuf_addstr(sb, " --gpus 'auto'");
 	for (const char *const *s = o->sets; s && *s; s++) {
 		struct strbuf set = STRBUF_INIT;
 		if (config_has_control(*s))

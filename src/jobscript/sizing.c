@@ -99,6 +99,7 @@ int job_size_from_config(const struct config *cfg, struct job_size *js,
 		s.processes = job_default_processes(s.cores);
 	}
 	s.threads = s.cores / s.processes;
+	s.worker_gpus = s.gpus % s.processes ? 0 : s.gpus / s.processes;
 	s.worker_memory = (s.memory - s.reserved_memory) / s.processes;
 	if (!s.worker_memory)
 		return errprintf(err, "job.memory = %s split between %u workers gives "

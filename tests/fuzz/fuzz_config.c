@@ -381,6 +381,7 @@ enum launcher { OPENMPI, PALS, SRUN };
  * memory left after job.reserved-memory. */
 struct shape {
 	unsigned long long nodes, procs, threads, worker_memory;
+	unsigned long long gpus, worker_gpus;	/* worker_gpus 0: not whole */
 };
 
 static void job_shape(const struct config *cfg, struct shape *sh)
@@ -405,6 +406,8 @@ static void job_shape(const struct config *cfg, struct shape *sh)
 			}
 	}
 	sh->threads = cores / sh->procs;
+	sh->gpus = (unsigned long long)config_get_num(cfg, "job.gpus");
+	sh->worker_gpus = sh->gpus % sh->procs ? 0 : sh->gpus / sh->procs;
 	sh->worker_memory = (mem - (unsigned long long)config_get_num(
 				     cfg, "job.reserved-memory")) / sh->procs;
 }
@@ -564,6 +567,13 @@ static void check_launch(const struct expect *e, int probed,
 	want_number(e, &ws, &k, sh.threads, line);
 	want_word(e, &ws, &k, "--memory", line);
 	want_number(e, &ws, &k, sh.worker_memory, line);
+	if (sh.gpus) {
+		want_word(e, &ws, &k, "--gpus", line);
+		if (sh.worker_gpus)
+			want_number(e, &ws, &k, sh.worker_gpus, line);
+		else
+			want_word(e, &ws, &k, "auto", line);
+	}
 	for (const char *const *s = o->sets; s && *s; s++) {
 		struct strbuf w = STRBUF_INIT;
 		set_word(e, *s, &w);
