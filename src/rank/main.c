@@ -396,6 +396,25 @@ out:
 
 /* --- worker ranks --------------------------------------------------------- */
 
+/* The worker's name: host and rank, with the batch job between them when
+ * the job script said which (CLUSTER_JOB_ID, and CLUSTER_JOB_INDEX for an
+ * array element, as squeue writes it: JOBID_INDEX), so `cluster workers`
+ * tells the jobs apart: "node3:4242:rank1", "node3:4242_7:rank1". */
+static void worker_name(struct strbuf *sb, const char *host, int rank)
+{
+	const char *job = getenv("CLUSTER_JOB_ID");
+	const char *index = getenv("CLUSTER_JOB_INDEX");
+
+	strbuf_addf(sb, "%s:", host);
+	if (job && *job) {
+		strbuf_addstr(sb, job);
+		if (index && *index && *index != '-')
+			strbuf_addf(sb, "_%s", index);
+		strbuf_addch(sb, ':');
+	}
+	strbuf_addf(sb, "rank%d", rank);
+}
+
 /* The worker's GPUs: its share of the node's, named to it (and so to
  * its tasks) in CUDA_VISIBLE_DEVICES; *count gets how many. */
 static int gpu_share(const struct rank_opts *o, const struct config *cfg,
@@ -437,7 +456,7 @@ static int run_nanny(const struct rank_opts *o, const struct config *cfg,
 		snprintf(host, sizeof(host), "localhost");
 	host[sizeof(host) - 1] = '\0';
 	strbuf_addf(&prog, "%s/cluster", paths_bindir());
-	strbuf_addf(&wname, "%s:rank%d", host, rank);
+	worker_name(&wname, host, rank);
 	snprintf(cores, sizeof(cores), "%u", o->cores ? o->cores : sh->cores);
 	snprintf(memory, sizeof(memory), "%llu",
 		 (unsigned long long)(o->memory ? o->memory : sh->memory));

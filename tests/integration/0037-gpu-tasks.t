@@ -4,9 +4,10 @@
 # CUDA_VISIBLE_DEVICES names exactly its GPUs, mapped onto the worker's;
 # two 1-GPU tasks run at once and a third waits for one of them; a task of
 # no GPUs sees none; one asking more GPUs than any worker has waits with a
-# reason, like one asking too many cores; task files take gpus=N.  A fake
-# nvidia-smi stands in for the detection where nothing sets
-# CUDA_VISIBLE_DEVICES.
+# reason, like one asking too many cores; task files take gpus=N.  Worker
+# names carry their batch job (host:JOBID:rankN, host:JOBID_INDEX:rankN),
+# while a worker started by hand keeps host:pid.  A fake nvidia-smi stands
+# in for the detection where nothing sets CUDA_VISIBLE_DEVICES.
 . "$(dirname "$0")/lib.sh"
 
 [ -x "$CLUSTER_RANK" ] || t_bail "cluster-rank is built" "missing $CLUSTER_RANK"
@@ -23,18 +24,18 @@ state() {
 }
 
 # One worker rank with more cores than the tasks need, so GPUs alone
-# decide what runs at once.
-t_spawn env CUDA_VISIBLE_DEVICES=3,5 \
+# decide what runs at once.  The "batch job" 4242 is the environment's.
+t_spawn env CUDA_VISIBLE_DEVICES=3,5 CLUSTER_JOB_ID=4242 \
 	timeout 300 mpirun -np 2 "$CLUSTER_RANK" --no-bind --cores 8 \
 	--set scheduler.host=127.0.0.1 --set worker.gpus=2 --name G \
 	>"$T_DIR/head.out" 2>"$T_DIR/head.err"
 wait_for 60 bash -c "grep -q joined '$T_DIR/head.err'" ||
 	t_bail "the worker joins" "$(cat "$T_DIR/head.err")"
-t_like "$(cat "$T_DIR/head.err")" "worker '$host:rank1' joined .*, 2 GPUs" \
-	"the worker offers 2 GPUs"
+t_like "$(cat "$T_DIR/head.err")" "worker '$host:4242:rank1' joined .*, 2 GPUs" \
+	"the worker of job 4242 is named host:4242:rank1 and offers 2 GPUs"
 t_run c workers
 t_like "$T_OUT" "^ID +NAME +CORES +GPUS " "workers has a GPUS column"
-t_like "$T_OUT" "$host:rank1 +0/8 +0/2 " "workers shows the worker's 2 GPUs, none in use"
+t_like "$T_OUT" "$host:4242:rank1 +0/8 +0/2 " "workers shows the worker's 2 GPUs, none in use"
 
 # --- two 1-GPU tasks at once, the third waits ------------------------------
 # Each writes its CUDA_VISIBLE_DEVICES, then waits for "go".
@@ -50,7 +51,7 @@ t_ok "two 1-GPU tasks run at once on the 2-GPU worker"
 t_is "$(test -e "$T_DIR/seen/3" && echo started)" "" \
 	"the third waits while both GPUs are taken"
 t_run c workers
-t_like "$T_OUT" "$host:rank1 +2/8 +2/2 " "workers shows both GPUs in use"
+t_like "$T_OUT" "$host:4242:rank1 +2/8 +2/2 " "workers shows both GPUs in use"
 t_is "$(sort "$T_DIR/seen/1" "$T_DIR/seen/2" | tr '\n' ' ')" "3 5 " \
 	"each sees one GPU of the worker's 3,5, and not the same one"
 t_is "$(c tasks --json | jq -r '.[] | select(.id == 1) | .gpus')" 1 \
@@ -73,6 +74,11 @@ t_run c submit --env CUDA_VISIBLE_DEVICES=7 --gpus 1 -- sh -c 'printf "%s" "$CUD
 id=$T_OUT
 c wait "$id" >/dev/null
 t_is "$(c logs "$id")" "7" "the task's own --env still wins"
+
+t_run c submit -- sh -c 'printf "%s" "$CLUSTER_WORKER"'
+id=$T_OUT
+c wait "$id" >/dev/null
+t_is "$(c logs "$id")" "$host:4242:rank1" "the worker's tasks see the name in CLUSTER_WORKER"
 
 t_run c submit --gpus 3 -- true
 big=$T_OUT
@@ -99,15 +105,15 @@ t_is "$(cat "$T_DIR/file-two" 2>&1)" "3,5" "a task file's [gpus=2] gets both GPU
 t_like "$(cat "$T_DIR/file-one.1" 2>&1) $(cat "$T_DIR/file-one.2" 2>&1)" "^[35] [35]$" \
 	"[gpus=1] array elements get one GPU each"
 
-# --- a worker rank given --gpus 1, a worker started by hand -----------------
-t_spawn env CUDA_VISIBLE_DEVICES=3,5 \
+# --- names: an array element's worker, a worker started by hand ------------
+t_spawn env CUDA_VISIBLE_DEVICES=3,5 CLUSTER_JOB_ID=4242 CLUSTER_JOB_INDEX=7 \
 	timeout 300 mpirun -np 1 "$CLUSTER_RANK" --no-bind --worker-only \
 	--gpus 1 --name G >"$T_DIR/elem.out" 2>"$T_DIR/elem.err"
-wait_for 60 bash -c "'$CLUSTER' --name G workers | grep -q ':rank0 '" ||
-	t_fail "the --gpus 1 worker joins" "$(cat "$T_DIR/elem.err")"
+wait_for 60 bash -c "'$CLUSTER' --name G workers | grep -q ':4242_7:rank0 '" ||
+	t_fail "the array element's worker joins" "$(cat "$T_DIR/elem.err")"
 t_run c workers
-t_like "$T_OUT" "$host:rank0 +0/[0-9]+ +0/1 " \
-	"a worker rank of --gpus 1 offers 1 GPU"
+t_like "$T_OUT" "$host:4242_7:rank0 +0/[0-9]+ +0/1 " \
+	"an array element's worker is host:JOBID_INDEX:rank0, with the 1 GPU --gpus gave it"
 
 # A fake nvidia-smi: two GPUs where nothing sets CUDA_VISIBLE_DEVICES.
 mkdir -p "$T_DIR/bin"
@@ -125,7 +131,7 @@ wait_for 60 bash -c "'$CLUSTER' --name G workers | grep -q ' $host:$hand '" ||
 	t_fail "a worker started by hand joins" "$(cat "$T_DIR/hand.err")"
 t_run c workers
 t_like "$T_OUT" " $host:$hand +0/1 +0/2 " \
-	"a worker started by hand finds nvidia-smi's 2 GPUs"
+	"a worker started by hand keeps host:pid and finds nvidia-smi's 2 GPUs"
 t_kill "$hand"
 
 # --- a worker asked for more GPUs than it is given ------------------------
