@@ -4,7 +4,9 @@
 # CUDA_VISIBLE_DEVICES names exactly its GPUs, mapped onto the worker's;
 # two 1-GPU tasks run at once and a third waits for one of them; a task of
 # no GPUs sees none; one asking more GPUs than any worker has waits with a
-# reason, like one asking too many cores; task files take gpus=N.  Worker
+# reason, like one asking too many cores; task files take gpus=N; a
+# node's CUDA_VISIBLE_DEVICES=0,1,2,3 is split 0,1 / 2,3 between two
+# worker ranks, and no GPU is given to two running tasks.  Worker
 # names carry their batch job (host:JOBID:rankN, host:JOBID_INDEX:rankN),
 # while a worker started by hand keeps host:pid.  A fake nvidia-smi stands
 # in for the detection where nothing sets CUDA_VISIBLE_DEVICES.
@@ -133,6 +135,37 @@ t_run c workers
 t_like "$T_OUT" " $host:$hand +0/1 +0/2 " \
 	"a worker started by hand keeps host:pid and finds nvidia-smi's 2 GPUs"
 t_kill "$hand"
+
+# --- a node's GPUs split between two worker ranks ---------------------------
+# CUDA_VISIBLE_DEVICES=0,1,2,3 and worker.gpus auto: ranks 1 and 2 take
+# 0,1 and 2,3.  Four 1-GPU tasks run at once, one per GPU; a 2-GPU task
+# then gets one worker's pair.
+t_spawn env CUDA_VISIBLE_DEVICES=0,1,2,3 \
+	timeout 300 mpirun -np 3 "$CLUSTER_RANK" --no-bind --cores 8 \
+	--set scheduler.host=127.0.0.1 --name S \
+	>"$T_DIR/split.out" 2>"$T_DIR/split.err"
+s_workers() {
+	[ "$("$CLUSTER" --name S workers 2>/dev/null | grep -c ' 0/2 ')" -eq 2 ]
+}
+wait_for 60 s_workers || t_bail "two workers of 2 GPUs join" "$(cat "$T_DIR/split.err")"
+t_ok "auto splits the node's 4 GPUs between its 2 worker ranks"
+mkdir -p "$T_DIR/split"
+task='echo "$CLUSTER_WORKER $CUDA_VISIBLE_DEVICES" >'"$T_DIR"'/split/$CLUSTER_TASK_ID.tmp &&
+	mv '"$T_DIR"'/split/$CLUSTER_TASK_ID.tmp '"$T_DIR"'/split/$CLUSTER_TASK_ID &&
+	while [ ! -e '"$T_DIR"'/split-go ]; do sleep 0.1; done'
+t_run timeout 60 "$CLUSTER" --name S submit --gpus 1 --array 1-4 -- sh -c "$task"
+t_run timeout 60 "$CLUSTER" --name S submit --gpus 2 -- sh -c "$task"
+wait_for 60 bash -c "ls '$T_DIR/split' | grep -c '^[1-4]\$' | grep -qx 4" ||
+	t_fail "four 1-GPU tasks run at once on two 2-GPU workers" "$(ls "$T_DIR/split")"
+t_is "$(test -e "$T_DIR/split/5" && echo started)" "" "the 2-GPU task waits while all four GPUs are taken"
+t_is "$(cat "$T_DIR"/split/[1-4] | sort | tr '\n' ' ')" \
+	"$host:rank1 0 $host:rank1 1 $host:rank2 2 $host:rank2 3 " \
+	"each 1-GPU task sees one GPU of its worker's share, none given twice"
+touch "$T_DIR/split-go"
+t_run timeout 120 "$CLUSTER" --name S wait 1-5
+t_is "$T_RC" 0 "all five end well"
+t_like "$(cat "$T_DIR/split/5" 2>&1)" "^($host:rank1 0,1|$host:rank2 2,3)$" \
+	"the 2-GPU task sees both GPUs of the worker it ran on"
 
 # --- a worker asked for more GPUs than it is given ------------------------
 t_run env CUDA_VISIBLE_DEVICES=3,5 timeout 60 "$CLUSTER" --name G worker --gpus 4
