@@ -24,8 +24,8 @@
  *
  * Prefetch (sched_set_prefetch): a worker may hold a few tasks beyond what
  * its free cores and memory can start now, queued on the worker, which
- * starts them in the order it got them, each as soon as its cores and
- * memory allow.  Such a task is RUNNING (it is the worker's) with
+ * starts them in the order it got them, each as soon as its cores, GPUs
+ * and memory allow.  Such a task is RUNNING (it is the worker's) with
  * start_time 0 until sched reckons it has started; worker_info.prefetched
  * and sched_counts.prefetched count them.  Prefetch slots are filled only
  * with tasks that no worker can start at once.
@@ -193,7 +193,7 @@ worker_id_t sched_worker_next(struct sched *s, worker_id_t after); /* -1 start, 
 void sched_task_finished(struct sched *s, task_id_t id, worker_id_t w,
 			 const struct task_result *res);
 
-/* Place queued tasks on workers with enough free cores and memory, in id
+/* Place queued tasks on workers with enough free cores, GPUs and memory, in id
  * order with backfill, calling hooks->assign for each placement; tasks
  * that no worker can start now fill free prefetch slots on workers that
  * could ever run them (the one holding fewest first). */

@@ -41,12 +41,13 @@
 
 /*
  * Tasks the scheduler sends wait in `held`, in the order they came, and
- * start strictly in that order, each once this worker's free cores and
- * memory allow (the scheduler may send a few more than fit: prefetch).
+ * start strictly in that order, each once this worker's free cores, GPUs
+ * and memory allow (the scheduler may send a few more than fit: prefetch).
  * The scheduler applies the same rule to its copy of the queue, so it
  * knows which tasks run without being told of each start: keep the two
- * in step (sched.c, pump).  A killed task's cores are free at once, as
- * the scheduler counts them.
+ * in step (sched.c, pump).  A killed task's cores and GPUs are free at
+ * once, as the scheduler counts them; which GPUs a task gets is this
+ * side's choice (gpus.h), the lowest free ones.
  */
 struct slot {
 	task_id_t id;
