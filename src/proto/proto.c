@@ -30,6 +30,7 @@ static const char *const type_names[PROTO_TYPE_MAX + 1] = {
 	[PROTO_DONE] = "DONE",
 	[PROTO_HEARTBEAT] = "HEARTBEAT",
 	[PROTO_SHUTDOWN] = "SHUTDOWN",
+	[PROTO_REJOIN] = "REJOIN",
 };
 
 const char *proto_type_name(int type)
@@ -42,6 +43,14 @@ const char *proto_type_name(int type)
 /* --- encoding ------------------------------------------------------------
  * The payload size is computed first so the frame is written with a single
  * buffer growth and no intermediate copies. */
+
+#define PROTO_CLAIM_SIZE (8 + 4 + 8)	/* task_id, attempt, running_us */
+
+/* A NULL claim list is sent as empty, like a NULL string. */
+static uint32_t claim_count(const struct proto_rejoin *j)
+{
+	return j->claims ? j->count : 0;
+}
 
 static size_t str_size(const char *s)
 {
@@ -65,22 +74,24 @@ static size_t payload_size(const struct proto_msg *m)
 	case PROTO_AUTH:
 		return PROTO_NONCE_SIZE + PROTO_MAC_SIZE +
 		       str_size(m->u.auth.name) + str_size(m->u.auth.host) +
-		       4 + 4 + 8 + str_size(m->u.auth.job_id) + 8 + 8 + 4;
+		       4 + 4 + 8 + str_size(m->u.auth.job_id) + 8 + 8 + 4 + 4;
 	case PROTO_WELCOME:
 		return 4 + 4 + PROTO_MAC_SIZE;
 	case PROTO_RUN:
-		return 8 + 1 + 8 + 4 + 8 + 8 + list_size(m->u.run.argv) +
+		return 8 + 4 + 1 + 8 + 4 + 8 + 8 + list_size(m->u.run.argv) +
 		       list_size(m->u.run.env) + str_size(m->u.run.cwd) +
 		       str_size(m->u.run.stdout_path) +
 		       str_size(m->u.run.stderr_path) + 4;
 	case PROTO_KILL:
 		return 8;
 	case PROTO_DONE:
-		return 8 + 4 + 4 + 8 + 8 + str_size(m->u.done.reason);
+		return 8 + 4 + 4 + 4 + 8 + 8 + str_size(m->u.done.reason);
 	case PROTO_HEARTBEAT:
 		return 8 + 4;
 	case PROTO_SHUTDOWN:
 		return str_size(m->u.shutdown.reason);
+	case PROTO_REJOIN:
+		return 4 + (size_t)claim_count(&m->u.rejoin) * PROTO_CLAIM_SIZE;
 	}
 	return 0;
 }
@@ -169,6 +180,7 @@ void proto_encode(struct strbuf *out, const struct proto_msg *m)
 		p = put_u64(p, (uint64_t)m->u.auth.job_index);
 		p = put_u64(p, m->u.auth.job_end);
 		p = put_u32(p, m->u.auth.gpus);
+		p = put_u32(p, m->u.auth.tasks);
 		break;
 	case PROTO_WELCOME:
 		p = put_u32(p, m->u.welcome.worker_id);
@@ -177,6 +189,7 @@ void proto_encode(struct strbuf *out, const struct proto_msg *m)
 		break;
 	case PROTO_RUN:
 		p = put_u64(p, m->u.run.task_id);
+		p = put_u32(p, m->u.run.attempt);
 		p = put_u8(p, m->u.run.has_index);
 		p = put_u64(p, (uint64_t)m->u.run.array_index);
 		p = put_u32(p, m->u.run.cores);
@@ -194,6 +207,7 @@ void proto_encode(struct strbuf *out, const struct proto_msg *m)
 		break;
 	case PROTO_DONE:
 		p = put_u64(p, m->u.done.task_id);
+		p = put_u32(p, m->u.done.attempt);
 		p = put_u32(p, (uint32_t)m->u.done.exit_code);
 		p = put_u32(p, (uint32_t)m->u.done.signal);
 		p = put_u64(p, m->u.done.runtime_us);
@@ -206,6 +220,15 @@ void proto_encode(struct strbuf *out, const struct proto_msg *m)
 		break;
 	case PROTO_SHUTDOWN:
 		p = put_str(p, m->u.shutdown.reason);
+		break;
+	case PROTO_REJOIN:
+		p = put_u32(p, claim_count(&m->u.rejoin));
+		for (uint32_t i = 0; i < claim_count(&m->u.rejoin); i++) {
+			const struct proto_claim *c = &m->u.rejoin.claims[i];
+			p = put_u64(p, c->task_id);
+			p = put_u32(p, c->attempt);
+			p = put_u64(p, c->running_us);
+		}
 		break;
 	}
 	out->len += (size_t)(p - start);
@@ -278,6 +301,11 @@ int proto_validate(const struct proto_msg *m, uint32_t max_payload,
 		break;
 	case PROTO_SHUTDOWN:
 		rc = check_str(f, "reason", -1, m->u.shutdown.reason, err);
+		break;
+	case PROTO_REJOIN:
+		if (claim_count(&m->u.rejoin) > PROTO_MAX_LIST)
+			return errprintf(err, "frame REJOIN: field 'claims' count %u exceeds %d",
+					 m->u.rejoin.count, PROTO_MAX_LIST);
 		break;
 	case PROTO_HELLO:
 	case PROTO_WELCOME:
@@ -527,7 +555,8 @@ static int decode_auth(struct reader *r, struct proto_auth *a)
 	    get_str(r, "job_id", &a->job_id) < 0 ||
 	    get_i64(r, "job_index", &a->job_index) < 0 ||
 	    get_u64(r, "job_end", &a->job_end) < 0 ||
-	    get_u32(r, "gpus", &a->gpus) < 0)
+	    get_u32(r, "gpus", &a->gpus) < 0 ||
+	    get_u32(r, "tasks", &a->tasks) < 0)
 		return -1;
 	return 0;
 }
@@ -535,6 +564,7 @@ static int decode_auth(struct reader *r, struct proto_auth *a)
 static int decode_run(struct reader *r, struct proto_run *run)
 {
 	if (get_u64(r, "task_id", &run->task_id) < 0 ||
+	    get_u32(r, "attempt", &run->attempt) < 0 ||
 	    get_u8(r, "has_index", &run->has_index) < 0)
 		return -1;
 	if (run->has_index > 1)
@@ -557,12 +587,42 @@ static int decode_run(struct reader *r, struct proto_run *run)
 static int decode_done(struct reader *r, struct proto_done *d)
 {
 	if (get_u64(r, "task_id", &d->task_id) < 0 ||
+	    get_u32(r, "attempt", &d->attempt) < 0 ||
 	    get_i32(r, "exit_code", &d->exit_code) < 0 ||
 	    get_i32(r, "signal", &d->signal) < 0 ||
 	    get_u64(r, "runtime_us", &d->runtime_us) < 0 ||
 	    get_u64(r, "peak_memory", &d->peak_memory) < 0 ||
 	    get_str(r, "reason", &d->reason) < 0)
 		return -1;
+	return 0;
+}
+
+/* The count is checked against the bytes left before anything is
+ * allocated, so a frame cannot ask for more memory than it carries. */
+static int decode_rejoin(struct reader *r, struct proto_rejoin *j)
+{
+	uint32_t n;
+
+	if (get_u32(r, "claims", &n) < 0)
+		return -1;
+	if (n > PROTO_MAX_LIST)
+		return errprintf(r->err, "frame REJOIN: field 'claims' count %u exceeds %d",
+				 n, PROTO_MAX_LIST);
+	if ((size_t)n * PROTO_CLAIM_SIZE > r->left)
+		return errprintf(r->err, "frame REJOIN: field 'claims' count %u runs past the end of the frame (%zu bytes left)",
+				 n, r->left);
+	j->claims = calloc(n ? n : 1, sizeof(*j->claims));
+	if (!j->claims)
+		return errprintf(r->err, "frame REJOIN: field 'claims': out of memory");
+	j->count = n;
+	for (uint32_t i = 0; i < n; i++) {
+		struct proto_claim *c = &j->claims[i];
+		c->task_id = get_be64(r->p);
+		c->attempt = get_be32(r->p + 8);
+		c->running_us = get_be64(r->p + 12);
+		r->p += PROTO_CLAIM_SIZE;
+		r->left -= PROTO_CLAIM_SIZE;
+	}
 	return 0;
 }
 
@@ -590,6 +650,8 @@ static int decode_payload(struct reader *r, struct proto_msg *m)
 		return get_u32(r, "running", &m->u.heartbeat.running);
 	case PROTO_SHUTDOWN:
 		return get_str(r, "reason", &m->u.shutdown.reason);
+	case PROTO_REJOIN:
+		return decode_rejoin(r, &m->u.rejoin);
 	}
 	return errprintf(r->err, "unknown frame type %d", m->type);
 }
@@ -661,6 +723,9 @@ void proto_msg_release(struct proto_msg *msg)
 		break;
 	case PROTO_SHUTDOWN:
 		free(msg->u.shutdown.reason);
+		break;
+	case PROTO_REJOIN:
+		free(msg->u.rejoin.claims);
 		break;
 	}
 	memset(msg, 0, sizeof(*msg));

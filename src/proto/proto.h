@@ -29,6 +29,15 @@
  * version 1 worker drops the server's HELLO ("unsupported protocol
  * version 2") and a version 1 AUTH is refused by the server; neither
  * side guesses at the other's layout.
+ *
+ * Version 3 lets a worker outlive its scheduler: RUN and DONE carry the
+ * run's attempt (1 for the first run of a task), AUTH says how many
+ * tasks the worker still runs or ran unreported, and right after WELCOME
+ * such a worker lists them in REJOIN frames (task, attempt, seconds run,
+ * at most PROTO_MAX_LIST a frame), then sends the DONE of those that
+ * ended while it was away.  The scheduler answers KILL for each run it
+ * does not take back, and places nothing on the worker before it has
+ * heard of every task AUTH announced.
  */
 #ifndef CLUSTER_PROTO_H
 #define CLUSTER_PROTO_H
@@ -62,7 +71,8 @@ enum proto_type {
 	PROTO_DONE,		/* W->S: a task ended */
 	PROTO_HEARTBEAT,	/* both ways */
 	PROTO_SHUTDOWN,		/* S->W: finish and exit */
-	PROTO_TYPE_MAX = PROTO_SHUTDOWN,
+	PROTO_REJOIN,		/* W->S: the tasks it kept (version 3) */
+	PROTO_TYPE_MAX = PROTO_REJOIN,
 };
 
 const char *proto_type_name(int type);
@@ -85,6 +95,9 @@ struct proto_auth {
 	uint64_t job_end;		/* Unix seconds the job ends; 0 unknown */
 	/* since version 3 */
 	uint32_t gpus;			/* GPUs the worker offers */
+	uint32_t tasks;			/* runs it kept from an earlier
+					   scheduler, listed in REJOIN
+					   frames after WELCOME; 0: none */
 };
 
 struct proto_welcome {
@@ -95,6 +108,8 @@ struct proto_welcome {
 
 struct proto_run {
 	uint64_t task_id;
+	uint32_t attempt;		/* the task's runs started, this one
+					   included (version 3) */
 	uint8_t has_index;
 	int64_t array_index;
 	uint32_t cores;
@@ -115,6 +130,7 @@ struct proto_kill {
 
 struct proto_done {
 	uint64_t task_id;
+	uint32_t attempt;		/* as its RUN said (version 3) */
 	int32_t exit_code;
 	int32_t signal;
 	uint64_t runtime_us;
@@ -131,6 +147,20 @@ struct proto_shutdown {
 	char *reason;
 };
 
+/* One run a worker kept while it had no scheduler: still running, or
+ * ended with its DONE to follow. */
+struct proto_claim {
+	uint64_t task_id;
+	uint32_t attempt;
+	uint64_t running_us;		/* since its start (its runtime when
+					   it ended) */
+};
+
+struct proto_rejoin {
+	uint32_t count;			/* at most PROTO_MAX_LIST */
+	struct proto_claim *claims;
+};
+
 /* Decoded frame; strings owned by the message (proto_msg_release). */
 struct proto_msg {
 	int type;
@@ -143,6 +173,7 @@ struct proto_msg {
 		struct proto_done done;
 		struct proto_heartbeat heartbeat;
 		struct proto_shutdown shutdown;
+		struct proto_rejoin rejoin;
 	} u;
 };
 
@@ -152,8 +183,9 @@ struct proto_msg {
 void proto_encode(struct strbuf *out, const struct proto_msg *msg);
 
 /* Check `msg` against the bounds a receiver enforces (known type, string
- * lengths, list counts, has_index 0 or 1, payload at most max_payload), so
- * a sender can refuse e.g. an oversized task before it reaches a worker. */
+ * lengths, list and claim counts, has_index 0 or 1, payload at most
+ * max_payload), so a sender can refuse e.g. an oversized task before it
+ * reaches a worker. */
 int proto_validate(const struct proto_msg *msg, uint32_t max_payload,
 		   struct err *err);
 

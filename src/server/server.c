@@ -72,6 +72,7 @@ static void send_run(struct server *srv, worker_id_t w, task_id_t id)
 	struct proto_msg m = { .type = PROTO_RUN };
 	struct proto_run *r = &m.u.run;
 	r->task_id = id;
+	r->attempt = ti.attempts;
 	r->has_index = ti.has_index ? 1 : 0;
 	r->array_index = ti.array_index;
 	r->cores = sp->cores;

@@ -16,6 +16,11 @@
 static char *argv_small[] = { LIT("/bin/echo"), LIT(""), LIT("hello world"), NULL };
 static char *env_small[] = { LIT("A=1"), LIT("EMPTY="), NULL };
 static char *list_empty[] = { NULL };
+static struct proto_claim claims_small[] = {
+	{ 1, 1, 0 },
+	{ UINT64_MAX, UINT32_MAX, UINT64_MAX },
+	{ 42, 3, 61500000 },
+};
 
 static void fill(uint8_t *p, size_t n, uint8_t seed)
 {
@@ -45,6 +50,7 @@ static void make_msg(int type, int variant, struct proto_msg *m)
 		m->u.auth.job_index = variant ? -1 : 1000;
 		m->u.auth.job_end = variant ? 0 : 1700000000;
 		m->u.auth.gpus = variant ? 0 : 4;
+		m->u.auth.tasks = variant ? 0 : 4096;
 		break;
 	case PROTO_WELCOME:
 		m->u.welcome.worker_id = variant ? 0 : UINT32_MAX;
@@ -53,6 +59,7 @@ static void make_msg(int type, int variant, struct proto_msg *m)
 		break;
 	case PROTO_RUN:
 		m->u.run.task_id = variant ? 0 : UINT64_MAX;
+		m->u.run.attempt = variant ? 0 : UINT32_MAX;
 		m->u.run.has_index = variant ? 0 : 1;
 		m->u.run.array_index = variant ? INT64_MIN : -1;
 		m->u.run.cores = 3;
@@ -70,6 +77,7 @@ static void make_msg(int type, int variant, struct proto_msg *m)
 		break;
 	case PROTO_DONE:
 		m->u.done.task_id = 77;
+		m->u.done.attempt = variant ? 1 : UINT32_MAX;
 		m->u.done.exit_code = variant ? INT32_MIN : -1;
 		m->u.done.signal = variant ? INT32_MAX : 9;
 		m->u.done.runtime_us = UINT64_MAX;
@@ -82,6 +90,10 @@ static void make_msg(int type, int variant, struct proto_msg *m)
 		break;
 	case PROTO_SHUTDOWN:
 		m->u.shutdown.reason = variant ? LIT("") : LIT("scale down");
+		break;
+	case PROTO_REJOIN:
+		m->u.rejoin.count = variant ? 0 : 3;
+		m->u.rejoin.claims = claims_small;
 		break;
 	}
 }
@@ -119,6 +131,7 @@ static void msg_eq(const struct proto_msg *a, const struct proto_msg *b)
 		ck_assert_int_eq(a->u.auth.job_index, b->u.auth.job_index);
 		ck_assert_uint_eq(a->u.auth.job_end, b->u.auth.job_end);
 		ck_assert_uint_eq(a->u.auth.gpus, b->u.auth.gpus);
+		ck_assert_uint_eq(a->u.auth.tasks, b->u.auth.tasks);
 		break;
 	case PROTO_WELCOME:
 		ck_assert_uint_eq(a->u.welcome.worker_id, b->u.welcome.worker_id);
@@ -129,6 +142,7 @@ static void msg_eq(const struct proto_msg *a, const struct proto_msg *b)
 		break;
 	case PROTO_RUN:
 		ck_assert_uint_eq(a->u.run.task_id, b->u.run.task_id);
+		ck_assert_uint_eq(a->u.run.attempt, b->u.run.attempt);
 		ck_assert_uint_eq(a->u.run.has_index, b->u.run.has_index);
 		ck_assert_int_eq(a->u.run.array_index, b->u.run.array_index);
 		ck_assert_uint_eq(a->u.run.cores, b->u.run.cores);
@@ -146,6 +160,7 @@ static void msg_eq(const struct proto_msg *a, const struct proto_msg *b)
 		break;
 	case PROTO_DONE:
 		ck_assert_uint_eq(a->u.done.task_id, b->u.done.task_id);
+		ck_assert_uint_eq(a->u.done.attempt, b->u.done.attempt);
 		ck_assert_int_eq(a->u.done.exit_code, b->u.done.exit_code);
 		ck_assert_int_eq(a->u.done.signal, b->u.done.signal);
 		ck_assert_uint_eq(a->u.done.runtime_us, b->u.done.runtime_us);
@@ -158,6 +173,17 @@ static void msg_eq(const struct proto_msg *a, const struct proto_msg *b)
 		break;
 	case PROTO_SHUTDOWN:
 		ck_assert_str_eq(a->u.shutdown.reason, b->u.shutdown.reason);
+		break;
+	case PROTO_REJOIN:
+		ck_assert_uint_eq(a->u.rejoin.count, b->u.rejoin.count);
+		ck_assert_ptr_nonnull(b->u.rejoin.claims);
+		for (uint32_t i = 0; i < a->u.rejoin.count; i++) {
+			const struct proto_claim *x = &a->u.rejoin.claims[i];
+			const struct proto_claim *y = &b->u.rejoin.claims[i];
+			ck_assert_uint_eq(x->task_id, y->task_id);
+			ck_assert_uint_eq(x->attempt, y->attempt);
+			ck_assert_uint_eq(x->running_us, y->running_us);
+		}
 		break;
 	default:
 		ck_abort_msg("unexpected type %d", a->type);
@@ -438,19 +464,23 @@ START_TEST(test_bad_headers)
 	ck_assert_str_eq(decode_fails(&sb), err.text);
 	sb.buf[0] = 'C';
 
-	/* a version 1 peer is refused at the header, with a word on why */
+	/* an older peer is refused at the header, with a word on why */
 	sb.buf[4] = 1;
 	ck_assert_int_eq(proto_frame_size((uint8_t *)sb.buf, 5, PROTO_MAX_FRAME,
 					  &err), -1);
 	ck_assert_str_eq(err.text, "unsupported protocol version 1 (this side "
 			 "speaks 3: run the same release of cluster on both sides)");
 	ck_assert_str_eq(decode_fails(&sb), err.text);
+	sb.buf[4] = 2;
+	ck_assert_str_eq(decode_fails(&sb), "unsupported protocol version 2 "
+			 "(this side speaks 3: run the same release of cluster "
+			 "on both sides)");
 	sb.buf[4] = PROTO_VERSION;
 
 	sb.buf[5] = 0;
 	ck_assert_str_eq(decode_fails(&sb), "unknown frame type 0");
 	sb.buf[5] = PROTO_TYPE_MAX + 1;
-	ck_assert_str_eq(decode_fails(&sb), "unknown frame type 9");
+	ck_assert_str_eq(decode_fails(&sb), "unknown frame type 10");
 	sb.buf[5] = (char)0xff;
 	ck_assert_str_eq(decode_fails(&sb), "unknown frame type 255");
 	sb.buf[5] = PROTO_HEARTBEAT;
@@ -487,7 +517,7 @@ END_TEST
 /* Build a RUN frame by hand so fields can hold what no encoder writes. */
 static void raw_run_prefix(struct strbuf *sb)
 {
-	uint8_t fixed[8 + 1 + 8 + 4 + 8 + 8] = { 0 };
+	uint8_t fixed[8 + 4 + 1 + 8 + 4 + 8 + 8] = { 0 };
 
 	strbuf_add(sb, "CLST\003\004\000\000\000\000\000\000", 12);
 	strbuf_add(sb, fixed, sizeof(fixed));
@@ -558,7 +588,7 @@ START_TEST(test_bad_fields)
 	/* has_index is a boolean. */
 	strbuf_reset(&sb);
 	raw_run_prefix(&sb);
-	sb.buf[PROTO_HEADER_SIZE + 8] = 2;
+	sb.buf[PROTO_HEADER_SIZE + 12] = 2;
 	raw_u32(&sb, 0);
 	raw_u32(&sb, 0);
 	raw_u32(&sb, 0);
@@ -568,7 +598,7 @@ START_TEST(test_bad_fields)
 	raw_finish(&sb);
 	ck_assert_str_eq(decode_fails(&sb),
 			 "frame RUN: field 'has_index' value 2 is not 0 or 1");
-	sb.buf[PROTO_HEADER_SIZE + 8] = 1;
+	sb.buf[PROTO_HEADER_SIZE + 12] = 1;
 	{
 		struct proto_msg m;
 		struct err err;
@@ -578,6 +608,88 @@ START_TEST(test_bad_fields)
 		ck_assert_uint_eq(m.u.run.has_index, 1);
 		proto_msg_release(&m);
 	}
+	strbuf_release(&sb);
+}
+END_TEST
+
+/* REJOIN: the claim count is bounded and backed by bytes before anything
+ * is allocated; a NULL list goes out empty; the largest list fits. */
+START_TEST(test_rejoin_frames)
+{
+	struct strbuf sb = STRBUF_INIT;
+	struct proto_msg in, out;
+	struct err err = { "" };
+	struct proto_claim *many = calloc(PROTO_MAX_LIST + 1, sizeof(*many));
+
+	/* A count far above the limit, with no bytes to back it. */
+	strbuf_add(&sb, "CLST\003\011\000\000\000\000\000\000", 12);
+	raw_u32(&sb, 70000);
+	raw_finish(&sb);
+	ck_assert_str_eq(decode_fails(&sb),
+			 "frame REJOIN: field 'claims' count 70000 exceeds 4096");
+
+	/* Within the limit, but the frame ends after one and a half. */
+	strbuf_reset(&sb);
+	strbuf_add(&sb, "CLST\003\011\000\000\000\000\000\000", 12);
+	raw_u32(&sb, 2);
+	for (int i = 0; i < 30; i++)
+		strbuf_addch(&sb, (char)i);
+	raw_finish(&sb);
+	ck_assert_str_eq(decode_fails(&sb),
+			 "frame REJOIN: field 'claims' count 2 runs past the end of the frame (30 bytes left)");
+
+	/* One claim and a byte too many. */
+	strbuf_reset(&sb);
+	strbuf_add(&sb, "CLST\003\011\000\000\000\000\000\000", 12);
+	raw_u32(&sb, 1);
+	for (int i = 0; i < 21; i++)
+		strbuf_addch(&sb, (char)i);
+	raw_finish(&sb);
+	ck_assert_str_eq(decode_fails(&sb),
+			 "frame REJOIN: 1 trailing bytes after the last field");
+
+	/* The fields in their order: task, attempt, microseconds run. */
+	strbuf_setlen(&sb, sb.len - 1);
+	raw_finish(&sb);
+	ck_assert_int_eq(proto_decode((uint8_t *)sb.buf, sb.len, &out, &err), 0);
+	ck_assert_uint_eq(out.u.rejoin.count, 1);
+	ck_assert_uint_eq(out.u.rejoin.claims[0].task_id, 0x0001020304050607ull);
+	ck_assert_uint_eq(out.u.rejoin.claims[0].attempt, 0x08090a0bu);
+	ck_assert_uint_eq(out.u.rejoin.claims[0].running_us,
+			  0x0c0d0e0f10111213ull);
+	proto_msg_release(&out);
+
+	/* No list given: sent as none, decoded as an empty list. */
+	memset(&in, 0, sizeof(in));
+	in.type = PROTO_REJOIN;
+	in.u.rejoin.count = 5;
+	strbuf_reset(&sb);
+	proto_encode(&sb, &in);
+	ck_assert_uint_eq(sb.len, PROTO_HEADER_SIZE + 4);
+	ck_assert_int_eq(proto_decode((uint8_t *)sb.buf, sb.len, &out, &err), 0);
+	ck_assert_uint_eq(out.u.rejoin.count, 0);
+	ck_assert_ptr_nonnull(out.u.rejoin.claims);
+	proto_msg_release(&out);
+
+	/* The largest list fits a frame; one more is refused both ways. */
+	for (uint32_t i = 0; i <= PROTO_MAX_LIST; i++)
+		many[i] = (struct proto_claim){ i + 1, 1 + i % 3, i * 1000ull };
+	in.u.rejoin.claims = many;
+	in.u.rejoin.count = PROTO_MAX_LIST;
+	ck_assert_int_eq(proto_validate(&in, PROTO_MAX_FRAME, &err), 0);
+	strbuf_reset(&sb);
+	proto_encode(&sb, &in);
+	ck_assert_int_eq(proto_decode((uint8_t *)sb.buf, sb.len, &out, &err), 0);
+	msg_eq(&in, &out);
+	proto_msg_release(&out);
+	in.u.rejoin.count = PROTO_MAX_LIST + 1;
+	ck_assert_int_eq(proto_validate(&in, PROTO_MAX_FRAME, &err), -1);
+	ck_assert_str_eq(err.text, "frame REJOIN: field 'claims' count 4097 exceeds 4096");
+	strbuf_reset(&sb);
+	proto_encode(&sb, &in);
+	ck_assert_str_eq(decode_fails(&sb),
+			 "frame REJOIN: field 'claims' count 4097 exceeds 4096");
+	free(many);
 	strbuf_release(&sb);
 }
 END_TEST
@@ -753,6 +865,7 @@ START_TEST(test_type_names)
 	ck_assert_str_eq(proto_type_name(PROTO_HELLO), "HELLO");
 	ck_assert_str_eq(proto_type_name(PROTO_RUN), "RUN");
 	ck_assert_str_eq(proto_type_name(PROTO_SHUTDOWN), "SHUTDOWN");
+	ck_assert_str_eq(proto_type_name(PROTO_REJOIN), "REJOIN");
 	ck_assert_str_eq(proto_type_name(0), "unknown");
 	ck_assert_str_eq(proto_type_name(-3), "unknown");
 	ck_assert_str_eq(proto_type_name(PROTO_TYPE_MAX + 1), "unknown");
@@ -813,6 +926,7 @@ static Suite *proto_suite(void)
 	tcase_add_test(tc, test_read_evbuffer);
 	tcase_add_test(tc, test_bad_headers);
 	tcase_add_test(tc, test_bad_fields);
+	tcase_add_test(tc, test_rejoin_frames);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("fuzz");
