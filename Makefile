@@ -214,6 +214,7 @@ UNIT_TESTS += tests/unit/check_sched.c
 UNIT_TESTS += tests/unit/check_sched_memory.c
 UNIT_TESTS += tests/unit/check_sched_deadline.c
 UNIT_TESTS += tests/unit/check_sched_gpus.c
+UNIT_TESTS += tests/unit/check_sched_rejoin.c
 UNIT_TESTS += tests/unit/check_taskfile.c
 UNIT_TESTS += tests/unit/check_taskfile_syntax.c
 UNIT_TESTS += tests/unit/check_exec.c

@@ -77,6 +77,7 @@
  */
 #include "sched/sched.h"
 
+#include <errno.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -161,6 +162,7 @@ struct worker {
 					   which of its devices */
 	uint64_t done;
 	int alive, draining;
+	int claiming;			/* rejoining: takes no new task yet */
 	double deadline;		/* tasks must end by then; 0: none */
 	task_id_t *tasks;		/* running here */
 	size_t ntasks, atasks;
@@ -275,6 +277,11 @@ struct sched {
 
 	uint64_t count[TASK_NSTATES];
 	uint64_t submitted, retried, lost;
+
+	task_id_t *unclaimed;		/* restored RUNNING with no worker;
+					   may list some claimed since */
+	size_t nunclaimed_ids, aunclaimed;
+	uint64_t nunclaimed;		/* those still unclaimed */
 
 	struct strbuf reason;		/* computed task_info.reason */
 };
@@ -797,7 +804,7 @@ static struct worker *get_worker(struct sched *s, worker_id_t w)
 static void update_free(struct sched *s, worker_id_t id)
 {
 	struct worker *w = &s->workers[id];
-	int open = w->alive && !w->draining;
+	int open = w->alive && !w->draining && !w->claiming;
 	int want = open && w->cores_used < w->cores && !w->nheld;
 
 	wset_set(&s->freew, id, want);
@@ -1182,6 +1189,7 @@ void sched_destroy(struct sched *s)
 	free(s->edges);
 	free(s->endq);
 	free(s->outbox);
+	free(s->unclaimed);
 	strbuf_release(&s->reason);
 	free(s);
 }
@@ -1693,7 +1701,8 @@ static int reserve_cancel(struct sched *s, task_id_t first, task_id_t last)
 				continue;
 			}
 			in_run = 0;
-			if (st == TASK_RUNNING) {
+			if (st == TASK_RUNNING &&
+			    detail_of(s, g, i)->worker >= 0) {
 				struct worker *w =
 					&s->workers[detail_of(s, g, i)->worker];
 				if (TRY_GROW(w->tasks, w->atasks,
@@ -1723,7 +1732,9 @@ static void cancel_started(struct sched *s, struct group *g, uint64_t i,
 	struct detail *d = detail_of(s, g, i);
 	task_id_t id = g->first + i;
 
-	if (elem_state(g, i) == TASK_RUNNING) {
+	if (elem_state(g, i) == TASK_RUNNING && d->worker < 0) {
+		s->nunclaimed--;	/* restored, not claimed: no worker */
+	} else if (elem_state(g, i) == TASK_RUNNING) {
 		if (!unhold(s, d->worker, id))
 			worker_release(s, d->worker, id, &g->spec);
 		emit(s, EV_KILL, d->worker, id);
@@ -2383,4 +2394,119 @@ void sched_worker_set_deadline(struct sched *s, worker_id_t id, double end)
 	w->deadline = end > 0 ? end - SCHED_DEADLINE_MARGIN : 0;
 	if (end > 0 && w->deadline <= 0)
 		w->deadline = 1;	/* already past: nothing with a limit */
+}
+
+/* --- runs kept across a scheduler restart ----------------------------------
+ *
+ * A restarted scheduler learns from its journal which tasks were running
+ * when the old one died, and their workers may still run them: each such
+ * task is RUNNING with no worker ("unclaimed") until the worker that runs
+ * that very attempt rejoins and claims it, or until the server stops
+ * waiting and requeues what is left.  Its cores count against no worker
+ * meanwhile.  Any other claim (an unknown or ended task, one requeued or
+ * running elsewhere, another attempt) is refused, and the worker is told
+ * to stop that run: a refused claim never changes the table.  Unclaimed
+ * tasks are counted exactly (s->nunclaimed) and listed loosely (the list
+ * keeps ids claimed or cancelled since, which are skipped).
+ */
+
+int sched_restore_running(struct sched *s, task_id_t id, unsigned attempt)
+{
+	uint64_t i;
+	struct group *g = find_group(s, id, &i);
+
+	if (!g) {
+		errno = ENOENT;
+		return -1;
+	}
+	if (attempt == 0 || elem_state(g, i) != TASK_QUEUED) {
+		errno = EINVAL;
+		return -1;
+	}
+	s->unclaimed = vec_grow(s->unclaimed, &s->aunclaimed,
+				s->nunclaimed_ids + 1, sizeof(*s->unclaimed));
+	s->unclaimed[s->nunclaimed_ids++] = id;
+	s->nunclaimed++;
+	struct detail *d = detail_get(s, g, i);
+	d->attempts = attempt;
+	d->worker = -1;
+	d->start_time = 0;
+	d->end_time = 0;
+	set_state(s, g, i, TASK_RUNNING, 0);
+	return 0;
+}
+
+uint64_t sched_unclaimed(struct sched *s)
+{
+	return s->nunclaimed;
+}
+
+void sched_worker_claiming(struct sched *s, worker_id_t id, int on)
+{
+	struct worker *w = get_worker(s, id);
+
+	if (!w || w->claiming == !!on)
+		return;
+	w->claiming = !!on;
+	update_free(s, id);
+	if (on)
+		return;
+	/* open now: what was parked for want of it may fit */
+	for (size_t k = 0; k < s->nparked; k++)
+		heap_push(s, s->parked[k].g, s->parked[k].next,
+			  s->parked[k].end);
+	s->nparked = 0;
+}
+
+int sched_worker_claim(struct sched *s, worker_id_t id, task_id_t task,
+		       unsigned attempt, double running)
+{
+	struct worker *w = get_worker(s, id);
+	uint64_t i;
+	struct group *g = find_group(s, task, &i);
+	struct detail *d;
+
+	if (!w || !w->alive || !g || elem_state(g, i) != TASK_RUNNING)
+		return 0;
+	d = detail_of(s, g, i);
+	if (!d || d->attempts != attempt)
+		return 0;
+	if (d->worker == id)
+		return 1;		/* claimed twice: still its */
+	if (d->worker >= 0 || !fits(w, &g->spec))
+		return 0;
+	d->worker = id;
+	d->start_time = clock_wall() - (running > 0 ? running : 0);
+	worker_take(s, id, task, &g->spec);
+	if (--s->nunclaimed == 0)
+		s->nunclaimed_ids = 0;
+	return 1;
+}
+
+uint64_t sched_requeue_unclaimed(struct sched *s)
+{
+	uint64_t n = 0;
+
+	if (!s->nunclaimed) {
+		s->nunclaimed_ids = 0;
+		return 0;
+	}
+	enter(s);
+	for (size_t k = 0; k < s->nunclaimed_ids; k++) {
+		uint64_t i;
+		struct group *g = find_group(s, s->unclaimed[k], &i);
+		struct detail *d = detail_of(s, g, i);
+
+		if (elem_state(g, i) != TASK_RUNNING || !d || d->worker >= 0)
+			continue;
+		set_reason(d, "no worker claimed its run after a scheduler "
+			   "restart");
+		s->retried++;
+		requeue(s, g, i);
+		n++;
+	}
+	s->nunclaimed_ids = 0;
+	s->nunclaimed = 0;
+	leave(s);
+	return n;
 }

@@ -232,4 +232,40 @@ void sched_demand(struct sched *s, unsigned max_cores, uint64_t max_memory,
 #define SCHED_DEADLINE_MARGIN 10.0
 void sched_worker_set_deadline(struct sched *s, worker_id_t w, double end);
 
+/* Runs kept across a scheduler restart.  Workers outlive a scheduler
+ * that dies and rejoin the next one with the tasks they still run (or
+ * ran and have not reported); the journal's replay says which tasks
+ * were running.
+ *
+ * sched_restore_running: QUEUED task `id` becomes RUNNING as attempt
+ * `attempt` (>= 1) on no worker, "unclaimed", until a worker claims it
+ * or sched_requeue_unclaimed.  No hook runs.  -1 + errno ENOENT for an
+ * unknown id, EINVAL for attempt 0 or a task not QUEUED.
+ *
+ * sched_worker_claim: worker `w` says it runs `attempt` of task `id`,
+ * started `running` seconds ago.  1: the run is w's from now on (an
+ * unclaimed task of that attempt that fits w's free cores and memory,
+ * or one w already claimed); its end is w's next report of it, and a
+ * report that came with the rejoin (it ended while the scheduler was
+ * away) counts as that attempt's end.  0: anything else (unknown,
+ * ended, requeued, running elsewhere or as another attempt, a worker
+ * lost or unknown): the table is unchanged and the caller tells the
+ * worker to stop that run.
+ *
+ * sched_worker_claiming: while `on`, worker `w` takes no new task, so a
+ * rejoining worker is not handed work for cores its kept runs hold
+ * before it has claimed them all.
+ *
+ * sched_requeue_unclaimed: the server waited long enough (its grace
+ * period): every task still unclaimed goes back to QUEUED, its reason
+ * saying so, as a retry but not as a worker loss; returns how many.
+ * sched_unclaimed: how many tasks are unclaimed now (0: nothing left to
+ * wait for). */
+int sched_restore_running(struct sched *s, task_id_t id, unsigned attempt);
+int sched_worker_claim(struct sched *s, worker_id_t w, task_id_t id,
+		       unsigned attempt, double running);
+void sched_worker_claiming(struct sched *s, worker_id_t w, int on);
+uint64_t sched_requeue_unclaimed(struct sched *s);
+uint64_t sched_unclaimed(struct sched *s);
+
 #endif
