@@ -143,6 +143,7 @@ LIB_SRCS += src/util/vec.c
 CORE_SRCS += src/worker/exec.c
 CORE_SRCS += src/worker/gpus.c
 CORE_SRCS += src/worker/worker.c
+CORE_SRCS += src/worker/follow.c
 CORE_SRCS += src/worker/nanny.c
 
 # server: the scheduler process, its worker connections, its event fan-out,

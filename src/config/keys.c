@@ -91,6 +91,8 @@ const struct config_key config_keys[] = {
 	   "worker port; 0 picks a free one"),
 	KI("scheduler.http-port", "0", 0, 65535,
 	   "HTTP API and dashboard port; 0 picks a free one"),
+	K("scheduler.rejoin-grace", CONFIG_DURATION, "30s",
+	  "a restarted scheduler waits this long for its workers to claim the tasks that were running before it requeues them; 0: it does not wait"),
 
 	/* worker */
 	K("worker.heartbeat", CONFIG_DURATION, "5s",

@@ -513,6 +513,8 @@ static struct server *start_server(const struct run_opts *o,
 		.keep_address = o->run_file || o->bench_array,
 		.heartbeat_ms =
 			(unsigned)(config_get_num(cfg, "worker.heartbeat") * 1000),
+		.rejoin_grace =
+			(double)config_get_num(cfg, "scheduler.rejoin-grace"),
 	};
 	struct server *srv;
 

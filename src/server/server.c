@@ -332,6 +332,7 @@ struct server *server_create(struct event_base *base,
 		.heartbeat_ms = cfg->heartbeat_ms ? cfg->heartbeat_ms : 5000,
 		.missed_heartbeats = cfg->missed_heartbeats ?
 			cfg->missed_heartbeats : 3,
+		.rejoin_grace = cfg->rejoin_grace,
 	};
 	srv->workers = workers_create(base, srv->sched, srv->events, &wc, err);
 	if (!srv->workers)

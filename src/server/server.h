@@ -48,6 +48,7 @@ struct server_config {
 	const char *token;		/* NULL: read or create in state_dir */
 	unsigned heartbeat_ms;		/* 0: 5000 */
 	unsigned missed_heartbeats;	/* 0: 3 */
+	double rejoin_grace;		/* workers_config's (0: none) */
 	int keep_address;		/* leave an existing address file alone
 					   (a batch run beside a head job of the
 					   same name): publish only when none */

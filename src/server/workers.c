@@ -1,7 +1,7 @@
 /*
  * workers: connections from workers, from the first HELLO to the loss.
  * See workers.h for the protocol's course; the why of the write path is
- * at conn_write.
+ * at conn_write, that of rejoins at on_rejoin.
  */
 #include "server/workers.h"
 
@@ -55,6 +55,8 @@ struct conn {
 	struct strbuf out;
 	int dirty;
 	int shutdown_sent;
+	uint32_t claims_left;		/* runs AUTH announced, not yet in a
+					   REJOIN */
 };
 
 struct workers {
@@ -77,6 +79,8 @@ struct workers {
 	int need_dispatch;
 	int shutting_down;
 	char *shutdown_reason;
+	double rejoin_grace;		/* seconds */
+	struct event *grace_ev;		/* restored runs wait for workers */
 };
 
 static void schedule_flush(struct workers *wk)
@@ -211,6 +215,8 @@ static void send_shutdown(struct conn *c)
 
 /* --- message handlers ----------------------------------------------------- */
 
+static void grace_check(struct workers *wk);
+
 static int on_auth(struct conn *c, struct proto_msg *m)
 {
 	struct workers *wk = c->wk;
@@ -292,9 +298,108 @@ static int on_auth(struct conn *c, struct proto_msg *m)
 	strbuf_release(&mem);
 	if (wk->shutting_down)
 		send_shutdown(c);
+	if (a->tasks) {
+		/* no task for it until it has said what it runs */
+		c->claims_left = a->tasks;
+		sched_worker_claiming(wk->sched, w, 1);
+		log_msg(LOG_INFO, "worker '%s' says it kept %u task%s", c->name,
+			a->tasks, a->tasks == 1 ? "" : "s");
+	}
+	grace_check(wk);
 	wk->need_dispatch = 1;
 	struct events_job job = { c->job_id, c->job_index, c->job_end };
 	events_worker_joined_job(wk->events, w, &job);
+	return 0;
+}
+
+/* --- rejoins -----------------------------------------------------------
+ *
+ * A worker that outlived its scheduler (or its link) keeps its runs and
+ * lists them here, right after WELCOME.  sched takes back each run it
+ * knows as unclaimed (a restart restored it from the journal); every
+ * other claim is answered KILL, ahead of any RUN, so the worker stops
+ * that run before it may be sent the same task again.  Until the last
+ * claim AUTH announced is in, the worker gets no task.  Restored runs
+ * wait `rejoin_grace` seconds for their workers, from the first moment
+ * sched has any (a replay) to be seen here, then go back to the queue;
+ * the wait ends early once none is left unclaimed.
+ */
+
+static void on_grace(evutil_socket_t fd, short what, void *arg)
+{
+	struct workers *wk = arg;
+	uint64_t n;
+
+	(void)fd;
+	(void)what;
+	n = sched_requeue_unclaimed(wk->sched);
+	if (n)
+		log_msg(LOG_WARNING, "requeued %llu task%s no worker claimed "
+			"within %.0f s (scheduler.rejoin-grace)",
+			(unsigned long long)n, n == 1 ? "" : "s",
+			wk->rejoin_grace);
+	wk->need_dispatch = 1;
+	schedule_flush(wk);
+}
+
+static void grace_check(struct workers *wk)
+{
+	uint64_t n = sched_unclaimed(wk->sched);
+	int waiting = evtimer_pending(wk->grace_ev, NULL);
+
+	if (n && !waiting) {
+		struct timeval tv = { (time_t)wk->rejoin_grace,
+			(suseconds_t)((wk->rejoin_grace -
+				       (double)(time_t)wk->rejoin_grace) * 1e6) };
+		log_msg(LOG_INFO, "waiting up to %.0f s for the workers of %llu "
+			"running task%s to rejoin", wk->rejoin_grace,
+			(unsigned long long)n, n == 1 ? "" : "s");
+		evtimer_add(wk->grace_ev, &tv);
+	} else if (!n && waiting) {
+		log_msg(LOG_INFO, "every running task is claimed again");
+		evtimer_del(wk->grace_ev);
+	}
+}
+
+static int on_rejoin(struct conn *c, struct proto_msg *m)
+{
+	struct workers *wk = c->wk;
+	const struct proto_rejoin *j = &m->u.rejoin;
+	unsigned kept = 0;
+
+	if (c->st != CONN_READY) {
+		conn_drop(c, "'rejoin' before the handshake");
+		return -1;
+	}
+	if (j->count > c->claims_left) {
+		conn_drop(c, "'rejoin' lists more tasks than its 'auth' said");
+		return -1;
+	}
+	for (uint32_t k = 0; k < j->count; k++) {
+		const struct proto_claim *cl = &j->claims[k];
+
+		if (sched_worker_claim(wk->sched, c->wid, cl->task_id,
+				       cl->attempt,
+				       (double)cl->running_us / 1e6)) {
+			kept++;
+			continue;
+		}
+		struct proto_msg kill = { .type = PROTO_KILL };
+		kill.u.kill.task_id = cl->task_id;
+		conn_send(c, &kill);
+		log_msg(LOG_INFO, "worker '%s' claims task %llu (attempt %u), "
+			"which is not this scheduler's to take back: killing it",
+			c->name, (unsigned long long)cl->task_id, cl->attempt);
+	}
+	if (kept)
+		log_msg(LOG_INFO, "worker '%s' took back %u task%s", c->name,
+			kept, kept == 1 ? "" : "s");
+	c->claims_left -= j->count;
+	if (!c->claims_left) {
+		sched_worker_claiming(wk->sched, c->wid, 0);
+		wk->need_dispatch = 1;
+	}
+	grace_check(wk);
 	return 0;
 }
 
@@ -312,6 +417,17 @@ static int on_done(struct conn *c, struct proto_msg *m)
 	if (c->st != CONN_READY) {
 		conn_drop(c, "'done' before the handshake");
 		return -1;
+	}
+	/* The end of an older run of a task that runs here again (it ended
+	 * while its link was down, and the task was requeued meanwhile). */
+	struct task_info ti;
+	if (d->attempt && sched_task(c->wk->sched, d->task_id, &ti) == 0 &&
+	    ti.state == TASK_RUNNING && ti.worker == c->wid &&
+	    ti.attempts != d->attempt) {
+		log_msg(LOG_DEBUG, "task %llu on '%s': ignoring the end of "
+			"attempt %u, attempt %u runs", (unsigned long long)d->task_id,
+			c->name, d->attempt, ti.attempts);
+		return 0;
 	}
 	if (res.signal || res.exit_code)
 		log_msg(LOG_DEBUG, "task %llu on '%s' ended: exit %d signal %d%s%s",
@@ -340,6 +456,7 @@ static const handler_fn handlers[PROTO_TYPE_MAX + 1] = {
 	[PROTO_AUTH] = on_auth,
 	[PROTO_DONE] = on_done,
 	[PROTO_HEARTBEAT] = on_heartbeat,
+	[PROTO_REJOIN] = on_rejoin,
 };
 
 /* --- connection events ---------------------------------------------------- */
@@ -546,6 +663,7 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
 			m.u.heartbeat.running = wi.running;
 		conn_send(c, &m);
 	}
+	grace_check(wk);
 }
 
 
@@ -612,13 +730,16 @@ struct workers *workers_create(struct event_base *base, struct sched *s,
 		goto fail;
 	wk->flush_ev = event_new(base, -1, 0, on_flush, wk);
 	wk->tick_ev = event_new(base, -1, EV_PERSIST, on_tick, wk);
-	if (!wk->flush_ev || !wk->tick_ev) {
+	wk->grace_ev = evtimer_new(base, on_grace, wk);
+	wk->rejoin_grace = cfg->rejoin_grace > 0 ? cfg->rejoin_grace : 0;
+	if (!wk->flush_ev || !wk->tick_ev || !wk->grace_ev) {
 		errprintf(err, "cannot create loop events");
 		goto fail;
 	}
 	struct timeval tv = { wk->heartbeat_ms / 1000,
 			      (wk->heartbeat_ms % 1000) * 1000 };
 	event_add(wk->tick_ev, &tv);
+	grace_check(wk);
 	return wk;
 fail:
 	workers_destroy(wk);
@@ -638,6 +759,8 @@ void workers_destroy(struct workers *wk)
 		event_free(wk->flush_ev);
 	if (wk->tick_ev)
 		event_free(wk->tick_ev);
+	if (wk->grace_ev)
+		event_free(wk->grace_ev);
 	free(wk->byid);
 	free(wk->shutdown_reason);
 	free(wk);

@@ -7,10 +7,17 @@
  * registered with sched_worker_add before it gets WELCOME.  Its frames go
  * through a handler table keyed by frame type: DONE becomes
  * sched_task_finished, HEARTBEAT only proves it is alive; anything else is
- * a protocol error.  A worker silent for `missed_heartbeats` intervals,
- * or whose connection closes, is lost (sched_worker_lost).  A connection
- * that fails the handshake or sends a malformed frame is logged ("dropped
- * connection from ADDR: reason") and closed; everyone else is unaffected.
+ * a protocol error.  A worker that kept runs from an earlier scheduler
+ * or link says how many in AUTH and lists them in REJOIN frames: each is
+ * sched_worker_claim'ed, and one not taken back is answered KILL; the
+ * worker takes no task before the last is in.  Runs restored into sched
+ * (sched_restore_running, by a replay before or after workers_create)
+ * are requeued if still unclaimed `rejoin_grace` seconds after the
+ * scheduler first has them (it looks at every heartbeat tick).  A worker
+ * silent for `missed_heartbeats` intervals, or whose connection closes,
+ * is lost (sched_worker_lost).  A connection that fails the handshake or
+ * sends a malformed frame is logged ("dropped connection from ADDR:
+ * reason") and closed; everyone else is unaffected.
  *
  * Frames to workers (workers_send) are collected per connection and
  * written once per loop iteration, after one sched_dispatch when one was
@@ -43,6 +50,8 @@ struct workers_config {
 	const char *token;		/* copied */
 	unsigned heartbeat_ms;		/* > 0 */
 	unsigned missed_heartbeats;	/* > 0 */
+	double rejoin_grace;		/* seconds runs restored into sched
+					   wait for their workers; 0: none */
 };
 
 struct workers *workers_create(struct event_base *base, struct sched *s,

@@ -811,6 +811,19 @@ void exec_kill(struct exec *ex, task_id_t id)
 		}
 }
 
+void exec_discard(struct exec *ex, task_id_t id)
+{
+	for (struct exec_proc *p = ex->running; p; p = p->next)
+		if (p->id == id) {
+			int st;
+			kill(-p->pid, SIGKILL);
+			wait_pid(p->pid, &st, NULL);
+			proc_unlink(ex, p);
+			proc_release(ex, p);
+			return;
+		}
+}
+
 unsigned exec_running(const struct exec *ex)
 {
 	return ex->nrunning;

@@ -74,6 +74,10 @@ int exec_start(struct exec *ex, const struct exec_task *t, struct err *err);
 /* Stop a running task: TERM, then KILL after the grace period; the done
  * callback reports it. */
 void exec_kill(struct exec *ex, task_id_t id);
+/* Stop a running task at once (SIGKILL to its group) and reap it; the
+ * done callback is not called.  For a run nobody will hear of, whose id
+ * may be started again right after. */
+void exec_discard(struct exec *ex, task_id_t id);
 unsigned exec_running(const struct exec *ex);
 
 /* Seconds between TERM and KILL (default 5). */

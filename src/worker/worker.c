@@ -8,6 +8,17 @@
  * queue and the link is easiest to check beside the others.  Its
  * sections: the queue and the link, messages from the scheduler, the
  * connection, stop signals, then worker_run.
+ *
+ * Runs outlive the link.  A lost scheduler may come back (restarted on
+ * the same state directory, or the same one after a network cut), so
+ * the tasks that run keep running and the ends of those that finish
+ * meanwhile are kept (`away`).  On the next AUTH the worker announces
+ * them, lists them in REJOIN frames once the scheduler has proved
+ * itself, then reports the kept ends; the scheduler answers KILL for
+ * each run it does not take back.  Such a run (a slot marked `kept`)
+ * is killed at once and not reported, so that its id is free for the
+ * RUN of a later attempt that may follow the KILL.  Tasks not started
+ * yet are dropped with the link: the scheduler requeues those.
  */
 #include "worker/worker.h"
 
@@ -34,8 +45,10 @@
 #include "util/strbuf.h"
 #include "worker/exec.h"
 #include "worker/gpus.h"
+#include "worker/follow.h"
 #include "util/clock.h"
 #include "util/vec.h"
+#include "util/xalloc.h"
 
 #define HANDSHAKE_TIMEOUT 10	/* seconds from connect to WELCOME */
 
@@ -51,9 +64,21 @@
  */
 struct slot {
 	task_id_t id;
-	unsigned cores;
+	uint32_t attempt;
+	unsigned cores;			/* 0 once killed: free at once */
 	uint64_t memory;
 	uint64_t gpus;			/* a bit per index in worker.gpus */
+	double started;			/* monotonic */
+	int kept;			/* ran on across a lost link */
+	int killed;			/* KILL came; its end is reported */
+};
+
+/* The end of a run that came while no scheduler listened. */
+struct away {
+	task_id_t id;
+	uint32_t attempt;
+	struct task_result res;		/* res.reason: `reason` */
+	char *reason;
 };
 
 enum link_state {
@@ -72,6 +97,10 @@ struct worker {
 	enum link_state st;
 	char name[300];
 	char host[256];
+	char shost[256];		/* the scheduler: from the options, */
+	uint16_t sport;			/* then as `follow` finds it */
+	char token[65];
+	struct follow follow;
 	uint8_t sn[PROTO_NONCE_SIZE], cn[PROTO_NONCE_SIZE];
 	uint32_t wid;
 	unsigned heartbeat_ms;
@@ -88,6 +117,12 @@ struct worker {
 	size_t nheld, aheld;
 	struct slot *slots;		/* started, holding cores */
 	size_t nslots, aslots;
+	struct away *away;		/* ends not reported yet */
+	size_t naway, aaway;
+	struct proto_claim *claims;	/* announced in AUTH, listed after
+					   WELCOME */
+	uint32_t nclaims;
+	size_t aclaims;
 	unsigned cores_used;
 	uint64_t memory_used;
 	struct gpus gpus;		/* what it offers */
@@ -209,12 +244,35 @@ static void finish(struct worker *w, int code)
 	event_base_loopbreak(w->base);
 }
 
-static void report(struct worker *w, task_id_t id,
+/* Keep an end for the next scheduler. */
+static void keep_away(struct worker *w, task_id_t id, uint32_t attempt,
+		      const struct task_result *res)
+{
+	struct away *a;
+
+	w->away = vec_grow(w->away, &w->aaway, w->naway + 1, sizeof(*w->away));
+	a = &w->away[w->naway++];
+	a->id = id;
+	a->attempt = attempt;
+	a->res = *res;
+	a->reason = res->reason ? xstrdup(res->reason) : NULL;
+	a->res.reason = a->reason;
+}
+
+static void drop_away(struct worker *w)
+{
+	for (size_t k = 0; k < w->naway; k++)
+		free(w->away[k].reason);
+	w->naway = 0;
+}
+
+static void report(struct worker *w, task_id_t id, uint32_t attempt,
 		   const struct task_result *res)
 {
 	struct proto_msg m = { .type = PROTO_DONE };
 
 	m.u.done.task_id = id;
+	m.u.done.attempt = attempt;
 	m.u.done.exit_code = res->exit_code;
 	m.u.done.signal = res->signal;
 	m.u.done.runtime_us = (uint64_t)(res->runtime * 1e6);
@@ -225,22 +283,45 @@ static void report(struct worker *w, task_id_t id,
 		res->reason ? ": " : "", res->reason ? res->reason : "");
 	if (w->st == LINK_READY)
 		send_msg(w, &m);
+	else
+		keep_away(w, id, attempt, res);
 	check_soon(w);
 }
 
-/* Give back a started task's cores; 0 when it held none (killed). */
-static int release(struct worker *w, task_id_t id)
+static struct slot *slot_of(struct worker *w, task_id_t id)
 {
-	for (size_t k = 0; k < w->nslots; k++) {
-		if (w->slots[k].id == id) {
-			w->cores_used -= w->slots[k].cores;
-			w->memory_used -= w->slots[k].memory;
-			w->gpus_used &= ~w->slots[k].gpus;
-			w->slots[k] = w->slots[--w->nslots];
-			return 1;
-		}
-	}
-	return 0;
+	for (size_t k = 0; k < w->nslots; k++)
+		if (w->slots[k].id == id)
+			return &w->slots[k];
+	return NULL;
+}
+
+/* Give back a started task's cores (a killed one gave them at once). */
+static void free_cores(struct worker *w, struct slot *sl)
+{
+	w->cores_used -= sl->cores;
+	w->memory_used -= sl->memory;
+	w->gpus_used &= ~sl->gpus;
+	sl->cores = 0;
+	sl->memory = 0;
+	sl->gpus = 0;
+}
+
+/* A started task is over: give back its cores and forget it.  Returns
+ * 1 when it held cores (it was not killed), with its attempt in
+ * *attempt (0 when the task is not known here). */
+static int release(struct worker *w, task_id_t id, uint32_t *attempt)
+{
+	struct slot *sl = slot_of(w, id);
+	int held;
+
+	*attempt = sl ? sl->attempt : 0;
+	if (!sl)
+		return 0;
+	held = !sl->killed;
+	free_cores(w, sl);
+	*sl = w->slots[--w->nslots];
+	return held;
 }
 
 static int fits(const struct worker *w, const struct proto_run *r)
@@ -283,8 +364,11 @@ static void start(struct worker *w, struct proto_run *r)
 		(unsigned long long)r->task_id, gpus ? " on GPUs " : "",
 		visible.buf);
 	w->slots = vec_grow(w->slots, &w->aslots, w->nslots + 1, sizeof(*w->slots));
-	w->slots[w->nslots++] = (struct slot){ r->task_id, r->cores,
-					       r->memory_limit, gpus };
+	w->slots[w->nslots++] = (struct slot){
+		.id = r->task_id, .attempt = r->attempt, .cores = r->cores,
+		.memory = r->memory_limit, .gpus = gpus,
+		.started = clock_monotonic(),
+	};
 	w->cores_used += r->cores;
 	w->memory_used += r->memory_limit;
 	if (exec_start(w->ex, &t, &err) < 0) {
@@ -294,8 +378,9 @@ static void start(struct worker *w, struct proto_run *r)
 		res.reason = reason;
 		log_msg(LOG_WARNING, "task %llu: %s",
 			(unsigned long long)r->task_id, reason);
-		release(w, r->task_id);
-		report(w, r->task_id, &res);
+		uint32_t attempt;
+		release(w, r->task_id, &attempt);
+		report(w, r->task_id, r->attempt, &res);
 	}
 	strbuf_release(&visible);
 }
@@ -323,10 +408,11 @@ static void pump(struct worker *w)
 static void exec_done(void *arg, task_id_t id, const struct task_result *res)
 {
 	struct worker *w = arg;
+	uint32_t attempt;
 
-	if (release(w, id))
+	if (release(w, id, &attempt))
 		pump(w);
-	report(w, id, res);
+	report(w, id, attempt, res);
 }
 
 static void drop_held(struct worker *w)
@@ -349,10 +435,23 @@ static void reset_exec(struct worker *w)
 	if (w->nheld)
 		log_msg(LOG_WARNING, "dropping %zu tasks not started", w->nheld);
 	drop_held(w);
+	drop_away(w);
 	w->nslots = 0;
 	w->cores_used = 0;
 	w->memory_used = 0;
 	w->gpus_used = 0;
+	w->noop_running = 0;
+}
+
+/* The link is gone, the runs stay (see the top of the file). */
+static void keep_runs(struct worker *w)
+{
+	if (w->nheld)
+		log_msg(LOG_INFO, "dropping %zu tasks not started: the "
+			"scheduler requeues them", w->nheld);
+	drop_held(w);
+	for (size_t k = 0; k < w->nslots; k++)
+		w->slots[k].kept = 1;
 	w->noop_running = 0;
 }
 
@@ -384,22 +483,26 @@ static void link_down(struct worker *w, const char *why)
 		finish(w, WORKER_EXIT_OK);
 		return;
 	}
-	/* Closed right after our proof: the scheduler did not accept it. */
-	if (was == LINK_AUTH && !strcmp(why, "connection closed")) {
+	/* Closed right after our proof: the scheduler did not accept it,
+	 * unless it is a new one with a new token, which the next attempt
+	 * reads. */
+	if (was == LINK_AUTH && !strcmp(why, "connection closed") &&
+	    !follow_token_changed(&w->follow, w->token)) {
 		log_msg(LOG_ERR, "scheduler at '%s:%u' refused this worker "
-			"(wrong token?)", w->o->host, w->o->port);
+			"(wrong token?)", w->shost, w->sport);
 		reset_exec(w);
 		finish(w, WORKER_EXIT_USAGE);
 		return;
 	}
 	if (was == LINK_READY) {
-		log_msg(LOG_WARNING, "lost the scheduler at '%s:%u': %s",
-			w->o->host, w->o->port, why);
-		reset_exec(w);
+		log_msg(LOG_WARNING, "lost the scheduler at '%s:%u': %s; "
+			"keeping %zu running task%s", w->shost, w->sport, why,
+			w->nslots, w->nslots == 1 ? "" : "s");
+		keep_runs(w);
 		w->backoff = 0;
 	} else {
 		log_msg(LOG_DEBUG, "cannot reach the scheduler at '%s:%u': %s",
-			w->o->host, w->o->port, why);
+			w->shost, w->sport, why);
 	}
 	if (!w->gone_since)
 		w->gone_since = clock_monotonic();
@@ -435,6 +538,62 @@ static void job_from_env(struct proto_auth *a)
 	}
 }
 
+/* What AUTH announces and REJOIN lists: the runs going on (not those
+ * being killed) and the ends kept, as they are now.  Between AUTH and
+ * WELCOME nothing starts, so a run that ends meanwhile is still listed,
+ * its end among those reported after the list. */
+static void snapshot_claims(struct worker *w)
+{
+	double now = clock_monotonic();
+
+	w->nclaims = 0;
+	w->claims = vec_grow(w->claims, &w->aclaims, w->nslots + w->naway,
+			     sizeof(*w->claims));
+	for (size_t k = 0; k < w->nslots; k++) {
+		const struct slot *sl = &w->slots[k];
+		if (!sl->killed)
+			w->claims[w->nclaims++] = (struct proto_claim){
+				sl->id, sl->attempt,
+				(uint64_t)((now - sl->started) * 1e6) };
+	}
+	for (size_t k = 0; k < w->naway; k++)
+		w->claims[w->nclaims++] = (struct proto_claim){
+			w->away[k].id, w->away[k].attempt,
+			(uint64_t)(w->away[k].res.runtime * 1e6) };
+}
+
+/* Right after WELCOME: the runs announced, then the ends kept. */
+static void send_claims(struct worker *w)
+{
+	size_t ended = w->naway;
+
+	for (uint32_t k = 0; k < w->nclaims; k += PROTO_MAX_LIST) {
+		struct proto_msg m = { .type = PROTO_REJOIN };
+		m.u.rejoin.count = w->nclaims - k < PROTO_MAX_LIST ?
+			w->nclaims - k : PROTO_MAX_LIST;
+		m.u.rejoin.claims = &w->claims[k];
+		send_msg(w, &m);
+	}
+	for (size_t k = 0; k < w->naway; k++) {
+		struct away *a = &w->away[k];
+		struct proto_msg m = { .type = PROTO_DONE };
+		m.u.done.task_id = a->id;
+		m.u.done.attempt = a->attempt;
+		m.u.done.exit_code = a->res.exit_code;
+		m.u.done.signal = a->res.signal;
+		m.u.done.runtime_us = (uint64_t)(a->res.runtime * 1e6);
+		m.u.done.peak_memory = a->res.peak_memory;
+		m.u.done.reason = a->reason ? a->reason : (char *)"";
+		send_msg(w, &m);
+	}
+	drop_away(w);
+	if (w->nclaims)
+		log_msg(LOG_INFO, "told the scheduler of %u task%s kept from "
+			"before (%zu ended meanwhile)", w->nclaims,
+			w->nclaims == 1 ? "" : "s", ended);
+	w->nclaims = 0;
+}
+
 static int on_hello(struct worker *w, struct proto_msg *m)
 {
 	struct proto_msg a = { .type = PROTO_AUTH };
@@ -449,7 +608,7 @@ static int on_hello(struct worker *w, struct proto_msg *m)
 		return -1;
 	}
 	memcpy(a.u.auth.nonce, w->cn, sizeof(w->cn));
-	proto_mac(w->o->token, "worker", w->sn, w->cn, a.u.auth.mac);
+	proto_mac(w->token, "worker", w->sn, w->cn, a.u.auth.mac);
 	a.u.auth.name = w->name;
 	a.u.auth.host = w->host;
 	a.u.auth.pid = (uint32_t)getpid();
@@ -457,6 +616,8 @@ static int on_hello(struct worker *w, struct proto_msg *m)
 	a.u.auth.memory = w->o->memory;
 	a.u.auth.gpus = w->gpus.n;
 	job_from_env(&a.u.auth);
+	snapshot_claims(w);
+	a.u.auth.tasks = w->nclaims;
 	send_msg(w, &a);
 	w->st = LINK_AUTH;
 	return 0;
@@ -470,10 +631,15 @@ static int on_welcome(struct worker *w, struct proto_msg *m)
 		link_down(w, "unexpected 'welcome'");
 		return -1;
 	}
-	proto_mac(w->o->token, "server", w->cn, w->sn, want);
+	proto_mac(w->token, "server", w->cn, w->sn, want);
+	if (!proto_mac_equal(want, m->u.welcome.mac) &&
+	    follow_token_changed(&w->follow, w->token)) {
+		link_down(w, "the token changed");
+		return -1;
+	}
 	if (!proto_mac_equal(want, m->u.welcome.mac)) {
 		log_msg(LOG_ERR, "scheduler at '%s:%u' does not know the token; "
-			"not working for it", w->o->host, w->o->port);
+			"not working for it", w->shost, w->sport);
 		w->st = LINK_HELLO;	/* not a refusal: do not log one */
 		finish(w, WORKER_EXIT_USAGE);
 		return -1;
@@ -490,7 +656,8 @@ static int on_welcome(struct worker *w, struct proto_msg *m)
 			      (w->heartbeat_ms % 1000) * 1000 };
 	event_add(w->hb_ev, &tv);
 	log_msg(LOG_DEBUG, "joined the scheduler at '%s:%u' as worker %u",
-		w->o->host, w->o->port, w->wid);
+		w->shost, w->sport, w->wid);
+	send_claims(w);
 	return 0;
 }
 
@@ -510,7 +677,7 @@ static int on_run(struct worker *w, struct proto_msg *m)
 	}
 	if (w->o->bench_noop) {
 		struct task_result res = { 0 };
-		report(w, r->task_id, &res);
+		report(w, r->task_id, r->attempt, &res);
 		return 0;
 	}
 	if (r->cores > w->o->cores || r->gpus > w->gpus.n ||
@@ -524,7 +691,7 @@ static int on_run(struct worker *w, struct proto_msg *m)
 			"%llu bytes: more than this worker has",
 			(unsigned long long)r->task_id, r->cores, r->gpus,
 			(unsigned long long)r->memory_limit);
-		report(w, r->task_id, &res);
+		report(w, r->task_id, r->attempt, &res);
 		return 0;
 	}
 	w->held = vec_grow(w->held, &w->aheld, w->nheld + 1, sizeof(*w->held));
@@ -545,20 +712,43 @@ static int on_kill(struct worker *w, struct proto_msg *m)
 		if (w->held[k].u.run.task_id != id)
 			continue;
 		struct task_result res = { .reason = "cancelled" };
+		uint32_t attempt = w->held[k].u.run.attempt;
 		log_msg(LOG_DEBUG, "dropping task %llu before its start",
 			(unsigned long long)id);
 		proto_msg_release(&w->held[k]);
 		memmove(&w->held[k], &w->held[k + 1],
 			(w->nheld - k - 1) * sizeof(*w->held));
 		w->nheld--;
-		report(w, id, &res);
+		report(w, id, attempt, &res);
 		pump(w);
+		return 0;
+	}
+	struct slot *sl = slot_of(w, id);
+	if (sl && sl->kept) {
+		/* A run from before the link was lost that the scheduler
+		 * does not take back (or now cancels): gone at once, so a
+		 * RUN of its next attempt finds the id free. */
+		uint32_t attempt;
+		log_msg(LOG_INFO, "killing task %llu (attempt %u), kept "
+			"across a lost link: the scheduler stops it",
+			(unsigned long long)id, sl->attempt);
+		exec_discard(w->ex, id);
+		release(w, id, &attempt);
+		pump(w);
+		return 0;
+	}
+	if (!sl) {
+		log_msg(LOG_DEBUG, "task %llu to kill is not running here",
+			(unsigned long long)id);
 		return 0;
 	}
 	log_msg(LOG_DEBUG, "killing task %llu", (unsigned long long)id);
 	exec_kill(w->ex, id);
-	if (release(w, id))
+	if (!sl->killed) {
+		free_cores(w, sl);
+		sl->killed = 1;
 		pump(w);
+	}
 	return 0;
 }
 
@@ -656,10 +846,10 @@ static void try_connect(struct worker *w)
 	char portstr[16];
 	int rc;
 
-	snprintf(portstr, sizeof(portstr), "%u", w->o->port);
+	snprintf(portstr, sizeof(portstr), "%u", w->sport);
 	hints.ai_family = AF_UNSPEC;
 	hints.ai_socktype = SOCK_STREAM;
-	rc = getaddrinfo(w->o->host, portstr, &hints, &res);
+	rc = getaddrinfo(w->shost, portstr, &hints, &res);
 	if (rc) {
 		link_down(w, gai_strerror(rc));
 		return;
@@ -706,18 +896,25 @@ static void reconnect_cb(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	if (w->o->state_dir && scheduler_ended(w)) {
 		log_msg(LOG_DEBUG, "the scheduler ended; leaving");
+		reset_exec(w);
 		finish(w, WORKER_EXIT_OK);
 		return;
 	}
 	if (w->gone_since && clock_monotonic() - w->gone_since > w->death_timeout) {
 		/* Never welcomed: a failure of the job, not the end of one. */
 		log_msg(LOG_ERR, "scheduler at '%s:%u' %s for %.0f s; exiting",
-			w->o->host, w->o->port,
+			w->shost, w->sport,
 			w->joined ? "gone" : "never answered",
 			clock_monotonic() - w->gone_since);
+		reset_exec(w);
 		finish(w, w->joined ? WORKER_EXIT_GONE : WORKER_EXIT_NEVER);
 		return;
 	}
+	/* A restarted scheduler may listen elsewhere, with a new token. */
+	if (follow_refresh(&w->follow, w->shost, &w->sport, w->token))
+		log_msg(LOG_INFO, "read the scheduler's address '%s:%u' and "
+			"token anew from the state directory", w->shost,
+			w->sport);
 	try_connect(w);
 }
 
@@ -854,6 +1051,10 @@ int worker_run(const struct worker_opts *o)
 
 	w.o = o;
 	w.exit_code = WORKER_EXIT_ERROR;
+	snprintf(w.shost, sizeof(w.shost), "%s", o->host ? o->host : "");
+	w.sport = o->port;
+	snprintf(w.token, sizeof(w.token), "%s", o->token ? o->token : "");
+	follow_init(&w.follow, o->state_dir, w.shost, w.sport, w.token);
 	strbuf_init(&w.out, 0);
 	struct err err = { "" };
 	if (gpus_detect(&w.gpus, o->gpus, "worker.gpus", &err) < 0) {
@@ -942,8 +1143,11 @@ out:
 		event_base_free(w.base);
 	gpus_release(&w.gpus);
 	drop_held(&w);
+	drop_away(&w);
 	free(w.held);
 	free(w.slots);
+	free(w.away);
+	free(w.claims);
 	strbuf_release(&w.out);
 	return rc;
 }

@@ -3,11 +3,20 @@
  * the token and checks the scheduler's proof (proto.h), announces its
  * cores, GPUs and memory, runs what it is sent with exec.h, reports each end,
  * and exchanges heartbeats.  While the scheduler is unreachable it keeps
- * trying to reconnect (its running tasks are killed: the scheduler has
- * requeued them) and gives up after `death_timeout` seconds, or at once
- * when the scheduler has removed its address file (it ended in order).
- * One that never joined a scheduler in that time says so in its exit
- * status (WORKER_EXIT_NEVER).
+ * trying to reconnect, its running tasks running on and the ends of those
+ * that finish kept, and gives up (killing them) after `death_timeout`
+ * seconds, or at once when the scheduler has removed its address file
+ * (it ended in order).  One that never joined a scheduler in that time
+ * says so in its exit status (WORKER_EXIT_NEVER).
+ *
+ * Rejoining: before each reconnect it reads the state directory's address
+ * and token files anew, as far as they named the scheduler and token it
+ * was given (follow.h), so it finds a scheduler restarted with a new port
+ * and token.  It tells the scheduler it joins which tasks it runs, and
+ * reports the ends it kept; the scheduler takes back the runs it knows
+ * (after a restart, from its journal) and has the others killed (worker.c
+ * and cluster-protocol(7) say how).  Tasks it held without starting them
+ * are dropped with the link.
  *
  * SHUTDOWN from the scheduler, or SIGTERM: no new tasks, the running ones
  * finish, then the worker leaves and exits 0.  A second SIGTERM kills the
