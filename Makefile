@@ -222,6 +222,7 @@ UNIT_TESTS += tests/unit/check_exec.c
 UNIT_TESTS += tests/unit/check_gpus.c
 UNIT_TESTS += tests/unit/check_server.c
 UNIT_TESTS += tests/unit/check_events.c
+UNIT_TESTS += tests/unit/check_workers_rejoin.c
 UNIT_TESTS += tests/unit/check_manager.c
 UNIT_TESTS += tests/unit/check_pool_wiring.c
 UNIT_TESTS += tests/unit/check_api_pool.c

@@ -335,7 +335,7 @@ static void on_grace(evutil_socket_t fd, short what, void *arg)
 	n = sched_requeue_unclaimed(wk->sched);
 	if (n)
 		log_msg(LOG_WARNING, "requeued %llu task%s no worker claimed "
-			"within %.0f s (scheduler.rejoin-grace)",
+			"within %g s (scheduler.rejoin-grace)",
 			(unsigned long long)n, n == 1 ? "" : "s",
 			wk->rejoin_grace);
 	wk->need_dispatch = 1;
@@ -351,7 +351,7 @@ static void grace_check(struct workers *wk)
 		struct timeval tv = { (time_t)wk->rejoin_grace,
 			(suseconds_t)((wk->rejoin_grace -
 				       (double)(time_t)wk->rejoin_grace) * 1e6) };
-		log_msg(LOG_INFO, "waiting up to %.0f s for the workers of %llu "
+		log_msg(LOG_INFO, "waiting up to %g s for the workers of %llu "
 			"running task%s to rejoin", wk->rejoin_grace,
 			(unsigned long long)n, n == 1 ? "" : "s");
 		evtimer_add(wk->grace_ev, &tv);
