@@ -5,7 +5,11 @@
  * refused, restored runs requeued once the grace period is over (the
  * restore made after the server started, as a late replay would), and
  * the end of an older attempt ignored.  The server's loop is pumped by
- * hand between the test's steps.
+ * hand between the test's steps.  The last tests run a real worker
+ * (worker_run) in a child process, end its scheduler under a running
+ * task and start another on the same port that has that task restored:
+ * the worker's run is taken back and its end counts, whether it ends
+ * after the rejoin or before it.
  */
 #include <check.h>
 #include <errno.h>
@@ -15,7 +19,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -26,6 +33,7 @@
 #include "server/server.h"
 #include "util/log.h"
 #include "util/strbuf.h"
+#include "worker/worker.h"
 
 #define TOKEN "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
 #define LIT(s) ((char *)(s))
@@ -49,10 +57,11 @@ static double now_s(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-static void start(double grace)
+static void start_on(double grace, uint16_t port)
 {
 	struct server_config cfg = {
 		.bind = "127.0.0.1",
+		.port = port,
 		.token = TOKEN,
 		.heartbeat_ms = 100,
 		.missed_heartbeats = 50,	/* no loss while a test thinks */
@@ -66,6 +75,11 @@ static void start(double grace)
 	srv = server_create(base, &cfg, &err);
 	ck_assert_msg(srv != NULL, "server_create: %s", err.text);
 	server_set_prefetch(srv, 0);
+}
+
+static void start(double grace)
+{
+	start_on(grace, 0);
 }
 
 static void setup_long(void)
@@ -422,6 +436,165 @@ START_TEST(claimed_within_the_grace_stays)
 }
 END_TEST
 
+/* --- a real worker -------------------------------------------------------- */
+
+static pid_t start_worker(uint16_t port)
+{
+	pid_t pid = fork();
+
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		struct worker_opts o = {
+			.host = "127.0.0.1",
+			.port = port,
+			.name = "real",
+			.token = TOKEN,
+			.cores = 1,
+			.memory = 1ULL << 30,
+			.death_timeout = 20,
+		};
+		/* not the scheduler's listener: a new one binds the port */
+		for (int fd = 3; fd < 1024; fd++)
+			close(fd);
+		_exit(worker_run(&o));
+	}
+	return pid;
+}
+
+static task_id_t submit_sh(const char *script)
+{
+	char *argv[] = { LIT("/bin/sh"), LIT("-c"), (char *)script, NULL };
+	struct task_spec spec = { .argv = argv, .cores = 1,
+				  .stdout_path = "/dev/null",
+				  .stderr_path = "/dev/null" };
+	task_id_t first;
+
+	ck_assert_int_eq(sched_submit(server_sched(srv), &spec, &first, NULL,
+				      NULL), 0);
+	return first;
+}
+
+static int exists(const char *dir, const char *name)
+{
+	char path[300];
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	return access(path, F_OK) == 0;
+}
+
+/* Pump until `name` exists in `dir`, for at most `secs`. */
+static int wait_file(const char *dir, const char *name, double secs)
+{
+	double until = now_s() + secs;
+
+	while (!exists(dir, name)) {
+		if (now_s() > until)
+			return 0;
+		pump();
+		usleep(1000);
+	}
+	return 1;
+}
+
+static void end_worker(pid_t pid)
+{
+	int status = -1;
+	double until = now_s() + 10;
+
+	server_shutdown_workers(srv, "test over");
+	while (waitpid(pid, &status, WNOHANG) == 0 && now_s() < until) {
+		pump();
+		usleep(1000);
+	}
+	if (status == -1)
+		kill(pid, SIGKILL);
+	ck_assert(WIFEXITED(status));
+	ck_assert_int_eq(WEXITSTATUS(status), WORKER_EXIT_OK);
+}
+
+/* The task appends a line to `runs` as it starts and touches `end` once
+ * `go` exists.  The scheduler is replaced while it runs; `away` says
+ * whether it ends before the new scheduler is up. */
+static void replace_scheduler_under_a_task(int away)
+{
+	char dir[] = "/tmp/check_workers_rejoin.XXXXXX", cmd[1024];
+	uint16_t port = server_port(srv);
+
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	snprintf(cmd, sizeof(cmd), "echo run >>%s/runs; while [ ! -e %s/go ]; "
+		 "do sleep 0.05; done; touch %s/end", dir, dir, dir);
+	task_id_t t = submit_sh(cmd);
+	pid_t pid = start_worker(port);
+	ck_assert(wait_file(dir, "runs", 10));
+	ck_assert(wait_state(t, TASK_RUNNING, 1));
+
+	/* The scheduler goes; the run goes on. */
+	server_destroy(srv);
+	event_base_free(base);
+	if (away) {
+		char go[300];
+		snprintf(go, sizeof(go), "%s/go", dir);
+		close(open(go, O_CREAT | O_WRONLY, 0600));
+		double until = now_s() + 10;
+		while (!exists(dir, "end") && now_s() < until)
+			usleep(10000);
+		ck_assert(exists(dir, "end"));
+	}
+	ck_assert_int_eq(kill(pid, 0), 0);
+
+	/* Another on the same port, its journal (here: by hand) saying the
+	 * task was running as its first attempt. */
+	start_on(60, port);
+	ck_assert_uint_eq(submit_sh(cmd), t);
+	restore(t, 1);
+	if (!away) {
+		double until = now_s() + 10;
+		while (sched_unclaimed(server_sched(srv)) && now_s() < until) {
+			pump();
+			usleep(1000);
+		}
+		ck_assert_uint_eq(sched_unclaimed(server_sched(srv)), 0);
+		ck_assert_int_eq(info_of(t).state, TASK_RUNNING);
+		ck_assert_int_ge(info_of(t).worker, 0);
+		char go[300];
+		snprintf(go, sizeof(go), "%s/go", dir);
+		close(open(go, O_CREAT | O_WRONLY, 0600));
+	}
+	ck_assert(wait_state(t, TASK_DONE, 15));
+	struct task_info ti = info_of(t);
+	ck_assert_uint_eq(ti.attempts, 1);	/* no second run */
+	ck_assert_int_eq(ti.exit_code, 0);
+	ck_assert(ti.runtime > 0);
+
+	/* It ran once, and the worker takes new work. */
+	char path[300];
+	struct strbuf sb = STRBUF_INIT;
+	snprintf(path, sizeof(path), "%s/runs", dir);
+	ck_assert_int_eq(strbuf_read_file(&sb, path), 0);
+	ck_assert_str_eq(sb.buf, "run\n");
+	strbuf_release(&sb);
+	task_id_t next = submit_sh("exit 0");
+	ck_assert(wait_state(next, TASK_DONE, 10));
+	end_worker(pid);
+	for (const char *f = "runs\0go\0end\0"; *f; f += strlen(f) + 1) {
+		snprintf(path, sizeof(path), "%s/%s", dir, f);
+		unlink(path);
+	}
+	rmdir(dir);
+}
+
+START_TEST(real_worker_keeps_its_run)
+{
+	replace_scheduler_under_a_task(0);
+}
+END_TEST
+
+START_TEST(real_worker_reports_an_end_from_while_away)
+{
+	replace_scheduler_under_a_task(1);
+}
+END_TEST
+
 static Suite *rejoin_suite(void)
 {
 	Suite *su = suite_create("workers_rejoin");
@@ -439,6 +612,13 @@ static Suite *rejoin_suite(void)
 	tcase_set_timeout(tc, 30);
 	tcase_add_test(tc, unclaimed_run_is_requeued_after_the_grace);
 	tcase_add_test(tc, claimed_within_the_grace_stays);
+	suite_add_tcase(su, tc);
+
+	tc = tcase_create("real worker");
+	tcase_add_checked_fixture(tc, setup_long, teardown);
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, real_worker_keeps_its_run);
+	tcase_add_test(tc, real_worker_reports_an_end_from_while_away);
 	suite_add_tcase(su, tc);
 	return su;
 }
