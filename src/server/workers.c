@@ -2,6 +2,11 @@
  * workers: connections from workers, from the first HELLO to the loss.
  * See workers.h for the protocol's course; the why of the write path is
  * at conn_write, that of rejoins at on_rejoin.
+ *
+ * One file, over the usual size, because every part of it (accept, the
+ * handshake, the frame handlers, rejoins, heartbeats, the write path)
+ * changes the same struct conn and struct workers, and a connection's
+ * course is easiest to follow in one place.
  */
 #include "server/workers.h"
 
@@ -356,7 +361,8 @@ static void grace_check(struct workers *wk)
 			(unsigned long long)n, n == 1 ? "" : "s");
 		evtimer_add(wk->grace_ev, &tv);
 	} else if (!n && waiting) {
-		log_msg(LOG_INFO, "every running task is claimed again");
+		log_msg(LOG_INFO, "no running task waits for its worker any "
+			"more");
 		evtimer_del(wk->grace_ev);
 	}
 }
@@ -365,7 +371,8 @@ static int on_rejoin(struct conn *c, struct proto_msg *m)
 {
 	struct workers *wk = c->wk;
 	const struct proto_rejoin *j = &m->u.rejoin;
-	unsigned kept = 0;
+	unsigned kept = 0, killed = 0;
+	const struct proto_claim *first_killed = NULL;
 
 	if (c->st != CONN_READY) {
 		conn_drop(c, "'rejoin' before the handshake");
@@ -387,13 +394,22 @@ static int on_rejoin(struct conn *c, struct proto_msg *m)
 		struct proto_msg kill = { .type = PROTO_KILL };
 		kill.u.kill.task_id = cl->task_id;
 		conn_send(c, &kill);
-		log_msg(LOG_INFO, "worker '%s' claims task %llu (attempt %u), "
-			"which is not this scheduler's to take back: killing it",
-			c->name, (unsigned long long)cl->task_id, cl->attempt);
+		log_msg(LOG_DEBUG, "worker '%s' claims task %llu (attempt %u): "
+			"not this scheduler's to take back", c->name,
+			(unsigned long long)cl->task_id, cl->attempt);
+		if (!killed++)
+			first_killed = cl;
 	}
 	if (kept)
 		log_msg(LOG_INFO, "worker '%s' took back %u task%s", c->name,
 			kept, kept == 1 ? "" : "s");
+	if (killed)
+		log_msg(LOG_INFO, "worker '%s' claims %u task%s (task %llu "
+			"attempt %u%s) not this scheduler's to take back: "
+			"killing %s", c->name, killed, killed == 1 ? "" : "s",
+			(unsigned long long)first_killed->task_id,
+			first_killed->attempt, killed > 1 ? ", ..." : "",
+			killed == 1 ? "it" : "them");
 	c->claims_left -= j->count;
 	if (!c->claims_left) {
 		sched_worker_claiming(wk->sched, c->wid, 0);
