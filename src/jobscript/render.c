@@ -15,6 +15,7 @@
 
 #include "backend/backend.h"
 #include "jobscript/launch.h"
+#include "util/units.h"
 
 struct render {
 	const struct config *cfg;
@@ -154,9 +155,36 @@ out:
 	return rc;
 }
 
+/* The sizes in bytes, so that a reader sees what "25GB" or "4G" came to
+ * and what each worker may use; a comment, so nothing runs it. */
+static void build_memory_note(struct render *r)
+{
+	const struct job_size *js = &r->size;
+	struct strbuf *sb = &r->environment;
+
+	if (!js->memory)
+		return;
+	strbuf_addf(sb, "# memory: %llu bytes a node (", (unsigned long long)js->memory);
+	size_format(sb, js->memory);
+	if (r->backend->memory_request) {
+		struct backend_job job = {
+			.nodes = js->nodes,
+			.memory = js->memory,
+		};
+		strbuf_addstr(sb, "; asked as ");
+		r->backend->memory_request(&job, sb);
+	}
+	strbuf_addf(sb, "), each worker's limit %llu bytes (",
+		    (unsigned long long)js->worker_memory);
+	size_format(sb, js->worker_memory);
+	strbuf_addstr(sb, ")\n");
+}
+
 static void build_environment(struct render *r)
 {
 	const char *home = getenv("CLUSTER_HOME");
+
+	build_memory_note(r);
 
 	/* Compute nodes must find the same state directory as the login
 	 * node that wrote this script. */

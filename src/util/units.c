@@ -94,13 +94,20 @@ struct unit {
 	uint64_t mult;
 };
 
+/* Sizes follow the batch systems where they differ from SI: a bare K, M,
+ * G or T is binary as in Slurm's --mem=4G, and so is a lower-case b after
+ * the letter as in PBS's mem=4gb (or 4Gb); an upper-case B after it is
+ * SI (4GB, 4kB = 4 * 10^9, 4 * 10^3); KiB..TiB are binary in any case. */
 static const struct unit size_units[] = {
 	{ "", 1 }, { "b", 1 },
-	{ "k", 1000ULL }, { "kb", 1000ULL }, { "kib", 1ULL << 10 },
-	{ "m", 1000000ULL }, { "mb", 1000000ULL }, { "mib", 1ULL << 20 },
-	{ "g", 1000000000ULL }, { "gb", 1000000000ULL }, { "gib", 1ULL << 30 },
-	{ "t", 1000000000000ULL }, { "tb", 1000000000000ULL },
-	{ "tib", 1ULL << 40 },
+	{ "k", 1ULL << 10 }, { "kB", 1000ULL }, { "kb", 1ULL << 10 },
+	{ "kib", 1ULL << 10 },
+	{ "m", 1ULL << 20 }, { "mB", 1000000ULL }, { "mb", 1ULL << 20 },
+	{ "mib", 1ULL << 20 },
+	{ "g", 1ULL << 30 }, { "gB", 1000000000ULL }, { "gb", 1ULL << 30 },
+	{ "gib", 1ULL << 30 },
+	{ "t", 1ULL << 40 }, { "tB", 1000000000000ULL },
+	{ "tb", 1ULL << 40 }, { "tib", 1ULL << 40 },
 	{ NULL, 0 },
 };
 
@@ -108,6 +115,18 @@ static const struct unit duration_units[] = {
 	{ "", 1 }, { "s", 1 }, { "m", 60 }, { "h", 3600 }, { "d", 86400 },
 	{ NULL, 0 },
 };
+
+/* Names match in any case, except that the B of a two-letter name (kB,
+ * kb) must match in case: 4GB is SI, 4gb is PBS's binary unit.  "b"
+ * alone (bytes) and the "iB" of KiB match in either case. */
+static int unit_case_matches(const char *name, const char *p, size_t len)
+{
+	char last = name[len - 1];
+
+	if (len != 2 || (last != 'B' && last != 'b'))
+		return 1;
+	return (last == 'B') == (p[len - 1] == 'B');
+}
 
 /* The unit named by [p, end of trailing spaces), or NULL. */
 static const struct unit *find_unit(const struct unit *table, const char *p)
@@ -117,7 +136,8 @@ static const struct unit *find_unit(const struct unit *table, const char *p)
 	while (len && (p[len - 1] == ' ' || p[len - 1] == '\t'))
 		len--;
 	for (const struct unit *u = table; u->name; u++)
-		if (strlen(u->name) == len && !strncasecmp(u->name, p, len))
+		if (strlen(u->name) == len && !strncasecmp(u->name, p, len) &&
+		    unit_case_matches(u->name, p, len))
 			return u;
 	return NULL;
 }

@@ -1,10 +1,11 @@
 /*
  * Sizes and durations as people write them in profiles and on the command
- * line.  Sizes: a number (decimals allowed) and a suffix B, K/KB, KiB, M/MB,
- * MiB, G/GB, GiB, T/TB, TiB in any case; decimal suffixes are powers of
- * 10^3 (GB = 10^9), binary ones powers of 2^10 (GiB = 2^30); K, M, G, T
- * alone are decimal like KB, MB, GB, TB (dask-jobqueue reads "4G" as 4e9).
- * A bare number is bytes.  Durations: HH:MM:SS, MM:SS, D-HH:MM:SS, or a
+ * line.  Sizes: a number (decimals allowed) and a suffix B, K, KB, Kb,
+ * KiB (and the same with M, G, T), letters in any case.  As in the batch
+ * systems, K, M, G, T alone are binary (Slurm's --mem=4G is 4 GiB) and so
+ * are kb, mb, gb, tb with a lower-case b (PBS's mem=4gb, also 4Gb); with
+ * an upper-case B they are SI (4GB = 4 * 10^9, 4kB = 4000); KiB, MiB,
+ * GiB, TiB are binary in any case.  A bare number, or B, is bytes.  Durations: HH:MM:SS, MM:SS, D-HH:MM:SS, or a
  * number with s/m/h/d (90m, 2h, 1.5h).
  */
 #ifndef CLUSTER_UNITS_H

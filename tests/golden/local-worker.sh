@@ -2,6 +2,7 @@
 export CLUSTER_JOB_ID=$$
 export CLUSTER_JOB_INDEX="${CLUSTER_JOB_INDEX:--1}"
 export CLUSTER_JOB_END="${CLUSTER_JOB_END:-0}"
+# memory: 1073741824 bytes a node (1 GiB), each worker's limit 536870912 bytes (512 MiB)
 cluster_verdict="${CLUSTER_HOME:-$HOME/.cluster}"/'default'/verdict."$CLUSTER_JOB_ID"
 if [ "${CLUSTER_JOB_INDEX:--1}" != -1 ]; then cluster_verdict="${cluster_verdict}_$CLUSTER_JOB_INDEX"; fi
 rm -f "$cluster_verdict".rank*

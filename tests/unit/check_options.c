@@ -117,7 +117,7 @@ START_TEST(short_forms)
 	ck_assert_str_eq(v.name, "grp");
 	ck_assert_str_eq(v.output, "file");
 	ck_assert_int_eq(v.verbose, 3);
-	ck_assert_uint_eq(v.memory, 4000000000ull);
+	ck_assert_uint_eq(v.memory, 4ull << 30);
 	ck_assert_str_eq(v.env.items[0], "X=1");
 }
 END_TEST

@@ -63,13 +63,13 @@ START_TEST(size_decimal_vs_binary)
 {
 	ck_assert_uint_eq(size_ok("1GB"), 1000000000ULL);
 	ck_assert_uint_eq(size_ok("1GiB"), 1073741824ULL);
-	ck_assert_uint_eq(size_ok("1G"), 1000000000ULL);
-	ck_assert_uint_eq(size_ok("1K"), 1000);
+	ck_assert_uint_eq(size_ok("1G"), 1ULL << 30);
+	ck_assert_uint_eq(size_ok("1K"), 1024);
 	ck_assert_uint_eq(size_ok("1KB"), 1000);
 	ck_assert_uint_eq(size_ok("1KiB"), 1024);
-	ck_assert_uint_eq(size_ok("3M"), 3000000);
+	ck_assert_uint_eq(size_ok("3M"), 3ULL << 20);
 	ck_assert_uint_eq(size_ok("3MiB"), 3ULL << 20);
-	ck_assert_uint_eq(size_ok("2T"), 2000000000000ULL);
+	ck_assert_uint_eq(size_ok("2T"), 2ULL << 40);
 	ck_assert_uint_eq(size_ok("2TB"), 2000000000000ULL);
 	ck_assert_uint_eq(size_ok("2TiB"), 2ULL << 40);
 	ck_assert_uint_eq(size_ok("1.5GiB"), 1610612736ULL);
@@ -84,10 +84,33 @@ START_TEST(size_case_and_space)
 {
 	ck_assert_uint_eq(size_ok("4gib"), 4ULL << 30);
 	ck_assert_uint_eq(size_ok("4GIB"), 4ULL << 30);
-	ck_assert_uint_eq(size_ok("4gb"), 4000000000ULL);
+	ck_assert_uint_eq(size_ok("4gb"), 4ULL << 30);
 	ck_assert_uint_eq(size_ok("4 GiB"), 4ULL << 30);
 	ck_assert_uint_eq(size_ok("  4\tGB  "), 4000000000ULL);
 	ck_assert_uint_eq(size_ok("10 b"), 10);
+}
+END_TEST
+
+/* The batch systems' units: Slurm's --mem=4G and PBS's mem=4gb are
+ * binary; an upper-case B after the letter is SI. */
+START_TEST(size_batch_system_suffixes)
+{
+	ck_assert_uint_eq(size_ok("4G"), 4ULL << 30);
+	ck_assert_uint_eq(size_ok("4g"), 4ULL << 30);
+	ck_assert_uint_eq(size_ok("4gb"), 4ULL << 30);
+	ck_assert_uint_eq(size_ok("4Gb"), 4ULL << 30);
+	ck_assert_uint_eq(size_ok("512mb"), 512ULL << 20);
+	ck_assert_uint_eq(size_ok("2kb"), 2048);
+	ck_assert_uint_eq(size_ok("1tb"), 1ULL << 40);
+	ck_assert_uint_eq(size_ok("4GB"), 4000000000ULL);
+	ck_assert_uint_eq(size_ok("4gB"), 4000000000ULL);
+	ck_assert_uint_eq(size_ok("4kB"), 4000);
+	ck_assert_uint_eq(size_ok("4GiB"), 4ULL << 30);
+	ck_assert_uint_eq(size_ok("4giB"), 4ULL << 30);
+	ck_assert_uint_eq(size_ok("4Gib"), 4ULL << 30);
+	ck_assert_uint_eq(size_ok("1.5G"), 1610612736ULL);
+	ck_assert_uint_eq(size_ok("7B"), 7);
+	ck_assert_uint_eq(size_ok("7b"), 7);
 }
 END_TEST
 
@@ -275,6 +298,7 @@ int main(void)
 	tcase_add_test(tc, counts);
 	tcase_add_test(tc, size_plain);
 	tcase_add_test(tc, size_decimal_vs_binary);
+	tcase_add_test(tc, size_batch_system_suffixes);
 	tcase_add_test(tc, size_case_and_space);
 	tcase_add_test(tc, size_rounds_up);
 	tcase_add_test(tc, size_errors);

@@ -2,6 +2,7 @@
 export CLUSTER_JOB_ID=$$
 export CLUSTER_JOB_INDEX="${CLUSTER_JOB_INDEX:--1}"
 export CLUSTER_JOB_END="${CLUSTER_JOB_END:-0}"
+# memory: 4294967296 bytes a node (4 GiB), each worker's limit 2147483648 bytes (2 GiB)
 export CLUSTER_HOME='@CLUSTER_HOME@'
 # Open MPI 4 and 5 name the switch that keeps the other ranks running differently
 case $(mpirun --version 2>/dev/null) in

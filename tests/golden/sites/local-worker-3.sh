@@ -2,6 +2,7 @@
 export CLUSTER_JOB_ID=$$
 export CLUSTER_JOB_INDEX="${CLUSTER_JOB_INDEX:--1}"
 export CLUSTER_JOB_END="${CLUSTER_JOB_END:-0}"
+# memory: 4294967296 bytes a node (4 GiB), each worker's limit 2147483648 bytes (2 GiB)
 export CLUSTER_HOME='@CLUSTER_HOME@'
 cluster_verdict="${CLUSTER_HOME:-$HOME/.cluster}"/'default'/verdict."$CLUSTER_JOB_ID"
 if [ "${CLUSTER_JOB_INDEX:--1}" != -1 ]; then cluster_verdict="${cluster_verdict}_$CLUSTER_JOB_INDEX"; fi
