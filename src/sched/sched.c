@@ -79,6 +79,7 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -116,6 +117,9 @@ struct detail {
 	int exit_code;
 	uint32_t attempts, failures, worker_losses;
 	int16_t signal;
+	uint8_t killed;			/* cancelled while it ran: its
+					   worker's report of the run is
+					   still to come */
 };
 
 /* Elements lo..hi of a group, cancelled by request before they started,
@@ -137,6 +141,7 @@ struct group {
 	uint64_t pending;		/* unfinished dependencies */
 	task_id_t failed_dep;		/* the dependency that cancelled
 					   it, 0 when none did */
+	enum task_state failed_dep_state;	/* how that one ended */
 	double cancel_time;		/* when dependencies cancelled it */
 	struct cancel_run *cancels;	/* sorted by lo, disjoint */
 	size_t ncancels, acancels;
@@ -181,6 +186,7 @@ struct event {
 struct edge {
 	struct group *g;
 	uint32_t next;			/* index + 1, 0 ends */
+	int any;			/* after_any: any end will do */
 };
 
 struct slot {
@@ -319,6 +325,11 @@ static size_t find_group_index(struct sched *s, task_id_t id)
 			hi = mid;
 	}
 	return lo;
+}
+
+static int state_ended(enum task_state st)
+{
+	return st == TASK_DONE || st == TASK_FAILED || st == TASK_CANCELLED;
 }
 
 static enum task_state elem_state(const struct group *g, uint64_t i)
@@ -1060,7 +1071,7 @@ static void hash_remove(struct sched *s, struct slot *sl)
 	s->nkeys--;
 }
 
-static void add_edge(struct sched *s, task_id_t dep, struct group *g)
+static void add_edge(struct sched *s, task_id_t dep, struct group *g, int any)
 {
 	uint32_t e;
 
@@ -1074,6 +1085,7 @@ static void add_edge(struct sched *s, task_id_t dep, struct group *g)
 	}
 	struct slot *sl = hash_insert(s, dep);
 	s->edges[e].g = g;
+	s->edges[e].any = any;
 	s->edges[e].next = sl->head;
 	sl->head = e + 1;
 }
@@ -1094,9 +1106,11 @@ static void release_group(struct sched *s, struct group *g)
 	}
 }
 
-static void cancel_group_for(struct sched *s, struct group *g, task_id_t dep)
+static void cancel_group_for(struct sched *s, struct group *g, task_id_t dep,
+			     enum task_state dep_state)
 {
 	g->failed_dep = dep;
+	g->failed_dep_state = dep_state;
 	g->cancel_time = clock_wall();
 	for (uint64_t i = 0; i < g->n; i++)
 		if (elem_state(g, i) == TASK_WAITING)
@@ -1114,17 +1128,18 @@ static void resolve_one(struct sched *s, struct slot *sl, task_id_t id,
 		struct edge *ed = &s->edges[head - 1];
 		struct group *g = ed->g;
 		uint32_t next = ed->next;
+		int any = ed->any;
 
 		ed->next = s->free_edge;
 		s->free_edge = head;
 		head = next;
 		if (g->failed_dep)
 			continue;
-		if (st == TASK_DONE) {
+		if (st == TASK_DONE || any) {
 			if (--g->pending == 0)
 				release_group(s, g);
 		} else {
-			cancel_group_for(s, g, id);
+			cancel_group_for(s, g, id, st);
 		}
 	}
 }
@@ -1245,11 +1260,12 @@ static const char *basename_of(const char *path)
  * pointer arrays, then every string.
  */
 static int copy_spec(struct group *g, const struct task_spec *in,
-		     const task_id_t *deps, unsigned ndeps)
+		     const task_id_t *deps, unsigned ndeps,
+		     const task_id_t *any, unsigned nany)
 {
 	size_t argc = count_strv(in->argv), envc = count_strv(in->env);
 	const char *name = in->name ? in->name : basename_of(in->argv[0]);
-	size_t size = ndeps * sizeof(task_id_t) +
+	size_t size = (ndeps + nany) * sizeof(task_id_t) +
 		(argc + 1) * sizeof(char *) +
 		(in->env ? (envc + 1) * sizeof(char *) : 0) +
 		strv_bytes(in->argv, argc) + strv_bytes(in->env, envc) +
@@ -1270,6 +1286,12 @@ static int copy_spec(struct group *g, const struct task_spec *in,
 	p += ndeps * sizeof(task_id_t);
 	out->after = ndeps ? after : NULL;
 	out->nafter = ndeps;
+	task_id_t *after_any = (task_id_t *)(void *)p;
+	if (nany)
+		memcpy(after_any, any, nany * sizeof(task_id_t));
+	p += nany * sizeof(task_id_t);
+	out->after_any = nany ? after_any : NULL;
+	out->nafter_any = nany;
 	char **argv = (char **)(void *)p;
 	p += (argc + 1) * sizeof(char *);
 	char **env = NULL;
@@ -1326,13 +1348,19 @@ static int validate(const struct task_spec *spec, task_id_t limit,
 					 " tasks)", spec->array_first,
 					 spec->array_last, UINT32_MAX);
 	}
-	if (spec->nafter && !spec->after)
+	if ((spec->nafter && !spec->after) ||
+	    (spec->nafter_any && !spec->after_any))
 		return errprintf(err, "dependency list is missing");
 	for (unsigned k = 0; k < spec->nafter; k++)
 		if (spec->after[k] == 0 || spec->after[k] > limit)
 			return errprintf(err, "dependency %" PRIu64
 					 " is not an earlier task",
 					 spec->after[k]);
+	for (unsigned k = 0; k < spec->nafter_any; k++)
+		if (spec->after_any[k] == 0 || spec->after_any[k] > limit)
+			return errprintf(err, "dependency %" PRIu64
+					 " is not an earlier task",
+					 spec->after_any[k]);
 	return 0;
 }
 
@@ -1404,9 +1432,9 @@ static struct group *prepare(const struct task_spec *spec, task_id_t limit,
 			     struct err *err)
 {
 	struct group *g = NULL;
-	task_id_t *deps = NULL;
+	task_id_t *deps = NULL, *any = NULL;
 	struct task_spec plain;
-	unsigned ndeps = 0;
+	unsigned ndeps = 0, nany = 0;
 	uint64_t n = 0;
 
 	if (args || argvs) {
@@ -1442,6 +1470,19 @@ static struct group *prepare(const struct task_spec *spec, task_id_t limit,
 			if (!ndeps || deps[ndeps - 1] != deps[k])
 				deps[ndeps++] = deps[k];
 	}
+	/* An id in both lists must end DONE: it stays in `after` only. */
+	if (spec->nafter_any) {
+		any = malloc(spec->nafter_any * sizeof(*any));
+		if (!any)
+			goto nomem;
+		memcpy(any, spec->after_any, spec->nafter_any * sizeof(*any));
+		qsort(any, spec->nafter_any, sizeof(*any), cmp_id);
+		for (unsigned k = 0; k < spec->nafter_any; k++)
+			if ((!nany || any[nany - 1] != any[k]) &&
+			    !(ndeps && bsearch(&any[k], deps, ndeps,
+					       sizeof(*deps), cmp_id)))
+				any[nany++] = any[k];
+	}
 	g = calloc(1, sizeof(*g));
 	if (!g)
 		goto nomem;
@@ -1455,17 +1496,19 @@ static struct group *prepare(const struct task_spec *spec, task_id_t limit,
 		if (!g->state || !g->detail)
 			goto nomem;
 	}
-	if (copy_spec(g, spec, deps, ndeps) < 0)
+	if (copy_spec(g, spec, deps, ndeps, any, nany) < 0)
 		goto nomem;
 	if (args && copy_args(g, args, nargs) < 0)
 		goto nomem;
 	if (argvs && copy_argvs(g, argvs, nargs) < 0)
 		goto nomem;
 	free(deps);
+	free(any);
 	return g;
 
 nomem:
 	free(deps);
+	free(any);
 	group_free(g);
 	errprintf(err, "cannot allocate %" PRIu64 " task%s", n,
 		  n == 1 ? "" : "s");
@@ -1479,7 +1522,7 @@ static int reserve_commit(struct sched *s, struct group *const *gs, size_t n)
 	size_t ndeps = 0;
 
 	for (size_t k = 0; k < n; k++)
-		ndeps += gs[k]->spec.nafter;
+		ndeps += gs[k]->spec.nafter + gs[k]->spec.nafter_any;
 	if (TRY_GROW(s->groups, s->agroups, s->ngroups + n) < 0 ||
 	    TRY_GROW(s->heap, s->aheap, s->nheap + n) < 0 ||
 	    TRY_GROW(s->edges, s->aedges, s->nedges + ndeps) < 0 ||
@@ -1508,6 +1551,7 @@ static void commit(struct sched *s, struct group *g)
 	s->count[TASK_WAITING] += n;
 
 	task_id_t failed_dep = 0;
+	enum task_state failed_state = TASK_FAILED;
 	for (unsigned k = 0; k < g->spec.nafter; k++) {
 		uint64_t di;
 		struct group *dg = find_group(s, g->spec.after[k], &di);
@@ -1517,19 +1561,33 @@ static void commit(struct sched *s, struct group *g)
 			continue;
 		if (ds == TASK_FAILED || ds == TASK_CANCELLED) {
 			failed_dep = g->spec.after[k];
+			failed_state = ds;
 			break;
 		}
 		g->pending++;
 	}
+	for (unsigned k = 0; !failed_dep && k < g->spec.nafter_any; k++) {
+		uint64_t di;
+		struct group *dg = find_group(s, g->spec.after_any[k], &di);
+
+		if (!state_ended(elem_state(dg, di)))
+			g->pending++;
+	}
 	if (failed_dep) {
 		g->pending = 0;
-		cancel_group_for(s, g, failed_dep);
+		cancel_group_for(s, g, failed_dep, failed_state);
 	} else if (g->pending) {
 		for (unsigned k = 0; k < g->spec.nafter; k++) {
 			uint64_t di;
 			struct group *dg = find_group(s, g->spec.after[k], &di);
 			if (elem_state(dg, di) != TASK_DONE)
-				add_edge(s, g->spec.after[k], g);
+				add_edge(s, g->spec.after[k], g, 0);
+		}
+		for (unsigned k = 0; k < g->spec.nafter_any; k++) {
+			uint64_t di;
+			struct group *dg = find_group(s, g->spec.after_any[k], &di);
+			if (!state_ended(elem_state(dg, di)))
+				add_edge(s, g->spec.after_any[k], g, 1);
 		}
 	} else {
 		release_group(s, g);
@@ -1735,8 +1793,18 @@ static void cancel_started(struct sched *s, struct group *g, uint64_t i,
 	if (elem_state(g, i) == TASK_RUNNING && d->worker < 0) {
 		s->nunclaimed--;	/* restored, not claimed: no worker */
 	} else if (elem_state(g, i) == TASK_RUNNING) {
-		if (!unhold(s, d->worker, id))
+		/* Until its worker reports the run, it shows what the kill
+		 * makes of it: SIGTERM after the time it has run, if it had
+		 * started; a held one never ran. */
+		int held = unhold(s, d->worker, id);
+		if (!held)
 			worker_release(s, d->worker, id, &g->spec);
+		d->exit_code = 0;
+		d->signal = held ? 0 : SIGTERM;
+		d->runtime = !held && now > d->start_time ?
+			now - d->start_time : 0;
+		d->peak_memory = 0;
+		d->killed = !held;
 		emit(s, EV_KILL, d->worker, id);
 		pump(s, d->worker);
 	}
@@ -1822,10 +1890,21 @@ void sched_task_finished(struct sched *s, task_id_t id, worker_id_t w,
 	uint64_t i;
 	struct group *g = find_group(s, id, &i);
 
-	if (!g || elem_state(g, i) != TASK_RUNNING)
+	if (!g)
 		return;
 	struct detail *d = detail_of(s, g, i);
-	if (!d || d->worker != w)
+	if (elem_state(g, i) == TASK_CANCELLED && d && d->killed &&
+	    d->worker == w) {
+		/* The run of a task cancelled while it ran: how it really
+		 * ended.  Nothing else changes; its worker let it go. */
+		d->killed = 0;
+		d->exit_code = res->exit_code;
+		d->signal = (int16_t)res->signal;
+		d->runtime = res->runtime;
+		d->peak_memory = res->peak_memory;
+		return;
+	}
+	if (elem_state(g, i) != TASK_RUNNING || !d || d->worker != w)
 		return;
 	enter(s);
 	struct worker *wk = &s->workers[w];
@@ -1976,6 +2055,44 @@ static const char *unplaceable(struct sched *s, const struct task_spec *spec)
 	return NULL;
 }
 
+/* What a waiting task waits for: the dependencies that have not ended
+ * (or, for `after`, not ended DONE yet), the first few by id. */
+#define WAITING_SHOWN 3
+static const char *waiting_for(struct sched *s, const struct group *g)
+{
+	const struct task_spec *sp = &g->spec;
+	unsigned shown = 0, more = 0;
+
+	strbuf_reset(&s->reason);
+	for (int any = 0; any < 2; any++) {
+		const task_id_t *ids = any ? sp->after_any : sp->after;
+		unsigned n = any ? sp->nafter_any : sp->nafter;
+		for (unsigned k = 0; k < n; k++) {
+			uint64_t di;
+			struct group *dg = find_group(s, ids[k], &di);
+			if (!dg || state_ended(elem_state(dg, di)))
+				continue;
+			if (shown++ == WAITING_SHOWN) {
+				shown--;
+				more++;
+				continue;
+			}
+			strbuf_addf(&s->reason, "%s%" PRIu64,
+				    shown > 1 ? ", " : "", ids[k]);
+		}
+	}
+	if (!shown)
+		return NULL;
+	if (more)
+		strbuf_addf(&s->reason, " and %u more", more);
+	/* "waiting for task 8", "waiting for tasks 8, 9" */
+	char *list = strbuf_detach(&s->reason, NULL);
+	strbuf_addf(&s->reason, "waiting for task%s %s",
+		    shown + more > 1 ? "s" : "", list);
+	free(list);
+	return s->reason.buf;
+}
+
 /* What a compact result `c` (see compact_pack) still says. */
 static void compact_info(struct sched *s, const struct group *g, uint32_t c,
 			 struct task_info *out)
@@ -2051,8 +2168,9 @@ int sched_task(struct sched *s, task_id_t id, struct task_info *out)
 	case TASK_CANCELLED:
 		if (g->state[i] & ST_BY_DEPENDENCY) {
 			strbuf_reset(&s->reason);
-			strbuf_addf(&s->reason, "dependency %" PRIu64 " failed",
-				    g->failed_dep);
+			strbuf_addf(&s->reason, "dependency %" PRIu64 " %s",
+				    g->failed_dep,
+				    task_state_name(g->failed_dep_state));
 			out->reason = s->reason.buf;
 			if (!out->end_time)
 				out->end_time = g->cancel_time;
@@ -2066,6 +2184,9 @@ int sched_task(struct sched *s, task_id_t id, struct task_info *out)
 		break;
 	case TASK_FAILED:
 		out->reason = d ? d->reason : NULL;
+		break;
+	case TASK_WAITING:
+		out->reason = waiting_for(s, g);
 		break;
 	case TASK_QUEUED:
 		out->reason = unplaceable(s, &g->spec);

@@ -20,7 +20,10 @@
  * DONE | FAILED, or CANCELLED from any state before an end.  A failed run
  * goes back to QUEUED while retries remain; a run lost with its worker goes
  * back to QUEUED unless the task has taken down max_worker_losses workers.
- * A dependency that ends FAILED or CANCELLED cancels its dependents.
+ * A dependency in `after` that ends FAILED or CANCELLED cancels its
+ * dependents ("dependency 8 failed", "dependency 8 cancelled"); one in
+ * `after_any` releases them whatever its end.  A waiting task's reason
+ * names the dependencies it still waits for.
  *
  * Prefetch (sched_set_prefetch): a worker may hold a few tasks beyond what
  * its free cores and memory can start now, queued on the worker, which
@@ -122,8 +125,10 @@ int sched_submit_argvs(struct sched *s, const struct task_spec *spec,
 /* Cancel one task (queued, waiting or running: kill hook). -1 + err when
  * the id is unknown or memory runs out (nothing changed then);
  * cancelling an ended task is a no-op returning 0.  A running task's
- * cores and memory are free again at once; a later report of its run is
- * ignored. */
+ * cores and memory are free again at once.  A task that had started
+ * shows signal SIGTERM and the time it ran until its worker reports the
+ * run, whose signal, runtime and peak memory it then takes (nothing
+ * else); one its worker held without starting it shows no run. */
 int sched_cancel(struct sched *s, task_id_t id, struct err *err);
 
 /* Cancel every task with an id in first..last that has not ended, as

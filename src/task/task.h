@@ -52,8 +52,12 @@ struct task_spec {
 	unsigned max_worker_losses;	/* >= 1; 0 means the default, 3 */
 	int is_array;
 	int64_t array_first, array_last;	/* inclusive, first <= last */
-	const task_id_t *after;		/* dependencies: earlier task ids */
+	const task_id_t *after;		/* dependencies: earlier task ids
+					   that must end DONE */
 	unsigned nafter;
+	const task_id_t *after_any;	/* earlier task ids that must end,
+					   in any state (Slurm's afterany) */
+	unsigned nafter_any;
 	const char *stdout_path;	/* NULL: the worker's log directory */
 	const char *stderr_path;
 };

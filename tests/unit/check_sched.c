@@ -1,6 +1,7 @@
 /* sched: the task table's states, placement, dependencies, arrays, hooks. */
 #include <check.h>
 #include <stdio.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -713,7 +714,7 @@ START_TEST(dependency_failure_cascades)
 	ck_assert(ti.end_time > 0);
 	ck_assert_int_eq(sched_task(s, c, &ti), 0);
 	ck_assert_int_eq(ti.state, TASK_CANCELLED);
-	ck_assert_str_eq(ti.reason, "dependency 3 failed");
+	ck_assert_str_eq(ti.reason, "dependency 3 cancelled");
 	ck_assert_int_eq(state_of(d), TASK_WAITING);
 	ck_assert_uint_eq(count_ev(EV_ENDED, b), 1);
 	ck_assert_uint_eq(count_ev(EV_ENDED, c), 1);
@@ -727,7 +728,7 @@ START_TEST(dependency_failure_cascades)
 	task_id_t e = submit_after(1, &c, 1);
 	ck_assert_int_eq(sched_task(s, e, &ti), 0);
 	ck_assert_int_eq(ti.state, TASK_CANCELLED);
-	ck_assert_str_eq(ti.reason, "dependency 4 failed");
+	ck_assert_str_eq(ti.reason, "dependency 4 cancelled");
 	ck_assert_uint_eq(count_ev(EV_ENDED, e), 1);
 
 	/* cancelling a dependency cancels its dependents */
@@ -1319,6 +1320,111 @@ START_TEST(prefetch_cancel_and_kill)
 }
 END_TEST
 
+/* A task cancelled while it runs shows SIGTERM and the time it ran until
+ * its worker reports the run, then what the worker says; one its worker
+ * held without starting it shows no run. */
+START_TEST(cancel_running_shows_its_run)
+{
+	struct task_spec sp = spec_cores(1);
+	struct task_info ti;
+	struct task_result res = { 0 };
+
+	sched_set_prefetch(s, 1);
+	worker_id_t w = sched_worker_add(s, "w", 1, 0);
+	task_id_t a = submit(&sp), b = submit(&sp);
+	sched_dispatch(s);
+	ck_assert(info_of(a).start_time > 0);
+	ck_assert(info_of(b).start_time == 0);
+
+	ck_assert_int_eq(sched_cancel(s, b, NULL), 0);
+	ti = info_of(b);
+	ck_assert_int_eq(ti.state, TASK_CANCELLED);
+	ck_assert_int_eq(ti.signal, 0);
+	ck_assert(ti.runtime == 0);
+
+	ck_assert_int_eq(sched_cancel(s, a, NULL), 0);
+	ti = info_of(a);
+	ck_assert_int_eq(ti.state, TASK_CANCELLED);
+	ck_assert_int_eq(ti.signal, SIGTERM);
+	ck_assert(ti.runtime >= 0 && ti.runtime < 60);
+	ck_assert_str_eq(ti.reason, "cancelled");
+
+	res.signal = SIGKILL;
+	res.runtime = 7.25;
+	res.peak_memory = 4096;
+	res.reason = "cancelled";
+	sched_task_finished(s, a, w, &res);
+	ti = info_of(a);
+	ck_assert_int_eq(ti.state, TASK_CANCELLED);
+	ck_assert_int_eq(ti.signal, SIGKILL);
+	ck_assert(ti.runtime == 7.25);
+	ck_assert_uint_eq(ti.peak_memory, 4096);
+	/* a second report changes nothing */
+	res.runtime = 99;
+	sched_task_finished(s, a, w, &res);
+	ck_assert(info_of(a).runtime == 7.25);
+	ck_assert_uint_eq(worker_of(w).done, 0);
+}
+END_TEST
+
+/* after_any: released by any end of its dependencies; a dependency that
+ * is cancelled, not failed, is named as such. */
+START_TEST(dependency_after_any)
+{
+	struct task_spec sp = spec_cores(1);
+	struct task_info ti;
+	worker_id_t w = sched_worker_add(s, "w", 4, 0);
+	task_id_t a = submit(&sp), b = submit(&sp);
+	task_id_t both[] = { a, b };
+
+	sp.after_any = both;
+	sp.nafter_any = 2;
+	task_id_t reduce = submit(&sp);
+	sp = spec_cores(1);
+	sp.after = &a;
+	sp.nafter = 1;
+	sp.after_any = &a;	/* in both lists: must be done */
+	sp.nafter_any = 1;
+	task_id_t strict = submit(&sp);
+
+	ti = info_of(reduce);
+	ck_assert_int_eq(ti.state, TASK_WAITING);
+	ck_assert_str_eq(ti.reason, "waiting for tasks 1, 2");
+	sched_dispatch(s);
+	finish(a, w, 3, 0, NULL);
+	ck_assert_int_eq(state_of(a), TASK_FAILED);
+	ti = info_of(reduce);
+	ck_assert_int_eq(ti.state, TASK_WAITING);
+	ck_assert_str_eq(ti.reason, "waiting for task 2");
+	ck_assert_int_eq(sched_cancel(s, b, NULL), 0);
+	ck_assert_int_eq(state_of(reduce), TASK_QUEUED);
+	ti = info_of(strict);
+	ck_assert_int_eq(ti.state, TASK_CANCELLED);
+	ck_assert_str_eq(ti.reason, "dependency 1 failed");
+
+	/* submitted after its dependencies ended: queued at once */
+	sp = spec_cores(1);
+	sp.after_any = both;
+	sp.nafter_any = 2;
+	ck_assert_int_eq(state_of(submit(&sp)), TASK_QUEUED);
+	/* after a cancelled task: cancelled, and says so */
+	sp = spec_cores(1);
+	sp.after = &b;
+	sp.nafter = 1;
+	ti = info_of(submit(&sp));
+	ck_assert_int_eq(ti.state, TASK_CANCELLED);
+	ck_assert_str_eq(ti.reason, "dependency 2 cancelled");
+	/* unknown ids are refused as in after */
+	task_id_t bad = 99;
+	struct err err;
+	sp = spec_cores(1);
+	sp.after_any = &bad;
+	sp.nafter_any = 1;
+	ck_assert_int_eq(sched_submit(s, &sp, NULL, NULL, &err), -1);
+	ck_assert_str_eq(err.text, "dependency 99 is not an earlier task");
+}
+END_TEST
+
 START_TEST(prefetch_lost_worker_requeues_held)
 {
 	struct task_spec sp = spec_cores(1);
@@ -1454,6 +1560,8 @@ int main(void)
 	tcase_add_test(tc, prefetch_lost_worker_requeues_held);
 	tcase_add_test(tc, prefetch_report_before_its_start);
 	tcase_add_test(tc, prefetch_draining_worker_keeps_what_it_holds);
+	tcase_add_test(tc, cancel_running_shows_its_run);
+	tcase_add_test(tc, dependency_after_any);
 	suite_add_tcase(su, tc);
 	sr = srunner_create(su);
 	srunner_run_all(sr, CK_NORMAL);

@@ -323,7 +323,7 @@ START_TEST(cancel_range_over_several_submissions)
 	ck_assert_int_eq(sched_cancel_range(s, a, c, &err), 7);
 	ck_assert_int_eq(b, a + 1);
 	ck_assert_uint_eq(count_of(TASK_CANCELLED), 8);
-	ck_assert_str_eq(info(dep).reason, "dependency 7 failed");
+	ck_assert_str_eq(info(dep).reason, "dependency 7 cancelled");
 	ck_assert_int_eq(info(first).state, TASK_QUEUED);
 	ck_assert_uint_eq(rec.ended, 8);
 	ck_assert(rec.in_order);
