@@ -97,6 +97,9 @@ struct cluster_task_spec {
 	const char *stdout_path;	/* default: <log dir>/<id>.out */
 	const char *stderr_path;	/* default: <log dir>/<id>.err */
 	unsigned gpus;			/* GPUs reserved; 0: none */
+	const uint64_t *after_any;	/* ids it waits for, however they
+					   end (Slurm's afterany) */
+	size_t nafter_any;
 };
 
 /* Submit one task or one array; *first gets the first id and *count the
@@ -127,10 +130,15 @@ struct cluster_task {
 	const char *worker_name;	/* NULL: none */
 	double submit_time, start_time, end_time;	/* epoch s, 0 = not yet */
 	int has_result;			/* a run has ended: the next four hold */
-	int exit_code, signal;
+	int exit_code, signal;		/* exit_code -1: none (a run that
+					   was cancelled: see signal) */
 	double runtime;			/* seconds */
 	uint64_t peak_memory;		/* bytes */
-	const char *reason;		/* why it failed or was cancelled; NULL */
+	const char *reason;		/* why it failed or was cancelled, what a
+					   waiting or queued task waits for;
+					   NULL */
+	double elapsed;			/* running and started: seconds so far
+					   (the scheduler's clock); else 0 */
 	unsigned gpus;
 };
 
@@ -167,6 +175,16 @@ const struct cluster_task *cluster_task_get(cluster_client_t *c, uint64_t id);
  * left alone.  *cancelled (may be NULL) gets how many were cancelled. */
 int cluster_cancel(cluster_client_t *c, const uint64_t *ids, size_t n,
 		   uint64_t *cancelled);
+
+/* What a cancel did: the tasks it cancelled, those that had already
+ * ended, and the waiting tasks cancelled with them because they depended
+ * on one (`after`), as ids ("5-7,9"; held by c until its next call). */
+struct cluster_cancel_result {
+	uint64_t cancelled, already_ended, dependents;
+	const char *dependent_ids;
+};
+int cluster_cancel_report(cluster_client_t *c, const uint64_t *ids, size_t n,
+			  struct cluster_cancel_result *out);
 
 /* What a wait saw. */
 struct cluster_wait_status {

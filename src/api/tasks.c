@@ -17,6 +17,7 @@
 #include "proto/proto.h"
 #include "sched/taskfile.h"
 #include "task/codec.h"
+#include "util/clock.h"
 #include "util/strbuf.h"
 #include "util/xalloc.h"
 
@@ -52,6 +53,27 @@ static json_t *task_json(struct api *a, const struct task_info *t)
 	for (char **p = argv; p && *p; p++)
 		free(*p);
 	free(argv);
+	/* A cancelled run was ended by a signal, or never started: it has
+	 * no exit code. */
+	if (t->state == TASK_CANCELLED) {
+		int ran = t->signal || t->runtime > 0;
+		json_object_set_new(j, "exit_code", json_null());
+		json_object_set_new(j, "signal", ran ?
+				    json_integer(t->signal) : json_null());
+		json_object_set_new(j, "runtime", ran ?
+				    json_real(t->runtime) : json_null());
+		json_object_set_new(j, "peak_memory", ran ?
+				    json_integer((json_int_t)t->peak_memory) :
+				    json_null());
+	}
+	/* By the scheduler's clock, which the client's may not match. */
+	if (t->state == TASK_RUNNING && t->start_time > 0) {
+		double now = clock_wall();
+		json_object_set_new(j, "elapsed", json_real(now > t->start_time ?
+							  now - t->start_time : 0));
+	} else {
+		json_object_set_new(j, "elapsed", json_null());
+	}
 	return j;
 }
 
@@ -285,9 +307,37 @@ void tasks_cancel(struct http_call *c)
 	http_reply_json(c->req, 200, task_json(c->a, &t));
 }
 
+/* Waiting tasks above `after`: the only ones a cancel can take with it
+ * (dependencies are earlier tasks, and only waiting ones are cancelled
+ * by theirs). */
+static void waiting_above(struct sched *s, task_id_t after, struct idset *out)
+{
+	for (task_id_t id = sched_next(s, after, 1u << TASK_WAITING); id;
+	     id = sched_next(s, id, 1u << TASK_WAITING))
+		idset_add(out, id, id);
+}
+
+/* Of `waiting`, those now cancelled and not asked for: the dependents
+ * a cancel took with it. */
+static void dependents_cancelled(struct sched *s, const struct idset *waiting,
+				 const struct idset *asked, struct idset *out)
+{
+	for (size_t i = 0; i < waiting->n; i++) {
+		for (task_id_t id = waiting->r[i].first; id <= waiting->r[i].last;
+		     id++) {
+			struct task_info t;
+			if (!idset_has(asked, id) && sched_task(s, id, &t) == 0 &&
+			    t.state == TASK_CANCELLED)
+				idset_add(out, id, id);
+		}
+	}
+}
+
 void tasks_cancel_many(struct http_call *c)
 {
-	struct idset set = IDSET_INIT, one = IDSET_INIT;
+	struct idset set = IDSET_INIT, one = IDSET_INIT, waiting = IDSET_INIT,
+		     deps = IDSET_INIT;
+	struct strbuf deps_text = STRBUF_INIT;
 	struct err err = { "" };
 	json_t *j = http_body_json(c), *ids, *x;
 	uint64_t n = 0, ended = 0;
@@ -333,6 +383,8 @@ void tasks_cancel_many(struct http_call *c)
 		http_reply_error(c->req, 404, "no task %" PRIu64, bad);
 		goto out;
 	}
+	if (set.n)
+		waiting_above(c->a->s, set.r[0].first, &waiting);
 	for (i = 0; i < set.n; i++) {
 		for (task_id_t id = set.r[i].first; id <= set.r[i].last; id++) {
 			struct task_info t;
@@ -346,11 +398,19 @@ void tasks_cancel_many(struct http_call *c)
 				n++;
 		}
 	}
-	http_reply_json(c->req, 200, json_pack("{s:I,s:I}", "cancelled", (json_int_t)n,
-					       "already_ended", (json_int_t)ended));
+	dependents_cancelled(c->a->s, &waiting, &set, &deps);
+	idset_format(&deps_text, &deps);
+	http_reply_json(c->req, 200, json_pack("{s:I,s:I,s:I,s:s}", "cancelled",
+					       (json_int_t)n, "already_ended",
+					       (json_int_t)ended, "dependents",
+					       (json_int_t)idset_count(&deps),
+					       "dependent_ids", deps_text.buf));
 out:
 	idset_release(&one);
 	idset_release(&set);
+	idset_release(&waiting);
+	idset_release(&deps);
+	strbuf_release(&deps_text);
 	json_decref(j);
 }
 

@@ -1,5 +1,6 @@
 /*
- * cluster cancel: cancel tasks by id or range.
+ * cluster cancel: cancel tasks by id or range, and say which waiting
+ * tasks went with them because they depended on one.
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -35,7 +36,8 @@ static int cmd_cancel(int argc, char **argv, void *opts, struct cli_globals *g)
 	struct idset_iter it = IDSET_ITER_INIT;
 	struct strbuf text = STRBUF_INIT;
 	struct err err = { "" };
-	uint64_t *ids = NULL, id, cancelled = 0;
+	struct cluster_cancel_result r;
+	uint64_t *ids = NULL, id;
 	size_t n = 0;
 	cluster_client_t *c = NULL;
 	int ret = 2;
@@ -63,11 +65,17 @@ static int cmd_cancel(int argc, char **argv, void *opts, struct cli_globals *g)
 	c = cli_open_client(g);
 	if (!c)
 		goto out;
-	if (cluster_cancel(c, ids, n, &cancelled) < 0) {
+	if (cluster_cancel_report(c, ids, n, &r) < 0) {
 		fprintf(stderr, "cluster: %s\n", cluster_client_error(c));
 		goto out;
 	}
-	printf("cancelled %" PRIu64 " task%s\n", cancelled, cancelled == 1 ? "" : "s");
+	printf("cancelled %" PRIu64 " task%s\n", r.cancelled,
+	       r.cancelled == 1 ? "" : "s");
+	if (r.dependents)
+		printf("cancelled with %s %" PRIu64 " waiting task%s that "
+		       "depended on %s: %s\n", r.cancelled == 1 ? "it" : "them",
+		       r.dependents, r.dependents == 1 ? "" : "s",
+		       r.cancelled == 1 ? "it" : "them", r.dependent_ids);
 	ret = 0;
 out:
 	cluster_client_close(c);

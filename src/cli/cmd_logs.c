@@ -82,10 +82,15 @@ static int ended(int state)
 		state == CLUSTER_TASK_CANCELLED;
 }
 
-/* "task 4 has not run: it is waiting" or "... it was cancelled
- * (dependency 3 failed)"; returns 1. */
+/* "task 4 has not run: it is waiting for task 3" or "... it was
+ * cancelled (dependency 3 failed)"; returns 1. */
 static int never_ran(uint64_t id, const struct task_view *v)
 {
+	if (!strncmp(v->reason, "waiting for ", 12)) {
+		fprintf(stderr, "cluster: task %" PRIu64 " has not run: it is %s\n",
+			id, v->reason);
+		return 1;
+	}
 	fprintf(stderr, "cluster: task %" PRIu64 " has not run: it %s %s%s%s%s\n",
 		id, ended(v->state) ? "was" : "is",
 		cluster_task_state_name(v->state), v->reason[0] ? " (" : "",

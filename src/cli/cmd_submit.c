@@ -28,6 +28,7 @@ struct submit_args {
 	uint64_t max_worker_losses;
 	int losses_seen;
 	struct opt_list after;
+	struct opt_list after_any;
 	const char *group;
 	const char *old_name;		/* --name, the old spelling of --group */
 	struct opt_list env;
@@ -81,8 +82,10 @@ static const struct opt submit_options[] = {
 	FIELD_OPT(field_number, TASK_FIELD_MAX_WORKER_LOSSES, "max-worker-losses", "N",
 		  "workers it may take down before it fails", max_worker_losses,
 		  .seen = OPT_SEEN(struct submit_args, losses_seen)),
-	OPT_LIST("after", 0, "ID[,ID...]", "run once these tasks are done",
-		 struct submit_args, after),
+	OPT_LIST("after", 0, "ID[,ID...]", "run once these tasks are done "
+		 "(cancelled if one fails)", struct submit_args, after),
+	OPT_LIST("after-any", 0, "ID[,ID...]", "run once these tasks have "
+		 "ended, however they ended", struct submit_args, after_any),
 	FIELD_OPT(field_string, TASK_FIELD_NAME, "group", "NAME",
 		  "the task group, as cluster tasks shows and filters it", group),
 	FIELD_OPT(field_string, TASK_FIELD_NAME, "name", "NAME",
@@ -145,6 +148,37 @@ static int parse_after(const char *s, uint64_t **ids, size_t *n,
 	return 0;
 }
 
+/* The scheduler says why a queued task is not placed; when it is that no
+ * connected worker could ever take it, say so now rather than leave
+ * `wait` to time out. */
+static const char NO_FIT[] = "waiting for a worker with ";
+
+static int count_alive(const struct cluster_worker *w, void *arg)
+{
+	*(unsigned *)arg += w->alive != 0;
+	return 0;
+}
+
+static void warn_unplaceable(cluster_client_t *c, uint64_t first,
+			     uint64_t count)
+{
+	const struct cluster_task *t = count ? cluster_task_get(c, first) : NULL;
+	unsigned alive = 0;
+
+	if (!t || t->state != CLUSTER_TASK_QUEUED || !t->reason ||
+	    strncmp(t->reason, NO_FIT, strlen(NO_FIT)))
+		return;
+	char *need = xstrdup(t->reason + strlen(NO_FIT));
+	const char *what = count == 1 ? "it waits" : "they wait";
+	if (cluster_workers(c, count_alive, &alive) >= 0 && alive == 0)
+		fprintf(stderr, "cluster: warning: no worker is connected yet; "
+			"%s for one with %s\n", what, need);
+	else
+		fprintf(stderr, "cluster: warning: no connected worker has %s; "
+			"%s for one that has\n", need, what);
+	free(need);
+}
+
 static void print_ids(uint64_t first, uint64_t count)
 {
 	if (count == 1)
@@ -169,8 +203,8 @@ static int cmd_submit(int argc, char **argv, void *opts, struct cli_globals *g)
 		.stderr_path = a->stderr_path,
 	};
 	const char *const *env = a->env.items;
-	uint64_t *after = NULL, first = 0, count = 0;
-	size_t nafter = 0, nenv = a->env.n;
+	uint64_t *after = NULL, *after_any = NULL, first = 0, count = 0;
+	size_t nafter = 0, nafter_any = 0, nenv = a->env.n;
 	const char *file = a->file;
 	int retries_given = a->retries_seen, losses_given = a->losses_seen;
 	int ret = 2;
@@ -182,6 +216,12 @@ static int cmd_submit(int argc, char **argv, void *opts, struct cli_globals *g)
 	for (size_t i = 0; i < a->after.n; i++)
 		if (parse_after(a->after.items[i], &after, &nafter, &err) < 0) {
 			cli_usage_error(&cmd_submit_entry, "--after: %s", err.text);
+			goto out;
+		}
+	for (size_t i = 0; i < a->after_any.n; i++)
+		if (parse_after(a->after_any.items[i], &after_any, &nafter_any,
+				&err) < 0) {
+			cli_usage_error(&cmd_submit_entry, "--after-any: %s", err.text);
 			goto out;
 		}
 	for (size_t i = 0; i < nenv; i++)
@@ -239,6 +279,8 @@ static int cmd_submit(int argc, char **argv, void *opts, struct cli_globals *g)
 	}
 	spec.after = after;
 	spec.nafter = nafter;
+	spec.after_any = after_any;
+	spec.nafter_any = nafter_any;
 	spec.env = nenv ? env : NULL;
 
 	if (file) {
@@ -276,11 +318,14 @@ static int cmd_submit(int argc, char **argv, void *opts, struct cli_globals *g)
 		}
 	}
 	print_ids(first, count);
+	fflush(stdout);
+	warn_unplaceable(c, first, count);
 	ret = 0;
 out:
 	cluster_client_close(c);
 	strbuf_release(&text);
 	free(after);
+	free(after_any);
 	free(cwd);
 	return ret;
 }

@@ -118,10 +118,13 @@ static int row(const struct cluster_task *t, void *arg)
 		snprintf(worker, sizeof(worker), "%s", t->worker_name);
 	else if (t->worker >= 0)
 		snprintf(worker, sizeof(worker), "%d", t->worker);
-	if (t->has_result) {
+	if (t->state == CLUSTER_TASK_RUNNING && t->start_time > 0) {
+		/* the time it has run so far */
+		snprintf(rt, sizeof(rt), "%.1fs", t->elapsed);
+	} else if (t->has_result) {
 		if (t->signal)
 			snprintf(exitc, sizeof(exitc), "sig%d", t->signal);
-		else
+		else if (t->exit_code >= 0)
 			snprintf(exitc, sizeof(exitc), "%d", t->exit_code);
 		snprintf(rt, sizeof(rt), "%.1fs", t->runtime);
 	}
@@ -130,7 +133,7 @@ static int row(const struct cluster_task *t, void *arg)
 	else
 		strbuf_addch(&peak, '-');
 	strbuf_addf(&line, "%-8" PRIu64 " %-9s %-16s %-6s %-3u %-16s %-5s %-8s %-8s ",
-		    t->id, cluster_task_state_name(t->state), t->name, index,
+		    t->id, format_task_state(t), t->name, index,
 		    t->attempts, worker, exitc, rt, peak.buf);
 	if (l->width) {
 		size_t used = format_columns(line.buf) + format_columns(why.buf);

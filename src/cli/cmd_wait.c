@@ -13,6 +13,7 @@
 #include <jansson.h>
 
 #include "cli/cli.h"
+#include "cli/format.h"
 #include "cluster/client.h"
 #include "util/idset.h"
 #include "util/strbuf.h"
@@ -87,6 +88,50 @@ static void draw(const struct cluster_wait_status *st, void *arg)
 	fflush(stderr);
 }
 
+/* At most this many tasks are named after a timeout or a failure. */
+#define NAMED_MAX 10
+
+struct naming {
+	const struct idset *set;	/* empty: every task */
+	uint64_t shown;
+};
+
+static int name_one(const struct cluster_task *t, void *arg)
+{
+	struct naming *nm = arg;
+	struct strbuf line = STRBUF_INIT;
+
+	if (nm->set->n && t->id > nm->set->r[nm->set->n - 1].last)
+		return 1;
+	if (nm->set->n && !idset_has(nm->set, t->id))
+		return 0;
+	format_task_status(&line, t);
+	fprintf(stderr, "cluster:   task %s\n", line.buf);
+	strbuf_release(&line);
+	return ++nm->shown == NAMED_MAX;
+}
+
+/* The first tasks of `set` in the states of `mask`, one line each, and
+ * how many more there are of the `total` in those states. */
+static void name_tasks(cluster_client_t *c, const struct idset *set,
+		       unsigned mask, uint64_t total)
+{
+	struct cluster_task_filter f = {
+		.states = mask,
+		.after = set->n ? set->r[0].first - 1 : 0,
+	};
+	struct naming nm = { set, 0 };
+
+	if (cluster_tasks(c, &f, name_one, &nm) < 0) {
+		fprintf(stderr, "cluster: cannot list them: %s\n",
+			cluster_client_error(c));
+		return;
+	}
+	if (total > nm.shown)
+		fprintf(stderr, "cluster:   and %" PRIu64 " more\n",
+			total - nm.shown);
+}
+
 static int cmd_wait(int argc, char **argv, void *opts, struct cli_globals *g)
 {
 	const struct wait_args *a = opts;
@@ -129,6 +174,9 @@ static int cmd_wait(int argc, char **argv, void *opts, struct cli_globals *g)
 		fprintf(stderr, "cluster: timed out: %" PRIu64 " of %" PRIu64
 			" task%s %s not ended\n", open, st.total,
 			st.total == 1 ? "" : "s", open == 1 ? "has" : "have");
+		name_tasks(c, &set, 1u << CLUSTER_TASK_WAITING |
+			   1u << CLUSTER_TASK_QUEUED | 1u << CLUSTER_TASK_RUNNING,
+			   open);
 		goto out;
 	}
 	if (bad) {
@@ -136,6 +184,8 @@ static int cmd_wait(int argc, char **argv, void *opts, struct cli_globals *g)
 			PRIu64 " failed, %" PRIu64 " cancelled)\n", bad, st.total,
 			st.total == 1 ? "" : "s", st.state[CLUSTER_TASK_FAILED],
 			st.state[CLUSTER_TASK_CANCELLED]);
+		name_tasks(c, &set, 1u << CLUSTER_TASK_FAILED |
+			   1u << CLUSTER_TASK_CANCELLED, bad);
 		goto out;
 	}
 	ret = 0;

@@ -4,6 +4,7 @@
  */
 #include "cli/format.h"
 
+#include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -101,4 +102,33 @@ int json_out_item(const char *json, void *arg)
 void json_out_end(struct json_out *out)
 {
 	fputs(out->n ? "\n]\n" : "[]\n", out->fp);
+}
+
+const char *format_task_state(const struct cluster_task *t)
+{
+	if (t->state == CLUSTER_TASK_RUNNING && t->start_time <= 0)
+		return "assigned";
+	return cluster_task_state_name(t->state);
+}
+
+void format_task_status(struct strbuf *sb, const struct cluster_task *t)
+{
+	strbuf_addf(sb, "%" PRIu64 " %s", t->id, format_task_state(t));
+	if (t->state == CLUSTER_TASK_RUNNING) {
+		if (t->worker_name)
+			strbuf_addf(sb, " %s %s", t->start_time > 0 ? "on" : "to",
+				    t->worker_name);
+		if (t->start_time > 0)
+			strbuf_addf(sb, " for %.1fs", t->elapsed);
+		else
+			strbuf_addstr(sb, ", waiting for its worker's cores");
+		return;
+	}
+	if (t->state == CLUSTER_TASK_CANCELLED && t->has_result && t->signal)
+		strbuf_addf(sb, " after %.1fs (signal %d)", t->runtime,
+			    t->signal);
+	if (t->reason && strcmp(t->reason, format_task_state(t)))
+		strbuf_addf(sb, ": %s", t->reason);
+	else if (t->state == CLUSTER_TASK_QUEUED)
+		strbuf_addstr(sb, ": waiting for a free worker");
 }

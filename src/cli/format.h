@@ -9,6 +9,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "cluster/client.h"
 #include "util/strbuf.h"
 
 /* Append argv (NULL-terminated) as one shell command line: words of
@@ -32,6 +33,15 @@ size_t format_columns(const char *s);
 /* Cut sb to at most `columns` columns (at least 4), ending in "..." when
  * anything was cut; never inside a UTF-8 character. */
 void format_cut(struct strbuf *sb, size_t columns);
+
+/* A task's state for people: "assigned" for a running task its worker
+ * holds without having started it (prefetch), else the state's name. */
+const char *format_task_state(const struct cluster_task *t);
+
+/* One line on a task that has not ended or did not succeed: "7 queued:
+ * waiting for a worker with 2 cores", "3 running on vm:rank1 for 12.0s",
+ * "5 cancelled after 3.1s (signal 15)", "9 failed: exit code 2". */
+void format_task_status(struct strbuf *sb, const struct cluster_task *t);
 
 /* A JSON array written as its items arrive, one per line:
  *

@@ -616,6 +616,12 @@ int cluster_submit(cluster_client_t *c, const struct cluster_task_spec *s,
 			json_array_append_new(after, json_integer((json_int_t)s->after[i]));
 		json_object_set_new(j, "after", after);
 	}
+	if (s->nafter_any) {
+		json_t *after = json_array();
+		for (size_t i = 0; i < s->nafter_any; i++)
+			json_array_append_new(after, json_integer((json_int_t)s->after_any[i]));
+		json_object_set_new(j, "after_any", after);
+	}
 	return submitted(post_json(c, "/api/v1/tasks", j), first, count);
 }
 
@@ -645,6 +651,14 @@ int cluster_submit_batch(cluster_client_t *c, const char *text, size_t len,
 			for (size_t i = 0; i < d->nafter; i++)
 				strbuf_addf(&ids, "%s%" PRIu64, i ? "," : "", d->after[i]);
 			json_object_set_new(j, "after", json_string(ids.buf));
+			strbuf_release(&ids);
+		}
+		if (d->nafter_any) {
+			struct strbuf ids = STRBUF_INIT;
+			for (size_t i = 0; i < d->nafter_any; i++)
+				strbuf_addf(&ids, "%s%" PRIu64, i ? "," : "",
+					    d->after_any[i]);
+			json_object_set_new(j, "after_any", json_string(ids.buf));
 			strbuf_release(&ids);
 		}
 	}
@@ -706,14 +720,15 @@ static int task_from_json(json_t *j, struct cluster_task *t, const char ***argv)
 	t->start_time = jreal(j, "start_time");
 	t->end_time = jreal(j, "end_time");
 	v = json_object_get(j, "exit_code");
-	if (json_is_integer(v)) {
+	if (json_is_integer(v) || json_is_number(json_object_get(j, "runtime"))) {
 		t->has_result = 1;
-		t->exit_code = (int)json_integer_value(v);
+		t->exit_code = json_is_integer(v) ? (int)json_integer_value(v) : -1;
 		t->signal = (int)jint(j, "signal");
 		t->runtime = jreal(j, "runtime");
 		t->peak_memory = jint(j, "peak_memory");
 	}
 	t->reason = jstr(j, "reason");
+	t->elapsed = jreal(j, "elapsed");
 	return 0;
 }
 
@@ -821,8 +836,8 @@ const struct cluster_task *cluster_task_get(cluster_client_t *c, uint64_t id)
 	return &c->held_task;
 }
 
-int cluster_cancel(cluster_client_t *c, const uint64_t *ids, size_t n,
-		   uint64_t *cancelled)
+int cluster_cancel_report(cluster_client_t *c, const uint64_t *ids, size_t n,
+			  struct cluster_cancel_result *out)
 {
 	struct idset set = IDSET_INIT;
 	struct strbuf text = STRBUF_INIT;
@@ -841,9 +856,28 @@ int cluster_cancel(cluster_client_t *c, const uint64_t *ids, size_t n,
 	r = post_json(c, "/api/v1/cancel", json_pack("{s:o}", "ids", list));
 	if (!r)
 		return -1;
+	release_held(c);
+	c->held = r;
+	memset(out, 0, sizeof(*out));
+	out->cancelled = jint(r, "cancelled");
+	out->already_ended = jint(r, "already_ended");
+	/* A scheduler before "dependents" says nothing of them. */
+	out->dependents = jint(r, "dependents");
+	out->dependent_ids = jstr(r, "dependent_ids");
+	if (!out->dependent_ids)
+		out->dependent_ids = "";
+	return 0;
+}
+
+int cluster_cancel(cluster_client_t *c, const uint64_t *ids, size_t n,
+		   uint64_t *cancelled)
+{
+	struct cluster_cancel_result r;
+
+	if (cluster_cancel_report(c, ids, n, &r) < 0)
+		return -1;
 	if (cancelled)
-		*cancelled = jint(r, "cancelled");
-	json_decref(r);
+		*cancelled = r.cancelled;
 	return 0;
 }
 

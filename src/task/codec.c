@@ -30,6 +30,7 @@ void task_spec_buf_release(struct task_spec_buf *b)
 		free(*p);
 	free(b->env);
 	free(b->after);
+	free(b->after_any);
 	for (size_t i = 0; i < sizeof(b->strings) / sizeof(b->strings[0]); i++)
 		free(b->strings[i]);
 	memset(b, 0, sizeof(*b));
@@ -68,48 +69,72 @@ static int field_array(json_t *v, struct task_spec *spec, struct err *err)
 	return 0;
 }
 
-static int field_after_json(json_t *v, struct task_spec_buf *b, struct err *err)
+/* The list of `after` or `after_any` (f), with its slots in b and spec. */
+static void after_slots(struct task_spec_buf *b, const struct task_field *f,
+			task_id_t ***ids, const task_id_t ***spec_ids,
+			unsigned **spec_n)
 {
+	int any = f->id == TASK_FIELD_AFTER_ANY;
+
+	*ids = any ? &b->after_any : &b->after;
+	*spec_ids = any ? &b->spec.after_any : &b->spec.after;
+	*spec_n = any ? &b->spec.nafter_any : &b->spec.nafter;
+}
+
+static int field_after_json(const struct task_field *f, json_t *v,
+			    struct task_spec_buf *b, struct err *err)
+{
+	task_id_t **ids;
+	const task_id_t **spec_ids;
+	unsigned *spec_n;
 	size_t i, n;
 	json_t *x;
 
 	if (!json_is_array(v))
-		return errprintf(err, "field 'after': expected an array of task ids");
+		return errprintf(err, "field '%s': expected an array of task ids",
+				 f->key);
 	n = json_array_size(v);
-	if (task_field_check_items(task_field(TASK_FIELD_AFTER), NULL, n, err) < 0)
+	if (task_field_check_items(f, NULL, n, err) < 0)
 		return -1;
-	free(b->after);
-	b->after = xcalloc(n ? n : 1, sizeof(*b->after));
+	after_slots(b, f, &ids, &spec_ids, &spec_n);
+	free(*ids);
+	*ids = xcalloc(n ? n : 1, sizeof(**ids));
 	json_array_foreach(v, i, x) {
 		if (!json_is_integer(x) || json_integer_value(x) < 1)
-			return errprintf(err, "field 'after': element %zu: expected a task id >= 1",
-					 i);
-		b->after[i] = (task_id_t)json_integer_value(x);
+			return errprintf(err, "field '%s': element %zu: expected a task id >= 1",
+					 f->key, i);
+		(*ids)[i] = (task_id_t)json_integer_value(x);
 	}
-	b->spec.after = b->after;
-	b->spec.nafter = (unsigned)n;
+	*spec_ids = *ids;
+	*spec_n = (unsigned)n;
 	return 0;
 }
 
-static int field_after_text(const char *s, struct task_spec_buf *b, struct err *err)
+static int field_after_text(const struct task_field *f, const char *s,
+			    struct task_spec_buf *b, struct err *err)
 {
+	task_id_t **ids;
+	const task_id_t **spec_ids;
+	unsigned *spec_n;
 	size_t n = 1;
 
 	for (const char *p = s; *p; p++)
 		n += *p == ',';
-	if (task_field_check_items(task_field(TASK_FIELD_AFTER), NULL, n, err) < 0)
+	if (task_field_check_items(f, NULL, n, err) < 0)
 		return -1;
-	free(b->after);
-	b->after = xcalloc(n, sizeof(*b->after));
+	after_slots(b, f, &ids, &spec_ids, &spec_n);
+	free(*ids);
+	*ids = xcalloc(n, sizeof(**ids));
 	for (size_t i = 0; i < n; i++) {
 		const char *e;
-		if (idset_scan_id(s, &e, &b->after[i]) < 0 || !b->after[i] ||
+		if (idset_scan_id(s, &e, &(*ids)[i]) < 0 || !(*ids)[i] ||
 		    (*e && *e != ','))
-			return errprintf(err, "field 'after': expected task ids separated by commas");
+			return errprintf(err, "field '%s': expected task ids separated by commas",
+					 f->key);
 		s = *e ? e + 1 : e;
 	}
-	b->spec.after = b->after;
-	b->spec.nafter = (unsigned)n;
+	*spec_ids = *ids;
+	*spec_n = (unsigned)n;
 	return 0;
 }
 
@@ -184,9 +209,10 @@ int task_spec_set(struct task_spec_buf *b, const char *k, json_t *v,
 	case TASK_FIELD_ARRAY:
 		return field_array(v, spec, err);
 	case TASK_FIELD_AFTER:
+	case TASK_FIELD_AFTER_ANY:
 		if (from_query)
-			return field_after_text(json_string_value(v), b, err);
-		return field_after_json(v, b, err);
+			return field_after_text(f, json_string_value(v), b, err);
+		return field_after_json(f, v, b, err);
 	default:
 		break;
 	}
@@ -302,6 +328,13 @@ static json_t *spec_value(const struct task_spec *spec, enum task_field_id id)
 		a = json_array();
 		for (unsigned i = 0; i < spec->nafter; i++)
 			json_array_append_new(a, json_integer((json_int_t)spec->after[i]));
+		return a;
+	case TASK_FIELD_AFTER_ANY:
+		if (!spec->nafter_any)
+			return NULL;
+		a = json_array();
+		for (unsigned i = 0; i < spec->nafter_any; i++)
+			json_array_append_new(a, json_integer((json_int_t)spec->after_any[i]));
 		return a;
 	case TASK_FIELD_STDOUT:
 		return string_or_null(spec->stdout_path);

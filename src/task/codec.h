@@ -16,6 +16,7 @@ struct task_spec_buf {
 	char **argv;
 	char **env;
 	task_id_t *after;
+	task_id_t *after_any;
 	char *strings[5];		/* cwd, name, stdout, stderr, spare */
 };
 

@@ -47,6 +47,9 @@ const struct task_field task_fields[TASK_NFIELDS] = {
 	  TASK_STRING_MAX, NULL, "file for the task's standard output" },
 	{ TASK_FIELD_STDERR, "stderr", "stderr", TASK_KIND_STRING, 1,
 	  TASK_STRING_MAX, NULL, "file for the task's standard error" },
+	{ TASK_FIELD_AFTER_ANY, "after_any", "after-any", TASK_KIND_LIST, 0,
+	  UINT32_MAX, NULL,
+	  "earlier tasks this one waits for, however they end" },
 };
 
 const struct task_field *task_field_find(const char *key)

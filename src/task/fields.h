@@ -52,8 +52,9 @@ enum task_field_id {
 	TASK_FIELD_AFTER,
 	TASK_FIELD_STDOUT,
 	TASK_FIELD_STDERR,
+	TASK_FIELD_AFTER_ANY,
 };
-#define TASK_NFIELDS 14
+#define TASK_NFIELDS 15
 
 enum task_kind {
 	TASK_KIND_COUNT,		/* a whole number */

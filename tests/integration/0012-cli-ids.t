@@ -59,7 +59,9 @@ t_is "$T_OUT" "1-6" "an array of six"
 t_run c submit --after 1-2,4 -- true
 t_is "$T_OUT" 7 "submit --after takes a list with a range"
 t_run c cancel 5,1-2 3 2
-t_is "$T_OUT" "cancelled 4 tasks" "cancel 5,1-2 3 2 cancels four distinct tasks"
+t_is "$T_OUT" "cancelled 4 tasks
+cancelled with them 1 waiting task that depended on them: 7" \
+	"cancel 5,1-2 3 2 cancels four distinct tasks, and the one after 1-2,4"
 t_run c tasks --state cancelled
 t_like "$T_OUT" "7 +cancelled .*dependency [12]" \
 	"the task after 1-2,4 is cancelled with its dependency"

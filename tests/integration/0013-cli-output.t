@@ -390,8 +390,10 @@ start=$EPOCHREALTIME
 t_run c wait --timeout 3s "$sleeper"
 elapsed=$(awk -v a="$start" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.2f", b - a }')
 t_is "$T_RC" 1 "wait --timeout: exit 1 at the timeout"
-t_is "$T_ERR" "cluster: timed out: 1 of 1 task has not ended" \
+t_is "$(printf '%s\n' "$T_ERR" | head -n 1)" "cluster: timed out: 1 of 1 task has not ended" \
 	"wait --timeout says it timed out, in the singular for one task"
+t_like "$T_ERR" $'\ncluster:   task '"$sleeper"' running on [^ ]+ for [0-9.]+s$' \
+	"wait --timeout names the task that has not ended"
 t_run c wait --json --timeout 1s "$sleeper"
 t_is "$T_RC" 1 "wait --json --timeout: exit 1 at the timeout"
 if command -v python3 >/dev/null; then
@@ -405,7 +407,7 @@ else
 fi
 c cancel "$sleeper" >/dev/null
 t_run c wait "$sleeper"
-t_is "$T_ERR" "cluster: 1 of 1 task failed (0 failed, 1 cancelled)" \
+t_is "$(printf '%s\n' "$T_ERR" | head -n 1)" "cluster: 1 of 1 task failed (0 failed, 1 cancelled)" \
 	"wait on one cancelled task: in the singular"
 
 # --- logs of a task that has not run, and logs -f --------------------------------
@@ -415,7 +417,8 @@ t_run c submit --group logs --after "$blocker" -- echo after
 blocked=$T_OUT
 t_run c logs "$blocked"
 t_is "$T_RC" 1 "logs of a task that has not run: exit 1"
-t_is "$T_ERR" "cluster: task $blocked has not run: it is waiting" "logs says it has not run, and why"
+t_is "$T_ERR" "cluster: task $blocked has not run: it is waiting for task $blocker" \
+	"logs says it has not run, and why"
 t_is "$T_OUT" "" "logs of a task that has not run prints no log"
 t_run c submit --group logs -- sh -c 'echo one; sleep 2; echo two'
 t_run c logs -f "$T_OUT"

@@ -495,7 +495,8 @@ START_TEST(test_cancel_million)
 	ck_assert_int_eq(post("/api/v1/cancel", "{\"ids\": \"999999-1000002,1000004\"}",
 			      &r), 200);
 	ck_assert_ptr_nonnull(strstr(body_of(&r),
-				     "{\"cancelled\":3,\"already_ended\":2}"));
+				     "{\"cancelled\":3,\"already_ended\":2,"
+				     "\"dependents\":0,\"dependent_ids\":\"\"}"));
 	ck_assert_int_eq(post("/api/v1/cancel", "{\"ids\": \"3-x\"}", &r), 400);
 	expect_json_error(&r, "field 'ids': ");
 	ck_assert_int_eq(post("/api/v1/cancel", "{\"ids\": \"1-2000001\"}", &r), 404);
