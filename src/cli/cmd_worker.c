@@ -154,6 +154,7 @@ static int cmd_worker(int argc, char **argv, void *opts, struct cli_globals *g)
 	}
 	o.host = host;
 	o.token = token;
+	o.say_joined = 1;
 	if (!o.cores) {
 		long n = sysconf(_SC_NPROCESSORS_ONLN);
 		o.cores = n > 0 ? (unsigned)n : 1;

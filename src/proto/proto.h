@@ -70,7 +70,7 @@ enum proto_type {
 	PROTO_KILL,		/* S->W: stop a task */
 	PROTO_DONE,		/* W->S: a task ended */
 	PROTO_HEARTBEAT,	/* both ways */
-	PROTO_SHUTDOWN,		/* S->W: finish and exit */
+	PROTO_SHUTDOWN,		/* S->W: finish and exit; W->S: leaving */
 	PROTO_REJOIN,		/* W->S: the tasks it kept (version 3) */
 	PROTO_TYPE_MAX = PROTO_REJOIN,
 };

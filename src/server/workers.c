@@ -33,6 +33,7 @@
 #include "util/strbuf.h"
 #include "util/clock.h"
 #include "util/units.h"
+#include "util/xalloc.h"
 
 #define HANDSHAKE_TIMEOUT 10		/* seconds from accept to AUTH, however
 					   the bytes trickle in */
@@ -62,6 +63,8 @@ struct conn {
 	int shutdown_sent;
 	uint32_t claims_left;		/* runs AUTH announced, not yet in a
 					   REJOIN */
+	char *leaving;			/* why it said it leaves (its own
+					   SHUTDOWN), or NULL */
 };
 
 struct workers {
@@ -154,6 +157,7 @@ static void conn_free(struct conn *c)
 	strbuf_release(&c->out);
 	free(c->name);
 	free(c->job_id);
+	free(c->leaving);
 	free(c);
 	listener_update(wk);
 }
@@ -185,7 +189,7 @@ static void conn_lost(struct conn *c, const char *why)
 {
 	struct workers *wk = c->wk;
 	worker_id_t w = c->wid;
-	int left = c->shutdown_sent;
+	int left = c->shutdown_sent || c->leaving;
 	char *job_id = c->job_id;
 	struct events_job job = { job_id ? job_id : "", c->job_index,
 				  c->job_end };
@@ -193,6 +197,8 @@ static void conn_lost(struct conn *c, const char *why)
 	c->job_id = NULL;
 	if (c->shutdown_sent)
 		log_msg(LOG_DEBUG, "worker '%s' left", c->name);
+	else if (c->leaving)
+		log_msg(LOG_INFO, "worker '%s' left: %s", c->name, c->leaving);
 	else
 		log_msg(LOG_WARNING, "worker '%s' lost: %s", c->name, why);
 	sched_worker_lost(wk->sched, c->wid);
@@ -465,6 +471,21 @@ static int on_heartbeat(struct conn *c, struct proto_msg *m)
 	return 0;
 }
 
+/* The worker leaves in order (a signal, its rank gone, nothing left to
+ * run): the close that follows is no loss. */
+static int on_leaving(struct conn *c, struct proto_msg *m)
+{
+	const char *why = m->u.shutdown.reason;
+
+	if (c->st != CONN_READY) {
+		conn_drop(c, "'shutdown' before the handshake");
+		return -1;
+	}
+	free(c->leaving);
+	c->leaving = xstrdup(why && *why ? why : "no reason given");
+	return 0;
+}
+
 typedef int (*handler_fn)(struct conn *c, struct proto_msg *m);
 
 /* What a worker may send; everything else is a protocol error. */
@@ -473,6 +494,7 @@ static const handler_fn handlers[PROTO_TYPE_MAX + 1] = {
 	[PROTO_DONE] = on_done,
 	[PROTO_HEARTBEAT] = on_heartbeat,
 	[PROTO_REJOIN] = on_rejoin,
+	[PROTO_SHUTDOWN] = on_leaving,
 };
 
 /* --- connection events ---------------------------------------------------- */

@@ -134,6 +134,7 @@ struct worker {
 	int orphaned;			/* its parent-death signal came */
 	int finishing;
 	int exit_code;
+	char leave_why[64];		/* told the scheduler as it leaves */
 };
 
 static void schedule_reconnect(struct worker *w);
@@ -232,6 +233,14 @@ static void finish(struct worker *w, int code)
 
 	w->finishing = 1;
 	w->exit_code = code;
+	/* An orderly end: say so, so that the scheduler does not take the
+	 * closed connection for a lost worker. */
+	if (code == WORKER_EXIT_OK && w->st == LINK_READY) {
+		struct proto_msg m = { .type = PROTO_SHUTDOWN };
+		m.u.shutdown.reason = w->leave_why[0] ? w->leave_why :
+			(char *)"no tasks left";
+		send_msg(w, &m);
+	}
 	flush_out(w);
 	event_del(w->reconnect_ev);
 	event_del(w->hb_ev);
@@ -650,12 +659,14 @@ static int on_welcome(struct worker *w, struct proto_msg *m)
 	w->heartbeat_ms = m->u.welcome.heartbeat_ms ? m->u.welcome.heartbeat_ms
 		: 5000;
 	w->gone_since = 0;
+	int first = !w->joined;
 	w->joined = 1;
 	w->backoff = 0;
 	struct timeval tv = { w->heartbeat_ms / 1000,
 			      (w->heartbeat_ms % 1000) * 1000 };
 	event_add(w->hb_ev, &tv);
-	log_msg(LOG_DEBUG, "joined the scheduler at '%s:%u' as worker %u",
+	log_msg(first && w->o->say_joined ? LOG_INFO : LOG_DEBUG,
+		"joined the scheduler at '%s:%u' as worker %u",
 		w->shost, w->sport, w->wid);
 	send_claims(w);
 	return 0;
@@ -995,6 +1006,7 @@ static void stop(struct worker *w, int sig)
 	}
 	log_msg(LOG_INFO, "signal %d: finishing %u running tasks", sig,
 		running(w));
+	snprintf(w->leave_why, sizeof(w->leave_why), "signal %d", sig);
 	w->shutdown = 1;
 	check_soon(w);
 }
@@ -1016,6 +1028,7 @@ static void parent_died(struct worker *w)
 	}
 	log_msg(LOG_INFO, "signal %d: finishing %u running tasks (its rank "
 		"is gone)", SIGTERM, running(w));
+	snprintf(w->leave_why, sizeof(w->leave_why), "its rank is gone");
 	w->shutdown = 1;
 	check_soon(w);
 }

@@ -55,6 +55,8 @@ struct worker_opts {
 					   exits 0 at once */
 	int bench_noop;			/* report each RUN done at once, exit 0,
 					   without spawning (benchmarks only) */
+	int say_joined;			/* log its first join at LOG_INFO, for
+					   a worker started by hand */
 };
 
 /* Runs until the end; returns an enum worker_exit value. */

@@ -5,8 +5,9 @@
 # a cancelled running task's signal and run time without an exit code,
 # prefetched tasks as assigned and running ones with their elapsed time,
 # the warning of a submit no worker can run, a wait that times out naming
-# the stuck tasks, --after-any, a cancelled dependency named as such and
-# the dependents a cancel takes with it.
+# the stuck tasks, --after-any, a cancelled dependency named as such, the
+# dependents a cancel takes with it, and a worker that ends in order
+# logged as gone, not lost.
 . "$(dirname "$0")/lib.sh"
 
 [ -x "$CLUSTER_RANK" ] || t_bail "cluster-rank is built" "missing $CLUSTER_RANK"
@@ -145,5 +146,28 @@ t_like "$T_ERR" "^cluster: --after-any: id '0' is out of range" "--after-any 0: 
 t_run c submit --after-any 99999 -- true
 t_is "$T_RC" 1 "--after-any of an unknown task: exit 1"
 t_like "$T_ERR" "dependency 99999 is not an earlier task" "--after-any of an unknown task: said so"
+
+# --- a worker that ends in order -------------------------------------------------------
+t_spawn "$CLUSTER" --name T worker --name solo --cores 1 >"$T_DIR/solo.log" 2>&1
+solo=$T_PID
+solo_joined() {
+	c workers 2>/dev/null | grep -q ' solo .*alive'
+}
+wait_for 30 solo_joined || t_fail "a standalone worker joins" "$(cat "$T_DIR/solo.log")"
+t_like "$(cat "$T_DIR/solo.log")" "joined the scheduler at '[^']+' as worker [0-9]+" \
+	"a standalone worker says when it joined"
+kill -TERM "$solo"
+solo_gone() {
+	! kill -0 "$solo" 2>/dev/null
+}
+wait_for 30 solo_gone || t_fail "the worker ends after SIGTERM" "$(cat "$T_DIR/solo.log")"
+left() {
+	grep -q "worker 'solo' left: signal 15" "$T_DIR/head.log"
+}
+wait_for 10 left
+t_like "$(cat "$T_DIR/head.log")" "worker 'solo' left: signal 15" \
+	"the scheduler logs an orderly worker exit as left, with why"
+t_unlike "$(cat "$T_DIR/head.log")" "warning: worker 'solo' lost" \
+	"and not as a lost worker"
 
 t_done
