@@ -73,7 +73,9 @@ const struct config_key config_keys[] = {
 	K("launch.recovery", CONFIG_BOOL, "false",
 	  "keep the other ranks running when one rank dies, in the launcher's own words: Open MPI's recovery switch as the mpirun found at run time spells it, PALS --no-abort-on-failure, srun --kill-on-bad-exit=0"),
 	K("launch.args", CONFIG_LIST, NULL,
-	  "launcher arguments, e.g. [\"--hostfile\", \"$PBS_NODEFILE\"]"),
+	  "launcher arguments, e.g. [\"--hostfile\", \"$PBS_NODEFILE\"]; a later layer's list replaces the profile's"),
+	K("launch.extra", CONFIG_LIST, NULL,
+	  "launcher arguments added after launch.args, so that a user file adds to the profile's arguments rather than replace them, e.g. [\"--mca\", \"btl\", \"^openib\"]"),
 
 	/* scheduler */
 	KC("scheduler.location", "job", locations,

@@ -330,12 +330,18 @@ int job_launch_build(const struct job_launch *l, struct strbuf *out,
 	if (recovery)
 		recovery_probe(l, out);
 	strbuf_addstr(sb, cmd);
-	for (; args && *args; args++) {
-		if (config_has_control(*args))
-			return errprintf(err, "launch.args item '%s' contains a "
-					 "control character", *args);
-		strbuf_addch(sb, ' ');
-		add_launch_arg(sb, *args);
+	/* launch.extra adds to the profile's launch.args, which a later
+	 * layer's list would replace whole. */
+	for (int k = 0; k < 2; k++) {
+		const char *key = k ? "launch.extra" : "launch.args";
+		args = k ? config_get_list(l->cfg, key) : args0;
+		for (; args && *args; args++) {
+			if (config_has_control(*args))
+				return errprintf(err, "%s item '%s' contains a "
+						 "control character", key, *args);
+			strbuf_addch(sb, ' ');
+			add_launch_arg(sb, *args);
+		}
 	}
 	if (recovery)
 		recovery_args(l, out);
@@ -361,7 +367,8 @@ int job_launch_build(const struct job_launch *l, struct strbuf *out,
 	 * Round robin over the nodes gives each one P ranks, and the first
 	 * node of a head job P + 1 with rank 0, the scheduler, among them. */
 	if (l->launcher == JOB_LAUNCH_OPENMPI && l->backend->slots_per_core &&
-	    !args_place_ranks(args0))
+	    !args_place_ranks(args0) &&
+	    !args_place_ranks(config_get_list(l->cfg, "launch.extra")))
 		strbuf_addstr(sb, " --map-by node");
 	if (l->sched_slot && !l->backend->scheduler_slot)
 		strbuf_addstr(sb, srun ? " --overcommit" : " --oversubscribe");

@@ -602,6 +602,31 @@ START_TEST(launch_args_inert)
 }
 END_TEST
 
+/* launch.extra adds after the profile's launch.args; launch.args from a
+ * later layer replaces them. */
+START_TEST(launch_extra_adds)
+{
+	const char *const extra[] = { "launch.extra=[--bind-to, core]", NULL };
+	const char *const both[] = { "launch.args=[--np-first]",
+				     "launch.extra=[--bind-to, core]", NULL };
+	const char *const args[] = { "launch.args=[--bind-to, core]", NULL };
+	char *s;
+
+	clean_env();
+	s = render_ok("small", extra, JOB_WORKER, NULL);
+	ck_assert_msg(strstr(s, "\"--mca\" \"btl\" \"self,tcp\" \"--bind-to\" "
+			     "\"core\" "), "%s", s);
+	free(s);
+	s = render_ok("small", both, JOB_WORKER, NULL);
+	ck_assert_msg(strstr(s, " \"--np-first\" \"--bind-to\" \"core\" "), "%s", s);
+	ck_assert_ptr_null(strstr(s, "self,tcp"));
+	free(s);
+	s = render_ok("small", args, JOB_WORKER, NULL);
+	ck_assert_ptr_null(strstr(s, "self,tcp"));
+	free(s);
+}
+END_TEST
+
 /* The ranks see the job as it was rendered: the resolved profile, the
  * configuration file, each worker's share and every --set, each reaching
  * cluster-rank as one argument, whatever it holds. */
@@ -830,6 +855,7 @@ int main(void)
 	tcase_add_test(tc, skip_and_extra);
 	tcase_add_test(tc, injection_rejected_by_config);
 	tcase_add_test(tc, launch_args_inert);
+	tcase_add_test(tc, launch_extra_adds);
 	tcase_add_test(tc, rank_gets_job_config);
 	tcase_add_test(tc, render_errors);
 	tcase_add_test(tc, opts_errors);
