@@ -79,6 +79,47 @@ static int find_state_dir(const struct cli_globals *g, const struct config *cfg,
 	return -1;
 }
 
+/* NCAR's systems, whose qsub refuses a job that names no project.  A
+ * profile is theirs when it or one of its ancestors is one of these. */
+static const char *const ncar_profiles[] = { "casper", "derecho", NULL };
+
+static const char *ncar_ancestor(const struct config *cfg)
+{
+	const struct config_profile_info *p;
+	unsigned n = config_profiles(cfg, &p);
+	const char *name = config_profile_name(cfg);
+
+	/* n bounds the walk, should a chain loop */
+	for (unsigned hops = 0; name && hops <= n; hops++) {
+		const char *parent = NULL;
+		for (const char *const *k = ncar_profiles; *k; k++)
+			if (!strcmp(name, *k))
+				return name;
+		for (unsigned i = 0; i < n; i++)
+			if (!strcmp(p[i].name, name))
+				parent = p[i].inherit;
+		name = parent;
+	}
+	return NULL;
+}
+
+/* The loader has put $PBS_ACCOUNT in job.account when no layer set it;
+ * none at all means qsub will refuse the job there. */
+static void warn_no_account(const struct config *cfg)
+{
+	const char *ncar = ncar_ancestor(cfg);
+
+	if (!ncar || config_get_str(cfg, "job.account"))
+		return;
+	fprintf(stderr, "cluster: warning: no job.account and no $PBS_ACCOUNT: "
+		"NCAR's qsub (profile '%s'%s%s%s) refuses a job without a project "
+		"code; set job.account to yours or export PBS_ACCOUNT\n",
+		config_profile_name(cfg),
+		strcmp(ncar, config_profile_name(cfg)) ? ", from '" : "",
+		strcmp(ncar, config_profile_name(cfg)) ? ncar : "",
+		strcmp(ncar, config_profile_name(cfg)) ? "'" : "");
+}
+
 static int cmd_job_script(int argc, char **argv, void *values,
 			  struct cli_globals *g)
 {
@@ -147,6 +188,7 @@ static int cmd_job_script(int argc, char **argv, void *values,
 		fprintf(stderr, "cluster: %s\n", err.text);
 		goto out;
 	}
+	warn_no_account(cfg);
 	if (output) {
 		if (state_write_atomic(output, script.buf, script.len, 0755,
 				       &err) < 0) {

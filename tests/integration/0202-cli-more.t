@@ -31,6 +31,39 @@ pyjson() {
 	python3 -c "import json, sys; j = json.load(sys.stdin); print($1)"
 }
 
+# --- without a scheduler: job-script -------------------------------------------------
+unset PBS_ACCOUNT
+t_run "$CLUSTER" --profile derecho job-script
+t_is "$T_RC" 0 "job-script for derecho without an account: exit 0"
+t_like "$T_ERR" "^cluster: warning: no job\.account and no \\\$PBS_ACCOUNT: NCAR's qsub \(profile 'derecho'\) refuses" \
+	"job-script warns that NCAR's qsub needs an account"
+t_like "$T_OUT" $'\n#PBS -l select=' "and still prints the script"
+t_run "$CLUSTER" --profile casper-gpu job-script
+t_like "$T_ERR" "profile 'casper-gpu', from 'casper'" "a profile inheriting casper is NCAR's too"
+PBS_ACCOUNT=UABC0001 t_run "$CLUSTER" --profile derecho job-script
+t_is "$T_ERR" "" "with \$PBS_ACCOUNT: no warning"
+t_run "$CLUSTER" --profile casper --set job.account=UABC0001 job-script
+t_is "$T_ERR" "" "with job.account: no warning"
+t_run "$CLUSTER" --profile generic-pbs job-script
+t_is "$T_ERR" "" "a profile not NCAR's: no warning"
+
+# Sizes as the batch systems write them, and the bytes shown.
+t_run "$CLUSTER" --profile generic-slurm --set job.memory=4G --set job.cores=2 --set job.processes=2 job-script
+t_like "$T_OUT" $'\n# memory: 4294967296 bytes a node \\(4 GiB; asked as --mem=4G\\), each worker\'s limit 2147483648 bytes \\(2 GiB\\)\n' \
+	"job-script: 4G is 4 GiB, and a comment gives the bytes"
+t_run "$CLUSTER" --profile generic-pbs --set job.memory=4gb config show
+t_like "$T_OUT" $'\njob\\.memory += 4gb \\(4294967296 bytes; rendered mem=4GB\\)' \
+	"config show: PBS's 4gb is 4 GiB"
+t_run "$CLUSTER" --profile generic-pbs --set job.memory=4GB config show
+t_like "$T_OUT" $'\njob\\.memory += 4GB \\(4000000000 bytes;' "config show: 4GB stays 4 * 10^9"
+
+# launch.extra adds to the profile's arguments; launch.args replaces them.
+t_run "$CLUSTER" --profile generic-pbs --set 'launch.extra=[--bind-to, core]' job-script
+t_like "$T_OUT" '"--hostfile" "\$PBS_NODEFILE" "--bind-to" "core"' \
+	"launch.extra follows the profile's launch.args"
+t_run "$CLUSTER" --profile generic-pbs --set 'launch.args=[--bind-to, core]' job-script
+t_unlike "$T_OUT" 'PBS_NODEFILE"' "launch.args replaces the profile's list"
+
 t_spawn timeout 300 mpirun -np 3 --oversubscribe "$CLUSTER_RANK" \
 	--set scheduler.host=127.0.0.1 --set worker.prefetch=1 --name T \
 	>"$T_DIR/head.log" 2>&1
