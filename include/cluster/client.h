@@ -191,6 +191,9 @@ struct cluster_wait_status {
 	uint64_t total;				/* tasks waited on */
 	uint64_t state[CLUSTER_TASK_NSTATES];	/* of those, per state */
 	int done;				/* all of them ended */
+	uint64_t assigned;			/* of the running ones, those
+						   their worker holds without
+						   having started them */
 };
 
 typedef void (*cluster_progress_fn)(const struct cluster_wait_status *st,

@@ -33,17 +33,21 @@ static int state_ended(enum task_state st)
 	return st == TASK_DONE || st == TASK_FAILED || st == TASK_CANCELLED;
 }
 
-/* Counts per state of what `w` waits on; returns how many have not ended. */
+/* Counts per state of what `w` waits on; returns how many have not ended.
+ * *assigned: of the running ones, how many their worker holds without
+ * having started them. */
 static uint64_t waiter_counts(struct waiter *w, uint64_t counts[TASK_NSTATES],
-			      uint64_t *total)
+			      uint64_t *total, uint64_t *assigned)
 {
-	uint64_t open = 0;
+	uint64_t open = 0, held = 0;
 
 	memset(counts, 0, TASK_NSTATES * sizeof(counts[0]));
 	*total = 0;
+	*assigned = 0;
 	if (!w->ids.n) {
 		struct sched_counts sc;
 		sched_counts(w->a->s, &sc);
+		*assigned = sc.prefetched;
 		for (int i = 0; i < TASK_NSTATES; i++) {
 			counts[i] = sc.state[i];
 			*total += sc.state[i];
@@ -61,8 +65,11 @@ static uint64_t waiter_counts(struct waiter *w, uint64_t counts[TASK_NSTATES],
 			(*total)++;
 			if (!state_ended(t.state))
 				open++;
+			if (t.state == TASK_RUNNING && t.start_time <= 0)
+				held++;
 		}
 	}
+	*assigned = held;
 	return open;
 }
 
@@ -86,24 +93,30 @@ static void waiter_free(struct waiter *w)
 	free(w);
 }
 
+static json_t *wait_answer(uint64_t counts[TASK_NSTATES], uint64_t total,
+			   uint64_t open, uint64_t assigned)
+{
+	return json_pack("{s:b,s:I,s:o,s:I}", "done", open == 0, "total",
+			 (json_int_t)total, "counts", counts_json(counts),
+			 "assigned", (json_int_t)assigned);
+}
+
 static void waiter_reply(struct waiter *w, uint64_t counts[TASK_NSTATES],
-			 uint64_t total, uint64_t open)
+			 uint64_t total, uint64_t open, uint64_t assigned)
 {
 	struct evhttp_request *req = w->req;
 
 	waiter_unlink(w);
 	waiter_free(w);
-	http_reply_json(req, 200, json_pack("{s:b,s:I,s:o}", "done", open == 0,
-					    "total", (json_int_t)total,
-					    "counts", counts_json(counts)));
+	http_reply_json(req, 200, wait_answer(counts, total, open, assigned));
 }
 
 static void waiter_finish(struct waiter *w)
 {
-	uint64_t counts[TASK_NSTATES], total;
-	uint64_t open = waiter_counts(w, counts, &total);
+	uint64_t counts[TASK_NSTATES], total, assigned;
+	uint64_t open = waiter_counts(w, counts, &total, &assigned);
 
-	waiter_reply(w, counts, total, open);
+	waiter_reply(w, counts, total, open, assigned);
 }
 
 static void waiter_timeout(evutil_socket_t fd, short what, void *arg)
@@ -132,16 +145,16 @@ void waiters_check(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	for (w = a->waiters; w; w = next) {
-		uint64_t counts[TASK_NSTATES], total, open;
+		uint64_t counts[TASK_NSTATES], total, open, assigned;
 		next = w->next;
 		if (!w->dirty)
 			continue;
 		w->dirty = 0;
 		if (w->ids.n && w->remaining)
 			continue;
-		open = waiter_counts(w, counts, &total);
+		open = waiter_counts(w, counts, &total, &assigned);
 		if (open == 0)
-			waiter_reply(w, counts, total, open);
+			waiter_reply(w, counts, total, open, assigned);
 		else
 			w->remaining = open;
 	}
@@ -151,7 +164,8 @@ void wait_tasks(struct http_call *c)
 {
 	struct waiter *w = calloc(1, sizeof(*w));
 	const char *ids = evhttp_find_header(&c->query, "ids");
-	uint64_t timeout = WAIT_DEFAULT_TIMEOUT, counts[TASK_NSTATES], total;
+	uint64_t timeout = WAIT_DEFAULT_TIMEOUT, counts[TASK_NSTATES], total,
+		 assigned;
 	struct err err = { "" };
 	task_id_t bad;
 
@@ -170,13 +184,11 @@ void wait_tasks(struct http_call *c)
 			goto fail;
 		}
 	}
-	w->remaining = waiter_counts(w, counts, &total);
+	w->remaining = waiter_counts(w, counts, &total, &assigned);
 	if (w->remaining == 0 || timeout == 0) {
 		w->req = c->req;
-		http_reply_json(c->req, 200, json_pack("{s:b,s:I,s:o}", "done",
-						       w->remaining == 0, "total",
-						       (json_int_t)total, "counts",
-						       counts_json(counts)));
+		http_reply_json(c->req, 200, wait_answer(counts, total, w->remaining,
+							 assigned));
 		goto fail;
 	}
 	w->req = c->req;

@@ -42,8 +42,9 @@ static void print_json(const struct cluster_wait_status *st)
 	for (int i = 0; i < CLUSTER_TASK_NSTATES; i++)
 		json_object_set_new(counts, cluster_task_state_name(i),
 				    json_integer((json_int_t)st->state[i]));
-	j = json_pack("{s:b,s:I,s:o}", "done", st->done, "total",
-		      (json_int_t)st->total, "counts", counts);
+	j = json_pack("{s:b,s:I,s:o,s:I}", "done", st->done, "total",
+		      (json_int_t)st->total, "counts", counts, "assigned",
+		      (json_int_t)st->assigned);
 	text = json_dumps(j, JSON_COMPACT);
 	if (text)
 		printf("%s\n", text);
@@ -71,6 +72,8 @@ const struct cmd_entry cmd_wait_entry = {
 static void draw(const struct cluster_wait_status *st, void *arg)
 {
 	const unsigned width = 30;
+	uint64_t running = st->state[CLUSTER_TASK_RUNNING];
+	uint64_t assigned = st->assigned < running ? st->assigned : running;
 	uint64_t ended = st->state[CLUSTER_TASK_DONE] +
 		st->state[CLUSTER_TASK_FAILED] + st->state[CLUSTER_TASK_CANCELLED];
 	unsigned fill = st->total ? (unsigned)(ended * width / st->total) : width;
@@ -81,10 +84,10 @@ static void draw(const struct cluster_wait_status *st, void *arg)
 	memset(bar + fill, '.', width - fill);
 	bar[width] = '\0';
 	fprintf(stderr, "\r[%s] %" PRIu64 "/%" PRIu64 " done, %" PRIu64
-		" failed, %" PRIu64 " running\033[K",
+		" failed, %" PRIu64 " running, %" PRIu64 " assigned\033[K",
 		bar, st->state[CLUSTER_TASK_DONE] + 0, st->total,
 		st->state[CLUSTER_TASK_FAILED] + st->state[CLUSTER_TASK_CANCELLED],
-		st->state[CLUSTER_TASK_RUNNING]);
+		running - assigned, assigned);
 	fflush(stderr);
 }
 

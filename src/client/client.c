@@ -939,6 +939,7 @@ int cluster_wait(cluster_client_t *c, const char *ids, double timeout,
 		counts = json_object_get(j, "counts");
 		for (int i = 0; i < CLUSTER_TASK_NSTATES; i++)
 			st.state[i] = jint(counts, state_names[i]);
+		st.assigned = jint(j, "assigned");
 		json_decref(j);
 		if (out)
 			*out = st;

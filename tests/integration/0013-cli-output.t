@@ -373,7 +373,7 @@ if command -v python3 >/dev/null; then
 		"sweep.txt 2 2 $file_ids" "tasks --summary --json: group, tasks, counts, ids"
 	t_run c wait --json "$file_ids"
 	t_is "$T_RC" 0 "wait --json: exit 0 when all are done"
-	t_is "$T_OUT" '{"done":true,"total":2,"counts":{"waiting":0,"queued":0,"running":0,"done":2,"failed":0,"cancelled":0}}' \
+	t_is "$T_OUT" '{"done":true,"total":2,"counts":{"waiting":0,"queued":0,"running":0,"done":2,"failed":0,"cancelled":0},"assigned":0}' \
 		"wait --json prints the last report as the API does"
 	t_run c workers --json
 	t_is "$(printf '%s' "$T_OUT" | pyjson "len(j), all(w['alive'] for w in j), sorted(j[0])")" \

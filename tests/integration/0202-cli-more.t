@@ -97,6 +97,10 @@ t_is "$(printf '%s' "$T_OUT" | pyjson "sorted((t['state'], t['start_time'] is No
 	"[('queued', True, True), ('running', False, False), ('running', False, False), ('running', True, True), ('running', True, True)]" \
 	"JSON: assigned tasks are running with no start_time, started ones have elapsed"
 
+t_run c wait --json --timeout 0s "$arr"
+t_is "$(printf '%s' "$T_OUT" | pyjson "j['counts']['running'], j['assigned']")" "4 2" \
+	"wait --json: four running, two of them only assigned"
+
 # --- wait that times out names the stuck tasks ---------------------------------------
 t_run c wait --timeout 1s "$arr"
 t_is "$T_RC" 1 "wait --timeout: exit 1"
