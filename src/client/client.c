@@ -619,7 +619,8 @@ int cluster_submit(cluster_client_t *c, const struct cluster_task_spec *s,
 	if (s->nafter_any) {
 		json_t *after = json_array();
 		for (size_t i = 0; i < s->nafter_any; i++)
-			json_array_append_new(after, json_integer((json_int_t)s->after_any[i]));
+			json_array_append_new(after,
+				json_integer((json_int_t)s->after_any[i]));
 		json_object_set_new(j, "after_any", after);
 	}
 	return submitted(post_json(c, "/api/v1/tasks", j), first, count);

@@ -164,7 +164,8 @@ static void build_memory_note(struct render *r)
 
 	if (!js->memory)
 		return;
-	strbuf_addf(sb, "# memory: %llu bytes a node (", (unsigned long long)js->memory);
+	strbuf_addf(sb, "# memory: %llu bytes a node (",
+		    (unsigned long long)js->memory);
 	size_format(sb, js->memory);
 	if (r->backend->memory_request) {
 		struct backend_job job = {

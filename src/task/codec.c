@@ -334,7 +334,8 @@ static json_t *spec_value(const struct task_spec *spec, enum task_field_id id)
 			return NULL;
 		a = json_array();
 		for (unsigned i = 0; i < spec->nafter_any; i++)
-			json_array_append_new(a, json_integer((json_int_t)spec->after_any[i]));
+			json_array_append_new(a,
+				json_integer((json_int_t)spec->after_any[i]));
 		return a;
 	case TASK_FIELD_STDOUT:
 		return string_or_null(spec->stdout_path);

@@ -5,8 +5,9 @@
  * systems, K, M, G, T alone are binary (Slurm's --mem=4G is 4 GiB) and so
  * are kb, mb, gb, tb with a lower-case b (PBS's mem=4gb, also 4Gb); with
  * an upper-case B they are SI (4GB = 4 * 10^9, 4kB = 4000); KiB, MiB,
- * GiB, TiB are binary in any case.  A bare number, or B, is bytes.  Durations: HH:MM:SS, MM:SS, D-HH:MM:SS, or a
- * number with s/m/h/d (90m, 2h, 1.5h).
+ * GiB, TiB are binary in any case.  A bare number, or B, is bytes.
+ * Durations: HH:MM:SS, MM:SS, D-HH:MM:SS, or a number with s/m/h/d (90m,
+ * 2h, 1.5h).
  */
 #ifndef CLUSTER_UNITS_H
 #define CLUSTER_UNITS_H
