@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <pthread.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -440,6 +441,27 @@ START_TEST(test_list_and_cancel)
 			 400);
 	ck_assert_int_eq(raw("GET", "/api/v1/tasks?limit=1000000", BEARER, NULL,
 			     0, &r), 400);
+
+	/* Dependents go with what they depend on, and the answer says so;
+	 * an after_any dependent does not. */
+	uint64_t dep = 20, first = 0;
+	struct cluster_task_spec s3 = { .argv = a2, .after = &dep, .nafter = 1 };
+	struct cluster_task_spec s4 = { .argv = a2, .after_any = &dep,
+					.nafter_any = 1 };
+	struct cluster_cancel_result cr;
+	ck_assert_int_eq(cluster_submit(c, &s3, &first, NULL), 0);
+	ck_assert_int_eq(cluster_submit(c, &s3, NULL, NULL), 0);
+	ck_assert_int_eq(cluster_submit(c, &s4, NULL, NULL), 0);
+	ck_assert_int_eq(cluster_task_get(c, first)->state, CLUSTER_TASK_WAITING);
+	ck_assert_str_eq(cluster_task_get(c, first)->reason, "waiting for task 20");
+	ck_assert_int_eq(cluster_cancel_report(c, &dep, 1, &cr), 0);
+	ck_assert_uint_eq(cr.cancelled, 1);
+	ck_assert_uint_eq(cr.dependents, 2);
+	strbuf_reset(&got);
+	strbuf_addf(&got, "%" PRIu64 "-%" PRIu64, first, first + 1);
+	ck_assert_str_eq(cr.dependent_ids, got.buf);
+	ck_assert_str_eq(cluster_task_get(c, first)->reason, "dependency 20 cancelled");
+	ck_assert_int_eq(cluster_task_get(c, first + 2)->state, CLUSTER_TASK_QUEUED);
 
 	/* One by route. */
 	ck_assert_int_eq(raw("POST", "/api/v1/tasks/7/cancel", BEARER, NULL, 0, &r),
