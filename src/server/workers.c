@@ -483,6 +483,8 @@ static int on_leaving(struct conn *c, struct proto_msg *m)
 	}
 	free(c->leaving);
 	c->leaving = xstrdup(why && *why ? why : "no reason given");
+	/* Nothing more for it: it would not start it. */
+	sched_worker_drain(c->wk->sched, c->wid);
 	return 0;
 }
 
