@@ -96,6 +96,7 @@ void manager_seen_from(const struct job_status *st, struct pool_seen *s)
 	s->end = st->end;
 	s->raw = st->raw[0] ? st->raw : NULL;
 	s->reason = st->reason[0] ? st->reason : NULL;
+	s->submitted = st->submit_time > 0 ? (double)st->submit_time : 0;
 	s->started = st->state >= JOB_STATE_RUNNING && st->start_time > 0 ?
 		(double)st->start_time : 0;
 	s->deadline = st->state == JOB_STATE_RUNNING && st->end_time > 0 ?

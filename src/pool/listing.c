@@ -5,8 +5,14 @@
  * (table.h) for the next reconcile in pool.c to act on.
  *
  * Listings are matched against the table through a sorted index built per
- * call, so a poll over thousands of jobs costs n log n, not n squared.
+ * call, so a poll over thousands of jobs costs n log n, not n squared; so
+ * are the names of unanswered submissions.  A name can be listed twice:
+ * Slurm lists ended jobs for MinJobAge (an hour at some sites), and an
+ * earlier scheduler of the same cluster may have used it.  The job in the
+ * queue, and the newest, is ours; a job ended long before we submitted
+ * never is.
  */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -140,6 +146,84 @@ static struct pool_job *lookup(struct pool *p, const struct key *keys,
 	return hit ? &p->jobs[hit->at] : NULL;
 }
 
+/* --- unanswered submissions found by name ---------------------------------- */
+
+struct named {
+	const char *name;		/* name_of(seq), owned here */
+	uint64_t seq;
+};
+
+static int named_cmp(const void *x, const void *y)
+{
+	return strcmp(((const struct named *)x)->name,
+		      ((const struct named *)y)->name);
+}
+
+/* Whether listing line `s` is a better match for uncertain job `u` than
+ * `best` (NULL: none yet). */
+static int better(const struct pool_job *u, const struct pool_seen *s,
+		  const struct pool_seen *best)
+{
+	int live = s->state != JOB_STATE_ENDED;
+
+	if (s->submitted > 0 && u->submitted > 0 &&
+	    s->submitted < u->submitted - POOL_NAME_SKEW)
+		return 0;	/* an earlier job of the same name */
+	if (!best)
+		return 1;
+	if (live != (best->state != JOB_STATE_ENDED))
+		return live;
+	return s->submitted > best->submitted;
+}
+
+/* For each uncertain job (table position), the listing line that is its
+ * job, or SIZE_MAX.  A line of index k > 0 carries the name of its
+ * array's first job, k seqs before its own; a table of the uncertain
+ * jobs' names sorted once keeps this n log n. */
+static void match_names(struct pool *p, const struct pool_seen *seen, size_t n,
+			const unsigned char *taken,
+			const char *(*name_of)(void *arg, uint64_t seq), void *arg,
+			size_t *best)
+{
+	struct named *names = calloc(p->njobs ? p->njobs : 1, sizeof(*names));
+	size_t nn = 0;
+
+	if (!names)
+		return;
+	for (size_t k = 0; k < p->njobs; k++) {
+		const struct pool_job *u = &p->jobs[k];
+		const char *nm;
+		if (!u->uncertain || u->id[0] || !(nm = name_of(arg, u->seq)))
+			continue;
+		names[nn].name = strdup(nm);
+		names[nn].seq = u->seq;
+		if (names[nn].name)
+			nn++;
+	}
+	qsort(names, nn, sizeof(*names), named_cmp);
+	for (size_t i = 0; nn && i < n; i++) {
+		struct named key = { seen[i].name, 0 }, *hit;
+		struct pool_job *u;
+		uint64_t seq;
+		if (taken[i] || !seen[i].name || !seen[i].id)
+			continue;
+		hit = bsearch(&key, names, nn, sizeof(*names), named_cmp);
+		if (!hit)
+			continue;
+		seq = hit->seq + (seen[i].index > 0 ? (uint64_t)seen[i].index : 0);
+		u = pool_find_seq(p, seq);
+		if (!u || !u->uncertain || u->id[0])
+			continue;
+		size_t at = (size_t)(u - p->jobs);
+		if (better(u, &seen[i], best[at] == SIZE_MAX ? NULL :
+			   &seen[best[at]]))
+			best[at] = i;
+	}
+	for (size_t k = 0; k < nn; k++)
+		free((char *)names[k].name);
+	free(names);
+}
+
 void pool_observe(struct pool *p, const struct pool_seen *seen, size_t n,
 		  const char *(*name_of)(void *arg, uint64_t seq), void *arg,
 		  double now)
@@ -147,40 +231,37 @@ void pool_observe(struct pool *p, const struct pool_seen *seen, size_t n,
 	size_t nkeys;
 	struct key *keys = index_jobs(p, &nkeys);
 	unsigned char *listed = calloc(p->njobs ? p->njobs : 1, 1);
+	unsigned char *taken = calloc(n ? n : 1, 1);
+	size_t *best = NULL;
 
-	if (!keys || !listed)
+	if (!keys || !listed || !taken)
 		goto out;	/* nothing changes; the next poll tries again */
 	for (size_t i = 0; i < n; i++) {
 		struct pool_job *j = lookup(p, keys, nkeys, &seen[i]);
-		if (!j && seen[i].name && name_of) {
-			/* An unanswered submission found by its name. */
-			for (size_t k = 0; k < p->njobs; k++) {
-				struct pool_job *u = &p->jobs[k];
-				const char *nm;
-				if (!u->uncertain || u->id[0])
-					continue;
-				/* an array's elements carry the name of
-				 * its first job */
-				if (seen[i].index > 0 &&
-				    u->seq <= (uint64_t)seen[i].index)
-					continue;
-				nm = name_of(arg, seen[i].index > 0 ?
-					     u->seq - (uint64_t)seen[i].index :
-					     u->seq);
-				if (nm && !strcmp(nm, seen[i].name)) {
-					pool_copy_text(u->id, sizeof(u->id),
-						       seen[i].id);
-					u->index = seen[i].index;
-					u->uncertain = 0;
-					j = u;
-					break;
-				}
-			}
-		}
 		if (!j)
-			continue;	/* not one of ours */
+			continue;	/* not one of ours, or found by name */
+		taken[i] = 1;
 		listed[j - p->jobs] = 1;
 		apply_seen(p, j, &seen[i], now);
+	}
+	/* Unanswered submissions found by their name. */
+	if (name_of && (best = malloc((p->njobs ? p->njobs : 1) *
+				      sizeof(*best)))) {
+		for (size_t k = 0; k < p->njobs; k++)
+			best[k] = SIZE_MAX;
+		match_names(p, seen, n, taken, name_of, arg, best);
+		for (size_t k = 0; k < p->njobs; k++) {
+			struct pool_job *u = &p->jobs[k];
+			const struct pool_seen *s;
+			if (best[k] == SIZE_MAX)
+				continue;
+			s = &seen[best[k]];
+			pool_copy_text(u->id, sizeof(u->id), s->id);
+			u->index = s->index;
+			u->uncertain = 0;
+			listed[k] = 1;
+			apply_seen(p, u, s, now);
+		}
 	}
 	/* Uncertain submissions the listing did not show were not made. */
 	for (size_t i = p->njobs; i-- > 0;) {
@@ -200,6 +281,8 @@ void pool_observe(struct pool *p, const struct pool_seen *seen, size_t n,
 out:
 	free(keys);
 	free(listed);
+	free(taken);
+	free(best);
 }
 
 size_t pool_history_due(struct pool *p, uint64_t *seqs, size_t max,

@@ -105,6 +105,7 @@ struct pool_seen {
 	enum job_end end;
 	const char *raw;		/* NULL or the raw code */
 	const char *reason;		/* NULL or the pending/end reason */
+	double submitted;		/* 0: not given */
 	double started;			/* 0: not given */
 	double deadline;		/* 0: not given */
 };
@@ -170,7 +171,12 @@ void pool_cancel_sent(struct pool *p, uint64_t seq);
 
 /* A complete listing of our jobs: every job not ended and absent from it
  * starts (or keeps) its missing clock.  `names` of uncertain jobs are
- * matched with `name_of` (the caller's naming rule). */
+ * matched with `name_of` (the caller's naming rule).  A name may be
+ * listed more than once (an earlier scheduler of the same cluster used
+ * it, and its ended job is still listed): a job still in the queue beats
+ * an ended one, then the newest; one submitted well before our submission
+ * began (POOL_NAME_SKEW) is never taken. */
+#define POOL_NAME_SKEW 60.0
 void pool_observe(struct pool *p, const struct pool_seen *seen, size_t n,
 		  const char *(*name_of)(void *arg, uint64_t seq), void *arg,
 		  double now);

@@ -346,6 +346,84 @@ START_TEST(unanswered_submit_found_by_name)
 }
 END_TEST
 
+/* An unanswered submission whose name an earlier job of the cluster also
+ * had (Slurm lists ended jobs for an hour): the job in the queue is
+ * ours, the ended one is left alone, and nothing more is submitted.  The
+ * same for an array's elements, which carry its first job's name. */
+START_TEST(unanswered_submit_beside_an_old_name)
+{
+	struct pool_params prm = params(1);
+	struct pool *p = pool_create(&prm);
+	struct pool_plan plan = { 0 };
+	double t = 5000;
+
+	pool_set_target(p, 1);
+	pool_reconcile(p, t, &plan);
+	uint64_t seq = plan.first_seq;
+	pool_submit_started(p, seq, 1, t);
+	pool_submit_failed(p, seq, 1, POOL_FAIL_TRANSIENT, 1, "exit status 1", t);
+	struct pool_seen s[] = {
+		{ .id = "400", .index = -1, .name = "c-1", .submitted = 100,
+		  .state = JOB_STATE_ENDED, .end = JOB_END_CANCELLED, .raw = "CA" },
+		{ .id = "401", .index = -1, .name = "c-1", .submitted = t - 10,
+		  .state = JOB_STATE_ENDED, .end = JOB_END_CANCELLED, .raw = "CA" },
+		{ .id = "555", .index = -1, .name = "c-1", .submitted = t + 1,
+		  .state = JOB_STATE_QUEUED, .raw = "PD" },
+	};
+	pool_observe(p, s, 3, name_of, (void *)"c", t + 2);
+	ck_assert_ptr_nonnull(pool_find(p, "555", -1));
+	ck_assert_ptr_null(pool_find(p, "400", -1));
+	ck_assert_ptr_null(pool_find(p, "401", -1));
+	ck_assert_uint_eq(live_jobs(p), 1);
+	pool_reconcile(p, t + 100, &plan);
+	ck_assert_uint_eq(plan.submit, 0);
+
+	/* Only an ended one, submitted long before ours: not ours. */
+	pool_set_target(p, 2);
+	pool_reconcile(p, t + 200, &plan);
+	seq = plan.first_seq;
+	pool_submit_started(p, seq, 1, t + 200);
+	pool_submit_failed(p, seq, 1, POOL_FAIL_TRANSIENT, 1, "timed out",
+			   t + 200);
+	struct pool_seen old = { .id = "300", .index = -1, .name = "c-2",
+				 .submitted = 50, .state = JOB_STATE_ENDED,
+				 .end = JOB_END_COMPLETED, .raw = "CD" };
+	pool_observe(p, &old, 1, name_of, (void *)"c", t + 201);
+	ck_assert_ptr_null(pool_find(p, "300", -1));
+	ck_assert_ptr_null(pool_find_seq(p, seq));
+	pool_plan_release(&plan);
+	pool_destroy(p);
+
+	/* An array of 2 whose answer was lost, beside an old job c-1. */
+	p = pool_create(&prm);
+	pool_set_target(p, 2);
+	pool_reconcile(p, t, &plan);
+	ck_assert_uint_eq(plan.submit, 2);
+	seq = plan.first_seq;
+	pool_submit_started(p, seq, 2, t);
+	pool_submit_failed(p, seq, 2, POOL_FAIL_TRANSIENT, 1, "timed out", t);
+	struct pool_seen a[] = {
+		{ .id = "400", .index = -1, .name = "c-1", .submitted = 100,
+		  .state = JOB_STATE_ENDED, .end = JOB_END_CANCELLED, .raw = "CA" },
+		{ .id = "410", .index = 0, .name = "c-1", .submitted = 200,
+		  .state = JOB_STATE_ENDED, .end = JOB_END_CANCELLED, .raw = "CA" },
+		{ .id = "600", .index = 0, .name = "c-1", .submitted = t,
+		  .state = JOB_STATE_RUNNING, .raw = "R" },
+		{ .id = "600", .index = 1, .name = "c-1", .submitted = t,
+		  .state = JOB_STATE_QUEUED, .raw = "PD" },
+	};
+	pool_observe(p, a, 4, name_of, (void *)"c", t + 1);
+	ck_assert_uint_eq(pool_find(p, "600", 0)->seq, seq);
+	ck_assert_uint_eq(pool_find(p, "600", 1)->seq, seq + 1);
+	ck_assert_ptr_null(pool_find(p, "410", 0));
+	ck_assert_uint_eq(live_jobs(p), 2);
+	pool_reconcile(p, t + 100, &plan);
+	ck_assert_uint_eq(plan.submit, 0);
+	pool_plan_release(&plan);
+	pool_destroy(p);
+}
+END_TEST
+
 START_TEST(failure_classes)
 {
 	struct pool_params prm = params(1);
@@ -583,6 +661,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, ended_jobs_are_replaced);
 	tcase_add_test(tc, requeued_job_not_counted_twice);
 	tcase_add_test(tc, unanswered_submit_found_by_name);
+	tcase_add_test(tc, unanswered_submit_beside_an_old_name);
 	tcase_add_test(tc, failure_classes);
 	tcase_add_test(tc, pause_after_jobs_that_never_join);
 	tcase_add_test(tc, missing_jobs);
