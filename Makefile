@@ -104,6 +104,7 @@ CORE_SRCS += src/pool/adapt.c
 CORE_SRCS += src/pool/manager.c
 CORE_SRCS += src/pool/commands.c
 CORE_SRCS += src/pool/local.c
+CORE_SRCS += src/pool/record.c
 
 # api: the scheduler's HTTP API, by resource around one route table
 CORE_SRCS += src/api/http.c
@@ -225,6 +226,7 @@ UNIT_TESTS += tests/unit/check_events.c
 UNIT_TESTS += tests/unit/check_workers_rejoin.c
 UNIT_TESTS += tests/unit/check_manager.c
 UNIT_TESTS += tests/unit/check_pool_wiring.c
+UNIT_TESTS += tests/unit/check_pool_adopt.c
 UNIT_TESTS += tests/unit/check_api_pool.c
 UNIT_TESTS += tests/unit/check_activity.c
 

@@ -291,6 +291,16 @@ int backend_local_cancel(pid_t pid, int sig);
  * and, once gone, is ENDED with JOB_END_LOST. */
 void backend_local_status(pid_t pid, struct job_status *st);
 
+/* The same for a job whose leader started at `start` (as
+ * backend_local_started said then; 0: not known): a leader started at
+ * another time is a stranger that got the pid, and the job is gone. */
+void backend_local_status_of(pid_t pid, uint64_t start, struct job_status *st);
+
+/* When `pid`, leading its own process group and not yet ended, started:
+ * clock ticks since boot (/proc/PID/stat); -1 with errno ESRCH when no
+ * such process leads a group. */
+int backend_local_started(pid_t pid, uint64_t *start);
+
 /* Collect an ended child without waiting: 0 when collected, 1 when it
  * still runs, -1 with errno (ECHILD: not ours, or already collected). */
 int backend_local_reap(pid_t pid);

@@ -9,7 +9,10 @@
  * same answer and the exit status stays until the owner reaps the child;
  * a job that is no child of this process (its starter went away) is read
  * from /proc, where a pid that leads no process group any more is taken
- * as gone: a reused pid seldom leads a group.
+ * as gone: a reused pid seldom leads a group, and one that does was
+ * started at another time, which /proc/PID/stat tells (the start time a
+ * scheduler records with each job, so that the next one, which did not
+ * fork them, can tell its jobs from strangers).
  */
 #include "backend/internal.h"
 
@@ -148,10 +151,12 @@ int backend_local_cancel(pid_t pid, int sig)
 	return kill(-pid, sig);
 }
 
-/* The state letter and process group of /proc/PID/stat; -1 when gone. */
-static int proc_stat(pid_t pid, char *state, pid_t *pgrp)
+/* The state letter, process group and start time (clock ticks since
+ * boot) of /proc/PID/stat; -1 when gone. */
+static int proc_stat(pid_t pid, char *state, pid_t *pgrp,
+		     unsigned long long *start)
 {
-	char path[64], buf[512];
+	char path[64], buf[1024];
 	FILE *fp;
 	char *close;
 	int pg;
@@ -164,11 +169,30 @@ static int proc_stat(pid_t pid, char *state, pid_t *pgrp)
 	n = fread(buf, 1, sizeof(buf) - 1, fp);
 	fclose(fp);
 	buf[n] = '\0';
-	/* "pid (comm) S ppid pgrp ...": comm may hold spaces and ')' */
+	/* "pid (comm) S ppid pgrp session tty tpgid flags minflt cminflt
+	 * majflt cmajflt utime stime cutime cstime priority nice threads
+	 * itrealvalue starttime ...": comm may hold spaces and ')' */
 	close = strrchr(buf, ')');
-	if (!close || sscanf(close + 1, " %c %*d %d", state, &pg) != 2)
+	if (!close || sscanf(close + 1, " %c %*d %d %*d %*d %*d %*u %*u %*u "
+			     "%*u %*u %*u %*u %*d %*d %*d %*d %*d %*d %llu",
+			     state, &pg, start) != 3)
 		return -1;
 	*pgrp = pg;
+	return 0;
+}
+
+int backend_local_started(pid_t pid, uint64_t *start)
+{
+	char state;
+	pid_t pgrp;
+	unsigned long long t;
+
+	if (pid <= 0 || proc_stat(pid, &state, &pgrp, &t) < 0 || pgrp != pid ||
+	    state == 'Z' || state == 'X') {
+		errno = ESRCH;
+		return -1;
+	}
+	*start = (uint64_t)t;
 	return 0;
 }
 
@@ -193,11 +217,12 @@ static void ended_by(struct job_status *st, const siginfo_t *si)
 	}
 }
 
-void backend_local_status(pid_t pid, struct job_status *st)
+void backend_local_status_of(pid_t pid, uint64_t start, struct job_status *st)
 {
 	siginfo_t si;
 	char state = '?', raw[2];
 	pid_t pgrp = 0;
+	unsigned long long t = 0;
 
 	memset(st, 0, sizeof(*st));
 	snprintf(st->ref.id, sizeof(st->ref.id), "%d", (int)pid);
@@ -209,8 +234,10 @@ void backend_local_status(pid_t pid, struct job_status *st)
 		ended_by(st, &si);
 		return;
 	}
-	/* running, a child or not */
-	if (pid <= 0 || proc_stat(pid, &state, &pgrp) < 0 || pgrp != pid) {
+	/* running, a child or not; a leader started at another time is
+	 * another process that got the pid */
+	if (pid <= 0 || proc_stat(pid, &state, &pgrp, &t) < 0 || pgrp != pid ||
+	    (start && (uint64_t)t != start)) {
 		set_raw(st, "gone");
 		st->state = JOB_STATE_ENDED;
 		st->end = JOB_END_LOST;
@@ -226,13 +253,21 @@ void backend_local_status(pid_t pid, struct job_status *st)
 		break;
 	case 'Z':
 	case 'X':
-		/* someone else's child that has ended: how is theirs to know */
-		st->state = JOB_STATE_ENDING;
+		/* someone else's child that has ended (a scheduler's job after
+		 * that scheduler died): how is its new parent's to know, but
+		 * the job script is done, and so is the job */
+		st->state = JOB_STATE_ENDED;
+		st->end = JOB_END_LOST;
 		break;
 	default:
 		st->state = JOB_STATE_RUNNING;
 		break;
 	}
+}
+
+void backend_local_status(pid_t pid, struct job_status *st)
+{
+	backend_local_status_of(pid, 0, st);
 }
 
 int backend_local_reap(pid_t pid)

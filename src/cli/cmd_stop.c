@@ -70,7 +70,9 @@ static void sleep_s(double s)
 struct recorded {
 	const struct backend *b;	/* the jobs' backend, or NULL */
 	struct job_ref *refs;
+	uint64_t *starts;		/* local: each leader's start time, 0 */
 	size_t n;
+	json_int_t next_seq;		/* kept in the emptied record; 0 */
 	char head[64];			/* "" when none */
 	const struct backend *head_b;
 };
@@ -78,6 +80,7 @@ struct recorded {
 static void recorded_release(struct recorded *r)
 {
 	free(r->refs);
+	free(r->starts);
 }
 
 static void read_recorded(const char *dir, struct recorded *r)
@@ -94,14 +97,20 @@ static void read_recorded(const char *dir, struct recorded *r)
 	if (state_pool_jobs_read(dir, &doc, NULL) < 0)
 		return;
 	r->b = backend_find(json_string_value(json_object_get(doc, "backend")));
+	r->next_seq = json_integer_value(json_object_get(doc, "next_seq"));
 	jobs = json_object_get(doc, "jobs");
 	r->refs = xcalloc(json_array_size(jobs) + 1, sizeof(*r->refs));
+	r->starts = xcalloc(json_array_size(jobs) + 1, sizeof(*r->starts));
 	json_array_foreach(jobs, i, j) {
 		const char *id = json_string_value(json_object_get(j, "id"));
 		json_t *index = json_object_get(j, "index");
+		json_t *start = json_object_get(j, "proc_start");
 		struct job_ref *ref = &r->refs[r->n];
 		if (!id || !*id || !r->b)
 			continue;
+		r->starts[r->n] = json_is_integer(start) &&
+			json_integer_value(start) > 0 ?
+			(uint64_t)json_integer_value(start) : 0;
 		snprintf(ref->id, sizeof(ref->id), "%s", id);
 		ref->index = json_is_integer(index) &&
 			json_integer_value(index) >= 0 ?
@@ -113,9 +122,10 @@ static void read_recorded(const char *dir, struct recorded *r)
 }
 
 /* SIGTERM to local jobs' process groups, SIGKILL to what still runs 3 s
- * later.  Only group leaders: a pid reused by another process is no
- * group of ours. */
-static void kill_local(const struct job_ref *refs, size_t n, struct strbuf *said)
+ * later.  Only group leaders started when the record says: a pid reused
+ * by another process is no group of ours. */
+static void kill_local(const struct job_ref *refs, const uint64_t *starts,
+		       size_t n, struct strbuf *said)
 {
 	pid_t *pids = calloc(n + 1, sizeof(*pids));
 	size_t k = 0;
@@ -124,7 +134,9 @@ static void kill_local(const struct job_ref *refs, size_t n, struct strbuf *said
 		abort();
 	for (size_t i = 0; i < n; i++) {
 		pid_t pid = (pid_t)atol(refs[i].id);
-		if (pid > 1 && getpgid(pid) == pid &&
+		uint64_t start;
+		if (pid > 1 && backend_local_started(pid, &start) == 0 &&
+		    (!starts[i] || start == starts[i]) &&
 		    backend_local_cancel(pid, SIGTERM) == 0) {
 			pids[k++] = pid;
 			strbuf_addf(said, " %d", (int)pid);
@@ -213,7 +225,7 @@ static int cancel_recorded(const char *dir, struct recorded *r, int with_head)
 	int rc = 0;
 
 	if (r->b && !r->b->is_batch) {
-		kill_local(r->refs, r->n, &said);
+		kill_local(r->refs, r->starts, r->n, &said);
 		if (said.len)
 			printf("killed local jobs (process groups):%s\n", said.buf);
 		strbuf_reset(&said);
@@ -243,6 +255,10 @@ static int cancel_recorded(const char *dir, struct recorded *r, int with_head)
 	if (r->b || r->n) {
 		json_t *doc = json_pack("{s:s,s:[]}", "backend",
 					r->b ? r->b->name : "local", "jobs");
+		/* the names an earlier scheduler gave are not given again */
+		if (r->next_seq > 0)
+			json_object_set_new(doc, "next_seq",
+					    json_integer(r->next_seq));
 		if (state_pool_jobs_write(dir, doc, &err) < 0)
 			fprintf(stderr, "cluster: %s\n", err.text);
 		json_decref(doc);

@@ -308,6 +308,9 @@ int manager_batch_submit(struct pool_manager *m, uint64_t first, unsigned n)
 		return -1;
 	}
 	m->kind = CMD_SUBMIT;
+	/* recorded as unanswered until it answers: a scheduler killed
+	 * meanwhile leaves the next one its name to look for */
+	manager_write_jobs(m);
 	return 0;
 }
 

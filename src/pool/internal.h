@@ -78,8 +78,6 @@ struct pool_manager {
 double manager_now(void);		/* wall clock, Unix seconds */
 /* "<cluster>-<seq>", in a buffer of m's that the next call reuses. */
 const char *manager_job_name(void *arg, uint64_t seq);
-/* Rewrite `jobs` in the state directory when the table changed. */
-void manager_write_jobs(struct pool_manager *m);
 /* Step again in `delay` seconds (at most a poll interval). */
 void manager_schedule(struct pool_manager *m, double delay);
 
@@ -92,9 +90,21 @@ int manager_batch_cancel(struct pool_manager *m);
 int manager_batch_history(struct pool_manager *m, const uint64_t *due,
 			  size_t ndue);
 
+/* record.c: the state directory's `jobs` */
+/* The record of the table's live jobs (none: of no job, next_seq kept);
+ * a new reference. */
+json_t *manager_jobs_doc(struct pool_manager *m, int none);
+/* Rewrite `jobs` when the table changed. */
+void manager_write_jobs(struct pool_manager *m);
+/* Take back the live jobs an earlier scheduler recorded (at create); -1
+ * when they are another backend's. */
+int manager_adopt(struct pool_manager *m, struct err *err);
+
 /* local.c */
 void manager_local_submit(struct pool_manager *m, uint64_t first, unsigned n);
 void manager_local_poll(struct pool_manager *m);
 void manager_local_cancel(struct pool_manager *m);
+/* `sig` to a local job's group, unless its pid now names a stranger. */
+int manager_local_signal(const struct pool_job *j, int sig);
 
 #endif

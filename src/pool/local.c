@@ -42,7 +42,27 @@ void manager_local_submit(struct pool_manager *m, uint64_t first, unsigned n)
 		strbuf_release(&out);
 		snprintf(id, sizeof(id), "%d", (int)pid);
 		pool_submit_done(m->pool, first + i, 1, id, 0, now);
+		/* a child of ours, so its pid is not reused before we reap
+		 * it; its start time is for the next scheduler */
+		struct pool_job *j = pool_find_seq(m->pool, first + i);
+		uint64_t start;
+		if (j && backend_local_started(pid, &start) == 0)
+			j->proc_start = start;
 	}
+}
+
+int manager_local_signal(const struct pool_job *j, int sig)
+{
+	pid_t pid = (pid_t)atol(j->id);
+	uint64_t start;
+
+	/* an adopted job's leader must still be the one recorded; once it
+	 * has gone, what is left of its group is signalled only while no
+	 * stranger leads a group of that number */
+	if (j->proc_start && backend_local_started(pid, &start) == 0 &&
+	    start != j->proc_start)
+		return -1;
+	return backend_local_cancel(pid, sig);
 }
 
 static int killed_at_walltime(struct pool_manager *m, uint64_t seq)
@@ -69,7 +89,7 @@ void manager_local_poll(struct pool_manager *m)
 		if (!j->id[0] || j->head || j->state == JOB_STATE_ENDED)
 			continue;
 		pid = (pid_t)atol(j->id);
-		backend_local_status(pid, &st[k]);
+		backend_local_status_of(pid, j->proc_start, &st[k]);
 		if (st[k].state == JOB_STATE_ENDED &&
 		    killed_at_walltime(m, j->seq))
 			st[k].end = JOB_END_WALLTIME;
@@ -77,7 +97,7 @@ void manager_local_poll(struct pool_manager *m)
 		    j->submitted > 0 && now >= j->submitted + walltime) {
 			/* its walltime is up: what a batch system does */
 			int again = killed_at_walltime(m, j->seq);
-			backend_local_cancel(pid, again ? SIGKILL : SIGTERM);
+			manager_local_signal(j, again ? SIGKILL : SIGTERM);
 			if (!again) {
 				m->kills = vec_grow(m->kills, &m->kills_alloc,
 						    m->nkills + 1, sizeof(*m->kills));
@@ -108,7 +128,7 @@ void manager_local_cancel(struct pool_manager *m)
 	for (size_t i = 0; i < m->ncancel_q; i++) {
 		struct pool_job *j = pool_find_seq(m->pool, m->cancel_q[i]);
 		if (j && j->id[0])
-			backend_local_cancel((pid_t)atol(j->id), SIGTERM);
+			manager_local_signal(j, SIGTERM);
 	}
 	m->ncancel_q = 0;
 }

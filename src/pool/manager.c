@@ -36,7 +36,7 @@ static char *dup_or_null(const char *s)
 	return s ? strdup(s) : NULL;
 }
 
-/* --- names, files ---------------------------------------------------------- */
+/* --- names ---------------------------------------------------------- */
 
 const char *manager_job_name(void *arg, uint64_t seq)
 {
@@ -48,38 +48,6 @@ const char *manager_job_name(void *arg, uint64_t seq)
 		 (m->cluster[0] >= 'a' && m->cluster[0] <= 'z') ? "" : "c",
 		 m->cluster, (unsigned long long)seq);
 	return m->name_buf;
-}
-
-void manager_write_jobs(struct pool_manager *m)
-{
-	json_t *doc, *jobs;
-	struct err err = { "" };
-	char *text;
-
-	if (!m->state_dir)
-		return;
-	jobs = json_array();
-	for (size_t i = 0; i < pool_njobs(m->pool); i++) {
-		struct pool_job *j = pool_job_at(m->pool, i);
-		if (!j->id[0] || j->head || j->state == JOB_STATE_ENDED)
-			continue;
-		json_array_append_new(jobs, json_pack("{s:s,s:I,s:I,s:s}",
-			"id", j->id, "index", (json_int_t)j->index,
-			"seq", (json_int_t)j->seq,
-			"state", job_state_name(j->state)));
-	}
-	doc = json_pack("{s:s,s:o}", "backend", m->cfg.backend->name,
-			"jobs", jobs);
-	text = json_dumps(doc, JSON_COMPACT | JSON_SORT_KEYS);
-	if (text && (!m->jobs_written || strcmp(text, m->jobs_written))) {
-		if (state_pool_jobs_write(m->state_dir, doc, &err) < 0)
-			log_msg(LOG_WARNING, "pool: %s", err.text);
-		free(m->jobs_written);
-		m->jobs_written = text;
-		text = NULL;
-	}
-	free(text);
-	json_decref(doc);
 }
 
 /* --- members: which connected worker belongs to which job ---------------- */
@@ -360,6 +328,12 @@ struct pool_manager *pool_manager_create(struct event_base *base,
 		abort();
 	m->tokens = 5;
 	m->last_cmd = manager_now();
+	/* an earlier scheduler's jobs first: the head job's seq follows
+	 * theirs */
+	if (manager_adopt(m, err) < 0) {
+		pool_manager_destroy(m);
+		return NULL;
+	}
 	if (cfg->head_job)
 		pool_add_head(m->pool, cfg->head_job, cfg->head_workers,
 			      manager_now());
@@ -512,6 +486,7 @@ json_t *pool_manager_status(struct pool_manager *m)
 			"joined", (json_int_t)j->joined,
 			"expected", (json_int_t)j->expected,
 			"draining", j->draining, "head", j->head);
+		json_object_set_new(x, "adopted", json_boolean(j->adopted));
 		json_object_set_new(x, "submitted", j->submitted > 0 ?
 				    json_real(j->submitted) : json_null());
 		json_object_set_new(x, "started", j->started > 0 ?
@@ -569,8 +544,7 @@ static void stop_finish(struct pool_manager *m, size_t cancelled)
 	m->stop_done = NULL;
 	event_del(m->stop_ev);
 	if (m->state_dir) {
-		json_t *doc = json_pack("{s:s,s:[]}", "backend",
-					m->cfg.backend->name, "jobs");
+		json_t *doc = manager_jobs_doc(m, 1);
 		if (state_pool_jobs_write(m->state_dir, doc, &err) < 0)
 			log_msg(LOG_WARNING, "pool: %s", err.text);
 		json_decref(doc);
@@ -636,7 +610,7 @@ static void stop_final(struct pool_manager *m)
 			continue;
 		if (!m->cfg.backend->is_batch) {
 			pid_t pid = (pid_t)atol(j->id);
-			if (pid > 0 && backend_local_cancel(pid, SIGTERM) == 0)
+			if (pid > 0 && manager_local_signal(j, SIGTERM) == 0)
 				m->stop_pids[m->nstop_pids++] = (uint64_t)pid;
 			continue;
 		}

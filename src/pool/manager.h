@@ -42,7 +42,11 @@
  * for local jobs, so the rate limit does not apply.
  *
  * The state directory keeps `jobs` (rewritten atomically whenever the
- * table changes) and `target` (state.h).
+ * table changes) and `target` (state.h).  A manager created on a state
+ * directory whose `jobs` lists live jobs (its scheduler was killed)
+ * adopts them (record.c): they count at once, the next listing or the
+ * processes say what became of each, and only those that ended are
+ * replaced.
  */
 #ifndef CLUSTER_POOL_MANAGER_H
 #define CLUSTER_POOL_MANAGER_H
@@ -97,7 +101,9 @@ struct pool_manager_config {
 	const char *bin_dir;
 };
 
-/* `hooks` is copied; NULL (tests): no hooks at all. */
+/* `hooks` is copied; NULL (tests): no hooks at all.  NULL with err set
+ * when the configuration lacks what a pool needs, or the state directory
+ * records live jobs of another backend. */
 struct pool_manager *pool_manager_create(struct event_base *base,
 					 const struct pool_manager_hooks *hooks,
 					 const struct pool_manager_config *cfg,
@@ -122,7 +128,7 @@ void pool_manager_adapt_off(struct pool_manager *m);
 void pool_manager_resume(struct pool_manager *m);
 /* {"target", "actual", "jobs": [{"id", "index", "state", "raw",
  * "reason", "submitted", "started", "joined", "expected",
- * "walltime_left", "draining"}], "last_poll", "poll_error", "paused",
+ * "walltime_left", "draining", "adopted"}], "last_poll", "poll_error", "paused",
  * "waiting", "last_error", "unrunnable": [{"id", "needs", "limit"}] (a
  * few queued tasks no worker could run, "needs": "8 cores", "limit":
  * "4 cores"), "unrunnable_tasks" (how many in all), "workers_per_job",

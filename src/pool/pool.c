@@ -130,6 +130,47 @@ struct pool_job *pool_add_head(struct pool *p, const char *id,
 	return j;
 }
 
+struct pool_job *pool_adopt(struct pool *p, const struct pool_job *rec)
+{
+	size_t at = p->njobs;
+	struct pool_job *j;
+
+	if (!rec->seq || pool_find_seq(p, rec->seq))
+		return NULL;
+	while (at > 0 && p->jobs[at - 1].seq > rec->seq)
+		at--;
+	p->jobs = vec_grow(p->jobs, &p->alloc, p->njobs + 1, sizeof(*p->jobs));
+	memmove(&p->jobs[at + 1], &p->jobs[at],
+		(p->njobs - at) * sizeof(*p->jobs));
+	p->njobs++;
+	j = &p->jobs[at];
+	*j = *rec;
+	j->joined = j->busy = 0;
+	j->head = 0;
+	j->unlisted_since = 0;
+	j->history_asked = 0;
+	j->adopted = 1;
+	if (!j->expected)
+		j->expected = p->prm.workers_per_job;
+	if (j->state == JOB_STATE_ENDED && j->end == JOB_END_NONE)
+		j->end = JOB_END_LOST;
+	if (j->state != JOB_STATE_ENDED && j->uncertain)
+		j->id[0] = '\0';
+	pool_seq_from(p, rec->seq + 1);
+	return j;
+}
+
+void pool_seq_from(struct pool *p, uint64_t seq)
+{
+	if (seq > p->next_seq)
+		p->next_seq = seq;
+}
+
+uint64_t pool_next_seq(const struct pool *p)
+{
+	return p->next_seq;
+}
+
 int pool_job_is_live(const struct pool_job *j)
 {
 	return j->state != JOB_STATE_ENDED;

@@ -88,6 +88,11 @@ struct pool_job {
 	double deadline;		/* walltime end; 0: unknown or none */
 	double unlisted_since;		/* absent from listings since; 0 */
 	int history_asked;
+	int adopted;			/* recorded by an earlier scheduler */
+	uint64_t proc_start;		/* backend local: when its group's
+					   leader started (backend_local_started),
+					   so a reused pid is not taken for it;
+					   0: unknown */
 };
 
 enum pool_failure {
@@ -145,6 +150,20 @@ size_t pool_njobs(const struct pool *p);
 struct pool_job *pool_job_at(struct pool *p, size_t i);
 struct pool_job *pool_find_seq(struct pool *p, uint64_t seq);
 struct pool_job *pool_find(struct pool *p, const char *id, int64_t index);
+
+/* A job an earlier scheduler of the cluster recorded (the state
+ * directory's `jobs`): it enters the table as `rec` says (seq, id, index,
+ * state, times, expected, ever_joined, cancelling, draining, uncertain,
+ * proc_start), marked adopted, with no worker joined; seqs from then on
+ * follow it.  NULL, and nothing added, when its seq is 0 or already in
+ * the table.  The next listing (or history, or the processes of local
+ * jobs) says what became of it; a job that ended meanwhile is replaced
+ * like any other. */
+struct pool_job *pool_adopt(struct pool *p, const struct pool_job *rec);
+/* Seqs from `seq` on at least: an earlier scheduler's next one, so the
+ * names of its jobs are not given again. */
+void pool_seq_from(struct pool *p, uint64_t seq);
+uint64_t pool_next_seq(const struct pool *p);
 
 /* Decide what to do now.  The plan's arrays are reused by the next call
  * and freed with pool_plan_release.  Drains are recorded in the table at
