@@ -105,6 +105,7 @@ CORE_SRCS += src/pool/manager.c
 CORE_SRCS += src/pool/commands.c
 CORE_SRCS += src/pool/local.c
 CORE_SRCS += src/pool/record.c
+CORE_SRCS += src/pool/stop.c
 
 # api: the scheduler's HTTP API, by resource around one route table
 CORE_SRCS += src/api/http.c

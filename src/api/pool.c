@@ -163,7 +163,7 @@ static const char *const units[] = { "workers", "jobs", "cores", "memory" };
 
 int api_pool_scale(const struct api_pool_request *r, json_t **reply)
 {
-	unsigned per_job, cores;
+	unsigned per_job, cores, bmin, bmax;
 	uint64_t memory, value = 0, jobs, workers;
 	const char *key, *unit = NULL;
 	json_t *body, *v;
@@ -233,6 +233,19 @@ int api_pool_scale(const struct api_pool_request *r, json_t **reply)
 		      (unsigned long long)workers, MAX_WORKERS);
 		goto out;
 	}
+	pool_manager_bounds(r->m, &bmin, &bmax);
+	if (bmax && workers > bmax) {
+		error(reply, 400, "field '%s': %llu worker%s is more than "
+		      "pool.max-workers (%u)", unit, (unsigned long long)workers,
+		      workers == 1 ? "" : "s", bmax);
+		goto out;
+	}
+	if (workers < bmin) {
+		error(reply, 400, "field '%s': %llu worker%s is fewer than "
+		      "pool.min-workers (%u); 'cluster stop' ends the pool", unit,
+		      (unsigned long long)workers, workers == 1 ? "" : "s", bmin);
+		goto out;
+	}
 	pool_manager_scale(r->m, (unsigned)workers);
 	*reply = json_pack("{s:I,s:I,s:I}", "workers", (json_int_t)workers,
 			   "jobs", (json_int_t)jobs,
@@ -249,7 +262,7 @@ int api_pool_adapt(const struct api_pool_request *r, json_t **reply)
 {
 	uint64_t min = 0, max = 0;
 	double idle = 0;
-	unsigned per_job, cores;
+	unsigned per_job, cores, bmin, bmax;
 	uint64_t memory;
 	int in_jobs = 0, have_max = 0, rc = 400;
 	const char *key;
@@ -316,6 +329,21 @@ int api_pool_adapt(const struct api_pool_request *r, json_t **reply)
 			      (unsigned long long)max, MAX_WORKERS);
 			goto out;
 		}
+	}
+	/* within the configuration's bounds: a lower min is raised to
+	 * pool.min-workers; a max past pool.max-workers is refused */
+	pool_manager_bounds(r->m, &bmin, &bmax);
+	if (bmax && max > bmax) {
+		error(reply, 400, "field 'max': %llu workers is more than "
+		      "pool.max-workers (%u)", (unsigned long long)max, bmax);
+		goto out;
+	}
+	if (min < bmin)
+		min = bmin;
+	if (max < min) {
+		error(reply, 400, "field 'max': %llu workers is fewer than "
+		      "pool.min-workers (%u)", (unsigned long long)max, bmin);
+		goto out;
 	}
 	pool_manager_adapt(r->m, (unsigned)min, (unsigned)max, idle);
 	*reply = json_pack("{s:b,s:I,s:I,s:I,s:I}", "adapt", 1,

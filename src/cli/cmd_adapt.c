@@ -7,6 +7,9 @@
  */
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
+
+#include <jansson.h>
 
 #include "cli/cli.h"
 #include "cluster/client.h"
@@ -47,6 +50,27 @@ const struct cmd_entry cmd_adapt_entry = {
 	.opts_size = sizeof(struct adapt_args),
 };
 
+/* The bounds as the scheduler took them: pool.min-workers raises a
+ * lower --min. */
+static void print_bounds(cluster_client_t *c, const struct adapt_args *a,
+			 const char *unit)
+{
+	char *text = cluster_pool_status_json(c, NULL);
+	json_t *st = text ? json_loads(text, 0, NULL) : NULL;
+	json_t *b = json_object_get(st, "adapt_bounds");
+	uint64_t min = a->min, max = a->max;
+
+	free(text);
+	if (json_is_object(b) && !a->jobs) {
+		min = (uint64_t)json_integer_value(json_object_get(b, "min"));
+		max = (uint64_t)json_integer_value(json_object_get(b, "max"));
+	}
+	printf("adapt: %" PRIu64 " to %" PRIu64 " %ss\n", min, max, unit);
+	if (min != a->min && !a->jobs && a->min_seen)
+		printf("(--min %" PRIu64 " is below pool.min-workers)\n", a->min);
+	json_decref(st);
+}
+
 static int cmd_adapt(int argc, char **argv, void *opts, struct cli_globals *g)
 {
 	const struct adapt_args *a = opts;
@@ -75,7 +99,7 @@ static int cmd_adapt(int argc, char **argv, void *opts, struct cli_globals *g)
 	else if (a->off)
 		printf("adapt: off\n");
 	else
-		printf("adapt: %" PRIu64 " to %" PRIu64 " %ss\n", a->min, a->max, unit);
+		print_bounds(c, a, unit);
 	cluster_client_close(c);
 	return rc < 0 ? 1 : 0;
 }

@@ -4,7 +4,9 @@
  * With no scheduler answering yet (a head job still queued) the target is
  * written to the state directory, where the pool reads it when the
  * scheduler starts; then jobs, cores and memory are turned into workers
- * here, from the configuration's job size.  --wait follows the pool's
+ * here, from the configuration's job size, and checked against
+ * pool.min-workers and pool.max-workers as the scheduler would check
+ * them.  --wait follows the pool's
  * status until as many workers as the target have joined: a bar on a
  * terminal, a line per change otherwise.
  */
@@ -73,7 +75,7 @@ static int keep_target(const struct cli_globals *g, enum cluster_scale_unit unit
 	const char *name = g->name ? g->name : "default";
 	struct strbuf dir = STRBUF_INIT;
 	struct err err = { "" };
-	uint64_t workers = value, jobs, per_job = 1;
+	uint64_t workers = value, jobs, per_job = 1, min, max;
 	int rc = 1;
 
 	{
@@ -86,6 +88,8 @@ static int keep_target(const struct cli_globals *g, enum cluster_scale_unit unit
 			fprintf(stderr, "cluster: %s\n", err.text);
 			goto out;
 		}
+		min = (uint64_t)config_get_num(cfg, "pool.min-workers");
+		max = (uint64_t)config_get_num(cfg, "pool.max-workers");
 		config_destroy(cfg);
 		per_job = (uint64_t)js.nodes * js.processes;
 		if (!per_job)
@@ -107,6 +111,19 @@ static int keep_target(const struct cli_globals *g, enum cluster_scale_unit unit
 	if (workers > MAX_WORKERS) {
 		fprintf(stderr, "cluster: %" PRIu64 " workers is more than %d\n",
 			workers, MAX_WORKERS);
+		goto out;
+	}
+	/* as the scheduler would answer */
+	if (max && workers > max) {
+		fprintf(stderr, "cluster: %" PRIu64 " worker%s is more than "
+			"pool.max-workers (%" PRIu64 ")\n", workers,
+			workers == 1 ? "" : "s", max);
+		goto out;
+	}
+	if (workers < min) {
+		fprintf(stderr, "cluster: %" PRIu64 " worker%s is fewer than "
+			"pool.min-workers (%" PRIu64 ")\n", workers,
+			workers == 1 ? "" : "s", min);
 		goto out;
 	}
 	jobs = ceil_div(workers, per_job);

@@ -146,6 +146,7 @@ static void status_done(struct backend_result *r, void *arg)
 		m->poll_error[0] = '\0';
 		m->next_poll = m->last_poll + m->cfg.poll_interval;
 		observe_list(m, &list);
+		manager_members_rejoin(m);
 		manager_write_jobs(m);
 	}
 	job_status_list_release(&list);
@@ -166,6 +167,7 @@ static void submit_done(struct backend_result *r, void *arg)
 					 &err) == 0) {
 		pool_submit_done(m->pool, m->submit_seq, m->submit_n, ref.id,
 				 m->submit_array, now);
+		manager_members_rejoin(m);
 		log_msg(LOG_INFO, "pool: submitted job %s (%u job%s)", ref.id,
 			m->submit_n, m->submit_n == 1 ? "" : "s");
 	} else {

@@ -17,6 +17,8 @@ struct member {				/* a connected worker of ours */
 	worker_id_t w;
 	char id[POOL_ID_LEN];
 	int64_t index;
+	double end;			/* its job's end, as it said; 0 */
+	int counted;			/* its job knew it: joined counts it */
 };
 
 struct local_kill {			/* local jobs we stopped at walltime */
@@ -80,6 +82,10 @@ double manager_now(void);		/* wall clock, Unix seconds */
 const char *manager_job_name(void *arg, uint64_t seq);
 /* Step again in `delay` seconds (at most a poll interval). */
 void manager_schedule(struct pool_manager *m, double delay);
+/* Count the workers that joined before their job had its id (a job that
+ * started before its submission's answer came, or one found by name):
+ * after every change of ids. */
+void manager_members_rejoin(struct pool_manager *m);
 
 /* commands.c: each starts one command and returns 0, or -1 when none
  * runs (what failed is recorded in the pool). */

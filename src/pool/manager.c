@@ -52,26 +52,54 @@ const char *manager_job_name(void *arg, uint64_t seq)
 
 /* --- members: which connected worker belongs to which job ---------------- */
 
-static void member_add(struct pool_manager *m, worker_id_t w,
-		       const char *job_id, int64_t index)
+static struct member *member_add(struct pool_manager *m, worker_id_t w,
+				  const char *job_id, int64_t index, double end)
 {
 	struct member *x;
 
 	m->members = vec_grow(m->members, &m->members_alloc, m->nmembers + 1,
 			      sizeof(*m->members));
 	x = &m->members[m->nmembers++];
+	memset(x, 0, sizeof(*x));
 	x->w = w;
 	snprintf(x->id, sizeof(x->id), "%s", job_id);
 	x->index = index;
+	x->end = end;
+	return x;
 }
 
-static void member_del(struct pool_manager *m, worker_id_t w)
+/* Removes w; whether its job had counted it. */
+static int member_del(struct pool_manager *m, worker_id_t w)
 {
 	for (size_t i = 0; i < m->nmembers; i++)
 		if (m->members[i].w == w) {
+			int counted = m->members[i].counted;
 			m->members[i] = m->members[--m->nmembers];
-			return;
+			return counted;
 		}
+	return 0;
+}
+
+/* Worker x joins its job in the table, if the table knows the job. */
+static void member_count(struct pool_manager *m, struct member *x)
+{
+	struct pool_job *j = pool_find(m->pool, x->id, x->index);
+
+	if (!j || j->state == JOB_STATE_ENDED)
+		return;
+	x->counted = 1;
+	pool_worker_joined(m->pool, x->id, x->index, manager_now());
+	if (x->end > 0 && j->deadline <= 0)
+		j->deadline = x->end;
+	if ((j->draining || j->cancelling) && m->hooks.drain_worker)
+		m->hooks.drain_worker(m->hooks.arg, x->w);
+}
+
+void manager_members_rejoin(struct pool_manager *m)
+{
+	for (size_t i = 0; i < m->nmembers; i++)
+		if (!m->members[i].counted)
+			member_count(m, &m->members[i]);
 }
 
 static int member_of(const struct member *x, const struct pool_job *j)
@@ -195,7 +223,9 @@ static void step(struct pool_manager *m)
 		if (m->plan.submit)
 			manager_local_submit(m, m->plan.first_seq, m->plan.submit);
 		manager_write_jobs(m);
-		manager_schedule(m, m->next_poll - manager_now());
+		/* no batch system to spare: the next job on the next turn */
+		manager_schedule(m, m->plan.submit ? 0 :
+				 m->next_poll - manager_now());
 		return;
 	}
 
@@ -204,6 +234,11 @@ static void step(struct pool_manager *m)
 		return;
 	}
 	if (m->ncancel_q && manager_batch_cancel(m) == 0)
+		return;
+	/* a poll that is due goes before further submissions: a pool that
+	 * submits job after job (arrays off) still sees its jobs change */
+	if (now >= m->next_poll && poll_wanted(m) && m->plan.submit &&
+	    manager_batch_status(m) == 0)
 		return;
 	if (m->plan.submit) {
 		unsigned n = m->plan.submit;
@@ -261,17 +296,9 @@ void pool_manager_kick(struct pool_manager *m)
 void pool_manager_worker_joined(struct pool_manager *m, worker_id_t w,
 				const char *job_id, int64_t index, double end)
 {
-	struct pool_job *j;
-
 	if (!job_id || !job_id[0])
 		return;
-	member_add(m, w, job_id, index);
-	pool_worker_joined(m->pool, job_id, index, manager_now());
-	j = pool_find(m->pool, job_id, index);
-	if (j && end > 0 && j->deadline <= 0)
-		j->deadline = end;
-	if (j && (j->draining || j->cancelling) && m->hooks.drain_worker)
-		m->hooks.drain_worker(m->hooks.arg, w);
+	member_count(m, member_add(m, w, job_id, index, end));
 	manager_schedule(m, 0);
 }
 
@@ -280,12 +307,29 @@ void pool_manager_worker_left(struct pool_manager *m, worker_id_t w,
 {
 	if (!job_id || !job_id[0])
 		return;
-	member_del(m, w);
-	pool_worker_left(m->pool, job_id, index, manager_now());
+	if (member_del(m, w))
+		pool_worker_left(m->pool, job_id, index, manager_now());
 	manager_schedule(m, 0);
 }
 
 /* --- life ------------------------------------------------------------------ */
+
+/* A kept target within pool.min-workers and pool.max-workers, which may
+ * have changed since it was kept. */
+static unsigned bounded(const struct pool_manager *m, unsigned target)
+{
+	unsigned t = target;
+
+	if (t < m->cfg.min_workers)
+		t = m->cfg.min_workers;
+	if (m->cfg.max_workers && t > m->cfg.max_workers)
+		t = m->cfg.max_workers;
+	if (t != target)
+		log_msg(LOG_INFO, "pool: the kept target of %u workers is %s "
+			"pool.%s-workers: %u", target, t > target ? "below" :
+			"above", t > target ? "min" : "max", t);
+	return t;
+}
 
 struct pool_manager *pool_manager_create(struct event_base *base,
 					 const struct pool_manager_hooks *hooks,
@@ -338,11 +382,19 @@ struct pool_manager *pool_manager_create(struct event_base *base,
 		pool_add_head(m->pool, cfg->head_job, cfg->head_workers,
 			      manager_now());
 	m->cfg.head_job = NULL;		/* not kept */
+	if (cfg->max_workers && cfg->min_workers > cfg->max_workers) {
+		errprintf(err, "pool.min-workers (%u) is more than "
+			  "pool.max-workers (%u)", cfg->min_workers,
+			  cfg->max_workers);
+		pool_manager_destroy(m);
+		return NULL;
+	}
+	pool_set_target(m->pool, cfg->min_workers);
 	if (m->state_dir) {
 		unsigned target;
 		struct err e2 = { "" };
 		if (state_pool_target_read(m->state_dir, &target, &e2) == 0)
-			pool_set_target(m->pool, target);
+			pool_set_target(m->pool, bounded(m, target));
 	}
 	manager_schedule(m, 0);
 	return m;
@@ -380,6 +432,13 @@ struct pool *pool_manager_pool(struct pool_manager *m)
 	return m->pool;
 }
 
+void pool_manager_bounds(const struct pool_manager *m, unsigned *min,
+			 unsigned *max)
+{
+	*min = m->cfg.min_workers;
+	*max = m->cfg.max_workers;
+}
+
 void pool_manager_sizes(const struct pool_manager *m, unsigned *per_job,
 			unsigned *cores, uint64_t *memory)
 {
@@ -411,7 +470,8 @@ void pool_manager_scale(struct pool_manager *m, unsigned workers)
 void pool_manager_adapt(struct pool_manager *m, unsigned min, unsigned max,
 			double idle_timeout)
 {
-	adapt_init(&m->adapt, min, max, idle_timeout);
+	adapt_init(&m->adapt, min, max, idle_timeout > 0 ? idle_timeout :
+		   m->cfg.idle_timeout);
 	m->adapt_on = 1;
 	/* until demand is read, keep the target within the bounds; a pool
 	 * larger than demand shrinks from there after the idle timeout */
@@ -530,177 +590,4 @@ json_t *pool_manager_status(struct pool_manager *m)
 			  "max", (json_int_t)m->adapt.max,
 			  "idle_timeout", m->adapt.idle_timeout));
 	return o;
-}
-
-/* --- stop ------------------------------------------------------------------ */
-
-static void stop_finish(struct pool_manager *m, size_t cancelled)
-{
-	void (*done)(void *) = m->stop_done;
-	struct err err = { "" };
-
-	if (!done)
-		return;
-	m->stop_done = NULL;
-	event_del(m->stop_ev);
-	if (m->state_dir) {
-		json_t *doc = manager_jobs_doc(m, 1);
-		if (state_pool_jobs_write(m->state_dir, doc, &err) < 0)
-			log_msg(LOG_WARNING, "pool: %s", err.text);
-		json_decref(doc);
-	}
-	log_msg(LOG_INFO, "pool: stopped; %zu job%s cancelled at the end",
-		cancelled, cancelled == 1 ? "" : "s");
-	done(m->stop_arg);
-}
-
-static void stop_cancel_done(struct backend_result *r, void *arg)
-{
-	struct pool_manager *m = arg;
-
-	m->stop_run = NULL;
-	if (!r->exited || r->status)
-		log_msg(LOG_WARNING, "pool: the last cancel: %s",
-			r->timed_out ? "timed out" : r->err.len ? r->err.buf :
-			"failed");
-	stop_finish(m, m->nstop_pids);
-}
-
-/* Local jobs signalled at the end: reap them, SIGKILL what still runs
- * after 3 s; 1 when none is left. */
-static int stop_local_gone(struct pool_manager *m, double now)
-{
-	size_t left = 0;
-
-	for (size_t i = 0; i < m->nstop_pids; i++) {
-		pid_t pid = (pid_t)m->stop_pids[i];
-		struct job_status st;
-		if (!pid)
-			continue;
-		backend_local_status(pid, &st);
-		if (st.state == JOB_STATE_ENDED) {
-			backend_local_reap(pid);
-			m->stop_pids[i] = 0;
-			continue;
-		}
-		if (now - m->stop_killed > 3)
-			backend_local_cancel(pid, SIGKILL);
-		left++;
-	}
-	return left == 0;
-}
-
-/* The last step: cancel whatever is left but the head job. */
-static void stop_final(struct pool_manager *m)
-{
-	size_t n = pool_njobs(m->pool), k = 0;
-	struct job_ref *refs = calloc(n + 1, sizeof(*refs));
-	struct backend_argv argv = BACKEND_ARGV_INIT;
-	struct err err = { "" };
-
-	if (!refs)
-		abort();
-	m->stop_final = 1;
-	event_del(m->timer);
-	free(m->stop_pids);
-	m->stop_pids = xcalloc(n + 1, sizeof(*m->stop_pids));
-	for (size_t i = 0; i < n; i++) {
-		struct pool_job *j = pool_job_at(m->pool, i);
-		if (!j->id[0] || j->head || j->state == JOB_STATE_ENDED)
-			continue;
-		if (!m->cfg.backend->is_batch) {
-			pid_t pid = (pid_t)atol(j->id);
-			if (pid > 0 && manager_local_signal(j, SIGTERM) == 0)
-				m->stop_pids[m->nstop_pids++] = (uint64_t)pid;
-			continue;
-		}
-		if (k && !strcmp(refs[k - 1].id, j->id) && refs[k - 1].index < 0)
-			continue;		/* the whole array already */
-		snprintf(refs[k].id, sizeof(refs[k].id), "%s", j->id);
-		refs[k].array = j->index >= 0;
-		refs[k].index = j->index >= 0 ? (long)j->index : -1;
-		k++;
-	}
-	if (!m->cfg.backend->is_batch) {
-		m->stop_killed = manager_now();
-		free(refs);
-		if (stop_local_gone(m, m->stop_killed))
-			stop_finish(m, m->nstop_pids);
-		return;
-	}
-	m->nstop_pids = k;
-	if (!k) {
-		free(refs);
-		stop_finish(m, 0);
-		return;
-	}
-	m->cfg.backend->cancel_argv(refs, k, &argv);
-	free(refs);
-	if (m->bin_dir && argv.n) {
-		char *full;
-		if (asprintf(&full, "%s/%s", m->bin_dir, argv.v[0]) < 0)
-			abort();
-		free(argv.v[0]);
-		argv.v[0] = full;
-	}
-	struct backend_run_opts opts = {
-		.env = m->cfg.backend->command_env,
-		.timeout_ms = (unsigned)(m->cfg.command_timeout * 1000),
-	};
-	m->stop_run = backend_run_start(m->base, argv.v, &opts,
-					stop_cancel_done, m, &err);
-	backend_argv_release(&argv);
-	if (!m->stop_run) {
-		log_msg(LOG_WARNING, "pool: the last cancel: %s", err.text);
-		stop_finish(m, 0);
-		return;
-	}
-	m->ncommands++;
-}
-
-static void on_stop_timer(evutil_socket_t fd, short what, void *arg)
-{
-	struct pool_manager *m = arg;
-	const struct pool_manager_hooks *h = &m->hooks;
-	double now = manager_now();
-	int busy = 0;
-
-	(void)fd;
-	(void)what;
-	if (m->stop_final) {
-		if (!m->cfg.backend->is_batch && m->stop_done &&
-		    stop_local_gone(m, now))
-			stop_finish(m, m->nstop_pids);
-		return;
-	}
-	if (m->run)
-		return;			/* a command of the pool is under way */
-	for (size_t k = 0; h->worker_busy && k < m->nmembers; k++)
-		if (h->worker_busy(h->arg, m->members[k].w))
-			busy = 1;
-	if (busy && now < m->stop_deadline)
-		return;
-	stop_final(m);
-}
-
-void pool_manager_stop(struct pool_manager *m, double timeout,
-		       void (*done)(void *arg), void *arg)
-{
-	struct timeval tv = { 0, 200000 };
-
-	if (m->stopping)
-		return;
-	m->stopping = 1;
-	m->adapt_on = 0;
-	m->stop_done = done;
-	m->stop_arg = arg;
-	m->stop_deadline = manager_now() + (timeout > 0 ? timeout : 0);
-	pool_set_target(m->pool, 0);
-	m->stop_ev = event_new(m->base, -1, EV_PERSIST, on_stop_timer, m);
-	if (!m->stop_ev)
-		abort();
-	event_add(m->stop_ev, &tv);
-	log_msg(LOG_INFO, "pool: stopping; running jobs drain for up to %.0f s",
-		timeout);
-	manager_schedule(m, 0);
 }

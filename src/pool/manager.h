@@ -92,6 +92,10 @@ struct pool_manager_config {
 	unsigned head_workers;		/* its workers */
 	unsigned worker_cores;		/* each worker's, for adapt; 0: 1 */
 	uint64_t worker_memory;		/* bytes; 0: memory not counted */
+	unsigned min_workers;		/* pool.min-workers: the target is never
+					   below (a kept one is raised) */
+	unsigned max_workers;		/* pool.max-workers; 0: no bound */
+	double idle_timeout;		/* adapt's default; 0: 60 s */
 	double poll_interval;		/* seconds; 0: 10 */
 	double command_timeout;		/* seconds; 0: 30 */
 	double min_gap;			/* seconds between batch commands on
@@ -151,6 +155,11 @@ void pool_manager_stop(struct pool_manager *m, double timeout,
  * counted): what turns a size in jobs, cores or memory into workers. */
 void pool_manager_sizes(const struct pool_manager *m, unsigned *per_job,
 			unsigned *cores, uint64_t *memory);
+
+/* pool.min-workers and pool.max-workers (0: no bound) as given at
+ * create: scale and adapt keep within them. */
+void pool_manager_bounds(const struct pool_manager *m, unsigned *min,
+			 unsigned *max);
 
 /* For tests and status. */
 struct pool *pool_manager_pool(struct pool_manager *m);

@@ -187,6 +187,9 @@ int server_pool_start(struct server *srv, struct event_base *base,
 		mc.log_dir = logs.buf;
 	}
 	pool_params_from(o->cfg, b, &js, &mc.params);
+	mc.min_workers = (unsigned)config_get_num(o->cfg, "pool.min-workers");
+	mc.max_workers = (unsigned)config_get_num(o->cfg, "pool.max-workers");
+	mc.idle_timeout = (double)config_get_num(o->cfg, "pool.idle-timeout");
 	mc.poll_interval = (double)config_get_num(o->cfg, "pool.poll-interval");
 	mc.command_timeout =
 		(double)config_get_num(o->cfg, "pool.command-timeout");

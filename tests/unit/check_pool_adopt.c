@@ -389,6 +389,53 @@ START_TEST(record_of_another_backend)
 }
 END_TEST
 
+/* A worker that joined before its job had an id (the job started before
+ * the answer of its submission, which was then lost): counted once the
+ * listing finds the job by name. */
+START_TEST(worker_before_its_job_is_found)
+{
+	char body[1024], script[512];
+	struct pool_manager_config cfg = { 0 };
+	struct err err = { "" };
+
+	write_exec("squeue", "echo '900|N/A|R|None|N/A|N/A|N/A|1:00:00|test-1'\n");
+	write_exec("sbatch", "echo 900\necho 'sbatch: error: Socket timed out "
+		   "on send/recv operation' >&2\nexit 1\n");
+	snprintf(body, sizeof(body), "echo \"$*\" >> '%s/scancel.calls'\n", tmp);
+	write_exec("scancel", body);
+	write_exec("job.sh", "exit 0\n");
+	snprintf(script, sizeof(script), "%s/job.sh", tmp);
+	cfg.backend = &backend_slurm;
+	cfg.cluster = "test";
+	cfg.script = script;
+	cfg.bin_dir = tmp;
+	cfg.params.workers_per_job = 1;
+	cfg.params.missing_grace = 60;
+	cfg.poll_interval = 0.5;
+	cfg.command_timeout = 5;
+	cfg.min_gap = 0.05;
+	struct event_base *base = event_base_new();
+	struct pool_manager *m = pool_manager_create(base, NULL, &cfg, &err);
+	ck_assert_msg(m != NULL, "%s", err.text);
+	pool_manager_scale(m, 1);
+	/* its worker is quicker than the answer */
+	pool_manager_worker_joined(m, 7, "900", -1, 0);
+	struct pool *p = pool_manager_pool(m);
+	ck_assert_ptr_null(pool_find(p, "900", -1));
+	run_for(base, 1.0);	/* the submit fails; a poll finds it by name */
+	struct pool_job *j = pool_find(p, "900", -1);
+	ck_assert_ptr_nonnull(j);
+	ck_assert_uint_eq(j->joined, 1);
+	json_t *st = pool_manager_status(m);
+	ck_assert_int_eq(json_integer_value(json_object_get(st, "actual")), 1);
+	json_decref(st);
+	pool_manager_worker_left(m, 7, "900", -1);
+	ck_assert_uint_eq(j->joined, 0);
+	pool_manager_destroy(m);
+	event_base_free(base);
+}
+END_TEST
+
 static Suite *adopt_suite(void)
 {
 	Suite *s = suite_create("pool_adopt");
@@ -400,6 +447,7 @@ static Suite *adopt_suite(void)
 	tcase_add_test(tc, local_pid_of_a_stranger);
 	tcase_add_test(tc, slurm_jobs_of_a_killed_scheduler);
 	tcase_add_test(tc, record_of_another_backend);
+	tcase_add_test(tc, worker_before_its_job_is_found);
 	suite_add_tcase(s, tc);
 	return s;
 }
