@@ -174,6 +174,7 @@ CLI_SRCS += src/cli/cmd_cancel.c
 CLI_SRCS += src/cli/cmd_workers.c
 CLI_SRCS += src/cli/cmd_worker.c
 CLI_SRCS += src/cli/cmd_start.c
+CLI_SRCS += src/cli/start_pool.c
 CLI_SRCS += src/cli/cmd_stop.c
 CLI_SRCS += src/cli/cmd_scheduler.c
 CLI_SRCS += src/cli/cmd_scale.c

@@ -6,7 +6,11 @@
  *		cmd_scheduler.c), detached: its own session, stdin from
  *		/dev/null, stdout and stderr on the state directory's
  *		scheduler.log, whose last lines are shown when it dies
- *		before answering
+ *		before answering; first what would keep its pool from
+ *		starting is checked (pool_preflight: a dry run of the
+ *		worker job among others), and once it answers, that its
+ *		pool runs and its first submission was not refused, else
+ *		it is stopped and start fails
  *	job	the head job (jobscript.h's JOB_HEAD) written to head.sh,
  *		first a dry run (Slurm --test-only; PBS a held job, then
  *		cancelled) so a profile the site rejects fails now with the
@@ -28,6 +32,7 @@
 #include <unistd.h>
 
 #include "cli/scheduler.h"
+#include "cli/start_pool.h"
 #include "jobscript/jobscript.h"
 #include "util/clock.h"
 #include "util/units.h"
@@ -117,16 +122,6 @@ static void show_tail(const char *path)
 	strbuf_release(&sb);
 }
 
-/* The configuration file the scheduler and its jobs read: absolute. */
-static const char *config_abs(const struct cli_globals *g, char buf[PATH_MAX])
-{
-	const char *f = g->config_file ? g->config_file : getenv("CLUSTER_CONFIG");
-
-	if (f && *f && realpath(f, buf))
-		return buf;
-	return NULL;
-}
-
 /* Wait for the scheduler to publish its address and answer; 0 when it
  * does. */
 static int answered(const char *dir, const char *name, long pid,
@@ -147,7 +142,7 @@ static int start_local(const struct cli_globals *g, const struct start_args *o,
 	struct strbuf log = STRBUF_INIT, prog = STRBUF_INIT;
 	const char *args[16 + 2 * 256];
 	char cfg_buf[PATH_MAX];
-	const char *cfg_file = config_abs(g, cfg_buf);
+	const char *cfg_file = start_config_abs(g, cfg_buf);
 	double timeout = o->timeout_seen ? (double)o->timeout : LOCAL_TIMEOUT;
 	double t0 = clock_monotonic();
 	struct state_address a;
@@ -234,6 +229,11 @@ static int start_local(const struct cli_globals *g, const struct start_args *o,
 		}
 		sleep_s(0.1);
 	}
+	if (start_pool_started(g->name) < 0) {
+		start_stop_daemon(pid);
+		show_tail(log.buf);
+		goto out;
+	}
 	print_ready(g->name, &a);
 	printf("log: %s\n", log.buf);
 	rc = 0;
@@ -298,85 +298,6 @@ static int head_job_queued(const struct backend *b, const char *dir,
 		st.state != JOB_STATE_ENDED;
 }
 
-static int write_head_script(const struct cli_globals *g,
-			     const struct config *cfg, const char *dir,
-			     struct strbuf *path)
-{
-	struct strbuf rank = STRBUF_INIT, script = STRBUF_INIT;
-	struct err err = { "" };
-	char cfg_buf[PATH_MAX];
-	struct job_script_opts so = {
-		.role = JOB_HEAD,
-		.cluster_name = g->name,
-		.state_dir = dir,
-		.templates_dir = g->templates_dir,
-		.config_file = config_abs(g, cfg_buf),
-		.sets = g->sets.items,
-	};
-	int rc = -1;
-
-	strbuf_addf(&rank, "%s/cluster-rank", g->bindir);
-	so.rank_path = rank.buf;
-	strbuf_addf(path, "%s/%s", dir, STATE_HEAD_SCRIPT);
-	if (job_script_render(cfg, &so, &script, &err) < 0 ||
-	    state_write_atomic(path->buf, script.buf, script.len, 0755,
-			       &err) < 0)
-		fprintf(stderr, "cluster: %s\n", err.text);
-	else
-		rc = 0;
-	strbuf_release(&rank);
-	strbuf_release(&script);
-	return rc;
-}
-
-/* Submit the head job (or its dry run); 0 with its id in *ref. */
-static int submit(const struct backend *b, const char *script, int dry_run,
-		  struct job_ref *ref)
-{
-	struct backend_submit s = { .script = script, .dry_run = dry_run };
-	struct backend_argv argv = BACKEND_ARGV_INIT;
-	struct backend_result res = { 0 };
-	struct err err = { "" };
-	int rc = -1;
-
-	memset(ref, 0, sizeof(*ref));
-	if (b->submit_argv(&s, &argv, &err) < 0) {
-		fprintf(stderr, "cluster: %s\n", err.text);
-		goto out;
-	}
-	if (cli_batch_run(b, &argv, &res, &err) < 0) {
-		fprintf(stderr, "cluster: %s the head job:\n%s\n",
-			dry_run ? "the dry run rejects" :
-			"the batch system does not take", err.text);
-		goto out;
-	}
-	if ((!dry_run || b->dry_run_holds) &&
-	    b->parse_submit(res.out.buf ? res.out.buf : "", ref, &err) < 0) {
-		fprintf(stderr, "cluster: cannot read the job id: %s\n", err.text);
-		goto out;
-	}
-	rc = 0;
-out:
-	backend_result_release(&res);
-	backend_argv_release(&argv);
-	return rc;
-}
-
-/* The held job of a dry run that leaves one (PBS). */
-static void cancel_held(const struct backend *b, const struct job_ref *ref)
-{
-	struct backend_argv argv = BACKEND_ARGV_INIT;
-	struct backend_result res;
-	struct err err = { "" };
-
-	b->cancel_argv(ref, 1, &argv);
-	if (cli_batch_run(b, &argv, &res, &err) < 0)
-		fprintf(stderr, "cluster: cannot cancel the dry run's held job "
-			"%s: %s\n", ref->id, err.text);
-	backend_result_release(&res);
-	backend_argv_release(&argv);
-}
-
 static void show_state(const struct job_status *st, const char *id,
 		       double waited, int tty, struct strbuf *last)
 {
@@ -421,15 +342,15 @@ static int start_job(const struct cli_globals *g, const struct start_args *o,
 			old, g->name);
 		return 1;
 	}
-	if (write_head_script(g, cfg, dir, &script) < 0)
+	if (start_write_script(g, cfg, dir, JOB_HEAD, STATE_HEAD_SCRIPT, &script) < 0)
 		goto out;
-	if (submit(b, script.buf, 1, &held) < 0)
+	if (start_submit(b, script.buf, 1, "head job", &held) < 0)
 		goto out;
 	if (b->dry_run_holds && held.id[0])
-		cancel_held(b, &held);
+		start_cancel_held(b, &held);
 	/* a scheduler that is gone may have left its address behind */
 	state_address_remove(dir);
-	if (submit(b, script.buf, 0, &ref) < 0)
+	if (start_submit(b, script.buf, 0, "head job", &ref) < 0)
 		goto out;
 	t0 = clock_monotonic();
 	if (state_head_job_write(dir, b->name, ref.id, &err) < 0)
@@ -523,7 +444,8 @@ static int cmd_start(int argc, char **argv, void *values,
 	}
 	loc = config_get_str(cfg, "scheduler.location");
 	if (loc && !strcmp(loc, "local"))
-		rc = start_local(g, o, dir.buf);
+		rc = start_pool_preflight(g, cfg, dir.buf) < 0 ? 1 :
+			start_local(g, o, dir.buf);
 	else
 		rc = start_job(g, o, cfg, dir.buf);
 out:

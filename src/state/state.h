@@ -9,9 +9,10 @@
  *		 "started"}; "node" is the name of the machine "pid" runs on
  *	logs/	 task and worker output
  *	jobs	 the pool's batch jobs, rewritten atomically on every change:
- *		 JSON {"backend", "updated", "jobs": [{"id", "index", "seq",
- *		 "state"}...]}, so `cluster stop --force` can cancel them
- *		 with no scheduler running
+ *		 JSON {"backend", "updated", "next_seq", "jobs": [{"id",
+ *		 "index", "seq", "state", ...}...]}, so `cluster stop --force`
+ *		 can cancel them with no scheduler running, and the next
+ *		 scheduler adopts them (pool/record.c has the fields)
  *	target	 the pool's desired size: JSON {"workers"}, so a scale
  *		 works before the scheduler starts
  *	worker.sh the pool's worker job script, written once per scheduler

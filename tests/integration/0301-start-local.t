@@ -2,7 +2,8 @@
 # cluster start and stop with the local profile: the scheduler as a
 # detached daemon on this host, a second start refused, tasks run by the
 # pool's local jobs, a stop that leaves no process and no address file,
-# and --force after the daemon was killed.
+# and --force after the daemon was killed; pool.min-workers and
+# pool.max-workers from the start on.
 . "$(dirname "$0")/lib.sh"
 
 [ -x "$CLUSTER" ] || t_bail "cluster is built" "missing $CLUSTER"
@@ -101,5 +102,32 @@ t_is "$T_RC" 0 "start with scheduler.interface lo"
 t_like "$T_OUT" "runs at 127.0.0.1:" "the scheduler advertises lo's address"
 t_run timeout 60 "$CLUSTER" --name lo stop
 t_is "$T_RC" 0 "and stops"
+
+# pool.min-workers and pool.max-workers: checked before anything starts,
+# the pool starts at its minimum, and scale and adapt keep within them.
+t_run timeout 30 "$CLUSTER" --profile local --set scheduler.host=127.0.0.1 \
+	--set pool.min-workers=3 --set pool.max-workers=2 --name mm start
+t_is "$T_RC" 1 "start fails when pool.min-workers is above pool.max-workers"
+t_like "$T_ERR" "pool.min-workers \\(3\\) is more than pool.max-workers \\(2\\)" \
+	"and names both keys"
+t_check "nothing was started" test ! -e "$CLUSTER_HOME/mm/address"
+mm=("$CLUSTER" --profile local --set scheduler.host=127.0.0.1 --set job.cores=1
+	--set job.processes=1 --set pool.min-workers=2 --set pool.max-workers=3
+	--set pool.poll-interval=1s --name mm)
+t_run timeout 60 "${mm[@]}" start
+t_is "$T_RC" 0 "start with pool.min-workers 2"
+wait_for 60 bash -c "[ \$('$CLUSTER' --name mm workers | grep -c alive) -eq 2 ]"
+t_is "$("$CLUSTER" --name mm workers | grep -c alive)" 2 \
+	"the pool starts at pool.min-workers with no scale"
+t_run timeout 30 "${mm[@]}" scale 4
+t_is "$T_RC" 1 "scale past pool.max-workers fails"
+t_like "$T_ERR" "4 workers is more than pool.max-workers \\(3\\)" "and says so"
+t_run timeout 30 "${mm[@]}" scale 1
+t_is "$T_RC" 1 "scale below pool.min-workers fails"
+t_like "$T_ERR" "1 worker is fewer than pool.min-workers \\(2\\)" "and says so"
+t_run timeout 30 "${mm[@]}" adapt --max 3
+t_like "$T_OUT" "adapt: 2 to 3 workers" "adapt's minimum is pool.min-workers"
+t_run timeout 90 "$CLUSTER" --name mm stop
+t_is "$T_RC" 0 "and it stops"
 
 t_done
