@@ -2,7 +2,9 @@
 # make demo: show the bundled profiles and the job scripts they produce,
 # then run a real cluster on this machine: one MPI job whose rank 0
 # schedules a few hundred tasks and whose other ranks run them; then a
-# pool: `cluster start` of a local daemon, tasks, `cluster stop`.
+# pool: `cluster start` of a local daemon, `cluster scale` growing it to
+# 4 jobs, `cluster status`, tasks, `scale` shrinking it to 1 and to
+# nothing, `cluster stop`.
 set -u
 build=${1:-build}
 cd "$(dirname "$0")/.."
@@ -63,17 +65,25 @@ left=$(pgrep -f "$rank|$cluster worker" | wc -l)
 echo "processes left behind: $left"
 [ "$rc" -eq 0 ] && [ "$done_files" -eq 300 ] && [ "$left" -eq 0 ] || exit 1
 
-# The pool: a scheduler daemon whose kept target of 2 workers is one
-# local job (the local profile's 2 cores), a few tasks, then a stop.
-say "the pool: cluster --profile local --name demo start (a target of 2 workers kept)"
-mkdir -p "$CLUSTER_HOME/demo" && chmod 700 "$CLUSTER_HOME" "$CLUSTER_HOME/demo"
-echo '{"workers":2}' >"$CLUSTER_HOME/demo/target"
+# The pool: a scheduler daemon on the local backend, where each job is a
+# process group of one 1-core worker: it grows to 4 jobs, runs tasks,
+# shrinks to 1 and to nothing, and stops.
+pool=(--profile local --set scheduler.host=127.0.0.1 --set job.cores=1
+	--set job.processes=1 --set pool.poll-interval=1s --name demo)
+say "the pool: cluster --profile local --name demo start"
 started=1
-"$cluster" --profile local --set scheduler.host=127.0.0.1 --name demo start || exit 1
-"$cluster" --name demo submit --array 1-20 -- sh -c 'echo {}' >/dev/null
-"$cluster" --name demo wait --timeout 60 && echo "20 tasks done on the pool"
-"$cluster" --name demo workers
-say "cluster --name demo stop"
+"$cluster" "${pool[@]}" start || exit 1
+say "cluster --name demo scale 4 --wait (4 local jobs of 1 worker)"
+"$cluster" "${pool[@]}" scale 4 --wait --timeout 60 || exit 1
+say "cluster --name demo status"
+"$cluster" "${pool[@]}" status
+"$cluster" --name demo submit --array 1-40 -- sh -c 'sleep 0.1; echo {}' >/dev/null
+"$cluster" --name demo wait --timeout 60 && echo "40 tasks done on the pool"
+say "cluster --name demo scale 1 --wait (the pool shrinks: idle jobs cancelled, newest first)"
+"$cluster" "${pool[@]}" scale 1 --wait --timeout 60 || exit 1
+"$cluster" "${pool[@]}" status
+say "cluster --name demo scale 0, then stop"
+"$cluster" "${pool[@]}" scale 0 --wait --timeout 60 || exit 1
 "$cluster" --name demo stop || exit 1
 started=
 left=$(pgrep -f -- "--name demo" | wc -l)
