@@ -236,6 +236,7 @@ UNIT_TESTS += tests/unit/check_activity.c
 BENCH_SRCS += tests/bench/bench_proto.c
 BENCH_SRCS += tests/bench/bench_spawn.c
 BENCH_SRCS += tests/bench/bench_table.c
+BENCH_SRCS += tests/bench/bench_pool.c
 
 # --- rules ----------------------------------------------------------------
 
@@ -356,12 +357,22 @@ $(BUILD)/bench/%: $(BUILD)/tests/bench/%.o $(CORE_LIB)
 # C benchmarks, then every tests/bench/*.sh against this build.
 bench: $(BENCH_BINS) $(PROGRAMS)
 	@for b in $(BENCH_BINS); do echo "== $$b"; $$b || exit 1; done
-	@for s in $(filter-out $(PEERS_BENCH),$(wildcard tests/bench/*.sh)); do \
+	@for s in $(filter-out $(PEERS_BENCH) $(POOL_BENCH),$(wildcard tests/bench/*.sh)); do \
 		echo "== $$s"; bash $$s $(BUILD) || exit 1; done
 
 # The same workload through cluster and its peers, one table; the peers it
 # cannot install are skipped with a message.
 PEERS_BENCH := tests/bench/bench_peers.sh
+
+# The pool's figures: batch-system calls for scale 500 with arrays on and
+# off and the scheduler's CPU per poll (bench_pool, also in `bench`), and
+# the time from scale 8 to 8 workers joined on the local backend and the
+# private Slurm (which takes a minute or more, so not in `bench`).
+POOL_BENCH := tests/bench/bench_pool_scale.sh
+
+bench-pool: $(BUILD)/bench/bench_pool $(PROGRAMS)
+	@echo "== $(BUILD)/bench/bench_pool"; $(BUILD)/bench/bench_pool
+	@echo "== $(POOL_BENCH)"; bash $(POOL_BENCH) $(BUILD)
 
 bench-peers: $(BUILD)/bench/bench_spawn $(PROGRAMS)
 	@tools/deps.sh $(DEB_BENCH) || \
@@ -519,7 +530,7 @@ uninstall:
 clean:
 	rm -rf build build-*
 
-.PHONY: all unit-tests bench bench-peers deps deps-test deps-bench check demo install uninstall clean \
+.PHONY: all unit-tests bench bench-pool bench-peers deps deps-test deps-bench check demo install uninstall clean \
 	fuzz fuzz-build fuzz-bins fuzz-regress FORCE
 .SECONDARY:
 
