@@ -15,7 +15,9 @@
  *		first a dry run (Slurm --test-only; PBS a held job, then
  *		cancelled) so a profile the site rejects fails now with the
  *		batch system's own words, then submitted and its id kept
- *		in head-job; its batch state is shown while it waits
+ *		in head-job; its batch state is shown while it waits; the
+ *		same checks of the pool as for a daemon, and a head job
+ *		whose pool does not start is cancelled
  *
  * A cluster whose scheduler runs, or whose head job is still in the
  * queue, is not started twice.
@@ -348,6 +350,10 @@ static int start_job(const struct cli_globals *g, const struct start_args *o,
 		goto out;
 	if (b->dry_run_holds && held.id[0])
 		start_cancel_held(b, &held);
+	/* the head job's pool: after its own dry run, whose words come
+	 * first when the profile is wrong for both */
+	if (start_pool_preflight(g, cfg, dir) < 0)
+		goto out;
 	/* a scheduler that is gone may have left its address behind */
 	state_address_remove(dir);
 	if (start_submit(b, script.buf, 0, "head job", &ref) < 0)
@@ -401,6 +407,19 @@ static int start_job(const struct cli_globals *g, const struct start_args *o,
 	}
 	if (tty)
 		fputc('\n', stderr);
+	if (start_pool_started(g->name) < 0) {
+		struct backend_argv argv = BACKEND_ARGV_INIT;
+		struct backend_result res;
+		b->cancel_argv(&ref, 1, &argv);
+		if (cli_batch_run(b, &argv, &res, &err) < 0)
+			fprintf(stderr, "cluster: cannot cancel head job %s: %s\n",
+				ref.id, err.text);
+		else
+			fprintf(stderr, "cluster: cancelled head job %s\n", ref.id);
+		backend_result_release(&res);
+		backend_argv_release(&argv);
+		goto out;
+	}
 	printf("head job %s runs\n", ref.id);
 	print_ready(g->name, &a);
 	rc = 0;
