@@ -3,7 +3,9 @@
  * jobs, cores and memory become whole jobs rounded up, as dask-jobqueue
  * rounds (`scale --cores 10` with 4-core jobs is 3 jobs), and the answer
  * says the target both in workers and in jobs.  Every refusal names the
- * field.  The status is the manager's own (pool_manager_status) with the
+ * field; a target outside pool.min-workers and pool.max-workers is
+ * refused, and adapt's bounds are kept within them.  The status is the
+ * manager's own (pool_manager_status) with the
  * scheduler and its tasks by state added, the one document `cluster
  * status --json` prints and cluster-api(7) describes.
  */
