@@ -345,6 +345,10 @@ struct pool_manager *pool_manager_create(struct event_base *base,
 				       !cfg->backend->status_argv))
 		return errprintf(err, "backend '%s' cannot submit jobs",
 				 cfg->backend->name), NULL;
+	if (cfg->max_workers && cfg->min_workers > cfg->max_workers)
+		return errprintf(err, "pool.min-workers (%u) is more than "
+				 "pool.max-workers (%u)", cfg->min_workers,
+				 cfg->max_workers), NULL;
 	m = xcalloc(1, sizeof(*m));
 	m->base = base;
 	if (hooks)
@@ -382,13 +386,6 @@ struct pool_manager *pool_manager_create(struct event_base *base,
 		pool_add_head(m->pool, cfg->head_job, cfg->head_workers,
 			      manager_now());
 	m->cfg.head_job = NULL;		/* not kept */
-	if (cfg->max_workers && cfg->min_workers > cfg->max_workers) {
-		errprintf(err, "pool.min-workers (%u) is more than "
-			  "pool.max-workers (%u)", cfg->min_workers,
-			  cfg->max_workers);
-		pool_manager_destroy(m);
-		return NULL;
-	}
 	pool_set_target(m->pool, cfg->min_workers);
 	if (m->state_dir) {
 		unsigned target;
