@@ -20,6 +20,8 @@ struct api;
 struct api_config {
 	const char *bind;		/* "127.0.0.1", "0.0.0.0" */
 	uint16_t port;			/* 0: ephemeral */
+	int port_fallback;		/* port taken: take a free one instead
+					   (api_port says which) */
 	const char *token;		/* 64 hex chars */
 	const char *log_dir;		/* task output, for /tasks/ID/log */
 	/* Limits against slow or hostile peers; 0: the defaults of

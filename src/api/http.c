@@ -535,6 +535,10 @@ struct http *http_create(struct event_base *base,
 				   EVHTTP_REQ_OPTIONS);
 	evhttp_set_gencb(h->evhttp, handle, h);
 	sock = evhttp_bind_socket_with_handle(h->evhttp, bind, cfg->port);
+	/* A port another program holds (8787 is Dask's too): any free one,
+	 * which the address file then names. */
+	if (!sock && errno == EADDRINUSE && cfg->port && cfg->port_fallback)
+		sock = evhttp_bind_socket_with_handle(h->evhttp, bind, 0);
 	if (!sock) {
 		errprintf(err, "cannot listen on '%s' port %u: %s", bind,
 			  (unsigned)cfg->port, strerror(errno));

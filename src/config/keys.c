@@ -91,8 +91,8 @@ const struct config_key config_keys[] = {
 	  "unset: the advertised address only"),
 	KI("scheduler.port", "0", 0, 65535,
 	   "worker port; 0 picks a free one"),
-	KI("scheduler.http-port", "0", 0, 65535,
-	   "HTTP API and dashboard port; 0 picks a free one"),
+	KI("scheduler.http-port", "8787", 0, 65535,
+	   "HTTP API and dashboard port (8787, Dask's); when taken, or 0, a free one, which the log, start and status name"),
 	K("scheduler.rejoin-grace", CONFIG_DURATION, "30s",
 	  "a restarted scheduler waits this long for its workers to claim the tasks that were running before it requeues them; 0: it does not wait"),
 

@@ -352,6 +352,7 @@ struct server *server_create(struct event_base *base,
 		struct api_config ac = {
 			.bind = cfg->bind ? cfg->bind : "0.0.0.0",
 			.port = cfg->http_port,
+			.port_fallback = 1,
 			.token = srv->token,
 			.log_dir = srv->log_dir.len ? srv->log_dir.buf : NULL,
 		};
@@ -375,7 +376,11 @@ struct server *server_create(struct event_base *base,
 	}
 	log_msg(LOG_INFO, "scheduler listening on %s%s", srv->address,
 		srv->api ? "" : " (no HTTP API)");
-	if (srv->api)
+	if (srv->api && cfg->http_port && api_port(srv->api) != cfg->http_port)
+		log_msg(LOG_WARNING, "HTTP port %u is taken: the HTTP API and "
+			"dashboard are on port %u instead", cfg->http_port,
+			api_port(srv->api));
+	else if (srv->api)
 		log_msg(LOG_INFO, "HTTP API on port %u", api_port(srv->api));
 	return srv;
 fail:

@@ -43,7 +43,8 @@ struct server_config {
 					   NULL: bind, else this host's name */
 	uint16_t port;			/* 0: ephemeral */
 	int http;			/* start the HTTP API */
-	uint16_t http_port;		/* 0: ephemeral */
+	uint16_t http_port;		/* 0: ephemeral; taken: a free one, said
+					   in the log */
 	const char *state_dir;		/* NULL: no files (tests, benchmarks) */
 	const char *token;		/* NULL: read or create in state_dir */
 	unsigned heartbeat_ms;		/* 0: 5000 */
