@@ -121,7 +121,9 @@ CORE_SRCS += src/api/dashboard.c
 CORE_SRCS += src/api/static.c
 CORE_SRCS += src/api/metrics.c
 
-# dashboard: the files of dashboard/, built in as C (dashboard/embed.sh)
+# dashboard: the files of dashboard/, built in as C (dashboard/embed.sh),
+# and the link start and status print
+CORE_SRCS += src/dashboard/link.c
 DASHBOARD_FILES += dashboard/index.html
 DASHBOARD_FILES += dashboard/dashboard.js
 DASHBOARD_FILES += dashboard/dashboard.css
@@ -231,6 +233,7 @@ UNIT_TESTS += tests/unit/check_pool_wiring.c
 UNIT_TESTS += tests/unit/check_pool_adopt.c
 UNIT_TESTS += tests/unit/check_api_pool.c
 UNIT_TESTS += tests/unit/check_activity.c
+UNIT_TESTS += tests/unit/check_dashboard_link.c
 
 # benchmarks: print figures, assert nothing (`make bench`)
 BENCH_SRCS += tests/bench/bench_proto.c

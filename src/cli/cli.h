@@ -52,9 +52,13 @@ struct cmd_entry {
 
 extern const struct cmd_entry *const cli_commands[];	/* NULL-terminated */
 
-/* "dashboard   URL#token=..." for cluster NAME's scheduler (cmd_top.c);
- * nothing when its token cannot be read. */
-void cli_print_dashboard(const char *name, const char *host, unsigned port);
+/* "dashboard   URL#token=..." for the scheduler of the cluster g names,
+ * the URL from the profile's dashboard.link (cmd_top.c), and a line
+ * more when the port is not the profile's scheduler.http-port; nothing
+ * when its token cannot be read.  -1 after saying on stderr that
+ * dashboard.link is bad (the direct link is printed then). */
+int cli_print_dashboard(const struct cli_globals *g, const char *host,
+			unsigned port);
 
 /* The global options (before or after a command), the program's own
  * (--version, --help: before a command only) and a command's --help. */

@@ -35,6 +35,7 @@
 
 #include "cli/scheduler.h"
 #include "cli/start_pool.h"
+#include "dashboard/link.h"
 #include "jobscript/jobscript.h"
 #include "util/clock.h"
 #include "util/units.h"
@@ -81,8 +82,10 @@ static void sleep_s(double s)
 	nanosleep(&ts, NULL);
 }
 
-static void print_ready(const char *name, const struct state_address *a)
+static void print_ready(const struct cli_globals *g,
+			const struct state_address *a)
 {
+	const char *name = g->name;
 	struct strbuf where = STRBUF_INIT;
 
 	cli_scheduler_where(a, &where);
@@ -91,7 +94,7 @@ static void print_ready(const char *name, const struct state_address *a)
 		printf("dashboard and API: http://%s%s%s:%u/\n",
 		       strchr(a->host, ':') ? "[" : "", a->host,
 		       strchr(a->host, ':') ? "]" : "", (unsigned)a->http_port);
-	cli_print_dashboard(name, a->host, a->http_port);
+	cli_print_dashboard(g, a->host, a->http_port);
 	printf("submit with: cluster --name %s submit -- COMMAND\n"
 	       "stop with:   cluster --name %s stop\n", name, name);
 	fflush(stdout);
@@ -236,7 +239,7 @@ static int start_local(const struct cli_globals *g, const struct start_args *o,
 		show_tail(log.buf);
 		goto out;
 	}
-	print_ready(g->name, &a);
+	print_ready(g, &a);
 	printf("log: %s\n", log.buf);
 	rc = 0;
 out:
@@ -421,7 +424,7 @@ static int start_job(const struct cli_globals *g, const struct start_args *o,
 		goto out;
 	}
 	printf("head job %s runs\n", ref.id);
-	print_ready(g->name, &a);
+	print_ready(g, &a);
 	rc = 0;
 out:
 	strbuf_release(&script);
@@ -450,6 +453,11 @@ static int cmd_start(int argc, char **argv, void *values,
 	cfg = cli_load_config(g);
 	if (!cfg)
 		return 2;
+	if (dashboard_link_check(config_get_str(cfg, "dashboard.link"), &err) < 0) {
+		fprintf(stderr, "cluster: %s\n", err.text);
+		rc = 2;
+		goto out;
+	}
 	if (state_dir(g->name, 1, &dir, &err) < 0) {
 		fprintf(stderr, "cluster: %s\n", err.text);
 		goto out;

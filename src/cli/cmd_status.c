@@ -226,7 +226,7 @@ static int cmd_status(int argc, char **argv, void *opts, struct cli_globals *g)
 	cluster_client_t *c;
 	json_t *st = NULL;
 	char *text;
-	int rc = 1;
+	int rc = 1, bad_link;
 
 	if (argc > 0)
 		return cli_usage_error(&cmd_status_entry, "unexpected argument '%s'",
@@ -251,12 +251,13 @@ static int cmd_status(int argc, char **argv, void *opts, struct cli_globals *g)
 		goto out;
 	}
 	print_scheduler(json_object_get(st, "scheduler"));
-	cli_print_dashboard(g->name, str(json_object_get(st, "scheduler"), "host"),
-			    (unsigned)num(json_object_get(st, "scheduler"), "http_port"));
+	bad_link = cli_print_dashboard(g, str(json_object_get(st,
+		"scheduler"), "host"), (unsigned)num(json_object_get(st,
+		"scheduler"), "http_port"));
 	print_pool(st);
 	print_tasks(st);
 	print_jobs(json_object_get(st, "jobs"));
-	rc = 0;
+	rc = bad_link < 0 ? 1 : 0;
 out:
 	json_decref(st);
 	free(text);

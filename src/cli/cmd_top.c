@@ -19,6 +19,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <termios.h>
@@ -28,6 +29,7 @@
 #include <jansson.h>
 
 #include "cluster/client.h"
+#include "dashboard/link.h"
 #include "state/state.h"
 #include "util/clock.h"
 #include "util/strbuf.h"
@@ -60,20 +62,59 @@ const struct cmd_entry cmd_top_entry = {
 	.opts_size = sizeof(struct top_args),
 };
 
-void cli_print_dashboard(const char *name, const char *host, unsigned port)
+/* The configuration as the command line gives it, without a word on
+ * stderr when it cannot be read: the link then is the direct one. */
+static struct config *quiet_config(const struct cli_globals *g)
 {
-	struct strbuf dir = STRBUF_INIT;
-	char token[65];
+	struct config_source src = {
+		.config_file = g->config_file,
+		.profile = g->profile,
+		.sets = g->sets.items,
+		.datadir = g->profiles_dir,
+	};
 
-	if (!port || !host || state_dir(name, 0, &dir, NULL) < 0 ||
+	return config_load(&src, NULL);
+}
+
+static const char *env_of(const char *name)
+{
+	return getenv(name);
+}
+
+int cli_print_dashboard(const struct cli_globals *g, const char *host,
+			unsigned port)
+{
+	struct strbuf dir = STRBUF_INIT, link = STRBUF_INIT;
+	struct config *cfg;
+	struct err err = { "" };
+	unsigned wanted = 0;
+	char token[65];
+	int rc = 0;
+
+	if (!port || !host || state_dir(g->name, 0, &dir, NULL) < 0 ||
 	    state_token(dir.buf, 0, token, NULL) < 0) {
 		strbuf_release(&dir);
-		return;
+		return 0;
 	}
-	printf("%-11s http://%s%s%s:%u/status#token=%s\n", "dashboard",
-	       strchr(host, ':') ? "[" : "", host, strchr(host, ':') ? "]" : "",
-	       port, token);
+	cfg = quiet_config(g);
+	if (cfg)
+		wanted = (unsigned)config_get_num(cfg, "scheduler.http-port");
+	if (dashboard_link(&link, cfg ? config_get_str(cfg, "dashboard.link") :
+			   NULL, host, port, env_of, &err) < 0) {
+		fprintf(stderr, "cluster: %s\n", err.text);
+		dashboard_link(&link, NULL, host, port, env_of, NULL);
+		rc = -1;
+	}
+	/* The fragment, which no browser sends to a server or a proxy. */
+	printf("%-11s %s%ctoken=%s\n", "dashboard", link.buf,
+	       strchr(link.buf, '#') ? '&' : '#', token);
+	if (wanted && wanted != port)
+		printf("%-11s port %u (scheduler.http-port) was taken: the "
+		       "scheduler took port %u\n", "", wanted, port);
+	config_destroy(cfg);
+	strbuf_release(&link);
 	strbuf_release(&dir);
+	return rc;
 }
 
 /* ---- one frame ------------------------------------------------------------ */

@@ -96,6 +96,10 @@ const struct config_key config_keys[] = {
 	K("scheduler.rejoin-grace", CONFIG_DURATION, "30s",
 	  "a restarted scheduler waits this long for its workers to claim the tasks that were running before it requeues them; 0: it does not wait"),
 
+	/* dashboard */
+	K("dashboard.link", CONFIG_STRING, NULL,
+	  "the dashboard's address as start and status print it, from {host}, {port} and environment variables ({USER}, $JUPYTERHUB_SERVICE_PREFIX); unset: http://{host}:{port}/status"),
+
 	/* worker */
 	K("worker.heartbeat", CONFIG_DURATION, "5s",
 	  "interval between worker heartbeats"),
