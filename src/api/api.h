@@ -44,6 +44,22 @@ void api_task_ended(struct api *a, task_id_t id);
 struct activity;
 void api_set_activity(struct api *a, struct activity *act);
 
+/* What the worker side knows of a worker beyond sched: where it runs and
+ * its batch job, for GET /api/v1/workers.  Strings valid during the
+ * call's answer only. */
+struct api_worker_job {
+	const char *host;		/* NULL: not known */
+	const char *job_id;		/* "": not in a batch job */
+	int64_t index;			/* array element, or -1 */
+	double end;			/* Unix s the job ends; 0: not known */
+};
+/* 0 with *out filled, -1 when worker `w` is not connected. */
+typedef int (*api_worker_job_fn)(void *arg, worker_id_t w,
+				 struct api_worker_job *out);
+/* The caller's for as long as the API runs; NULL (the default): the
+ * workers' hosts and jobs are null. */
+void api_set_worker_jobs(struct api *a, api_worker_job_fn fn, void *arg);
+
 /* One file of the dashboard, built into the program (dashboard/). */
 struct api_asset {
 	const char *name;		/* "index.html"; NULL ends a table */

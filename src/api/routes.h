@@ -34,6 +34,8 @@ struct api {
 	char *address;			/* the workers' address, for status */
 	struct activity *activity;	/* api_set_activity's; NULL: none */
 	const struct api_asset *assets;	/* api_set_assets'; NULL: none */
+	api_worker_job_fn worker_job;	/* api_set_worker_jobs'; NULL: none */
+	void *worker_job_arg;
 };
 
 /* tasks.c: submission, listing, one task, cancel, logs */

@@ -161,6 +161,13 @@ static const struct events_ops api_ops = {
 	.task_ended = api_ended,
 };
 
+/* A worker's host and batch job, which only its connection knows. */
+static int worker_job(void *arg, worker_id_t w, struct api_worker_job *out)
+{
+	return workers_job(arg, w, &out->host, &out->job_id, &out->index,
+			   &out->end);
+}
+
 /* The one server_on_ended callback, told after the API. */
 static void ended_cb(void *arg, task_id_t id)
 {
@@ -363,6 +370,7 @@ struct server *server_create(struct event_base *base,
 		srv->feed = feed_create(srv->sched, srv->events);
 		api_set_activity(srv->api, feed_activity(srv->feed));
 		api_set_assets(srv->api, dashboard_assets);
+		api_set_worker_jobs(srv->api, worker_job, srv->workers);
 	}
 	events_subscribe(srv->events, &ended_ops, srv);
 	if (publish) {

@@ -54,6 +54,7 @@ struct conn {
 	uint8_t nonce[PROTO_NONCE_SIZE];
 	worker_id_t wid;
 	char *name;
+	char *host;			/* its host, from AUTH; NULL: none given */
 	char *job_id;			/* its batch job, from AUTH */
 	int64_t job_index;
 	double job_end;
@@ -156,6 +157,7 @@ static void conn_free(struct conn *c)
 	bufferevent_free(c->bev);
 	strbuf_release(&c->out);
 	free(c->name);
+	free(c->host);
 	free(c->job_id);
 	free(c->leaving);
 	free(c);
@@ -276,6 +278,7 @@ static int on_auth(struct conn *c, struct proto_msg *m)
 	c->job_id = strdup(a->job_id ? a->job_id : "");
 	c->job_index = a->job_index < 0 ? -1 : a->job_index;
 	c->job_end = (double)a->job_end;
+	c->host = a->host && *a->host ? strdup(a->host) : NULL;
 	if (!c->name || !c->job_id) {
 		wk->byid[w] = NULL;
 		sched_worker_lost(wk->sched, w);
@@ -819,6 +822,20 @@ static struct conn *conn_of(const struct workers *wk, worker_id_t w)
 int workers_connected(const struct workers *wk, worker_id_t w)
 {
 	return conn_of(wk, w) != NULL;
+}
+
+int workers_job(const struct workers *wk, worker_id_t w, const char **host,
+		const char **job_id, int64_t *index, double *end)
+{
+	const struct conn *c = conn_of(wk, w);
+
+	if (!c)
+		return -1;
+	*host = c->host;
+	*job_id = c->job_id;
+	*index = c->job_index;
+	*end = c->job_end;
+	return 0;
 }
 
 int workers_send(struct workers *wk, worker_id_t w, const struct proto_msg *m)

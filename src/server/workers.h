@@ -66,6 +66,13 @@ uint16_t workers_port(const struct workers *wk);
 /* Whether worker `w` is connected and past the handshake. */
 int workers_connected(const struct workers *wk, worker_id_t w);
 
+/* The host and batch job worker `w` announced in its AUTH (host NULL
+ * when it gave none, job_id "" outside a job, index -1 outside an array,
+ * end 0 when unknown), valid while it stays connected; -1 when `w` is
+ * not connected. */
+int workers_job(const struct workers *wk, worker_id_t w, const char **host,
+		const char **job_id, int64_t *index, double *end);
+
 /* Queue a frame to worker `w`, written at the end of this loop iteration;
  * -1 when `w` is not connected.  `m` is encoded at once. */
 int workers_send(struct workers *wk, worker_id_t w, const struct proto_msg *m);

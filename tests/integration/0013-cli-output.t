@@ -377,7 +377,7 @@ if command -v python3 >/dev/null; then
 		"wait --json prints the last report as the API does"
 	t_run c workers --json
 	t_is "$(printf '%s' "$T_OUT" | pyjson "len(j), all(w['alive'] for w in j), sorted(j[0])")" \
-		"2 True ['alive', 'cores', 'cores_used', 'done', 'gpus', 'gpus_used', 'id', 'memory', 'memory_used', 'name', 'running']" \
+		"2 True ['alive', 'cores', 'cores_used', 'done', 'draining', 'gpus', 'gpus_used', 'host', 'id', 'job', 'job_end', 'job_index', 'memory', 'memory_used', 'name', 'running', 'walltime_left']" \
 		"workers --json: both workers, with their fields"
 else
 	t_skip "tasks and workers --json" "no python3 to read JSON"
