@@ -261,15 +261,32 @@
 
 	function drawWorkers(j) {
 		var alive = j.workers.filter(function (w) { return w.alive; });
-		$("workers").innerHTML = "<tr><th>name</th><th class=\"n\">cores</th>" +
-			"<th class=\"n\">memory</th><th class=\"n\">running</th>" +
-			"<th class=\"n\">done</th></tr>" + alive.slice(0, 500).map(function (w) {
-				return "<tr><td>" + esc(w.name) + "</td><td class=\"n\">" +
+		function job(w) {
+			if (w.job == null)
+				return "";
+			return esc(w.job) + (w.job_index >= 0 ? "[" + w.job_index + "]" : "");
+		}
+		function left(w) {
+			return w.walltime_left != null ? secs(w.walltime_left) : "";
+		}
+		$("workers").innerHTML = "<tr><th>name</th><th>host</th><th>job</th>" +
+			"<th class=\"n\">cores</th><th class=\"n\">memory</th>" +
+			"<th class=\"n\">running</th><th class=\"n\">done</th>" +
+			"<th class=\"n\">walltime left</th><th></th></tr>" +
+			alive.slice(0, 500).map(function (w) {
+				return "<tr data-worker=\"" + w.id + "\"><td>" + esc(w.name) +
+					"</td><td data-field=\"host\">" + esc(w.host || "") +
+					"</td><td data-field=\"job\">" + job(w) +
+					"</td><td class=\"n\" data-field=\"cores\">" +
 					w.cores_used + "/" + w.cores + "</td><td class=\"n\">" +
 					bytes(w.memory_used) + " / " + bytes(w.memory) +
-					"</td><td class=\"n\">" + w.running + "</td><td class=\"n\">" +
-					w.done + "</td></tr>";
-			}).join("") + (alive.length > 500 ? "<tr><td colspan=\"5\">and " +
+					"</td><td class=\"n\" data-field=\"running\">" + w.running +
+					"</td><td class=\"n\" data-field=\"done\">" + w.done +
+					"</td><td class=\"n\" data-field=\"left\">" + left(w) +
+					"</td><td data-field=\"draining\">" +
+					(w.draining ? "<span class=\"warn\">draining</span>" : "") +
+					"</td></tr>";
+			}).join("") + (alive.length > 500 ? "<tr><td colspan=\"9\">and " +
 				(alive.length - 500) + " more</td></tr>" : "");
 	}
 

@@ -4,6 +4,7 @@
  */
 #include "api/routes.h"
 
+#include "pool/manager.h"
 #include "util/clock.h"
 
 void api_set_worker_jobs(struct api *a, api_worker_job_fn fn, void *arg)
@@ -21,6 +22,15 @@ static void add_job(struct api *a, json_t *o, const struct worker_info *wi,
 	struct api_worker_job j = { NULL, NULL, -1, 0 };
 	int known = wi->alive && a->worker_job &&
 		a->worker_job(a->worker_job_arg, wi->id, &j) == 0;
+
+	/* A worker that cannot tell its job's end (local jobs, a PBS job
+	 * without one in its environment): the pool's listing may. */
+	if (known && j.end <= 0 && j.job_id && *j.job_id && a->pool) {
+		const struct pool_job *pj = pool_find(pool_manager_pool(a->pool),
+						      j.job_id, j.index);
+		if (pj && pj->deadline > 0)
+			j.end = pj->deadline;
+	}
 
 	json_object_set_new(o, "host", known && j.host ? json_string(j.host) :
 			    json_null());
