@@ -237,6 +237,11 @@ struct cluster_counters {
 };
 int cluster_counters(cluster_client_t *c, struct cluster_counters *out);
 
+/* Seconds summed per action over the runs so far, the dashboard's "time
+ * per action" (cluster-api(7), GET /api/v1/actions), as JSON text the
+ * caller frees; *len (may be NULL) its length.  NULL on failure. */
+char *cluster_actions_json(cluster_client_t *c, size_t *len);
+
 /* The task's stdout (stream 0) or stderr (stream 1).  Returns a buffer the
  * caller frees, NUL-terminated, *len (may be NULL) its length; NULL on
  * failure (status 404: no such task or no such log). */

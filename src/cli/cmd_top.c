@@ -132,28 +132,95 @@ struct frame {
 static uint64_t last_ended;
 static double last_time;
 
-static int add_worker(const struct cluster_worker *w, void *arg)
+static const char *jstr(json_t *o, const char *key);
+
+static uint64_t jnum(json_t *o, const char *key)
+{
+	json_t *v = json_object_get(o, key);
+
+	if (json_is_integer(v))
+		return json_integer_value(v) > 0 ? (uint64_t)json_integer_value(v) : 0;
+	return json_is_real(v) && json_real_value(v) > 0 ?
+		(uint64_t)json_real_value(v) : 0;
+}
+
+/* One worker of GET /api/v1/workers, as JSON for the fields the client
+ * library's struct does not carry (host, job, walltime, draining). */
+static int add_worker(const char *text, void *arg)
 {
 	struct frame *f = arg;
-	struct strbuf mem = STRBUF_INIT;
+	struct strbuf mem = STRBUF_INIT, job = STRBUF_INIT, left = STRBUF_INIT;
+	json_t *w = json_loads(text, 0, NULL);
 	char cores[32];
 
-	if (!w->alive)
+	if (!json_is_true(json_object_get(w, "alive"))) {
+		json_decref(w);
 		return 0;
+	}
 	f->workers++;
-	f->memory += w->memory;
-	f->memory_used += w->memory_used;
-	if (f->jobs || (f->rows && f->listed >= f->rows))
+	f->memory += jnum(w, "memory");
+	f->memory_used += jnum(w, "memory_used");
+	if (f->jobs || (f->rows && f->listed >= f->rows)) {
+		json_decref(w);
 		return 0;
+	}
 	f->listed++;
-	snprintf(cores, sizeof(cores), "%u/%u", w->cores_used, w->cores);
-	size_format(&mem, w->memory_used);
+	snprintf(cores, sizeof(cores), "%" PRIu64 "/%" PRIu64,
+		 jnum(w, "cores_used"), jnum(w, "cores"));
+	size_format(&mem, jnum(w, "memory_used"));
 	strbuf_addstr(&mem, " / ");
-	size_format(&mem, w->memory);
-	strbuf_addf(&f->list, "%-5d %-24s %-9s %-21s %-7u %" PRIu64 "\n", w->id,
-		    w->name, cores, mem.buf, w->running, w->done);
+	size_format(&mem, jnum(w, "memory"));
+	if (json_is_string(json_object_get(w, "job"))) {
+		strbuf_addstr(&job, jstr(w, "job"));
+		if (json_integer_value(json_object_get(w, "job_index")) >= 0)
+			strbuf_addf(&job, "[%lld]", (long long)json_integer_value(
+				json_object_get(w, "job_index")));
+	}
+	if (json_is_number(json_object_get(w, "walltime_left")))
+		duration_format_hms(&left, jnum(w, "walltime_left"));
+	strbuf_addf(&f->list, "%-5lld %-22s %-14s %-12s %-7s %-21s %-7" PRIu64
+		    " %-7" PRIu64 " %-9s%s",
+		    (long long)json_integer_value(json_object_get(w, "id")),
+		    jstr(w, "name"), json_is_string(json_object_get(w, "host")) ?
+		    jstr(w, "host") : "-", job.len ? job.buf : "-", cores, mem.buf,
+		    jnum(w, "running"), jnum(w, "done"), left.len ? left.buf : "-",
+		    json_is_true(json_object_get(w, "draining")) ? " draining" : "");
+	strbuf_rtrim(&f->list);
+	strbuf_addch(&f->list, '\n');
 	strbuf_release(&mem);
+	strbuf_release(&job);
+	strbuf_release(&left);
+	json_decref(w);
 	return 0;
+}
+
+/* The dashboard's time per action: seconds summed over the runs. */
+static void add_actions(struct strbuf *sb, cluster_client_t *c)
+{
+	char *text = cluster_actions_json(c, NULL);
+	json_t *j = text ? json_loads(text, 0, NULL) : NULL;
+	json_t *a = json_object_get(j, "actions"), *v;
+	const char *k;
+	int n = 0;
+
+	free(text);
+	if (!json_is_object(a)) {
+		json_decref(j);
+		return;
+	}
+	strbuf_addstr(sb, "actions  ");
+	json_object_foreach(a, k, v) {
+		double secs = json_number_value(json_object_get(v, "seconds"));
+		strbuf_addstr(sb, n++ ? ", " : " ");
+		for (const char *p = k; *p; p++)
+			strbuf_addch(sb, *p == '_' ? ' ' : *p);
+		strbuf_addf(sb, secs < 100 ? " %.2f s" : " %.0f s", secs);
+	}
+	v = json_object_get(a, "run");
+	if (json_is_object(v))
+		strbuf_addf(sb, " (%" PRIu64 " runs)", jnum(v, "runs"));
+	strbuf_addch(sb, '\n');
+	json_decref(j);
 }
 
 static const char *jstr(json_t *o, const char *key)
@@ -253,9 +320,10 @@ static int draw(cluster_client_t *c, struct frame *f, const char *name)
 		st = json_loads(text, 0, NULL);
 	free(text);
 	if (!f->jobs)
-		strbuf_addf(&f->list, "%-5s %-24s %-9s %-21s %-7s %s\n", "ID",
-			    "NAME", "CORES", "MEMORY", "RUNNING", "DONE");
-	if (cluster_workers(c, add_worker, f) < 0) {
+		strbuf_addf(&f->list, "%-5s %-22s %-14s %-12s %-7s %-21s %-7s %-7s "
+			    "%s\n", "ID", "NAME", "HOST", "JOB", "CORES", "MEMORY",
+			    "RUNNING", "DONE", "WALLTIME");
+	if (cluster_workers_json(c, add_worker, f) < 0) {
 		json_decref(st);
 		return -1;
 	}
@@ -284,7 +352,9 @@ static int draw(cluster_client_t *c, struct frame *f, const char *name)
 		strbuf_addf(&head, "; %.1f/s ending",
 			    (double)(ended - (ended >= last_ended ? last_ended : ended)) /
 			    (t - last_time));
-	strbuf_addstr(&head, "\n\n");
+	strbuf_addch(&head, '\n');
+	add_actions(&head, c);
+	strbuf_addch(&head, '\n');
 	last_ended = ended;
 	last_time = t;
 	strbuf_addstr(&f->out, head.buf);
@@ -345,7 +415,7 @@ static int cmd_top(int argc, char **argv, void *opts, struct cli_globals *g)
 	while (!stop) {
 		struct frame f = { .out = STRBUF_INIT, .list = STRBUF_INIT,
 				   .jobs = jobs,
-				   .rows = tty ? screen_rows() - 10 : 0 };
+				   .rows = tty ? screen_rows() - 11 : 0 };
 		if (draw(c, &f, g->name) < 0) {
 			fprintf(stderr, "cluster: %s\n", cluster_client_error(c));
 			strbuf_release(&f.out);

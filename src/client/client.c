@@ -1037,6 +1037,13 @@ int cluster_counters(cluster_client_t *c, struct cluster_counters *out)
 	return 0;
 }
 
+char *cluster_actions_json(cluster_client_t *c, size_t *len)
+{
+	if (request(c, EVHTTP_REQ_GET, "/api/v1/actions", NULL, NULL, 0, 0) < 0)
+		return NULL;
+	return strbuf_detach(&c->resp, len);
+}
+
 char *cluster_log(cluster_client_t *c, uint64_t id, int stream, size_t *len)
 {
 	char uri[96];
