@@ -456,7 +456,7 @@ DEB_BUILD := build-essential pkg-config libyaml-dev libjansson-dev \
 	libevent-dev libssl-dev libhwloc-dev libopenmpi-dev openmpi-bin check \
 	libsubunit-dev
 DEB_TEST  := slurm-wlm slurm-wlm-torque munge mandoc curl procps python3 clang \
-	libclang-rt-14-dev lmod chromium nginx
+	libclang-rt-14-dev lmod chromium nginx prometheus
 # Peers that `make bench-peers` measures cluster against; not for `check`.
 DEB_BENCH := parallel python3-distributed
 

@@ -4,7 +4,7 @@
  * the scrape config): the route needs the token like the JSON ones, since
  * the figures say what runs where.  Every family is written on every
  * scrape, zero when empty, so a query never meets a series that comes
- * and goes; labels are states and actions only, never a task or a
+ * and goes; labels are states, actions and failure kinds, never a task or a
  * worker, so the answer stays the same size however large the cluster.
  */
 #include "api/routes.h"
@@ -110,9 +110,15 @@ static void actions(struct strbuf *sb, const struct activity *act)
 
 static void pool(struct strbuf *sb, struct pool_manager *m)
 {
+	static const char *const kinds[POOL_NFAILURES] = {
+		[POOL_FAIL_TRANSIENT] = "transient",
+		[POOL_FAIL_LIMIT] = "limit",
+		[POOL_FAIL_PERMANENT] = "permanent",
+	};
 	struct pool_counts pc = { 0 };
 	struct pool *p = m ? pool_manager_pool(m) : NULL;
 	double target = 0, paused = 0, poll_error = 0;
+	unsigned long polls = 0, poll_errors = 0;
 
 	if (p) {
 		json_t *st = pool_manager_status(m);
@@ -121,6 +127,8 @@ static void pool(struct strbuf *sb, struct pool_manager *m)
 		paused = pool_paused(p) ? 1 : 0;
 		poll_error = json_is_string(json_object_get(st, "poll_error"));
 		json_decref(st);
+		pool_manager_commands(m, &polls);
+		poll_errors = pool_manager_poll_errors(m);
 	}
 	family(sb, "cluster_pool_jobs", "gauge", "Live batch jobs of the pool by state.");
 	for (int i = JOB_STATE_UNKNOWN; i < JOB_STATE_ENDED; i++)
@@ -140,6 +148,19 @@ static void pool(struct strbuf *sb, struct pool_manager *m)
 	family(sb, "cluster_pool_paused", "gauge",
 	       "1 when the pool stopped submitting after failures.");
 	sample(sb, "cluster_pool_paused", NULL, NULL, paused);
+	family(sb, "cluster_pool_submit_failures_total", "counter",
+	       "Submissions that failed, by kind: transient (backed off), "
+	       "limit (a site limit) or permanent (pauses the pool).");
+	for (int i = 0; i < POOL_NFAILURES; i++)
+		sample(sb, "cluster_pool_submit_failures_total", "kind", kinds[i],
+		       (double)pc.submit_failures[i]);
+	family(sb, "cluster_pool_polls_total", "counter",
+	       "Polls of the batch system's job states.");
+	sample(sb, "cluster_pool_polls_total", NULL, NULL, (double)polls);
+	family(sb, "cluster_pool_poll_errors_total", "counter",
+	       "Polls of the batch system that failed.");
+	sample(sb, "cluster_pool_poll_errors_total", NULL, NULL,
+	       (double)poll_errors);
 	family(sb, "cluster_pool_poll_error", "gauge",
 	       "1 when the last poll of the batch system failed.");
 	sample(sb, "cluster_pool_poll_error", NULL, NULL, poll_error);

@@ -135,6 +135,7 @@ static void status_done(struct backend_result *r, void *arg)
 			snprintf(m->poll_error, sizeof(m->poll_error), "%s",
 				 err.text);
 		m->poll_failures++;
+		m->npoll_errors++;
 		back = m->cfg.poll_interval *
 			(double)(1u << (m->poll_failures < 4 ? m->poll_failures : 4));
 		if (back > 10 * m->cfg.poll_interval)

@@ -49,7 +49,7 @@ struct pool_manager {
 	unsigned poll_failures;
 	double last_poll;
 	char poll_error[POOL_TEXT_LEN];
-	unsigned long ncommands, npolls;
+	unsigned long ncommands, npolls, npoll_errors;
 
 	uint64_t *cancel_q;		/* seqs due for a cancel command */
 	size_t ncancel_q, cancel_alloc;

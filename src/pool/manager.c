@@ -452,6 +452,11 @@ unsigned long pool_manager_commands(const struct pool_manager *m,
 	return m->ncommands;
 }
 
+unsigned long pool_manager_poll_errors(const struct pool_manager *m)
+{
+	return m->npoll_errors;
+}
+
 void pool_manager_scale(struct pool_manager *m, unsigned workers)
 {
 	struct err err = { "" };

@@ -165,6 +165,8 @@ void pool_manager_bounds(const struct pool_manager *m, unsigned *min,
 struct pool *pool_manager_pool(struct pool_manager *m);
 unsigned long pool_manager_commands(const struct pool_manager *m,
 				    unsigned long *polls);
+/* Polls of the batch system that failed, ever (for /metrics). */
+unsigned long pool_manager_poll_errors(const struct pool_manager *m);
 /* Run one step now (reconcile and what it asks). */
 void pool_manager_kick(struct pool_manager *m);
 

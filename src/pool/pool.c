@@ -417,6 +417,8 @@ void pool_submit_failed(struct pool *p, uint64_t first_seq, unsigned n,
 	}
 	p->in_flight = 0;
 	pool_copy_text(p->last_error, sizeof(p->last_error), message);
+	if ((unsigned)kind < POOL_NFAILURES)
+		p->submit_failures[kind]++;
 	switch (kind) {
 	case POOL_FAIL_TRANSIENT:
 		p->backoff = p->backoff > 0 ? p->backoff * 2 : p->prm.backoff_min;
@@ -487,4 +489,6 @@ void pool_counts(const struct pool *p, double now, struct pool_counts *out)
 	out->submitted = p->submitted;
 	out->ended = p->ended;
 	out->replaced_ended = p->replaced_ended;
+	memcpy(out->submit_failures, p->submit_failures,
+	       sizeof(out->submit_failures));
 }

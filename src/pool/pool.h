@@ -100,6 +100,7 @@ enum pool_failure {
 	POOL_FAIL_LIMIT,		/* a site limit: wait for a job to end */
 	POOL_FAIL_PERMANENT,		/* bad account, partition...: pause */
 };
+#define POOL_NFAILURES (POOL_FAIL_PERMANENT + 1)
 
 /* What one listing line (or history line) says of one job. */
 struct pool_seen {
@@ -232,6 +233,8 @@ struct pool_counts {
 	unsigned workers_joined;
 	unsigned draining;
 	uint64_t submitted, ended, replaced_ended;
+	uint64_t submit_failures[POOL_NFAILURES];	/* submissions failed,
+							   by kind, ever */
 };
 void pool_counts(const struct pool *p, double now, struct pool_counts *out);
 

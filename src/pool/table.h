@@ -27,6 +27,7 @@ struct pool {
 	char last_error[POOL_TEXT_LEN];
 	char waiting[POOL_TEXT_LEN];
 	uint64_t submitted, ended, replaced_ended;
+	uint64_t submit_failures[POOL_NFAILURES];
 };
 
 void pool_copy_text(char *dst, size_t size, const char *src);

@@ -99,6 +99,18 @@ t_like "$(cat "$T_DIR/metrics")" 'cluster_tasks\{state="done"\} 6' \
 	"/metrics counts the done tasks"
 t_like "$(cat "$T_DIR/metrics")" 'cluster_pool_jobs\{state="running"\} 0' \
 	"and a family with nothing in it is still there"
+t_like "$(cat "$T_DIR/metrics")" 'cluster_pool_submit_failures_total\{kind="permanent"\} 0' \
+	"the pool's submit failures are there by kind, at zero"
+t_like "$(cat "$T_DIR/metrics")" 'cluster_pool_poll_errors_total 0' \
+	"and its poll errors"
+t_like "$(cat "$T_DIR/metrics")" 'cluster_pool_target_workers [0-9]' \
+	"and its target"
+if command -v promtool >/dev/null; then
+	t_run promtool check metrics <"$T_DIR/metrics"
+	t_is "$T_RC" 0 "promtool check metrics accepts /metrics${T_ERR:+ ($T_ERR)}"
+else
+	t_skip "promtool check metrics" "no promtool (Debian's prometheus)"
+fi
 t_is "$(curl -s -o /dev/null -w '%{http_code}' "$base/metrics")" 401 \
 	"/metrics needs the token"
 
