@@ -3,9 +3,15 @@
 # running head job after a known workload: the status page with the
 # token's link shows each task name with its counts, without the token it
 # says what to do, its files name no other origin and the browser can
-# reach none; /metrics parses as Prometheus text; and the same page and
-# its JSON load behind nginx serving it under /user/NAME/proxy/PORT/;
-# `cluster top --once` prints the same counts as plain text.
+# reach none; the workers page shows a batch job's worker with its host,
+# job, walltime left and counts; the link status prints follows
+# dashboard.link (JupyterHub's proxy form, casper's, the direct link when
+# a variable is unset) and a bad template is refused with what to fix;
+# /metrics parses as Prometheus text (promtool) with the pool's families
+# at zero; and the same page and its JSON load behind nginx serving it
+# under /user/NAME/proxy/PORT/; `cluster top --once` prints the same
+# counts, the time per action and the workers' hosts and jobs as plain
+# text.
 . "$(dirname "$0")/lib.sh"
 
 [ -x "$CLUSTER_RANK" ] || t_bail "cluster-rank is built" "missing $CLUSTER_RANK"
@@ -54,6 +60,47 @@ t_run c status
 t_like "$T_OUT" "dashboard +http://[^ ]*:$port/status#token=$token" \
 	"status prints the dashboard's link with the token"
 
+# --- the link from the profile's dashboard.link ----------------------------------
+cat >"$T_DIR/link.yaml" <<'EOT'
+dashboard:
+  link: 'https://hub.example.org${JUPYTERHUB_SERVICE_PREFIX}proxy/{port}/status'
+EOT
+t_run env CLUSTER_CONFIG="$T_DIR/link.yaml" JUPYTERHUB_SERVICE_PREFIX=/user/some\ one/ \
+	"$CLUSTER" --name D status
+t_like "$T_OUT" "dashboard +https://hub.example.org/user/some%20one/proxy/$port/status#token=$token" \
+	"status prints dashboard.link expanded, the value's space quoted"
+t_run env -u JUPYTERHUB_SERVICE_PREFIX CLUSTER_CONFIG="$T_DIR/link.yaml" \
+	"$CLUSTER" --name D status
+t_like "$T_OUT" "dashboard +http://[^ ]*:$port/status#token=$token" \
+	"with the variable unset (no JupyterHub), the direct link"
+t_run env USER=someone "$CLUSTER" --name D \
+	--set 'dashboard.link=https://h/user/{USER}/proxy/{host}:{port}/#x' status
+t_like "$T_OUT" "dashboard +https://h/user/someone/proxy/[^ ]+:$port/#x&token=$token" \
+	"{USER} and {host} expand, and a link with a fragment gets &token="
+t_run env JUPYTERHUB_SERVICE_PREFIX=/stable/user/someone/ \
+	"$CLUSTER" --name D --profile casper status
+t_like "$T_OUT" "dashboard +https://jupyterhub.hpc.ucar.edu/stable/user/someone/proxy/$port/status#token=$token" \
+	"the casper profile prints NCAR JupyterHub's proxy link"
+t_run "$CLUSTER" --name D --set 'dashboard.link=http://{hots}:{port}/' status
+t_is "$T_RC" 1 "status with a bad dashboard.link: exit 1"
+t_like "$T_ERR" "unknown placeholder '\{hots\}' \(did you mean '\{host\}'\?\)" \
+	"it names the placeholder, with a did-you-mean"
+t_like "$T_OUT" "dashboard +http://[^ ]*:$port/status#token=" "and prints the direct link"
+t_run timeout 60 "$CLUSTER" --name D2 --profile local --set 'dashboard.link={scheme}://x' start
+t_is "$T_RC" 2 "start with a bad dashboard.link: exit 2"
+t_like "$T_ERR" "dashboard.link: unknown placeholder '\{scheme\}'" "with what to fix"
+t_check "and it started nothing" test ! -e "$CLUSTER_HOME/D2/address"
+
+# --- a worker of a batch job (as a job script's environment says) ---------------
+end=$(( $(date +%s) + 7200 ))
+CLUSTER_JOB_ID=4242 CLUSTER_JOB_INDEX=3 CLUSTER_JOB_END=$end \
+	t_spawn timeout 250 "$CLUSTER" --name D worker --name jobworker --cores 1 \
+	>"$T_DIR/jobworker.log" 2>&1
+have_three() {
+	[ "$(c workers 2>/dev/null | grep -c alive)" -ge 3 ]
+}
+wait_for 30 have_three || t_bail "the job's worker joins" "$(cat "$T_DIR/jobworker.log")"
+
 # --- the JSON the page reads ----------------------------------------------------
 auth="Authorization: Bearer $token"
 t_like "$(curl -s -H "$auth" "$base/api/v1/progress")" \
@@ -79,6 +126,25 @@ t_like "$dom" "tasks: 0 waiting, 0 queued, 0 running, 6 done, 2 failed" \
 t_unlike "$dom" 'id="notice">[^<]' "and no notice"
 dom=$(chromium_dom "$base/individual-progress#token=$token")
 t_like "$dom" "<td>alpha</td>" "/individual-progress shows the progress too"
+dom=$(chromium_dom "$base/workers#token=$token")
+wrow() {	# the workers panel's row of NAME
+	printf '%s' "$dom" | grep -o "<tr data-worker=[^>]*><td>$1</td>.*" | sed 's|</tr>.*||'
+}
+cell() {	# FIELD of row $r
+	printf '%s' "$r" | grep -o "data-field=\"$1\">[^<]*" | sed 's/.*>//'
+}
+r=$(wrow jobworker)
+t_is "$(cell host)" "$(hostname)" "/workers shows the job's worker's host"
+t_is "$(cell job)" "4242[3]" "and its batch job and element"
+t_like "$(cell left)" "^(1\.9|2\.0) h$" "and the walltime its job has left"
+t_is "$(cell cores)/$(cell running)/$(cell done)" "0/1/0/0" "and its cores in use, tasks running and done"
+t_is "$(cell draining)" "" "and that it is not draining"
+done_ranks=0
+for w in $(printf '%s' "$dom" | grep -o '<td>[^<]*:rank[12]</td>' | sed 's|<td>||; s|</td>||'); do
+	r=$(wrow "$w")
+	done_ranks=$((done_ranks + $(cell done)))
+done
+t_is "$done_ranks" 8 "the ranks' rows count the 8 tasks done"
 dom=$(chromium_dom "$base/status")
 t_like "$dom" "needs the cluster's token" "without the token the page says so"
 t_like "$dom" "cluster status" "and what to run for the link"
@@ -161,8 +227,14 @@ t_run c top --once
 t_is "$T_RC" 0 "top --once: exit 0"
 t_like "$T_OUT" "tasks +0 waiting, 0 queued, 0 running, 6 done, 2 failed, 0 cancelled" \
 	"top counts the tasks"
-t_like "$T_OUT" "workers +2 joined" "and the workers"
-t_is "$(printf '%s\n' "$T_OUT" | grep -c ':rank[12] ')" 2 "and lists both"
+t_like "$T_OUT" "workers +3 joined" "and the workers"
+t_is "$(printf '%s\n' "$T_OUT" | grep -c ':rank[12] ')" 2 "and lists both ranks"
+t_like "$T_OUT" "actions +queue wait [0-9.]+ s, dispatch [0-9.]+ s, run [0-9.]+ s \(8 runs\)" \
+	"and the time per action, as the dashboard's panel sums it"
+t_like "$T_OUT" "ID +NAME +HOST +JOB +CORES +MEMORY +RUNNING +DONE +WALLTIME" \
+	"the workers' list has host, job and walltime columns"
+t_like "$T_OUT" "jobworker +$(hostname) +4242\[3\] +0/1 .* (01:59:[0-9][0-9]|02:00:00)" \
+	"and the job's worker's row fills them"
 t_unlike "$T_OUT" "$(printf '\033')" "plain text without a terminal"
 t_run c top --once --jobs
 t_like "$T_OUT" "JOB +STATE" "top --jobs lists the jobs instead"
