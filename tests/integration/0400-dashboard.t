@@ -11,7 +11,8 @@
 # at zero; and the same page and its JSON load behind nginx serving it
 # under /user/NAME/proxy/PORT/; `cluster top --once` prints the same
 # counts, the time per action and the workers' hosts and jobs as plain
-# text.
+# text, and in a terminal (tmux) it switches lists on j and w and quits
+# on q.
 . "$(dirname "$0")/lib.sh"
 
 [ -x "$CLUSTER_RANK" ] || t_bail "cluster-rank is built" "missing $CLUSTER_RANK"
@@ -238,6 +239,39 @@ t_like "$T_OUT" "jobworker +$(hostname) +4242\[3\] +0/1 .* (01:59:[0-9][0-9]|02:
 t_unlike "$T_OUT" "$(printf '\033')" "plain text without a terminal"
 t_run c top --once --jobs
 t_like "$T_OUT" "JOB +STATE" "top --jobs lists the jobs instead"
+
+# --- cluster top in a terminal (tmux) ------------------------------------------------
+if command -v tmux >/dev/null; then
+	sock=$T_DIR/tmux.sock
+	trap 'tmux -S "$sock" kill-server 2>/dev/null; t_cleanup' EXIT
+	pane() {
+		tmux -S "$sock" capture-pane -p -t top 2>/dev/null
+	}
+	shows() {	# REGEX: the pane shows it
+		pane | grep -Eq "$1"
+	}
+	tmux -S "$sock" new-session -d -s top -x 160 -y 40 \
+		"env CLUSTER_HOME='$CLUSTER_HOME' HOME='$HOME' '$CLUSTER' --name D top -d 1"
+	wait_for 20 shows 'workers +3 joined'
+	t_check "top in a terminal draws the summary" shows 'workers +3 joined'
+	t_check "with its keys" shows '\[w\] workers  \[j\] jobs  \[q\] quit'
+	t_check "and the workers" shows 'jobworker +[^ ]+ +4242\[3\]'
+	tmux -S "$sock" send-keys -t top j
+	wait_for 10 shows 'JOB +STATE +WORKERS'
+	t_check "j lists the jobs" shows 'JOB +STATE +WORKERS'
+	tmux -S "$sock" send-keys -t top w
+	wait_for 10 shows 'ID +NAME +HOST'
+	t_check "w the workers again" shows 'ID +NAME +HOST'
+	tmux -S "$sock" send-keys -t top q
+	gone() {
+		! tmux -S "$sock" has-session -t top 2>/dev/null
+	}
+	wait_for 10 gone
+	t_check "q quits" gone
+	tmux -S "$sock" kill-server 2>/dev/null
+else
+	t_skip "cluster top in a terminal" "no tmux"
+fi
 
 t_kill "$head" 2>/dev/null
 t_done
