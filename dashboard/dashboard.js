@@ -300,15 +300,22 @@
 		$("pool-summary").innerHTML = esc(p.backend) + ": target " + p.target +
 			" workers (" + p.target_jobs + " jobs), actual " + p.actual + " (" +
 			p.actual_jobs + " jobs)" + (p.paused ? "; <span class=\"warn\">paused: " +
-			esc(p.paused) + "</span>" : "") + (p.last_error ? "; last error: " +
-			esc(p.last_error) : "");
+			esc(p.paused) + "</span>" : "") + (p.waiting ? "; waiting: " +
+			esc(p.waiting) : "") + (p.last_error ? "; last submit error: " +
+			esc(p.last_error) : "") + (p.poll_error ? "; <span class=\"warn\">" +
+			"last poll failed: " + esc(p.poll_error) + "</span>" : "");
+		function at(t) {
+			return t != null ? new Date(t * 1000).toLocaleTimeString() : "";
+		}
 		$("pool-jobs").innerHTML = "<tr><th>job</th><th>state</th><th>reason</th>" +
-			"<th class=\"n\">workers</th><th class=\"n\">walltime left</th></tr>" +
+			"<th class=\"n\">workers</th><th>submitted</th><th>started</th>" +
+			"<th class=\"n\">walltime left</th></tr>" +
 			(p.jobs || []).map(function (jb) {
 				return "<tr><td>" + esc(jb.id) + (jb.index >= 0 ? "[" + jb.index + "]" : "") +
 					"</td><td>" + esc(jb.state) + (jb.draining ? " (draining)" : "") +
 					"</td><td>" + esc(jb.reason || "") + "</td><td class=\"n\">" +
-					jb.joined + "/" + jb.expected + "</td><td class=\"n\">" +
+					jb.joined + "/" + jb.expected + "</td><td>" + at(jb.submitted) +
+					"</td><td>" + at(jb.started) + "</td><td class=\"n\">" +
 					(jb.walltime_left != null ? secs(jb.walltime_left) : "") + "</td></tr>";
 			}).join("");
 	}

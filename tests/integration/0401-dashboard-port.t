@@ -6,7 +6,9 @@
 # the default all start.  On the private Slurm: a partition Slurm refuses
 # counts as a permanent submit failure in /metrics, and a status poll
 # that fails (squeue answering an error, as when slurmctld is busy)
-# counts as a poll error, the last-poll gauge going back to 0 after.
+# counts as a poll error, the last-poll gauge going back to 0 after; the
+# dashboard's pool page (chromium) shows the pause, the failed poll and
+# the job with its times.
 . "$(dirname "$0")/lib.sh"
 
 command -v curl >/dev/null || t_bail "curl is installed"
@@ -151,6 +153,22 @@ t_is "$(metric pf 'cluster_pool_submit_failures_total{kind="transient"}')" 0 \
 	"and no transient one"
 t_is "$(metric pf cluster_pool_paused)" 1 "the pool is paused"
 t_is "$(metric pf cluster_pool_target_workers)" 1 "its target is there"
+# pool_page NAME: the /pool page's DOM after its script ran, in chromium
+pool_page() {
+	timeout 90 chromium --headless --no-sandbox --disable-gpu --no-first-run \
+		--disable-background-networking --disable-component-update \
+		--host-resolver-rules="MAP * ~NOTFOUND, EXCLUDE 127.0.0.1" \
+		--user-data-dir="$(mktemp -d "$T_DIR/chrome.XXXXXX")" \
+		--virtual-time-budget=4000 --dump-dom \
+		"http://127.0.0.1:$(http_port "$1")/pool#token=$(cat "$CLUSTER_HOME/$1/token")" \
+		2>>"$T_DIR/chrome.log"
+}
+if command -v chromium >/dev/null; then
+	t_like "$(pool_page pf)" "paused: submission refused: [^<]*[Ii]nvalid partition" \
+		"the pool page says why the pool is paused, in Slurm's words"
+else
+	t_skip "the pool page of a paused pool" "no chromium"
+fi
 if command -v promtool >/dev/null; then
 	metrics pf >"$T_DIR/metrics"
 	t_run promtool check metrics <"$T_DIR/metrics"
@@ -174,6 +192,13 @@ errors() {
 wait_for 60 errors
 t_check "/metrics counts the failed polls" errors
 t_is "$(metric pg cluster_pool_poll_error)" 1 "and says the last poll failed"
+if command -v chromium >/dev/null; then
+	dom=$(pool_page pg)
+	t_like "$dom" "last poll failed: [^<]*Socket timed out" \
+		"the pool page shows the failed poll with squeue's message"
+	t_like "$dom" "<td>$(squeue -h -o '%i %j' | awk '$2 == "pg-1" { print $1 }')</td><td>(queued|starting|running)</td><td>[^<]*</td><td class=\"n\">[01]/1</td><td>[0-9]" \
+		"and the job with its state, workers and submission time"
+fi
 n=$(metric pg cluster_pool_poll_errors_total)
 rm -f "$WRAP/fail"
 recovered() {
