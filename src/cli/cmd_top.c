@@ -72,8 +72,9 @@ static struct config *quiet_config(const struct cli_globals *g)
 		.sets = g->sets.items,
 		.datadir = g->profiles_dir,
 	};
+	struct err err = { "" };
 
-	return config_load(&src, NULL);
+	return config_load(&src, &err);
 }
 
 static const char *env_of(const char *name)
