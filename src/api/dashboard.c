@@ -12,8 +12,15 @@
  */
 #include "api/routes.h"
 
+#include <inttypes.h>
+#include <stdlib.h>
+
+#include <event2/buffer.h>
+
 #include "api/activity.h"
 #include "util/clock.h"
+#include "util/strbuf.h"
+#include "util/xalloc.h"
 
 #define STREAM_MAX 1000			/* events per answer, at most */
 #define MEMORY_WORKERS 100		/* above: a histogram */
@@ -37,40 +44,61 @@ static struct activity *activity_or_empty(struct api *a)
 	return empty;
 }
 
-static json_t *event_json(const struct activity *act,
-			  const struct activity_event *e)
-{
-	json_t *j = json_pack("{s:I,s:s,s:f,s:I,s:i,s:i,s:s}",
-			      "seq", (json_int_t)e->seq,
-			      "kind", e->kind == ACTIVITY_START ? "start" : "stop",
-			      "time", e->time, "task", (json_int_t)e->id,
-			      "worker", (int)e->worker, "slot", (int)e->slot,
-			      "name", activity_name_text(act, e->name));
+/* The stream is the one answer that grows with the cluster's pace (up to
+ * STREAM_MAX events a poll, per dashboard), so it is written as text in
+ * one pass rather than built as jansson objects and dumped: each task
+ * name is quoted once per answer. */
+struct names_quoted {
+	char **text;			/* by activity name index, NULL: not yet */
+	size_t n;
+};
 
-	if (e->kind == ACTIVITY_STOP) {
-		json_object_set_new(j, "state", json_string(
-			e->state == TASK_QUEUED ? "requeued" :
-			task_state_name(e->state)));
-		json_object_set_new(j, "start", json_real(e->start));
-		for (int i = 0; i < ACTION_COUNT; i++)
-			json_object_set_new(j, activity_action_name(i),
-					    json_real(e->action[i]));
+static const char *quoted_name(struct names_quoted *q,
+			       const struct activity *act, unsigned name)
+{
+	if (name >= q->n)
+		name = 0;
+	if (!q->text[name]) {
+		json_t *j = json_string(activity_name_text(act, name));
+		q->text[name] = j ? json_dumps(j, JSON_ENCODE_ANY) : NULL;
+		json_decref(j);
+		if (!q->text[name])
+			q->text[name] = xstrdup("\"" ACTIVITY_OTHER "\"");
 	}
-	return j;
+	return q->text[name];
+}
+
+static void add_event(struct strbuf *sb, struct names_quoted *q,
+		      const struct activity *act, const struct activity_event *e)
+{
+	strbuf_addf(sb, "{\"seq\":%" PRIu64 ",\"kind\":\"%s\",\"time\":%.6f,"
+		    "\"task\":%" PRIu64 ",\"worker\":%d,\"slot\":%u,\"name\":%s",
+		    e->seq, e->kind == ACTIVITY_START ? "start" : "stop", e->time,
+		    (uint64_t)e->id, (int)e->worker, e->slot,
+		    quoted_name(q, act, e->name));
+	if (e->kind == ACTIVITY_STOP) {
+		strbuf_addf(sb, ",\"state\":\"%s\",\"start\":%.6f",
+			    e->state == TASK_QUEUED ? "requeued" :
+			    task_state_name(e->state), e->start);
+		for (int i = 0; i < ACTION_COUNT; i++)
+			strbuf_addf(sb, ",\"%s\":%.6f", activity_action_name(i),
+				    e->action[i]);
+	}
+	strbuf_addch(sb, '}');
 }
 
 void dashboard_stream(struct http_call *c)
 {
 	struct activity *act = activity_or_empty(c->a);
 	uint64_t since = 0, limit = STREAM_MAX, first, last, missed = 0;
-	json_t *events = json_array();
+	struct names_quoted q = { NULL, activity_nnames(act) };
+	struct strbuf sb = STRBUF_INIT;
+	struct evbuffer *out;
 	int reset = 0;
 
 	if (http_query_uint(c, "since", 0, UINT64_MAX, &since) < 0 ||
-	    http_query_uint(c, "limit", 1, STREAM_MAX, &limit) < 0) {
-		json_decref(events);
+	    http_query_uint(c, "limit", 1, STREAM_MAX, &limit) < 0)
 		return;
-	}
 	first = activity_first(act);
 	last = activity_last(act);
 	/* A cursor from the future is another scheduler's: start over. */
@@ -87,12 +115,26 @@ void dashboard_stream(struct http_call *c)
 		missed += last - since - limit;
 		since = last - limit;
 	}
-	for (uint64_t s = since + 1; s <= last; s++)
-		json_array_append_new(events, event_json(act, activity_event(act, s)));
-	http_reply_json(c->req, 200, json_pack(
-		"{s:I,s:I,s:b,s:f,s:o}", "cursor", (json_int_t)last,
-		"missed", (json_int_t)missed, "reset", reset,
-		"now", clock_wall(), "events", events));
+	q.text = xcalloc(q.n ? q.n : 1, sizeof(*q.text));
+	strbuf_addf(&sb, "{\"cursor\":%" PRIu64 ",\"missed\":%" PRIu64
+		    ",\"reset\":%s,\"now\":%.6f,\"events\":[", last, missed,
+		    reset ? "true" : "false", clock_wall());
+	for (uint64_t s = since + 1; s <= last; s++) {
+		if (s > since + 1)
+			strbuf_addch(&sb, ',');
+		add_event(&sb, &q, act, activity_event(act, s));
+	}
+	strbuf_addstr(&sb, "]}\n");
+	for (size_t i = 0; i < q.n; i++)
+		free(q.text[i]);
+	free(q.text);
+	out = evbuffer_new();
+	evhttp_add_header(evhttp_request_get_output_headers(c->req),
+			  "Content-Type", "application/json");
+	evbuffer_add(out, sb.buf, sb.len);
+	evhttp_send_reply(c->req, 200, NULL, out);
+	evbuffer_free(out);
+	strbuf_release(&sb);
 }
 
 void dashboard_progress(struct http_call *c)

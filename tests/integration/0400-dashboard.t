@@ -108,6 +108,15 @@ t_like "$(curl -s -H "$auth" "$base/api/v1/progress")" \
 	'"done":6,"failed":0,"cancelled":0,"name":"alpha"' "progress counts alpha"
 t_like "$(curl -s -H "$auth" "$base/api/v1/stream?since=0")" '"kind":"stop"' \
 	"the stream has the runs' ends"
+t_is "$(curl -s -H "$auth" "$base/api/v1/stream?since=0" | python3 -c '
+import json, sys
+j = json.load(sys.stdin)
+stops = [e for e in j["events"] if e["kind"] == "stop"]
+print(len(stops), sorted(set((e["name"], e["state"]) for e in stops)),
+      all(e["run"] >= 0 and e["start"] <= e["time"] for e in stops),
+      j["cursor"] == j["events"][-1]["seq"])')" \
+	"8 [('alpha', 'done'), ('beta', 'failed')] True True" \
+	"the stream parses as JSON: 8 ends with names, states and times"
 t_is "$(curl -s -o /dev/null -w '%{http_code}' "$base/api/v1/stream")" 401 \
 	"the stream needs the token"
 t_is "$(curl -s -o /dev/null -w '%{http_code}' "$base/status")" 200 \
@@ -272,6 +281,15 @@ if command -v tmux >/dev/null; then
 else
 	t_skip "cluster top in a terminal" "no tmux"
 fi
+
+# --- a name the stream's JSON must quote -----------------------------------------
+id=$(c submit --group 'we"ird\ <name>' -- true)
+c wait "$id" >/dev/null
+t_is "$(curl -s -H "$auth" "$base/api/v1/stream?since=0" | python3 -c '
+import json, sys
+print([e["name"] for e in json.load(sys.stdin)["events"] if e["task"] == int(sys.argv[1])])' "$id")" \
+	"['we\"ird\\\\ <name>', 'we\"ird\\\\ <name>']" \
+	"the stream quotes a name with a quote and a backslash"
 
 t_kill "$head" 2>/dev/null
 t_done
