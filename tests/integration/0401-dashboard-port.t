@@ -140,10 +140,17 @@ track_all() {
 }
 trap 'stop_all; track_all; t_cleanup' EXIT
 
-# A partition Slurm does not have: a permanent failure, the pool paused.
+# A partition Slurm no longer has: a permanent failure, the pool paused.
+# `cluster start` dry-runs the worker job, so the partition exists at the
+# start and is deleted before the first submission.
 NAMES="pf"
-t_run s pf --set job.queue=nosuch start
+PART=pf$$
+scontrol create PartitionName="$PART" Nodes=ALL State=UP ||
+	t_bail "a partition of its own is created"
+trap 'stop_all; track_all; scontrol delete PartitionName="$PART" 2>/dev/null; t_cleanup' EXIT
+t_run s pf --set job.queue="$PART" start
 t_is "$T_RC" 0 "a scheduler with a Slurm pool starts"
+scontrol delete PartitionName="$PART"
 s pf scale 1 >/dev/null
 wait_for 60 bash -c "'$CLUSTER' --name pf status | grep -q '^paused'" ||
 	t_fail "the pool pauses on the refused partition"
