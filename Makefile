@@ -97,6 +97,12 @@ CORE_SRCS += src/sched/sched.c
 CORE_SRCS += src/sched/taskfile.c
 CORE_SRCS += src/sched/taskfile_syntax.c
 
+# journal: the scheduler's record of tasks and pool, its replay and compaction
+CORE_SRCS += src/journal/format.c
+CORE_SRCS += src/journal/writer.c
+CORE_SRCS += src/journal/replay.c
+CORE_SRCS += src/journal/compact.c
+
 # pool: the batch jobs of the pool, reconcile and adapt (pure)
 CORE_SRCS += src/pool/pool.c
 CORE_SRCS += src/pool/listing.c
@@ -234,6 +240,7 @@ UNIT_TESTS += tests/unit/check_pool_adopt.c
 UNIT_TESTS += tests/unit/check_api_pool.c
 UNIT_TESTS += tests/unit/check_activity.c
 UNIT_TESTS += tests/unit/check_dashboard_link.c
+UNIT_TESTS += tests/unit/check_journal.c
 
 # benchmarks: print figures, assert nothing (`make bench`)
 BENCH_SRCS += tests/bench/bench_proto.c

@@ -2631,3 +2631,107 @@ uint64_t sched_requeue_unclaimed(struct sched *s)
 	leave(s);
 	return n;
 }
+
+/* --- restoring from a journal ---------------------------------------------- */
+
+/* A journal (journal/) is replayed into a fresh table by submitting what
+ * was submitted, in the same order (so the ids come out the same), then
+ * putting back what the tasks had done.  Restoring goes through the same
+ * end and requeue paths as a live report, so dependents are released or
+ * cancelled as they were, and the ended-record limit holds. */
+
+int sched_submission(struct sched *s, task_id_t id,
+		     struct sched_submission *out)
+{
+	uint64_t i;
+	struct group *g = find_group(s, id, &i);
+
+	if (!g)
+		return -1;
+	memset(out, 0, sizeof(*out));
+	out->first = g->first;
+	out->n = g->n;
+	out->spec = &g->spec;
+	out->submit_time = g->submit_time;
+	out->kind = g->own_argv ? SCHED_SUBMIT_ARGVS :
+		g->arg_off ? SCHED_SUBMIT_EACH : SCHED_SUBMIT_SPEC;
+	return 0;
+}
+
+const char *sched_submission_arg(struct sched *s, task_id_t id)
+{
+	uint64_t i;
+	struct group *g = find_group(s, id, &i);
+
+	if (!g || !g->arg_off || g->own_argv)
+		return NULL;
+	return g->args + g->arg_off[i];
+}
+
+int sched_restore_end(struct sched *s, task_id_t id,
+		      const struct sched_end *e)
+{
+	uint64_t i;
+	struct group *g = find_group(s, id, &i);
+	enum task_state st;
+
+	if (!g || (e->state != TASK_DONE && e->state != TASK_FAILED &&
+		   e->state != TASK_CANCELLED))
+		return -1;
+	st = elem_state(g, i);
+	if (st == TASK_DONE || st == TASK_FAILED || st == TASK_CANCELLED)
+		return 0;		/* ended already: a dependency's doing */
+	if (st == TASK_RUNNING)
+		return -1;
+	if (e->state == TASK_CANCELLED && !e->attempts &&
+	    !(g->state[i] & ST_SLOT))
+		return cancel_ids(s, id, id, NULL) < 0 ? -1 : 0;
+	enter(s);
+	struct detail *d = detail_get(s, g, i);
+	d->attempts = e->attempts;
+	d->failures = e->failures;
+	d->worker_losses = e->worker_losses;
+	d->exit_code = e->exit_code;
+	d->signal = (int16_t)e->signal;
+	d->runtime = e->runtime;
+	d->peak_memory = e->peak_memory;
+	d->end_time = e->end_time > 0 ? e->end_time : clock_wall();
+	d->start_time = e->attempts ? d->end_time - e->runtime : 0;
+	d->worker = -1;
+	if (e->reason && *e->reason && e->state != TASK_DONE)
+		set_reason(d, "%s", e->reason);
+	else
+		clear_reason(d);
+	task_end(s, g, i, e->state, 0);
+	leave(s);
+	return 0;
+}
+
+int sched_restore_runs(struct sched *s, task_id_t id, unsigned attempts,
+		       unsigned failures, unsigned worker_losses)
+{
+	uint64_t i;
+	struct group *g = find_group(s, id, &i);
+	enum task_state st;
+
+	if (!g)
+		return -1;
+	st = elem_state(g, i);
+	if (st != TASK_WAITING && st != TASK_QUEUED)
+		return -1;
+	if (!attempts && !(g->state[i] & ST_SLOT))
+		return 0;
+	struct detail *d = detail_get(s, g, i);
+	d->attempts = attempts;
+	d->failures = failures;
+	d->worker_losses = worker_losses;
+	return 0;
+}
+
+void sched_restore_submit_time(struct sched *s, task_id_t id, double t)
+{
+	struct group *g = find_group(s, id, NULL);
+
+	if (g && t > 0)
+		g->submit_time = t;
+}

@@ -273,4 +273,56 @@ void sched_worker_claiming(struct sched *s, worker_id_t w, int on);
 uint64_t sched_requeue_unclaimed(struct sched *s);
 uint64_t sched_unclaimed(struct sched *s);
 
+
+/* Restoring a table from a journal (journal/): what one submission was,
+ * and putting back what its tasks had done.  Replay submits what was
+ * submitted in the same order, so ids come out the same and continue
+ * from there. */
+enum sched_submit_kind {
+	SCHED_SUBMIT_SPEC,		/* sched_submit: one task or an array */
+	SCHED_SUBMIT_EACH,		/* sched_submit_each: one last argument
+					   each (sched_submission_arg) */
+	SCHED_SUBMIT_ARGVS,		/* sched_submit_argvs: an argv each
+					   (sched_task_argv) */
+};
+struct sched_submission {
+	task_id_t first;
+	uint64_t n;
+	enum sched_submit_kind kind;
+	const struct task_spec *spec;	/* the stored copy, as sched_task's */
+	double submit_time;
+};
+/* The submission task `id` belongs to; -1 when the id is unknown.
+ * Pointers valid until the next sched call. */
+int sched_submission(struct sched *s, task_id_t id,
+		     struct sched_submission *out);
+/* The last argument of task `id` of a SCHED_SUBMIT_EACH submission, else
+ * NULL.  Valid for the table's life. */
+const char *sched_submission_arg(struct sched *s, task_id_t id);
+
+/* How a task ended, for sched_restore_end. */
+struct sched_end {
+	enum task_state state;		/* DONE, FAILED or CANCELLED */
+	int exit_code, signal;
+	double runtime, end_time;	/* end_time 0: now */
+	uint64_t peak_memory;
+	unsigned attempts, failures, worker_losses;
+	const char *reason;		/* copied; NULL: none */
+};
+/* Task `id`, waiting or queued, ends as `e` says, as a report would end
+ * it (ended hook; dependents released or cancelled).  A task that has
+ * ended already (a dependency cancelled it) is left alone, 0.  -1 when
+ * the id is unknown, the task is running, or e->state is no end. */
+int sched_restore_end(struct sched *s, task_id_t id,
+		      const struct sched_end *e);
+/* A waiting or queued task's run counts, as they were when its last run
+ * started: retries and worker losses go on counting from there.  -1
+ * when the id is unknown or the task is running or ended. */
+int sched_restore_runs(struct sched *s, task_id_t id, unsigned attempts,
+		       unsigned failures, unsigned worker_losses);
+
+/* The submission holding task `id` was made at `t` (Unix seconds), not
+ * at its replay. */
+void sched_restore_submit_time(struct sched *s, task_id_t id, double t);
+
 #endif

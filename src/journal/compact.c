@@ -1,0 +1,191 @@
+/*
+ * compact: the journal rewritten from the table it describes.  What a
+ * replay needs is the submissions, how each ended task ended and the
+ * counts of each task that has run and not ended; the runs of finished
+ * tasks, earlier pool targets and scheduler starts go.  The result is
+ * written beside the journal and renamed over it only once it is on
+ * disk, so a crash during a compaction leaves the old journal whole.
+ */
+#include "journal/journal.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+
+static int flush_buf(int fd, struct strbuf *sb)
+{
+	const char *p = sb->buf;
+	size_t len = sb->len;
+
+	while (len) {
+		ssize_t n = write(fd, p, len);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		p += n;
+		len -= (size_t)n;
+	}
+	strbuf_reset(sb);
+	return 0;
+}
+
+static void add(struct strbuf *sb, json_t *rec)
+{
+	if (!rec)
+		return;
+	journal_encode(sb, rec);
+	strbuf_addch(sb, '\n');
+	json_decref(rec);
+}
+
+/* Every record of `s` into fd, a buffer at a time. */
+static int write_table(int fd, struct sched *s,
+		       const struct journal_found *pool, uint64_t *size)
+{
+	struct strbuf sb = STRBUF_INIT;
+	task_id_t last = sched_last_id(s), id = 1;
+	task_id_t cfirst = 0, clast = 0;	/* cancelled, never started */
+	int rc = -1;
+
+	*size = 0;
+	strbuf_addf(&sb, "{\"format\":\"%s\",\"version\":\"%d.%d\"}\n",
+		    JOURNAL_FORMAT, JOURNAL_MAJOR, JOURNAL_MINOR);
+	/* submissions first, ends after: a dependency's end releases its
+	 * dependents only once they are in the table */
+	while (id <= last) {
+		struct sched_submission sub;
+		if (sched_submission(s, id, &sub) < 0)
+			break;
+		add(&sb, journal_record_submit(s, id));
+		id = sub.first + sub.n;
+		if (sb.len > (1u << 20)) {
+			*size += sb.len;
+			if (flush_buf(fd, &sb) < 0)
+				goto out;
+		}
+	}
+	for (id = 1; id <= last; id++) {
+		struct task_info ti;
+		if (sched_task(s, id, &ti) < 0)
+			continue;
+		int unstarted = ti.state == TASK_CANCELLED && !ti.attempts;
+		if (cfirst && (!unstarted || id != clast + 1)) {
+			add(&sb, journal_record_cancelled(cfirst, clast));
+			cfirst = 0;
+		}
+		if (unstarted) {
+			if (!cfirst)
+				cfirst = id;
+			clast = id;
+		} else if (ti.state == TASK_DONE || ti.state == TASK_FAILED ||
+			   ti.state == TASK_CANCELLED) {
+			add(&sb, journal_record_end(s, id));
+		} else if (ti.attempts) {
+			struct worker_info wi;
+			const char *name = ti.state == TASK_RUNNING &&
+				sched_worker(s, ti.worker, &wi) == 0 ?
+				wi.name : NULL;
+			add(&sb, journal_record_run(s, id, name));
+		}
+		if (sb.len > (1u << 20)) {
+			*size += sb.len;
+			if (flush_buf(fd, &sb) < 0)
+				goto out;
+		}
+	}
+	if (cfirst)
+		add(&sb, journal_record_cancelled(cfirst, clast));
+	if (pool && pool->has_target) {
+		json_t *r = journal_record("pool-scale");
+		json_object_set_new(r, "target", json_integer(pool->target));
+		add(&sb, r);
+	}
+	if (pool && pool->has_adapt) {
+		json_t *r = journal_record("pool-adapt");
+		if (pool->has_adapt < 0) {
+			json_object_set_new(r, "off", json_true());
+		} else {
+			json_object_set_new(r, "min", json_integer(pool->adapt_min));
+			json_object_set_new(r, "max", json_integer(pool->adapt_max));
+			json_object_set_new(r, "idle", json_real(pool->adapt_idle));
+		}
+		add(&sb, r);
+	}
+	*size += sb.len;
+	if (flush_buf(fd, &sb) < 0)
+		goto out;
+	rc = 0;
+out:
+	strbuf_release(&sb);
+	return rc;
+}
+
+static int sync_dir(const char *path)
+{
+	struct strbuf dir = STRBUF_INIT;
+	const char *slash = strrchr(path, '/');
+	int fd, rc;
+
+	if (slash)
+		strbuf_add(&dir, path, slash == path ? 1 : (size_t)(slash - path));
+	else
+		strbuf_addch(&dir, '.');
+	fd = open(dir.buf, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	strbuf_release(&dir);
+	if (fd < 0)
+		return -1;
+	rc = fsync(fd);
+	if (rc < 0 && (errno == EINVAL || errno == EROFS))
+		rc = 0;		/* some filesystems cannot sync a directory */
+	close(fd);
+	return rc;
+}
+
+int journal_compact(const char *path, struct sched *s,
+		    const struct journal_found *pool, uint64_t *size,
+		    struct err *err)
+{
+	struct strbuf tmp = STRBUF_INIT;
+	uint64_t n = 0;
+	int fd, rc = -1;
+
+	strbuf_addf(&tmp, "%s.compact.XXXXXX", path);
+	fd = mkostemp(tmp.buf, O_CLOEXEC);
+	if (fd < 0) {
+		errprintf(err, "cannot create a file beside the journal '%s': %s",
+			  path, strerror(errno));
+		goto out;
+	}
+	if (fchmod(fd, 0600) < 0 || write_table(fd, s, pool, &n) < 0 ||
+	    fsync(fd) < 0) {
+		errprintf(err, "cannot write '%s': %s", tmp.buf, strerror(errno));
+		close(fd);
+		unlink(tmp.buf);
+		goto out;
+	}
+	close(fd);
+	if (rename(tmp.buf, path) < 0) {
+		errprintf(err, "cannot rename '%s' to '%s': %s", tmp.buf, path,
+			  strerror(errno));
+		unlink(tmp.buf);
+		goto out;
+	}
+	if (sync_dir(path) < 0) {
+		errprintf(err, "cannot sync the directory of '%s': %s", path,
+			  strerror(errno));
+		goto out;
+	}
+	if (size)
+		*size = n;
+	rc = 0;
+out:
+	strbuf_release(&tmp);
+	return rc;
+}

@@ -1,0 +1,141 @@
+/*
+ * journal: the scheduler's append-only record of what it was asked and
+ * what its tasks did, so that a scheduler killed and started again
+ * resumes: finished tasks keep their results and never run again,
+ * queued and waiting ones are queued again, ids go on.
+ *
+ * The file: a header line {"format":"cluster-journal","version":"1.0"},
+ * then one JSON object per line (jq reads it), each with "ev" (the
+ * event) and "t" (Unix seconds).  Events:
+ *
+ *	scheduler-start  {"pid"}                 a scheduler opened the file
+ *	scheduler-stop   {}                      it ended in order
+ *	submit   {"id","n","spec"[,"args"|"argvs"]}  a submission: the spec
+ *		 through task/codec.h (an array is its template and range),
+ *		 a task file's lines once each ("args": the last argument of
+ *		 each task, "argvs": each task's whole command)
+ *	run      {"id","attempt"[,"failures","losses"],"worker"}  a run began
+ *	end      {"id"[,"last"],"state"[,"exit","signal","runtime",
+ *		 "peak_memory","runs","failures","losses","reason"]}  a task
+ *		 ended; "last": ids..last cancelled before they ever started
+ *	pool-scale {"target"}                   `scale`'s target in workers
+ *	pool-adapt {"min","max","idle"} | {"off":true}  adapt's bounds
+ *
+ * Versions: a reader takes any "1.x" and skips events it does not know;
+ * another major version is refused, naming both.  A last line without
+ * its newline is a write the crash cut short: it is dropped and the file
+ * truncated to the last whole record; any other line that is not a
+ * record stops the reading with "journal:LINE: message".
+ *
+ * The writer buffers records; journal_write puts the buffer out with one
+ * write() and, when asked, one fsync(), so a loop turn's records cost one
+ * of each.  Compaction rewrites the file from a table (temporary file,
+ * fsync, rename, fsync of the directory): replaying it gives the same
+ * table.
+ */
+#ifndef CLUSTER_JOURNAL_H
+#define CLUSTER_JOURNAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "sched/sched.h"
+#include "util/err.h"
+#include "util/strbuf.h"
+
+#define JOURNAL_FORMAT "cluster-journal"
+#define JOURNAL_MAJOR 1
+#define JOURNAL_MINOR 0
+
+/* --- records (format.c) --------------------------------------------------- */
+
+/* New records, with "ev" and "t" set; the caller owns them. */
+json_t *journal_record(const char *ev);
+/* The submission that holds task `id`, as a "submit" record. */
+json_t *journal_record_submit(struct sched *s, task_id_t id);
+/* Task `id`'s run that began now, on a worker named `worker`. */
+json_t *journal_record_run(struct sched *s, task_id_t id, const char *worker);
+/* How task `id` ended. */
+json_t *journal_record_end(struct sched *s, task_id_t id);
+/* Tasks first..last cancelled before they ever started. */
+json_t *journal_record_cancelled(task_id_t first, task_id_t last);
+/* Whether task `id` ended cancelled without ever starting (its end fits
+ * a range record). */
+int journal_cancelled_unstarted(struct sched *s, task_id_t id);
+
+/* One record as a line (no newline) appended to `out`. */
+void journal_encode(struct strbuf *out, const json_t *rec);
+
+/* --- the writer (writer.c) ------------------------------------------------ */
+
+struct journal;
+
+/* Open `path` for appending, creating it with its header when missing
+ * or empty.  The file must have been read (journal_replay) first: a torn
+ * last line is gone by then. */
+struct journal *journal_open(const char *path, struct err *err);
+/* Writes what is buffered (no fsync), closes.  Accepts NULL. */
+void journal_close(struct journal *j);
+/* Add one record to the buffer (the record is not taken). */
+void journal_append(struct journal *j, const json_t *rec);
+/* Bytes buffered and not yet written. */
+size_t journal_pending(const struct journal *j);
+/* Write the buffer, then fsync when `sync` (or when an earlier write was
+ * not synced yet).  -1 + err when either fails; the records stay
+ * buffered then and the next call tries again. */
+int journal_write(struct journal *j, int sync, struct err *err);
+/* Bytes in the file, written or buffered. */
+uint64_t journal_size(const struct journal *j);
+const char *journal_path(const struct journal *j);
+
+/* --- reading and replay (replay.c) ---------------------------------------- */
+
+/* What a replay found. */
+struct journal_found {
+	uint64_t records;		/* lines read, header aside */
+	uint64_t tasks;			/* tasks submitted */
+	uint64_t ended;			/* of them, done, failed or cancelled */
+	uint64_t requeued;		/* running when the file ended: queued
+					   again */
+	uint64_t finished_records;	/* records about tasks that have ended
+					   (a compaction drops their runs) */
+	int torn;			/* a cut last line was dropped */
+	uint64_t torn_at;		/* the length kept then */
+	/* The pool's last target and adapt bounds, if any were recorded. */
+	int has_target;
+	unsigned target;
+	int has_adapt;			/* 1: on, -1: turned off */
+	unsigned adapt_min, adapt_max;
+	double adapt_idle;
+};
+
+/* Called for each record of journal_read, with its line number (the
+ * header is line 1); a non-zero return stops the reading with it. */
+typedef int (*journal_record_fn)(void *arg, unsigned long line,
+				 json_t *rec, struct err *err);
+
+/* Read `path` record by record.  A missing file is an empty journal (0).
+ * `truncate`: cut a torn last line off the file; else leave the file as
+ * it is.  Errors name the line: "journal:LINE: message". */
+int journal_read(const char *path, int truncate, journal_record_fn fn,
+		 void *arg, struct journal_found *found, struct err *err);
+
+/* Read `path` into `s`, an empty table, and truncate a torn last line.
+ * On an error the table may hold part of the journal: destroy it. */
+int journal_replay(const char *path, struct sched *s,
+		   struct journal_found *found, struct err *err);
+
+/* --- compaction (compact.c) ----------------------------------------------- */
+
+/* Rewrite `path` with what `s` holds now: its submissions, the ends of
+ * its ended tasks, a run for each running one, and the pool's target and
+ * bounds from `pool` (may be NULL), so that journal_replay of the result
+ * gives the same table.  Atomic: the old file stands until the rename.
+ * The new size in *size (may be NULL). */
+int journal_compact(const char *path, struct sched *s,
+		    const struct journal_found *pool, uint64_t *size,
+		    struct err *err);
+
+#endif
