@@ -126,6 +126,7 @@ CORE_SRCS += src/api/activity.c
 CORE_SRCS += src/api/dashboard.c
 CORE_SRCS += src/api/static.c
 CORE_SRCS += src/api/metrics.c
+CORE_SRCS += src/api/journal.c
 
 # dashboard: the files of dashboard/, built in as C (dashboard/embed.sh),
 # and the link start and status print
@@ -164,6 +165,7 @@ CORE_SRCS += src/server/events.c
 CORE_SRCS += src/server/run.c
 CORE_SRCS += src/server/pool.c
 CORE_SRCS += src/server/feed.c
+CORE_SRCS += src/server/journal.c
 
 # cli: the `cluster` command
 CLI_SRCS += src/cli/main.c

@@ -15,6 +15,7 @@
 
 #include "api/pool.h"
 #include "api/routes.h"
+#include "journal/journal.h"
 #include "util/clock.h"
 #include "util/xalloc.h"
 
@@ -34,10 +35,28 @@ static void pool_route(struct http_call *c,
 		.http_port = api_port(c->a), .since = c->a->started,
 		.body = c->body, .body_len = c->body_len,
 	};
-	json_t *reply = NULL;
+	json_t *reply = NULL, *record = NULL;
 	int code = fn(&r, &reply);
 
-	http_reply_json(c->req, code, reply);
+	/* a new target or new bounds are journalled before the answer */
+	if (code == 200 && fn == api_pool_scale) {
+		record = journal_record("pool-scale");
+		json_object_set(record, "target", json_object_get(reply, "workers"));
+	} else if (code == 200 && fn == api_pool_adapt) {
+		record = journal_record("pool-adapt");
+		if (json_is_false(json_object_get(reply, "adapt"))) {
+			json_object_set_new(record, "off", json_true());
+		} else {
+			json_object_set(record, "min", json_object_get(reply, "min"));
+			json_object_set(record, "max", json_object_get(reply, "max"));
+			json_object_set(record, "idle",
+					json_object_get(reply, "idle_timeout"));
+		}
+	}
+	if (record)
+		api_reply_durable(c, code, reply, record);
+	else
+		http_reply_json(c->req, code, reply);
 }
 
 static void pool_show(struct http_call *c) { pool_route(c, api_pool_status); }
@@ -62,6 +81,7 @@ static const struct http_route routes[] = {
 	{ "/api/v1/pool/scale",     POST, pool_scale,        JSON,     HTTP_TOKEN },
 	{ "/api/v1/pool/adapt",     POST, pool_adapt,        JSON,     HTTP_TOKEN },
 	{ "/api/v1/pool/resume",    POST, pool_resume,       JSON,     HTTP_TOKEN },
+	{ "/api/v1/journal/compact", POST, journal_compact_route, JSON, HTTP_TOKEN },
 	{ "/api/v1/stream",         GET,  dashboard_stream,  0,        HTTP_TOKEN },
 	{ "/api/v1/progress",       GET,  dashboard_progress, 0,       HTTP_TOKEN },
 	{ "/api/v1/actions",        GET,  dashboard_actions, 0,        HTTP_TOKEN },
@@ -136,4 +156,23 @@ void api_set_pool(struct api *a, struct pool_manager *m, const char *address)
 uint16_t api_port(const struct api *a)
 {
 	return http_port(a->http);
+}
+
+void api_set_journal(struct api *a, const struct api_journal *j)
+{
+	if (a)
+		a->journal = *j;
+}
+
+void api_reply_durable(struct http_call *c, int code, json_t *reply,
+		       json_t *record)
+{
+	const struct api_journal *j = &c->a->journal;
+
+	if (j->hold) {
+		j->hold(j->arg, c->a->http, c->req, code, reply, record);
+		return;
+	}
+	json_decref(record);
+	http_reply_json(c->req, code, reply);
 }

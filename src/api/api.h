@@ -11,6 +11,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <jansson.h>
+
 #include "sched/sched.h"
 #include "util/err.h"
 
@@ -70,5 +72,19 @@ struct api_asset {
 /* The dashboard's files, served by the public page routes; the table
  * must outlive the API.  NULL (the default): the pages answer 404. */
 void api_set_assets(struct api *a, const struct api_asset *assets);
+
+/* The scheduler's journal, for the answers that wait on it (submit,
+ * cancel, scale, adapt: sent by `hold` once their records are on disk)
+ * and for POST /api/v1/journal/compact.  Copied; hold NULL: no journal
+ * (answers go at once, the compact route answers 409). */
+struct http;
+struct evhttp_request;
+struct api_journal {
+	void *arg;
+	void (*hold)(void *arg, struct http *h, struct evhttp_request *req,
+		     int code, json_t *reply, json_t *record);
+	int (*compact)(void *arg, uint64_t *size, struct err *err);
+};
+void api_set_journal(struct api *a, const struct api_journal *j);
 
 #endif

@@ -12,6 +12,7 @@
 #include <event2/util.h>
 #include <jansson.h>
 
+#include "api/api.h"
 #include "api/http.h"
 #include "sched/sched.h"
 #include "util/idset.h"
@@ -36,7 +37,14 @@ struct api {
 	const struct api_asset *assets;	/* api_set_assets'; NULL: none */
 	api_worker_job_fn worker_job;	/* api_set_worker_jobs'; NULL: none */
 	void *worker_job_arg;
+	struct api_journal journal;	/* api_set_journal's; hold NULL: none */
 };
+
+/* Answer a change once its record is on disk (the journal's hold), or at
+ * once when there is no journal; `reply` and `record` (NULL: the table
+ * says it all) are taken. */
+void api_reply_durable(struct http_call *c, int code, json_t *reply,
+		       json_t *record);
 
 /* tasks.c: submission, listing, one task, cancel, logs */
 void tasks_submit(struct http_call *c);
@@ -58,6 +66,9 @@ void wait_tasks(struct http_call *c);
 void waiters_check(evutil_socket_t fd, short what, void *arg);
 /* Answer every parked long-poll now (the API is going away). */
 void waiters_stop(struct api *a);
+
+/* journal.c: POST /api/v1/journal/compact */
+void journal_compact_route(struct http_call *c);
 
 /* workers.c: workers and counters */
 void workers_list(struct http_call *c);

@@ -158,8 +158,8 @@ static int spec_fits_frame(struct api *a, const struct task_spec *spec,
 
 static void reply_submitted(struct http_call *c, task_id_t first, uint64_t count)
 {
-	http_reply_json(c->req, 201, json_pack("{s:I,s:I}", "first", (json_int_t)first,
-					       "count", (json_int_t)count));
+	api_reply_durable(c, 201, json_pack("{s:I,s:I}", "first", (json_int_t)first,
+					    "count", (json_int_t)count), NULL);
 }
 
 void tasks_submit(struct http_call *c)
@@ -304,7 +304,7 @@ void tasks_cancel(struct http_call *c)
 		http_reply_error(c->req, 404, "no task %" PRIu64, c->id);
 		return;
 	}
-	http_reply_json(c->req, 200, task_json(c->a, &t));
+	api_reply_durable(c, 200, task_json(c->a, &t), NULL);
 }
 
 /* Waiting tasks above `after`: the only ones a cancel can take with it
@@ -400,11 +400,12 @@ void tasks_cancel_many(struct http_call *c)
 	}
 	dependents_cancelled(c->a->s, &waiting, &set, &deps);
 	idset_format(&deps_text, &deps);
-	http_reply_json(c->req, 200, json_pack("{s:I,s:I,s:I,s:s}", "cancelled",
+	api_reply_durable(c, 200, json_pack("{s:I,s:I,s:I,s:s}", "cancelled",
 					       (json_int_t)n, "already_ended",
 					       (json_int_t)ended, "dependents",
 					       (json_int_t)idset_count(&deps),
-					       "dependent_ids", deps_text.buf));
+					       "dependent_ids", deps_text.buf),
+			  NULL);
 out:
 	idset_release(&one);
 	idset_release(&set);

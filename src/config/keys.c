@@ -100,6 +100,14 @@ const struct config_key config_keys[] = {
 	K("dashboard.link", CONFIG_STRING, NULL,
 	  "the dashboard's address as start and status print it, from {host}, {port} and environment variables ({USER}, $JUPYTERHUB_SERVICE_PREFIX); unset: http://{host}:{port}/status"),
 
+	/* journal: the scheduler's record of tasks and pool (journal/) */
+	K("journal.enabled", CONFIG_BOOL, "true",
+	  "keep the journal in the state directory, so a scheduler killed and started again resumes its tasks"),
+	K("journal.flush-period", CONFIG_DURATION, "1s",
+	  "task starts and ends reach the disk at least this often; a crash can lose at most this much of them"),
+	K("journal.max-size", CONFIG_SIZE, "256MiB",
+	  "the journal is compacted when it grows past this size"),
+
 	/* worker */
 	K("worker.heartbeat", CONFIG_DURATION, "5s",
 	  "interval between worker heartbeats"),

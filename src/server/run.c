@@ -24,6 +24,7 @@
 #include "sched/sched.h"
 #include "sched/taskfile.h"
 #include "server/events.h"
+#include "server/journal.h"
 #include "server/pool.h"
 #include "util/log.h"
 #include "server/server.h"
@@ -511,6 +512,13 @@ static struct server *start_server(const struct run_opts *o,
 		.http_port = (uint16_t)config_get_num(cfg, "scheduler.http-port"),
 		.state_dir = dir,
 		.keep_address = o->run_file || o->bench_array,
+		/* a batch run's tasks come from its task file, every run */
+		.journal = !o->run_file && !o->bench_array &&
+			config_get_num(cfg, "journal.enabled"),
+		.journal_flush_period =
+			(double)config_get_num(cfg, "journal.flush-period"),
+		.journal_max_size =
+			(uint64_t)config_get_num(cfg, "journal.max-size"),
 		.heartbeat_ms =
 			(unsigned)(config_get_num(cfg, "worker.heartbeat") * 1000),
 		.rejoin_grace =
@@ -549,6 +557,8 @@ static void start_pool(const struct run_opts *o, const struct config *cfg,
 
 	if (server_pool_start(srv, base, &po, &err) < 0)
 		log_msg(LOG_ERR, "no pool: %s", err.text);
+	else
+		server_journal_restore_pool(server_journal(srv), server_pool(srv));
 }
 
 /* --- the loop ------------------------------------------------------------- */

@@ -22,6 +22,7 @@
 #include "proto/proto.h"
 #include "server/events.h"
 #include "server/feed.h"
+#include "server/journal.h"
 #include "server/pool.h"
 #include "server/workers.h"
 #include "util/log.h"
@@ -43,6 +44,8 @@ struct server {
 	void *ended_arg;
 	struct pool_manager *pool;	/* server/pool.h's; NULL: none */
 	struct feed *feed;		/* the dashboard's activity */
+	struct server_journal *journal;	/* NULL: none */
+	struct journal_found found;	/* what its replay found */
 };
 
 static char *empty_list[] = { NULL };
@@ -221,7 +224,7 @@ static int dir_is_empty(const char *path)
  * empty logs.N just claimed, so no two starts take the same N); one that
  * runs beside it (keep_address) writes to a logs.N of its own. */
 static int make_log_dir(struct server *srv, const char *state_dir,
-			int publish, struct err *err)
+			int publish, int resumed, struct err *err)
 {
 	struct strbuf old = STRBUF_INIT;
 	int rc = -1;
@@ -235,7 +238,8 @@ static int make_log_dir(struct server *srv, const char *state_dir,
 		goto out;
 	}
 	strbuf_addf(&srv->log_dir, "%s/logs", state_dir);
-	if (!dir_is_empty(srv->log_dir.buf)) {
+	/* a journal's tasks keep their ids, and their output its place */
+	if (!resumed && !dir_is_empty(srv->log_dir.buf)) {
 		if (claim_old_logs(state_dir, &old, err) < 0)
 			goto out;
 		if (rename(srv->log_dir.buf, old.buf) < 0) {
@@ -255,6 +259,49 @@ static int make_log_dir(struct server *srv, const char *state_dir,
 out:
 	strbuf_release(&old);
 	return rc;
+}
+
+/* --- the journal ------------------------------------------------------------ */
+
+static void journal_hold(void *arg, struct http *h, struct evhttp_request *req,
+			 int code, json_t *reply, json_t *record)
+{
+	server_journal_hold(arg, h, req, code, reply, record);
+}
+
+static int journal_compact_now(void *arg, uint64_t *size, struct err *err)
+{
+	return server_journal_compact(arg, size, err);
+}
+
+/* Replay state_dir/journal into the table, before anything listens. */
+static int open_journal(struct server *srv, struct event_base *base,
+			const struct server_config *cfg, struct err *err)
+{
+	struct strbuf path = STRBUF_INIT, old = STRBUF_INIT;
+	struct server_journal_config jc = {
+		.flush_period = cfg->journal_flush_period,
+		.max_size = cfg->journal_max_size,
+	};
+
+	strbuf_addf(&path, "%s/%s", cfg->state_dir, STATE_JOURNAL);
+	strbuf_addf(&old, "%s/%s", cfg->state_dir, STATE_JOURNAL_OLD);
+	jc.path = path.buf;
+	jc.old_path = old.buf;
+	srv->journal = server_journal_open(base, srv->sched, &jc, &srv->found,
+					   err);
+	if (!srv->journal)
+		errprefix(err, "cannot resume from '%s'", path.buf);
+	else if (srv->found.tasks)
+		log_msg(LOG_INFO, "journal: %llu tasks, %llu ended, %llu "
+			"queued again%s",
+			(unsigned long long)srv->found.tasks,
+			(unsigned long long)srv->found.ended,
+			(unsigned long long)(srv->found.tasks - srv->found.ended),
+			srv->found.torn ? "; a torn last line was dropped" : "");
+	strbuf_release(&path);
+	strbuf_release(&old);
+	return srv->journal ? 0 : -1;
 }
 
 static int is_wildcard(const char *host)
@@ -329,7 +376,11 @@ struct server *server_create(struct event_base *base,
 	}
 	if (cfg->state_dir) {
 		srv->state_dir = strdup(cfg->state_dir);
-		if (make_log_dir(srv, cfg->state_dir, publish, err) < 0)
+		if (publish && cfg->journal && open_journal(srv, base, cfg,
+							    err) < 0)
+			goto fail;
+		if (make_log_dir(srv, cfg->state_dir, publish,
+				 srv->found.tasks > 0, err) < 0)
 			goto fail;
 	}
 	struct workers_config wc = {
@@ -373,6 +424,14 @@ struct server *server_create(struct event_base *base,
 		api_set_worker_jobs(srv->api, worker_job, srv->workers);
 	}
 	events_subscribe(srv->events, &ended_ops, srv);
+	if (srv->journal) {
+		struct api_journal aj = {
+			.arg = srv->journal, .hold = journal_hold,
+			.compact = journal_compact_now,
+		};
+		server_journal_subscribe(srv->journal, srv->events);
+		api_set_journal(srv->api, &aj);
+	}
 	if (publish) {
 		struct state_address a = { .port = workers_port(srv->workers),
 					   .pid = (long)getpid() };
@@ -401,6 +460,7 @@ void server_destroy(struct server *srv)
 	if (!srv)
 		return;
 	server_pool_stop(srv);
+	server_journal_close(srv->journal);
 	workers_destroy(srv->workers);
 	api_destroy(srv->api);
 	feed_destroy(srv->feed);
@@ -463,7 +523,8 @@ void server_set_prefetch(struct server *srv, unsigned n)
 
 void server_kick(struct server *srv)
 {
-	workers_kick(srv->workers);
+	if (srv->workers)	/* not while a journal is replayed */
+		workers_kick(srv->workers);
 }
 
 void server_shutdown_workers(struct server *srv, const char *reason)
@@ -496,4 +557,14 @@ void server_set_pool(struct server *srv, struct pool_manager *m)
 {
 	srv->pool = m;
 	api_set_pool(srv->api, m, srv->address);
+}
+
+struct server_journal *server_journal(struct server *srv)
+{
+	return srv->journal;
+}
+
+const struct journal_found *server_journal_found(const struct server *srv)
+{
+	return &srv->found;
 }

@@ -53,6 +53,11 @@ struct server_config {
 	int keep_address;		/* leave an existing address file alone
 					   (a batch run beside a head job of the
 					   same name): publish only when none */
+	int journal;			/* keep state_dir/journal (a scheduler
+					   that publishes its address only):
+					   replayed before listening */
+	double journal_flush_period;	/* s; 0: 1 */
+	uint64_t journal_max_size;	/* bytes; 0: no limit */
 };
 
 /* Called after every task end (DONE, FAILED, CANCELLED), after the API
@@ -111,5 +116,12 @@ struct pool_manager *server_pool(struct server *srv);
 /* For server_pool_start and _stop: the pool is the server's, ended in
  * server_destroy before anything else. */
 void server_set_pool(struct server *srv, struct pool_manager *m);
+
+/* The journal of a server made with `journal` (server/journal.h), or
+ * NULL; what its replay found (all zero without one). */
+struct server_journal;
+struct journal_found;
+struct server_journal *server_journal(struct server *srv);
+const struct journal_found *server_journal_found(const struct server *srv);
 
 #endif

@@ -113,6 +113,9 @@ void state_unlock(int fd);		/* accepts -1 */
 #define STATE_STOP "stop"
 #define STATE_VERDICT_PREFIX "verdict."
 #define STATE_RANK_VERDICT_INFIX ".rank"
+#define STATE_JOURNAL "journal"		/* journal/journal.h */
+#define STATE_JOURNAL_OLD "journal.old"	/* of a scheduler that stopped
+					   with every task ended */
 
 /* head-job: the batch id of the head job and its backend's name;
  * errno ENOENT when none is recorded. */

@@ -1,0 +1,26 @@
+/*
+ * journal: the journal's route.  POST /api/v1/journal/compact rewrites
+ * the running scheduler's journal from its table at once, rather than
+ * when it passes journal.max-size; `cluster journal compact` calls it.
+ */
+#include <jansson.h>
+
+#include "api/routes.h"
+
+void journal_compact_route(struct http_call *c)
+{
+	const struct api_journal *j = &c->a->journal;
+	struct err err = { "" };
+	uint64_t size = 0;
+
+	if (!j->compact) {
+		http_reply_error(c->req, 409, "this scheduler keeps no journal "
+				 "(journal.enabled is false)");
+		return;
+	}
+	if (j->compact(j->arg, &size, &err) < 0) {
+		http_reply_error(c->req, 500, "%s", err.text);
+		return;
+	}
+	http_reply_json(c->req, 200, json_pack("{s:I}", "size", (json_int_t)size));
+}

@@ -1,0 +1,362 @@
+/*
+ * journal: the scheduler's journal on its loop; see journal.h.  Two
+ * events drive the writing: `turn`, made active when an answer is held,
+ * runs after the callbacks already due in this loop turn and writes and
+ * syncs once for all of them; `timer` writes and syncs what the task
+ * events left buffered every flush period.  Submissions are not an event
+ * of the fan-out: they are found in the table (ids past those recorded)
+ * before any other record is added, so a run never precedes its
+ * submission in the file.
+ */
+#include "server/journal.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+
+#include "api/http.h"
+#include "pool/manager.h"
+#include "server/events.h"
+#include "util/log.h"
+#include "util/vec.h"
+#include "util/xalloc.h"
+
+struct held {
+	struct server_journal *sj;
+	struct http *h;
+	struct evhttp_request *req;	/* NULL: its peer left */
+	int code;
+	json_t *reply;
+};
+
+struct server_journal {
+	struct sched *s;
+	struct journal *j;
+	struct events *ev;
+	char *path;
+	char *old_path;			/* where a finished journal goes */
+	struct event *turn, *timer;
+	task_id_t next_id;		/* first id not yet recorded */
+	task_id_t cfirst, clast;	/* a range of unstarted cancels */
+	struct held **held;
+	size_t nheld, aheld;
+	uint64_t max_size;
+	uint64_t compacted_size;	/* what the last compaction left */
+	struct journal_found pool;	/* the pool's last target, bounds */
+	int failed;			/* a write failed: said once */
+};
+
+/* --- records ------------------------------------------------------------------ */
+
+static void append(struct server_journal *sj, json_t *rec)
+{
+	if (!rec)
+		return;
+	journal_append(sj->j, rec);
+	json_decref(rec);
+}
+
+static void put_cancels(struct server_journal *sj)
+{
+	if (!sj->cfirst)
+		return;
+	append(sj, journal_record_cancelled(sj->cfirst, sj->clast));
+	sj->cfirst = sj->clast = 0;
+}
+
+/* Submissions the table has that the journal has not. */
+static void catch_up(struct server_journal *sj)
+{
+	task_id_t last = sched_last_id(sj->s);
+
+	while (sj->next_id <= last) {
+		struct sched_submission sub;
+		if (sched_submission(sj->s, sj->next_id, &sub) < 0)
+			break;
+		put_cancels(sj);
+		append(sj, journal_record_submit(sj->s, sj->next_id));
+		sj->next_id = sub.first + sub.n;
+	}
+}
+
+static void on_queued(void *arg)
+{
+	catch_up(arg);
+}
+
+static void on_assigned(void *arg, task_id_t id, worker_id_t w)
+{
+	struct server_journal *sj = arg;
+	struct worker_info wi;
+
+	catch_up(sj);
+	put_cancels(sj);
+	append(sj, journal_record_run(sj->s, id,
+				      sched_worker(sj->s, w, &wi) == 0 ?
+				      wi.name : NULL));
+}
+
+/* A bulk cancel ends its tasks one by one: consecutive ones that never
+ * started become one record. */
+static void on_ended(void *arg, task_id_t id)
+{
+	struct server_journal *sj = arg;
+
+	catch_up(sj);
+	if (journal_cancelled_unstarted(sj->s, id)) {
+		if (sj->cfirst && id == sj->clast + 1) {
+			sj->clast = id;
+			return;
+		}
+		put_cancels(sj);
+		sj->cfirst = sj->clast = id;
+		return;
+	}
+	put_cancels(sj);
+	append(sj, journal_record_end(sj->s, id));
+}
+
+static const struct events_ops journal_ops = {
+	.tasks_queued = on_queued,
+	.task_assigned = on_assigned,
+	.task_ended = on_ended,
+};
+
+/* --- writing ------------------------------------------------------------------ */
+
+static void maybe_compact(struct server_journal *sj)
+{
+	uint64_t size = journal_size(sj->j), n;
+	struct err err = { "" };
+	int big = sj->max_size && size > sj->max_size;
+	int finished = size > SERVER_JOURNAL_IDLE_COMPACT &&
+		size > 2 * sj->compacted_size && sched_idle(sj->s);
+
+	if (!big && !finished)
+		return;
+	if (server_journal_compact(sj, &n, &err) < 0)
+		log_msg(LOG_ERR, "%s", err.text);
+	else
+		log_msg(LOG_INFO, "journal compacted from %llu to %llu bytes",
+			(unsigned long long)size, (unsigned long long)n);
+}
+
+/* Write and sync what is buffered; 0 when it is on disk. */
+static int write_out(struct server_journal *sj)
+{
+	struct err err = { "" };
+
+	catch_up(sj);
+	put_cancels(sj);
+	if (journal_write(sj->j, 1, &err) < 0) {
+		if (!sj->failed)
+			log_msg(LOG_ERR, "%s; answers that wait on it are "
+				"sent without it", err.text);
+		sj->failed = 1;
+		return -1;
+	}
+	if (sj->failed)
+		log_msg(LOG_INFO, "the journal is written again");
+	sj->failed = 0;
+	return 0;
+}
+
+static void held_closed(void *arg)
+{
+	struct held *hd = arg;
+
+	hd->req = NULL;
+}
+
+static void send_held(struct server_journal *sj)
+{
+	for (size_t i = 0; i < sj->nheld; i++) {
+		struct held *hd = sj->held[i];
+		if (hd->req) {
+			http_on_close(hd->h, hd->req, NULL, NULL);
+			http_reply_json(hd->req, hd->code, hd->reply);
+		} else {
+			json_decref(hd->reply);
+		}
+		free(hd);
+	}
+	sj->nheld = 0;
+}
+
+static void turn_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct server_journal *sj = arg;
+
+	(void)fd;
+	(void)what;
+	write_out(sj);
+	send_held(sj);
+	maybe_compact(sj);
+}
+
+static void timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct server_journal *sj = arg;
+
+	(void)fd;
+	(void)what;
+	if (sched_last_id(sj->s) >= sj->next_id || sj->cfirst ||
+	    journal_pending(sj->j))
+		write_out(sj);
+	maybe_compact(sj);
+}
+
+void server_journal_hold(struct server_journal *sj, struct http *h,
+			 struct evhttp_request *req, int code, json_t *reply,
+			 json_t *record)
+{
+	struct held *hd = xcalloc(1, sizeof(*hd));
+
+	if (record) {
+		const char *ev = json_string_value(json_object_get(record, "ev"));
+		/* the pool's last word, for a compaction */
+		if (ev && !strcmp(ev, "pool-scale")) {
+			sj->pool.has_target = 1;
+			sj->pool.target = (unsigned)json_integer_value(
+				json_object_get(record, "target"));
+		} else if (ev && !strcmp(ev, "pool-adapt")) {
+			json_t *idle = json_object_get(record, "idle");
+			sj->pool.has_adapt = json_is_true(json_object_get(record,
+				"off")) ? -1 : 1;
+			sj->pool.adapt_min = (unsigned)json_integer_value(
+				json_object_get(record, "min"));
+			sj->pool.adapt_max = (unsigned)json_integer_value(
+				json_object_get(record, "max"));
+			sj->pool.adapt_idle = json_is_number(idle) ?
+				json_number_value(idle) : 0;
+		}
+		catch_up(sj);
+		put_cancels(sj);
+		append(sj, record);
+	}
+	hd->sj = sj;
+	hd->h = h;
+	hd->req = req;
+	hd->code = code;
+	hd->reply = reply;
+	http_on_close(h, req, held_closed, hd);
+	sj->held = vec_grow(sj->held, &sj->aheld, sj->nheld + 1,
+			    sizeof(*sj->held));
+	sj->held[sj->nheld++] = hd;
+	event_active(sj->turn, EV_TIMEOUT, 0);
+}
+
+/* --- life cycle ---------------------------------------------------------------- */
+
+struct server_journal *server_journal_open(struct event_base *base,
+					   struct sched *s,
+					   const struct server_journal_config *c,
+					   struct journal_found *found,
+					   struct err *err)
+{
+	struct server_journal *sj = xcalloc(1, sizeof(*sj));
+	double period = c->flush_period > 0 ? c->flush_period : 1.0;
+	struct timeval tv = { (time_t)period,
+			      (suseconds_t)((period - (double)(time_t)period) * 1e6) };
+
+	sj->s = s;
+	sj->path = xstrdup(c->path);
+	sj->old_path = c->old_path ? xstrdup(c->old_path) : NULL;
+	sj->max_size = c->max_size;
+	if (journal_replay(c->path, s, found, err) < 0)
+		goto fail;
+	sj->pool = *found;
+	sj->next_id = sched_last_id(s) + 1;
+	sj->j = journal_open(c->path, err);
+	if (!sj->j)
+		goto fail;
+	sj->compacted_size = journal_size(sj->j);
+	sj->turn = event_new(base, -1, 0, turn_cb, sj);
+	sj->timer = event_new(base, -1, EV_PERSIST, timer_cb, sj);
+	if (!sj->turn || !sj->timer) {
+		errprintf(err, "cannot set up the journal's events");
+		goto fail;
+	}
+	event_add(sj->timer, &tv);
+	json_t *r = journal_record("scheduler-start");
+	json_object_set_new(r, "pid", json_integer((json_int_t)getpid()));
+	append(sj, r);
+	if (journal_write(sj->j, 1, err) < 0)
+		goto fail;
+	return sj;
+fail:
+	server_journal_close(sj);
+	return NULL;
+}
+
+void server_journal_subscribe(struct server_journal *sj, struct events *ev)
+{
+	sj->ev = ev;
+	events_subscribe(ev, &journal_ops, sj);
+}
+
+void server_journal_close(struct server_journal *sj)
+{
+	if (!sj)
+		return;
+	if (sj->ev)
+		events_unsubscribe(sj->ev, &journal_ops, sj);
+	if (sj->j) {
+		catch_up(sj);
+		put_cancels(sj);
+		append(sj, journal_record("scheduler-stop"));
+		write_out(sj);
+	}
+	send_held(sj);
+	free(sj->held);
+	journal_close(sj->j);
+	/* stopped in order with nothing left to do: the next start is a
+	 * fresh one (ids from 1), and this run's journal stays readable */
+	if (sj->j && sj->old_path && sched_idle(sj->s) &&
+	    rename(sj->path, sj->old_path) < 0)
+		log_msg(LOG_WARNING, "cannot move the journal '%s' aside: %s",
+			sj->path, strerror(errno));
+	free(sj->old_path);
+	if (sj->turn)
+		event_free(sj->turn);
+	if (sj->timer)
+		event_free(sj->timer);
+	free(sj->path);
+	free(sj);
+}
+
+void server_journal_restore_pool(struct server_journal *sj,
+				 struct pool_manager *m)
+{
+	if (!sj || !m || sj->pool.has_adapt <= 0)
+		return;
+	log_msg(LOG_INFO, "journal: adapt between %u and %u workers again",
+		sj->pool.adapt_min, sj->pool.adapt_max);
+	pool_manager_adapt(m, sj->pool.adapt_min, sj->pool.adapt_max,
+			   sj->pool.adapt_idle);
+}
+
+int server_journal_compact(struct server_journal *sj, uint64_t *size,
+			   struct err *err)
+{
+	struct journal *nj;
+
+	/* what is buffered is in the table too: out to the old file, which
+	 * stands until the rename */
+	catch_up(sj);
+	put_cancels(sj);
+	if (journal_write(sj->j, 0, err) < 0 ||
+	    journal_compact(sj->path, sj->s, &sj->pool, size, err) < 0)
+		return -1;
+	nj = journal_open(sj->path, err);
+	if (!nj)
+		return -1;
+	journal_close(sj->j);
+	sj->j = nj;
+	sj->compacted_size = journal_size(nj);
+	return 0;
+}

@@ -1,0 +1,82 @@
+/*
+ * journal: the scheduler process's journal (journal/journal.h) on its
+ * loop.  Opening it replays the file into the task table, before anything
+ * listens; from then on it hears the fan-out's task events (server/
+ * events.h) and records them: a run's start, a task's end, and the
+ * submissions that led to them, found in the table when any event comes
+ * or a turn ends.
+ *
+ * Durability: an answer that must not outrun its record (a submission,
+ * a cancel, scale, adapt) is held (server_journal_hold) until the end of
+ * the loop turn, when everything buffered goes out with one write and
+ * one fsync, and then sent; a burst of submissions in one turn costs one
+ * fsync.  Other records are written and synced at least every
+ * flush_period seconds, so a crash loses at most that much of runs and
+ * ends, and the tasks whose ends it lost run again.
+ *
+ * Compaction: when the file passes max_size, or passes
+ * SERVER_JOURNAL_IDLE_COMPACT with every task ended and is twice what the
+ * last compaction left, it is rewritten from the table (journal_compact)
+ * and appending goes on in the new file.
+ */
+#ifndef CLUSTER_SERVER_JOURNAL_H
+#define CLUSTER_SERVER_JOURNAL_H
+
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "journal/journal.h"
+#include "sched/sched.h"
+
+struct event_base;
+struct events;
+struct evhttp_request;
+struct http;
+struct pool_manager;
+struct server_journal;
+
+#define SERVER_JOURNAL_IDLE_COMPACT ((uint64_t)16 << 20)
+
+struct server_journal_config {
+	const char *path;		/* state_dir/journal */
+	const char *old_path;		/* where server_journal_close moves it
+					   when every task has ended; NULL:
+					   it stays */
+	double flush_period;		/* s; <= 0: 1 */
+	uint64_t max_size;		/* bytes; 0: never for size */
+};
+
+/* Replay `path` into `s` (an empty table) and open it for appending;
+ * what the replay found in *found.  NULL + err when the journal cannot
+ * be read (the file is left as it was, but for a torn last line) or
+ * written. */
+struct server_journal *server_journal_open(struct event_base *base,
+					   struct sched *s,
+					   const struct server_journal_config *c,
+					   struct journal_found *found,
+					   struct err *err);
+/* Records "scheduler-stop", writes and syncs, stops listening; with
+ * every task ended, moves the file to old_path.  Accepts NULL. */
+void server_journal_close(struct server_journal *sj);
+
+/* Start recording the fan-out's events. */
+void server_journal_subscribe(struct server_journal *sj, struct events *ev);
+
+/* Send `reply` (taken) to `req` with `code` once this turn's records,
+ * and `record` (taken; may be NULL) first, are on disk.  `h` is the API's
+ * HTTP side, told to forget the request if its peer leaves meanwhile. */
+void server_journal_hold(struct server_journal *sj, struct http *h,
+			 struct evhttp_request *req, int code, json_t *reply,
+			 json_t *record);
+
+/* Give `m` the adapt bounds the journal recorded (a scale's target comes
+ * back through the pool's own `target` file). */
+void server_journal_restore_pool(struct server_journal *sj,
+				 struct pool_manager *m);
+
+/* Rewrite the journal from the table now; its new size in *size. */
+int server_journal_compact(struct server_journal *sj, uint64_t *size,
+			   struct err *err);
+
+#endif
