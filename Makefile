@@ -192,6 +192,7 @@ CLI_SRCS += src/cli/cmd_adapt.c
 CLI_SRCS += src/cli/cmd_status.c
 CLI_SRCS += src/cli/cmd_resume.c
 CLI_SRCS += src/cli/cmd_top.c
+CLI_SRCS += src/cli/cmd_journal.c
 
 # The CLI is not in the core library (cluster-rank and the runtime never
 # link it), so a CLI module with a suite of its own is linked into it here.

@@ -286,6 +286,13 @@ int cluster_adapt_off(cluster_client_t *c);
 /* Clear a paused pool's failure counters so it submits again. */
 int cluster_resume(cluster_client_t *c);
 
+/* ---- the journal (cluster-api(7), "The journal") ------------------------- */
+
+/* Rewrite the scheduler's journal from what it holds now; its new size
+ * in bytes in *size (may be NULL).  -1 (status 409) when the scheduler
+ * keeps no journal. */
+int cluster_journal_compact(cluster_client_t *c, uint64_t *size);
+
 #ifdef __cplusplus
 }
 #endif

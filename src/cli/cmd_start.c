@@ -36,6 +36,7 @@
 #include "cli/scheduler.h"
 #include "cli/start_pool.h"
 #include "dashboard/link.h"
+#include "cluster/client.h"
 #include "jobscript/jobscript.h"
 #include "util/clock.h"
 #include "util/units.h"
@@ -82,6 +83,30 @@ static void sleep_s(double s)
 	nanosleep(&ts, NULL);
 }
 
+/* A scheduler that found tasks in its journal (none have been submitted
+ * to it yet): say how much it resumes. */
+static void print_resumed(const char *name)
+{
+	char errbuf[256];
+	struct cluster_counters cnt;
+	cluster_client_t *c = cluster_client_open(name, errbuf, sizeof(errbuf));
+
+	if (!c)
+		return;
+	cluster_client_set_timeout(c, 5);
+	if (cluster_counters(c, &cnt) == 0 && cnt.last_id) {
+		uint64_t ended = cnt.state[CLUSTER_TASK_DONE] +
+			cnt.state[CLUSTER_TASK_FAILED] +
+			cnt.state[CLUSTER_TASK_CANCELLED];
+		printf("resumed from the journal: %llu tasks, %llu unfinished "
+		       "(queued again), %llu ended\n",
+		       (unsigned long long)cnt.last_id,
+		       (unsigned long long)(cnt.last_id - ended),
+		       (unsigned long long)ended);
+	}
+	cluster_client_close(c);
+}
+
 static void print_ready(const struct cli_globals *g,
 			const struct state_address *a)
 {
@@ -90,6 +115,7 @@ static void print_ready(const struct cli_globals *g,
 
 	cli_scheduler_where(a, &where);
 	printf("scheduler of '%s' runs at %s\n", name, where.buf);
+	print_resumed(name);
 	if (a->http_port)
 		printf("dashboard and API: http://%s%s%s:%u/\n",
 		       strchr(a->host, ':') ? "[" : "", a->host,

@@ -20,6 +20,7 @@ extern const struct cmd_entry cmd_adapt_entry;
 extern const struct cmd_entry cmd_status_entry;
 extern const struct cmd_entry cmd_resume_entry;
 extern const struct cmd_entry cmd_top_entry;
+extern const struct cmd_entry cmd_journal_entry;
 
 const struct cmd_entry *const cli_commands[] = {
 	&cmd_config_entry,
@@ -38,6 +39,7 @@ const struct cmd_entry *const cli_commands[] = {
 	&cmd_cancel_entry,
 	&cmd_workers_entry,
 	&cmd_top_entry,
+	&cmd_journal_entry,
 	&cmd_help_entry,
 	NULL,
 };

@@ -1122,3 +1122,14 @@ int cluster_resume(cluster_client_t *c)
 	json_decref(j);
 	return rc;
 }
+
+int cluster_journal_compact(cluster_client_t *c, uint64_t *size)
+{
+	json_t *j = post_json(c, "/api/v1/journal/compact", json_object());
+	json_t *v = j ? json_object_get(j, "size") : NULL;
+
+	if (size)
+		*size = json_is_integer(v) ? (uint64_t)json_integer_value(v) : 0;
+	json_decref(j);
+	return j ? 0 : -1;
+}
