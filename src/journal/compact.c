@@ -86,13 +86,15 @@ static int write_table(int fd, struct sched *s,
 			clast = id;
 		} else if (ti.state == TASK_DONE || ti.state == TASK_FAILED ||
 			   ti.state == TASK_CANCELLED) {
-			add(&sb, journal_record_end(s, id));
+			if (journal_encode_end(&sb, s, id) == 0)
+				strbuf_addch(&sb, '\n');
 		} else if (ti.attempts) {
 			struct worker_info wi;
 			const char *name = ti.state == TASK_RUNNING &&
 				sched_worker(s, ti.worker, &wi) == 0 ?
 				wi.name : NULL;
-			add(&sb, journal_record_run(s, id, name));
+			if (journal_encode_run(&sb, s, id, name) == 0)
+				strbuf_addch(&sb, '\n');
 		}
 		if (sb.len > (1u << 20)) {
 			*size += sb.len;

@@ -67,6 +67,13 @@ int journal_cancelled_unstarted(struct sched *s, task_id_t id);
 
 /* One record as a line (no newline) appended to `out`. */
 void journal_encode(struct strbuf *out, const json_t *rec);
+/* The lines of journal_record_run and _end, made without a JSON object
+ * (they are on every task's way): the same keys and values, times to the
+ * microsecond, bytes past ASCII in names and reasons as '?'; -1 when the
+ * id is unknown. */
+int journal_encode_run(struct strbuf *out, struct sched *s, task_id_t id,
+		       const char *worker);
+int journal_encode_end(struct strbuf *out, struct sched *s, task_id_t id);
 
 /* --- the writer (writer.c) ------------------------------------------------ */
 
@@ -80,6 +87,9 @@ struct journal *journal_open(const char *path, struct err *err);
 void journal_close(struct journal *j);
 /* Add one record to the buffer (the record is not taken). */
 void journal_append(struct journal *j, const json_t *rec);
+/* The buffer itself, for a caller that encodes records into it: whole
+ * lines only, each ending in a newline. */
+struct strbuf *journal_buffer(struct journal *j);
 /* Bytes buffered and not yet written. */
 size_t journal_pending(const struct journal *j);
 /* Write the buffer, then fsync when `sync` (or when an earlier write was

@@ -90,6 +90,11 @@ void journal_append(struct journal *j, const json_t *rec)
 	strbuf_addch(&j->buf, '\n');
 }
 
+struct strbuf *journal_buffer(struct journal *j)
+{
+	return &j->buf;
+}
+
 size_t journal_pending(const struct journal *j)
 {
 	return j->buf.len;

@@ -93,11 +93,13 @@ static void on_assigned(void *arg, task_id_t id, worker_id_t w)
 	struct server_journal *sj = arg;
 	struct worker_info wi;
 
+	struct strbuf *sb = journal_buffer(sj->j);
+
 	catch_up(sj);
 	put_cancels(sj);
-	append(sj, journal_record_run(sj->s, id,
-				      sched_worker(sj->s, w, &wi) == 0 ?
-				      wi.name : NULL));
+	if (journal_encode_run(sb, sj->s, id, sched_worker(sj->s, w, &wi) == 0 ?
+			       wi.name : NULL) == 0)
+		strbuf_addch(sb, '\n');
 }
 
 /* A bulk cancel ends its tasks one by one: consecutive ones that never
@@ -117,7 +119,8 @@ static void on_ended(void *arg, task_id_t id)
 		return;
 	}
 	put_cancels(sj);
-	append(sj, journal_record_end(sj->s, id));
+	if (journal_encode_end(journal_buffer(sj->j), sj->s, id) == 0)
+		strbuf_addch(journal_buffer(sj->j), '\n');
 }
 
 static const struct events_ops journal_ops = {
