@@ -250,6 +250,7 @@ BENCH_SRCS += tests/bench/bench_proto.c
 BENCH_SRCS += tests/bench/bench_spawn.c
 BENCH_SRCS += tests/bench/bench_table.c
 BENCH_SRCS += tests/bench/bench_pool.c
+BENCH_SRCS += tests/bench/bench_journal.c
 
 # --- rules ----------------------------------------------------------------
 
