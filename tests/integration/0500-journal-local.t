@@ -83,6 +83,13 @@ t_run "$CLUSTER" --name jl journal export
 t_is "$T_RC" 0 "cluster journal export"
 t_like "$T_OUT" '"ev":"scheduler-start"' "export prints the events"
 t_is "$(grep -c '"ev":"submit"' <<<"$T_OUT")" 2 "two submissions recorded"
+t_run "$CLUSTER" --name jl journal export --since 1h
+t_like "$T_OUT" '"ev":"end"' "export --since 1h prints the recent events"
+t_run "$CLUSTER" --name jl journal export --since $(( $(date +%s) + 3600 ))
+t_is "$T_OUT" "" "and --since an hour ahead prints none"
+t_run "$CLUSTER" --name jl journal export --since soon
+t_is "$T_RC" 1 "a bad --since fails"
+t_like "$T_ERR" "--since: expected Unix seconds or a duration" "saying what it takes"
 
 # a running scheduler compacts on demand; the state stays the same
 t_run "$CLUSTER" --name jl journal compact
@@ -92,6 +99,13 @@ kill_daemon
 t_run timeout 60 "${c[@]}" start
 t_like "$T_OUT" "resumed from the journal: $((N + 1)) tasks, 0 unfinished" \
 	"a compacted journal gives the same tasks"
+kill_daemon
+t_run "$CLUSTER" --name jl journal compact
+t_is "$T_RC" 0 "cluster journal compact on a stopped cluster"
+t_like "$T_OUT" "compacted the journal .*$((N + 1)) tasks" "it says what it kept"
+t_run timeout 60 "${c[@]}" start
+t_like "$T_OUT" "resumed from the journal: $((N + 1)) tasks, 0 unfinished" \
+	"and the journal still gives the same tasks"
 kill_daemon
 
 # a torn last line is dropped; a bad line in the middle stops the start
