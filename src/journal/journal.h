@@ -98,7 +98,6 @@ size_t journal_pending(const struct journal *j);
 int journal_write(struct journal *j, int sync, struct err *err);
 /* Bytes in the file, written or buffered. */
 uint64_t journal_size(const struct journal *j);
-const char *journal_path(const struct journal *j);
 
 /* --- reading and replay (replay.c) ---------------------------------------- */
 
@@ -109,8 +108,6 @@ struct journal_found {
 	uint64_t ended;			/* of them, done, failed or cancelled */
 	uint64_t requeued;		/* running when the file ended: queued
 					   again */
-	uint64_t finished_records;	/* records about tasks that have ended
-					   (a compaction drops their runs) */
 	int torn;			/* a cut last line was dropped */
 	uint64_t torn_at;		/* the length kept then */
 	/* The pool's last target and adapt bounds, if any were recorded. */

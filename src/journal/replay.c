@@ -340,7 +340,6 @@ static int replay_end(struct replay *r, unsigned long line, json_t *rec,
 					 "for cancelled tasks", line);
 		if (sched_cancel_range(r->s, id, last, &e2) < 0)
 			return errprintf(err, "journal:%lu: %s", line, e2.text);
-		r->found->finished_records++;
 		return 0;
 	}
 	e.exit_code = (int)get_real(rec, "exit");
@@ -355,7 +354,6 @@ static int replay_end(struct replay *r, unsigned long line, json_t *rec,
 	if (sched_restore_end(r->s, id, &e) < 0)
 		return errprintf(err, "journal:%lu: task %" PRIu64 " cannot end "
 				 "here", line, id);
-	r->found->finished_records++;
 	return 0;
 }
 
@@ -439,12 +437,7 @@ int journal_replay(const char *path, struct sched *s,
 			if (sched_task(s, r.runs[i].id, &ti) == 0 &&
 			    (ti.state == TASK_QUEUED || ti.state == TASK_WAITING))
 				replay_running(&r, &r.runs[i]);
-			else
-				found->finished_records++;
 		}
-		for (size_t i = 0; i + 1 < r.nruns; i++)
-			if (r.runs[i + 1].id == r.runs[i].id)
-				found->finished_records++;
 	}
 	free(r.runs);
 	sched_counts(s, &sc);

@@ -129,8 +129,3 @@ uint64_t journal_size(const struct journal *j)
 {
 	return j->written + j->buf.len;
 }
-
-const char *journal_path(const struct journal *j)
-{
-	return j->path;
-}

@@ -26,7 +26,6 @@
 #include "util/xalloc.h"
 
 struct held {
-	struct server_journal *sj;
 	struct http *h;
 	struct evhttp_request *req;	/* NULL: its peer left */
 	int code;
@@ -241,7 +240,6 @@ void server_journal_hold(struct server_journal *sj, struct http *h,
 		put_cancels(sj);
 		append(sj, record);
 	}
-	hd->sj = sj;
 	hd->h = h;
 	hd->req = req;
 	hd->code = code;
@@ -304,8 +302,11 @@ void server_journal_subscribe(struct server_journal *sj, struct events *ev)
 
 void server_journal_close(struct server_journal *sj)
 {
+	int opened;
+
 	if (!sj)
 		return;
+	opened = sj->j != NULL;
 	if (sj->ev)
 		events_unsubscribe(sj->ev, &journal_ops, sj);
 	if (sj->j) {
@@ -319,7 +320,7 @@ void server_journal_close(struct server_journal *sj)
 	journal_close(sj->j);
 	/* stopped in order with nothing left to do: the next start is a
 	 * fresh one (ids from 1), and this run's journal stays readable */
-	if (sj->j && sj->old_path && sched_idle(sj->s) &&
+	if (opened && sj->old_path && sched_idle(sj->s) &&
 	    rename(sj->path, sj->old_path) < 0)
 		log_msg(LOG_WARNING, "cannot move the journal '%s' aside: %s",
 			sj->path, strerror(errno));

@@ -563,8 +563,3 @@ struct server_journal *server_journal(struct server *srv)
 {
 	return srv->journal;
 }
-
-const struct journal_found *server_journal_found(const struct server *srv)
-{
-	return &srv->found;
-}

@@ -118,10 +118,8 @@ struct pool_manager *server_pool(struct server *srv);
 void server_set_pool(struct server *srv, struct pool_manager *m);
 
 /* The journal of a server made with `journal` (server/journal.h), or
- * NULL; what its replay found (all zero without one). */
+ * NULL. */
 struct server_journal;
-struct journal_found;
 struct server_journal *server_journal(struct server *srv);
-const struct journal_found *server_journal_found(const struct server *srv);
 
 #endif
