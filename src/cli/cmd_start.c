@@ -98,11 +98,14 @@ static void print_resumed(const char *name)
 		uint64_t ended = cnt.state[CLUSTER_TASK_DONE] +
 			cnt.state[CLUSTER_TASK_FAILED] +
 			cnt.state[CLUSTER_TASK_CANCELLED];
+		uint64_t running = cnt.state[CLUSTER_TASK_RUNNING];
 		printf("resumed from the journal: %llu tasks, %llu unfinished "
-		       "(queued again), %llu ended\n",
+		       "(%llu queued again, %llu running, kept for their "
+		       "workers to claim), %llu ended\n",
 		       (unsigned long long)cnt.last_id,
 		       (unsigned long long)(cnt.last_id - ended),
-		       (unsigned long long)ended);
+		       (unsigned long long)(cnt.last_id - ended - running),
+		       (unsigned long long)running, (unsigned long long)ended);
 	}
 	cluster_client_close(c);
 }
@@ -383,8 +386,10 @@ static int start_job(const struct cli_globals *g, const struct start_args *o,
 	 * first when the profile is wrong for both */
 	if (start_pool_preflight(g, cfg, dir) < 0)
 		goto out;
-	/* a scheduler that is gone may have left its address behind */
-	state_address_remove(dir);
+	/* A scheduler that is gone may have left its address behind: it is
+	 * kept, for the workers that outlived that scheduler wait for the
+	 * file to name the next one (a missing file tells them the cluster
+	 * ended); `answered` waits for a scheduler that answers. */
 	if (start_submit(b, script.buf, 0, "head job", &ref) < 0)
 		goto out;
 	t0 = clock_monotonic();

@@ -108,6 +108,8 @@ struct journal_found {
 	uint64_t ended;			/* of them, done, failed or cancelled */
 	uint64_t requeued;		/* running when the file ended: queued
 					   again */
+	uint64_t running;		/* running when the file ended: held
+					   for their workers to claim */
 	int torn;			/* a cut last line was dropped */
 	uint64_t torn_at;		/* the length kept then */
 	/* The pool's last target and adapt bounds, if any were recorded. */

@@ -397,15 +397,20 @@ static int replay_record(void *arg, unsigned long line, json_t *rec,
 }
 
 /* A task whose run had begun when the journal ends: its worker may still
- * have it.  For now it is queued again with the counts its run started
- * with (the lost run counts as neither a failure nor a loss).  This is
- * the one place to change when a restarted scheduler waits for surviving
- * workers to claim such runs: sched_restore_running(s, id, attempt) keeps
- * the task RUNNING unclaimed for a grace period instead. */
+ * have it.  It keeps the counts its run started with and stays RUNNING on
+ * no worker ("unclaimed", sched_restore_running), so that a worker that
+ * outlived the old scheduler claims it when it rejoins; the server
+ * requeues what no worker claims within scheduler.rejoin-grace.  A task
+ * that cannot be held so (not QUEUED after its restore) is queued again. */
 static void replay_running(struct replay *r, const struct open_run *run)
 {
 	if (sched_restore_runs(r->s, run->id, run->attempt, run->failures,
-			       run->losses) == 0)
+			       run->losses) < 0)
+		return;
+	if (run->attempt && sched_restore_running(r->s, run->id,
+						  run->attempt) == 0)
+		r->found->running++;
+	else
 		r->found->requeued++;
 }
 

@@ -294,10 +294,13 @@ static int open_journal(struct server *srv, struct event_base *base,
 		errprefix(err, "cannot resume from '%s'", path.buf);
 	else if (srv->found.tasks)
 		log_msg(LOG_INFO, "journal: %llu tasks, %llu ended, %llu "
-			"queued again%s",
+			"queued again, %llu running (kept for their workers "
+			"to claim)%s",
 			(unsigned long long)srv->found.tasks,
 			(unsigned long long)srv->found.ended,
-			(unsigned long long)(srv->found.tasks - srv->found.ended),
+			(unsigned long long)(srv->found.tasks - srv->found.ended -
+					     srv->found.running),
+			(unsigned long long)srv->found.running,
 			srv->found.torn ? "; a torn last line was dropped" : "");
 	strbuf_release(&path);
 	strbuf_release(&old);

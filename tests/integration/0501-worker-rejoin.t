@@ -4,16 +4,18 @@
 # while no scheduler listens.  A new daemon on the same state directory
 # listens on another port with a new token; the worker reads both from
 # the state directory, rejoins, and lists its tasks and the end it kept.
-# This scheduler has no journal of them, so it answers "kill": the task
-# still running is killed then, and the worker stays joined and runs the
-# next task.
+# These schedulers keep no journal (journal.enabled=false), so the new
+# one knows nothing of the tasks and answers "kill": the task still
+# running is killed then, and the worker stays joined and runs the next
+# task.  With the journal, the restarted scheduler takes the runs back:
+# 0500-journal-local.t.
 . "$(dirname "$0")/lib.sh"
 
 [ -x "$CLUSTER" ] || t_bail "cluster is built" "missing $CLUSTER"
 command -v python3 >/dev/null || t_bail "python3 is installed"
 
 c=("$CLUSTER" --profile local --set scheduler.host=127.0.0.1
-	--set worker.heartbeat=1s --name rj)
+	--set worker.heartbeat=1s --set journal.enabled=false --name rj)
 state=$CLUSTER_HOME/rj
 wlog=$T_DIR/worker.err
 
