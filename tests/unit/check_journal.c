@@ -125,9 +125,10 @@ static void same_tables(struct sched *a, struct sched *b)
 		ck_assert_int_eq(sched_task(b, id, &y), 0);
 		if (y.reason)
 			snprintf(yr, sizeof(yr), "%s", y.reason);
-		/* a run under way is queued again after a replay */
+		/* a run under way stays running after a replay, on no
+		 * worker, for the worker that has it to claim */
 		if (x.state == TASK_RUNNING)
-			x.state = TASK_QUEUED;
+			ck_assert_int_eq(y.worker, -1);
 		ck_assert_msg(x.state == y.state, "task %llu: %s vs %s",
 			      (unsigned long long)id, task_state_name(x.state),
 			      task_state_name(y.state));
@@ -226,7 +227,8 @@ START_TEST(write_replay_compact_round_trip)
 	struct sched *s = replayed(path, &f);
 	same_tables(r.s, s);
 	ck_assert_uint_eq(f.tasks, 18);
-	ck_assert_uint_ge(f.requeued, 1);
+	ck_assert_uint_ge(f.running, 1);
+	ck_assert_uint_eq(sched_unclaimed(s), f.running);
 	{
 		struct task_info ti;
 		ck_assert_int_eq(sched_task(s, 17, &ti), 0);
@@ -235,6 +237,11 @@ START_TEST(write_replay_compact_round_trip)
 		ck_assert_int_eq(sched_task(s, 1, &ti), 0);
 		ck_assert_int_eq(ti.state, TASK_DONE);
 		ck_assert_uint_eq(ti.attempts, 2);
+		ck_assert_int_eq(sched_task(s, 8, &ti), 0);
+		ck_assert_int_eq(ti.state, TASK_RUNNING);
+		ck_assert_uint_eq(ti.attempts, 1);
+		/* unclaimed past the grace: queued again, its attempt kept */
+		ck_assert_uint_eq(sched_requeue_unclaimed(s), f.running);
 		ck_assert_int_eq(sched_task(s, 8, &ti), 0);
 		ck_assert_int_eq(ti.state, TASK_QUEUED);
 		ck_assert_uint_eq(ti.attempts, 1);
