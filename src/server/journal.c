@@ -1,9 +1,12 @@
 /*
- * journal: the scheduler's journal on its loop; see journal.h.  Two
+ * journal: the scheduler's journal on its loop; see journal.h.  Three
  * events drive the writing: `turn`, made active when an answer is held,
  * runs after the callbacks already due in this loop turn and writes and
- * syncs once for all of them; `timer` writes and syncs what the task
- * events left buffered every flush period.  Submissions are not an event
+ * syncs once for all of them; `written`, made active by the task events,
+ * writes what they buffered at the end of the loop turn without a sync,
+ * so a killed scheduler (kill -9, an out-of-memory kill) loses no record:
+ * the kernel has them; `timer` syncs every flush period, so a crash of
+ * the machine loses at most that period.  Submissions are not an event
  * of the fan-out: they are found in the table (ids past those recorded)
  * before any other record is added, so a run never precedes its
  * submission in the file.
@@ -39,6 +42,8 @@ struct server_journal {
 	char *path;
 	char *old_path;			/* where a finished journal goes */
 	struct event *turn, *timer;
+	struct event *written;		/* task records buffered: write them */
+	int write_due;
 	task_id_t next_id;		/* first id not yet recorded */
 	task_id_t cfirst, clast;	/* a range of unstarted cancels */
 	struct held **held;
@@ -82,9 +87,19 @@ static void catch_up(struct server_journal *sj)
 	}
 }
 
+/* Task records were buffered: write them when this loop turn ends. */
+static void write_soon(struct server_journal *sj)
+{
+	if (sj->write_due || !sj->written)
+		return;
+	sj->write_due = 1;
+	event_active(sj->written, EV_TIMEOUT, 0);
+}
+
 static void on_queued(void *arg)
 {
 	catch_up(arg);
+	write_soon(arg);
 }
 
 static void on_assigned(void *arg, task_id_t id, worker_id_t w)
@@ -99,6 +114,7 @@ static void on_assigned(void *arg, task_id_t id, worker_id_t w)
 	if (journal_encode_run(sb, sj->s, id, sched_worker(sj->s, w, &wi) == 0 ?
 			       wi.name : NULL) == 0)
 		strbuf_addch(sb, '\n');
+	write_soon(sj);
 }
 
 /* A bulk cancel ends its tasks one by one: consecutive ones that never
@@ -111,15 +127,17 @@ static void on_ended(void *arg, task_id_t id)
 	if (journal_cancelled_unstarted(sj->s, id)) {
 		if (sj->cfirst && id == sj->clast + 1) {
 			sj->clast = id;
-			return;
+		} else {
+			put_cancels(sj);
+			sj->cfirst = sj->clast = id;
 		}
-		put_cancels(sj);
-		sj->cfirst = sj->clast = id;
+		write_soon(sj);
 		return;
 	}
 	put_cancels(sj);
 	if (journal_encode_end(journal_buffer(sj->j), sj->s, id) == 0)
 		strbuf_addch(journal_buffer(sj->j), '\n');
+	write_soon(sj);
 }
 
 static const struct events_ops journal_ops = {
@@ -147,14 +165,15 @@ static void maybe_compact(struct server_journal *sj)
 			(unsigned long long)size, (unsigned long long)n);
 }
 
-/* Write and sync what is buffered; 0 when it is on disk. */
-static int write_out(struct server_journal *sj)
+/* Write what is buffered, and sync it when `sync`; 0 when it is
+ * written (on disk when `sync`). */
+static int write_out(struct server_journal *sj, int sync)
 {
 	struct err err = { "" };
 
 	catch_up(sj);
 	put_cancels(sj);
-	if (journal_write(sj->j, 1, &err) < 0) {
+	if (journal_write(sj->j, sync, &err) < 0) {
 		if (!sj->failed)
 			log_msg(LOG_ERR, "%s; answers that wait on it are "
 				"sent without it", err.text);
@@ -195,7 +214,7 @@ static void turn_cb(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
-	write_out(sj);
+	write_out(sj, 1);
 	send_held(sj);
 	maybe_compact(sj);
 }
@@ -206,10 +225,19 @@ static void timer_cb(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
-	if (sched_last_id(sj->s) >= sj->next_id || sj->cfirst ||
-	    journal_pending(sj->j))
-		write_out(sj);
+	/* a no-op when all is written and synced */
+	write_out(sj, 1);
 	maybe_compact(sj);
+}
+
+static void written_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct server_journal *sj = arg;
+
+	(void)fd;
+	(void)what;
+	sj->write_due = 0;
+	write_out(sj, 0);
 }
 
 void server_journal_hold(struct server_journal *sj, struct http *h,
@@ -278,7 +306,8 @@ struct server_journal *server_journal_open(struct event_base *base,
 	sj->compacted_size = journal_size(sj->j);
 	sj->turn = event_new(base, -1, 0, turn_cb, sj);
 	sj->timer = event_new(base, -1, EV_PERSIST, timer_cb, sj);
-	if (!sj->turn || !sj->timer) {
+	sj->written = event_new(base, -1, 0, written_cb, sj);
+	if (!sj->turn || !sj->timer || !sj->written) {
 		errprintf(err, "cannot set up the journal's events");
 		goto fail;
 	}
@@ -313,7 +342,7 @@ void server_journal_close(struct server_journal *sj)
 		catch_up(sj);
 		put_cancels(sj);
 		append(sj, journal_record("scheduler-stop"));
-		write_out(sj);
+		write_out(sj, 1);
 	}
 	send_held(sj);
 	free(sj->held);
@@ -327,6 +356,8 @@ void server_journal_close(struct server_journal *sj)
 	free(sj->old_path);
 	if (sj->turn)
 		event_free(sj->turn);
+	if (sj->written)
+		event_free(sj->written);
 	if (sj->timer)
 		event_free(sj->timer);
 	free(sj->path);
