@@ -86,6 +86,7 @@ CORE_SRCS += src/proto/sign.c
 # state: the state directory
 CORE_SRCS += src/state/state.c
 CORE_SRCS += src/state/runfiles.c
+CORE_SRCS += src/state/worklog.c
 
 # task: task vocabulary, field table, JSON codec
 CORE_SRCS += src/task/task.c
@@ -153,6 +154,7 @@ LIB_SRCS += src/util/vec.c
 # worker: task executor, worker process, nanny
 CORE_SRCS += src/worker/exec.c
 CORE_SRCS += src/worker/gpus.c
+CORE_SRCS += src/worker/output.c
 CORE_SRCS += src/worker/worker.c
 CORE_SRCS += src/worker/follow.c
 CORE_SRCS += src/worker/nanny.c
@@ -234,6 +236,7 @@ UNIT_TESTS += tests/unit/check_taskfile.c
 UNIT_TESTS += tests/unit/check_taskfile_syntax.c
 UNIT_TESTS += tests/unit/check_exec.c
 UNIT_TESTS += tests/unit/check_gpus.c
+UNIT_TESTS += tests/unit/check_worklog.c
 UNIT_TESTS += tests/unit/check_server.c
 UNIT_TESTS += tests/unit/check_events.c
 UNIT_TESTS += tests/unit/check_workers_rejoin.c

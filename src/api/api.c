@@ -117,6 +117,7 @@ struct api *api_create(struct event_base *base, struct sched *s,
 		goto fail;
 	}
 	a->log_dir = cfg->log_dir ? xstrdup(cfg->log_dir) : NULL;
+	a->output = cfg->output;
 	a->check = event_new(base, -1, 0, waiters_check, a);
 	if (!a->check) {
 		errprintf(err, "cannot create the HTTP server");

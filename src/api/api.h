@@ -26,6 +26,7 @@ struct api_config {
 					   (api_port says which) */
 	const char *token;		/* 64 hex chars */
 	const char *log_dir;		/* task output, for /tasks/ID/log */
+	int output;			/* enum task_output: where it is */
 	/* Limits against slow or hostile peers; 0: the defaults of
 	 * cluster-api(7). */
 	unsigned head_timeout;		/* s for a request's line and headers */

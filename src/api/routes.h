@@ -28,6 +28,7 @@ struct api {
 	struct sched *s;
 	struct http *http;
 	char *log_dir;
+	int output;			/* enum task_output */
 	double started;
 	struct waiter *waiters;
 	struct event *check;		/* deferred wake-up of waiters */

@@ -16,6 +16,7 @@
 
 #include "proto/proto.h"
 #include "sched/taskfile.h"
+#include "state/worklog.h"
 #include "task/codec.h"
 #include "util/clock.h"
 #include "util/strbuf.h"
@@ -143,6 +144,7 @@ static int spec_fits_frame(struct api *a, const struct task_spec *spec,
 			 r->array_index, TASK_STDERR, spec);
 	r->stdout_path = op.buf;
 	r->stderr_path = ep.buf;
+	r->log_dir = a->log_dir;
 	rc = proto_validate(&m, PROTO_MAX_FRAME, err);
 	if (rc < 0)
 		errprefix(err, "task too large to send to a worker");
@@ -440,6 +442,41 @@ static const char *file_kind(mode_t mode)
 	return "a special file";
 }
 
+/* A stream without a path of its own, in the worker logs: what the
+ * task's latest run wrote, empty when it wrote nothing. */
+static void worker_log(struct http_call *c, const struct task_info *t,
+		       int err_stream)
+{
+	const char *what = err_stream ? "stderr" : "stdout";
+	struct strbuf text = STRBUF_INIT;
+	struct err err = { "" };
+
+	if (c->a->output == TASK_OUTPUT_DISCARD || !c->a->log_dir) {
+		http_reply_error(c->req, 404, "task %" PRIu64 " has no %s log: "
+				 "%s", c->id, what, c->a->log_dir ?
+				 "its output was discarded (task.output is discard)" :
+				 "the scheduler has no log directory");
+		return;
+	}
+	if (!t->attempts) {
+		http_reply_error(c->req, 404, "task %" PRIu64 " has no %s log: "
+				 "it has not run", c->id, what);
+	} else if (worklog_read(c->a->log_dir, t->id, t->attempts,
+			 err_stream ? TASK_STDERR : TASK_STDOUT, &text, NULL,
+			 NULL, &err) < 0) {
+		http_reply_error(c->req, 500, "task %" PRIu64 ": %s", c->id,
+				 err.text);
+	} else {
+		struct evbuffer *out = evbuffer_new();
+		evhttp_add_header(evhttp_request_get_output_headers(c->req),
+				  "Content-Type", "text/plain; charset=utf-8");
+		evbuffer_add(out, text.buf, text.len);
+		evhttp_send_reply(c->req, 200, NULL, out);
+		evbuffer_free(out);
+	}
+	strbuf_release(&text);
+}
+
 void tasks_log(struct http_call *c)
 {
 	const char *stream = evhttp_find_header(&c->query, "stream");
@@ -459,6 +496,11 @@ void tasks_log(struct http_call *c)
 	}
 	if (find_task(c, &t) < 0)
 		return;
+	if (!(err_stream ? t.spec->stderr_path : t.spec->stdout_path) &&
+	    c->a->output != TASK_OUTPUT_FILES) {
+		worker_log(c, &t, err_stream);
+		return;
+	}
 	log_path(c->a, &t, err_stream, &path);
 	/* O_NONBLOCK: opening a FIFO without a writer would block the event
 	 * loop; a regular file reads the same either way. */

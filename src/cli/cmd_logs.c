@@ -3,7 +3,9 @@
  * task runs.  The API serves the whole file, so following asks again
  * every half second and prints what was not printed yet.  When no
  * scheduler answers (a batch job has ended), the output is read from the
- * state directory, where the scheduler that ran the task had it written.
+ * state directory, where the scheduler that ran the task had it written:
+ * the task's own files (task.output: files), else the worker logs
+ * (state/worklog.h).
  */
 #include <dirent.h>
 #include <errno.h>
@@ -18,6 +20,7 @@
 #include "cli/cli.h"
 #include "cluster/client.h"
 #include "state/state.h"
+#include "state/worklog.h"
 #include "task/task.h"
 #include "util/units.h"
 
@@ -278,6 +281,85 @@ static void say_attempts(const char *path)
 	strbuf_release(&list);
 }
 
+/* The task's latest run in the worker logs of logs/, else of the first
+ * logs/RUN/ that has it.  Returns 1 when some worker log holds it, 0
+ * when none does; *dirs counts the folders with worker logs at all. */
+static int read_worker_log(const char *logs, uint64_t id, int stream,
+			   struct strbuf *text, struct strbuf *where,
+			   unsigned *attempt, unsigned *earlier, unsigned *dirs)
+{
+	enum task_stream s = stream ? TASK_STDERR : TASK_STDOUT;
+	DIR *d;
+	struct dirent *de;
+	int rc = 0;
+
+	*dirs = 0;
+	if (worklog_read(logs, id, 0, s, text, attempt, earlier, NULL) > 0) {
+		strbuf_addstr(where, logs);
+		return 1;
+	}
+	d = opendir(logs);
+	if (!d)
+		return 0;
+	while (!rc && (de = readdir(d))) {
+		struct strbuf run = STRBUF_INIT;
+		struct stat st;
+
+		if (!strncmp(de->d_name, "worker-", 7))
+			*dirs |= 1;
+		if (de->d_name[0] == '.')
+			continue;
+		strbuf_addf(&run, "%s/%s", logs, de->d_name);
+		if (stat(run.buf, &st) == 0 && S_ISDIR(st.st_mode) &&
+		    worklog_read(run.buf, id, 0, s, text, attempt, earlier,
+				 NULL) > 0) {
+			strbuf_addstr(where, run.buf);
+			rc = 1;
+		}
+		strbuf_release(&run);
+	}
+	closedir(d);
+	return rc;
+}
+
+/* No file of the task's: its output in the worker logs, or nothing. */
+static int print_worker_log(const char *name, const char *logs, uint64_t id,
+			    int stream, const struct cli_globals *g,
+			    const char *why)
+{
+	const char *what = stream ? "stderr" : "stdout";
+	struct strbuf text = STRBUF_INIT, where = STRBUF_INIT;
+	unsigned attempt = 0, earlier = 0, dirs = 0;
+	int rc = 0;
+
+	if (read_worker_log(logs, id, stream, &text, &where, &attempt,
+			    &earlier, &dirs)) {
+		fprintf(stderr, "cluster: no scheduler answers for '%s'; reading "
+			"the worker logs in %s (run %u of task %" PRIu64 ")\n",
+			name, where.buf, attempt, id);
+		if (earlier)
+			fprintf(stderr, "cluster: %u earlier runs wrote to %s too\n",
+				earlier, what);
+		fwrite(text.buf, 1, text.len, stdout);
+		rc = fflush(stdout) == 0 ? 0 : 1;
+	} else if (dirs) {
+		/* A task that writes nothing leaves nothing. */
+		fprintf(stderr, "cluster: no scheduler answers for '%s'; task %"
+			PRIu64 " wrote no %s to the worker logs in %s (or never "
+			"ran)\n", name, id, what, logs);
+	} else {
+		fprintf(stderr, "cluster: no scheduler answers for '%s', and task %"
+			PRIu64 " has no %s in '%s' (a task given its own --%s "
+			"wrote it there)\n", name, id, what, logs, what);
+		if (g->verbose)
+			fprintf(stderr, "cluster: %s\n", why);
+		rc = 1;
+	}
+	strbuf_release(&text);
+	strbuf_release(&where);
+	return rc;
+}
+
 /* `why` is what the client said.  Only the default path is known here:
  * a task given its own --stdout or --stderr wrote where only the
  * scheduler that ran it knew. */
@@ -300,11 +382,7 @@ static int print_kept_log(const struct cli_globals *g, uint64_t id, int stream,
 	strbuf_addf(&logs, "%s/logs", dir.buf);
 	find_kept_log(&k, logs.buf, id, stream);
 	if (!k.runs) {
-		fprintf(stderr, "cluster: no scheduler answers for '%s', and task %"
-			PRIu64 " has no %s in '%s' (a task given its own --%s "
-			"wrote it there)\n", name, id, what, logs.buf, what);
-		if (g->verbose)
-			fprintf(stderr, "cluster: %s\n", why);
+		rc = print_worker_log(name, logs.buf, id, stream, g, why);
 		goto out;
 	}
 	if (k.runs > 1)

@@ -122,6 +122,7 @@ static int cmd_worker(int argc, char **argv, void *opts, struct cli_globals *g)
 		goto out;
 	o.death_timeout = (double)config_get_num(cfg, "worker.death-timeout");
 	o.gpus = args->gpus ? args->gpus : config_get_str(cfg, "worker.gpus");
+	o.log_size = (uint64_t)config_get_num(cfg, "task.output-log-size");
 
 	if (state_dir(g->name, 0, &dir, &err) == 0) {
 		o.state_dir = dir.buf;

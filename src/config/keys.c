@@ -10,6 +10,7 @@
 #include "backend/backend.h"
 #include "config/config.h"
 #include "task/fields.h"
+#include "task/task.h"
 
 static const char *const locations[] = { "job", "local", NULL };
 static const char *const launchers[] = { "mpirun", "mpiexec", "srun", NULL };
@@ -148,6 +149,10 @@ const struct config_key config_keys[] = {
 	KI("task.max-worker-losses", "3", TASK_MAX_WORKER_LOSSES_MIN,
 	   TASK_MAX_WORKER_LOSSES_MAX,
 	   "workers a task may take down before it is failed"),
+	KC("task.output", "worker-log", task_output_names,
+	   "where output of a task without --stdout/--stderr goes: worker-log (one log per worker), files (logs/ID.out and ID.err), discard"),
+	K("task.output-log-size", CONFIG_SIZE, "1GiB",
+	  "a worker log is rotated past this size; a worker keeps two generations"),
 	{ NULL, 0, NULL, 0, 0, NULL, NULL },
 };
 

@@ -81,7 +81,8 @@ static size_t payload_size(const struct proto_msg *m)
 		return 8 + 4 + 1 + 8 + 4 + 8 + 8 + list_size(m->u.run.argv) +
 		       list_size(m->u.run.env) + str_size(m->u.run.cwd) +
 		       str_size(m->u.run.stdout_path) +
-		       str_size(m->u.run.stderr_path) + 4;
+		       str_size(m->u.run.stderr_path) + 4 +
+		       str_size(m->u.run.log_dir);
 	case PROTO_KILL:
 		return 8;
 	case PROTO_DONE:
@@ -201,6 +202,7 @@ void proto_encode(struct strbuf *out, const struct proto_msg *m)
 		p = put_str(p, m->u.run.stdout_path);
 		p = put_str(p, m->u.run.stderr_path);
 		p = put_u32(p, m->u.run.gpus);
+		p = put_str(p, m->u.run.log_dir);
 		break;
 	case PROTO_KILL:
 		p = put_u64(p, m->u.kill.task_id);
@@ -295,6 +297,8 @@ int proto_validate(const struct proto_msg *m, uint32_t max_payload,
 		if (!rc)
 			rc = check_str(f, "stderr_path", -1,
 				       m->u.run.stderr_path, err);
+		if (!rc)
+			rc = check_str(f, "log_dir", -1, m->u.run.log_dir, err);
 		break;
 	case PROTO_DONE:
 		rc = check_str(f, "reason", -1, m->u.done.reason, err);
@@ -579,7 +583,8 @@ static int decode_run(struct reader *r, struct proto_run *run)
 	    get_str(r, "cwd", &run->cwd) < 0 ||
 	    get_str(r, "stdout_path", &run->stdout_path) < 0 ||
 	    get_str(r, "stderr_path", &run->stderr_path) < 0 ||
-	    get_u32(r, "gpus", &run->gpus) < 0)
+	    get_u32(r, "gpus", &run->gpus) < 0 ||
+	    get_str(r, "log_dir", &run->log_dir) < 0)
 		return -1;
 	return 0;
 }
@@ -717,6 +722,7 @@ void proto_msg_release(struct proto_msg *msg)
 		free(msg->u.run.cwd);
 		free(msg->u.run.stdout_path);
 		free(msg->u.run.stderr_path);
+		free(msg->u.run.log_dir);
 		break;
 	case PROTO_DONE:
 		free(msg->u.done.reason);

@@ -38,6 +38,8 @@
  * ended while it was away.  The scheduler answers KILL for each run it
  * does not take back, and places nothing on the worker before it has
  * heard of every task AUTH announced.
+ * Version 3 also added the worker log's directory to RUN, so output
+ * goes to one log per worker instead of a file per task.
  */
 #ifndef CLUSTER_PROTO_H
 #define CLUSTER_PROTO_H
@@ -122,6 +124,10 @@ struct proto_run {
 	char *stderr_path;
 	/* since version 3 */
 	uint32_t gpus;			/* GPUs reserved for the task */
+	char *log_dir;			/* a stream without a path goes to
+					   the worker log (state/worklog.h)
+					   in this directory; "" = to
+					   /dev/null */
 };
 
 struct proto_kill {

@@ -312,7 +312,13 @@ static void print_summary(struct batch *b, int bench)
 						 ti.array_index, TASK_STDOUT, ti.spec);
 				task_output_path(&errp, logs.buf, id, ti.has_index,
 						 ti.array_index, TASK_STDERR, ti.spec);
-				printf("     output: %s %s\n", out.buf, errp.buf);
+				if (server_output(b->srv) == TASK_OUTPUT_FILES ||
+				    (ti.spec->stdout_path && ti.spec->stderr_path))
+					printf("     output: %s %s\n", out.buf, errp.buf);
+				else
+					printf("     output: the worker logs in %s "
+					       "(cluster logs %llu)\n", logs.buf,
+					       (unsigned long long)id);
 				strbuf_release(&logs);
 				strbuf_release(&out);
 				strbuf_release(&errp);
@@ -519,6 +525,7 @@ static struct server *start_server(const struct run_opts *o,
 			(double)config_get_num(cfg, "journal.flush-period"),
 		.journal_max_size =
 			(uint64_t)config_get_num(cfg, "journal.max-size"),
+		.output = task_output_parse(config_get_str(cfg, "task.output")),
 		.heartbeat_ms =
 			(unsigned)(config_get_num(cfg, "worker.heartbeat") * 1000),
 		.rejoin_grace =

@@ -38,6 +38,7 @@ struct server {
 	char token[65];
 	char *state_dir;
 	struct strbuf log_dir;
+	int output;			/* enum task_output */
 	int address_written;
 	int lock_fd;			/* state_lock of a head's scheduler */
 	server_ended_fn ended_fn;
@@ -85,13 +86,20 @@ static void send_run(struct server *srv, worker_id_t w, task_id_t id)
 	r->argv = argv;
 	r->env = sp->env ? (char **)sp->env : empty_list;
 	r->cwd = sp->cwd ? (char *)sp->cwd : (char *)"";
-	/* "" when there is no log directory: the worker's choice. */
-	task_output_path(&op, srv->log_dir.len ? srv->log_dir.buf : NULL, id,
-			 ti.has_index, ti.array_index, TASK_STDOUT, sp);
-	task_output_path(&ep, srv->log_dir.len ? srv->log_dir.buf : NULL, id,
-			 ti.has_index, ti.array_index, TASK_STDERR, sp);
+	/* "" when there is no log directory: the worker's choice.  Only
+	 * task.output: files gives every stream a file; else a stream
+	 * without its own path goes to the worker log, or nowhere. */
+	const char *files = srv->output == TASK_OUTPUT_FILES &&
+		srv->log_dir.len ? srv->log_dir.buf : NULL;
+	task_output_path(&op, files, id, ti.has_index, ti.array_index,
+			 TASK_STDOUT, sp);
+	task_output_path(&ep, files, id, ti.has_index, ti.array_index,
+			 TASK_STDERR, sp);
 	r->stdout_path = op.buf;
 	r->stderr_path = ep.buf;
+	r->log_dir = srv->output == TASK_OUTPUT_WORKER_LOG ?
+		srv->log_dir.buf : (char *)"";
+	r->attempt = ti.attempts;
 	/* A retry: what the attempt before wrote keeps its own name. */
 	if (ti.attempts > 1) {
 		task_output_keep(op.buf, r->cwd, ti.attempts - 1);
@@ -327,6 +335,7 @@ struct server *server_create(struct event_base *base,
 	}
 	srv->lock_fd = -1;
 	strbuf_init(&srv->log_dir, 0);
+	srv->output = cfg->output;
 	srv->events = events_create();
 	if (!srv->events) {
 		errprintf(err, "out of memory");
@@ -416,6 +425,7 @@ struct server *server_create(struct event_base *base,
 			.port_fallback = 1,
 			.token = srv->token,
 			.log_dir = srv->log_dir.len ? srv->log_dir.buf : NULL,
+			.output = cfg->output,
 		};
 		srv->api = api_create(base, srv->sched, &ac, err);
 		if (!srv->api)
@@ -485,6 +495,11 @@ struct sched *server_sched(struct server *srv)
 struct events *server_events(struct server *srv)
 {
 	return srv->events;
+}
+
+int server_output(const struct server *srv)
+{
+	return srv->output;
 }
 
 const char *server_log_dir(const struct server *srv)

@@ -50,6 +50,8 @@ struct server_config {
 	unsigned heartbeat_ms;		/* 0: 5000 */
 	unsigned missed_heartbeats;	/* 0: 3 */
 	double rejoin_grace;		/* workers_config's (0: none) */
+	int output;			/* enum task_output: where the output of
+					   streams without a path goes */
 	int keep_address;		/* leave an existing address file alone
 					   (a batch run beside a head job of the
 					   same name): publish only when none */
@@ -75,6 +77,8 @@ struct sched *server_sched(struct server *srv);
 struct events *server_events(struct server *srv);
 /* Where task output goes by default (see above); NULL without state_dir. */
 const char *server_log_dir(const struct server *srv);
+/* Its enum task_output (server_config's). */
+int server_output(const struct server *srv);
 uint16_t server_port(const struct server *srv);
 uint16_t server_http_port(const struct server *srv);
 /* "host:port" workers should connect to. */

@@ -36,6 +36,18 @@ int task_state_parse(const char *s, enum task_state *st)
 	return -1;
 }
 
+const char *const task_output_names[] = {
+	"worker-log", "files", "discard", NULL,
+};
+
+enum task_output task_output_parse(const char *name)
+{
+	for (int i = 0; name && task_output_names[i]; i++)
+		if (!strcmp(name, task_output_names[i]))
+			return (enum task_output)i;
+	return TASK_OUTPUT_WORKER_LOG;
+}
+
 int task_range_parse(const char *text, int64_t *first, int64_t *last)
 {
 	return idset_parse_signed(text, first, last, NULL);

@@ -80,6 +80,18 @@ void task_output_path(struct strbuf *sb, const char *log_dir, task_id_t id,
 		      int has_index, int64_t index, enum task_stream stream,
 		      const struct task_spec *spec);
 
+/* Where the output of a stream without a path of its own goes (the
+ * task.output key): the worker's log (state/worklog.h), a file per task
+ * and stream by the rule above, or nowhere. */
+enum task_output {
+	TASK_OUTPUT_WORKER_LOG,
+	TASK_OUTPUT_FILES,
+	TASK_OUTPUT_DISCARD,
+};
+extern const char *const task_output_names[];	/* NULL-terminated */
+/* TASK_OUTPUT_WORKER_LOG for NULL or anything unknown. */
+enum task_output task_output_parse(const char *name);
+
 /* A retried task keeps the output of every attempt: the path above is
  * the latest attempt's, and attempt N's, once a later one starts, is the
  * same path with ".attempt-N" before the extension of its last component

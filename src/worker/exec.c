@@ -18,7 +18,8 @@
  *
  * Cost per task: one posix_spawnp (vfork-style clone), one pidfd, one
  * kill and one wait4; mkdir only when output goes to another directory
- * than the last task's.  Task slots, their events, the spawn attributes
+ * than the last task's; into the worker log, a pipe per stream (no file
+ * is made: see worker/output.h).  Task slots, their events, the spawn attributes
  * and the base environment are made once and reused; /proc is read only
  * for tasks with a memory limit.
  *
@@ -52,6 +53,7 @@
 
 #include "util/strbuf.h"
 #include "util/procfs.h"
+#include "worker/output.h"
 
 #ifndef SYS_pidfd_open
 #define SYS_pidfd_open 434
@@ -82,6 +84,7 @@ struct exec_proc {
 	int stage;			/* 0 running, 1 TERM sent, 2 KILL sent */
 	int sent;			/* last signal sent */
 	const char *reason;
+	struct output_task out;		/* pipes to the worker log */
 };
 
 struct exec {
@@ -104,6 +107,7 @@ struct exec {
 	posix_spawnattr_t attr;		/* the same for every task */
 	posix_spawn_file_actions_t fa_default;	/* no files, no cwd */
 	int devnull;
+	struct output *output;		/* the worker log */
 
 	struct exec_proc *running;
 	struct exec_proc *free;
@@ -128,7 +132,8 @@ static void on_timer(evutil_socket_t fd, short what, void *arg);
 static void on_sample(evutil_socket_t fd, short what, void *arg);
 static void on_sigchld(evutil_socket_t fd, short what, void *arg);
 static int build_actions(const struct exec *ex, posix_spawn_file_actions_t *fa,
-			 const char *out, const char *errpath, const char *cwd);
+			 const char *out, const char *errpath, const int *pipes,
+			 const char *cwd);
 
 static int is_cluster_var(const char *entry)
 {
@@ -208,8 +213,9 @@ struct exec *exec_create(struct event_base *base, const char *worker_name,
 		close(nfd);
 	if (ex->devnull < 0)
 		goto fail_null;
-	if (build_actions(ex, &ex->fa_default, NULL, NULL, NULL))
+	if (build_actions(ex, &ex->fa_default, NULL, NULL, NULL, NULL))
 		goto fail_actions;
+	ex->output = output_create(base, worker_name);
 
 	/* With SIGCHLD ignored the kernel reaps children itself and wait4
 	 * would lose their status. */
@@ -239,6 +245,7 @@ struct exec *exec_create(struct event_base *base, const char *worker_name,
 fail_ev:
 	if (ex->sigchld_ev)
 		event_free(ex->sigchld_ev);
+	output_destroy(ex->output);
 	posix_spawn_file_actions_destroy(&ex->fa_default);
 fail_actions:
 	close(ex->devnull);
@@ -281,12 +288,15 @@ static void proc_release(struct exec *ex, struct exec_proc *p)
 	if (p->pidfd >= 0)
 		close(p->pidfd);
 	p->pidfd = -1;
+	if (p->out.o)
+		output_finish(&p->out);
 	p->next = ex->free;
 	ex->free = p;
 }
 
 static void proc_free(struct exec_proc *p)
 {
+	output_task_release(&p->out);
 	event_free(p->proc_ev);
 	event_free(p->timer_ev);
 	free(p);
@@ -306,6 +316,7 @@ static void exec_free(struct exec *ex)
 	posix_spawnattr_destroy(&ex->attr);
 	posix_spawn_file_actions_destroy(&ex->fa_default);
 	close(ex->devnull);
+	output_destroy(ex->output);
 	for (size_t i = 0; i < ex->nbase; i++)
 		free(ex->base_env[i]);
 	free(ex->base_env);
@@ -545,13 +556,16 @@ static int spawn_error(const struct exec_task *t, int rc, struct err *err)
 	return errprintf(err, "cannot run '%s': %s", cmd, strerror(rc));
 }
 
-/* A stream goes to its file, or to the worker's /dev/null descriptor (a
- * dup2 in the child is cheaper than opening a path).  No O_CLOEXEC on the
- * file: glibc closes the target descriptor first, so open returns it
- * directly and the flag would close it again at exec. */
+/* A stream goes to its file, to its pipe to the worker log, or to the
+ * worker's /dev/null descriptor (a dup2 in the child is cheaper than
+ * opening a path).  No O_CLOEXEC on the file: glibc closes the target
+ * descriptor first, so open returns it directly and the flag would close
+ * it again at exec. */
 static int add_stream(const struct exec *ex, posix_spawn_file_actions_t *fa,
-		      int fd, const char *path)
+		      int fd, const char *path, int pipe_fd)
 {
+	if (pipe_fd >= 0)
+		return posix_spawn_file_actions_adddup2(fa, pipe_fd, fd);
 	if (!path)
 		return posix_spawn_file_actions_adddup2(fa, ex->devnull, fd);
 	return posix_spawn_file_actions_addopen(fa, fd, path,
@@ -563,20 +577,22 @@ static int add_stream(const struct exec *ex, posix_spawn_file_actions_t *fa,
  * as for make_parent.  One file for both streams is opened once so the
  * two do not overwrite each other.  Returns an errno value. */
 static int build_actions(const struct exec *ex, posix_spawn_file_actions_t *fa,
-			 const char *out, const char *errpath, const char *cwd)
+			 const char *out, const char *errpath, const int *pipes,
+			 const char *cwd)
 {
 	int rc = posix_spawn_file_actions_init(fa);
 
 	if (rc)
 		return rc;
-	rc = add_stream(ex, fa, 0, NULL);
+	rc = add_stream(ex, fa, 0, NULL, -1);
 	if (!rc)
-		rc = add_stream(ex, fa, 1, out);
+		rc = add_stream(ex, fa, 1, out, pipes ? pipes[0] : -1);
 	if (!rc) {
 		if (out && errpath && !strcmp(out, errpath))
 			rc = posix_spawn_file_actions_adddup2(fa, 1, 2);
 		else
-			rc = add_stream(ex, fa, 2, errpath);
+			rc = add_stream(ex, fa, 2, errpath,
+					pipes ? pipes[1] : -1);
 	}
 	if (!rc && cwd)
 		rc = posix_spawn_file_actions_addchdir_np(fa, cwd);
@@ -681,9 +697,28 @@ static int start_task(struct exec *ex, const struct exec_task *t,
 		return errprintf(err, "cannot run '%s': out of memory",
 				 t->argv[0]);
 
-	if (t->stdout_path || t->stderr_path || t->cwd) {
+	/* Streams without a file go to the worker log through pipes. */
+	int pipes[2] = { -1, -1 }, logged = 0;
+	output_task_init(ex->output, &p->out, t->id, t->attempt, t->log_dir);
+	if (t->log_dir) {
+		const char *paths[2] = { t->stdout_path, t->stderr_path };
+		for (int i = 0; i < 2; i++) {
+			if (paths[i])
+				continue;
+			pipes[i] = output_pipe(&p->out,
+					       i ? TASK_STDERR : TASK_STDOUT);
+			if (pipes[i] < 0) {
+				int saved = errno;
+				proc_release(ex, p);
+				return errprintf(err, "cannot run '%s': cannot make a pipe for its output: %s",
+						 t->argv[0], strerror(saved));
+			}
+			logged = 1;
+		}
+	}
+	if (t->stdout_path || t->stderr_path || t->cwd || logged) {
 		rc = build_actions(ex, &fa, t->stdout_path, t->stderr_path,
-				   t->cwd);
+				   pipes, t->cwd);
 		if (rc) {
 			proc_release(ex, p);
 			return errprintf(err, "cannot run '%s': %s", t->argv[0],
@@ -705,6 +740,7 @@ static int start_task(struct exec *ex, const struct exec_task *t,
 		proc_release(ex, p);
 		return spawn_error(t, rc, err);
 	}
+	output_started(&p->out);
 	clock_gettime(CLOCK_MONOTONIC, &p->start);
 
 	p->pidfd = -1;
@@ -835,6 +871,11 @@ pid_t exec_pid(const struct exec *ex, task_id_t id)
 		if (p->id == id)
 			return p->pid;
 	return 0;
+}
+
+void exec_set_log_size(struct exec *ex, uint64_t bytes)
+{
+	output_set_max(ex->output, bytes);
 }
 
 void exec_set_grace(struct exec *ex, double seconds)

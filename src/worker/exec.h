@@ -5,7 +5,8 @@
  * worker's environment plus CLUSTER_TASK_ID, CLUSTER_ARRAY_INDEX (when the
  * task is an array element), CLUSTER_WORKER, CUDA_VISIBLE_DEVICES when
  * the worker names the task's GPUs, and the task's own additions,
- * stdout/stderr redirected to files.  Past its time limit the group gets
+ * stdout/stderr redirected to files or, through pipes, to the worker's
+ * log (worker/output.h).  Past its time limit the group gets
  * SIGTERM, then SIGKILL after a grace period; over its memory limit
  * (resident set of the group, sampled) it is killed.  When it ends the
  * done callback gets exit status, runtime and peak memory.
@@ -44,11 +45,16 @@ struct exec_task {
 	int64_t array_index;
 	uint64_t memory_limit;		/* bytes, 0: none */
 	uint64_t time_limit;		/* seconds, 0: none */
-	const char *stdout_path;	/* file, created/truncated; NULL: /dev/null */
+	const char *stdout_path;	/* file, created/truncated; NULL: the
+					   worker log, or /dev/null */
 	const char *stderr_path;
 	const char *visible_gpus;	/* CUDA_VISIBLE_DEVICES for the task,
 					   replacing the worker's ("" hides
 					   every GPU); NULL: left as it is */
+	const char *log_dir;		/* worker log (worker/output.h) for
+					   the streams without a path; NULL:
+					   those go to /dev/null */
+	unsigned attempt;		/* the run, for the worker log */
 };
 
 /* res->reason points at static text or memory owned by exec, valid during
@@ -79,6 +85,10 @@ void exec_kill(struct exec *ex, task_id_t id);
  * may be started again right after. */
 void exec_discard(struct exec *ex, task_id_t id);
 unsigned exec_running(const struct exec *ex);
+
+/* The worker log's rotation size in bytes (0: the default); closes the
+ * log, which the next output opens again (call it for each scheduler). */
+void exec_set_log_size(struct exec *ex, uint64_t bytes);
 
 /* Seconds between TERM and KILL (default 5). */
 void exec_set_grace(struct exec *ex, double seconds);

@@ -363,6 +363,8 @@ static void start(struct worker *w, struct proto_run *r)
 			r->stdout_path : NULL,
 		.stderr_path = r->stderr_path && *r->stderr_path ?
 			r->stderr_path : NULL,
+		.log_dir = r->log_dir && *r->log_dir ? r->log_dir : NULL,
+		.attempt = r->attempt,
 	};
 
 	/* a worker with GPUs names a task exactly its own, none included */
@@ -661,6 +663,7 @@ static int on_welcome(struct worker *w, struct proto_msg *m)
 	w->gone_since = 0;
 	int first = !w->joined;
 	w->joined = 1;
+	exec_set_log_size(w->ex, w->o->log_size);	/* reopened per scheduler */
 	w->backoff = 0;
 	struct timeval tv = { w->heartbeat_ms / 1000,
 			      (w->heartbeat_ms % 1000) * 1000 };

@@ -53,6 +53,7 @@ struct worker_opts {
 					   scheduler and finds no address file
 					   there (the scheduler ended in order)
 					   exits 0 at once */
+	uint64_t log_size;		/* worker log rotation size; 0: default */
 	int bench_noop;			/* report each RUN done at once, exit 0,
 					   without spawning (benchmarks only) */
 	int say_joined;			/* log its first join at LOG_INFO, for

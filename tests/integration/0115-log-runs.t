@@ -2,7 +2,8 @@
 # Task ids start at 1 in every run of a head job, and a run never writes
 # over an earlier one's output: the second run of the same name keeps the
 # first run's logs in logs.1/, its own in logs/, where `cluster logs`
-# and the batch summary look.
+# and the batch summary look.  Both ways output is kept: per-task files
+# (task.output: files) and the worker logs (the default).
 . "$(dirname "$0")/lib.sh"
 
 [ -x "$CLUSTER_RANK" ] || t_bail "cluster-rank is built" "missing $CLUSTER_RANK"
@@ -11,7 +12,8 @@ command -v mpirun >/dev/null || t_bail "mpirun is installed"
 run() {
 	printf 'echo %s; exit %s\n' "$1" "$2" >"$T_DIR/tasks.txt"
 	t_run timeout 60 mpirun -np 2 --oversubscribe "$CLUSTER_RANK" --no-bind \
-		--set scheduler.host=127.0.0.1 --name R --run "$T_DIR/tasks.txt"
+		--set scheduler.host=127.0.0.1 --set task.output=files --name R \
+		--run "$T_DIR/tasks.txt"
 }
 logs=$CLUSTER_HOME/R/logs
 
@@ -28,6 +30,25 @@ t_like "$T_OUT" "output: $logs/1.out $logs/1.err" "the summary names the second 
 run third 0
 t_is "$(cat "$logs.1/1.out" "$logs.2/1.out" "$logs/1.out" 2>&1 | tr '\n' ' ')" \
 	"first second third " "a third run moves the second's to logs.2"
+
+# The same with the worker logs: each run's in its own folder.
+wrun() {
+	printf 'echo %s; exit %s\n' "$1" "$2" >"$T_DIR/tasks.txt"
+	t_run timeout 60 mpirun -np 2 --oversubscribe "$CLUSTER_RANK" --no-bind \
+		--set scheduler.host=127.0.0.1 --name W --run "$T_DIR/tasks.txt"
+}
+wlogs=$CLUSTER_HOME/W/logs
+wrun first 0
+wrun second 3
+t_is "$T_RC" 1 "worker logs: the second run's task fails"
+t_like "$T_OUT" "output: the worker logs in $wlogs \(cluster logs 1\)" \
+	"worker logs: the summary says where the output is"
+t_is "$("$CLUSTER" --name W logs 1 2>/dev/null)" "second" \
+	"worker logs: cluster logs 1 after the job shows the second run's"
+t_is "$(cat "$wlogs".1/worker-*.log 2>/dev/null | tr -d '\0' | grep -a -c first)" 1 \
+	"worker logs: the first run's worker log is kept in logs.1/"
+t_is "$(ls "$wlogs" | grep -c -e '\.out$' -e '\.err$')" 0 \
+	"worker logs: no file per task"
 
 # A head job that serves, restarted: `cluster logs 1` shows this run's.
 for word in one two; do
@@ -46,7 +67,7 @@ for word in one two; do
 	wait_for 60 bash -c "! kill -0 -- -$head 2>/dev/null" ||
 		t_kill "$head"
 done
-t_is "$(cat "$CLUSTER_HOME/S/logs.1/1.out" 2>&1)" "one" \
-	"the first head's task 1 is kept"
+t_is "$(grep -a -c one "$CLUSTER_HOME"/S/logs.1/worker-*.log 2>&1)" 1 \
+	"the first head's task 1 is kept in its worker log"
 
 t_done

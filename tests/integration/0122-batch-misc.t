@@ -66,7 +66,7 @@ t_is "$T_RC" 2 "a bad --progress-interval is a usage error"
 
 printf 'sh -c "echo oops-on-stderr >&2; exit 4"\ntrue\n' >"$T_DIR/fails.txt"
 t_run timeout 60 mpirun -np 2 "$CLUSTER_RANK" --no-bind --set scheduler.host=127.0.0.1 \
-	--name sum --run "$T_DIR/fails.txt"
+	--set task.output=files --name sum --run "$T_DIR/fails.txt"
 t_like "$T_OUT" $'1: exit code 4: [^\n]*\n     output: [^ ]*/logs/1.out [^ ]*/logs/1.err' \
 	"the summary names the failed task's output files"
 errf=$(printf '%s\n' "$T_OUT" | sed -n 's/^     output: [^ ]* //p')

@@ -13,7 +13,7 @@
 printf 'sh -c "echo out-of-one; echo err-of-one >&2; exit 3"\necho out-of-two\n' \
 	>"$T_DIR/after.txt"
 t_run timeout 60 mpirun -np 2 "$CLUSTER_RANK" --no-bind --set scheduler.host=127.0.0.1 \
-	--name after --run "$T_DIR/after.txt"
+	--set task.output=files --name after --run "$T_DIR/after.txt"
 t_is "$T_RC" 1 "a batch with a failing task ends non-zero"
 t_run "$CLUSTER" --name after logs 1
 t_is "$T_RC" 0 "logs after the job: exit 0"
@@ -90,7 +90,7 @@ EOS
 chmod +x "$T_DIR/flaky.sh"
 echo "$T_DIR/flaky.sh" >"$T_DIR/retry.txt"
 t_run timeout 60 mpirun -np 2 "$CLUSTER_RANK" --no-bind --set scheduler.host=127.0.0.1 \
-	--name retry --retries 2 --run "$T_DIR/retry.txt"
+	--set task.output=files --name retry --retries 2 --run "$T_DIR/retry.txt"
 t_is "$T_RC" 0 "a task that succeeds at its third attempt: the batch succeeds"
 logs=$CLUSTER_HOME/retry/logs
 t_is "$(cat "$logs/1.out" 2>/dev/null)" "out of try 3" "ID.out holds the last attempt's output"

@@ -109,7 +109,8 @@ static void setup(void)
 {
 	struct sched_hooks hooks = { .assign = on_assign, .ended = on_ended };
 	struct api_config cfg = { .bind = "127.0.0.1", .port = 0,
-				  .token = TOKEN, .log_dir = F.log_dir };
+				  .token = TOKEN, .log_dir = F.log_dir,
+				  .output = TASK_OUTPUT_FILES };
 	struct err err = { "" };
 	struct timeval hour = { 3600, 0 };
 

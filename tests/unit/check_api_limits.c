@@ -117,6 +117,7 @@ static void start(const struct api_config *extra)
 	strcpy(F.log_dir, "/tmp/check_api_limits.XXXXXX");
 	ck_assert_ptr_nonnull(mkdtemp(F.log_dir));
 	cfg.log_dir = F.log_dir;
+	cfg.output = TASK_OUTPUT_FILES;
 	evthread_use_pthreads();
 	F.base = event_base_new();
 	F.s = sched_create(&hooks);

@@ -71,6 +71,8 @@ static void make_msg(int type, int variant, struct proto_msg *m)
 		m->u.run.cwd = variant ? LIT("") : LIT("/scratch/u/run");
 		m->u.run.stdout_path = variant ? LIT("") : LIT("/scratch/u/out.%a");
 		m->u.run.stderr_path = LIT("");
+		m->u.run.log_dir = variant ? LIT("") : LIT("/home/u/.cluster/c/logs");
+		m->u.run.attempt = variant ? 0 : 3;
 		break;
 	case PROTO_KILL:
 		m->u.kill.task_id = variant ? 0 : UINT64_MAX - 1;
@@ -154,6 +156,8 @@ static void msg_eq(const struct proto_msg *a, const struct proto_msg *b)
 		ck_assert_str_eq(a->u.run.cwd, b->u.run.cwd);
 		ck_assert_str_eq(a->u.run.stdout_path, b->u.run.stdout_path);
 		ck_assert_str_eq(a->u.run.stderr_path, b->u.run.stderr_path);
+		ck_assert_str_eq(a->u.run.log_dir, b->u.run.log_dir);
+		ck_assert_uint_eq(a->u.run.attempt, b->u.run.attempt);
 		break;
 	case PROTO_KILL:
 		ck_assert_uint_eq(a->u.kill.task_id, b->u.kill.task_id);
@@ -595,6 +599,7 @@ START_TEST(test_bad_fields)
 	raw_u32(&sb, 0);
 	raw_u32(&sb, 0);
 	raw_u32(&sb, 0);		/* gpus */
+	raw_u32(&sb, 0);		/* log_dir */
 	raw_finish(&sb);
 	ck_assert_str_eq(decode_fails(&sb),
 			 "frame RUN: field 'has_index' value 2 is not 0 or 1");

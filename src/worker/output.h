@@ -1,0 +1,59 @@
+/*
+ * output: task output read from pipes and appended to the worker log
+ * (state/worklog.h), for exec.  A file per task costs an inode each
+ * (the dearest step of a short task, and a metadata round trip on a
+ * parallel file system); a pipe costs none, and a task that writes
+ * nothing leaves nothing.
+ *
+ * Per stream that goes to the log, exec asks for a pipe (output_pipe),
+ * hands the write end to the child and then calls output_started, which
+ * closes that end here and watches the read end on the loop.  When the
+ * task's leader has exited, output_finish reads what is left (without
+ * waiting for writers that escaped the task's process group) and closes
+ * the pipes, so the log holds all the task wrote before its DONE is
+ * sent.
+ *
+ * The log is opened at the first chunk, in the directory the last task
+ * named; a new directory (a new scheduler run) closes the old log.  A
+ * log that cannot be opened or written is said once in the worker's log
+ * (util/log) and what cannot be kept is dropped.
+ */
+#ifndef CLUSTER_WORKER_OUTPUT_H
+#define CLUSTER_WORKER_OUTPUT_H
+
+#include <stdint.h>
+
+#include "task/task.h"
+
+struct event_base;
+struct output;
+
+struct output_task {
+	struct output *o;
+	task_id_t id;
+	unsigned attempt;
+	int fd[2];			/* read ends, stdout and stderr; -1 */
+	int child[2];			/* write ends until started; -1 */
+	struct event *ev[2];
+};
+
+struct output *output_create(struct event_base *base, const char *worker_name);
+void output_destroy(struct output *o);		/* accepts NULL */
+/* Log size at which it is rotated (0: the default); closes the log,
+ * which the next chunk opens again (a new scheduler). */
+void output_set_max(struct output *o, uint64_t bytes);
+
+/* Before a task's spawn: make t ready for task `id` (all -1). */
+void output_task_init(struct output *o, struct output_task *t, task_id_t id,
+		      unsigned attempt, const char *dir);
+/* A pipe for `stream`; the write end for the child's dup2, -1 + errno. */
+int output_pipe(struct output_task *t, enum task_stream stream);
+/* After a spawn that worked. */
+void output_started(struct output_task *t);
+/* The leader has exited (or the spawn failed): read what is left, close
+ * everything. */
+void output_finish(struct output_task *t);
+/* Free the slot's events (after output_finish). */
+void output_task_release(struct output_task *t);
+
+#endif
