@@ -22,6 +22,12 @@
 #           /bin/sh -c: sh, then true, as every line ran before simple
 #           lines skipped the shell).  A job of one line gives the start-up
 #           time, and N - 1 tasks over the difference the rate without it.
+#           Task output goes to the worker logs (task.output: worker-log,
+#           the default); the direct lines once more with task.output:
+#           files, as every run had it before.
+#   1 KiB:  N batch tasks that each write 1 KiB
+#           (/usr/bin/head -c 1024 /dev/zero), default output, against
+#           the bare loop running the same command into new per-task files.
 #
 # Prints rates in tasks/s and each ratio to the bare loop next to the 0.9
 # target.  Figures only: nothing here passes or fails on a timing.
@@ -162,18 +168,19 @@ head_round() {
 	submits+=("$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f", (b - a) * 1000 }')")
 }
 
-# batch_round FILE NAME: one batch job over FILE; appends its wall time
-# (seconds) to the array NAME.
+# batch_round FILE NAME [OPTION...]: one batch job over FILE; appends its
+# wall time (seconds) to the array NAME.
 batch_round() {
 	local file=$1 pg t0 t1 done_n want wall
 	local -n walls=$2
+	shift 2
 	want=$(wc -l <"$file")
 	# A state directory per job: deleting the last job's thousands of log
 	# files here would load the file system during the next job.
 	batch_n=$((batch_n + 1))
 	t0=$(now)
-	setsid mpirun --oversubscribe -np 3 "$rank" "${opts[@]}" --name "batch$batch_n" \
-		--run "$file" >"$tmp/batch.out" 2>"$tmp/batch.err" &
+	setsid mpirun --oversubscribe -np 3 "$rank" "${opts[@]}" "$@" \
+		--name "batch$batch_n" --run "$file" >"$tmp/batch.out" 2>"$tmp/batch.err" &
 	pg=$!
 	pgids+=("$pg")
 	wait "$pg" || fail "the batch job failed" "$tmp/batch.err"
@@ -194,6 +201,8 @@ rate() {
 }
 
 bares=() execs=() heads=() nulls=() submits=() jobs_s=() bare_logs=()
+files_w=() files_r=() kib_w=() kib_r=() bare_kib=()
+writer="/usr/bin/head -c 1024 /dev/zero"
 batch_n=0
 direct_w=() shell_w=() one_w=()
 direct_r=() shell_r=() direct_s=() shell_s=()
@@ -204,6 +213,21 @@ done >"$tmp/direct.txt"
 for ((i = 0; i < n; i++)); do
 	echo exec /bin/true
 done >"$tmp/shell.txt"
+for ((i = 0; i < n; i++)); do
+	echo "$writer"
+done >"$tmp/kib.txt"
+
+# bare_kib_round R: the bare loop running the 1 KiB writer into new
+# per-task files.
+bare_kib_round() {
+	local out b
+	mkdir -p "$tmp/bare-kib/$1"
+	out=$(BENCH_SPAWN_COMMAND=$writer "$spawn" "$n" 2 1 "$tmp/bare-kib/$1") ||
+		fail "bench_spawn with the 1 KiB writer failed"
+	b=$(printf '%s\n' "$out" | sed -n 's/.*per-task log files \([0-9.]*\) tasks\/s.*/\1/p')
+	[ -n "$b" ] || fail "cannot read bench_spawn's figure: $out"
+	bare_kib+=("$b")
+}
 
 # Rounds alternate the bare loop and the runs through the system, so a
 # change in the machine's load hits all of them; the best of each is
@@ -223,13 +247,19 @@ for ((r = 1; r <= rounds; r++)); do
 	batch_round "$tmp/one.txt" one_w
 	batch_round "$tmp/direct.txt" direct_w
 	batch_round "$tmp/shell.txt" shell_w
+	batch_round "$tmp/direct.txt" files_w --set task.output=files
+	files_r+=("$(rate "$n" "${files_w[-1]}")")
+	bare_kib_round "$r"
+	batch_round "$tmp/kib.txt" kib_w
+	kib_r+=("$(rate "$n" "${kib_w[-1]}")")
 	direct_r+=("$(rate "$n" "${direct_w[-1]}")")
 	shell_r+=("$(rate "$n" "${shell_w[-1]}")")
 	direct_s+=("$(rate "$n" "${direct_w[-1]}" "${one_w[-1]}")")
 	shell_s+=("$(rate "$n" "${shell_w[-1]}" "${one_w[-1]}")")
 	echo "round $r: bare ${bares[-1]} (with log files ${bare_logs[-1]}), head job ${heads[-1]} (/dev/null ${nulls[-1]})," \
 		"batch direct ${direct_r[-1]}, batch shell ${shell_r[-1]} tasks/s;" \
-		"1-line batch ${one_w[-1]} s"
+		"1-line batch ${one_w[-1]} s; batch with files ${files_r[-1]};" \
+		"1 KiB: bare into files ${bare_kib[-1]}, batch ${kib_r[-1]}"
 done
 stop "$head_pg"
 
@@ -243,7 +273,8 @@ awk -v n="$n" -v rounds="$rounds" -v bare="$(best "${bares[@]}")" \
 	-v sub_ms="$(least "${submits[@]}")" \
 	-v dr="$(best "${direct_r[@]}")" -v sr="$(best "${shell_r[@]}")" \
 	-v ds="$(best "${direct_s[@]}")" -v ss="$(best "${shell_s[@]}")" \
-	-v one="$(least "${one_w[@]}")" 'BEGIN {
+	-v one="$(least "${one_w[@]}")" -v fr="$(best "${files_r[@]}")" \
+	-v bk="$(best "${bare_kib[@]}")" -v kr="$(best "${kib_r[@]}")" 'BEGIN {
 	printf "command tasks, %d x /bin/true, parallelism 2 (2 workers of 1 core), best of %d rounds:\n", n, rounds
 	printf "  bare posix_spawn loop:             %6.0f tasks/s (baseline)\n", bare
 	printf "  worker executor alone:             %6.0f tasks/s, ratio %.3f\n", ex, ex / bare
@@ -258,4 +289,7 @@ awk -v n="$n" -v rounds="$rounds" -v bare="$(best "${bares[@]}")" \
 	printf "  batch, direct, without start-up:   %6.0f tasks/s, ratio %.3f (target 0.9)\n", ds, ds / bare
 	printf "  batch, through sh, without it:     %6.0f tasks/s, ratio %.3f\n", ss, ss / bare
 	printf "  direct lines vs through sh:        %6.2fx (with start-up), %.2fx (without)\n", dr / sr, ds / ss
+	printf "  batch --run, task.output=files:    %6.0f tasks/s, ratio %.3f; worker log %.2fx of it\n", fr, fr / bare, dr / fr
+	printf "  1 KiB each, bare loop into files:  %6.0f tasks/s (baseline for the next)\n", bk
+	printf "  1 KiB each, batch --run:           %6.0f tasks/s, ratio %.3f (target 1)\n", kr, kr / bk
 }'

@@ -6,6 +6,9 @@
  *	bench_spawn [N [PARALLEL [ROUNDS]]]	(default 2000 2 3)
  *	bench_spawn --bare N PARALLEL		(one bare round only)
  *
+ * BENCH_SPAWN_COMMAND, words split at spaces, runs instead of /bin/true
+ * (say "/usr/bin/head -c 1024 /dev/zero" for tasks that write 1 KiB).
+ *
  * Rounds alternate bare and exec so drift in the machine's load hits both;
  * the best round of each is compared.
  */
@@ -26,7 +29,25 @@
 
 extern char **environ;
 
-static char *true_argv[] = { (char *)"/bin/true", NULL };
+static char *default_argv[] = { (char *)"/bin/true", NULL };
+static char **true_argv = default_argv;
+
+/* BENCH_SPAWN_COMMAND's words; /bin/true without it. */
+static void command_from_env(void)
+{
+	const char *cmd = getenv("BENCH_SPAWN_COMMAND");
+	static char *words[64];
+	unsigned n = 0;
+
+	if (!cmd || !*cmd)
+		return;
+	char *copy = strdup(cmd);
+	for (char *w = strtok(copy, " "); w && n < 63; w = strtok(NULL, " "))
+		words[n++] = w;
+	words[n] = NULL;
+	if (n)
+		true_argv = words;
+}
 
 static double now(void)
 {
@@ -140,6 +161,7 @@ static double through_exec(unsigned n, unsigned par)
 
 int main(int argc, char **argv)
 {
+	command_from_env();
 	if (argc == 4 && !strcmp(argv[1], "--bare")) {
 		/* The bare loop alone, one round, for a caller that
 		 * interleaves it with other systems itself. */
