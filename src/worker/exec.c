@@ -66,6 +66,8 @@ extern char **environ;
 
 /* Memory of limited tasks is sampled this often. */
 #define SAMPLE_INTERVAL_US 100000
+/* File actions kept for pipes of recent descriptor numbers. */
+#define FA_PIPES 8
 /* A task tree larger than this is not walked further when sampling. */
 #define WALK_MAX 4096
 
@@ -106,6 +108,12 @@ struct exec {
 
 	posix_spawnattr_t attr;		/* the same for every task */
 	posix_spawn_file_actions_t fa_default;	/* no files, no cwd */
+	struct fa_pipes {		/* streams to pipes of these numbers */
+		int out, err;		/* -1: unused */
+		char *cwd;		/* NULL: the worker's */
+		posix_spawn_file_actions_t fa;
+	} fa_pipes[FA_PIPES];
+	unsigned fa_next;		/* the entry replaced next */
 	int devnull;
 	struct output *output;		/* the worker log */
 
@@ -216,6 +224,8 @@ struct exec *exec_create(struct event_base *base, const char *worker_name,
 	if (build_actions(ex, &ex->fa_default, NULL, NULL, NULL, NULL))
 		goto fail_actions;
 	ex->output = output_create(base, worker_name);
+	for (i = 0; i < FA_PIPES; i++)
+		ex->fa_pipes[i].out = ex->fa_pipes[i].err = -1;
 
 	/* With SIGCHLD ignored the kernel reaps children itself and wait4
 	 * would lose their status. */
@@ -315,6 +325,11 @@ static void exec_free(struct exec *ex)
 	event_free(ex->sample_ev);
 	posix_spawnattr_destroy(&ex->attr);
 	posix_spawn_file_actions_destroy(&ex->fa_default);
+	for (unsigned i = 0; i < FA_PIPES; i++)
+		if (ex->fa_pipes[i].out >= 0 || ex->fa_pipes[i].err >= 0) {
+			posix_spawn_file_actions_destroy(&ex->fa_pipes[i].fa);
+			free(ex->fa_pipes[i].cwd);
+		}
 	close(ex->devnull);
 	output_destroy(ex->output);
 	for (size_t i = 0; i < ex->nbase; i++)
@@ -675,6 +690,48 @@ static void add_timer(struct exec_proc *p, const struct timeval *tv)
 	event_add(p->timer_ev, tv);
 }
 
+/* The file actions of a task whose streams go to pipes `pipes`, in
+ * directory `cwd` (NULL: the worker's).  Pipes get the lowest free
+ * descriptors, so the same few numbers come back task after task, and
+ * tasks of one submission share a directory: their actions are kept
+ * rather than built again, since glibc checks every descriptor an action
+ * names against the descriptor limit (a prlimit64 each, two per dup2).
+ * NULL with an errno value in *rc. */
+static posix_spawn_file_actions_t *pipe_actions(struct exec *ex,
+						const int *pipes,
+						const char *cwd, int *rc)
+{
+	struct fa_pipes *c;
+
+	for (unsigned i = 0; i < FA_PIPES; i++) {
+		c = &ex->fa_pipes[i];
+		if (c->out == pipes[0] && c->err == pipes[1] &&
+		    (c->cwd ? cwd && !strcmp(c->cwd, cwd) : !cwd))
+			return &c->fa;
+	}
+	c = &ex->fa_pipes[ex->fa_next];
+	ex->fa_next = (ex->fa_next + 1) % FA_PIPES;
+	if (c->out >= 0 || c->err >= 0) {
+		posix_spawn_file_actions_destroy(&c->fa);
+		free(c->cwd);
+	}
+	c->out = c->err = -1;
+	c->cwd = NULL;
+	*rc = build_actions(ex, &c->fa, NULL, NULL, pipes, cwd);
+	if (*rc)
+		return NULL;
+	c->out = pipes[0];
+	c->err = pipes[1];
+	c->cwd = cwd ? strdup(cwd) : NULL;
+	if (cwd && !c->cwd) {
+		posix_spawn_file_actions_destroy(&c->fa);
+		c->out = c->err = -1;
+		*rc = ENOMEM;
+		return NULL;
+	}
+	return &c->fa;
+}
+
 static int start_task(struct exec *ex, const struct exec_task *t,
 		      struct err *err)
 {
@@ -716,7 +773,14 @@ static int start_task(struct exec *ex, const struct exec_task *t,
 			logged = 1;
 		}
 	}
-	if (t->stdout_path || t->stderr_path || t->cwd || logged) {
+	if (logged && !t->stdout_path && !t->stderr_path) {
+		fap = pipe_actions(ex, pipes, t->cwd, &rc);
+		if (!fap) {
+			proc_release(ex, p);
+			return errprintf(err, "cannot run '%s': %s", t->argv[0],
+					 strerror(rc));
+		}
+	} else if (t->stdout_path || t->stderr_path || t->cwd || logged) {
 		rc = build_actions(ex, &fa, t->stdout_path, t->stderr_path,
 				   pipes, t->cwd);
 		if (rc) {

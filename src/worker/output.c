@@ -164,12 +164,14 @@ static void on_readable(evutil_socket_t fd, short what, void *arg)
 		close_stream(t, i);
 }
 
-void output_started(struct output_task *t)
+/* The task still runs: read its pipes as they fill from now on. */
+static void on_watch(evutil_socket_t fd, short what, void *arg)
 {
+	struct output_task *t = arg;
+
+	(void)fd;
+	(void)what;
 	for (int i = 0; i < 2; i++) {
-		if (t->child[i] >= 0)
-			close(t->child[i]);
-		t->child[i] = -1;
 		if (t->fd[i] < 0)
 			continue;
 		if (!t->ev[i])
@@ -184,8 +186,30 @@ void output_started(struct output_task *t)
 	}
 }
 
+void output_started(struct output_task *t)
+{
+	struct timeval tv = { 0, OUTPUT_WATCH_MS * 1000 };
+	int pipes = 0;
+
+	for (int i = 0; i < 2; i++) {
+		if (t->child[i] >= 0)
+			close(t->child[i]);
+		t->child[i] = -1;
+		pipes += t->fd[i] >= 0;
+	}
+	if (!pipes)
+		return;
+	/* A timer costs no system call; a watch on a pipe two. */
+	if (!t->watch_ev)
+		t->watch_ev = evtimer_new(t->o->base, on_watch, t);
+	if (!t->watch_ev || evtimer_add(t->watch_ev, &tv) < 0)
+		on_watch(-1, 0, t);
+}
+
 void output_finish(struct output_task *t)
 {
+	if (t->watch_ev)
+		evtimer_del(t->watch_ev);
 	for (int i = 0; i < 2; i++) {
 		if (t->child[i] >= 0)
 			close(t->child[i]);
@@ -198,6 +222,9 @@ void output_finish(struct output_task *t)
 
 void output_task_release(struct output_task *t)
 {
+	if (t->watch_ev)
+		event_free(t->watch_ev);
+	t->watch_ev = NULL;
 	for (int i = 0; i < 2; i++) {
 		if (t->ev[i])
 			event_free(t->ev[i]);

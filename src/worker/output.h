@@ -7,7 +7,11 @@
  *
  * Per stream that goes to the log, exec asks for a pipe (output_pipe),
  * hands the write end to the child and then calls output_started, which
- * closes that end here and watches the read end on the loop.  When the
+ * closes that end here.  The read ends are watched on the loop only once
+ * the task has run OUTPUT_WATCH_MS: most tasks are over by then and
+ * their output (up to a pipe's 64 KiB) is read when they end, with no
+ * epoll_ctl to add and remove a watch; a task that writes more in its
+ * first moments waits that long for its first read.  When the
  * task's leader has exited, output_finish reads what is left (without
  * waiting for writers that escaped the task's process group) and closes
  * the pipes, so the log holds all the task wrote before its DONE is
@@ -35,7 +39,10 @@ struct output_task {
 	int fd[2];			/* read ends, stdout and stderr; -1 */
 	int child[2];			/* write ends until started; -1 */
 	struct event *ev[2];
+	struct event *watch_ev;		/* OUTPUT_WATCH_MS after the start */
 };
+
+#define OUTPUT_WATCH_MS 20
 
 struct output *output_create(struct event_base *base, const char *worker_name);
 void output_destroy(struct output *o);		/* accepts NULL */
