@@ -442,6 +442,13 @@ static const char *file_kind(mode_t mode)
 	return "a special file";
 }
 
+static void free_text(const void *data, size_t len, void *arg)
+{
+	(void)len;
+	(void)arg;
+	free((void *)data);
+}
+
 /* A stream without a path of its own, in the worker logs: what the
  * task's latest run wrote, empty when it wrote nothing. */
 static void worker_log(struct http_call *c, const struct task_info *t,
@@ -470,7 +477,12 @@ static void worker_log(struct http_call *c, const struct task_info *t,
 		struct evbuffer *out = evbuffer_new();
 		evhttp_add_header(evhttp_request_get_output_headers(c->req),
 				  "Content-Type", "text/plain; charset=utf-8");
-		evbuffer_add(out, text.buf, text.len);
+		size_t len;
+		char *data = strbuf_detach(&text, &len);
+		/* Handed over, not copied: a task's output may be large. */
+		if (!len ||
+		    evbuffer_add_reference(out, data, len, free_text, NULL) < 0)
+			free(data);
 		evhttp_send_reply(c->req, 200, NULL, out);
 		evbuffer_free(out);
 	}

@@ -457,6 +457,7 @@ int worklog_read(const char *dir, task_id_t id, unsigned attempt,
 	struct pair_name *pairs = NULL;
 	size_t npairs = 0, apairs = 0;
 	int *log_fds;
+	uint64_t *log_sizes;
 	unsigned want = attempt, below = 0;
 	int got = 0;
 	DIR *d = opendir(dir);
@@ -473,6 +474,7 @@ int worklog_read(const char *dir, task_id_t id, unsigned attempt,
 	if (npairs)
 		qsort(pairs, npairs, sizeof(*pairs), pair_cmp);
 	log_fds = xcalloc(npairs ? npairs : 1, sizeof(*log_fds));
+	log_sizes = xcalloc(npairs ? npairs : 1, sizeof(*log_sizes));
 	for (size_t i = 0; i < npairs; i++) {
 		struct strbuf lp = STRBUF_INIT;
 		strbuf_add(&lp, pairs[i].idx, pairs[i].base_len);
@@ -481,6 +483,9 @@ int worklog_read(const char *dir, task_id_t id, unsigned attempt,
 		 * generations that differ, and the pair is skipped. */
 		log_fds[i] = open(lp.buf, O_RDONLY | O_CLOEXEC);
 		int idx_fd = open(pairs[i].idx, O_RDONLY | O_CLOEXEC);
+		struct stat st;
+		if (log_fds[i] >= 0 && fstat(log_fds[i], &st) == 0)
+			log_sizes[i] = (uint64_t)st.st_size;
 		if (log_fds[i] >= 0 && idx_fd >= 0)
 			scan_pair(&s, i, idx_fd, log_fds[i]);
 		if (idx_fd >= 0)
@@ -503,7 +508,10 @@ int worklog_read(const char *dir, task_id_t id, unsigned attempt,
 	}
 	for (size_t i = 0; i < s.n; i++) {
 		const struct chunk *c = &s.c[i];
-		if (c->attempt != want)
+		/* An entry past its log's end (a log cut short by hand) is
+		 * not read: nothing asks for more than the file holds. */
+		if (c->attempt != want ||
+		    c->offset + c->len > log_sizes[c->pair])
 			continue;
 		strbuf_grow(out, c->len);
 		ssize_t n = pread_all(log_fds[c->pair], out->buf + out->len,
@@ -522,6 +530,7 @@ int worklog_read(const char *dir, task_id_t id, unsigned attempt,
 		free(pairs[i].idx);
 	}
 	free(log_fds);
+	free(log_sizes);
 	free(pairs);
 	free(s.c);
 	return got;

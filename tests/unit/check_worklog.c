@@ -232,6 +232,26 @@ START_TEST(test_rotation_bounded)
 }
 END_TEST
 
+/* An index entry past its log's end is not read. */
+START_TEST(test_log_cut_short)
+{
+	struct worklog *wl = worklog_open(tmp, "w", 0, NULL);
+	char path[256];
+	int n;
+	unsigned found;
+	char *text;
+
+	append(wl, 1, 1, TASK_STDOUT, "kept\n");
+	append(wl, 1, 1, TASK_STDOUT, "cut off\n");
+	worklog_close(wl);
+	snprintf(path, sizeof(path), "%s/worker-w.log", tmp);
+	ck_assert_int_eq(truncate(path, 16 + 5 + 3), 0);
+	text = read_back(1, 1, TASK_STDOUT, &n, &found);
+	ck_assert_str_eq(text, "kept\n");
+	free(text);
+}
+END_TEST
+
 START_TEST(test_not_a_directory)
 {
 	struct strbuf sb = STRBUF_INIT;
@@ -342,6 +362,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, test_restart_appends);
 	tcase_add_test(tc, test_two_live_workers);
 	tcase_add_test(tc, test_rotation_bounded);
+	tcase_add_test(tc, test_log_cut_short);
 	tcase_add_test(tc, test_not_a_directory);
 	tcase_add_test(tc, test_exec_into_log);
 	suite_add_tcase(s, tc);
