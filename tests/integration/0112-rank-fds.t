@@ -87,8 +87,9 @@ t_unlike "$("$CLUSTER" --name fds logs "$id" | grep -v ' [12] -> pipe:')" "socke
 	"a task's shell holds no socket, pipe or event descriptor of the worker"
 
 # A worker the nanny restarts is started the same way.
+# (the scheduler says "joined from" once for each join of the worker)
 kill -9 "$w"
-wait_for 30 bash -c "[ \$(grep -c joined '$T_DIR/fds.err') -ge 2 ]" ||
+wait_for 30 bash -c "[ \$(grep -c 'joined from' '$T_DIR/fds.err') -ge 2 ]" ||
 	t_bail "the restarted worker joins" "$(cat "$T_DIR/fds.err")"
 check_worker "restarted"
 
