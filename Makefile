@@ -405,6 +405,11 @@ bench-peers: $(BUILD)/bench/bench_spawn $(PROGRAMS)
 		echo "bench-peers: cannot install $(DEB_BENCH); what is absent is skipped"
 	@bash $(PEERS_BENCH) $(BUILD)
 
+# Start and finish of a run of one task, batch and local, against
+# `mpirun -np 3 /bin/true` in the same rounds.
+bench-start: $(PROGRAMS)
+	@bash tests/bench/bench_start.sh $(BUILD)
+
 # --- fuzzing -----------------------------------------------------------------
 # libFuzzer harnesses, tests/fuzz/fuzz_<name>.c, each with an oracle beyond
 # "does not crash"; hand-made seeds in tests/fuzz/corpus/fuzz_<name>/.
@@ -556,7 +561,7 @@ uninstall:
 clean:
 	rm -rf build build-*
 
-.PHONY: all unit-tests bench bench-pool bench-peers bench-scaleout deps deps-test deps-bench check demo install uninstall clean \
+.PHONY: all unit-tests bench bench-pool bench-peers bench-scaleout bench-start deps deps-test deps-bench check demo install uninstall clean \
 	fuzz fuzz-build fuzz-bins fuzz-regress FORCE
 .SECONDARY:
 
