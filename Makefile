@@ -207,6 +207,7 @@ $(BUILD)/tests/check_suggest: $(BUILD)/src/cli/suggest.o
 
 # rank: the MPI entry point (only part built with mpicc)
 RANK_SRCS += src/rank/main.c
+RANK_SRCS += src/rank/boot.c
 
 # unit tests: one Check suite per module
 UNIT_TESTS += tests/unit/check_strbuf.c

@@ -12,7 +12,11 @@
  *	--worker-only every rank is a nanny; the scheduler's address comes
  *	              from the state directory, waited for up to
  *	              worker.death-timeout (a worker job may start before
- *	              its head job)
+ *	              its head job); no MPI at all when the launcher's
+ *	              environment says where the rank is (boot.h)
+ *
+ * Every MPI call is made by one thread (boot.c), which finalizes MPI as
+ * soon as the address has gone round.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -26,9 +30,9 @@
 #include <unistd.h>
 
 #include <hwloc.h>
-#include <mpi.h>
 
 #include "config/config.h"
+#include "rank/boot.h"
 #include "server/run.h"
 #include "util/log.h"
 #include "state/state.h"
@@ -40,8 +44,6 @@
 #include "worker/nanny.h"
 #include "util/clock.h"
 #include "util/paths.h"
-
-#define ADDR_LEN 320
 
 struct rank_opts {
 	const char *name;
@@ -69,21 +71,18 @@ struct rank_opts {
 };
 
 
-/* Seconds MPI_Finalize gets; then the rank ends without it.  Once a
- * rank of the job has died, Open MPI 4.1 with orte_enable_recovery can
- * leave the survivors in MPI_Finalize for good, which would hold the
- * batch job until its walltime.  Shorter when the scheduler is known to
- * be gone. */
+/* Seconds a rank's end waits for MPI_Finalize (boot.h), which ran
+ * long before unless a rank died during the bootstrap: then Open MPI
+ * 4.1 with orte_enable_recovery can leave the survivors in it for good,
+ * which would hold the batch job until its walltime.  Shorter when the
+ * scheduler is known to be gone. */
 #define FINALIZE_LIMIT 10
 #define FINALIZE_LIMIT_ANY 30
 static unsigned finalize_limit = FINALIZE_LIMIT_ANY;
-static volatile sig_atomic_t finalize_rc;
 
-static void on_finalize_alarm(int sig)
-{
-	(void)sig;
-	_exit(finalize_rc);
-}
+/* The process that started this rank, watched by the scheduler's loop
+ * and the nanny (boot_launcher); 0: none. */
+static int launcher;
 
 #ifdef __SANITIZE_ADDRESS__
 /* Open MPI keeps memory until exit on purpose; report only leaks of our
@@ -106,7 +105,8 @@ const char *__lsan_default_suppressions(void)
 		"leak:/mca_\n"
 		"leak:/pmix/\n"
 		"leak:/openmpi/\n"
-		/* MPI's progress threads; this program starts none itself */
+		/* MPI's progress threads, and the one all MPI calls
+		 * come from (boot.c), which allocates nothing itself */
 		"leak:start_thread\n";
 }
 #endif
@@ -500,6 +500,7 @@ static int run_nanny(const struct rank_opts *o, const struct config *cfg,
 		.argv = (char *const *)argv,
 		.name = wname.buf,
 		.max_restarts = (unsigned)config_get_num(cfg, "worker.max-restarts"),
+		.launcher = launcher,
 	};
 	rc = nanny_run(&no);
 	strbuf_release(&prog);
@@ -526,6 +527,7 @@ static pid_t local_worker(const struct rank_opts *o, const struct config *cfg,
 		return -1;
 	}
 	if (pid == 0) {
+		launcher = (int)getppid();	/* the scheduler's rank */
 		node_share(o, 0, 1, 0, &sh);
 		log_msg(LOG_INFO, "one rank: rank 0 runs the tasks itself, %u at "
 			"once", o->cores ? o->cores : sh.cores);
@@ -535,53 +537,6 @@ static pid_t local_worker(const struct rank_opts *o, const struct config *cfg,
 }
 
 /* --- the ladder ----------------------------------------------------------- */
-
-/* Where this rank is, as MPI tells it. */
-struct boot {
-	int rank, size;
-	int local_rank, local_size;	/* on this node */
-	int sched_here;			/* world rank 0 is on this node */
-	double t_start;			/* just after MPI_Init */
-};
-
-static void mpi_boot(int *argc, char ***argv, struct boot *b)
-{
-	MPI_Comm local;
-
-	/* MPI carries a few collectives at start here, nothing else.  Left
-	 * to choose, Open MPI 4.1 tries the cm PML first, whose MTLs (psm,
-	 * psm2, ofi) probe for fabric hardware in every rank: about 0.25 s
-	 * of MPI_Init even on a node that has none.  ob1 over shared memory
-	 * and TCP is always there, and TCP between nodes is what the
-	 * workers need anyway.  A pml set in the environment still wins. */
-	setenv("OMPI_MCA_pml", "ob1", 0);
-#ifdef __SANITIZE_ADDRESS__
-	setenv("OMPI_MCA_mca_base_component_disable_dlclose", "1", 0);
-	setenv("PMIX_MCA_pmix_mca_base_component_disable_dlclose", "1", 0);
-#endif
-	MPI_Init(argc, argv);
-	b->t_start = clock_monotonic();
-	MPI_Comm_rank(MPI_COMM_WORLD, &b->rank);
-	MPI_Comm_size(MPI_COMM_WORLD, &b->size);
-	MPI_Comm_split_type(MPI_COMM_WORLD, MPI_COMM_TYPE_SHARED, b->rank,
-			    MPI_INFO_NULL, &local);
-	MPI_Comm_rank(local, &b->local_rank);
-	MPI_Comm_size(local, &b->local_size);
-	/* Ranks are ordered by world rank on each node, so world rank 0 is
-	 * local rank 0 of its node; tell the node whether it is here. */
-	int here = b->rank == 0;
-	b->sched_here = 0;
-	MPI_Allreduce(&here, &b->sched_here, 1, MPI_INT, MPI_MAX, local);
-	MPI_Comm_free(&local);
-}
-
-/* Rank 0 of a head job sends its status and the scheduler's address, or
- * "" when it could not start: then every rank ends. */
-static void bcast_address(int *rc0, char addr[ADDR_LEN])
-{
-	MPI_Bcast(rc0, 1, MPI_INT, 0, MPI_COMM_WORLD);
-	MPI_Bcast(addr, ADDR_LEN, MPI_CHAR, 0, MPI_COMM_WORLD);
-}
 
 /* A batch job's verdict goes to the state directory, where its job
  * script reads it (state.h): Open MPI 4.1 with orte_enable_recovery
@@ -612,7 +567,7 @@ static int scheduler_rank(const struct rank_opts *o, const struct config *cfg,
 	struct strbuf dir = STRBUF_INIT;
 	struct err err = { "" };
 	struct run *run = NULL;
-	char addr[ADDR_LEN];
+	char addr[BOOT_ADDR_LEN];
 	int rc, rc0;
 
 	memset(addr, 0, sizeof(addr));
@@ -637,6 +592,7 @@ static int scheduler_rank(const struct rank_opts *o, const struct config *cfg,
 		.expect_workers = b->size > 1 ? (unsigned)b->size - 1 :
 			o->run_file || o->bench_array ? 1 : 0,
 		.t_start = b->t_start,
+		.launcher = launcher,
 	};
 	run = run_create(&ro);
 	if (!run) {
@@ -651,7 +607,7 @@ bcast:
 	rc0 = rc;
 	if (rc && !addr[0] && record_verdict(o, dir.buf, rc) == 0)
 		rc = rc0 = 0;
-	bcast_address(&rc0, addr);
+	boot_address(&rc0, addr);
 	if (addr[0] && b->size == 1 && (o->run_file || o->bench_array)) {
 		pid_t pid = local_worker(o, cfg, addr);
 		if (pid > 0)
@@ -750,20 +706,57 @@ static int worker_verdict(const struct rank_opts *o, int rank, int status)
 	return rc;
 }
 
+/* Seconds a stopped worker rank of a head job waits for its scheduler
+ * to end, and how often it looks. */
+#define SCHEDULER_END_WAIT 2.0
+#define SCHEDULER_END_POLL 0.01
+
+/* A stopped launcher (mpirun sent SIGTERM) kills every rank that is left
+ * as soon as one rank ends: Open MPI 4.1 sleeps a second between its
+ * SIGTERM and its SIGKILL, and a rank's end cuts that sleep short.  The
+ * worker ranks end first, the moment their workers have left, so they
+ * wait for the scheduler rank to end in order (it removes the address
+ * file it wrote at `addr`, after it stopped its pool), up to
+ * SCHEDULER_END_WAIT: the scheduler's rank keeps the second it had when
+ * MPI_Finalize held every rank at the end. */
+static void await_scheduler_end(const struct rank_opts *o, const char *addr)
+{
+	struct strbuf dir = STRBUF_INIT, mine = STRBUF_INIT;
+	double t0 = clock_monotonic();
+
+	if (state_dir(o->name, 0, &dir, NULL) < 0)
+		goto out;
+	for (;;) {
+		struct state_address a;
+		if (state_address_read(dir.buf, &a, NULL) < 0)
+			break;
+		strbuf_reset(&mine);
+		strbuf_addf(&mine, "%s:%u", a.host, (unsigned)a.port);
+		if (strcmp(mine.buf, addr) || state_address_stale(&a) ||
+		    clock_monotonic() - t0 > SCHEDULER_END_WAIT)
+			break;
+		struct timespec ts = { 0, (long)(SCHEDULER_END_POLL * 1e9) };
+		nanosleep(&ts, NULL);
+	}
+out:
+	strbuf_release(&dir);
+	strbuf_release(&mine);
+}
+
 /* Any other rank: a nanny keeping a worker alive.  Returns the rank's
  * exit status. */
 static int worker_rank(const struct rank_opts *o, const struct config *cfg,
 		       const struct boot *b)
 {
 	int head = !o->worker_only;
-	char addr[ADDR_LEN];
+	char addr[BOOT_ADDR_LEN];
 
 	memset(addr, 0, sizeof(addr));
 	if (head) {
 		/* Worker ranks of a head job wait for rank 0 to create the
 		 * state directory; their workers read the token from it. */
 		int rc0 = 0;
-		bcast_address(&rc0, addr);
+		boot_address(&rc0, addr);
 		if (!addr[0]) {
 			/* Every rank ends with rank 0's status, so the job's
 			 * exit status is the same whichever rank mpirun picks. */
@@ -806,6 +799,8 @@ static int worker_rank(const struct rank_opts *o, const struct config *cfg,
 	 * orte_enable_recovery). */
 	if (nrc == NANNY_GONE && head)
 		finalize_limit = FINALIZE_LIMIT;
+	if (nrc == NANNY_STOPPED && head)
+		await_scheduler_end(o, addr);
 	/* A worker job whose worker never reached a scheduler failed: the
 	 * same status on every rank, as they give up alike. */
 	if (nrc == NANNY_NEVER && !head) {
@@ -816,18 +811,6 @@ static int worker_rank(const struct rank_opts *o, const struct config *cfg,
 	return 0;
 }
 
-static int mpi_finalize(int rc)
-{
-	if (finalize_limit) {
-		finalize_rc = rc;
-		signal(SIGALRM, on_finalize_alarm);
-		alarm(finalize_limit);
-	}
-	MPI_Finalize();
-	alarm(0);
-	return rc;
-}
-
 int main(int argc, char **argv)
 {
 	struct rank_opts o = { 0 };
@@ -836,15 +819,17 @@ int main(int argc, char **argv)
 	char ident[64];
 	int rc;
 
-	mpi_boot(&argc, &argv, &b);
-	snprintf(ident, sizeof(ident), "cluster-rank[%d]", b.rank);
-	log_setup(ident, 0);
 	signal(SIGPIPE, SIG_IGN);
-
+	launcher = boot_launcher();
 	if (parse_args(argc, argv, &o) < 0) {
 		rc = 2;
 		goto finalize;
 	}
+	/* The ranks of a worker job need nothing from each other: where the
+	 * launcher says they are spares them MPI_Init, about 0.1 s. */
+	if (!o.worker_only || boot_from_env(&b) < 0)
+		boot_start(&b);
+	snprintf(ident, sizeof(ident), "cluster-rank[%d]", b.rank);
 	log_setup(ident, o.verbose);
 	cfg = load_config(&o);
 	if (!cfg) {
@@ -858,5 +843,5 @@ int main(int argc, char **argv)
 finalize:
 	config_destroy(cfg);
 	free(o.sets);
-	return mpi_finalize(rc);
+	return boot_end(rc, finalize_limit);
 }

@@ -55,6 +55,7 @@ struct batch {
 	double t_start, t_first_end, t_idle, t_shutdown;
 	unsigned expect_workers;
 	int local_worker;		/* pid, or 0 */
+	int launcher;			/* see run_opts */
 	struct taskplan *plan;		/* lines still to submit, or NULL */
 	const char *state_dir;		/* a stop's timeout comes from there */
 	double drain_max;		/* s to wait for workers to leave */
@@ -142,6 +143,12 @@ static void check_cb(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
+	if (b->launcher && getppid() != b->launcher && !b->stopping) {
+		/* MPI no longer ties this rank to its launcher (boot.h) */
+		log_msg(LOG_WARNING, "the launcher (pid %d) is gone; stopping",
+			b->launcher);
+		batch_stop(b, "scheduler stopping");
+	}
 	if (b->local_worker && waitpid(b->local_worker, NULL, WNOHANG) > 0) {
 		b->local_worker = 0;
 		if (b->run_mode && !b->idle && !sched_idle(s)) {
@@ -586,6 +593,7 @@ static int run_scheduler(const struct run_opts *o, struct event_base *base,
 	b.run_mode = o->run_file || o->bench_array;
 	b.expect_workers = o->expect_workers;
 	b.local_worker = o->local_worker;
+	b.launcher = o->launcher;
 	b.plan = plan;
 	b.t_start = o->t_start;
 	b.progress = b.run_mode && isatty(STDERR_FILENO);

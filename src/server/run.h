@@ -56,6 +56,10 @@ struct run_opts {
 	double progress_interval;	/* s between plain progress lines on
 					   a stderr that is no terminal; 0:
 					   none */
+	int launcher;			/* pid of the process that started
+					   this one (mpirun's): once it is
+					   not the parent any more, the run
+					   stops as on SIGTERM; 0: none */
 };
 
 /* Copies `o`; NULL when out of memory. */

@@ -288,7 +288,7 @@ static int supervise(const struct nanny_opts *o)
 	}
 	for (;;) {
 		if (got_term) {
-			rc = NANNY_DONE;
+			rc = NANNY_STOPPED;
 			break;
 		}
 		pid_t pid = spawn_worker(o);
@@ -309,6 +309,13 @@ static int supervise(const struct nanny_opts *o)
 					o->name, strerror(errno));
 				goto out;
 			}
+			if (o->launcher && getppid() != o->launcher &&
+			    !got_term) {
+				log_msg(LOG_WARNING, "worker '%s': the launcher "
+					"(pid %d) is gone; stopping", o->name,
+					o->launcher);
+				got_term = 1;
+			}
 			if (got_term && !forwarded) {
 				log_msg(LOG_INFO, "passing the stop on to worker '%s'",
 					o->name);
@@ -325,7 +332,7 @@ static int supervise(const struct nanny_opts *o)
 			log_msg(LOG_WARNING, "worker '%s' left %u processes "
 				"running; killed them", o->name, leftovers);
 		if (got_term) {
-			rc = NANNY_DONE;
+			rc = NANNY_STOPPED;
 			break;
 		}
 		char why[128];

@@ -24,12 +24,17 @@
  * SIGTERM when the nanny dies (PR_SET_PDEATHSIG): a nanny killed after its
  * own SIGTERM so makes the worker kill its tasks, and one killed outright
  * makes it finish them and leave.
+ *
+ * With `launcher` set, a nanny whose launcher died (it was adopted by
+ * another process) stops as on SIGTERM within a second: a rank that has
+ * finalized MPI, or never started it, is no longer ended by its MPI
+ * library when mpirun goes.
  */
 #ifndef CLUSTER_NANNY_H
 #define CLUSTER_NANNY_H
 
 enum nanny_end {
-	NANNY_DONE = 0,		/* orderly: worker finished, or SIGTERM */
+	NANNY_DONE = 0,		/* orderly: the worker finished */
 	NANNY_GAVE_UP = 1,	/* too many crashes, or the worker cannot
 				   start at all */
 	NANNY_GONE = 2,		/* orderly too: the worker ended because its
@@ -37,6 +42,8 @@ enum nanny_end {
 				   or the address file was removed) */
 	NANNY_NEVER = 3,	/* the worker never reached a scheduler
 				   within worker.death-timeout */
+	NANNY_STOPPED = 4,	/* orderly: SIGTERM or SIGINT, or the
+				   launcher is gone */
 };
 
 struct nanny_opts {
@@ -44,6 +51,10 @@ struct nanny_opts {
 	char *const *argv;		/* the worker's argv, argv[0] first */
 	const char *name;		/* worker name, for messages */
 	unsigned max_restarts;		/* restarts allowed within a minute */
+	int launcher;			/* pid of the process that started
+					   the nanny's (mpirun's): once it is
+					   not the parent any more, the nanny
+					   stops as on SIGTERM; 0: none */
 };
 
 /* Runs until the end; returns an enum nanny_end value.  Installs its own

@@ -1,0 +1,51 @@
+#ifndef CLUSTER_RANK_BOOT_H
+#define CLUSTER_RANK_BOOT_H
+
+/*
+ * boot: every MPI call of cluster-rank, made by one thread of its own.
+ *
+ * MPI only tells a rank where it is and carries rank 0's answer (its
+ * status and the scheduler's address) to the others; once that is done
+ * the thread finalizes MPI while the rank works, so a rank's end waits
+ * for no MPI_Finalize.  The calling thread must be the only one to call
+ * these, in this order: boot_start, at most one boot_address, boot_end.
+ */
+
+#define BOOT_ADDR_LEN 320
+
+/* Where this rank is, as MPI tells it. */
+struct boot {
+	int rank, size;
+	int local_rank, local_size;	/* on this node */
+	int sched_here;			/* world rank 0 is on this node */
+	double t_start;			/* just after MPI_Init */
+};
+
+/* Starts the thread and waits until MPI_Init and the node's collectives
+ * are done.  Fills `b`; exits the program when no thread can start. */
+void boot_start(struct boot *b);
+
+/* Without MPI: where the launcher says this rank is, in the environment
+ * it gives every rank (Open MPI's mpirun and prterun, MPICH's Hydra).
+ * For ranks that need no broadcast (a worker job's).  0 when it says
+ * all of rank, size, local rank and local size; then boot_address must
+ * not be called, and boot_end only returns. */
+int boot_from_env(struct boot *b);
+
+/* Rank 0 sends *rc0 and `addr` ("" when the scheduler did not start) to
+ * every rank; any other rank gets them into *rc0 and `addr`.  Then the
+ * thread finalizes MPI without waiting for the caller. */
+void boot_address(int *rc0, char addr[BOOT_ADDR_LEN]);
+
+/* The pid of the launcher that started this rank (mpirun, orted, prted,
+ * Hydra's proxy, slurmstepd: the parent, when the environment holds a
+ * launcher's rank variables), or 0 when none did.  MPI no longer ends a
+ * rank when that process dies, so the rank watches for it itself. */
+int boot_launcher(void);
+
+/* Finalizes MPI, unless boot_address did already, and waits up to
+ * `limit` seconds (0: for good) for the thread to end; past that the
+ * program ends at once with status `rc`.  Returns `rc`. */
+int boot_end(int rc, unsigned limit);
+
+#endif
