@@ -261,7 +261,8 @@ static int start_local(const struct cli_globals *g, const struct start_args *o,
 				log.buf, g->name);
 			goto out;
 		}
-		sleep_s(0.1);
+		/* a local daemon answers within tens of ms */
+		sleep_s(0.01);
 	}
 	if (start_pool_started(g->name) < 0) {
 		start_stop_daemon(pid);

@@ -362,7 +362,7 @@ static int cmd_stop(int argc, char **argv, void *values,
 		while (state_address_read(dir.buf, &a, NULL) == 0 &&
 		       !state_address_stale(&a) &&
 		       clock_monotonic() - t0 < timeout)
-			sleep_s(0.2);
+			sleep_s(0.01);	/* one small file read */
 		if (state_address_read(dir.buf, &a, NULL) == 0 &&
 		    !state_address_stale(&a)) {
 			fprintf(stderr, "cluster: the scheduler of '%s' has not "
