@@ -30,7 +30,6 @@
 
 #include <mpi.h>
 
-#include "util/clock.h"
 #include "util/log.h"
 
 enum want { WANT_NONE, WANT_ADDRESS, WANT_FINALIZE };
@@ -40,7 +39,7 @@ static struct {
 	pthread_cond_t cond;		/* any change below */
 	pthread_t thread;
 	struct boot info;
-	int started;			/* boot_start ran */
+	int started;			/* boot_begin ran */
 	int booted, addressed, finalized;
 	enum want want;
 	int rc0;
@@ -81,7 +80,6 @@ static void *boot_thread(void *arg)
 
 	(void)arg;
 	MPI_Init_thread(NULL, NULL, MPI_THREAD_FUNNELED, &provided);
-	B.info.t_start = clock_monotonic();
 	mpi_where(&B.info);
 	set_flag(&B.booted);
 
@@ -101,7 +99,7 @@ static void *boot_thread(void *arg)
 	return NULL;
 }
 
-void boot_start(struct boot *b)
+void boot_begin(void)
 {
 	pthread_condattr_t ca;
 	sigset_t mine, old;
@@ -138,6 +136,10 @@ void boot_start(struct boot *b)
 		exit(1);
 	}
 	B.started = 1;
+}
+
+void boot_wait(struct boot *b)
+{
 	pthread_mutex_lock(&B.lock);
 	while (!B.booted)
 		pthread_cond_wait(&B.cond, &B.lock);
@@ -180,7 +182,6 @@ int boot_from_env(struct boot *b)
 		    env_int(n[3], 1, e.size, &e.local_size) < 0 ||
 		    env_int(n[2], 0, e.local_size - 1, &e.local_rank) < 0)
 			continue;
-		e.t_start = clock_monotonic();
 		*b = e;
 		return 0;
 	}

@@ -8,7 +8,8 @@
  * status and the scheduler's address) to the others; once that is done
  * the thread finalizes MPI while the rank works, so a rank's end waits
  * for no MPI_Finalize.  The calling thread must be the only one to call
- * these, in this order: boot_start, at most one boot_address, boot_end.
+ * these, in this order: boot_begin, boot_wait, at most one boot_address,
+ * boot_end (or boot_from_env alone, then boot_end).
  */
 
 #define BOOT_ADDR_LEN 320
@@ -18,18 +19,20 @@ struct boot {
 	int rank, size;
 	int local_rank, local_size;	/* on this node */
 	int sched_here;			/* world rank 0 is on this node */
-	double t_start;			/* just after MPI_Init */
 };
 
-/* Starts the thread and waits until MPI_Init and the node's collectives
- * are done.  Fills `b`; exits the program when no thread can start. */
-void boot_start(struct boot *b);
+/* Starts the thread, which starts MPI at once; exits the program when
+ * no thread can start.  boot_wait then waits until MPI_Init and the
+ * node's collectives are done, and fills `b`. */
+void boot_begin(void);
+void boot_wait(struct boot *b);
 
 /* Without MPI: where the launcher says this rank is, in the environment
  * it gives every rank (Open MPI's mpirun and prterun, MPICH's Hydra).
- * For ranks that need no broadcast (a worker job's).  0 when it says
- * all of rank, size, local rank and local size; then boot_address must
- * not be called, and boot_end only returns. */
+ * 0 when it says all of rank, size, local rank and local size.  Enough
+ * for ranks that need no broadcast (a worker job's: then boot_address
+ * must not be called, and boot_end only returns), and for rank 0 to
+ * start its scheduler while MPI starts (sched_here is left 0). */
 int boot_from_env(struct boot *b);
 
 /* Rank 0 sends *rc0 and `addr` ("" when the scheduler did not start) to

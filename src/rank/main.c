@@ -560,21 +560,30 @@ static int record_verdict(const struct rank_opts *o, const char *dir,
 	return 0;
 }
 
-/* Rank 0 of a head job: the scheduler.  Returns the rank's exit status. */
-static int scheduler_rank(const struct rank_opts *o, const struct config *cfg,
-			  const struct boot *b)
-{
-	struct strbuf dir = STRBUF_INIT;
-	struct err err = { "" };
-	struct run *run = NULL;
-	char addr[BOOT_ADDR_LEN];
-	int rc, rc0;
+/* The scheduler of rank 0, started (before MPI is, when the launcher
+ * says which rank this is) and not yet announced. */
+struct scheduler {
+	struct strbuf dir;
+	struct run *run;
+	int rc;				/* run_start's, or 1, 2 */
+	int size;			/* the job's ranks it expects */
+	char addr[BOOT_ADDR_LEN];	/* "" when it did not start */
+};
 
-	memset(addr, 0, sizeof(addr));
-	if (state_dir(o->name, 1, &dir, &err) < 0) {
+static void scheduler_start(const struct rank_opts *o,
+			    const struct config *cfg, const struct boot *b,
+			    struct scheduler *s)
+{
+	struct err err = { "" };
+
+	strbuf_init(&s->dir, 0);
+	s->run = NULL;
+	s->size = b->size;
+	memset(s->addr, 0, sizeof(s->addr));
+	if (state_dir(o->name, 1, &s->dir, &err) < 0) {
 		log_msg(LOG_ERR, "%s", err.text);
-		rc = 2;
-		goto bcast;
+		s->rc = 2;
+		return;
 	}
 	struct run_opts ro = {
 		.name = o->name,
@@ -591,21 +600,40 @@ static int scheduler_rank(const struct rank_opts *o, const struct config *cfg,
 		/* one rank starts a worker of its own (local_worker) */
 		.expect_workers = b->size > 1 ? (unsigned)b->size - 1 :
 			o->run_file || o->bench_array ? 1 : 0,
-		.t_start = b->t_start,
+		/* the batch's wall time counts from its submission */
+		.t_start = clock_monotonic(),
 		.launcher = launcher,
 	};
-	run = run_create(&ro);
-	if (!run) {
+	s->run = run_create(&ro);
+	if (!s->run) {
 		log_msg(LOG_ERR, "out of memory");
-		rc = 1;
-		goto bcast;
+		s->rc = 1;
+		return;
 	}
-	rc = run_start(run, cfg, dir.buf);
-	if (rc == 0 && !o->bench_rss)
-		snprintf(addr, sizeof(addr), "%s", run_address(run));
-bcast:
+	s->rc = run_start(s->run, cfg, s->dir.buf);
+	if (s->rc == 0 && !o->bench_rss)
+		snprintf(s->addr, sizeof(s->addr), "%s", run_address(s->run));
+}
+
+static void scheduler_release(struct scheduler *s)
+{
+	run_destroy(s->run);
+	s->run = NULL;
+	strbuf_release(&s->dir);
+}
+
+/* Rank 0 of a head job: the scheduler `s` started, announced, run.
+ * Returns the rank's exit status. */
+static int scheduler_rank(const struct rank_opts *o, const struct config *cfg,
+			  const struct boot *b, struct scheduler *s)
+{
+	struct run *run = s->run;
+	const char *dir = s->dir.buf;
+	char *addr = s->addr;
+	int rc = s->rc, rc0;
+
 	rc0 = rc;
-	if (rc && !addr[0] && record_verdict(o, dir.buf, rc) == 0)
+	if (rc && !addr[0] && record_verdict(o, dir, rc) == 0)
 		rc = rc0 = 0;
 	boot_address(&rc0, addr);
 	if (addr[0] && b->size == 1 && (o->run_file || o->bench_array)) {
@@ -615,11 +643,10 @@ bcast:
 	}
 	if (addr[0]) {
 		rc = run_loop(run);
-		if (record_verdict(o, dir.buf, rc) == 0)
+		if (record_verdict(o, dir, rc) == 0)
 			rc = 0;
 	}
-	run_destroy(run);
-	strbuf_release(&dir);
+	scheduler_release(s);
 	return rc;
 }
 
@@ -815,9 +842,10 @@ int main(int argc, char **argv)
 {
 	struct rank_opts o = { 0 };
 	struct config *cfg = NULL;
-	struct boot b;
+	struct scheduler sched = { .run = NULL };
+	struct boot b, env;
 	char ident[64];
-	int rc;
+	int rc, have_env, mpi, started = 0;
 
 	signal(SIGPIPE, SIG_IGN);
 	launcher = boot_launcher();
@@ -825,21 +853,46 @@ int main(int argc, char **argv)
 		rc = 2;
 		goto finalize;
 	}
+	have_env = boot_from_env(&env) == 0;
 	/* The ranks of a worker job need nothing from each other: where the
 	 * launcher says they are spares them MPI_Init, about 0.1 s. */
-	if (!o.worker_only || boot_from_env(&b) < 0)
-		boot_start(&b);
-	snprintf(ident, sizeof(ident), "cluster-rank[%d]", b.rank);
+	mpi = !o.worker_only || !have_env;
+	if (mpi)
+		boot_begin();
+	if (!have_env)
+		boot_wait(&b);
+	else if (!mpi)
+		b = env;
+	snprintf(ident, sizeof(ident), "cluster-rank[%d]",
+		 have_env ? env.rank : b.rank);
 	log_setup(ident, o.verbose);
 	cfg = load_config(&o);
 	if (!cfg) {
 		rc = 2;
+		if (mpi && have_env)
+			boot_wait(&b);
 		goto finalize;
 	}
-	if (!o.worker_only && b.rank == 0)
-		rc = scheduler_rank(&o, cfg, &b);
-	else
+	/* Rank 0 starts its scheduler while MPI starts. */
+	if (!o.worker_only && have_env && env.rank == 0) {
+		scheduler_start(&o, cfg, &env, &sched);
+		started = 1;
+	}
+	if (mpi && have_env)
+		boot_wait(&b);
+	if (started && (b.rank != 0 || b.size != sched.size)) {
+		log_msg(LOG_WARNING, "the launcher's environment said rank 0 of "
+			"%d, MPI says rank %d of %d", sched.size, b.rank, b.size);
+		scheduler_release(&sched);
+		started = 0;
+	}
+	if (!o.worker_only && b.rank == 0) {
+		if (!started)
+			scheduler_start(&o, cfg, &b, &sched);
+		rc = scheduler_rank(&o, cfg, &b, &sched);
+	} else {
 		rc = worker_rank(&o, cfg, &b);
+	}
 finalize:
 	config_destroy(cfg);
 	free(o.sets);
