@@ -326,6 +326,19 @@ static void node_memory(int local_size, struct share *sh)
 	sh->memory = m.usable / (uint64_t)(local_size > 0 ? local_size : 1);
 }
 
+/* A rank needs its node's cores and PUs, nothing else: caches, groups,
+ * packages and I/O devices are not read (each cache is a few files per
+ * CPU under /sys, on nodes of hundreds of CPUs). */
+static int topology_cores_only(hwloc_topology_t topo)
+{
+	if (hwloc_topology_set_all_types_filter(topo,
+						HWLOC_TYPE_FILTER_KEEP_NONE) < 0 ||
+	    hwloc_topology_set_type_filter(topo, HWLOC_OBJ_CORE,
+					   HWLOC_TYPE_FILTER_KEEP_ALL) < 0)
+		return -1;
+	return 0;
+}
+
 /* This rank's share of its node: the node's cores (or PUs, when there are
  * fewer cores than workers) split among the node's worker ranks, and the
  * node's memory split among its ranks.  Binds unless --no-bind. */
@@ -343,7 +356,8 @@ static void node_share(const struct rank_opts *o, int local_rank,
 		nworkers = 1, index = 0;
 	sh->index = (unsigned)index;
 	sh->nworkers = (unsigned)nworkers;
-	if (hwloc_topology_init(&topo) < 0 || hwloc_topology_load(topo) < 0) {
+	if (hwloc_topology_init(&topo) < 0 || topology_cores_only(topo) < 0 ||
+	    hwloc_topology_load(topo) < 0) {
 		log_msg(LOG_WARNING, "cannot read the node's topology; "
 			"not binding");
 		sh->cores = ncpu > nworkers ? (unsigned)(ncpu / nworkers) : 1;
