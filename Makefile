@@ -52,6 +52,7 @@ CORE_SRCS += src/util/units.c
 CORE_SRCS += src/util/clock.c
 CORE_SRCS += src/util/vec.c
 CORE_SRCS += src/util/procfs.c
+CORE_SRCS += src/util/fdio.c
 CORE_SRCS += src/util/sysmem.c
 CORE_SRCS += src/util/log.c
 CORE_SRCS += src/util/xalloc.c
@@ -150,6 +151,7 @@ LIB_SRCS += src/util/clock.c
 LIB_SRCS += src/util/xalloc.c
 LIB_SRCS += src/util/idset.c
 LIB_SRCS += src/util/vec.c
+LIB_SRCS += src/util/fdio.c
 
 # worker: task executor, worker process, nanny
 CORE_SRCS += src/worker/exec.c

@@ -16,22 +16,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "util/fdio.h"
 
 static int flush_buf(int fd, struct strbuf *sb)
 {
-	const char *p = sb->buf;
-	size_t len = sb->len;
-
-	while (len) {
-		ssize_t n = write(fd, p, len);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		p += n;
-		len -= (size_t)n;
-	}
+	if (fd_write_all(fd, sb->buf, sb->len) < 0)
+		return -1;
 	strbuf_reset(sb);
 	return 0;
 }

@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "util/fdio.h"
 #include "util/xalloc.h"
 
 struct journal {
@@ -23,22 +24,6 @@ struct journal {
 	uint64_t written;		/* bytes in the file */
 	int unsynced;			/* written since the last fsync */
 };
-
-static int write_all(int fd, const char *p, size_t len)
-{
-	while (len) {
-		ssize_t n = write(fd, p, len);
-
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
 
 struct journal *journal_open(const char *path, struct err *err)
 {
@@ -103,7 +88,7 @@ size_t journal_pending(const struct journal *j)
 int journal_write(struct journal *j, int sync, struct err *err)
 {
 	if (j->buf.len) {
-		if (write_all(j->fd, j->buf.buf, j->buf.len) < 0) {
+		if (fd_write_all(j->fd, j->buf.buf, j->buf.len) < 0) {
 			int e = errno;
 			/* a short write left part of a line: the next write
 			 * would join it, so cut it off again */

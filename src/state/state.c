@@ -25,6 +25,8 @@
 #include <openssl/crypto.h>
 #include <openssl/rand.h>
 
+#include "util/fdio.h"
+
 #define NAME_MAX_LEN	64
 #define TOKEN_HEX	64
 
@@ -245,24 +247,6 @@ static int fsync_dir_of(const char *path)
 	return rc;
 }
 
-static int write_all(int fd, const void *data, size_t len)
-{
-	const char *p = data;
-
-	while (len) {
-		ssize_t n = write(fd, p, len);
-
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
 /* Write `data` into a fresh temp file beside `path`; its name goes to tmp. */
 static int write_temp(const char *path, const void *data, size_t len,
 		      int mode, struct strbuf *tmp, struct err *err)
@@ -274,7 +258,7 @@ static int write_temp(const char *path, const void *data, size_t len,
 	if (fd < 0)
 		return errprintf(err, "cannot create a temporary file for '%s': %s",
 				 path, strerror(errno));
-	if (fchmod(fd, (mode_t)mode) < 0 || write_all(fd, data, len) < 0 ||
+	if (fchmod(fd, (mode_t)mode) < 0 || fd_write_all(fd, data, len) < 0 ||
 	    fsync(fd) < 0) {
 		e = errno;
 		close(fd);

@@ -30,6 +30,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "util/fdio.h"
 #include "util/vec.h"
 #include "util/xalloc.h"
 
@@ -72,22 +73,6 @@ static uint32_t fnv1a(const unsigned char *p, size_t n)
 	for (size_t i = 0; i < n; i++)
 		h = (h ^ p[i]) * 16777619u;
 	return h;
-}
-
-static int write_all(int fd, const void *data, size_t len)
-{
-	const char *p = data;
-
-	while (len) {
-		ssize_t n = write(fd, p, len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return -1;
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
 }
 
 static ssize_t pread_all(int fd, void *buf, size_t len, off_t off)
@@ -158,11 +143,11 @@ static int begin_pair(struct worklog *wl, struct err *err)
 	wl->gen = new_gen();
 	put_le(h + 8, wl->gen, 8);
 	memcpy(h, IDX_MAGIC, 8);
-	if (ftruncate(wl->idx_fd, 0) < 0 || write_all(wl->idx_fd, h, sizeof(h)))
+	if (ftruncate(wl->idx_fd, 0) < 0 || fd_write_all(wl->idx_fd, h, sizeof(h)))
 		return errprintf(err, "cannot write worker log index '%s': %s",
 				 pair_path(wl, "idx"), strerror(errno));
 	memcpy(h, LOG_MAGIC, 8);
-	if (ftruncate(wl->log_fd, 0) < 0 || write_all(wl->log_fd, h, sizeof(h)))
+	if (ftruncate(wl->log_fd, 0) < 0 || fd_write_all(wl->log_fd, h, sizeof(h)))
 		return errprintf(err, "cannot write worker log '%s': %s",
 				 pair_path(wl, "log"), strerror(errno));
 	wl->log_size = HEADER_SIZE;
@@ -332,7 +317,7 @@ int worklog_append(struct worklog *wl, task_id_t id, unsigned attempt,
 		if (rotate(wl, err) < 0)
 			return -1;
 	}
-	if (write_all(wl->log_fd, data, len) < 0) {
+	if (fd_write_all(wl->log_fd, data, len) < 0) {
 		int saved = errno;
 		struct stat st;
 		/* Part of it may be in: the next chunk goes after it. */
@@ -348,7 +333,7 @@ int worklog_append(struct worklog *wl, task_id_t id, unsigned attempt,
 	put_le(e + 24, len, 4);
 	put_le(e + 28, fnv1a(e, 28), 4);
 	wl->log_size += len;
-	if (write_all(wl->idx_fd, e, sizeof(e)) < 0)
+	if (fd_write_all(wl->idx_fd, e, sizeof(e)) < 0)
 		return errprintf(err, "cannot write worker log index '%s': %s",
 				 pair_path(wl, "idx"), strerror(errno));
 	return 0;
