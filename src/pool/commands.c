@@ -45,9 +45,9 @@ enum pool_failure pool_classify_submit(const char *msg, int timed_out)
 
 /* --- commands ----------------------------------------------------------- */
 
-static struct backend_run *start_cmd(struct pool_manager *m,
-				     struct backend_argv *argv,
-				     backend_run_fn done, struct err *err)
+struct backend_run *manager_start_command(struct pool_manager *m,
+					  struct backend_argv *argv,
+					  backend_run_fn done, struct err *err)
 {
 	struct backend_run_opts opts = {
 		.env = m->cfg.backend->command_env,
@@ -105,10 +105,8 @@ void manager_seen_from(const struct job_status *st, struct pool_seen *s)
 
 static void observe_list(struct pool_manager *m, struct job_status_list *l)
 {
-	struct pool_seen *seen = calloc(l->n + 1, sizeof(*seen));
+	struct pool_seen *seen = xcalloc(l->n + 1, sizeof(*seen));
 
-	if (!seen)
-		abort();
 	for (size_t i = 0; i < l->n; i++)
 		manager_seen_from(&l->v[i], &seen[i]);
 	pool_observe(m->pool, seen, l->n, manager_job_name, m, manager_now());
@@ -250,12 +248,10 @@ static void refs_of(struct pool_manager *m, const uint64_t *seqs, size_t n,
 int manager_batch_status(struct pool_manager *m)
 {
 	size_t n = pool_njobs(m->pool), k = 0;
-	struct job_ref *refs = calloc(n + 1, sizeof(*refs));
+	struct job_ref *refs = xcalloc(n + 1, sizeof(*refs));
 	struct backend_argv argv = BACKEND_ARGV_INIT;
 	struct err err = { "" };
 
-	if (!refs)
-		abort();
 	for (size_t i = 0; i < n; i++) {
 		struct pool_job *j = pool_job_at(m->pool, i);
 		if (!j->id[0] || j->state == JOB_STATE_ENDED)
@@ -270,7 +266,7 @@ int manager_batch_status(struct pool_manager *m)
 	}
 	m->cfg.backend->status_argv(refs, k, &argv);
 	free(refs);
-	m->run = start_cmd(m, &argv, status_done, &err);
+	m->run = manager_start_command(m, &argv, status_done, &err);
 	backend_argv_release(&argv);
 	if (!m->run) {
 		snprintf(m->poll_error, sizeof(m->poll_error), "%s", err.text);
@@ -303,7 +299,7 @@ int manager_batch_submit(struct pool_manager *m, uint64_t first, unsigned n)
 	m->submit_seq = first;
 	m->submit_n = n;
 	m->submit_array = n > 1;
-	m->run = start_cmd(m, &argv, submit_done, &err);
+	m->run = manager_start_command(m, &argv, submit_done, &err);
 	backend_argv_release(&argv);
 	if (!m->run) {
 		pool_submit_failed(m->pool, first, n, POOL_FAIL_TRANSIENT, 0,
@@ -319,13 +315,11 @@ int manager_batch_submit(struct pool_manager *m, uint64_t first, unsigned n)
 
 int manager_batch_cancel(struct pool_manager *m)
 {
-	struct job_ref *refs = calloc(m->ncancel_q + 1, sizeof(*refs));
+	struct job_ref *refs = xcalloc(m->ncancel_q + 1, sizeof(*refs));
 	struct backend_argv argv = BACKEND_ARGV_INIT;
 	struct err err = { "" };
 	size_t n;
 
-	if (!refs)
-		abort();
 	refs_of(m, m->cancel_q, m->ncancel_q, refs, &n);
 	m->ncancel_q = 0;
 	if (!n) {
@@ -334,7 +328,7 @@ int manager_batch_cancel(struct pool_manager *m)
 	}
 	m->cfg.backend->cancel_argv(refs, n, &argv);
 	free(refs);
-	m->run = start_cmd(m, &argv, cancel_done, &err);
+	m->run = manager_start_command(m, &argv, cancel_done, &err);
 	backend_argv_release(&argv);
 	if (!m->run) {
 		log_msg(LOG_WARNING, "pool: cancel: %s", err.text);
@@ -347,13 +341,11 @@ int manager_batch_cancel(struct pool_manager *m)
 int manager_batch_history(struct pool_manager *m, const uint64_t *due,
 			 size_t ndue)
 {
-	struct job_ref *refs = calloc(ndue + 1, sizeof(*refs));
+	struct job_ref *refs = xcalloc(ndue + 1, sizeof(*refs));
 	struct backend_argv argv = BACKEND_ARGV_INIT;
 	struct err err = { "" };
 	size_t n;
 
-	if (!refs)
-		abort();
 	refs_of(m, due, ndue, refs, &n);
 	free(m->asked);
 	m->asked = xmalloc((ndue + 1) * sizeof(*m->asked));
@@ -367,7 +359,7 @@ int manager_batch_history(struct pool_manager *m, const uint64_t *due,
 	}
 	m->cfg.backend->history_argv(refs, n, &argv);
 	free(refs);
-	m->run = start_cmd(m, &argv, history_done, &err);
+	m->run = manager_start_command(m, &argv, history_done, &err);
 	backend_argv_release(&argv);
 	if (!m->run) {
 		pool_history(m->pool, m->asked, m->nasked, NULL, 0, manager_now());

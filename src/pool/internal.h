@@ -90,6 +90,12 @@ void manager_members_rejoin(struct pool_manager *m);
 /* commands.c: each starts one command and returns 0, or -1 when none
  * runs (what failed is recorded in the pool). */
 void manager_seen_from(const struct job_status *st, struct pool_seen *s);
+/* Start a batch command (the backend's own directory before argv[0]
+ * when the manager has one), counted against the rate limit; `done`
+ * gets `m`.  NULL + err when it cannot start. */
+struct backend_run *manager_start_command(struct pool_manager *m,
+					  struct backend_argv *argv,
+					  backend_run_fn done, struct err *err);
 int manager_batch_status(struct pool_manager *m);
 int manager_batch_submit(struct pool_manager *m, uint64_t first, unsigned n);
 int manager_batch_cancel(struct pool_manager *m);

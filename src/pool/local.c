@@ -8,6 +8,7 @@
 #include <stdlib.h>
 
 #include "pool/internal.h"
+#include "util/xalloc.h"
 #include "util/strbuf.h"
 #include "util/vec.h"
 
@@ -76,13 +77,11 @@ static int killed_at_walltime(struct pool_manager *m, uint64_t seq)
 void manager_local_poll(struct pool_manager *m)
 {
 	size_t n = pool_njobs(m->pool), k = 0;
-	struct job_status *st = calloc(n + 1, sizeof(*st));
-	struct pool_seen *seen = calloc(n + 1, sizeof(*seen));
+	struct job_status *st = xcalloc(n + 1, sizeof(*st));
+	struct pool_seen *seen = xcalloc(n + 1, sizeof(*seen));
 	double now = manager_now();
 	double walltime = m->cfg.params.walltime;
 
-	if (!st || !seen)
-		abort();
 	for (size_t i = 0; i < n; i++) {
 		struct pool_job *j = pool_job_at(m->pool, i);
 		pid_t pid;

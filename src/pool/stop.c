@@ -79,12 +79,10 @@ static int stop_local_gone(struct pool_manager *m, double now)
 static void stop_final(struct pool_manager *m)
 {
 	size_t n = pool_njobs(m->pool), k = 0;
-	struct job_ref *refs = calloc(n + 1, sizeof(*refs));
+	struct job_ref *refs = xcalloc(n + 1, sizeof(*refs));
 	struct backend_argv argv = BACKEND_ARGV_INIT;
 	struct err err = { "" };
 
-	if (!refs)
-		abort();
 	m->stop_final = 1;
 	event_del(m->timer);
 	free(m->stop_pids);
@@ -121,19 +119,7 @@ static void stop_final(struct pool_manager *m)
 	}
 	m->cfg.backend->cancel_argv(refs, k, &argv);
 	free(refs);
-	if (m->bin_dir && argv.n) {
-		char *full;
-		if (asprintf(&full, "%s/%s", m->bin_dir, argv.v[0]) < 0)
-			abort();
-		free(argv.v[0]);
-		argv.v[0] = full;
-	}
-	struct backend_run_opts opts = {
-		.env = m->cfg.backend->command_env,
-		.timeout_ms = (unsigned)(m->cfg.command_timeout * 1000),
-	};
-	m->stop_run = backend_run_start(m->base, argv.v, &opts,
-					stop_cancel_done, m, &err);
+	m->stop_run = manager_start_command(m, &argv, stop_cancel_done, &err);
 	backend_argv_release(&argv);
 	if (!m->stop_run) {
 		log_msg(LOG_WARNING, "pool: the last cancel: %s", err.text);
