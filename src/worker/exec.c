@@ -102,6 +102,9 @@ struct exec {
 	char id_env[64];
 	char index_env[64];
 	struct strbuf gpu_env;		/* "CUDA_VISIBLE_DEVICES=..." */
+	struct strbuf rocr_env;		/* "ROCR_VISIBLE_DEVICES=...", for a
+					   worker that has the variable */
+	int rocr;
 	struct strbuf dir;		/* scratch for parent directories */
 	struct strbuf made;		/* the last parent directory made or
 					 * found, "" when none */
@@ -177,6 +180,10 @@ struct exec *exec_create(struct event_base *base, const char *worker_name,
 	strbuf_init(&ex->dir, 0);
 	strbuf_init(&ex->made, 0);
 	strbuf_init(&ex->gpu_env, 0);
+	strbuf_init(&ex->rocr_env, 0);
+	/* AMD's runtime reads its own variable: name the task's GPUs there
+	 * too where the worker was given one */
+	ex->rocr = getenv("ROCR_VISIBLE_DEVICES") != NULL;
 	ex->page_size = sysconf(_SC_PAGESIZE);
 
 	/* The worker's environment as it is now, without the variables exec
@@ -267,6 +274,7 @@ fail:
 	strbuf_release(&ex->dir);
 	strbuf_release(&ex->made);
 	strbuf_release(&ex->gpu_env);
+	strbuf_release(&ex->rocr_env);
 	if (ex->base_env)
 		for (i = 0; i < ex->nbase; i++)
 			free(ex->base_env[i]);
@@ -341,6 +349,7 @@ static void exec_free(struct exec *ex)
 	strbuf_release(&ex->dir);
 	strbuf_release(&ex->made);
 	strbuf_release(&ex->gpu_env);
+	strbuf_release(&ex->rocr_env);
 	free(ex);
 }
 
@@ -442,7 +451,7 @@ static int build_env(struct exec *ex, const struct exec_task *t,
 {
 	char *const *adds = t->env;
 	size_t nadd = 0, n = 0, i;
-	char *own[4];
+	char *own[5];
 	size_t nown = 0;
 	int gpus = t->visible_gpus != NULL;
 
@@ -467,6 +476,12 @@ static int build_env(struct exec *ex, const struct exec_task *t,
 		strbuf_addf(&ex->gpu_env, "CUDA_VISIBLE_DEVICES=%s",
 			    t->visible_gpus);
 		own[nown++] = ex->gpu_env.buf;
+		if (ex->rocr) {
+			strbuf_reset(&ex->rocr_env);
+			strbuf_addf(&ex->rocr_env, "ROCR_VISIBLE_DEVICES=%s",
+				    t->visible_gpus);
+			own[nown++] = ex->rocr_env.buf;
+		}
 	}
 
 	if (envp_reserve(ex, ex->nbase + nown + nadd + 1) < 0)
@@ -476,11 +491,14 @@ static int build_env(struct exec *ex, const struct exec_task *t,
 		memcpy(ex->envp, ex->base_env, ex->nbase * sizeof(char *));
 		n = ex->nbase;
 	} else {
-		/* the worker's own CUDA_VISIBLE_DEVICES names all its GPUs */
+		/* the worker's own CUDA_VISIBLE_DEVICES (and
+		 * ROCR_VISIBLE_DEVICES) names all its GPUs */
 		for (i = 0; i < ex->nbase; i++)
 			if (!overridden(ex->base_env[i], adds, 0, nadd) &&
-			    (!gpus || strncmp(ex->base_env[i],
-					      "CUDA_VISIBLE_DEVICES=", 21)))
+			    (!gpus || (strncmp(ex->base_env[i],
+					       "CUDA_VISIBLE_DEVICES=", 21) &&
+				       strncmp(ex->base_env[i],
+					       "ROCR_VISIBLE_DEVICES=", 21))))
 				ex->envp[n++] = ex->base_env[i];
 	}
 	for (i = 0; i < nown; i++)

@@ -2,8 +2,9 @@
  * gpus: a worker's GPUs (gpus.h).  CUDA_VISIBLE_DEVICES first, because
  * that is how PBS (Casper), Slurm's gres and site prologues hand a job
  * its devices, and its names are what a task's CUDA_VISIBLE_DEVICES must
- * use; `nvidia-smi -L` only where nothing set it, since it lists the
- * whole node's GPUs, the job's or not.
+ * use; then ROCR_VISIBLE_DEVICES (AMD) and SLURM_JOB_GPUS (Slurm's
+ * indices of the job's GPUs); `nvidia-smi -L` only where nothing set
+ * them, since it lists the whole node's GPUs, the job's or not.
  */
 #include "worker/gpus.h"
 
@@ -20,15 +21,28 @@ static void add(struct gpus *g, const char *id, size_t len)
 		g->id[g->n++] = xstrndup(id, len);
 }
 
-/* 0 when the variable names devices (maybe none), -1 when it is unset. */
+/* The variables that hand a job its devices, in the order they are
+ * believed: CUDA's own (PBS on Casper, Slurm's gres, site prologues),
+ * AMD's, then Slurm's list of the job's GPU indices. */
+static const char *const gpu_vars[] = {
+	"CUDA_VISIBLE_DEVICES", "ROCR_VISIBLE_DEVICES", "SLURM_JOB_GPUS",
+};
+
+/* The index in gpu_vars of the variable that names the devices (maybe
+ * none), or -1 when none of them is set. */
 static int from_env(struct gpus *g)
 {
-	const char *v = getenv("CUDA_VISIBLE_DEVICES");
+	const char *v = NULL;
+	int which;
 
+	for (which = 0; which < (int)(sizeof(gpu_vars) / sizeof(gpu_vars[0]));
+	     which++)
+		if ((v = getenv(gpu_vars[which])))
+			break;
 	if (!v)
 		return -1;
 	if (!strcmp(v, "-1") || !strcmp(v, "NoDevFiles"))
-		return 0;
+		return which;
 	while (*v) {
 		size_t len = strcspn(v, ",");
 		while (len && v[0] == ' ')
@@ -39,7 +53,7 @@ static int from_env(struct gpus *g)
 		if (*v == ',')
 			v++;
 	}
-	return 0;
+	return which;
 }
 
 /* "GPU 0: NVIDIA A100-SXM4-40GB (UUID: GPU-...)": the index. */
@@ -83,13 +97,13 @@ int gpus_detect(struct gpus *g, const char *want, const char *label,
 		gpus_slice(g, 0, (unsigned)count);
 		return 0;
 	}
-	if (env == 0 || g->n) {
+	if (env >= 0 || g->n) {
 		unsigned seen = g->n;
 		gpus_release(g);
 		return errprintf(err, "%s = %llu, but %s names %u GPU%s; "
 				 "ask for at most %u or auto", label,
 				 (unsigned long long)count,
-				 env == 0 ? "CUDA_VISIBLE_DEVICES" : "nvidia-smi -L",
+				 env >= 0 ? gpu_vars[env] : "nvidia-smi -L",
 				 seen, seen == 1 ? "" : "s", seen);
 	}
 	for (unsigned i = 0; i < count; i++) {

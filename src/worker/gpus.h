@@ -23,7 +23,8 @@ struct gpus {
 };
 
 /* What a worker offers, by `want`: "auto" (or NULL) every visible GPU, a
- * count N the first N of them.  Visible: CUDA_VISIBLE_DEVICES when it is
+ * count N the first N of them.  Visible: the first of
+ * CUDA_VISIBLE_DEVICES, ROCR_VISIBLE_DEVICES and SLURM_JOB_GPUS that is
  * set (a comma list; empty, "-1" or "NoDevFiles" name none), else the
  * "GPU N:" lines of `nvidia-smi -L` when that runs, else none.  A count
  * with nothing visible names devices 0..N-1 (a node whose batch system

@@ -334,7 +334,23 @@ START_TEST(test_gpu_env)
 	run_one(&plain, 10);
 	text = slurp(plain.stdout_path);
 	ck_assert(has_line(text, "CUDA_VISIBLE_DEVICES=3,5"));
+	ck_assert_int_eq(count_prefix(text, "ROCR_VISIBLE_DEVICES="), 0);
 	free(text);
+
+	/* a worker given AMD's variable names the task's GPUs there too */
+	struct exec_task amd = { .id = 54, .argv = a, .visible_gpus = "5",
+				 .stdout_path = path_in("gpu-amd.out") };
+	setenv("ROCR_VISIBLE_DEVICES", "3,5", 1);
+	exec_destroy(ex);
+	ex = exec_create(base, "w1", record, NULL);
+	ck_assert_ptr_nonnull(ex);
+	run_one(&amd, 10);
+	text = slurp(amd.stdout_path);
+	ck_assert(has_line(text, "ROCR_VISIBLE_DEVICES=5"));
+	ck_assert_int_eq(count_prefix(text, "ROCR_VISIBLE_DEVICES="), 1);
+	ck_assert(has_line(text, "CUDA_VISIBLE_DEVICES=5"));
+	free(text);
+	unsetenv("ROCR_VISIBLE_DEVICES");
 	unsetenv("CUDA_VISIBLE_DEVICES");
 }
 END_TEST

@@ -32,6 +32,8 @@ static void setup(void)
 	snprintf(fake_dir, sizeof(fake_dir), "/tmp/check_gpus.XXXXXX");
 	ck_assert_ptr_nonnull(mkdtemp(fake_dir));
 	unsetenv("CUDA_VISIBLE_DEVICES");
+	unsetenv("ROCR_VISIBLE_DEVICES");
+	unsetenv("SLURM_JOB_GPUS");
 	setenv("PATH", fake_dir, 1);	/* no nvidia-smi at all */
 }
 
@@ -102,6 +104,32 @@ START_TEST(from_cuda_visible_devices)
 	setenv("CUDA_VISIBLE_DEVICES", "NoDevFiles", 1);
 	ck_assert_int_eq(gpus_detect(&g, "auto", "worker.gpus", &err), 0);
 	ck_assert_uint_eq(g.n, 0);
+}
+END_TEST
+
+/* AMD's variable, then Slurm's list of the job's GPUs; CUDA's first. */
+START_TEST(from_rocr_or_slurm)
+{
+	struct gpus g;
+	struct err err = { "" };
+
+	setenv("SLURM_JOB_GPUS", "2,3", 1);
+	ck_assert_int_eq(gpus_detect(&g, "auto", "worker.gpus", &err), 0);
+	ck_assert_str_eq(list_of(&g, ~0ULL), "2,3");
+	gpus_release(&g);
+	ck_assert_int_eq(gpus_detect(&g, "3", "worker.gpus", &err), -1);
+	ck_assert_str_eq(err.text, "worker.gpus = 3, but SLURM_JOB_GPUS "
+			 "names 2 GPUs; ask for at most 2 or auto");
+
+	setenv("ROCR_VISIBLE_DEVICES", "1", 1);
+	ck_assert_int_eq(gpus_detect(&g, "auto", "worker.gpus", &err), 0);
+	ck_assert_str_eq(list_of(&g, ~0ULL), "1");
+	gpus_release(&g);
+
+	setenv("CUDA_VISIBLE_DEVICES", "0,4", 1);
+	ck_assert_int_eq(gpus_detect(&g, "auto", "worker.gpus", &err), 0);
+	ck_assert_str_eq(list_of(&g, ~0ULL), "0,4");
+	gpus_release(&g);
 }
 END_TEST
 
@@ -201,6 +229,7 @@ int main(void)
 
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, from_cuda_visible_devices);
+	tcase_add_test(tc, from_rocr_or_slurm);
 	tcase_add_test(tc, from_nvidia_smi_or_a_count);
 	tcase_add_test(tc, a_rank_share_of_the_node);
 	tcase_add_test(tc, tasks_take_free_devices);
