@@ -25,7 +25,7 @@ static uint64_t ceil_div(uint64_t a, uint64_t b)
 }
 
 unsigned adapt_wanted(const struct adapt_demand *d, unsigned worker_cores,
-		      uint64_t worker_memory)
+		      uint64_t worker_memory, unsigned worker_gpus)
 {
 	uint64_t n = ceil_div(d->cores, worker_cores ? worker_cores : 1);
 
@@ -33,6 +33,11 @@ unsigned adapt_wanted(const struct adapt_demand *d, unsigned worker_cores,
 		uint64_t m = ceil_div(d->memory, worker_memory);
 		if (m > n)
 			n = m;
+	}
+	if (worker_gpus && d->gpus) {
+		uint64_t g = ceil_div(d->gpus, worker_gpus);
+		if (g > n)
+			n = g;
 	}
 	return n > UINT32_MAX ? UINT32_MAX : (unsigned)n;
 }

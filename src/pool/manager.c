@@ -146,13 +146,15 @@ static void read_demand(struct pool_manager *m, double now)
 	memset(&m->demand, 0, sizeof(m->demand));
 	if (h->demand)
 		h->demand(h->arg, cores, m->cfg.worker_memory, task_time_max(m),
-			  &m->demand);
+			  m->cfg.worker_gpus, &m->demand);
 	if (!m->adapt_on)
 		return;
 	d.cores = m->demand.cores;
 	d.memory = m->demand.memory;
+	d.gpus = m->demand.gpus;
 	pool_set_target(m->pool, adapt_step(&m->adapt,
-		adapt_wanted(&d, cores, m->cfg.worker_memory), now));
+		adapt_wanted(&d, cores, m->cfg.worker_memory,
+			     m->cfg.worker_gpus), now));
 }
 
 static void drain_workers(struct pool_manager *m, struct pool_job *j,
@@ -509,6 +511,11 @@ static json_t *unrunnable(const struct pool_manager *m)
 		if (x->cores > cores) {
 			strbuf_addf(&needs, "%u cores", x->cores);
 			strbuf_addf(&limit, "%u core%s", cores, cores == 1 ? "" : "s");
+		} else if (x->gpus > m->cfg.worker_gpus) {
+			strbuf_addf(&needs, "%u GPU%s", x->gpus,
+				    x->gpus == 1 ? "" : "s");
+			strbuf_addf(&limit, "%u GPU%s", m->cfg.worker_gpus,
+				    m->cfg.worker_gpus == 1 ? "" : "s");
 		} else if (memory && x->memory > memory) {
 			size_format(&needs, x->memory);
 			strbuf_addstr(&needs, " memory");

@@ -18,7 +18,7 @@
  *  - adapt: before each reconcile the demand of runnable tasks is read
  *    (the hooks, sched_demand) and turned into a target (adapt_wanted,
  *    adapt_step) with workers of the profile's size; tasks no such worker
- *    could run (more cores or memory than it has, a time limit past its
+ *    could run (more cores, memory or GPUs than it has, a time limit past its
  *    job's walltime less the drain margin) are left out and shown in
  *    status instead, so no job is ever submitted for them;
  *  - worker joins and losses update jobs at once: the scheduler process
@@ -76,7 +76,8 @@ struct pool_manager_hooks {
 	/* What runnable tasks need, as sched_demand says with these bounds;
 	 * NULL: nothing (adapt keeps to its minimum). */
 	void (*demand)(void *arg, unsigned max_cores, uint64_t max_memory,
-		       uint64_t max_time, struct sched_demand *out);
+		       uint64_t max_time, unsigned max_gpus,
+		       struct sched_demand *out);
 };
 
 struct pool_manager_config {
@@ -92,6 +93,8 @@ struct pool_manager_config {
 	unsigned head_workers;		/* its workers */
 	unsigned worker_cores;		/* each worker's, for adapt; 0: 1 */
 	uint64_t worker_memory;		/* bytes; 0: memory not counted */
+	unsigned worker_gpus;		/* each worker's; 0: none, so no job
+					   is submitted for a GPU task */
 	unsigned min_workers;		/* pool.min-workers: the target is never
 					   below (a kept one is raised) */
 	unsigned max_workers;		/* pool.max-workers; 0: no bound */

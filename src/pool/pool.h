@@ -255,6 +255,7 @@ struct adapt {
 struct adapt_demand {
 	uint64_t cores;			/* of runnable tasks: queued + running */
 	uint64_t memory;		/* bytes, same tasks */
+	uint64_t gpus;			/* same tasks */
 };
 
 void adapt_init(struct adapt *a, unsigned min, unsigned max,
@@ -262,7 +263,7 @@ void adapt_init(struct adapt *a, unsigned min, unsigned max,
 /* Workers the demand needs: enough cores and enough memory, with workers
  * of `worker_cores` and `worker_memory` (0: memory not counted). */
 unsigned adapt_wanted(const struct adapt_demand *d, unsigned worker_cores,
-		      uint64_t worker_memory);
+		      uint64_t worker_memory, unsigned worker_gpus);
 /* One reading; returns the target. */
 unsigned adapt_step(struct adapt *a, unsigned wanted, double now);
 

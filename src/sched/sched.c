@@ -2459,7 +2459,8 @@ worker_id_t sched_worker_next(struct sched *s, worker_id_t after)
 /* One pass over the groups: each keeps its tasks per state, and all of a
  * group's tasks share cores, memory and time limit. */
 void sched_demand(struct sched *s, unsigned max_cores, uint64_t max_memory,
-		  uint64_t max_time, struct sched_demand *out)
+		  uint64_t max_time, unsigned max_gpus,
+		  struct sched_demand *out)
 {
 	memset(out, 0, sizeof(*out));
 	for (size_t k = 0; k < s->ngroups; k++) {
@@ -2473,10 +2474,12 @@ void sched_demand(struct sched *s, unsigned max_cores, uint64_t max_memory,
 			continue;
 		if ((!max_cores || sp->cores <= max_cores) &&
 		    (!max_memory || sp->memory <= max_memory) &&
-		    (!max_time || sp->time_limit <= max_time)) {
+		    (!max_time || sp->time_limit <= max_time) &&
+		    sp->gpus <= max_gpus) {
 			out->tasks += n;
 			out->cores += n * sp->cores;
 			out->memory += n * sp->memory;
+			out->gpus += n * sp->gpus;
 			continue;
 		}
 		out->over += queued;
@@ -2484,6 +2487,7 @@ void sched_demand(struct sched *s, unsigned max_cores, uint64_t max_memory,
 			continue;
 		o = &out->sample[out->nsample++];
 		o->cores = sp->cores;
+		o->gpus = sp->gpus;
 		o->memory = sp->memory;
 		o->time_limit = sp->time_limit;
 		for (uint64_t i = 0; i < g->n; i++)

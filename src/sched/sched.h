@@ -210,23 +210,26 @@ int sched_idle(struct sched *s);
 /* What runnable tasks (queued or running) need, for a pool that sizes
  * itself to them.  Tasks past a bound (more than `max_cores` cores, more
  * than `max_memory` bytes, a time limit over `max_time` seconds; each 0:
- * none) are left out: `over` counts those still queued, and the first
+ * none; more than `max_gpus` GPUs, 0 meaning a worker has none) are
+ * left out: `over` counts those still queued, and the first
  * SCHED_DEMAND_SAMPLES submissions holding some are named by their first
  * queued task.  Read-only, one pass over the submissions, not the tasks. */
 #define SCHED_DEMAND_SAMPLES 4
 struct sched_demand {
 	uint64_t tasks;			/* runnable within the bounds */
 	uint64_t cores, memory;		/* what they need in all */
+	uint64_t gpus;
 	uint64_t over;			/* queued past a bound */
 	struct sched_demand_over {
 		task_id_t id;
-		unsigned cores;
+		unsigned cores, gpus;
 		uint64_t memory, time_limit;
 	} sample[SCHED_DEMAND_SAMPLES];
 	size_t nsample;
 };
 void sched_demand(struct sched *s, unsigned max_cores, uint64_t max_memory,
-		  uint64_t max_time, struct sched_demand *out);
+		  uint64_t max_time, unsigned max_gpus,
+		  struct sched_demand *out);
 
 /* The worker's batch job ends at `end` (Unix seconds; 0: not known).
  * From then on no task with a time limit starts on it unless the limit

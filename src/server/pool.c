@@ -39,9 +39,11 @@ static void hook_shutdown(void *arg, worker_id_t w, const char *reason)
 }
 
 static void hook_demand(void *arg, unsigned max_cores, uint64_t max_memory,
-			uint64_t max_time, struct sched_demand *out)
+			uint64_t max_time, unsigned max_gpus,
+			struct sched_demand *out)
 {
-	sched_demand(server_sched(arg), max_cores, max_memory, max_time, out);
+	sched_demand(server_sched(arg), max_cores, max_memory, max_time,
+		     max_gpus, out);
 }
 
 static void give_hooks(struct server *srv, struct pool_manager_hooks *out)
@@ -197,6 +199,8 @@ int server_pool_start(struct server *srv, struct event_base *base,
 	mc.head_workers = o->head_workers;
 	mc.worker_cores = js.threads;
 	mc.worker_memory = js.worker_memory;
+	/* a share of job.gpus that does not divide is at least this much */
+	mc.worker_gpus = js.processes ? js.gpus / js.processes : js.gpus;
 	give_hooks(srv, &hooks);
 	m = pool_manager_create(base, &hooks, &mc, err);
 	if (!m)

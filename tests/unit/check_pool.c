@@ -624,9 +624,13 @@ START_TEST(adapt_hysteresis)
 	struct adapt_demand d = { .cores = 10, .memory = 0 };
 
 	adapt_init(&a, 1, 8, 60);
-	ck_assert_uint_eq(adapt_wanted(&d, 2, 0), 5);
+	ck_assert_uint_eq(adapt_wanted(&d, 2, 0, 0), 5);
 	d.memory = 7ull << 30;
-	ck_assert_uint_eq(adapt_wanted(&d, 4, 1ull << 30), 7);
+	ck_assert_uint_eq(adapt_wanted(&d, 4, 1ull << 30, 0), 7);
+	d.gpus = 18;			/* 9 workers of 2 GPUs */
+	ck_assert_uint_eq(adapt_wanted(&d, 4, 1ull << 30, 2), 9);
+	ck_assert_uint_eq(adapt_wanted(&d, 4, 1ull << 30, 4), 7);
+	d.gpus = 0;
 	ck_assert_uint_eq(adapt_step(&a, 0, 0), 1);	/* the lower bound */
 	ck_assert_uint_eq(adapt_step(&a, 20, 1), 8);	/* grows at once, clamped */
 	/* A lull shorter than the idle timeout: no shrink; a second burst

@@ -296,7 +296,7 @@ START_TEST(demand_sums_runnable_tasks)
 			big = first;
 	}
 
-	sched_demand(s, 4, 4 * GiB, 3600, &d);
+	sched_demand(s, 4, 4 * GiB, 3600, 0, &d);
 	ck_assert_uint_eq(d.tasks, 6);
 	ck_assert_uint_eq(d.cores, 7);
 	ck_assert_uint_eq(d.memory, GiB);
@@ -308,25 +308,38 @@ START_TEST(demand_sums_runnable_tasks)
 	ck_assert_uint_eq(d.sample[2].time_limit, 7200);
 
 	/* no bounds: everything counts */
-	sched_demand(s, 0, 0, 0, &d);
+	sched_demand(s, 0, 0, 0, 0, &d);
 	ck_assert_uint_eq(d.tasks, 11);
 	ck_assert_uint_eq(d.over, 0);
 
 	/* running tasks count, ended ones do not */
 	worker_id_t w = sched_worker_add(s, "w", 4, 0);
 	sched_dispatch(s);
-	sched_demand(s, 4, 4 * GiB, 3600, &d);
+	sched_demand(s, 4, 4 * GiB, 3600, 0, &d);
 	ck_assert_uint_eq(d.tasks, 6);
 	ck_assert_uint_eq(d.cores, 7);
 	struct task_result ok = { .exit_code = 0 };
 	sched_task_finished(s, 1, w, &ok);
 	ck_assert_int_eq(sched_cancel(s, big, &err), 0);
-	sched_demand(s, 4, 4 * GiB, 3600, &d);
+	sched_demand(s, 4, 4 * GiB, 3600, 0, &d);
 	ck_assert_uint_eq(d.tasks, 5);
 	ck_assert_uint_eq(d.cores, 5);
 	ck_assert_uint_eq(d.memory, 0);
 	ck_assert_uint_eq(d.over, 4);
 	ck_assert_uint_ne(d.sample[0].id, big);
+
+	/* a task of 2 GPUs: past workers of none, counted on workers of 2 */
+	struct task_spec gpu = { .argv = argv, .cores = 1, .gpus = 2 };
+	ck_assert_int_eq(sched_submit(s, &gpu, &first, &count, &err), 0);
+	sched_demand(s, 4, 4 * GiB, 3600, 0, &d);
+	ck_assert_uint_eq(d.over, 5);
+	ck_assert_uint_eq(d.gpus, 0);
+	sched_demand(s, 4, 4 * GiB, 3600, 2, &d);
+	ck_assert_uint_eq(d.over, 4);
+	ck_assert_uint_eq(d.tasks, 6);
+	ck_assert_uint_eq(d.gpus, 2);
+	sched_demand(s, 4, 4 * GiB, 3600, 1, &d);
+	ck_assert_uint_eq(d.over, 5);
 	sched_destroy(s);
 }
 END_TEST
