@@ -143,6 +143,16 @@ t_run timeout 120 "$CLUSTER" --name P wait
 t_is "$T_RC" 0 "the burst's tasks all done"
 wait_for 60 is 'd["target"], len(live)' "(0, 0)"
 t_is "$(py 'd["target"], len(live)')" "(0, 0)" "after the burst and the idle timeout: back to 0"
+# a task of a GPU, which no worker of this profile has: no job for it
+t_run c submit --gpus 1 -- true
+gpu_task=$(grep -o '[0-9][0-9]*' <<<"$T_OUT" | tail -1)
+unrunnable() {
+	c status | grep -q "^unrunnable .*task $gpu_task needs 1 GPU, a worker has 0 GPUs"
+}
+wait_for 30 unrunnable
+t_check "status names the GPU task no worker could run" unrunnable
+t_is "$(py 'd["target"], len(live)')" "(0, 0)" "and the pool submits no job for it"
+c cancel "$gpu_task" >/dev/null
 t_run c adapt --off
 t_is "$T_RC" 0 "adapt --off"
 t_run c resume
