@@ -121,11 +121,9 @@ static const struct unit duration_units[] = {
  * alone (bytes) and the "iB" of KiB match in either case. */
 static int unit_case_matches(const char *name, const char *p, size_t len)
 {
-	char last = name[len - 1];
-
-	if (len != 2 || (last != 'B' && last != 'b'))
+	if (len != 2 || (name[1] != 'B' && name[1] != 'b'))
 		return 1;
-	return (last == 'B') == (p[len - 1] == 'B');
+	return (name[1] == 'B') == (p[1] == 'B');
 }
 
 /* The unit named by [p, end of trailing spaces), or NULL. */
