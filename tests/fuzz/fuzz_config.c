@@ -613,15 +613,18 @@ static int in_list(char *const *list, const char *line, size_t len)
 	return 0;
 }
 
-/* The lines that carry a batch's verdict (launch.c writes them around
- * the launch line): fixed text, but for the cluster name, which must be
- * one single-quoted word that expands nothing. */
-static int verdict_line(const struct expect *e, const char *line, size_t len)
+/* The lines that carry a batch's verdict, or a worker job's ranks'
+ * verdicts (launch.c writes them around the launch line): fixed text, but
+ * for the cluster name in the verdict's path, which must be one
+ * single-quoted word that expands nothing.  `start` is where the line
+ * begins; a name holding a newline continues it, so *next moves past
+ * the whole line. */
+static int verdict_line(const struct expect *e, const char *start,
+			const char *line, size_t len, const char **next)
 {
 	static const char prefix[] =
 		"cluster_verdict=\"${CLUSTER_HOME:-$HOME/.cluster}\"/";
-	static const char suffix[] = "/verdict.\"$CLUSTER_JOB_ID\"";
-	static const char *const fixed[] = {
+	static const char *const batch[] = {
 		"rm -f \"$cluster_verdict\"",
 		"cluster_status=$?",
 		"if [ -s \"$cluster_verdict\" ]; then read -r cluster_status "
@@ -629,27 +632,42 @@ static int verdict_line(const struct expect *e, const char *line, size_t len)
 		"trap 'exit \"$cluster_status\"' EXIT",
 		NULL,
 	};
-	size_t pl = sizeof(prefix) - 1, sl = sizeof(suffix) - 1;
+	static const char *const worker[] = {
+		"if [ \"${CLUSTER_JOB_INDEX:--1}\" != -1 ]; then "
+		"cluster_verdict=\"${cluster_verdict}_$CLUSTER_JOB_INDEX\"; fi",
+		"rm -f \"$cluster_verdict\".rank*",
+		"cluster_status=$?",
+		"for cluster_f in \"$cluster_verdict\".rank*; do",
+		"\tif [ \"$cluster_status\" = 0 ] && [ -s \"$cluster_f\" ]; then "
+		"read -r cluster_status <\"$cluster_f\"; fi",
+		"\trm -f \"$cluster_f\"",
+		"done",
+		"trap 'exit \"$cluster_status\"' EXIT",
+		NULL,
+	};
+	const char *const *fixed = e->opts->role == JOB_BATCH ? batch :
+		e->opts->role == JOB_WORKER ? worker : NULL;
+	size_t pl = sizeof(prefix) - 1;
 
-	if (e->opts->role != JOB_BATCH)
+	if (!fixed)
 		return 0;
 	for (const char *const *f = fixed; *f; f++)
 		if (strlen(*f) == len && !memcmp(*f, line, len))
 			return 1;
-	if (len <= pl + sl || memcmp(line, prefix, pl) ||
-	    memcmp(line + len - sl, suffix, sl) || line[pl] != '\'')
+	if (len <= pl || memcmp(line, prefix, pl) || line[pl] != '\'')
 		return 0;
-	struct strbuf name = STRBUF_INIT;
+	/* the rest is one word: the quoted name, then the file's name */
+	struct strbuf want = STRBUF_INIT;
 	struct words ws;
-	strbuf_add(&name, line + pl, len - pl - sl);
-	const char *at = name.buf;
+	const char *at = start + pl;
 	const char *why = split_shell(&at, &ws);
-	if (why || ws.n != 1 || ws.expands[0] || *at ||
-	    strcmp(ws.w[0], e->opts->cluster_name))
+	strbuf_addf(&want, "%s/verdict.$CLUSTER_JOB_ID", e->opts->cluster_name);
+	if (why || ws.n != 1 || strcmp(ws.w[0], want.buf))
 		fail("the verdict line does not carry the cluster name as one "
 		     "quoted word", why ? why : line, e->script);
 	words_release(&ws);
-	strbuf_release(&name);
+	strbuf_release(&want);
+	*next = at;
 	return 1;
 }
 
@@ -685,7 +703,7 @@ static void check_script(const struct expect *e, const char *tmpl_path)
 		}
 		if (in_list(pro, line.buf, len) || in_list(epi, line.buf, len))
 			continue;	/* the profile's own shell lines */
-		if (verdict_line(e, line.buf, len))
+		if (verdict_line(e, start, line.buf, len, &p))
 			continue;
 		/* A line of the template, as written there. */
 		for (t = tmpl.buf; *t;) {
