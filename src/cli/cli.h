@@ -82,6 +82,9 @@ int cli_usage_error(const struct cmd_entry *e, const char *fmt, ...)
 /* Load the configuration the global options ask for; prints the error
  * ("cluster: ...") and returns NULL on failure. */
 struct config *cli_load_config(const struct cli_globals *g);
+/* The same, saying nothing: NULL + err when it cannot be read. */
+struct config *cli_load_config_err(const struct cli_globals *g,
+				   struct err *err);
 
 /* Why cfg has its profile, as config_profile_reason says, except that a
  * profile from the environment says "$CLUSTER_PROFILE", not "--profile". */

@@ -66,15 +66,9 @@ const struct cmd_entry cmd_top_entry = {
  * stderr when it cannot be read: the link then is the direct one. */
 static struct config *quiet_config(const struct cli_globals *g)
 {
-	struct config_source src = {
-		.config_file = g->config_file,
-		.profile = g->profile,
-		.sets = g->sets.items,
-		.datadir = g->profiles_dir,
-	};
 	struct err err = { "" };
 
-	return config_load(&src, &err);
+	return cli_load_config_err(g, &err);
 }
 
 static const char *env_of(const char *name)

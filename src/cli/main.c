@@ -209,7 +209,8 @@ static int cmd_help(int argc, char **argv, void *opts, struct cli_globals *g)
 	return 0;
 }
 
-struct config *cli_load_config(const struct cli_globals *g)
+struct config *cli_load_config_err(const struct cli_globals *g,
+				   struct err *err)
 {
 	struct config_source src = {
 		.config_file = g->config_file,
@@ -217,8 +218,14 @@ struct config *cli_load_config(const struct cli_globals *g)
 		.sets = g->sets.items,
 		.datadir = g->profiles_dir,
 	};
+
+	return config_load(&src, err);
+}
+
+struct config *cli_load_config(const struct cli_globals *g)
+{
 	struct err err = { "" };
-	struct config *cfg = config_load(&src, &err);
+	struct config *cfg = cli_load_config_err(g, &err);
 
 	if (!cfg)
 		fprintf(stderr, "cluster: %s\n", err.text);
