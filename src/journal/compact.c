@@ -119,27 +119,6 @@ out:
 	return rc;
 }
 
-static int sync_dir(const char *path)
-{
-	struct strbuf dir = STRBUF_INIT;
-	const char *slash = strrchr(path, '/');
-	int fd, rc;
-
-	if (slash)
-		strbuf_add(&dir, path, slash == path ? 1 : (size_t)(slash - path));
-	else
-		strbuf_addch(&dir, '.');
-	fd = open(dir.buf, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	strbuf_release(&dir);
-	if (fd < 0)
-		return -1;
-	rc = fsync(fd);
-	if (rc < 0 && (errno == EINVAL || errno == EROFS))
-		rc = 0;		/* some filesystems cannot sync a directory */
-	close(fd);
-	return rc;
-}
-
 int journal_compact(const char *path, struct sched *s,
 		    const struct journal_found *pool, uint64_t *size,
 		    struct err *err)
@@ -169,7 +148,7 @@ int journal_compact(const char *path, struct sched *s,
 		unlink(tmp.buf);
 		goto out;
 	}
-	if (sync_dir(path) < 0) {
+	if (fd_sync_dir_of(path) < 0) {
 		errprintf(err, "cannot sync the directory of '%s': %s", path,
 			  strerror(errno));
 		goto out;

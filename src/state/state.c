@@ -221,32 +221,6 @@ out:
 
 /* --- atomic writes ------------------------------------------------------- */
 
-static int fsync_dir_of(const char *path)
-{
-	const char *slash = strrchr(path, '/');
-	char *dir;
-	int fd, rc;
-
-	if (!slash)
-		dir = strdup(".");
-	else if (slash == path)
-		dir = strdup("/");
-	else
-		dir = strndup(path, (size_t)(slash - path));
-	if (!dir)
-		return -1;
-	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	free(dir);
-	if (fd < 0)
-		return -1;
-	rc = fsync(fd);
-	/* Some filesystems cannot sync a directory; the rename stands. */
-	if (rc < 0 && (errno == EINVAL || errno == EROFS))
-		rc = 0;
-	close(fd);
-	return rc;
-}
-
 /* Write `data` into a fresh temp file beside `path`; its name goes to tmp. */
 static int write_temp(const char *path, const void *data, size_t len,
 		      int mode, struct strbuf *tmp, struct err *err)
@@ -293,7 +267,7 @@ int state_write_atomic(const char *path, const void *data, size_t len,
 			  strerror(e));
 		goto out;
 	}
-	if (fsync_dir_of(path) < 0) {
+	if (fd_sync_dir_of(path) < 0) {
 		errprintf(err, "cannot sync the directory of '%s': %s", path,
 			  strerror(errno));
 		goto out;
@@ -414,7 +388,7 @@ static int create_token(const char *path, char token[65], struct err *err)
 		goto out;
 	}
 	unlink(tmp.buf);
-	if (fsync_dir_of(path) < 0) {
+	if (fd_sync_dir_of(path) < 0) {
 		errprintf(err, "cannot sync the directory of '%s': %s", path,
 			  strerror(errno));
 		goto out;
