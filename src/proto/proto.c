@@ -86,7 +86,8 @@ static size_t payload_size(const struct proto_msg *m)
 	case PROTO_KILL:
 		return 8;
 	case PROTO_DONE:
-		return 8 + 4 + 4 + 4 + 8 + 8 + str_size(m->u.done.reason);
+		return 8 + 4 + 4 + 4 + 8 + 8 + str_size(m->u.done.reason) +
+		       8 + 8;
 	case PROTO_HEARTBEAT:
 		return 8 + 4;
 	case PROTO_SHUTDOWN:
@@ -215,6 +216,8 @@ void proto_encode(struct strbuf *out, const struct proto_msg *m)
 		p = put_u64(p, m->u.done.runtime_us);
 		p = put_u64(p, m->u.done.peak_memory);
 		p = put_str(p, m->u.done.reason);
+		p = put_u64(p, m->u.done.spawn_us);
+		p = put_u64(p, m->u.done.output_us);
 		break;
 	case PROTO_HEARTBEAT:
 		p = put_u64(p, m->u.heartbeat.time_ms);
@@ -597,7 +600,9 @@ static int decode_done(struct reader *r, struct proto_done *d)
 	    get_i32(r, "signal", &d->signal) < 0 ||
 	    get_u64(r, "runtime_us", &d->runtime_us) < 0 ||
 	    get_u64(r, "peak_memory", &d->peak_memory) < 0 ||
-	    get_str(r, "reason", &d->reason) < 0)
+	    get_str(r, "reason", &d->reason) < 0 ||
+	    get_u64(r, "spawn_us", &d->spawn_us) < 0 ||
+	    get_u64(r, "output_us", &d->output_us) < 0)
 		return -1;
 	return 0;
 }

@@ -40,6 +40,9 @@
  * heard of every task AUTH announced.
  * Version 3 also added the worker log's directory to RUN, so output
  * goes to one log per worker instead of a file per task.
+ *
+ * Version 4 added to DONE the run's spawn and output times, so the time
+ * per action can tell the worker's own overhead from the command's run.
  */
 #ifndef CLUSTER_PROTO_H
 #define CLUSTER_PROTO_H
@@ -51,7 +54,7 @@
 #include "util/strbuf.h"
 
 #define PROTO_MAGIC		0x434c5354u
-#define PROTO_VERSION		3
+#define PROTO_VERSION		4
 #define PROTO_HEADER_SIZE	12
 #define PROTO_MAX_FRAME		(1u << 20)	/* default maximum payload */
 #define PROTO_MAX_AUTH		4096		/* maximum payload before the
@@ -139,9 +142,14 @@ struct proto_done {
 	uint32_t attempt;		/* as its RUN said (version 3) */
 	int32_t exit_code;
 	int32_t signal;
-	uint64_t runtime_us;
+	uint64_t runtime_us;		/* the command's own run: spawned to
+					   exited */
 	uint64_t peak_memory;
 	char *reason;			/* "" = none */
+	/* since version 4 */
+	uint64_t spawn_us;		/* RUN taken to the child running */
+	uint64_t output_us;		/* exited to its output in place and
+					   its pipes closed */
 };
 
 struct proto_heartbeat {

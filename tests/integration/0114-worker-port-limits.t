@@ -41,7 +41,7 @@ import os, socket, struct, sys, time
 mode, port = sys.argv[1], int(sys.argv[2])
 
 def header(length, type_=2):
-    return struct.pack(">IBBHI", 0x434c5354, 3, type_, 0, length)
+    return struct.pack(">IBBHI", 0x434c5354, 4, type_, 0, length)
 
 def connect():
     s = socket.create_connection(("127.0.0.1", port))

@@ -85,6 +85,8 @@ static void make_msg(int type, int variant, struct proto_msg *m)
 		m->u.done.runtime_us = UINT64_MAX;
 		m->u.done.peak_memory = variant ? 0 : 123456789012ull;
 		m->u.done.reason = variant ? LIT("") : LIT("time limit");
+		m->u.done.spawn_us = variant ? 0 : 1234;
+		m->u.done.output_us = variant ? UINT64_MAX : 56;
 		break;
 	case PROTO_HEARTBEAT:
 		m->u.heartbeat.time_ms = variant ? 0 : UINT64_MAX;
@@ -170,6 +172,8 @@ static void msg_eq(const struct proto_msg *a, const struct proto_msg *b)
 		ck_assert_uint_eq(a->u.done.runtime_us, b->u.done.runtime_us);
 		ck_assert_uint_eq(a->u.done.peak_memory, b->u.done.peak_memory);
 		ck_assert_str_eq(a->u.done.reason, b->u.done.reason);
+		ck_assert_uint_eq(a->u.done.spawn_us, b->u.done.spawn_us);
+		ck_assert_uint_eq(a->u.done.output_us, b->u.done.output_us);
 		break;
 	case PROTO_HEARTBEAT:
 		ck_assert_uint_eq(a->u.heartbeat.time_ms, b->u.heartbeat.time_ms);
@@ -271,6 +275,54 @@ START_TEST(test_header_layout)
 	ck_assert_uint_eq(sb.len, 2 + sizeof(want));
 	ck_assert_mem_eq(sb.buf + 2, want, sizeof(want));
 	ck_assert_int_eq(sb.buf[sb.len], '\0');
+	strbuf_release(&sb);
+}
+END_TEST
+
+/* DONE's fields in their wire order, the times of version 4 last. */
+START_TEST(test_done_layout)
+{
+	struct strbuf sb = STRBUF_INIT;
+	struct proto_msg m, out;
+	struct err err;
+	static const uint8_t want[] = {
+		'C', 'L', 'S', 'T', PROTO_VERSION, PROTO_DONE, 0, 0,
+		0, 0, 0, 59,
+		0, 0, 0, 0, 0, 0, 0, 9,		/* task_id */
+		0, 0, 0, 2,			/* attempt */
+		0, 0, 0, 1,			/* exit_code */
+		0, 0, 0, 0,			/* signal */
+		0, 0, 0, 0, 0, 0x0f, 0x42, 0x40,	/* runtime_us 1 s */
+		0, 0, 0, 0, 0, 0, 0x10, 0,	/* peak_memory */
+		0, 0, 0, 3, 'a', 'b', 'c',	/* reason */
+		0, 0, 0, 0, 0, 0, 0x03, 0xe8,	/* spawn_us 1 ms */
+		0, 0, 0, 0, 0, 0, 0, 0x2a,	/* output_us */
+	};
+
+	memset(&m, 0, sizeof(m));
+	m.type = PROTO_DONE;
+	m.u.done.task_id = 9;
+	m.u.done.attempt = 2;
+	m.u.done.exit_code = 1;
+	m.u.done.runtime_us = 1000000;
+	m.u.done.peak_memory = 4096;
+	m.u.done.reason = LIT("abc");
+	m.u.done.spawn_us = 1000;
+	m.u.done.output_us = 42;
+	proto_encode(&sb, &m);
+	ck_assert_uint_eq(sb.len, sizeof(want));
+	ck_assert_mem_eq(sb.buf, want, sizeof(want));
+	ck_assert_int_eq(proto_decode((uint8_t *)sb.buf, sb.len, &out, &err), 0);
+	ck_assert_uint_eq(out.u.done.spawn_us, 1000);
+	ck_assert_uint_eq(out.u.done.output_us, 42);
+	proto_msg_release(&out);
+
+	/* A DONE that stops after its reason, as version 3 laid it out, is
+	 * short of its times. */
+	sb.len -= 16;
+	sb.buf[11] = 59 - 16;
+	ck_assert_str_eq(decode_fails(&sb), "frame DONE: field 'spawn_us' "
+			 "truncated (needs 8 bytes, 0 left)");
 	strbuf_release(&sb);
 }
 END_TEST
@@ -473,11 +525,16 @@ START_TEST(test_bad_headers)
 	ck_assert_int_eq(proto_frame_size((uint8_t *)sb.buf, 5, PROTO_MAX_FRAME,
 					  &err), -1);
 	ck_assert_str_eq(err.text, "unsupported protocol version 1 (this side "
-			 "speaks 3: run the same release of cluster on both sides)");
+			 "speaks 4: run the same release of cluster on both sides)");
 	ck_assert_str_eq(decode_fails(&sb), err.text);
 	sb.buf[4] = 2;
 	ck_assert_str_eq(decode_fails(&sb), "unsupported protocol version 2 "
-			 "(this side speaks 3: run the same release of cluster "
+			 "(this side speaks 4: run the same release of cluster "
+			 "on both sides)");
+	/* version 3 sent DONE without its spawn and output times */
+	sb.buf[4] = 3;
+	ck_assert_str_eq(decode_fails(&sb), "unsupported protocol version 3 "
+			 "(this side speaks 4: run the same release of cluster "
 			 "on both sides)");
 	sb.buf[4] = PROTO_VERSION;
 
@@ -523,7 +580,7 @@ static void raw_run_prefix(struct strbuf *sb)
 {
 	uint8_t fixed[8 + 4 + 1 + 8 + 4 + 8 + 8] = { 0 };
 
-	strbuf_add(sb, "CLST\003\004\000\000\000\000\000\000", 12);
+	strbuf_add(sb, "CLST\004\004\000\000\000\000\000\000", 12);
 	strbuf_add(sb, fixed, sizeof(fixed));
 }
 
@@ -627,7 +684,7 @@ START_TEST(test_rejoin_frames)
 	struct proto_claim *many = calloc(PROTO_MAX_LIST + 1, sizeof(*many));
 
 	/* A count far above the limit, with no bytes to back it. */
-	strbuf_add(&sb, "CLST\003\011\000\000\000\000\000\000", 12);
+	strbuf_add(&sb, "CLST\004\011\000\000\000\000\000\000", 12);
 	raw_u32(&sb, 70000);
 	raw_finish(&sb);
 	ck_assert_str_eq(decode_fails(&sb),
@@ -635,7 +692,7 @@ START_TEST(test_rejoin_frames)
 
 	/* Within the limit, but the frame ends after one and a half. */
 	strbuf_reset(&sb);
-	strbuf_add(&sb, "CLST\003\011\000\000\000\000\000\000", 12);
+	strbuf_add(&sb, "CLST\004\011\000\000\000\000\000\000", 12);
 	raw_u32(&sb, 2);
 	for (int i = 0; i < 30; i++)
 		strbuf_addch(&sb, (char)i);
@@ -645,7 +702,7 @@ START_TEST(test_rejoin_frames)
 
 	/* One claim and a byte too many. */
 	strbuf_reset(&sb);
-	strbuf_add(&sb, "CLST\003\011\000\000\000\000\000\000", 12);
+	strbuf_add(&sb, "CLST\004\011\000\000\000\000\000\000", 12);
 	raw_u32(&sb, 1);
 	for (int i = 0; i < 21; i++)
 		strbuf_addch(&sb, (char)i);
@@ -924,6 +981,7 @@ static Suite *proto_suite(void)
 
 	tcase_add_test(tc, test_round_trip);
 	tcase_add_test(tc, test_header_layout);
+	tcase_add_test(tc, test_done_layout);
 	tcase_add_test(tc, test_null_strings_encode_empty);
 	tcase_add_test(tc, test_max_sizes);
 	tcase_add_test(tc, test_every_truncation);
