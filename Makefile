@@ -238,6 +238,7 @@ UNIT_TESTS += tests/unit/check_sched_rejoin.c
 UNIT_TESTS += tests/unit/check_taskfile.c
 UNIT_TESTS += tests/unit/check_taskfile_syntax.c
 UNIT_TESTS += tests/unit/check_exec.c
+UNIT_TESTS += tests/unit/check_exec_times.c
 UNIT_TESTS += tests/unit/check_gpus.c
 UNIT_TESTS += tests/unit/check_worklog.c
 UNIT_TESTS += tests/unit/check_server.c

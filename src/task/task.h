@@ -109,10 +109,13 @@ int task_output_keep(const char *path, const char *cwd, unsigned attempt);
 struct task_result {
 	int exit_code;			/* valid when signal == 0 */
 	int signal;			/* killing signal, 0 if it exited */
-	double runtime;			/* seconds */
+	double runtime;			/* seconds the command ran */
 	uint64_t peak_memory;		/* bytes */
 	const char *reason;		/* NULL, "time limit", "memory limit",
 					   "spawn failed: ..." */
+	double spawn, output;		/* seconds the worker took to start
+					   it and to put its output in place
+					   after it exited */
 };
 
 /* A snapshot of one task, as sched_task gives it; pointers valid until

@@ -79,7 +79,8 @@ struct exec_proc {
 	int pidfd;			/* -1 in SIGCHLD mode */
 	struct event *proc_ev;		/* pidfd readable */
 	struct event *timer_ev;		/* time limit, then grace */
-	struct timespec start;
+	struct timespec start;		/* the child runs */
+	double spawn;			/* seconds exec_start took to it */
 	uint64_t memory_limit;
 	uint64_t peak;			/* bytes, from samples */
 	uint64_t sample;		/* bytes, scan in progress */
@@ -120,6 +121,7 @@ struct exec {
 	int devnull;
 	struct output *output;		/* the worker log */
 
+	struct timespec spawn_begin;	/* of the exec_start under way */
 	struct exec_proc *running;
 	struct exec_proc *free;
 	unsigned nrunning;
@@ -703,6 +705,12 @@ static int spawn_script(struct exec *ex, const struct exec_task *t,
 	return rc;
 }
 
+static double elapsed(const struct timespec *from, const struct timespec *to)
+{
+	return (double)(to->tv_sec - from->tv_sec) +
+	       (double)(to->tv_nsec - from->tv_nsec) / 1e9;
+}
+
 static void add_timer(struct exec_proc *p, const struct timeval *tv)
 {
 	event_add(p->timer_ev, tv);
@@ -824,6 +832,7 @@ static int start_task(struct exec *ex, const struct exec_task *t,
 	}
 	output_started(&p->out);
 	clock_gettime(CLOCK_MONOTONIC, &p->start);
+	p->spawn = elapsed(&ex->spawn_begin, &p->start);
 
 	p->pidfd = -1;
 	if (ex->use_pidfd) {
@@ -871,6 +880,7 @@ int exec_start(struct exec *ex, const struct exec_task *t, struct err *err)
 {
 	int known = ex->made.len && (t->stdout_path || t->stderr_path);
 
+	clock_gettime(CLOCK_MONOTONIC, &ex->spawn_begin);
 	if (start_task(ex, t, err) == 0)
 		return 0;
 	/* The output directory taken as made may be gone: make it again. */
@@ -970,16 +980,18 @@ void exec_set_grace(struct exec *ex, double seconds)
 	ex->grace.tv_usec = (suseconds_t)((seconds - (double)ex->grace.tv_sec) * 1e6);
 }
 
-/* The leader has exited and is still a zombie. */
+/* The leader has exited and is still a zombie.  Its run ends here;
+ * reaping it and putting its output in place is the run's output time. */
 static void proc_finish(struct exec_proc *p)
 {
 	struct exec *ex = p->ex;
 	struct task_result res = { 0 };
 	struct rusage ru;
-	struct timespec now;
+	struct timespec exited, now;
 	int st = 0;
 	uint64_t maxrss;
 
+	clock_gettime(CLOCK_MONOTONIC, &exited);
 	/* Whatever the task left running in its group goes with it: a
 	 * finished task holds no cores or memory. */
 	kill(-p->pid, SIGKILL);
@@ -997,15 +1009,16 @@ static void proc_finish(struct exec_proc *p)
 	}
 	if (p->stage)
 		res.reason = p->reason;
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	res.runtime = (double)(now.tv_sec - p->start.tv_sec) +
-		      (double)(now.tv_nsec - p->start.tv_nsec) / 1e9;
+	res.runtime = elapsed(&p->start, &exited);
+	res.spawn = p->spawn;
 	maxrss = (uint64_t)ru.ru_maxrss * 1024;
 	res.peak_memory = maxrss > p->peak ? maxrss : p->peak;
 
 	task_id_t id = p->id;
 	proc_unlink(ex, p);
 	proc_release(ex, p);
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	res.output = elapsed(&exited, &now);
 	ex->depth++;
 	ex->done(ex->arg, id, &res);
 	if (--ex->depth == 0 && ex->dying)

@@ -9,7 +9,11 @@
  * log (worker/output.h).  Past its time limit the group gets
  * SIGTERM, then SIGKILL after a grace period; over its memory limit
  * (resident set of the group, sampled) it is killed.  When it ends the
- * done callback gets exit status, runtime and peak memory.
+ * done callback gets exit status, runtime and peak memory, and the
+ * seconds exec spent on either side of the run: spawn (exec_start's
+ * call to the child running) and output (the leader's exit seen to the
+ * task reaped, its pipes read into the worker log and closed).  Runtime
+ * is the span between the two.
  *
  * The base environment is the worker's environ as it is at exec_create
  * (minus any inherited CLUSTER_TASK_ID, CLUSTER_ARRAY_INDEX and

@@ -287,6 +287,8 @@ static void report(struct worker *w, task_id_t id, uint32_t attempt,
 	m.u.done.runtime_us = (uint64_t)(res->runtime * 1e6);
 	m.u.done.peak_memory = res->peak_memory;
 	m.u.done.reason = (char *)(res->reason ? res->reason : "");
+	m.u.done.spawn_us = (uint64_t)(res->spawn * 1e6);
+	m.u.done.output_us = (uint64_t)(res->output * 1e6);
 	log_msg(LOG_DEBUG, "task %llu ended: exit %d signal %d%s%s",
 		(unsigned long long)id, res->exit_code, res->signal,
 		res->reason ? ": " : "", res->reason ? res->reason : "");
@@ -595,6 +597,8 @@ static void send_claims(struct worker *w)
 		m.u.done.runtime_us = (uint64_t)(a->res.runtime * 1e6);
 		m.u.done.peak_memory = a->res.peak_memory;
 		m.u.done.reason = a->reason ? a->reason : (char *)"";
+		m.u.done.spawn_us = (uint64_t)(a->res.spawn * 1e6);
+		m.u.done.output_us = (uint64_t)(a->res.output * 1e6);
 		send_msg(w, &m);
 	}
 	drop_away(w);
