@@ -212,16 +212,34 @@
 		}).join(", ");
 	}
 
+	/* A task's life in order: the scheduler's part, the worker's, the
+	 * command's; a key this page does not know goes last. */
+	var ACTIONS = ["queue_wait", "dispatch", "spawn", "run", "output"];
+
+	/* Spawn and output are milliseconds a task: say so below a second. */
+	function actionSecs(s) {
+		if (s > 0 && s < 0.9995) return (s * 1000).toPrecision(3) + " ms";
+		return s < 60 ? s.toFixed(s ? 2 : 0) + " s" : secs(s);
+	}
+
 	function drawActions(j) {
-		var a = j.actions, max = 0;
-		Object.keys(a).forEach(function (k) { max = Math.max(max, a[k].seconds); });
-		$("actions").innerHTML = "<table>" + Object.keys(a).map(function (k) {
+		var a = j.actions, max = 0, total = 0;
+		var keys = ACTIONS.filter(function (k) { return k in a; }).concat(
+			Object.keys(a).filter(function (k) { return ACTIONS.indexOf(k) < 0; }));
+		keys.forEach(function (k) {
+			max = Math.max(max, a[k].seconds);
+			total += a[k].seconds;
+		});
+		$("actions").innerHTML = "<table>" + keys.map(function (k) {
 			var w = max ? 100 * a[k].seconds / max : 0;
-			return "<tr><td>" + esc(k.replace("_", " ")) + "</td><td style=\"width:50%\">" +
+			return "<tr data-action=\"" + esc(k) + "\"><td>" + esc(k.replace("_", " ")) +
+				"</td><td style=\"width:50%\">" +
 				"<div class=\"bar\"><span style=\"width:" + w +
 				"%;background:" + colour(k) + "\"></span></div></td>" +
-				"<td class=\"n\">" + secs(a[k].seconds) + "</td><td class=\"n\">" +
-				a[k].runs + " runs</td></tr>";
+				"<td class=\"n\" data-field=\"seconds\">" + actionSecs(a[k].seconds) +
+				"</td><td class=\"n\">" +
+				(total ? (100 * a[k].seconds / total).toFixed(1) : "0.0") + " %</td>" +
+				"<td class=\"n\">" + a[k].runs + " runs</td></tr>";
 		}).join("") + "</table>";
 	}
 

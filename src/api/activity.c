@@ -45,7 +45,9 @@ struct activity {
 static const char *const action_names[ACTION_COUNT] = {
 	[ACTION_QUEUE_WAIT] = "queue_wait",
 	[ACTION_DISPATCH] = "dispatch",
+	[ACTION_SPAWN] = "spawn",
 	[ACTION_RUN] = "run",
+	[ACTION_OUTPUT] = "output",
 };
 
 const char *activity_action_name(enum activity_action act)
@@ -200,7 +202,8 @@ unsigned activity_run_start(struct activity *a, double time, task_id_t id,
 		s->run = vec_grow(s->run, &s->alloc, s->n + 1, sizeof(*s->run));
 		s->n++;
 	}
-	s->run[slot] = (struct activity_run){ id, (unsigned)slot, name, time };
+	s->run[slot] = (struct activity_run){ .id = id, .slot = (unsigned)slot,
+					      .name = name, .start = time };
 	e = push(a);
 	e->kind = ACTIVITY_START;
 	e->time = time;
@@ -213,21 +216,67 @@ unsigned activity_run_start(struct activity *a, double time, task_id_t id,
 	return (unsigned)slot;
 }
 
+/* The slot of the run of `id` on `w`, or NULL. */
+static struct activity_run *find_run(struct activity *a, task_id_t id,
+				     worker_id_t w)
+{
+	struct slots *s;
+
+	if (w < 0 || (size_t)w >= a->nworkers || !id)
+		return NULL;
+	s = &a->workers[w];
+	for (size_t slot = 0; slot < s->n; slot++)
+		if (s->run[slot].id == id)
+			return &s->run[slot];
+	return NULL;
+}
+
+static double positive(double v)
+{
+	return v > 0 ? v : 0;
+}
+
+int activity_run_report(struct activity *a, task_id_t id, worker_id_t w,
+			double spawn, double runtime, double output)
+{
+	struct activity_run *r = find_run(a, id, w);
+
+	if (!r)
+		return -1;
+	r->reported = 1;
+	r->spawn = positive(spawn);
+	r->runtime = positive(runtime);
+	r->output = positive(output);
+	return 0;
+}
+
 int activity_run_stop(struct activity *a, double time, task_id_t id,
 		      worker_id_t w, enum task_state state,
 		      const double action[ACTION_COUNT])
 {
+	struct activity_run *r = find_run(a, id, w);
 	struct slots *s;
 	struct activity_event *e;
-	size_t slot = 0;
+	double v[ACTION_COUNT];
+	size_t slot;
 
-	if (w < 0 || (size_t)w >= a->nworkers || !id)
+	if (!r)
 		return -1;
 	s = &a->workers[w];
-	while (slot < s->n && s->run[slot].id != id)
-		slot++;
-	if (slot == s->n)
-		return -1;
+	slot = (size_t)(r - s->run);
+	for (int i = 0; i < ACTION_COUNT; i++)
+		v[i] = action ? positive(action[i]) : 0;
+	/* The worker's own times lie within what the scheduler saw from the
+	 * assignment on; the rest is the trip there and back. */
+	if (r->reported) {
+		double assigned = v[ACTION_DISPATCH] + v[ACTION_SPAWN] +
+				  v[ACTION_RUN] + v[ACTION_OUTPUT];
+		v[ACTION_SPAWN] = r->spawn;
+		v[ACTION_RUN] = r->runtime;
+		v[ACTION_OUTPUT] = r->output;
+		v[ACTION_DISPATCH] = positive(assigned - r->spawn - r->runtime -
+					      r->output);
+	}
 	e = push(a);
 	e->kind = ACTIVITY_STOP;
 	e->time = time;
@@ -238,9 +287,8 @@ int activity_run_stop(struct activity *a, double time, task_id_t id,
 	e->state = state;
 	e->start = s->run[slot].start;
 	for (int i = 0; i < ACTION_COUNT; i++) {
-		double v = action && action[i] > 0 ? action[i] : 0;
-		e->action[i] = v;
-		a->seconds[i] += v;
+		e->action[i] = v[i];
+		a->seconds[i] += v[i];
 		a->runs[i]++;
 	}
 	s->run[slot].id = 0;

@@ -3,7 +3,9 @@
  * happens so that no answer has to walk the task table.  A bounded ring
  * of recent task events (a run started on a worker slot, a run stopped
  * with its times) and running aggregates: tasks by state per task name,
- * seconds summed per action.  No I/O and no sched: server/activity.c
+ * seconds summed per action.  The actions split a run's time the way
+ * Dask's "time per action" does, in the order views list them: queue
+ * wait, dispatch, spawn, run, output.  No I/O and no sched: server/activity.c
  * feeds it from the fan-out of task events, the API's routes read it.
  *
  * Cursors: every event gets the next sequence number, from 1, so a
@@ -32,12 +34,18 @@ enum activity_kind {
 	ACTIVITY_STOP,			/* a run ended (or went back to the queue) */
 };
 
-/* Where a task's time goes, summed over runs. */
+/* Where a task's time goes, summed over runs, in the order views show
+ * them. */
 enum activity_action {
 	ACTION_QUEUE_WAIT,		/* submitted -> assigned */
-	ACTION_DISPATCH,		/* assigned -> ended, less the run itself:
-					   sending, spawning, reporting */
-	ACTION_RUN,			/* the command ran */
+	ACTION_DISPATCH,		/* assigned -> ended, less what the
+					   worker reports: sending the task,
+					   waiting at the worker for its
+					   cores, reporting its end */
+	ACTION_SPAWN,			/* the worker starting it: taken off
+					   its queue -> the process runs */
+	ACTION_RUN,			/* the command's own run */
+	ACTION_OUTPUT,			/* its exit -> its output in place */
 	ACTION_COUNT
 };
 
@@ -64,6 +72,8 @@ struct activity_run {
 	unsigned slot;
 	unsigned name;
 	double start;
+	int reported;			/* its worker told how it went: */
+	double spawn, runtime, output;	/* seconds */
 };
 
 struct activity;
@@ -88,9 +98,19 @@ const uint64_t *activity_counts(const struct activity *a, unsigned name);
  * worker's lowest free slot (returned) and a START event. */
 unsigned activity_run_start(struct activity *a, double time, task_id_t id,
 			    worker_id_t w, unsigned name);
+/* Worker `w` reported (its DONE) the seconds its run of `id` took to
+ * start, ran and took to put its output in place, before the run is
+ * stopped.  -1 (and nothing kept) when no such run is under way. */
+int activity_run_report(struct activity *a, task_id_t id, worker_id_t w,
+			double spawn, double runtime, double output);
 /* The run of `id` on `w` ended at `time` in `state`: a STOP event with
  * the run's slot, name and start, its seconds added to the actions' sums.
- * -1 (and nothing recorded) when no such run is under way. */
+ * `action` (NULL: all 0; a negative value counts as 0) is the run as the
+ * scheduler saw it.  For a run its worker reported, the time from its
+ * assignment to its end (action's dispatch, spawn, run and output
+ * together) is split into the spawn, run and output reported and the
+ * dispatch that remains (never below 0).  -1 (and nothing recorded) when
+ * no such run is under way. */
 int activity_run_stop(struct activity *a, double time, task_id_t id,
 		      worker_id_t w, enum task_state state,
 		      const double action[ACTION_COUNT]);

@@ -189,7 +189,20 @@ static int add_worker(const char *text, void *arg)
 	return 0;
 }
 
-/* The dashboard's time per action: seconds summed over the runs. */
+/* A sum of seconds, in milliseconds below one: spawn and output take a
+ * few milliseconds a task. */
+static void add_seconds(struct strbuf *sb, double secs)
+{
+	if (secs <= 0)
+		strbuf_addstr(sb, " 0 s");
+	else if (secs < 0.9995)		/* not "1e+03 ms" */
+		strbuf_addf(sb, " %.3g ms", secs * 1e3);
+	else
+		strbuf_addf(sb, secs < 100 ? " %.2f s" : " %.0f s", secs);
+}
+
+/* The dashboard's time per action: seconds summed over the runs, in the
+ * order the scheduler gives (queue wait, dispatch, spawn, run, output). */
 static void add_actions(struct strbuf *sb, cluster_client_t *c)
 {
 	char *text = cluster_actions_json(c, NULL);
@@ -209,7 +222,7 @@ static void add_actions(struct strbuf *sb, cluster_client_t *c)
 		strbuf_addstr(sb, n++ ? ", " : " ");
 		for (const char *p = k; *p; p++)
 			strbuf_addch(sb, *p == '_' ? ' ' : *p);
-		strbuf_addf(sb, secs < 100 ? " %.2f s" : " %.0f s", secs);
+		add_seconds(sb, secs);
 	}
 	v = json_object_get(a, "run");
 	if (json_is_object(v))

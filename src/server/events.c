@@ -123,6 +123,19 @@ void events_task_ended(struct events *ev, task_id_t id)
 	deliver_end(ev);
 }
 
+void events_task_reported(struct events *ev, task_id_t id, worker_id_t w,
+			  const struct task_result *res)
+{
+	size_t n = deliver_begin(ev);
+
+	for (size_t i = 0; i < n; i++) {
+		const struct sub *s = &ev->subs[i];
+		if (s->ops && s->ops->task_reported)
+			s->ops->task_reported(s->arg, id, w, res);
+	}
+	deliver_end(ev);
+}
+
 static const struct events_job no_job = { "", -1, 0 };
 
 void events_worker_joined(struct events *ev, worker_id_t w)

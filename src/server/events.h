@@ -42,6 +42,11 @@ struct events_ops {
 	void (*task_assigned)(void *arg, task_id_t id, worker_id_t w);
 	/* Task `id` reached DONE, FAILED or CANCELLED. */
 	void (*task_ended)(void *arg, task_id_t id);
+	/* Worker `w` reported how its run of task `id` ended (its DONE),
+	 * told just before sched hears of it; sched may still take no
+	 * notice (a run cancelled meanwhile). */
+	void (*task_reported)(void *arg, task_id_t id, worker_id_t w,
+			      const struct task_result *res);
 	/* Worker `w` passed the handshake. */
 	void (*worker_joined)(void *arg, worker_id_t w);
 	/* Worker `w` is gone, its connection closed and its tasks requeued:
@@ -76,6 +81,8 @@ void events_unsubscribe(struct events *ev, const struct events_ops *ops,
 void events_tasks_queued(struct events *ev);
 void events_task_assigned(struct events *ev, task_id_t id, worker_id_t w);
 void events_task_ended(struct events *ev, task_id_t id);
+void events_task_reported(struct events *ev, task_id_t id, worker_id_t w,
+			  const struct task_result *res);
 void events_worker_joined(struct events *ev, worker_id_t w);
 void events_worker_lost(struct events *ev, worker_id_t w, int left,
 			const char *why);

@@ -202,10 +202,21 @@ static void on_ended(void *arg, task_id_t id)
 	activity_count(f->act, name_of(f, &ti), from, ti.state);
 }
 
+/* The worker's own times of the run, for its stop that follows. */
+static void on_reported(void *arg, task_id_t id, worker_id_t w,
+			const struct task_result *res)
+{
+	struct feed *f = arg;
+
+	activity_run_report(f->act, id, w, res->spawn, res->runtime,
+			    res->output);
+}
+
 static const struct events_ops feed_ops = {
 	.tasks_queued = on_queued,
 	.task_assigned = on_assigned,
 	.task_ended = on_ended,
+	.task_reported = on_reported,
 };
 
 struct feed *feed_create(struct sched *s, struct events *ev)

@@ -437,6 +437,8 @@ static int on_done(struct conn *c, struct proto_msg *m)
 		.runtime = (double)d->runtime_us / 1e6,
 		.peak_memory = d->peak_memory,
 		.reason = d->reason && *d->reason ? d->reason : NULL,
+		.spawn = (double)d->spawn_us / 1e6,
+		.output = (double)d->output_us / 1e6,
 	};
 
 	if (c->st != CONN_READY) {
@@ -459,6 +461,7 @@ static int on_done(struct conn *c, struct proto_msg *m)
 			(unsigned long long)d->task_id, c->name, res.exit_code,
 			res.signal, res.reason ? ": " : "",
 			res.reason ? res.reason : "");
+	events_task_reported(c->wk->events, d->task_id, c->wid, &res);
 	sched_task_finished(c->wk->sched, d->task_id, c->wid, &res);
 	c->wk->need_dispatch = 1;
 	return 0;

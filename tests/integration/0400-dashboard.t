@@ -12,7 +12,9 @@
 # under /user/NAME/proxy/PORT/; `cluster top --once` prints the same
 # counts, the time per action and the workers' hosts and jobs as plain
 # text, and in a terminal (tmux) it switches lists on j and w and quits
-# on q.
+# on q.  The time per action has its five actions in a task's order
+# (queue wait, dispatch, spawn, run, output) in the JSON, the stream, the
+# page, top and /metrics, spawn and run above zero after the workload.
 . "$(dirname "$0")/lib.sh"
 
 [ -x "$CLUSTER_RANK" ] || t_bail "cluster-rank is built" "missing $CLUSTER_RANK"
@@ -117,6 +119,23 @@ print(len(stops), sorted(set((e["name"], e["state"]) for e in stops)),
       j["cursor"] == j["events"][-1]["seq"])')" \
 	"8 [('alpha', 'done'), ('beta', 'failed')] True True" \
 	"the stream parses as JSON: 8 ends with names, states and times"
+t_is "$(curl -s -H "$auth" "$base/api/v1/stream?since=0" | python3 -c '
+import json, sys
+stops = [e for e in json.load(sys.stdin)["events"] if e["kind"] == "stop"]
+acts = ["queue_wait", "dispatch", "spawn", "run", "output"]
+print([k for k in stops[0] if k in acts],
+      all(e["spawn"] > 0 and e["run"] > 0 and e["output"] >= 0 for e in stops),
+      all(e["dispatch"] + e["spawn"] + e["run"] + e["output"] <=
+          e["time"] - e["start"] + 1e-3 for e in stops))')" \
+	"['queue_wait', 'dispatch', 'spawn', 'run', 'output'] True True" \
+	"each end has the five actions, spawn and run above 0, within its run's time"
+t_is "$(curl -s -H "$auth" "$base/api/v1/actions" | python3 -c '
+import json, sys
+a = json.load(sys.stdin)["actions"]
+print(list(a), a["spawn"]["seconds"] > 0, a["run"]["seconds"] > 0,
+      a["output"]["seconds"] >= 0, set(v["runs"] for v in a.values()))')" \
+	"['queue_wait', 'dispatch', 'spawn', 'run', 'output'] True True True {8}" \
+	"/api/v1/actions sums the five actions in order over the 8 runs"
 t_is "$(curl -s -o /dev/null -w '%{http_code}' "$base/api/v1/stream")" 401 \
 	"the stream needs the token"
 t_is "$(curl -s -o /dev/null -w '%{http_code}' "$base/status")" 200 \
@@ -136,6 +155,18 @@ t_like "$dom" "tasks: 0 waiting, 0 queued, 0 running, 6 done, 2 failed" \
 t_unlike "$dom" 'id="notice">[^<]' "and no notice"
 dom=$(chromium_dom "$base/individual-progress#token=$token")
 t_like "$dom" "<td>alpha</td>" "/individual-progress shows the progress too"
+dom=$(chromium_dom "$base/individual-aggregate-time-per-action#token=$token")
+t_is "$(printf '%s' "$dom" | grep -o 'data-action="[a-z_]*"' | sed 's/.*="//; s/"//' | tr '\n' ' ')" \
+	"queue_wait dispatch spawn run output " \
+	"/individual-aggregate-time-per-action shows the five actions in order"
+seconds() {	# the panel's seconds of ACTION
+	printf '%s' "$dom" | grep -o "data-action=\"$1\">.*" | sed 's|</tr>.*||' |
+		grep -o 'data-field="seconds">[^<]*' | sed 's/.*>//'
+}
+t_like "$(seconds spawn)" "^[0-9.]+ m?s$" "with the seconds spawn took"
+t_unlike "$(seconds spawn)" "^0 s$" "above zero"
+t_unlike "$(seconds run)" "^0 s$" "and the seconds the commands ran, above zero"
+t_like "$dom" 'data-action="run">.*8 runs' "over the 8 runs"
 dom=$(chromium_dom "$base/workers#token=$token")
 wrow() {	# the workers panel's row of NAME
 	printf '%s' "$dom" | grep -o "<tr data-worker=[^>]*><td>$1</td>.*" | sed 's|</tr>.*||'
@@ -181,6 +212,18 @@ t_like "$(cat "$T_DIR/metrics")" 'cluster_pool_poll_errors_total 0' \
 	"and its poll errors"
 t_like "$(cat "$T_DIR/metrics")" 'cluster_pool_target_workers [0-9]' \
 	"and its target"
+t_is "$(sed -n 's/^cluster_action_seconds_total{action="\([a-z_]*\)"} .*/\1/p' \
+	"$T_DIR/metrics" | tr '\n' ' ')" "queue_wait dispatch spawn run output " \
+	"/metrics has the seconds of the five actions"
+positive() {	# the value of metric line KEY is above 0
+	awk -v k="$1" '$1 == k { found = 1; ok = $2 > 0 } END { exit !(found && ok) }' \
+		"$T_DIR/metrics"
+}
+t_check "spawn's above 0" positive 'cluster_action_seconds_total{action="spawn"}'
+t_check "run's above 0" positive 'cluster_action_seconds_total{action="run"}'
+t_is "$(awk '$1 == "cluster_action_seconds_total{action=\"run\"}" { r = $2 }
+	$1 == "cluster_task_runtime_seconds_sum" { s = $2 } END { print (r == s) }' \
+	"$T_DIR/metrics")" 1 "and the runtime summary sums the run action"
 if command -v promtool >/dev/null; then
 	t_run promtool check metrics <"$T_DIR/metrics"
 	t_is "$T_RC" 0 "promtool check metrics accepts /metrics${T_ERR:+ ($T_ERR)}"
@@ -239,8 +282,10 @@ t_like "$T_OUT" "tasks +0 waiting, 0 queued, 0 running, 6 done, 2 failed, 0 canc
 	"top counts the tasks"
 t_like "$T_OUT" "workers +3 joined" "and the workers"
 t_is "$(printf '%s\n' "$T_OUT" | grep -c ':rank[12] ')" 2 "and lists both ranks"
-t_like "$T_OUT" "actions +queue wait [0-9.]+ s, dispatch [0-9.]+ s, run [0-9.]+ s \(8 runs\)" \
-	"and the time per action, as the dashboard's panel sums it"
+act='[0-9.]+ m?s'
+t_like "$T_OUT" "actions +queue wait $act, dispatch $act, spawn $act, run $act, output $act \(8 runs\)" \
+	"and the time per action, its five actions as the dashboard's panel sums them"
+t_unlike "$T_OUT" "spawn 0 s|run 0 s" "spawn and run above zero"
 t_like "$T_OUT" "ID +NAME +HOST +JOB +CORES +MEMORY +RUNNING +DONE +WALLTIME" \
 	"the workers' list has host, job and walltime columns"
 t_like "$T_OUT" "jobworker +$(hostname) +4242\[3\] +0/1 .* (01:59:[0-9][0-9]|02:00:00)" \

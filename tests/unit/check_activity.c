@@ -94,8 +94,10 @@ START_TEST(test_stop_event_and_actions)
 {
 	struct activity *a = activity_create(0, 0);
 	unsigned n = activity_name(a, "render");
-	double t1[ACTION_COUNT] = { 1.5, 0.25, 10 };
-	double t2[ACTION_COUNT] = { 0.5, -3, 2 };	/* negative: 0 */
+	double t1[ACTION_COUNT] = { [ACTION_QUEUE_WAIT] = 1.5,
+		[ACTION_DISPATCH] = 0.25, [ACTION_RUN] = 10 };
+	double t2[ACTION_COUNT] = { [ACTION_QUEUE_WAIT] = 0.5,
+		[ACTION_DISPATCH] = -3, [ACTION_RUN] = 2 };	/* negative: 0 */
 	const struct activity_event *e;
 
 	activity_run_start(a, 100, 7, 0, n);
@@ -114,6 +116,87 @@ START_TEST(test_stop_event_and_actions)
 	ck_assert(activity_action_seconds(a, ACTION_RUN) == 12);
 	ck_assert_uint_eq(activity_action_runs(a, ACTION_RUN), 2);
 	ck_assert_str_eq(activity_action_name(ACTION_QUEUE_WAIT), "queue_wait");
+	activity_destroy(a);
+}
+END_TEST
+
+/* Five actions, in the order every view lists them. */
+START_TEST(test_action_names)
+{
+	static const char *const want[] = {
+		"queue_wait", "dispatch", "spawn", "run", "output",
+	};
+
+	ck_assert_int_eq(ACTION_COUNT, 5);
+	for (int i = 0; i < ACTION_COUNT; i++)
+		ck_assert_str_eq(activity_action_name(i), want[i]);
+	ck_assert_str_eq(activity_action_name(ACTION_COUNT), "?");
+}
+END_TEST
+
+/* A run its worker reported: the time from its assignment to its end is
+ * split into the worker's spawn, run and output and the dispatch left. */
+START_TEST(test_reported_split)
+{
+	struct activity *a = activity_create(0, 0);
+	unsigned n = activity_name(a, "sim");
+	/* assigned at 100, ended at 110: 10 s, the scheduler saw a 9 s run */
+	double seen[ACTION_COUNT] = { [ACTION_QUEUE_WAIT] = 4,
+		[ACTION_DISPATCH] = 1, [ACTION_RUN] = 9 };
+	const struct activity_event *e;
+
+	activity_run_start(a, 100, 1, 0, n);
+	ck_assert_int_eq(activity_run_report(a, 1, 0, 0.25, 9, 0.5), 0);
+	ck_assert_int_eq(activity_run_stop(a, 110, 1, 0, TASK_DONE, seen), 0);
+	e = activity_event(a, activity_last(a));
+	ck_assert(e->action[ACTION_QUEUE_WAIT] == 4);
+	ck_assert(e->action[ACTION_SPAWN] == 0.25);
+	ck_assert(e->action[ACTION_RUN] == 9);
+	ck_assert(e->action[ACTION_OUTPUT] == 0.5);
+	ck_assert(e->action[ACTION_DISPATCH] == 0.25);
+
+	/* A run the scheduler timed itself (it went back to the queue: all
+	 * of it counted as run) has the worker's run and the rest as
+	 * dispatch. */
+	double requeued[ACTION_COUNT] = { [ACTION_RUN] = 3 };
+	activity_run_start(a, 200, 2, 0, n);
+	ck_assert_int_eq(activity_run_report(a, 2, 0, 0.5, 2, 0.25), 0);
+	ck_assert_int_eq(activity_run_stop(a, 203, 2, 0, TASK_QUEUED,
+					   requeued), 0);
+	e = activity_event(a, activity_last(a));
+	ck_assert(e->action[ACTION_RUN] == 2);
+	ck_assert(e->action[ACTION_DISPATCH] == 0.25);
+
+	/* Worker times longer than the scheduler saw: no dispatch below 0. */
+	activity_run_start(a, 300, 3, 1, n);
+	ck_assert_int_eq(activity_run_report(a, 3, 1, 1, 2, -1), 0);
+	ck_assert_int_eq(activity_run_stop(a, 301, 3, 1, TASK_DONE, NULL), 0);
+	e = activity_event(a, activity_last(a));
+	ck_assert(e->action[ACTION_DISPATCH] == 0);
+	ck_assert(e->action[ACTION_OUTPUT] == 0);
+
+	/* Without a report the scheduler's own view stands. */
+	activity_run_start(a, 400, 4, 1, n);
+	ck_assert_int_eq(activity_run_stop(a, 401, 4, 1, TASK_DONE, seen), 0);
+	e = activity_event(a, activity_last(a));
+	ck_assert(e->action[ACTION_RUN] == 9 && e->action[ACTION_SPAWN] == 0);
+
+	ck_assert(activity_action_seconds(a, ACTION_QUEUE_WAIT) == 8);
+	ck_assert(activity_action_seconds(a, ACTION_DISPATCH) == 1.5);
+	ck_assert(activity_action_seconds(a, ACTION_SPAWN) == 1.75);
+	ck_assert(activity_action_seconds(a, ACTION_RUN) == 22);
+	ck_assert(activity_action_seconds(a, ACTION_OUTPUT) == 0.75);
+	for (int i = 0; i < ACTION_COUNT; i++)
+		ck_assert_uint_eq(activity_action_runs(a, i), 4);
+
+	/* A report of a run not under way keeps nothing. */
+	ck_assert_int_eq(activity_run_report(a, 4, 1, 1, 1, 1), -1);
+	ck_assert_int_eq(activity_run_report(a, 9, 7, 1, 1, 1), -1);
+	/* A slot taken again starts with no report. */
+	activity_run_start(a, 500, 5, 1, n);
+	ck_assert_int_eq(activity_run_stop(a, 501, 5, 1, TASK_DONE, seen), 0);
+	e = activity_event(a, activity_last(a));
+	ck_assert(e->action[ACTION_SPAWN] == 0 && e->action[ACTION_RUN] == 9);
 	activity_destroy(a);
 }
 END_TEST
@@ -178,6 +261,8 @@ static Suite *activity_suite(void)
 	tcase_add_test(tc, test_cursor_follows);
 	tcase_add_test(tc, test_slots);
 	tcase_add_test(tc, test_stop_event_and_actions);
+	tcase_add_test(tc, test_action_names);
+	tcase_add_test(tc, test_reported_split);
 	tcase_add_test(tc, test_names_bounded);
 	tcase_add_test(tc, test_counts);
 	suite_add_tcase(s, tc);

@@ -2,7 +2,8 @@
  * The fan-out of task and worker events: what a subscriber is told and
  * in which order, subscribing and unsubscribing in the middle of a
  * delivery, nested deliveries.  The last tests check that the server
- * feeds it, with this test playing the worker over loopback.
+ * feeds it, with this test playing the worker over loopback, and that a
+ * worker's times of a run reach the dashboard's activity through it.
  */
 #include <check.h>
 #include <fcntl.h>
@@ -17,9 +18,11 @@
 
 #include <event2/event.h>
 
+#include "api/activity.h"
 #include "proto/proto.h"
 #include "sched/sched.h"
 #include "server/events.h"
+#include "server/feed.h"
 #include "util/log.h"
 #include "server/server.h"
 #include "util/strbuf.h"
@@ -80,6 +83,17 @@ static void on_ended(void *arg, task_id_t id)
 	}
 }
 
+/* The worker's times in whole microseconds. */
+static void on_reported(void *arg, task_id_t id, worker_id_t w,
+			const struct task_result *res)
+{
+	struct rec *r = arg;
+
+	strbuf_addf(&logbuf, "%s:reported(%llu,%d,%.0f,%.0f,%.0f) ", r->name,
+		    (unsigned long long)id, (int)w, res->spawn * 1e6,
+		    res->runtime * 1e6, res->output * 1e6);
+}
+
 static void on_joined(void *arg, worker_id_t w)
 {
 	struct rec *r = arg;
@@ -99,6 +113,7 @@ static const struct events_ops rec_ops = {
 	.tasks_queued = on_queued,
 	.task_assigned = on_assigned,
 	.task_ended = on_ended,
+	.task_reported = on_reported,
 	.worker_joined = on_joined,
 	.worker_lost = on_lost,
 };
@@ -504,9 +519,14 @@ START_TEST(test_server_task_and_worker_events)
 	struct proto_msg d = { .type = PROTO_DONE };
 	d.u.done.task_id = id;
 	d.u.done.reason = LIT("");
+	d.u.done.spawn_us = 1500;
+	d.u.done.runtime_us = 20000;
+	d.u.done.output_us = 250;
 	client_send(&c, &d);
 	pump_until("a:ended");
-	snprintf(want, sizeof(want), "a:ended(%llu) ", (unsigned long long)id);
+	snprintf(want, sizeof(want), "a:reported(%llu,0,1500,20000,250) "
+		 "a:ended(%llu) ", (unsigned long long)id,
+		 (unsigned long long)id);
 	ck_assert_str_eq(take(), want);
 
 	client_close(&c);
@@ -565,6 +585,57 @@ START_TEST(test_server_on_ended)
 }
 END_TEST
 
+/* The feed splits a reported run's time into the worker's spawn, run
+ * and output and the dispatch left of what the scheduler saw. */
+START_TEST(test_server_feeds_worker_times)
+{
+	struct rec a = { .name = "a", .ev = server_events(srv) };
+	struct feed *f = feed_create(server_sched(srv), server_events(srv));
+	struct activity *act = feed_activity(f);
+	struct client c;
+	struct proto_msg m;
+
+	events_subscribe(server_events(srv), &rec_ops, &a);
+	task_id_t id = submit();
+	client_open(&c);
+	client_join(&c);
+	client_recv(&c, &m);
+	ck_assert_int_eq(m.type, PROTO_RUN);
+	proto_msg_release(&m);
+	usleep(30000);		/* a run the scheduler sees last >= 30 ms */
+	struct proto_msg d = { .type = PROTO_DONE };
+	d.u.done.task_id = id;
+	d.u.done.reason = LIT("");
+	d.u.done.spawn_us = 2000;
+	d.u.done.runtime_us = 20000;
+	d.u.done.output_us = 1000;
+	client_send(&c, &d);
+	pump_until("a:ended");
+
+	const struct activity_event *e = activity_event(act, activity_last(act));
+	ck_assert_ptr_nonnull(e);
+	ck_assert_int_eq(e->kind, ACTIVITY_STOP);
+	ck_assert_uint_eq(e->id, id);
+	ck_assert_int_eq(e->state, TASK_DONE);
+	ck_assert_double_eq_tol(e->action[ACTION_SPAWN], 0.002, 1e-9);
+	ck_assert_double_eq_tol(e->action[ACTION_RUN], 0.02, 1e-9);
+	ck_assert_double_eq_tol(e->action[ACTION_OUTPUT], 0.001, 1e-9);
+	/* what is left of the 30 ms or more since the assignment */
+	ck_assert_double_gt(e->action[ACTION_DISPATCH], 0.005);
+	ck_assert_double_le(e->action[ACTION_DISPATCH] + 0.023,
+			    e->time - e->start + 1e-6);
+	for (int i = ACTION_DISPATCH; i < ACTION_COUNT; i++)
+		ck_assert_double_eq_tol(activity_action_seconds(act, i),
+					e->action[i], 1e-12);
+	ck_assert_uint_eq(activity_action_runs(act, ACTION_SPAWN), 1);
+
+	client_close(&c);
+	pump_until("a:lost");
+	events_unsubscribe(server_events(srv), &rec_ops, &a);
+	feed_destroy(f);
+}
+END_TEST
+
 static Suite *events_suite(void)
 {
 	Suite *s = suite_create("events");
@@ -589,6 +660,7 @@ static Suite *events_suite(void)
 	tcase_add_test(ts, test_server_task_and_worker_events);
 	tcase_add_test(ts, test_server_worker_left);
 	tcase_add_test(ts, test_server_on_ended);
+	tcase_add_test(ts, test_server_feeds_worker_times);
 	suite_add_tcase(s, ts);
 	return s;
 }
