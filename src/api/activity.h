@@ -5,7 +5,7 @@
  * with its times) and running aggregates: tasks by state per task name,
  * seconds summed per action.  The actions split a run's time the way
  * Dask's "time per action" does, in the order views list them: queue
- * wait, dispatch, spawn, run, output.  No I/O and no sched: server/activity.c
+ * wait, dispatch, spawn, run, output.  No I/O and no sched: server/feed.c
  * feeds it from the fan-out of task events, the API's routes read it.
  *
  * Cursors: every event gets the next sequence number, from 1, so a

@@ -2,9 +2,10 @@
  * events: the one fan-out of task and worker events in the scheduler
  * process.  The server feeds it from sched's hooks (tasks queued,
  * assigned, ended) and the workers side from its connections (a worker
- * joined, left or was lost); whoever wants to know subscribes here and
- * nowhere else: nothing but the server hooks sched.  Subscribers today:
- * the API's waiters, a batch run (run.h) and the pool manager (pool.h).
+ * joined, left or was lost, a run's end as its worker reported it);
+ * whoever wants to know subscribes here and nowhere else: nothing but the
+ * server hooks sched.  Subscribers today: the API's waiters, a batch run
+ * (run.h), the pool manager (pool.h) and the dashboard's feed (feed.h).
  *
  * Delivery is synchronous, in the order the events happen, to the
  * subscribers in the order they subscribed.  While an event is being
