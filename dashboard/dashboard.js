@@ -37,6 +37,18 @@
 		});
 	}
 
+	/* The page's policy (style-src 'self') ignores style attributes in
+	 * markup, so bar widths and colours travel as data-w (per cent) and
+	 * data-bg and are set through the DOM, which the policy allows. */
+	function setHtml(node, html) {
+		node.innerHTML = html;
+		Array.prototype.forEach.call(node.querySelectorAll("[data-w],[data-bg]"),
+			function (e) {
+				if (e.dataset.w) e.style.width = e.dataset.w + "%";
+				if (e.dataset.bg) e.style.background = e.dataset.bg;
+			});
+	}
+
 	function notice(html) {
 		var n = $("notice");
 		n.innerHTML = html;
@@ -176,11 +188,11 @@
 			var e = open[id];
 			bar({ row: rowOf(e), start: e.time, name: e.name }, now);
 		});
-		$("stream-legend").innerHTML = Object.keys(names).sort().map(function (n) {
-			return "<span><i style=\"background:" + colour(n) + "\"></i>" +
+		setHtml($("stream-legend"), Object.keys(names).sort().map(function (n) {
+			return "<span><i data-bg=\"" + colour(n) + "\"></i>" +
 				esc(n) + "</span>";
 		}).join("") + "<span class=\"small\">outlined red: failed, " +
-			"cancelled or requeued</span>";
+			"cancelled or requeued</span>");
 	}
 
 	/* ---- progress, actions, memory ---------------------------------------- */
@@ -192,20 +204,20 @@
 			var total = 0;
 			STATES.forEach(function (s) { total += n[s]; });
 			var segs = STATES.map(function (s) {
-				return n[s] ? "<span class=\"s-" + s + "\" style=\"width:" +
-					(100 * n[s] / total) + "%\" title=\"" + s + " " + n[s] +
+				return n[s] ? "<span class=\"s-" + s + "\" data-w=\"" +
+					(100 * n[s] / total) + "\" title=\"" + s + " " + n[s] +
 					"\"></span>" : "";
 			}).join("");
-			return "<tr><td>" + esc(n.name) + "</td><td style=\"width:40%\">" +
+			return "<tr><td>" + esc(n.name) + "</td><td data-w=\"40\">" +
 				"<div class=\"bar\">" + segs + "</div></td>" +
 				STATES.map(function (s) {
 					return "<td class=\"n\" data-state=\"" + s + "\">" + n[s] + "</td>";
 				}).join("") + "</tr>";
 		}).join("");
-		$("progress").innerHTML = "<table><tr><th>name</th><th></th>" +
+		setHtml($("progress"), "<table><tr><th>name</th><th></th>" +
 			STATES.map(function (s) { return "<th class=\"n\">" + s + "</th>"; }).join("") +
 			"</tr>" + (rowsHtml || "<tr><td colspan=\"8\">no tasks yet</td></tr>") +
-			"</table>";
+			"</table>");
 		var t = j.total;
 		$("summary").textContent = "tasks: " + STATES.map(function (s) {
 			return t[s] + " " + s;
@@ -230,17 +242,17 @@
 			max = Math.max(max, a[k].seconds);
 			total += a[k].seconds;
 		});
-		$("actions").innerHTML = "<table>" + keys.map(function (k) {
+		setHtml($("actions"), "<table>" + keys.map(function (k) {
 			var w = max ? 100 * a[k].seconds / max : 0;
 			return "<tr data-action=\"" + esc(k) + "\"><td>" + esc(k.replace("_", " ")) +
-				"</td><td style=\"width:50%\">" +
-				"<div class=\"bar\"><span style=\"width:" + w +
-				"%;background:" + colour(k) + "\"></span></div></td>" +
+				"</td><td data-w=\"50\">" +
+				"<div class=\"bar\"><span data-w=\"" + w +
+				"\" data-bg=\"" + colour(k) + "\"></span></div></td>" +
 				"<td class=\"n\" data-field=\"seconds\">" + actionSecs(a[k].seconds) +
 				"</td><td class=\"n\">" +
 				(total ? (100 * a[k].seconds / total).toFixed(1) : "0.0") + " %</td>" +
 				"<td class=\"n\">" + a[k].runs + " runs</td></tr>";
-		}).join("") + "</table>";
+		}).join("") + "</table>");
 	}
 
 	function drawMemory(j) {

@@ -38,6 +38,20 @@ chromium_dom() {
 		--user-data-dir="$(mktemp -d "$T_DIR/chrome.XXXXXX")" \
 		--virtual-time-budget=6000 "$@" --dump-dom "$url" 2>>"$T_DIR/chrome.log"
 }
+# chromium_shot URL FILE: the page as a PNG, kept after the test under
+# $CLUSTER_BUILD/artefacts/ (the DOM checks say what it shows; the picture
+# is for a person looking at a failure)
+shots=$CLUSTER_BUILD/artefacts/$T_NAME
+chromium_shot() {
+	mkdir -p "$shots"
+	timeout 90 chromium --headless --no-sandbox --disable-gpu --disable-quic \
+		--no-first-run --disable-background-networking \
+		--disable-component-update --disable-sync \
+		--host-resolver-rules="MAP * ~NOTFOUND, EXCLUDE 127.0.0.1" \
+		--user-data-dir="$(mktemp -d "$T_DIR/chrome.XXXXXX")" \
+		--virtual-time-budget=6000 --window-size=1280,900 --hide-scrollbars \
+		--screenshot="$shots/$2" "$1" 2>>"$T_DIR/chrome.log" >/dev/null
+}
 
 t_spawn timeout 300 mpirun -np 3 --oversubscribe "$CLUSTER_RANK" \
 	--set scheduler.host=127.0.0.1 --name D >"$T_DIR/head.log" 2>&1
@@ -167,6 +181,8 @@ t_like "$(seconds spawn)" "^[0-9.]+ m?s$" "with the seconds spawn took"
 t_unlike "$(seconds spawn)" "^0 s$" "above zero"
 t_unlike "$(seconds run)" "^0 s$" "and the seconds the commands ran, above zero"
 t_like "$dom" 'data-action="run">.*8 runs' "over the 8 runs"
+t_like "$dom" 'data-action="spawn">.*<span data-w="[0-9.]+" data-bg="hsl[^"]*" style="width: [0-9.]+%' \
+	"its bars get their widths through the DOM, which the page's policy allows"
 dom=$(chromium_dom "$base/workers#token=$token")
 wrow() {	# the workers panel's row of NAME
 	printf '%s' "$dom" | grep -o "<tr data-worker=[^>]*><td>$1</td>.*" | sed 's|</tr>.*||'
@@ -189,6 +205,17 @@ t_is "$done_ranks" 8 "the ranks' rows count the 8 tasks done"
 dom=$(chromium_dom "$base/status")
 t_like "$dom" "needs the cluster's token" "without the token the page says so"
 t_like "$dom" "cluster status" "and what to run for the link"
+rm -rf "$shots"
+for page in status individual-task-stream individual-progress \
+	individual-workers-memory individual-aggregate-time-per-action workers pool; do
+	chromium_shot "$base/$page#token=$token" "$page.png"
+done
+n=0
+for f in "$shots"/*.png; do
+	[ "$(head -c 8 "$f" | od -An -tx1 | tr -d ' \n')" = 89504e470d0a1a0a ] &&
+		[ "$(stat -c %s "$f")" -gt 5000 ] && n=$((n + 1))
+done
+t_is "$n" 7 "a screenshot of each of the 7 pages is kept in ${shots#"$T_ROOT"/}"
 
 # --- nothing from another origin ------------------------------------------------
 src=$(for f in status dashboard.js dashboard.css; do curl -s "$base/$f"; done)
