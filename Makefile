@@ -243,6 +243,7 @@ UNIT_TESTS += tests/unit/check_gpus.c
 UNIT_TESTS += tests/unit/check_worklog.c
 UNIT_TESTS += tests/unit/check_server.c
 UNIT_TESTS += tests/unit/check_events.c
+UNIT_TESTS += tests/unit/check_feed.c
 UNIT_TESTS += tests/unit/check_workers_rejoin.c
 UNIT_TESTS += tests/unit/check_manager.c
 UNIT_TESTS += tests/unit/check_pool_wiring.c
@@ -259,6 +260,7 @@ BENCH_SRCS += tests/bench/bench_spawn.c
 BENCH_SRCS += tests/bench/bench_table.c
 BENCH_SRCS += tests/bench/bench_pool.c
 BENCH_SRCS += tests/bench/bench_journal.c
+BENCH_SRCS += tests/bench/bench_deps.c
 
 # --- rules ----------------------------------------------------------------
 

@@ -175,12 +175,14 @@ struct worker {
 	size_t nheld, aheld;
 };
 
-enum event_kind { EV_ASSIGN, EV_KILL, EV_ENDED, EV_QUEUED };
+enum event_kind { EV_ASSIGN, EV_KILL, EV_ENDED, EV_QUEUED, EV_RELEASED,
+		  EV_REQUEUED };
 
 struct event {
 	enum event_kind kind;
 	worker_id_t worker;
-	task_id_t id, last;		/* EV_ENDED: tasks id..last */
+	task_id_t id, last;		/* EV_ENDED, EV_RELEASED: tasks
+					   id..last */
 };
 
 struct edge {
@@ -708,6 +710,14 @@ static void flush(struct sched *s)
 					break;
 			}
 			break;
+		case EV_RELEASED:
+			if (h->released)
+				h->released(h->arg, ev.id, ev.last);
+			break;
+		case EV_REQUEUED:
+			if (h->requeued)
+				h->requeued(h->arg, ev.id, ev.worker);
+			break;
 		case EV_QUEUED:
 			s->queued_pending = 0;
 			if (h->queued)
@@ -797,6 +807,7 @@ static void requeue(struct sched *s, struct group *g, uint64_t i)
 
 	if (d)
 		d->end_time = 0;
+	emit(s, EV_REQUEUED, d ? d->worker : -1, g->first + i);
 	set_state(s, g, i, TASK_QUEUED, 0);
 	heap_push(s, g, g->first + i, g->first + i + 1);
 	note_queued(s);
@@ -1090,7 +1101,9 @@ static void add_edge(struct sched *s, task_id_t dep, struct group *g, int any)
 	sl->head = e + 1;
 }
 
-static void release_group(struct sched *s, struct group *g)
+/* The waiting elements of `g` are QUEUED; `tell`: they waited for
+ * dependencies (a new group with none is not told released). */
+static void release_group(struct sched *s, struct group *g, int tell)
 {
 	int any = 0;
 
@@ -1099,6 +1112,12 @@ static void release_group(struct sched *s, struct group *g)
 			set_state(s, g, i, TASK_QUEUED, 0);
 			any = 1;
 		}
+	}
+	if (any && tell) {
+		s->outbox = vec_grow(s->outbox, &s->out_alloc, s->out_len + 1,
+				 sizeof(*s->outbox));
+		s->outbox[s->out_len++] = (struct event){
+			EV_RELEASED, -1, g->first, g->first + g->n - 1 };
 	}
 	if (any) {
 		heap_push(s, g, g->first, g->first + g->n);
@@ -1137,7 +1156,7 @@ static void resolve_one(struct sched *s, struct slot *sl, task_id_t id,
 			continue;
 		if (st == TASK_DONE || any) {
 			if (--g->pending == 0)
-				release_group(s, g);
+				release_group(s, g, 1);
 		} else {
 			cancel_group_for(s, g, id, st);
 		}
@@ -1590,7 +1609,7 @@ static void commit(struct sched *s, struct group *g)
 				add_edge(s, g->spec.after_any[k], g, 1);
 		}
 	} else {
-		release_group(s, g);
+		release_group(s, g, 0);
 	}
 }
 

@@ -82,6 +82,16 @@ struct sched_hooks {
 	 * a lost worker): time for a sched_dispatch.  At most once per
 	 * outermost sched call. */
 	void (*queued)(void *arg);
+	/* Which tasks those were, each told before the queued call they
+	 * cause, so a listener need not look at every waiting or running
+	 * task to find them.  released: tasks of first..last left WAITING,
+	 * their dependencies done (elements of the range that were not
+	 * WAITING, cancelled ones, stay as they were).  requeued: task `id`
+	 * went back from a run on `worker` (a retry, a lost worker, a task
+	 * the worker held and never started; -1: a restored run no worker
+	 * claimed). */
+	void (*released)(void *arg, task_id_t first, task_id_t last);
+	void (*requeued)(void *arg, task_id_t id, worker_id_t worker);
 };
 
 struct sched;

@@ -111,6 +111,31 @@ void events_task_assigned(struct events *ev, task_id_t id, worker_id_t w)
 	deliver_end(ev);
 }
 
+void events_tasks_released(struct events *ev, task_id_t first,
+			   task_id_t last)
+{
+	size_t n = deliver_begin(ev);
+
+	for (size_t i = 0; i < n; i++) {
+		const struct sub *s = &ev->subs[i];
+		if (s->ops && s->ops->tasks_released)
+			s->ops->tasks_released(s->arg, first, last);
+	}
+	deliver_end(ev);
+}
+
+void events_task_requeued(struct events *ev, task_id_t id, worker_id_t w)
+{
+	size_t n = deliver_begin(ev);
+
+	for (size_t i = 0; i < n; i++) {
+		const struct sub *s = &ev->subs[i];
+		if (s->ops && s->ops->task_requeued)
+			s->ops->task_requeued(s->arg, id, w);
+	}
+	deliver_end(ev);
+}
+
 void events_task_ended(struct events *ev, task_id_t id)
 {
 	size_t n = deliver_begin(ev);

@@ -35,8 +35,9 @@ struct events_job {
 /* What a subscriber wants to hear; any callback may be NULL. */
 struct events_ops {
 	/* Tasks became QUEUED: a submission, a retry, a released
-	 * dependency, the tasks of a lost worker.  sched does not say
-	 * which; at most once per outermost sched call. */
+	 * dependency, the tasks of a lost worker; at most once per
+	 * outermost sched call.  Which ones: tasks_released and
+	 * task_requeued below (a submission's are new ids). */
 	void (*tasks_queued)(void *arg);
 	/* Task `id` was assigned to worker `w`, which starts it (at once,
 	 * or when its cores free up if it was prefetched). */
@@ -63,6 +64,13 @@ struct events_ops {
 	void (*worker_lost_job)(void *arg, worker_id_t w,
 				const struct events_job *job, int left,
 				const char *why);
+	/* Which tasks a tasks_queued is about, each told before it:
+	 * tasks of first..last released by their dependencies (those of
+	 * the range that were not WAITING stay as they were), and task
+	 * `id` back from a run on worker `w` (-1: a restored run no worker
+	 * claimed).  As sched's released and requeued hooks say. */
+	void (*tasks_released)(void *arg, task_id_t first, task_id_t last);
+	void (*task_requeued)(void *arg, task_id_t id, worker_id_t w);
 };
 
 struct events *events_create(void);
@@ -87,6 +95,9 @@ void events_task_reported(struct events *ev, task_id_t id, worker_id_t w,
 void events_worker_joined(struct events *ev, worker_id_t w);
 void events_worker_lost(struct events *ev, worker_id_t w, int left,
 			const char *why);
+void events_tasks_released(struct events *ev, task_id_t first,
+			   task_id_t last);
+void events_task_requeued(struct events *ev, task_id_t id, worker_id_t w);
 /* The same with the worker's job; NULL: in no job. */
 void events_worker_joined_job(struct events *ev, worker_id_t w,
 			      const struct events_job *job);

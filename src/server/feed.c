@@ -1,13 +1,11 @@
 /*
- * feed: sched's hooks carry no task names and `tasks_queued` no ids, so
- * the feed keeps two cursors of its own: the last task id it counted
- * (new ids are read once, with their name and state, before any event
- * about them is applied) and the ids it counted as WAITING, looked at
- * again on each `tasks_queued` (the only way a task leaves WAITING but
- * for an end).  The runs under way are the activity's; on `tasks_queued`
- * they are checked too, since a run lost with its worker or failed with
- * retries left goes back to QUEUED without an end.  Both checks cost what
- * is waiting or running, never the whole table.
+ * feed: sched's hooks carry no task names, so the feed keeps two cursors
+ * of its own: the last task id it counted (new ids are read once, with
+ * their name and state, before any event about them is applied) and the
+ * ids it counted as WAITING.  A task leaves WAITING by an end or by a
+ * release its dependencies cause, and a run goes back to QUEUED without
+ * an end by a requeue (a retry, a lost worker); both are told with their
+ * ids, so each costs what it moves, never what else waits or runs.
  */
 #include "server/feed.h"
 
@@ -27,6 +25,7 @@ struct feed {
 	task_id_t seen;			/* tasks counted: 1..seen */
 	task_id_t *waiting;		/* ascending; GONE set: no longer */
 	size_t nwaiting, walloc;
+	size_t ngone;			/* GONE entries in waiting */
 };
 
 static unsigned name_of(struct feed *f, const struct task_info *ti)
@@ -65,29 +64,22 @@ static task_id_t catch_up(struct feed *f)
 }
 
 /* A waiting id no longer waiting keeps its place, so the array stays
- * sorted for bsearch, until the next compaction. */
+ * sorted, until more than half of it is gone. */
 #define GONE ((task_id_t)1 << 63)
 
-static int id_cmp(const void *a, const void *b)
+/* The index of the first entry not below `id`. */
+static size_t waiting_from(const struct feed *f, task_id_t id)
 {
-	task_id_t x = *(const task_id_t *)a & ~GONE;
-	task_id_t y = *(const task_id_t *)b & ~GONE;
+	size_t lo = 0, hi = f->nwaiting;
 
-	return x < y ? -1 : x > y;
-}
-
-/* Was `id` counted WAITING?  It is not any more after this. */
-static int take_waiting(struct feed *f, task_id_t id)
-{
-	task_id_t *p;
-
-	if (!f->nwaiting)
-		return 0;
-	p = bsearch(&id, f->waiting, f->nwaiting, sizeof(id), id_cmp);
-	if (!p || (*p & GONE))
-		return 0;
-	*p |= GONE;
-	return 1;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if ((f->waiting[mid] & ~GONE) < id)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
 }
 
 static void compact_waiting(struct feed *f)
@@ -98,6 +90,25 @@ static void compact_waiting(struct feed *f)
 		if (!(f->waiting[i] & GONE))
 			f->waiting[k++] = f->waiting[i];
 	f->nwaiting = k;
+	f->ngone = 0;
+}
+
+static void mark_gone(struct feed *f, size_t i)
+{
+	f->waiting[i] |= GONE;
+	if (++f->ngone * 2 > f->nwaiting)
+		compact_waiting(f);
+}
+
+/* Was `id` counted WAITING?  It is not any more after this. */
+static int take_waiting(struct feed *f, task_id_t id)
+{
+	size_t i = waiting_from(f, id);
+
+	if (i == f->nwaiting || f->waiting[i] != id)
+		return 0;
+	mark_gone(f, i);
+	return 1;
 }
 
 /* The seconds of the run of `ti` that began at `start`, ending now. */
@@ -126,41 +137,53 @@ static void stop_run(struct feed *f, const struct task_info *ti,
 
 /* ---- the events --------------------------------------------------------- */
 
+/* New tasks are counted here at the latest. */
 static void on_queued(void *arg)
+{
+	catch_up(arg);
+}
+
+/* Of first..last, those counted WAITING are QUEUED now; the others were
+ * counted as they are, or have ended. */
+static void on_released(void *arg, task_id_t first, task_id_t last)
 {
 	struct feed *f = arg;
 	struct task_info ti;
-	int holes = 0;
 
 	catch_up(f);
-	for (size_t i = 0; i < f->nwaiting; i++) {
+	for (size_t i = waiting_from(f, first); i < f->nwaiting; i++) {
 		task_id_t id = f->waiting[i];
-		if (id & GONE) {
-			holes = 1;
+		if ((id & ~GONE) > last)
+			break;
+		if ((id & GONE) || sched_task(f->s, id, &ti) < 0)
 			continue;
-		}
-		/* An end moves it itself, when it is told. */
-		if (sched_task(f->s, id, &ti) < 0 || ti.state == TASK_WAITING ||
-		    is_end(ti.state))
-			continue;
-		activity_count(f->act, name_of(f, &ti), TASK_WAITING, TASK_QUEUED);
+		activity_count(f->act, name_of(f, &ti), TASK_WAITING,
+			       TASK_QUEUED);
 		f->waiting[i] |= GONE;
-		holes = 1;
+		f->ngone++;
 	}
-	if (holes)
+	if (f->ngone * 2 > f->nwaiting)
 		compact_waiting(f);
-	for (worker_id_t w = 0; w < activity_nworkers(f->act); w++) {
-		size_t n;
-		const struct activity_run *r = activity_runs(f->act, w, &n);
-		for (size_t i = n; i-- > 0;) {
-			struct activity_run run = r[i];
-			if (!run.id || sched_task(f->s, run.id, &ti) < 0 ||
-			    ti.state != TASK_QUEUED)
-				continue;
-			stop_run(f, &ti, w, run.start, TASK_QUEUED);
-			activity_count(f->act, run.name, TASK_RUNNING, TASK_QUEUED);
-			r = activity_runs(f->act, w, &n);
-		}
+}
+
+/* The run of `id` on `w` went back to the queue: lost with its worker or
+ * failed with retries left. */
+static void on_requeued(void *arg, task_id_t id, worker_id_t w)
+{
+	struct feed *f = arg;
+	struct task_info ti;
+	size_t n;
+
+	if (w < 0 || id > catch_up(f) || sched_task(f->s, id, &ti) < 0)
+		return;
+	const struct activity_run *r = activity_runs(f->act, w, &n);
+	for (size_t i = 0; i < n; i++) {
+		if (r[i].id != id)
+			continue;
+		unsigned name = r[i].name;
+		stop_run(f, &ti, w, r[i].start, TASK_QUEUED);
+		activity_count(f->act, name, TASK_RUNNING, TASK_QUEUED);
+		return;
 	}
 }
 
@@ -217,6 +240,8 @@ static const struct events_ops feed_ops = {
 	.task_assigned = on_assigned,
 	.task_ended = on_ended,
 	.task_reported = on_reported,
+	.tasks_released = on_released,
+	.task_requeued = on_requeued,
 };
 
 struct feed *feed_create(struct sched *s, struct events *ev)

@@ -2,9 +2,9 @@
  * feed: the dashboard's activity (api/activity.h), fed from the fan-out
  * of task events.  It learns of new tasks when sched says tasks were
  * queued (or at the next event), counts them per name and state, and
- * turns each assignment and end into the ring's START and STOP events;
- * runs that went back to the queue (a lost worker, a retry) are noticed
- * at the next `tasks_queued`.  The server creates it with the API and
+ * turns each assignment and end into the ring's START and STOP events,
+ * and each run that went back to the queue (a lost worker, a retry) into
+ * a STOP as it is requeued.  The server creates it with the API and
  * hands the activity to the API's routes.
  */
 #ifndef CLUSTER_SERVER_FEED_H

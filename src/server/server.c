@@ -153,6 +153,20 @@ static void hook_queued(void *arg)
 	events_tasks_queued(srv->events);
 }
 
+static void hook_released(void *arg, task_id_t first, task_id_t last)
+{
+	struct server *srv = arg;
+
+	events_tasks_released(srv->events, first, last);
+}
+
+static void hook_requeued(void *arg, task_id_t id, worker_id_t w)
+{
+	struct server *srv = arg;
+
+	events_task_requeued(srv->events, id, w);
+}
+
 static void hook_ended(void *arg, task_id_t id)
 {
 	struct server *srv = arg;
@@ -346,6 +360,8 @@ struct server *server_create(struct event_base *base,
 	hooks.kill = hook_kill;
 	hooks.ended = hook_ended;
 	hooks.queued = hook_queued;
+	hooks.released = hook_released;
+	hooks.requeued = hook_requeued;
 	srv->sched = sched_create(&hooks);
 	if (!srv->sched) {
 		errprintf(err, "cannot create the task table: %s", strerror(errno));
