@@ -449,6 +449,25 @@ static void free_text(const void *data, size_t len, void *arg)
 	free((void *)data);
 }
 
+/* The latest run's chunks, from the logs of the worker that ran it
+ * when sched still knows which (a task's record keeps its worker until
+ * it is compacted; a journal's replay does not know it), else from
+ * every worker log. */
+static int read_worker_log(struct api *a, const struct task_info *t,
+			   enum task_stream stream, struct strbuf *text,
+			   struct err *err)
+{
+	struct worker_info wi;
+
+	if (t->worker >= 0 && sched_worker(a->s, t->worker, &wi) == 0 &&
+	    wi.name)
+		return worklog_read_worker(a->log_dir, wi.name, t->id,
+					   t->attempts, stream, text, NULL,
+					   NULL, err);
+	return worklog_read(a->log_dir, t->id, t->attempts, stream, text,
+			    NULL, NULL, err);
+}
+
 /* A stream without a path of its own, in the worker logs: what the
  * task's latest run wrote, empty when it wrote nothing. */
 static void worker_log(struct http_call *c, const struct task_info *t,
@@ -468,9 +487,8 @@ static void worker_log(struct http_call *c, const struct task_info *t,
 	if (!t->attempts) {
 		http_reply_error(c->req, 404, "task %" PRIu64 " has no %s log: "
 				 "it has not run", c->id, what);
-	} else if (worklog_read(c->a->log_dir, t->id, t->attempts,
-			 err_stream ? TASK_STDERR : TASK_STDOUT, &text, NULL,
-			 NULL, &err) < 0) {
+	} else if (read_worker_log(c->a, t, err_stream ? TASK_STDERR :
+				   TASK_STDOUT, &text, &err) < 0) {
 		http_reply_error(c->req, 500, "task %" PRIu64 ": %s", c->id,
 				 err.text);
 	} else {

@@ -194,23 +194,36 @@ static void close_pair(struct worklog *wl)
 	wl->log_fd = wl->idx_fd = -1;
 }
 
+/* A worker's name as its files spell it. */
+static void clean_name(struct strbuf *out, const char *name)
+{
+	for (const char *p = name && *name ? name : "worker"; *p; p++) {
+		unsigned char c = (unsigned char)*p;
+		int ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+			(c >= '0' && c <= '9') || c == '_' || c == '.' || c == '-';
+		strbuf_addch(out, ok ? c : '_');
+	}
+}
+
+/* DIR/worker-CLEAN, or DIR/worker-CLEAN.N past the first. */
+static void pair_base(struct strbuf *out, const char *dir, const char *clean,
+		      unsigned n)
+{
+	strbuf_addf(out, "%s/worker-%s", dir, clean);
+	if (n > 1)
+		strbuf_addf(out, ".%u", n);
+}
+
 /* The first NAME[.N] whose lock no one holds; a file system without
  * flock is taken as unlocked. */
 static int take_name(struct worklog *wl, const char *name, struct err *err)
 {
 	struct strbuf clean = STRBUF_INIT;
 
-	for (const char *p = name && *name ? name : "worker"; *p; p++) {
-		unsigned char c = (unsigned char)*p;
-		int ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-			(c >= '0' && c <= '9') || c == '_' || c == '.' || c == '-';
-		strbuf_addch(&clean, ok ? c : '_');
-	}
+	clean_name(&clean, name);
 	for (unsigned n = 1; n <= MAX_SUFFIX; n++) {
 		strbuf_reset(&wl->base);
-		strbuf_addf(&wl->base, "%s/worker-%s", wl->dir, clean.buf);
-		if (n > 1)
-			strbuf_addf(&wl->base, ".%u", n);
+		pair_base(&wl->base, wl->dir, clean.buf, n);
 		int fd = open(pair_path(wl, "lock"),
 			      O_RDWR | O_CREAT | O_CLOEXEC, 0644);
 		if (fd < 0) {
@@ -406,6 +419,17 @@ static void scan_pair(struct scan *s, size_t pair, int idx_fd, int log_fd)
 	free(buf);
 }
 
+/* A pair by the path of its index (taken over) and its generation. */
+static void add_pair(struct pair_name **v, size_t *n, size_t *alloc,
+		     struct strbuf *idx, int older)
+{
+	*v = vec_grow(*v, alloc, *n + 1, sizeof(**v));
+	(*v)[*n].base_len = idx->len - (older ? 6 : 4);
+	(*v)[*n].older = older;
+	(*v)[*n].idx = strbuf_detach(idx, NULL);
+	(*n)++;
+}
+
 static void list_pairs(DIR *d, const char *dir, struct pair_name **v,
 		       size_t *n, size_t *alloc)
 {
@@ -424,40 +448,23 @@ static void list_pairs(DIR *d, const char *dir, struct pair_name **v,
 			older = 1;
 		else
 			continue;
-		*v = vec_grow(*v, alloc, *n + 1, sizeof(**v));
 		struct strbuf p = STRBUF_INIT;
 		strbuf_addf(&p, "%s/%s", dir, name);
-		(*v)[*n].base_len = p.len - (older ? 6 : 4);
-		(*v)[*n].older = older;
-		(*v)[*n].idx = strbuf_detach(&p, NULL);
-		(*n)++;
+		add_pair(v, n, alloc, &p, older);
 	}
 }
 
-int worklog_read(const char *dir, task_id_t id, unsigned attempt,
-		 enum task_stream stream, struct strbuf *out, unsigned *found,
-		 unsigned *earlier, struct err *err)
+/* What worklog_read says, from the pairs listed (sorted, freed here). */
+static int read_pairs(struct pair_name *pairs, size_t npairs, task_id_t id,
+		      unsigned attempt, enum task_stream stream,
+		      struct strbuf *out, unsigned *found, unsigned *earlier)
 {
 	struct scan s = { id, stream == TASK_STDERR ? 2 : 1, NULL, 0, 0 };
-	struct pair_name *pairs = NULL;
-	size_t npairs = 0, apairs = 0;
 	int *log_fds;
 	uint64_t *log_sizes;
 	unsigned want = attempt, below = 0;
 	int got = 0;
-	DIR *d = opendir(dir);
 
-	if (found)
-		*found = 0;
-	if (earlier)
-		*earlier = 0;
-	if (!d)
-		return errprintf(err, "cannot read '%s': %s", dir,
-				 strerror(errno));
-	list_pairs(d, dir, &pairs, &npairs, &apairs);
-	closedir(d);
-	if (npairs)
-		qsort(pairs, npairs, sizeof(*pairs), pair_cmp);
 	log_fds = xcalloc(npairs ? npairs : 1, sizeof(*log_fds));
 	log_sizes = xcalloc(npairs ? npairs : 1, sizeof(*log_sizes));
 	for (size_t i = 0; i < npairs; i++) {
@@ -519,4 +526,73 @@ int worklog_read(const char *dir, task_id_t id, unsigned attempt,
 	free(pairs);
 	free(s.c);
 	return got;
+}
+
+int worklog_read(const char *dir, task_id_t id, unsigned attempt,
+		 enum task_stream stream, struct strbuf *out, unsigned *found,
+		 unsigned *earlier, struct err *err)
+{
+	struct pair_name *pairs = NULL;
+	size_t npairs = 0, apairs = 0;
+	DIR *d = opendir(dir);
+
+	if (found)
+		*found = 0;
+	if (earlier)
+		*earlier = 0;
+	if (!d)
+		return errprintf(err, "cannot read '%s': %s", dir,
+				 strerror(errno));
+	list_pairs(d, dir, &pairs, &npairs, &apairs);
+	closedir(d);
+	if (npairs)
+		qsort(pairs, npairs, sizeof(*pairs), pair_cmp);
+	return read_pairs(pairs, npairs, id, attempt, stream, out, found,
+			  earlier);
+}
+
+/* Its pairs are NAME, NAME.2, ... up to the first whose lock was never
+ * made (a worker takes the first free one, making each lock it tries),
+ * each with its .1 generation. */
+int worklog_read_worker(const char *dir, const char *worker, task_id_t id,
+			unsigned attempt, enum task_stream stream,
+			struct strbuf *out, unsigned *found, unsigned *earlier,
+			struct err *err)
+{
+	struct strbuf clean = STRBUF_INIT, base = STRBUF_INIT;
+	struct pair_name *pairs = NULL;
+	size_t npairs = 0, apairs = 0;
+	struct stat st;
+
+	if (found)
+		*found = 0;
+	if (earlier)
+		*earlier = 0;
+	if (stat(dir, &st) < 0)
+		return errprintf(err, "cannot read '%s': %s", dir,
+				 strerror(errno));
+	if (!S_ISDIR(st.st_mode))
+		return errprintf(err, "cannot read '%s': %s", dir,
+				 strerror(ENOTDIR));
+	clean_name(&clean, worker);
+	for (unsigned n = 1; n <= MAX_SUFFIX; n++) {
+		strbuf_reset(&base);
+		pair_base(&base, dir, clean.buf, n);
+		size_t len = base.len;
+		strbuf_addstr(&base, ".lock");
+		if (access(base.buf, F_OK) < 0)
+			break;
+		for (int older = 1; older >= 0; older--) {
+			struct strbuf idx = STRBUF_INIT;
+			strbuf_add(&idx, base.buf, len);
+			strbuf_addstr(&idx, older ? ".idx.1" : ".idx");
+			if (access(idx.buf, F_OK) == 0)
+				add_pair(&pairs, &npairs, &apairs, &idx, older);
+			strbuf_release(&idx);
+		}
+	}
+	strbuf_release(&clean);
+	strbuf_release(&base);
+	return read_pairs(pairs, npairs, id, attempt, stream, out, found,
+			  earlier);
 }

@@ -77,4 +77,12 @@ int worklog_read(const char *dir, task_id_t id, unsigned attempt,
 		 enum task_stream stream, struct strbuf *out, unsigned *found,
 		 unsigned *earlier, struct err *err);
 
+/* The same from the logs of the worker named `worker` alone (the name
+ * it opened them with, sched's name of it), not every worker log in
+ * `dir`: what a reader does that knows which worker ran the run. */
+int worklog_read_worker(const char *dir, const char *worker, task_id_t id,
+			unsigned attempt, enum task_stream stream,
+			struct strbuf *out, unsigned *found, unsigned *earlier,
+			struct err *err);
+
 #endif

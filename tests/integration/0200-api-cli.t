@@ -38,6 +38,17 @@ t_run c logs 1
 t_is "$T_OUT" "hello from 1" "logs prints the task's stdout"
 t_run c logs --stderr 1
 t_is "$T_OUT" "oops" "logs --stderr prints its stderr"
+# Read from the log of the worker that ran the task: copies of every
+# worker log under a name no worker has (which a look through every log
+# would read as well) do not double it.
+logs=$CLUSTER_HOME/T/logs
+for idx in "$logs"/worker-*.idx; do
+	cp "$idx" "${idx%.idx}-copy.idx"
+	cp "${idx%.idx}.log" "${idx%.idx}-copy.log"
+done
+t_run c logs 1
+t_is "$T_OUT" "hello from 1" "logs reads only the log of the worker that ran the task"
+rm -f "$logs"/worker-*-copy.idx "$logs"/worker-*-copy.log
 
 # --- an array ---------------------------------------------------------------
 mkdir -p "$T_DIR/out"

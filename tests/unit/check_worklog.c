@@ -232,6 +232,75 @@ START_TEST(test_rotation_bounded)
 }
 END_TEST
 
+/* Reading one worker's logs: its own pairs, the ones its name took
+ * past another live worker's (NAME.2), their older generation, and no
+ * other worker's, even one holding a chunk of the same task. */
+static char *read_worker(const char *worker, task_id_t id, int *n)
+{
+	struct strbuf sb = STRBUF_INIT;
+	struct err err = { "" };
+
+	*n = worklog_read_worker(tmp, worker, id, 0, TASK_STDOUT, &sb, NULL,
+				 NULL, &err);
+	ck_assert_msg(*n >= 0, "%s", err.text);
+	return strbuf_detach(&sb, NULL);
+}
+
+START_TEST(test_read_one_worker)
+{
+	struct worklog *a = worklog_open(tmp, "node1:rank1", 60, NULL);
+	struct worklog *a2 = worklog_open(tmp, "node1:rank1", 0, NULL);
+	struct worklog *b = worklog_open(tmp, "node2:rank1", 0, NULL);
+	struct strbuf sb = STRBUF_INIT;
+	struct err err = { "" };
+	int n;
+	char *text;
+
+	ck_assert_ptr_nonnull(a);
+	ck_assert_ptr_nonnull(a2);
+	ck_assert_ptr_nonnull(b);
+	/* Task 3 ran on node1 (its log rotated under it), then a stale
+	 * chunk of the same id and attempt sits in node2's log. */
+	append(a, 3, 1, TASK_STDOUT, "a first chunk of task 3, long\n");
+	append(a, 3, 1, TASK_STDOUT, "a second chunk of task 3, long\n");
+	ck_assert(exists("worker-node1_rank1.log.1"));
+	append(b, 3, 1, TASK_STDOUT, "not node1's\n");
+	append(a2, 4, 1, TASK_STDOUT, "on node1, second name\n");
+
+	text = read_worker("node1:rank1", 3, &n);
+	ck_assert_int_eq(n, 2);
+	ck_assert_str_eq(text, "a first chunk of task 3, long\n"
+			 "a second chunk of task 3, long\n");
+	free(text);
+	text = read_worker("node2:rank1", 3, &n);
+	ck_assert_str_eq(text, "not node1's\n");
+	free(text);
+	text = read_worker("node1:rank1", 4, &n);
+	ck_assert_str_eq(text, "on node1, second name\n");
+	free(text);
+	text = read_worker("node2:rank1", 4, &n);
+	ck_assert_int_eq(n, 0);
+	ck_assert_str_eq(text, "");
+	free(text);
+	/* No log of that name at all: nothing, not an error. */
+	text = read_worker("node9:rank1", 3, &n);
+	ck_assert_int_eq(n, 0);
+	free(text);
+	/* The whole directory, as before, has both workers' chunks. */
+	text = read_back(3, 0, TASK_STDOUT, &n, NULL);
+	ck_assert_int_eq(n, 3);
+	free(text);
+	ck_assert_int_eq(worklog_read_worker("/nonexistent/logs", "w", 1, 0,
+					     TASK_STDOUT, &sb, NULL, NULL,
+					     &err), -1);
+	ck_assert_ptr_nonnull(strstr(err.text, "/nonexistent/logs"));
+	strbuf_release(&sb);
+	worklog_close(a);
+	worklog_close(a2);
+	worklog_close(b);
+}
+END_TEST
+
 /* An index entry past its log's end is not read. */
 START_TEST(test_log_cut_short)
 {
@@ -361,6 +430,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, test_attempts);
 	tcase_add_test(tc, test_restart_appends);
 	tcase_add_test(tc, test_two_live_workers);
+	tcase_add_test(tc, test_read_one_worker);
 	tcase_add_test(tc, test_rotation_bounded);
 	tcase_add_test(tc, test_log_cut_short);
 	tcase_add_test(tc, test_not_a_directory);
