@@ -32,7 +32,8 @@ typedef struct cluster_client cluster_client_t;
 enum cluster_task_state {
 	CLUSTER_TASK_WAITING,		/* on its dependencies */
 	CLUSTER_TASK_QUEUED,
-	CLUSTER_TASK_RUNNING,
+	CLUSTER_TASK_RUNNING,		/* also "assigned" (start_time 0):
+					   its worker holds it, not started */
 	CLUSTER_TASK_DONE,
 	CLUSTER_TASK_FAILED,
 	CLUSTER_TASK_CANCELLED,
@@ -144,7 +145,8 @@ struct cluster_task {
 
 /* Which tasks cluster_tasks lists. */
 struct cluster_task_filter {
-	unsigned states;		/* bit mask of 1 << CLUSTER_TASK_x; 0: all */
+	unsigned states;		/* bit mask of 1 << CLUSTER_TASK_x; 0: all;
+					   RUNNING takes assigned tasks too */
 	const char *name;		/* only tasks of this name; NULL: all */
 	uint64_t after;			/* only ids above this */
 	uint64_t limit;			/* at most this many; 0: no limit */

@@ -143,6 +143,8 @@ static json_t *tasks_json(struct sched *s)
 	for (int i = 0; i < TASK_NSTATES; i++)
 		json_object_set_new(o, task_state_name((enum task_state)i),
 				    json_integer((json_int_t)sc.state[i]));
+	/* of the running ones, as in /api/v1/wait */
+	json_object_set_new(o, "assigned", json_integer((json_int_t)sc.prefetched));
 	return o;
 }
 

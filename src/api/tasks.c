@@ -67,6 +67,9 @@ static json_t *task_json(struct api *a, const struct task_info *t)
 				    json_integer((json_int_t)t->peak_memory) :
 				    json_null());
 	}
+	/* Its worker holds it until it has the cores: not running yet. */
+	if (t->state == TASK_RUNNING && t->start_time <= 0)
+		json_object_set_new(j, "state", json_string("assigned"));
 	/* By the scheduler's clock, which the client's may not match. */
 	if (t->state == TASK_RUNNING && t->start_time > 0) {
 		double now = clock_wall();
@@ -212,6 +215,10 @@ void tasks_batch(struct http_call *c)
 	task_spec_buf_release(&b);
 }
 
+/* "assigned" in a state filter: running tasks their worker holds
+ * without having started them; "running" is then the started ones. */
+#define ASSIGNED_BIT (1u << TASK_NSTATES)
+
 static int query_states(struct http_call *c, unsigned *mask)
 {
 	const char *v = evhttp_find_header(&c->query, "state");
@@ -219,22 +226,27 @@ static int query_states(struct http_call *c, unsigned *mask)
 	int ret = 0;
 
 	*mask = (1u << TASK_NSTATES) - 1;
-	if (!v || !*v)
+	if (!v || !*v) {
+		*mask |= ASSIGNED_BIT;
 		return 0;
+	}
 	*mask = 0;
 	while (ret == 0) {
 		const char *comma = strchr(v, ',');
 		enum task_state st;
 		strbuf_reset(&item);
 		strbuf_add(&item, v, comma ? (size_t)(comma - v) : strlen(v));
-		if (task_state_parse(item.buf, &st) < 0) {
+		if (!strcmp(item.buf, "assigned")) {
+			*mask |= ASSIGNED_BIT;
+		} else if (task_state_parse(item.buf, &st) < 0) {
 			http_reply_error(c->req, 400, "parameter 'state': unknown state '%s' "
-					 "(waiting, queued, running, done, failed, cancelled)",
+					 "(waiting, queued, assigned, running, done, failed, cancelled)",
 					 item.buf);
 			ret = -1;
 			break;
+		} else {
+			*mask |= 1u << st;
 		}
-		*mask |= 1u << st;
 		if (!comma)
 			break;
 		v = comma + 1;
@@ -243,11 +255,20 @@ static int query_states(struct http_call *c, unsigned *mask)
 	return ret;
 }
 
+/* Does `mask` take task `t`: a running task by whether it has started. */
+static int state_wanted(unsigned mask, const struct task_info *t)
+{
+	if (t->state != TASK_RUNNING)
+		return 1;
+	return t->start_time > 0 ? !!(mask & (1u << TASK_RUNNING)) :
+		!!(mask & ASSIGNED_BIT);
+}
+
 void tasks_list(struct http_call *c)
 {
 	uint64_t after = 0, limit = LIST_DEFAULT_LIMIT, n = 0;
 	const char *name = evhttp_find_header(&c->query, "name");
-	unsigned mask;
+	unsigned mask, states;
 	task_id_t id, last = 0;
 	json_t *tasks;
 
@@ -255,14 +276,19 @@ void tasks_list(struct http_call *c)
 	    http_query_uint(c, "after", 0, UINT64_MAX, &after) < 0 ||
 		 http_query_uint(c, "limit", 1, LIST_MAX_LIMIT, &limit) < 0)
 		     return;
+	/* sched knows running tasks as one state */
+	states = mask & ((1u << TASK_NSTATES) - 1);
+	if (mask & ASSIGNED_BIT)
+		states |= 1u << TASK_RUNNING;
 	tasks = json_array();
-	for (id = sched_next(c->a->s, after, mask); id && n < limit;
-	     id = sched_next(c->a->s, id, mask)) {
+	for (id = sched_next(c->a->s, after, states); id && n < limit;
+	     id = sched_next(c->a->s, id, states)) {
 		struct task_info t;
 		if (sched_task(c->a->s, id, &t) < 0)
 			continue;
 		last = id;
-		if (name && strcmp(name, task_name(t.spec)))
+		if ((name && strcmp(name, task_name(t.spec))) ||
+		    !state_wanted(mask, &t))
 			continue;
 		json_array_append_new(tasks, task_json(c->a, &t));
 		n++;

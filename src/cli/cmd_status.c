@@ -156,9 +156,18 @@ static void print_tasks(json_t *st)
 	json_t *t = json_object_get(st, "tasks");
 	struct strbuf sb = STRBUF_INIT;
 
-	for (size_t i = 0; i < sizeof(states) / sizeof(states[0]); i++)
-		strbuf_addf(&sb, "%s%lld %s", i ? ", " : "",
-			    (long long)num(t, states[i]), states[i]);
+	/* running: started; assigned (when some are): held by their
+	 * worker, not started yet */
+	long long assigned = num(t, "assigned");
+	for (size_t i = 0; i < sizeof(states) / sizeof(states[0]); i++) {
+		long long n = num(t, states[i]);
+		int running = !strcmp(states[i], "running");
+		if (running)
+			n -= assigned < n ? assigned : n;
+		strbuf_addf(&sb, "%s%lld %s", i ? ", " : "", n, states[i]);
+		if (running && assigned > 0)
+			strbuf_addf(&sb, ", %lld assigned", assigned);
+	}
 	printf("%-11s %s\n", "tasks", sb.buf);
 	strbuf_reset(&sb);
 	if (num(st, "unrunnable_tasks") > 0) {

@@ -58,6 +58,10 @@ const struct cmd_entry cmd_tasks_entry = {
 	.opts_size = sizeof(struct tasks_args),
 };
 
+/* "assigned" in --state: running tasks their worker holds without
+ * having started them; "running" is then the started ones. */
+#define ASSIGNED_BIT (1u << CLUSTER_TASK_NSTATES)
+
 static int parse_states(const char *s, unsigned *mask)
 {
 	struct strbuf item = STRBUF_INIT;
@@ -69,17 +73,74 @@ static int parse_states(const char *s, unsigned *mask)
 		strbuf_reset(&item);
 		strbuf_add(&item, s, comma ? (size_t)(comma - s) : strlen(s));
 		int st = cluster_task_state_parse(item.buf);
-		if (st < 0) {
+		if (!strcmp(item.buf, "assigned")) {
+			*mask |= ASSIGNED_BIT;
+		} else if (st < 0) {
 			ret = -1;
 			break;
+		} else {
+			*mask |= 1u << st;
 		}
-		*mask |= 1u << st;
 		if (!comma)
 			break;
 		s = comma + 1;
 	}
 	strbuf_release(&item);
 	return ret;
+}
+
+/* The client lists running and assigned tasks as one state: when --state
+ * names only one of the two, the other is left out here, and --limit
+ * counted here too. */
+struct split {
+	unsigned mask;			/* parse_states' */
+	uint64_t limit, n;
+	cluster_task_fn fn;
+	cluster_json_fn jfn;
+	void *arg;
+};
+
+static int split_wants(const struct split *sp, int running, int assigned)
+{
+	if (!running)
+		return 1;
+	return assigned ? !!(sp->mask & ASSIGNED_BIT) :
+		!!(sp->mask & (1u << CLUSTER_TASK_RUNNING));
+}
+
+static int split_task(const struct cluster_task *t, void *arg)
+{
+	struct split *sp = arg;
+
+	if (!split_wants(sp, t->state == CLUSTER_TASK_RUNNING,
+			 t->start_time <= 0))
+		return 0;
+	if (sp->fn(t, sp->arg))
+		return 1;
+	return sp->limit && ++sp->n >= sp->limit;
+}
+
+static int split_json(const char *json, void *arg)
+{
+	struct split *sp = arg;
+	json_t *j = json_loads(json, 0, NULL);
+	const char *st = json_string_value(json_object_get(j, "state"));
+	int want = split_wants(sp, st && (!strcmp(st, "running") ||
+					  !strcmp(st, "assigned")),
+			       st && !strcmp(st, "assigned"));
+
+	json_decref(j);
+	if (!want)
+		return 0;
+	if (sp->jfn(json, sp->arg))
+		return 1;
+	return sp->limit && ++sp->n >= sp->limit;
+}
+
+/* Does --state split running from assigned? */
+static int split_needed(unsigned mask)
+{
+	return !(mask & ASSIGNED_BIT) != !(mask & (1u << CLUSTER_TASK_RUNNING));
 }
 
 /* A command is cut to fit the line, but to no fewer columns than this. */
@@ -291,10 +352,18 @@ static int cmd_tasks(int argc, char **argv, void *opts, struct cli_globals *g)
 	};
 	cluster_client_t *c;
 
-	if (a->state && parse_states(a->state, &f.states) < 0)
+	unsigned mask = 0;
+	if (a->state && parse_states(a->state, &mask) < 0)
 		return cli_usage_error(&cmd_tasks_entry,
-			"--state: expected waiting, queued, running, done, failed or cancelled, got '%s'",
+			"--state: expected waiting, queued, assigned, running, done, failed or cancelled, got '%s'",
 			a->state);
+	f.states = mask & ~ASSIGNED_BIT;
+	if (mask & ASSIGNED_BIT)
+		f.states |= 1u << CLUSTER_TASK_RUNNING;
+	struct split sp = { mask, f.limit, 0, NULL, NULL, NULL };
+	int splitting = split_needed(mask);
+	if (splitting)
+		f.limit = 0;
 	if (argc > 0)
 		return cli_usage_error(&cmd_tasks_entry, "unexpected argument '%s'",
 				       argv[0]);
@@ -304,7 +373,10 @@ static int cmd_tasks(int argc, char **argv, void *opts, struct cli_globals *g)
 	if (a->summary) {
 		struct summary sm = { 0 };
 		int rc = 0;
-		if (cluster_tasks(c, &f, summary_add, &sm) < 0) {
+		sp.fn = summary_add;
+		sp.arg = &sm;
+		if (cluster_tasks(c, &f, splitting ? split_task : summary_add,
+				  splitting ? (void *)&sp : &sm) < 0) {
 			fprintf(stderr, "cluster: %s\n", cluster_client_error(c));
 			rc = 1;
 		} else if (a->json) {
@@ -319,7 +391,10 @@ static int cmd_tasks(int argc, char **argv, void *opts, struct cli_globals *g)
 	if (a->json) {
 		struct json_out out = JSON_OUT_INIT(stdout);
 		int rc = 0;
-		if (cluster_tasks_json(c, &f, json_out_item, &out) < 0) {
+		sp.jfn = json_out_item;
+		sp.arg = &out;
+		if (cluster_tasks_json(c, &f, splitting ? split_json : json_out_item,
+				       splitting ? (void *)&sp : &out) < 0) {
 			fprintf(stderr, "cluster: %s\n", cluster_client_error(c));
 			rc = 1;
 		} else {
@@ -328,7 +403,10 @@ static int cmd_tasks(int argc, char **argv, void *opts, struct cli_globals *g)
 		cluster_client_close(c);
 		return rc;
 	}
-	if (cluster_tasks(c, &f, row, &l) < 0) {
+	sp.fn = row;
+	sp.arg = &l;
+	if (cluster_tasks(c, &f, splitting ? split_task : row,
+			  splitting ? (void *)&sp : &l) < 0) {
 		fprintf(stderr, "cluster: %s\n", cluster_client_error(c));
 		cluster_client_close(c);
 		return 1;

@@ -699,7 +699,10 @@ static int task_from_json(json_t *j, struct cluster_task *t, const char ***argv)
 		(*argv)[i] = json_is_string(x) ? json_string_value(x) : "";
 	t->argv = *argv;
 	t->id = jint(j, "id");
-	t->state = (enum cluster_task_state)cluster_task_state_parse(jstr(j, "state"));
+	/* "assigned": running, held by its worker (start_time 0) */
+	t->state = jstr(j, "state") && !strcmp(jstr(j, "state"), "assigned") ?
+		CLUSTER_TASK_RUNNING :
+		(enum cluster_task_state)cluster_task_state_parse(jstr(j, "state"));
 	t->name = jstr(j, "name");
 	if (!t->name)
 		t->name = "";
@@ -748,8 +751,9 @@ static int64_t list_tasks(cluster_client_t *c, const struct cluster_task_filter 
 	after = f->after;
 	for (int i = 0; i < CLUSTER_TASK_NSTATES; i++)
 		if (f->states & (1u << i))
-			strbuf_addf(&states, "%s%s", states.len ? "," : "",
-				    state_names[i]);
+			strbuf_addf(&states, "%s%s%s", states.len ? "," : "",
+				    state_names[i], i == CLUSTER_TASK_RUNNING ?
+				    ",assigned" : "");
 	while (!stop) {
 		uint64_t want = PAGE_SIZE;
 		json_t *page, *tasks, *x, *next;
