@@ -611,6 +611,60 @@ START_TEST(test_worker_fields)
 }
 END_TEST
 
+static void prefetch_one(void *arg)
+{
+	(void)arg;
+	sched_set_prefetch(F.s, 1);
+}
+
+static int count_running(const struct cluster_task *t, void *arg)
+{
+	ck_assert_int_eq(t->state, CLUSTER_TASK_RUNNING);
+	(*(int *)arg)++;
+	return 0;
+}
+
+/* A task its worker holds without having started it is assigned, not
+ * running, in task objects and the state filter; the client lists both
+ * as running, told apart by start_time. */
+START_TEST(test_assigned_state)
+{
+	cluster_client_t *c = client(TOKEN);
+	const char *argv[] = { "true", NULL };
+	struct cluster_task_spec spec = { .argv = argv, .cores = 4 };
+	struct cluster_task_filter f = { .states = 1u << CLUSTER_TASK_RUNNING };
+	struct strbuf r = STRBUF_INIT;
+	const struct cluster_task *t;
+	int n = 0;
+
+	on_loop(prefetch_one, NULL);
+	ck_assert_int_eq(cluster_submit(c, &spec, NULL, NULL), 0);
+	ck_assert_int_eq(cluster_submit(c, &spec, NULL, NULL), 0);
+	on_loop(add_worker, NULL);
+	ck_assert_int_eq(raw("GET", "/api/v1/tasks?state=assigned", BEARER,
+			     NULL, 0, &r), 200);
+	ck_assert_ptr_nonnull(strstr(r.buf, "\"id\":2,"));
+	ck_assert_ptr_null(strstr(r.buf, "\"id\":1,"));
+	ck_assert_ptr_nonnull(strstr(r.buf, "\"state\":\"assigned\""));
+	ck_assert_int_eq(raw("GET", "/api/v1/tasks?state=running", BEARER,
+			     NULL, 0, &r), 200);
+	ck_assert_ptr_nonnull(strstr(r.buf, "\"id\":1,"));
+	ck_assert_ptr_null(strstr(r.buf, "\"id\":2,"));
+	ck_assert_ptr_null(strstr(r.buf, "assigned"));
+	ck_assert_int_eq(raw("GET", "/api/v1/tasks?state=bogus", BEARER,
+			     NULL, 0, &r), 400);
+	ck_assert_ptr_nonnull(strstr(r.buf, "assigned"));
+	ck_assert_int_eq(cluster_tasks(c, &f, count_running, &n), 2);
+	ck_assert_int_eq(n, 2);
+	t = cluster_task_get(c, 2);
+	ck_assert_ptr_nonnull(t);
+	ck_assert_int_eq(t->state, CLUSTER_TASK_RUNNING);
+	ck_assert(t->start_time <= 0);
+	strbuf_release(&r);
+	cluster_client_close(c);
+}
+END_TEST
+
 START_TEST(test_log)
 {
 	cluster_client_t *c = client(TOKEN);
@@ -704,6 +758,7 @@ static Suite *api_suite(void)
 	tcase_add_test(tc, test_wait);
 	tcase_add_test(tc, test_workers_counters);
 	tcase_add_test(tc, test_worker_fields);
+	tcase_add_test(tc, test_assigned_state);
 	tcase_add_test(tc, test_log);
 	tcase_add_test(tc, test_errors);
 	suite_add_tcase(s, tc);
