@@ -5,8 +5,11 @@
  * scheduler answers (a batch job has ended), the output is read from the
  * state directory, where the scheduler that ran the task had it written:
  * the task's own files (task.output: files), else the worker logs
- * (state/worklog.h).
+ * (state/worklog.h).  Earlier runs of the same name keep theirs in
+ * logs.N/ (task ids start at 1 in every run): --run N reads there, and
+ * a task found in none of logs/ is looked for there, to say which.
  */
+#include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
 #include <inttypes.h>
@@ -23,10 +26,12 @@
 #include "state/worklog.h"
 #include "task/task.h"
 #include "util/units.h"
+#include "util/vec.h"
 
 struct logs_args {
 	int stderr_stream;
 	int follow;
+	uint64_t run;
 };
 
 static const struct opt logs_options[] = {
@@ -34,6 +39,8 @@ static const struct opt logs_options[] = {
 		 struct logs_args, stderr_stream),
 	OPT_FLAG("follow", 'f', "keep printing while the task runs, until it ends",
 		 struct logs_args, follow),
+	OPT_COUNT("run", 0, "N", "read what earlier run N kept in logs.N/ of the state directory",
+		  struct logs_args, run, 1, UINT32_MAX),
 	OPT_END,
 };
 
@@ -236,6 +243,13 @@ static void find_kept_log(struct kept_log *k, const char *logs, uint64_t id,
 	closedir(d);
 }
 
+static int cmp_unsigned(const void *a, const void *b)
+{
+	unsigned x = *(const unsigned *)a, y = *(const unsigned *)b;
+
+	return x < y ? -1 : x > y;
+}
+
 static int copy_file(const char *path)
 {
 	char buf[65536];
@@ -323,7 +337,7 @@ static int read_worker_log(const char *logs, uint64_t id, int stream,
 }
 
 /* No file of the task's: its output in the worker logs, or nothing. */
-static int print_worker_log(const char *name, const char *logs, uint64_t id,
+static int print_worker_log(const char *lead, const char *logs, uint64_t id,
 			    int stream, const struct cli_globals *g,
 			    const char *why)
 {
@@ -334,9 +348,9 @@ static int print_worker_log(const char *name, const char *logs, uint64_t id,
 
 	if (read_worker_log(logs, id, stream, &text, &where, &attempt,
 			    &earlier, &dirs)) {
-		fprintf(stderr, "cluster: no scheduler answers for '%s'; reading "
-			"the worker logs in %s (run %u of task %" PRIu64 ")\n",
-			name, where.buf, attempt, id);
+		fprintf(stderr, "cluster: %s; reading the worker logs in %s "
+			"(run %u of task %" PRIu64 ")\n", lead, where.buf,
+			attempt, id);
 		if (earlier)
 			fprintf(stderr, "cluster: %u earlier runs wrote to %s too\n",
 				earlier, what);
@@ -344,14 +358,14 @@ static int print_worker_log(const char *name, const char *logs, uint64_t id,
 		rc = fflush(stdout) == 0 ? 0 : 1;
 	} else if (dirs) {
 		/* A task that writes nothing leaves nothing. */
-		fprintf(stderr, "cluster: no scheduler answers for '%s'; task %"
-			PRIu64 " wrote no %s to the worker logs in %s (or never "
-			"ran)\n", name, id, what, logs);
+		fprintf(stderr, "cluster: %s; task %" PRIu64 " wrote no %s "
+			"to the worker logs in %s (or never ran)\n", lead, id,
+			what, logs);
 	} else {
-		fprintf(stderr, "cluster: no scheduler answers for '%s', and task %"
-			PRIu64 " has no %s in '%s' (a task given its own --%s "
-			"wrote it there)\n", name, id, what, logs, what);
-		if (g->verbose)
+		fprintf(stderr, "cluster: %s, and task %" PRIu64 " has no %s "
+			"in '%s' (a task given its own --%s wrote it there)\n",
+			lead, id, what, logs, what);
+		if (g->verbose && why)
 			fprintf(stderr, "cluster: %s\n", why);
 		rc = 1;
 	}
@@ -360,44 +374,140 @@ static int print_worker_log(const char *name, const char *logs, uint64_t id,
 	return rc;
 }
 
-/* `why` is what the client said.  Only the default path is known here:
- * a task given its own --stdout or --stderr wrote where only the
- * scheduler that ran it knew. */
-static int print_kept_log(const struct cli_globals *g, uint64_t id, int stream,
-			  const char *why)
+/* Does `logs` (a run's folder) hold any output of task `id` on the
+ * stream: a file of its, or chunks in a worker log? */
+static int run_has(const char *logs, uint64_t id, int stream)
+{
+	struct kept_log k = { STRBUF_INIT, { 0, 0 }, 0 };
+	struct strbuf text = STRBUF_INIT, where = STRBUF_INIT;
+	unsigned attempt, earlier, dirs;
+	int has;
+
+	find_kept_log(&k, logs, id, stream);
+	has = k.runs || read_worker_log(logs, id, stream, &text, &where,
+					&attempt, &earlier, &dirs);
+	strbuf_release(&k.path);
+	strbuf_release(&text);
+	strbuf_release(&where);
+	return has;
+}
+
+/* The earlier runs N (logs.N/ in `dir`) that kept output of task `id`,
+ * in order, as "1, 3"; empty when none did. */
+static void runs_with(const char *dir, uint64_t id, int stream,
+		      struct strbuf *out)
+{
+	DIR *d = opendir(dir);
+	struct dirent *de;
+	unsigned *runs = NULL;
+	size_t n = 0, alloc = 0;
+
+	if (!d)
+		return;
+	while ((de = readdir(d))) {
+		char *end;
+		unsigned long r;
+		if (strncmp(de->d_name, "logs.", 5) || !isdigit((unsigned char)de->d_name[5]))
+			continue;
+		r = strtoul(de->d_name + 5, &end, 10);
+		if (*end || r == 0 || r > UINT32_MAX)
+			continue;
+		runs = vec_grow(runs, &alloc, n + 1, sizeof(*runs));
+		runs[n++] = (unsigned)r;
+	}
+	closedir(d);
+	if (n)
+		qsort(runs, n, sizeof(*runs), cmp_unsigned);
+	for (size_t i = 0; i < n; i++) {
+		struct strbuf logs = STRBUF_INIT;
+		strbuf_addf(&logs, "%s/logs.%u", dir, runs[i]);
+		if (run_has(logs.buf, id, stream))
+			strbuf_addf(out, "%s%u", out->len ? ", " : "", runs[i]);
+		strbuf_release(&logs);
+	}
+	free(runs);
+}
+
+static const char *cluster_name(const struct cli_globals *g)
 {
 	const char *name = g->name && *g->name ? g->name : getenv("CLUSTER_NAME");
+
+	return name && *name ? name : "default";
+}
+
+/* The scheduler that answers has no task `id`: an earlier run may. */
+static void hint_earlier_runs(const struct cli_globals *g, uint64_t id,
+			      int stream)
+{
+	struct strbuf dir = STRBUF_INIT, others = STRBUF_INIT;
+
+	if (state_dir(cluster_name(g), 0, &dir, NULL) == 0)
+		runs_with(dir.buf, id, stream, &others);
+	if (others.len)
+		fprintf(stderr, "cluster: earlier runs %s kept task %" PRIu64
+			"'s %s: cluster logs --run N %" PRIu64 "\n",
+			others.buf, id, stream ? "stderr" : "stdout", id);
+	strbuf_release(&dir);
+	strbuf_release(&others);
+}
+
+/* `why` is what the client said.  Only the default path is known here:
+ * a task given its own --stdout or --stderr wrote where only the
+ * scheduler that ran it knew.  `run` 0: the last run's logs/, else the
+ * earlier run's logs.RUN/. */
+static int print_kept_log(const struct cli_globals *g, uint64_t id, int stream,
+			  const char *why, uint64_t run)
+{
+	const char *name = cluster_name(g);
 	const char *what = stream ? "stderr" : "stdout";
 	struct kept_log k = { STRBUF_INIT, { 0, 0 }, 0 };
-	struct strbuf dir = STRBUF_INIT, logs = STRBUF_INIT;
+	struct strbuf dir = STRBUF_INIT, logs = STRBUF_INIT, lead = STRBUF_INIT;
+	struct strbuf others = STRBUF_INIT;
 	struct err err = { "" };
+	struct stat st;
 	int rc = 1;
 
-	if (!name || !*name)
-		name = "default";
 	if (state_dir(name, 0, &dir, &err) < 0) {
-		fprintf(stderr, "cluster: %s\n", why);
+		fprintf(stderr, "cluster: %s\n", run ? err.text : why);
 		goto out;
 	}
-	strbuf_addf(&logs, "%s/logs", dir.buf);
+	if (run) {
+		strbuf_addf(&logs, "%s/logs.%" PRIu64, dir.buf, run);
+		strbuf_addf(&lead, "run %" PRIu64 " of '%s'", run, name);
+		if (stat(logs.buf, &st) < 0 || !S_ISDIR(st.st_mode)) {
+			runs_with(dir.buf, id, stream, &others);
+			fprintf(stderr, "cluster: no run %" PRIu64 " of '%s': no "
+				"folder '%s'%s%s%s\n", run, name, logs.buf,
+				others.len ? " (runs that kept the task's: " : "",
+				others.buf, others.len ? ")" : "");
+			goto out;
+		}
+	} else {
+		strbuf_addf(&logs, "%s/logs", dir.buf);
+		strbuf_addf(&lead, "no scheduler answers for '%s'", name);
+	}
 	find_kept_log(&k, logs.buf, id, stream);
 	if (!k.runs) {
-		rc = print_worker_log(name, logs.buf, id, stream, g, why);
+		rc = print_worker_log(lead.buf, logs.buf, id, stream, g, why);
+		/* nothing here: say which earlier runs have it */
+		if (!run)
+			hint_earlier_runs(g, id, stream);
 		goto out;
 	}
 	if (k.runs > 1)
-		fprintf(stderr, "cluster: no scheduler answers for '%s'; reading "
-			"%s, the newest of %u runs with task %" PRIu64 "'s %s\n",
-			name, k.path.buf, k.runs, id, what);
+		fprintf(stderr, "cluster: %s; reading %s, the newest of %u runs "
+			"with task %" PRIu64 "'s %s\n", lead.buf, k.path.buf,
+			k.runs, id, what);
 	else
-		fprintf(stderr, "cluster: no scheduler answers for '%s'; reading %s\n",
-			name, k.path.buf);
+		fprintf(stderr, "cluster: %s; reading %s\n", lead.buf, k.path.buf);
 	say_attempts(k.path.buf);
 	rc = copy_file(k.path.buf);
 out:
 	strbuf_release(&k.path);
 	strbuf_release(&logs);
 	strbuf_release(&dir);
+	strbuf_release(&lead);
+	strbuf_release(&others);
 	return rc;
 }
 
@@ -405,7 +515,7 @@ static int cmd_logs(int argc, char **argv, void *opts, struct cli_globals *g)
 {
 	const struct logs_args *a = opts;
 	cluster_client_t *c;
-	struct task_view v;
+	struct task_view v = { 0 };
 	char errbuf[512];
 	int stream = a->stderr_stream ? 1 : 0, rc;
 	uint64_t id;
@@ -415,16 +525,24 @@ static int cmd_logs(int argc, char **argv, void *opts, struct cli_globals *g)
 	if (count_parse(argv[0], 1, UINT64_MAX, &id) < 0)
 		return cli_usage_error(&cmd_logs_entry, "expected a task id, got '%s'",
 				       argv[0]);
+	/* An earlier run's tasks have ended, and no scheduler knows them. */
+	if (a->run && a->follow)
+		return cli_usage_error(&cmd_logs_entry, "--follow and --run: "
+				       "the tasks of an earlier run have ended");
+	if (a->run)
+		return print_kept_log(g, id, stream, NULL, a->run);
 	c = cluster_client_open(g->name, errbuf, sizeof(errbuf));
 	if (!c)
-		return print_kept_log(g, id, stream, errbuf);
+		return print_kept_log(g, id, stream, errbuf, 0);
 	/* Asking for the task tells whether anyone answers at that address. */
 	if (task_view(c, id, &v) < 0 && cluster_client_status(c) == 0) {
 		snprintf(errbuf, sizeof(errbuf), "%s", cluster_client_error(c));
 		cluster_client_close(c);
-		return print_kept_log(g, id, stream, errbuf);
+		return print_kept_log(g, id, stream, errbuf, 0);
 	}
 	rc = a->follow ? follow(c, id, stream) : print_log(c, id, stream);
+	if (rc && cluster_client_status(c) == 404 && !v.attempts)
+		hint_earlier_runs(g, id, stream);
 	cluster_client_close(c);
 	return rc;
 }
