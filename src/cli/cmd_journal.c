@@ -139,7 +139,7 @@ out:
 static int compact_file(const char *dir)
 {
 	struct strbuf path = STRBUF_INIT;
-	struct journal_found found;
+	struct journal_found found = { 0 };
 	struct sched_hooks hooks = { 0 };
 	struct sched *s = NULL;
 	struct err err = { "" };
@@ -175,6 +175,7 @@ static int compact_file(const char *dir)
 	       (unsigned long long)size, (unsigned long long)found.tasks);
 	rc = 0;
 out:
+	journal_found_release(&found);
 	sched_destroy(s);
 	state_unlock(fd);
 	strbuf_release(&path);

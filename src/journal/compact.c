@@ -1,10 +1,12 @@
 /*
  * compact: the journal rewritten from the table it describes.  What a
  * replay needs is the submissions, how each ended task ended and the
- * counts of each task that has run and not ended; the runs of finished
- * tasks, earlier pool targets and scheduler starts go.  The result is
- * written beside the journal and renamed over it only once it is on
- * disk, so a crash during a compaction leaves the old journal whole.
+ * counts of each task that has run and not ended, and of each live job
+ * of the pool its submission (or adoption) and last state; the runs of
+ * finished tasks, ended jobs, earlier pool targets and scheduler starts
+ * go.  The result is written beside the journal and renamed over it
+ * only once it is on disk, so a crash during a compaction leaves the old
+ * journal whole.
  */
 #include "journal/journal.h"
 
@@ -109,6 +111,18 @@ static int write_table(int fd, struct sched *s,
 			json_object_set_new(r, "idle", json_real(pool->adapt_idle));
 		}
 		add(&sb, r);
+	}
+	if (pool && pool->jobs) {
+		const char *key;
+		json_t *e;
+		json_object_foreach(pool->jobs, key, e) {
+			journal_encode(&sb, json_object_get(e, "first"));
+			strbuf_addch(&sb, '\n');
+			if (json_object_get(e, "last")) {
+				journal_encode(&sb, json_object_get(e, "last"));
+				strbuf_addch(&sb, '\n');
+			}
+		}
 	}
 	*size += sb.len;
 	if (flush_buf(fd, &sb) < 0)

@@ -132,6 +132,26 @@ int journal_cancelled_unstarted(struct sched *s, task_id_t id)
 		!ti.attempts;
 }
 
+json_t *journal_record_job(const struct journal_job *j)
+{
+	json_t *r = journal_record(j->ev);
+
+	json_object_set_new(r, "seq", json_integer((json_int_t)j->seq));
+	if (j->name)
+		json_object_set_new(r, "name", json_string(j->name));
+	json_object_set_new(r, "id", json_string(j->id ? j->id : ""));
+	if (j->index >= 0)
+		json_object_set_new(r, "index", json_integer((json_int_t)j->index));
+	if (j->state)
+		json_object_set_new(r, !strcmp(j->ev, "job-end") ? "end" : "state",
+				    json_string(j->state));
+	if (j->raw && *j->raw)
+		json_object_set_new(r, "raw", json_string(j->raw));
+	if (j->reason && *j->reason)
+		json_object_set_new(r, "reason", json_string(j->reason));
+	return r;
+}
+
 /* --- the same records written straight into a buffer --------------------------
  *
  * Every run and every end passes here on the scheduler's loop, so these

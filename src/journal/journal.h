@@ -20,6 +20,14 @@
  *		 ended; "last": ids..last cancelled before they ever started
  *	pool-scale {"target"}                   `scale`'s target in workers
  *	pool-adapt {"min","max","idle"} | {"off":true}  adapt's bounds
+ *	job-submit {"seq","name","id"[,"index"]}  a batch job of the pool,
+ *		 once its id is known ("index": its array element)
+ *	job-adopt  {"seq","name","id"[,"index"],"state"[,"reason"]}  an
+ *		 earlier scheduler's job, taken back from the pool's `jobs`
+ *	job-state  {"seq","id"[,"index"],"state"[,"raw","reason"]}  its state
+ *		 (queued, running, ...) or reason changed, as a poll saw it
+ *	job-end    {"seq","id"[,"index"],"end"[,"raw","reason"]}  it ended
+ *		 ("end": completed, walltime, failed, cancelled, ...)
  *
  * Versions: a reader takes any "1.x" and skips events it does not know;
  * another major version is refused, naming both.  A last line without
@@ -31,7 +39,15 @@
  * write() and, when asked, one fsync(), so a loop turn's records cost one
  * of each.  Compaction rewrites the file from a table (temporary file,
  * fsync, rename, fsync of the directory): replaying it gives the same
- * table.
+ * table, and the live jobs of the pool: each job's first record and its
+ * last state, while ended jobs go.
+ *
+ * The jobs: the pool's own record, the state directory's `jobs`, is
+ * what a restarted pool adopts from (it is written whether or not the
+ * journal is on, and before a submission runs); the journal's job
+ * records are their history, for `cluster journal export`, and a replay
+ * only collects the live ones, to keep them through a compaction and to
+ * check them against what the pool adopted.
  */
 #ifndef CLUSTER_JOURNAL_H
 #define CLUSTER_JOURNAL_H
@@ -64,6 +80,21 @@ json_t *journal_record_cancelled(task_id_t first, task_id_t last);
 /* Whether task `id` ended cancelled without ever starting (its end fits
  * a range record). */
 int journal_cancelled_unstarted(struct sched *s, task_id_t id);
+
+/* A batch job of the pool in a job-* record; NULL fields and an index
+ * below 0 are left out. */
+struct journal_job {
+	const char *ev;			/* "job-submit", "job-adopt", ... */
+	uint64_t seq;			/* the pool's number of it */
+	const char *name;		/* job-submit, job-adopt */
+	const char *id;			/* batch id (of the array) */
+	int64_t index;			/* array element, or -1 */
+	const char *state;		/* job-adopt, job-state: its state;
+					   job-end: how it ended */
+	const char *raw;		/* the batch system's own code */
+	const char *reason;
+};
+json_t *journal_record_job(const struct journal_job *j);
 
 /* One record as a line (no newline) appended to `out`. */
 void journal_encode(struct strbuf *out, const json_t *rec);
@@ -118,7 +149,19 @@ struct journal_found {
 	int has_adapt;			/* 1: on, -1: turned off */
 	unsigned adapt_min, adapt_max;
 	double adapt_idle;
+	/* The pool's batch jobs the file shows live: {"SEQ": {"first": its
+	 * job-submit or job-adopt record, "last": its last job-state}};
+	 * NULL when none.  Owned: journal_found_release. */
+	json_t *jobs;
 };
+
+/* Frees what `found` holds (not `found`). */
+void journal_found_release(struct journal_found *found);
+/* Apply a job-* record to `*jobs` (made when NULL): a submission or an
+ * adoption enters it, a state change replaces its last state, an end
+ * drops it.  -1 + err ("journal:LINE: ...") when it lacks its seq or id. */
+int journal_jobs_apply(json_t **jobs, json_t *rec, unsigned long line,
+		       struct err *err);
 
 /* Called for each record of journal_read, with its line number (the
  * header is line 1); a non-zero return stops the reading with it. */
@@ -139,9 +182,9 @@ int journal_replay(const char *path, struct sched *s,
 /* --- compaction (compact.c) ----------------------------------------------- */
 
 /* Rewrite `path` with what `s` holds now: its submissions, the ends of
- * its ended tasks, a run for each running one, and the pool's target and
- * bounds from `pool` (may be NULL), so that journal_replay of the result
- * gives the same table.  Atomic: the old file stands until the rename.
+ * its ended tasks, a run for each running one, and the pool's target,
+ * bounds and live jobs from `pool` (may be NULL), so that journal_replay
+ * of the result gives the same table and jobs.  Atomic: the old file stands until the rename.
  * The new size in *size (may be NULL). */
 int journal_compact(const char *path, struct sched *s,
 		    const struct journal_found *pool, uint64_t *size,

@@ -5,7 +5,9 @@
  * as it was and the next one follows; ends are put back through
  * sched_restore_end, which releases or cancels dependents as the live
  * end did.  A task whose run had begun and not ended when the file ends
- * goes through replay_running, the one place that decides its fate.
+ * goes through replay_running, the one place that decides its fate.  The
+ * pool's jobs are only collected (journal_jobs_apply): the pool adopts
+ * from its own record.
  */
 #include "journal/journal.h"
 
@@ -377,6 +379,52 @@ static int replay_pool(struct replay *r, const char *ev, json_t *rec)
 	return 0;
 }
 
+/* --- the pool's jobs ------------------------------------------------------- */
+
+void journal_found_release(struct journal_found *found)
+{
+	json_decref(found->jobs);
+	found->jobs = NULL;
+}
+
+int journal_jobs_apply(json_t **jobs, json_t *rec, unsigned long line,
+		       struct err *err)
+{
+	const char *ev = json_string_value(json_object_get(rec, "ev"));
+	json_t *seq = json_object_get(rec, "seq");
+	json_t *id = json_object_get(rec, "id");
+	const char *field = !strcmp(ev, "job-end") ? "end" : "state";
+	char key[24];
+	json_t *entry;
+
+	if (!json_is_integer(seq) || json_integer_value(seq) < 1)
+		return errprintf(err, "journal:%lu: field 'seq': expected the "
+				 "pool's number of the job", line);
+	if (!json_is_string(id) || !*json_string_value(id))
+		return errprintf(err, "journal:%lu: field 'id': expected the "
+				 "job's batch id", line);
+	if (strcmp(ev, "job-submit") &&
+	    !json_is_string(json_object_get(rec, field)))
+		return errprintf(err, "journal:%lu: field '%s': expected the "
+				 "job's %s", line, field,
+				 !strcmp(field, "end") ? "end" : "state");
+	snprintf(key, sizeof(key), "%" PRId64,
+		 (int64_t)json_integer_value(seq));
+	if (!*jobs)
+		*jobs = json_object();
+	entry = json_object_get(*jobs, key);
+	if (!strcmp(ev, "job-submit") || !strcmp(ev, "job-adopt")) {
+		json_object_set_new(*jobs, key, json_pack("{s:O}", "first", rec));
+	} else if (!strcmp(ev, "job-end")) {
+		json_object_del(*jobs, key);
+	} else if (entry) {
+		json_object_set(entry, "last", rec);
+	}
+	/* else the state of a job the file never entered (the journal was
+	 * off when it was submitted): nothing to keep */
+	return 0;
+}
+
 static int replay_record(void *arg, unsigned long line, json_t *rec,
 			 struct err *err)
 {
@@ -391,6 +439,9 @@ static int replay_record(void *arg, unsigned long line, json_t *rec,
 		return replay_end(r, line, rec, err);
 	if (!strcmp(ev, "pool-scale") || !strcmp(ev, "pool-adapt"))
 		return replay_pool(r, ev, rec);
+	if (!strcmp(ev, "job-submit") || !strcmp(ev, "job-adopt") ||
+	    !strcmp(ev, "job-state") || !strcmp(ev, "job-end"))
+		return journal_jobs_apply(&r->found->jobs, rec, line, err);
 	/* scheduler-start, scheduler-stop, and events of a later minor
 	 * version: nothing to restore */
 	return 0;

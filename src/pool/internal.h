@@ -21,6 +21,12 @@ struct member {				/* a connected worker of ours */
 	int counted;			/* its job knew it: joined counts it */
 };
 
+struct told {				/* a job as job_changed last told it */
+	uint64_t seq;
+	enum job_state state;
+	char reason[POOL_TEXT_LEN];
+};
+
 struct local_kill {			/* local jobs we stopped at walltime */
 	uint64_t seq;
 	double at;
@@ -63,6 +69,8 @@ struct pool_manager {
 	struct adapt adapt;
 	struct sched_demand demand;	/* the last reading */
 	char *jobs_written;		/* last `jobs` document written */
+	struct told *told;		/* in seq order */
+	size_t ntold, told_alloc;
 	/* pool_manager_stop */
 	int stopping;			/* scaled to 0, draining */
 	int stop_final;			/* the last cancel is under way */
@@ -106,8 +114,12 @@ int manager_batch_history(struct pool_manager *m, const uint64_t *due,
 /* The record of the table's live jobs (none: of no job, next_seq kept);
  * a new reference. */
 json_t *manager_jobs_doc(struct pool_manager *m, int none);
-/* Rewrite `jobs` when the table changed. */
+/* Rewrite `jobs` when the table changed, after telling the job_changed
+ * hook what changed. */
 void manager_write_jobs(struct pool_manager *m);
+/* Tell the job_changed hook that every job told and not ended has
+ * ended, cancelled (pool_manager_stop's last cancel). */
+void manager_tell_stopped(struct pool_manager *m);
 /* Take back the live jobs an earlier scheduler recorded (at create); -1
  * when they are another backend's. */
 int manager_adopt(struct pool_manager *m, struct err *err);

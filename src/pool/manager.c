@@ -420,6 +420,7 @@ void pool_manager_destroy(struct pool_manager *m)
 	free(m->bin_dir);
 	free(m->asked);
 	free(m->cancel_q);
+	free(m->told);
 	free(m->members);
 	free(m->kills);
 	free(m->jobs_written);

@@ -78,6 +78,12 @@ struct pool_manager_hooks {
 	void (*demand)(void *arg, unsigned max_cores, uint64_t max_memory,
 		       uint64_t max_time, unsigned max_gpus,
 		       struct sched_demand *out);
+	/* Job `j` (named `name`) changed, as the table says after a
+	 * listing, a submission's answer, an adoption: once for each
+	 * change, in seq order, never for the head job nor for a job whose
+	 * id was never known.  The journal records these. */
+	void (*job_changed)(void *arg, const struct pool_job *j,
+			    enum pool_job_change what, const char *name);
 };
 
 struct pool_manager_config {

@@ -95,6 +95,15 @@ struct pool_job {
 					   0: unknown */
 };
 
+/* How a job changed, as the manager tells it (pool_manager_hooks's
+ * job_changed). */
+enum pool_job_change {
+	POOL_JOB_SUBMITTED,		/* its batch id became known */
+	POOL_JOB_ADOPTED,		/* an earlier scheduler's, taken back */
+	POOL_JOB_STATE,			/* its state or reason changed */
+	POOL_JOB_ENDED,			/* it ended (end, raw, reason) */
+};
+
 enum pool_failure {
 	POOL_FAIL_TRANSIENT,		/* timed out, server busy: back off */
 	POOL_FAIL_LIMIT,		/* a site limit: wait for a job to end */

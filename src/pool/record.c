@@ -25,6 +25,10 @@
  * A record of another backend's live jobs (the profile changed) stops
  * the pool from starting: taken for its own, or written over, they would
  * be lost to `cluster stop --force` too.
+ *
+ * Each time the record may change, the job_changed hook is told first
+ * what changed since the last time (the journal's job records): this
+ * file is the one place that sees every change of the table.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -81,12 +85,105 @@ json_t *manager_jobs_doc(struct pool_manager *m, int none)
 			 "jobs", jobs);
 }
 
+/* --- what changed, told ----------------------------------------------------- */
+
+static const struct told *told_find(const struct pool_manager *m, uint64_t seq)
+{
+	size_t lo = 0, hi = m->ntold;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (m->told[mid].seq == seq)
+			return &m->told[mid];
+		if (m->told[mid].seq < seq)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return NULL;
+}
+
+static void tell(struct pool_manager *m, const struct pool_job *j,
+		 enum pool_job_change what)
+{
+	m->hooks.job_changed(m->hooks.arg, j, what, manager_job_name(m, j->seq));
+}
+
+/* Each job's changes since the last call, to the job_changed hook: a job
+ * is told first when its id is known (submitted, or adopted), then at
+ * each change of its state or reason, and last when it ends.  The table
+ * is in seq order, and so is what was told. */
+static void tell_jobs(struct pool_manager *m)
+{
+	struct told *now = NULL;
+	size_t n = 0, alloc = 0;
+
+	if (!m->hooks.job_changed)
+		return;
+	for (size_t i = 0; i < pool_njobs(m->pool); i++) {
+		const struct pool_job *j = pool_job_at(m->pool, i);
+		const struct told *t = told_find(m, j->seq);
+		enum job_state was = JOB_STATE_QUEUED;
+		const char *why = "";
+
+		if (j->head)
+			continue;
+		if (t) {
+			was = t->state;
+			why = t->reason;
+		} else if (!j->id[0]) {
+			continue;	/* unanswered: told once it is known */
+		} else if (!j->adopted) {
+			tell(m, j, POOL_JOB_SUBMITTED);
+		} else if (j->state != JOB_STATE_ENDED) {
+			tell(m, j, POOL_JOB_ADOPTED);
+			was = j->state;
+			why = j->reason;
+		} else {
+			was = JOB_STATE_UNKNOWN;	/* ended meanwhile */
+		}
+		if (j->state == JOB_STATE_ENDED) {
+			if (was != JOB_STATE_ENDED)
+				tell(m, j, POOL_JOB_ENDED);
+		} else if (j->state != was || strcmp(j->reason, why)) {
+			tell(m, j, POOL_JOB_STATE);
+		}
+		now = vec_grow(now, &alloc, n + 1, sizeof(*now));
+		now[n].seq = j->seq;
+		now[n].state = j->state;
+		snprintf(now[n].reason, sizeof(now[n].reason), "%s", j->reason);
+		n++;
+	}
+	free(m->told);
+	m->told = now;
+	m->ntold = n;
+	m->told_alloc = alloc;
+}
+
+void manager_tell_stopped(struct pool_manager *m)
+{
+	for (size_t i = 0; m->hooks.job_changed && i < pool_njobs(m->pool); i++) {
+		struct pool_job j = *pool_job_at(m->pool, i);
+		const struct told *t = told_find(m, j.seq);
+
+		if (!t || t->state == JOB_STATE_ENDED)
+			continue;
+		j.state = JOB_STATE_ENDED;
+		j.end = JOB_END_CANCELLED;
+		j.raw[0] = '\0';
+		snprintf(j.reason, sizeof(j.reason), "cancelled at the pool's stop");
+		tell(m, &j, POOL_JOB_ENDED);
+	}
+	m->ntold = 0;
+}
+
 void manager_write_jobs(struct pool_manager *m)
 {
 	json_t *doc;
 	struct err err = { "" };
 	char *text;
 
+	tell_jobs(m);
 	if (!m->state_dir)
 		return;
 	doc = manager_jobs_doc(m, 0);

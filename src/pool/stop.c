@@ -28,6 +28,7 @@ static void stop_finish(struct pool_manager *m, size_t cancelled)
 		return;
 	m->stop_done = NULL;
 	event_del(m->stop_ev);
+	manager_tell_stopped(m);
 	if (m->state_dir) {
 		json_t *doc = manager_jobs_doc(m, 1);
 		if (state_pool_jobs_write(m->state_dir, doc, &err) < 0)

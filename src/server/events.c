@@ -210,3 +210,16 @@ void events_worker_lost_job(struct events *ev, worker_id_t w,
 	}
 	deliver_end(ev);
 }
+
+void events_pool_job(struct events *ev, const struct pool_job *j,
+		     enum pool_job_change what, const char *name)
+{
+	size_t n = deliver_begin(ev);
+
+	for (size_t i = 0; i < n; i++) {
+		const struct sub *s = &ev->subs[i];
+		if (s->ops && s->ops->pool_job)
+			s->ops->pool_job(s->arg, j, what, name);
+	}
+	deliver_end(ev);
+}

@@ -1,11 +1,13 @@
 /*
- * events: the one fan-out of task and worker events in the scheduler
- * process.  The server feeds it from sched's hooks (tasks queued,
- * assigned, ended) and the workers side from its connections (a worker
- * joined, left or was lost, a run's end as its worker reported it);
+ * events: the one fan-out of task, worker and batch job events in the
+ * scheduler process.  The server feeds it from sched's hooks (tasks
+ * queued, assigned, ended), the workers side from its connections (a
+ * worker joined, left or was lost, a run's end as its worker reported
+ * it) and the pool's side from the pool manager's hooks (a job changed);
  * whoever wants to know subscribes here and nowhere else: nothing but the
  * server hooks sched.  Subscribers today: the API's waiters, a batch run
- * (run.h), the pool manager (pool.h) and the dashboard's feed (feed.h).
+ * (run.h), the pool manager (pool.h), the dashboard's feed (feed.h) and
+ * the journal (journal.h).
  *
  * Delivery is synchronous, in the order the events happen, to the
  * subscribers in the order they subscribed.  While an event is being
@@ -21,6 +23,7 @@
 
 #include <stdint.h>
 
+#include "pool/pool.h"
 #include "sched/sched.h"
 
 struct events;
@@ -71,6 +74,10 @@ struct events_ops {
 	 * claimed).  As sched's released and requeued hooks say. */
 	void (*tasks_released)(void *arg, task_id_t first, task_id_t last);
 	void (*task_requeued)(void *arg, task_id_t id, worker_id_t w);
+	/* A batch job of the pool changed (pool/manager.h's job_changed):
+	 * `j` is only valid during the call. */
+	void (*pool_job)(void *arg, const struct pool_job *j,
+			 enum pool_job_change what, const char *name);
 };
 
 struct events *events_create(void);
@@ -104,5 +111,8 @@ void events_worker_joined_job(struct events *ev, worker_id_t w,
 void events_worker_lost_job(struct events *ev, worker_id_t w,
 			    const struct events_job *job, int left,
 			    const char *why);
+/* For the pool's side. */
+void events_pool_job(struct events *ev, const struct pool_job *j,
+		     enum pool_job_change what, const char *name);
 
 #endif

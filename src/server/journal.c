@@ -23,6 +23,7 @@
 
 #include "api/http.h"
 #include "pool/manager.h"
+#include "state/state.h"
 #include "server/events.h"
 #include "util/log.h"
 #include "util/vec.h"
@@ -140,10 +141,57 @@ static void on_ended(void *arg, task_id_t id)
 	write_soon(sj);
 }
 
+/* A batch job of the pool changed: its record, and the live jobs kept
+ * for a compaction. */
+static void on_pool_job(void *arg, const struct pool_job *j,
+			enum pool_job_change what, const char *name)
+{
+	struct server_journal *sj = arg;
+	struct err err = { "" };
+	struct journal_job jj = {
+		.seq = j->seq, .id = j->id, .index = j->index,
+		.state = job_state_name(j->state), .reason = j->reason,
+	};
+	json_t *rec;
+
+	switch (what) {
+	case POOL_JOB_SUBMITTED:
+		jj.ev = "job-submit";
+		jj.name = name;
+		jj.state = jj.reason = NULL;
+		break;
+	case POOL_JOB_ADOPTED:
+		jj.ev = "job-adopt";
+		jj.name = name;
+		break;
+	case POOL_JOB_STATE:
+		jj.ev = "job-state";
+		jj.raw = j->raw;
+		break;
+	case POOL_JOB_ENDED:
+		jj.ev = "job-end";
+		jj.state = job_end_name(j->end);
+		jj.raw = j->raw;
+		break;
+	}
+	rec = journal_record_job(&jj);
+	if (journal_jobs_apply(&sj->pool.jobs, rec, 0, &err) < 0) {
+		log_msg(LOG_WARNING, "journal: job %s not recorded: %s",
+			j->id, err.text);
+		json_decref(rec);
+		return;
+	}
+	catch_up(sj);
+	put_cancels(sj);
+	append(sj, rec);
+	write_soon(sj);
+}
+
 static const struct events_ops journal_ops = {
 	.tasks_queued = on_queued,
 	.task_assigned = on_assigned,
 	.task_ended = on_ended,
+	.pool_job = on_pool_job,
 };
 
 /* --- writing ------------------------------------------------------------------ */
@@ -299,6 +347,7 @@ struct server_journal *server_journal_open(struct event_base *base,
 	if (journal_replay(c->path, s, found, err) < 0)
 		goto fail;
 	sj->pool = *found;
+	found->jobs = NULL;		/* ours now */
 	sj->next_id = sched_last_id(s) + 1;
 	sj->j = journal_open(c->path, err);
 	if (!sj->j)
@@ -319,6 +368,7 @@ struct server_journal *server_journal_open(struct event_base *base,
 		goto fail;
 	return sj;
 fail:
+	journal_found_release(found);
 	server_journal_close(sj);
 	return NULL;
 }
@@ -360,14 +410,60 @@ void server_journal_close(struct server_journal *sj)
 		event_free(sj->written);
 	if (sj->timer)
 		event_free(sj->timer);
+	journal_found_release(&sj->pool);
 	free(sj->path);
 	free(sj);
+}
+
+/* The live jobs the journal showed against those the pool took back
+ * from its own record (`jobs`), which is what it adopts: by now the
+ * adopted ones are in the journal again (job-adopt), and a job only the
+ * journal shows live is one the pool does not know: it ends there. */
+static void check_jobs(struct server_journal *sj, struct pool_manager *m)
+{
+	struct pool *p = pool_manager_pool(m);
+	const char *key;
+	json_t *e, *tmp;
+	unsigned kept = 0;
+
+	json_object_foreach_safe(sj->pool.jobs, tmp, key, e) {
+		json_t *first = json_object_get(e, "first");
+		const char *id = json_string_value(json_object_get(first, "id"));
+		json_t *index = json_object_get(first, "index");
+		uint64_t seq = strtoull(key, NULL, 10);
+		const struct pool_job *j = pool_find_seq(p, seq);
+		struct journal_job jj = {
+			.ev = "job-end", .seq = seq, .id = id,
+			.index = json_is_integer(index) ?
+				(int64_t)json_integer_value(index) : -1,
+			.state = job_end_name(JOB_END_LOST),
+			.reason = "gone from the pool's record of its jobs",
+		};
+
+		if (j && id && !strcmp(j->id, id) && j->state != JOB_STATE_ENDED) {
+			kept++;
+			continue;
+		}
+		log_msg(LOG_WARNING, "journal: job %s (the pool's number %s) "
+			"is live in the journal but not in the pool's record "
+			"'%s': left out, as that record says", id ? id : "?",
+			key, STATE_POOL_JOBS);
+		append(sj, journal_record_job(&jj));
+		json_object_del(sj->pool.jobs, key);
+	}
+	if (kept)
+		log_msg(LOG_INFO, "journal: %u batch job%s of the pool live, as "
+			"its record says", kept, kept == 1 ? "" : "s");
+	write_soon(sj);
 }
 
 void server_journal_restore_pool(struct server_journal *sj,
 				 struct pool_manager *m)
 {
-	if (!sj || !m || sj->pool.has_adapt <= 0)
+	if (!sj || !m)
+		return;
+	check_jobs(sj, m);
+	if (sj->pool.has_adapt <= 0)
 		return;
 	log_msg(LOG_INFO, "journal: adapt between %u and %u workers again",
 		sj->pool.adapt_min, sj->pool.adapt_max);

@@ -46,6 +46,12 @@ static void hook_demand(void *arg, unsigned max_cores, uint64_t max_memory,
 		     max_gpus, out);
 }
 
+static void hook_job_changed(void *arg, const struct pool_job *j,
+			     enum pool_job_change what, const char *name)
+{
+	events_pool_job(server_events(arg), j, what, name);
+}
+
 static void give_hooks(struct server *srv, struct pool_manager_hooks *out)
 {
 	out->arg = srv;
@@ -53,6 +59,7 @@ static void give_hooks(struct server *srv, struct pool_manager_hooks *out)
 	out->drain_worker = hook_drain;
 	out->shutdown_worker = hook_shutdown;
 	out->demand = hook_demand;
+	out->job_changed = hook_job_changed;
 }
 
 /* New demand: the pool grows on the next loop turn, not a poll later. */

@@ -2,8 +2,10 @@
 # The journal of a local scheduler daemon: killed with -9 in the middle
 # of a few hundred short tasks and started again, it resumes them (the
 # finished ones keep their results, the rest run) and every task ends
-# done; a task whose submission was answered survives a kill right after
-# the answer; a torn last line is dropped, a bad line stops the start.
+# done; the pool's jobs are recorded as submitted, then as adopted by
+# the next scheduler; a task whose submission was answered survives a
+# kill right after the answer; a torn last line is dropped, a bad line
+# stops the start.
 . "$(dirname "$0")/lib.sh"
 
 [ -x "$CLUSTER" ] || t_bail "cluster is built" "missing $CLUSTER"
@@ -75,6 +77,11 @@ t_is "$more" 0 "every task ran exactly once"
 t_like "$(cat "$state/scheduler.log")" "took back [0-9]+ tasks?" \
 	"the workers rejoined with their running tasks"
 t_is "$(job_ids)" "$jobs_before" "the pool's jobs were adopted, none replaced"
+t_run "$CLUSTER" --name jl journal export
+t_like "$T_OUT" '"ev":"job-submit","t":[0-9.]+,"seq":1,"name":"jl-1","id":"[0-9]+"' \
+	"the journal records the pool's jobs as submitted"
+t_is "$(sed -n 's/.*"ev":"job-adopt".*"id":"\([0-9]*\)".*/\1/p' <<<"$T_OUT" | sort | paste -sd' ')" \
+	"$jobs_before" "and as adopted by the next scheduler"
 t_run "$CLUSTER" --name jl tasks --from 1 --limit 1
 t_like "$T_OUT" "1 +done +sh" "an early task kept its result"
 t_is "$(wc -l <"$marks/1")" 1 "and did not run again"
@@ -123,7 +130,7 @@ size=$(stat -c %s "$state/journal")
 printf '{"ev":"end","id":' >>"$state/journal"
 t_run timeout 60 "${c[@]}" start
 t_is "$T_RC" 0 "start with a torn last line"
-t_like "$(tail -c 200 "$state/journal")" '"ev":"scheduler-start"' \
+t_like "$(tail -c +$((size + 1)) "$state/journal" | head -1)" '^\{"ev":"scheduler-start"' \
 	"the torn line is gone and the journal goes on"
 kill_daemon
 sed -i '3s/.*/not json/' "$state/journal"
