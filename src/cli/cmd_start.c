@@ -20,7 +20,10 @@
  *		whose pool does not start is cancelled
  *
  * A cluster whose scheduler runs, or whose head job is still in the
- * queue, is not started twice.
+ * queue, is not started twice; but a head job that runs while the
+ * scheduler its address file names answers no more (its rank was
+ * killed) is left to run on, so its workers join the next scheduler with
+ * their tasks, and a new head job is submitted.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -316,9 +319,10 @@ static int job_status(const struct backend *b, const struct job_ref *ref,
 	return found;
 }
 
-/* A head job recorded earlier that is still in the queue. */
+/* A head job recorded earlier that is still in the queue (*running:
+ * it runs). */
 static int head_job_queued(const struct backend *b, const char *dir,
-			   char id[64])
+			   char id[64], int *running)
 {
 	char bname[32];
 	struct job_ref ref = { .index = -1 };
@@ -329,8 +333,10 @@ static int head_job_queued(const struct backend *b, const char *dir,
 	    strcmp(bname, b->name))
 		return 0;
 	snprintf(ref.id, sizeof(ref.id), "%s", id);
-	return job_status(b, &ref, &st, &failed) == 0 &&
-		st.state != JOB_STATE_ENDED;
+	if (job_status(b, &ref, &st, &failed) < 0 || st.state == JOB_STATE_ENDED)
+		return 0;
+	*running = st.state == JOB_STATE_RUNNING;
+	return 1;
 }
 
 static void show_state(const struct job_status *st, const char *id,
@@ -364,6 +370,7 @@ static int start_job(const struct cli_globals *g, const struct start_args *o,
 	double t0, next_poll = 0, timeout = o->timeout_seen ? (double)o->timeout : 0;
 	int tty = isatty(STDERR_FILENO), rc = 1;
 	char old[64];
+	int old_runs = 0;
 
 	if (!b || !b->is_batch || !b->submit_argv) {
 		fprintf(stderr, "cluster: scheduler.location is job, but backend "
@@ -371,11 +378,19 @@ static int start_job(const struct cli_globals *g, const struct start_args *o,
 			"scheduler.location: local\n", bname ? bname : "local");
 		return 1;
 	}
-	if (head_job_queued(b, dir, old)) {
-		fprintf(stderr, "cluster: '%s' already has its head job %s in the "
-			"queue; 'cluster --name %s stop' cancels it\n", g->name,
-			old, g->name);
-		return 1;
+	if (head_job_queued(b, dir, old, &old_runs)) {
+		/* Its scheduler published its address and answers no more
+		 * (killed, say): the job runs on with its workers, which
+		 * keep their tasks and join the next scheduler. */
+		if (!old_runs || state_address_read(dir, &a, NULL) < 0) {
+			fprintf(stderr, "cluster: '%s' already has its head job "
+				"%s in the queue; 'cluster --name %s stop' "
+				"cancels it\n", g->name, old, g->name);
+			return 1;
+		}
+		printf("head job %s runs without its scheduler (pid %ld), "
+		       "which answers no more: its workers join the next one\n",
+		       old, a.pid);
 	}
 	if (start_write_script(g, cfg, dir, JOB_HEAD, STATE_HEAD_SCRIPT, &script) < 0)
 		goto out;
