@@ -128,6 +128,15 @@ t_is "$(jobs_in job-adopt <<<"$T_OUT")" "$before" "and adopted by the new schedu
 t_like "$T_OUT" '"ev":"job-state",[^}]*"state":"running"' "and running, as polled"
 t_is "$(grep -c '"ev":"scheduler-start"' <<<"$T_OUT")" 2 "two scheduler starts"
 
+# compacted while the jobs live: each kept with its last record, the
+# ended tasks' runs gone
+t_run "$CLUSTER" --name "$name" journal compact
+t_is "$T_RC" 0 "cluster journal compact"
+t_run "$CLUSTER" --name "$name" journal export
+t_is "$(jobs_in job-adopt <<<"$T_OUT")" "$before" "the compacted journal keeps the live worker jobs"
+t_is "$(grep -c '"ev":"job-\(submit\|end\)"' <<<"$T_OUT")" 0 "and no earlier record of them"
+t_is "$(grep -c '"ev":"run"' <<<"$T_OUT")" 0 "nor a run of the ended tasks"
+
 t_run timeout 120 "$CLUSTER" --name "$name" stop --timeout 30
 t_is "$T_RC" 0 "cluster stop"
 wait_for 60 bash -c "[ -z \"\$(worker_jobs)\" ]"
