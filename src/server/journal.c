@@ -23,8 +23,8 @@
 
 #include "api/http.h"
 #include "pool/manager.h"
-#include "state/state.h"
 #include "server/events.h"
+#include "state/state.h"
 #include "util/log.h"
 #include "util/vec.h"
 #include "util/xalloc.h"

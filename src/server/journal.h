@@ -4,7 +4,8 @@
  * listens; from then on it hears the fan-out's task events (server/
  * events.h) and records them: a run's start, a task's end, and the
  * submissions that led to them, found in the table when any event comes
- * or a turn ends.
+ * or a turn ends; and the pool's job events: a batch job submitted, its
+ * states, its end.
  *
  * Durability: an answer that must not outrun its record (a submission,
  * a cancel, scale, adapt) is held (server_journal_hold) until the end of
@@ -71,7 +72,10 @@ void server_journal_hold(struct server_journal *sj, struct http *h,
 			 json_t *record);
 
 /* Give `m` the adapt bounds the journal recorded (a scale's target comes
- * back through the pool's own `target` file). */
+ * back through the pool's own `target` file), and check the batch jobs
+ * the journal showed live against those `m` adopted from its own `jobs`
+ * record, which it trusts: a job that record lacks ends in the journal
+ * (lost), with a warning.  Call it once the pool has adopted. */
 void server_journal_restore_pool(struct server_journal *sj,
 				 struct pool_manager *m);
 
