@@ -336,7 +336,7 @@ static size_t count(const struct heard *h, size_t from,
 static void wait_changes(struct event_base *base, struct heard *h,
 			 size_t from, enum pool_job_change what, size_t n)
 {
-	for (int i = 0; i < 100 && count(h, from, what) < n; i++)
+	for (int i = 0; i < 200 && count(h, from, what) < n; i++)
 		run_for(base, 0.05);
 	ck_assert_uint_eq(count(h, from, what), n);
 }
