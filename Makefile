@@ -22,8 +22,9 @@ CHECK_LIBS := $(shell $(PKG_CONFIG) --libs check 2>/dev/null)
 # What libcluster links, and what cluster.pc says it needs.
 LIB_PKG    := jansson libevent libcrypto
 LIB_LIBS   := $(shell $(PKG_CONFIG) --libs $(LIB_PKG) 2>/dev/null)
-MPI_CFLAGS := $(shell $(PKG_CONFIG) --cflags ompi-c 2>/dev/null)
-MPI_LIBS   := $(shell $(PKG_CONFIG) --libs ompi-c 2>/dev/null)
+# cluster-rank boots over PMIx where its launcher serves it, MPI elsewhere.
+MPI_CFLAGS := $(shell $(PKG_CONFIG) --cflags ompi-c pmix 2>/dev/null)
+MPI_LIBS   := $(shell $(PKG_CONFIG) --libs ompi-c pmix 2>/dev/null)
 
 ifdef DEVELOPER
 BASE_CFLAGS += -Werror -Wshadow -Wformat=2 -Wstrict-prototypes \
@@ -489,7 +490,7 @@ fuzz-regress: fuzz-build
 # Debian packages: what builds, what the tests start, what lints man pages.
 DEB_BUILD := build-essential pkg-config libyaml-dev libjansson-dev \
 	libevent-dev libssl-dev libhwloc-dev libopenmpi-dev openmpi-bin check \
-	libsubunit-dev
+	libsubunit-dev libpmix-dev
 DEB_TEST  := slurm-wlm slurm-wlm-torque munge mandoc curl procps python3 clang \
 	libclang-rt-14-dev lmod chromium nginx prometheus
 # Peers that `make bench-peers` measures cluster against; not for `check`.

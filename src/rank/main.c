@@ -1,8 +1,10 @@
 /*
- * cluster-rank: the MPI entry point, the only program linked with MPI.
+ * cluster-rank: the MPI entry point, the only program linked with MPI
+ * (and PMIx).
  *
- * MPI is only the bootstrap: rank, size, the node-local rank for binding
- * and, in a head job, the scheduler's address broadcast from rank 0.  The
+ * The launcher is only the bootstrap: rank, size, the node-local rank
+ * for binding and, in a head job, the scheduler's address from rank 0,
+ * over the launcher's PMIx server where it has one, else over MPI.  The
  * data path is the worker protocol over TCP.
  *
  *	head job:     rank 0 runs the scheduler (run.h), ranks 1..N-1 a
@@ -15,8 +17,8 @@
  *	              its head job); no MPI at all when the launcher's
  *	              environment says where the rank is (boot.h)
  *
- * Every MPI call is made by one thread (boot.c), which finalizes MPI as
- * soon as the address has gone round.
+ * Every PMIx and MPI call is made by one thread (boot.c), which
+ * finalizes as soon as the address has gone round.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -809,7 +811,11 @@ static int worker_rank(const struct rank_opts *o, const struct config *cfg,
 	} else {
 		struct strbuf dir = STRBUF_INIT;
 		struct err err = { "" };
-		int bad = state_dir(o->name, 0, &dir, &err) < 0, gave_up = 0;
+		int bad, gave_up = 0;
+
+		/* a worker job's ranks want nothing more from the launcher */
+		boot_release();
+		bad = state_dir(o->name, 0, &dir, &err) < 0;
 
 		if (bad)
 			log_msg(LOG_ERR, "%s", err.text);
@@ -894,9 +900,12 @@ int main(int argc, char **argv)
 	}
 	if (mpi && have_env)
 		boot_wait(&b);
+	log_msg(LOG_DEBUG, "rank %d of %d, %d of %d on this node, from %s",
+		b.rank, b.size, b.local_rank, b.local_size, b.via);
 	if (started && (b.rank != 0 || b.size != sched.size)) {
 		log_msg(LOG_WARNING, "the launcher's environment said rank 0 of "
-			"%d, MPI says rank %d of %d", sched.size, b.rank, b.size);
+			"%d, %s says rank %d of %d", sched.size, b.via, b.rank,
+			b.size);
 		scheduler_release(&sched);
 		started = 0;
 	}

@@ -3,7 +3,8 @@
 # are done with MPI once their workers have joined (only their own thread
 # is left), a worker job's ranks take where they are from the launcher's
 # environment without starting MPI, and when mpirun is killed outright
-# every rank, nanny and worker of its job ends by itself.
+# every rank, nanny and worker of its job ends by itself.  Under mpirun
+# the ranks ask its PMIx server and start no MPI; alone, they ask MPI.
 . "$(dirname "$0")/lib.sh"
 
 [ -x "$CLUSTER_RANK" ] || t_bail "cluster-rank is built" "missing $CLUSTER_RANK"
@@ -80,5 +81,31 @@ t_is "$(threads "$w_pg")" 1 "it runs without MPI's threads"
 t_kill "$w_pg"
 t_kill "$wo_pg"
 wait "$w_pg" "$wo_pg" 2>/dev/null
+
+# --- who tells a rank where it is ---------------------------------------------
+# Under mpirun, a PMIx server: the ranks ask it and start no MPI.  The
+# parameters the bootstrap sets for itself (the PML MPI would pick, the
+# PMIx store, hwloc's plugins) are not left to the workers' tasks.
+echo "env >'$T_DIR'/\$CLUSTER_TASK_ID.env" >"$T_DIR/env.txt"
+t_run timeout 60 mpirun --oversubscribe -np 3 "$CLUSTER_RANK" \
+	"${set_opts[@]}" -v --name px --run "$T_DIR/env.txt"
+t_is "$T_RC" 0 "a batch run under mpirun exits 0"
+for r in 0 1 2; do
+	t_like "$T_ERR" "cluster-rank\[$r\]: debug: rank $r of 3, [0-2] of 3 on this node, from PMIx" \
+		"rank $r learns where it is from mpirun's PMIx server"
+done
+t_unlike "$T_ERR" "from MPI" "no rank starts MPI"
+t_check "the task wrote its environment" test -s "$T_DIR/1.env"
+t_is "$(grep -c '^OMPI_MCA_pml=\|^PMIX_MCA_gds=\|^HWLOC_PLUGINS_BLACKLIST=' \
+	"$T_DIR/1.env")" 0 "the task gets none of the bootstrap's own parameters"
+t_like "$(cat "$T_DIR/1.env")" "OMPI_COMM_WORLD_SIZE=3" \
+	"the task still gets the launcher's environment"
+
+# Without a launcher, MPI (a singleton) says the rank is alone.
+t_run timeout 60 env -u PMIX_NAMESPACE "$CLUSTER_RANK" "${set_opts[@]}" -v \
+	--name alone --run "$T_DIR/env.txt"
+t_is "$T_RC" 0 "a batch run without a launcher exits 0"
+t_like "$T_ERR" "rank 0 of 1, 0 of 1 on this node, from MPI" \
+	"without a launcher the rank asks MPI"
 
 t_done
