@@ -328,6 +328,27 @@ static void node_memory(int local_size, struct share *sh)
 	sh->memory = m.usable / (uint64_t)(local_size > 0 ? local_size : 1);
 }
 
+/* hwloc's plugins, which hwloc_topology_init loads whatever the filters
+ * say: GPUs through OpenGL (which tries ten X displays), OpenCL, PCI,
+ * XML.  A rank reads cores and PUs only, which hwloc's own Linux
+ * discovery finds; the plugins and the libraries they pull in cost a
+ * rank 5-20 ms before that. */
+#define HWLOC_UNUSED_PLUGINS "hwloc_gl,hwloc_opencl,hwloc_cuda,hwloc_nvml," \
+	"hwloc_rsmi,hwloc_levelzero,hwloc_pci,hwloc_xml_libxml"
+
+static int topology_init(hwloc_topology_t *topo)
+{
+	static const char name[] = "HWLOC_PLUGINS_BLACKLIST";
+	int set = !getenv(name) &&
+		setenv(name, HWLOC_UNUSED_PLUGINS, 0) == 0;
+	int rc = hwloc_topology_init(topo);
+
+	/* read at init only; not for the worker and its tasks */
+	if (set)
+		unsetenv(name);
+	return rc;
+}
+
 /* A rank needs its node's cores and PUs, nothing else: caches, groups,
  * packages and I/O devices are not read (each cache is a few files per
  * CPU under /sys, on nodes of hundreds of CPUs). */
@@ -358,7 +379,7 @@ static void node_share(const struct rank_opts *o, int local_rank,
 		nworkers = 1, index = 0;
 	sh->index = (unsigned)index;
 	sh->nworkers = (unsigned)nworkers;
-	if (hwloc_topology_init(&topo) < 0 || topology_cores_only(topo) < 0 ||
+	if (topology_init(&topo) < 0 || topology_cores_only(topo) < 0 ||
 	    hwloc_topology_load(topo) < 0) {
 		log_msg(LOG_WARNING, "cannot read the node's topology; "
 			"not binding");
