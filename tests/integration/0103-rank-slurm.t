@@ -1,7 +1,8 @@
 #!/bin/bash
 # Batch mode inside a real Slurm job: the script `cluster job-script
 # --batch` writes is submitted with sbatch; the job runs the tasks with
-# mpirun cluster-rank and ends with their verdict.
+# mpirun cluster-rank and ends with their verdict.  srun --mpi=pmix
+# starts the ranks as well, through Slurm's PMIx server.
 . "$(dirname "$0")/lib.sh"
 
 [ -x "$CLUSTER_RANK" ] || t_bail "cluster-rank is built" "missing $CLUSTER_RANK"
@@ -64,6 +65,26 @@ if submit badjob "$T_DIR/bad.txt"; then
 	t_like "$(slurm_field "$JOB" ExitCode)" "^[1-9][0-9]*:0$" "its exit code is non-zero"
 	t_like "$(job_output "$JOB")" "  2: exit code 4: exit 4" \
 		"the job's output names the failed task"
+fi
+
+# srun starts the ranks itself: they ask Slurm's PMIx server where they
+# are and for rank 0's address, as they ask mpirun's.
+if srun --mpi=list 2>&1 | grep -qw pmix; then
+	for i in 1 2 3; do
+		echo "echo \$CLUSTER_TASK_ID >$m/s.\$CLUSTER_TASK_ID"
+	done >"$T_DIR/srun.txt"
+	t_run timeout 120 srun --mpi=pmix --ntasks=3 --overcommit \
+		--kill-on-bad-exit=0 "$CLUSTER_RANK" -v --set scheduler.host=127.0.0.1 \
+		--name srunpx --run "$T_DIR/srun.txt"
+	t_is "$T_RC" 0 "srun --mpi=pmix cluster-rank --run exits 0"
+	for r in 0 1 2; do
+		t_like "$T_ERR" "cluster-rank\[$r\]: debug: rank $r of 3, [0-2] of 3 on this node, from PMIx" \
+			"under srun rank $r learns where it is from Slurm's PMIx server"
+	done
+	t_like "$T_OUT" $'tasks: 3\ndone: 3\nfailed: 0' "under srun the three tasks ran"
+	t_is "$(ls "$m" | grep -c '^s\.')" 3 "each task under srun wrote its marker"
+else
+	t_skip "batch run under srun --mpi=pmix" "this Slurm has no mpi/pmix plugin"
 fi
 
 t_done
