@@ -255,12 +255,12 @@ static void mpi_address(void)
 
 /* --- the thread ------------------------------------------------------------ */
 
-/* A launcher that serves PMIx says so in its ranks' environment. */
+/* A launcher that serves PMIx names its ranks' namespace and rank in
+ * their environment, beside its server's address (PMIX_SERVER_URI4,
+ * ...: one per protocol version, which PMIx_Init picks from). */
 static int pmix_served(void)
 {
-	return getenv("PMIX_NAMESPACE") && getenv("PMIX_RANK") &&
-		(getenv("PMIX_SERVER_URI4") || getenv("PMIX_SERVER_URI3") ||
-		 getenv("PMIX_SERVER_URI2") || getenv("PMIX_SERVER_URI21"));
+	return getenv("PMIX_NAMESPACE") && getenv("PMIX_RANK");
 }
 
 static void *boot_thread(void *arg)
