@@ -220,6 +220,10 @@ static void pmix_address(void)
 			B.rc0 = (int)rc0;
 			snprintf(B.addr, sizeof(B.addr), "%s",
 				 *end ? end + 1 : "");
+		} else {
+			log_msg(LOG_ERR, "rank %u: rank 0's answer over PMIx is "
+				"not a status and an address: '%s'",
+				(unsigned)B.me.rank, v->data.string);
 		}
 	}
 	if (v)
