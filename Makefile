@@ -97,6 +97,7 @@ CORE_SRCS += src/task/codec.c
 
 # sched: task table, placement, task files
 CORE_SRCS += src/sched/sched.c
+CORE_SRCS += src/sched/pace.c
 CORE_SRCS += src/sched/taskfile.c
 CORE_SRCS += src/sched/taskfile_syntax.c
 
@@ -236,6 +237,7 @@ UNIT_TESTS += tests/unit/check_sched_memory.c
 UNIT_TESTS += tests/unit/check_sched_deadline.c
 UNIT_TESTS += tests/unit/check_sched_gpus.c
 UNIT_TESTS += tests/unit/check_sched_rejoin.c
+UNIT_TESTS += tests/unit/check_sched_pace.c
 UNIT_TESTS += tests/unit/check_taskfile.c
 UNIT_TESTS += tests/unit/check_taskfile_syntax.c
 UNIT_TESTS += tests/unit/check_exec.c

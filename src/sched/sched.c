@@ -59,6 +59,20 @@
  * the queue), and dispatch fills prefetch slots only for tasks that no
  * worker can start now, so an idle worker is always served first.
  *
+ * Depth.  A worker of one slot holding one task idles for a round trip
+ * after each task that takes less than one.  So a task whose submission
+ * is seen to run short (pace.h) may be held deeper, up to its
+ * pace_depth, on a worker where everything it runs and holds is short
+ * too: each task is marked `slow` when it is sent unless its submission
+ * was known short then, and a worker with a slow task holds `prefetch`,
+ * as does any worker for a slow task.  So no task waits on a worker
+ * behind more than `prefetch` tasks that may be long, and a long-task
+ * workload spreads over the workers as with a fixed prefetch.  Those
+ * deep queues are searched apart (`deep`): the one holding the fewest of
+ * the first PREFETCH_CHOICES that could take the task, from a cursor
+ * that moves round the set, looking at no more than DEEP_SCAN, so that a
+ * placement on thousands of busy workers looks at a few, not all.
+ *
  * Dependencies.  A hash from a task id to the groups that wait for it; a
  * group counts its unfinished dependencies.  Tasks that end are queued and
  * their dependents resolved before the call returns.
@@ -86,12 +100,15 @@
 #include <string.h>
 #include <time.h>
 
+#include "sched/pace.h"
 #include "util/strbuf.h"
 #include "util/units.h"
 #include "util/clock.h"
 #include "util/vec.h"
 
 #define DISPATCH_MAX_BLOCKED 32
+#define PREFETCH_CHOICES 4
+#define DEEP_SCAN 64
 #define DEFAULT_MAX_WORKER_LOSSES 3
 #define DETAIL_CHUNK_BITS 16
 #define DETAIL_CHUNK (1u << DETAIL_CHUNK_BITS)
@@ -120,6 +137,8 @@ struct detail {
 	uint8_t killed;			/* cancelled while it ran: its
 					   worker's report of the run is
 					   still to come */
+	uint8_t slow;			/* sent while not known to run short
+					   (see Depth) */
 };
 
 /* Elements lo..hi of a group, cancelled by request before they started,
@@ -135,6 +154,7 @@ struct group {
 	struct task_spec spec;		/* strings and arrays live in `blob` */
 	void *blob;
 	double submit_time;
+	struct pace pace;		/* how long its runs take */
 	uint8_t *state;			/* n bytes */
 	uint32_t *detail;		/* n slots, see ST_DETAIL */
 	uint64_t count[TASK_NSTATES];
@@ -173,6 +193,8 @@ struct worker {
 	size_t ntasks, atasks;
 	task_id_t *held;		/* sent, not started yet, in order */
 	size_t nheld, aheld;
+	unsigned nslow;			/* tasks running or held with
+					   detail.slow */
 };
 
 enum event_kind { EV_ASSIGN, EV_KILL, EV_ENDED, EV_QUEUED, EV_RELEASED,
@@ -266,6 +288,9 @@ struct sched {
 	size_t nworkers, aworkers;
 	struct wset freew;		/* workers that can start a task */
 	struct wset pfw;		/* workers with a free prefetch slot */
+	struct wset deep;		/* workers with no slow task and room
+					   for more short ones */
+	size_t deep_cursor;		/* where find_deep looks first */
 	unsigned prefetch;
 	uint64_t nheld;			/* over all workers */
 	int queued_pending;		/* an EV_QUEUED is in the outbox */
@@ -822,6 +847,14 @@ static struct worker *get_worker(struct sched *s, worker_id_t w)
 	return &s->workers[w];
 }
 
+/* How many short tasks a worker may hold at most; 0: no deeper than
+ * prefetch, ever. */
+static unsigned deep_limit(const struct sched *s)
+{
+	return s->prefetch && s->prefetch < PACE_MAX_DEPTH ?
+		PACE_MAX_DEPTH : 0;
+}
+
 /* Keep w in the free list exactly when it can take a task. */
 static void update_free(struct sched *s, worker_id_t id)
 {
@@ -831,6 +864,8 @@ static void update_free(struct sched *s, worker_id_t id)
 
 	wset_set(&s->freew, id, want);
 	wset_set(&s->pfw, id, open && w->nheld < s->prefetch);
+	wset_set(&s->deep, id, open && !w->nslow &&
+		 w->nheld < deep_limit(s));
 }
 
 static int lives_for(const struct worker *w, uint64_t time_limit);
@@ -887,6 +922,34 @@ static worker_id_t find_prefetch(struct sched *s, const struct task_spec *sp)
 	return best;
 }
 
+/* For a task of a submission that runs short, `depth` deep: a worker of
+ * `deep` holding fewer that could ever run it, the one holding the
+ * fewest of the first PREFETCH_CHOICES such, looking at DEEP_SCAN at
+ * most from the cursor on (see Depth). */
+static worker_id_t find_deep(struct sched *s, const struct task_spec *sp,
+			     unsigned depth)
+{
+	worker_id_t best = -1;
+	size_t least = depth, n = s->deep.n, seen = 0, k;
+
+	for (k = 0; k < n && k < DEEP_SCAN; k++) {
+		worker_id_t id = s->deep.ids[(s->deep_cursor + k) % n];
+		const struct worker *w = &s->workers[id];
+		if (w->nheld >= depth || !fits_ever(w, sp) ||
+		    !lives_for(w, sp->time_limit))
+			continue;
+		if (w->nheld < least) {
+			best = id;
+			least = w->nheld;
+		}
+		if (++seen == PREFETCH_CHOICES)
+			break;
+	}
+	if (n)
+		s->deep_cursor = (s->deep_cursor + k + 1) % n;
+	return best;
+}
+
 static worker_id_t find_fit(struct sched *s, const struct task_spec *sp)
 {
 	for (size_t k = 0; k < s->freew.n; k++)
@@ -897,10 +960,11 @@ static worker_id_t find_fit(struct sched *s, const struct task_spec *sp)
 }
 
 static void worker_take(struct sched *s, worker_id_t id, task_id_t task,
-			const struct task_spec *spec)
+			const struct task_spec *spec, int slow)
 {
 	struct worker *w = &s->workers[id];
 
+	w->nslow += slow != 0;
 	w->cores_used += spec->cores;
 	w->gpus_used += spec->gpus;
 	w->memory_used += spec->memory;
@@ -911,13 +975,14 @@ static void worker_take(struct sched *s, worker_id_t id, task_id_t task,
 }
 
 static void worker_release(struct sched *s, worker_id_t id, task_id_t task,
-			   const struct task_spec *spec)
+			   const struct task_spec *spec, int slow)
 {
 	struct worker *w = &s->workers[id];
 
 	for (size_t k = 0; k < w->ntasks; k++) {
 		if (w->tasks[k] == task) {
 			w->tasks[k] = w->tasks[--w->ntasks];
+			w->nslow -= slow != 0;
 			w->cores_used -= spec->cores;
 			w->gpus_used -= spec->gpus;
 			w->memory_used -= spec->memory;
@@ -928,7 +993,7 @@ static void worker_release(struct sched *s, worker_id_t id, task_id_t task,
 }
 
 /* Drop `task` from w's queue; 0 when it was not there. */
-static int unhold(struct sched *s, worker_id_t id, task_id_t task)
+static int unhold(struct sched *s, worker_id_t id, task_id_t task, int slow)
 {
 	struct worker *w = &s->workers[id];
 
@@ -937,6 +1002,7 @@ static int unhold(struct sched *s, worker_id_t id, task_id_t task)
 			memmove(&w->held[k], &w->held[k + 1],
 				(w->nheld - k - 1) * sizeof(*w->held));
 			w->nheld--;
+			w->nslow -= slow != 0;
 			s->nheld--;
 			update_free(s, id);
 			return 1;
@@ -955,13 +1021,14 @@ static void pump(struct sched *s, worker_id_t id)
 		task_id_t task = w->held[0];
 		uint64_t i;
 		struct group *g = find_group(s, task, &i);
+		struct detail *d = detail_of(s, g, i);
 
 		if (!fits(w, &g->spec) ||
 		    !lives_for(w, g->spec.time_limit))
 			break;
-		unhold(s, id, task);
-		detail_of(s, g, i)->start_time = clock_wall();
-		worker_take(s, id, task, &g->spec);
+		unhold(s, id, task, d->slow);
+		d->start_time = clock_wall();
+		worker_take(s, id, task, &g->spec, d->slow);
 	}
 }
 
@@ -1217,6 +1284,7 @@ void sched_destroy(struct sched *s)
 	free(s->workers);
 	wset_release(&s->freew);
 	wset_release(&s->pfw);
+	wset_release(&s->deep);
 	free(s->heap);
 	free(s->parked);
 	free(s->slots);
@@ -1815,9 +1883,9 @@ static void cancel_started(struct sched *s, struct group *g, uint64_t i,
 		/* Until its worker reports the run, it shows what the kill
 		 * makes of it: SIGTERM after the time it has run, if it had
 		 * started; a held one never ran. */
-		int held = unhold(s, d->worker, id);
+		int held = unhold(s, d->worker, id, d->slow);
 		if (!held)
-			worker_release(s, d->worker, id, &g->spec);
+			worker_release(s, d->worker, id, &g->spec, d->slow);
 		d->exit_code = 0;
 		d->signal = held ? 0 : SIGTERM;
 		d->runtime = !held && now > d->start_time ?
@@ -1927,11 +1995,12 @@ void sched_task_finished(struct sched *s, task_id_t id, worker_id_t w,
 		return;
 	enter(s);
 	struct worker *wk = &s->workers[w];
+	pace_note(&g->pace, res->runtime, !res->reason);
 	d->end_time = clock_wall();
-	if (unhold(s, w, id))		/* started where we did not expect */
+	if (unhold(s, w, id, d->slow))	/* started where we did not expect */
 		d->start_time = d->end_time - res->runtime;
 	else
-		worker_release(s, w, id, &g->spec);
+		worker_release(s, w, id, &g->spec, d->slow);
 	pump(s, w);
 	wk->done++;
 	d->exit_code = res->exit_code;
@@ -1975,6 +2044,8 @@ static void place(struct sched *s, struct group *g, uint64_t i, worker_id_t w)
 			sizeof(*wk->held));
 	wk->held[wk->nheld++] = id;
 	s->nheld++;
+	d->slow = pace_depth(&g->pace, s->prefetch) <= s->prefetch;
+	wk->nslow += d->slow;
 	update_free(s, w);
 	emit(s, EV_ASSIGN, w, id);
 	pump(s, w);
@@ -1985,10 +2056,10 @@ void sched_dispatch(struct sched *s)
 	struct range blocked[DISPATCH_MAX_BLOCKED];
 	size_t nblocked = 0;
 
-	if ((!s->freew.n && !s->pfw.n) || !s->nheap)
+	if ((!s->freew.n && !s->pfw.n && !s->deep.n) || !s->nheap)
 		return;
 	enter(s);
-	while (s->nheap && (s->freew.n || s->pfw.n)) {
+	while (s->nheap && (s->freew.n || s->pfw.n || s->deep.n)) {
 		struct range *r = &s->heap[0];
 		struct group *g = r->g;
 
@@ -2003,7 +2074,13 @@ void sched_dispatch(struct sched *s)
 		worker_id_t w = find_fit(s, sp);
 		if (w < 0)
 			w = find_prefetch(s, sp);
-		if (w < 0 && !fits_anywhere(s, sp)) {
+		unsigned depth = pace_depth(&g->pace, s->prefetch);
+		if (w < 0 && depth > s->prefetch)
+			w = find_deep(s, sp, depth);
+		/* (with only deep queues open, a range that none takes is
+		   set aside, not looked for on every worker) */
+		if (w < 0 && (s->freew.n || s->pfw.n) &&
+		    !fits_anywhere(s, sp)) {
 			/* until the pool grows: costs nothing meanwhile */
 			s->parked = vec_grow(s->parked, &s->aparked,
 					 s->nparked + 1, sizeof(*s->parked));
@@ -2357,6 +2434,7 @@ worker_id_t sched_worker_add(struct sched *s, const char *name,
 			  sizeof(*s->workers));
 	wset_resize(&s->freew, s->nworkers + 1);
 	wset_resize(&s->pfw, s->nworkers + 1);
+	wset_resize(&s->deep, s->nworkers + 1);
 	worker_id_t id = (worker_id_t)s->nworkers++;
 	struct worker *w = &s->workers[id];
 	memset(w, 0, sizeof(*w));
@@ -2413,6 +2491,7 @@ void sched_worker_lost(struct sched *s, worker_id_t id)
 	}
 	s->nheld -= w->nheld;
 	w->nheld = 0;
+	w->nslow = 0;
 	w->cores_used = 0;
 	w->gpus_used = 0;
 	w->memory_used = 0;
@@ -2621,7 +2700,8 @@ int sched_worker_claim(struct sched *s, worker_id_t id, task_id_t task,
 		return 0;
 	d->worker = id;
 	d->start_time = clock_wall() - (running > 0 ? running : 0);
-	worker_take(s, id, task, &g->spec);
+	d->slow = 1;			/* how long it has left: unknown */
+	worker_take(s, id, task, &g->spec, 1);
 	if (--s->nunclaimed == 0)
 		s->nunclaimed_ids = 0;
 	return 1;

@@ -31,7 +31,10 @@
  * and memory allow.  Such a task is RUNNING (it is the worker's) with
  * start_time 0 until sched reckons it has started; worker_info.prefetched
  * and sched_counts.prefetched count them.  Prefetch slots are filled only
- * with tasks that no worker can start at once.
+ * with tasks that no worker can start at once.  A worker running tasks of
+ * a submission whose runs take less than a round trip may hold more of
+ * them, up to PACE_MAX_DEPTH (pace.h), so one slot is not round-trip
+ * bound; for tasks of unknown or long runs it holds `prefetch`.
  */
 #ifndef CLUSTER_SCHED_H
 #define CLUSTER_SCHED_H
@@ -173,7 +176,8 @@ void sched_counts(struct sched *s, struct sched_counts *out);
 task_id_t sched_last_id(struct sched *s);
 
 /* How many tasks each worker may hold beyond what it can start now
- * (default 0: none).  Takes effect at the next dispatch. */
+ * (default 0: none), more for short tasks (see Prefetch above; 0 turns
+ * that off too).  Takes effect at the next dispatch. */
 void sched_set_prefetch(struct sched *s, unsigned n);
 
 /* How many ended tasks keep their whole detail record (default
@@ -211,7 +215,7 @@ void sched_task_finished(struct sched *s, task_id_t id, worker_id_t w,
 /* Place queued tasks on workers with enough free cores, GPUs and memory, in id
  * order with backfill, calling hooks->assign for each placement; tasks
  * that no worker can start now fill free prefetch slots on workers that
- * could ever run them (the one holding fewest first). */
+ * could ever run them (the one holding fewest of a few first). */
 void sched_dispatch(struct sched *s);
 
 /* Nothing waiting, queued or running. */
