@@ -119,7 +119,7 @@ const struct config_key config_keys[] = {
 	K("worker.gpus", CONFIG_WORD, "auto",
 	  "GPUs each worker offers: auto takes those CUDA_VISIBLE_DEVICES names (else nvidia-smi -L), split between a node's worker ranks; a count N takes N of them, or devices 0..N-1 where nothing names any"),
 	KI("worker.prefetch", "1", 0, 1000,
-	   "tasks a worker holds beyond those it can start now, so it starts the next one without waiting for the scheduler"),
+	   "tasks a worker holds beyond those it can start now, so it starts the next one without waiting for the scheduler; up to 64 of tasks seen to run under 1 ms"),
 
 	/* pool: the batch jobs that bring workers (pool/manager.h) */
 	K("pool.poll-interval", CONFIG_DURATION, "10s",
