@@ -71,7 +71,13 @@
  * deep queues are searched apart (`deep`): the one holding the fewest of
  * the first PREFETCH_CHOICES that could take the task, from a cursor
  * that moves round the set, looking at no more than DEEP_SCAN, so that a
- * placement on thousands of busy workers looks at a few, not all.
+ * placement on thousands of busy workers looks at a few, not all.  A
+ * submission may run short at first and long later: tasks held deep
+ * then wait behind a long one until it ends, and nothing takes them
+ * back.  So a worker of deep queues that has started nothing for
+ * DEEP_STALL seconds is `stalled`: it gets no more of them until it
+ * starts a task, and what it runs counts as a run that long for its
+ * submission, which is then long everywhere before any such run ends.
  *
  * Dependencies.  A hash from a task id to the groups that wait for it; a
  * group counts its unfinished dependencies.  Tasks that end are queued and
@@ -109,6 +115,7 @@
 #define DISPATCH_MAX_BLOCKED 32
 #define PREFETCH_CHOICES 4
 #define DEEP_SCAN 64
+#define DEEP_STALL 0.1
 #define DEFAULT_MAX_WORKER_LOSSES 3
 #define DETAIL_CHUNK_BITS 16
 #define DETAIL_CHUNK (1u << DETAIL_CHUNK_BITS)
@@ -195,6 +202,8 @@ struct worker {
 	size_t nheld, aheld;
 	unsigned nslow;			/* tasks running or held with
 					   detail.slow */
+	double last_start;		/* when it last started a task */
+	int stalled;			/* started none for DEEP_STALL */
 };
 
 enum event_kind { EV_ASSIGN, EV_KILL, EV_ENDED, EV_QUEUED, EV_RELEASED,
@@ -864,7 +873,7 @@ static void update_free(struct sched *s, worker_id_t id)
 
 	wset_set(&s->freew, id, want);
 	wset_set(&s->pfw, id, open && w->nheld < s->prefetch);
-	wset_set(&s->deep, id, open && !w->nslow &&
+	wset_set(&s->deep, id, open && !w->nslow && !w->stalled &&
 		 w->nheld < deep_limit(s));
 }
 
@@ -926,15 +935,23 @@ static worker_id_t find_prefetch(struct sched *s, const struct task_spec *sp)
  * `deep` holding fewer that could ever run it, the one holding the
  * fewest of the first PREFETCH_CHOICES such, looking at DEEP_SCAN at
  * most from the cursor on (see Depth). */
+static void stall(struct sched *s, worker_id_t id, double now);
+
 static worker_id_t find_deep(struct sched *s, const struct task_spec *sp,
 			     unsigned depth)
 {
-	worker_id_t best = -1;
-	size_t least = depth, n = s->deep.n, seen = 0, k;
+	worker_id_t best = -1, stalled[DEEP_SCAN];
+	size_t least = depth, n = s->deep.n, seen = 0, nstalled = 0, k;
+	double now = clock_wall();
 
 	for (k = 0; k < n && k < DEEP_SCAN; k++) {
 		worker_id_t id = s->deep.ids[(s->deep_cursor + k) % n];
 		const struct worker *w = &s->workers[id];
+		if ((w->ntasks || w->nheld) &&
+		    now - w->last_start > DEEP_STALL) {
+			stalled[nstalled++] = id;
+			continue;
+		}
 		if (w->nheld >= depth || !fits_ever(w, sp) ||
 		    !lives_for(w, sp->time_limit))
 			continue;
@@ -947,6 +964,8 @@ static worker_id_t find_deep(struct sched *s, const struct task_spec *sp,
 	}
 	if (n)
 		s->deep_cursor = (s->deep_cursor + k + 1) % n;
+	for (size_t j = 0; j < nstalled; j++)
+		stall(s, stalled[j], now);
 	return best;
 }
 
@@ -1028,8 +1047,30 @@ static void pump(struct sched *s, worker_id_t id)
 			break;
 		unhold(s, id, task, d->slow);
 		d->start_time = clock_wall();
+		w->last_start = d->start_time;
+		w->stalled = 0;
 		worker_take(s, id, task, &g->spec, d->slow);
 	}
+}
+
+/* Worker `id` holds short tasks but has started none for DEEP_STALL: one
+ * it runs is not short.  Its submission's estimate takes in how long
+ * each has run so far, and the worker gets no deeper until it starts
+ * one (see Depth). */
+static void stall(struct sched *s, worker_id_t id, double now)
+{
+	struct worker *w = &s->workers[id];
+
+	for (size_t k = 0; k < w->ntasks; k++) {
+		uint64_t i;
+		struct group *g = find_group(s, w->tasks[k], &i);
+		struct detail *d = detail_of(s, g, i);
+
+		if (d && d->start_time > 0 && now > d->start_time)
+			pace_note(&g->pace, now - d->start_time, 0);
+	}
+	w->stalled = 1;
+	update_free(s, id);
 }
 
 /* --- ends and dependencies ------------------------------------------------ */
@@ -2442,6 +2483,7 @@ worker_id_t sched_worker_add(struct sched *s, const char *name,
 	w->cores = cores;
 	w->memory = memory;
 	w->alive = 1;
+	w->last_start = clock_wall();
 	update_free(s, id);
 	/* parked ranges may fit now; dispatch parks them again if not */
 	for (size_t k = 0; k < s->nparked; k++)

@@ -5,13 +5,15 @@
  * worker of one slot running short tasks holds PACE_MAX_DEPTH of them,
  * long tasks spread over every worker and never queue deeper than
  * prefetch, behind short ones or long ones, short ones never queue deep
- * behind a long one, and deep queues stay even over many workers.
+ * behind a long one, a worker stuck on a long one gets no deeper, and
+ * deep queues stay even over many workers.
  */
 #include <check.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "sched/pace.h"
 #include "sched/sched.h"
@@ -301,6 +303,47 @@ START_TEST(short_tasks_do_not_queue_deep_behind_a_long_one)
 }
 END_TEST
 
+/* A task of a short submission that runs on and on: its worker takes no
+ * more, and the submission is long from then on, before the task ends. */
+START_TEST(a_stalled_worker_gets_no_deeper)
+{
+	struct timespec pause = { 0, 150 * 1000 * 1000 };	/* > DEEP_STALL */
+	struct err err = { "" };
+
+	sched_set_prefetch(s, 1);
+	worker_id_t w = sched_worker_add(s, "w", 1, 0);
+	task_id_t first = submit_array(1000);
+
+	sched_dispatch(s);
+	end_run(first, 0);
+	end_run(first + 1, 0);
+	sched_dispatch(s);
+	ck_assert_uint_eq(worker_of(w).prefetched, PACE_MAX_DEPTH);
+	task_id_t stuck = running_on(w);
+
+	/* room for one more, and no start since */
+	ck_assert_int_eq(sched_cancel(s, stuck + PACE_MAX_DEPTH, &err), 0);
+	ck_assert_uint_eq(worker_of(w).prefetched, PACE_MAX_DEPTH - 1);
+	nanosleep(&pause, NULL);
+	unsigned before = nassigned;
+	sched_dispatch(s);
+	ck_assert_uint_eq(nassigned, before);
+	ck_assert_uint_eq(worker_of(w).prefetched, PACE_MAX_DEPTH - 1);
+
+	/* long now: a worker that joins gets one to run and one to hold */
+	worker_id_t w2 = sched_worker_add(s, "w2", 1, 0);
+	sched_dispatch(s);
+	ck_assert_uint_eq(worker_of(w2).running, 1);
+	ck_assert_uint_eq(worker_of(w2).prefetched, 1);
+
+	/* once w starts again it is no longer stalled, but the submission
+	 * stays long until a run of short ones */
+	end_run(stuck, 0);
+	sched_dispatch(s);
+	ck_assert_uint_eq(worker_of(w).prefetched, PACE_MAX_DEPTH - 2);
+}
+END_TEST
+
 START_TEST(prefetch_off_stays_off_for_short_tasks)
 {
 	worker_id_t w = sched_worker_add(s, "w", 1, 0);
@@ -362,6 +405,7 @@ int main(void)
 	tcase_add_test(tc, long_tasks_spread_and_hold_prefetch);
 	tcase_add_test(tc, long_tasks_wait_here_not_behind_short_ones);
 	tcase_add_test(tc, short_tasks_do_not_queue_deep_behind_a_long_one);
+	tcase_add_test(tc, a_stalled_worker_gets_no_deeper);
 	tcase_add_test(tc, prefetch_off_stays_off_for_short_tasks);
 	tcase_add_test(tc, deep_queues_stay_even);
 	suite_add_tcase(su, tc);
