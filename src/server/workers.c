@@ -645,8 +645,10 @@ static void on_accept(struct evconnlistener *l, evutil_socket_t fd,
 
 /* Hand a connection's frames to the socket now when nothing is queued
  * before them: one send, and no write event to arm and disarm as the
- * bufferevent would.  What the socket does not take, and any error, is
- * left to the bufferevent, which reports errors through conn_event. */
+ * bufferevent would.  What the socket does not take is left to the
+ * bufferevent.  A connection the send finds broken gets nothing more:
+ * the bufferevent's own write would raise SIGPIPE in a process that has
+ * not ignored it, and its read side reports the loss (conn_event). */
 static void conn_write(struct conn *c)
 {
 	const char *buf = c->out.buf;
@@ -658,6 +660,11 @@ static void conn_write(struct conn *c)
 		if (n > 0) {
 			buf += n;
 			len -= (size_t)n;
+		} else if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK &&
+			   errno != EINTR && errno != ENOBUFS) {
+			log_msg(LOG_DEBUG, "cannot write to '%s': %s",
+				c->name ? c->name : c->addr, strerror(errno));
+			return;
 		}
 	}
 	if (len)
