@@ -202,7 +202,8 @@ struct worker {
 	size_t nheld, aheld;
 	unsigned nslow;			/* tasks running or held with
 					   detail.slow */
-	double last_start;		/* when it last started a task */
+	double last_start;		/* when it last started a task,
+					   monotonic */
 	int stalled;			/* started none for DEEP_STALL */
 };
 
@@ -942,7 +943,7 @@ static worker_id_t find_deep(struct sched *s, const struct task_spec *sp,
 {
 	worker_id_t best = -1, stalled[DEEP_SCAN];
 	size_t least = depth, n = s->deep.n, seen = 0, nstalled = 0, k;
-	double now = clock_wall();
+	double now = clock_monotonic();
 
 	for (k = 0; k < n && k < DEEP_SCAN; k++) {
 		worker_id_t id = s->deep.ids[(s->deep_cursor + k) % n];
@@ -1047,16 +1048,17 @@ static void pump(struct sched *s, worker_id_t id)
 			break;
 		unhold(s, id, task, d->slow);
 		d->start_time = clock_wall();
-		w->last_start = d->start_time;
+		w->last_start = clock_monotonic();
 		w->stalled = 0;
 		worker_take(s, id, task, &g->spec, d->slow);
 	}
 }
 
 /* Worker `id` holds short tasks but has started none for DEEP_STALL: one
- * it runs is not short.  Its submission's estimate takes in how long
- * each has run so far, and the worker gets no deeper until it starts
- * one (see Depth). */
+ * it runs is not short.  The submissions of what it runs count a run as
+ * long as the time since its last start (each has run that long at
+ * least), and the worker gets no deeper until it starts one (see
+ * Depth). */
 static void stall(struct sched *s, worker_id_t id, double now)
 {
 	struct worker *w = &s->workers[id];
@@ -1064,10 +1066,8 @@ static void stall(struct sched *s, worker_id_t id, double now)
 	for (size_t k = 0; k < w->ntasks; k++) {
 		uint64_t i;
 		struct group *g = find_group(s, w->tasks[k], &i);
-		struct detail *d = detail_of(s, g, i);
 
-		if (d && d->start_time > 0 && now > d->start_time)
-			pace_note(&g->pace, now - d->start_time, 0);
+		pace_note(&g->pace, now - w->last_start, 0);
 	}
 	w->stalled = 1;
 	update_free(s, id);
@@ -2483,7 +2483,7 @@ worker_id_t sched_worker_add(struct sched *s, const char *name,
 	w->cores = cores;
 	w->memory = memory;
 	w->alive = 1;
-	w->last_start = clock_wall();
+	w->last_start = clock_monotonic();
 	update_free(s, id);
 	/* parked ranges may fit now; dispatch parks them again if not */
 	for (size_t k = 0; k < s->nparked; k++)
