@@ -595,9 +595,9 @@ int main(int argc, char **argv)
 
 	printf("scale-out: simulated workers of 1 core over TCP on 127.0.0.0/8, "
 	       "heartbeat %d s, no-spawn tasks\n", HEARTBEAT_MS / 1000);
-	/* The baseline has the shape of the workers measured (1 core, so
-	 * each holds 1 task and the prefetched one); 2 workers of 32 cores,
-	 * the pipelined rate, are shown beside it. */
+	/* The baseline has the shape of the workers measured (1 core: each
+	 * runs 1 task and holds the prefetched ones, up to 64 of these
+	 * no-spawn tasks); 2 workers of 32 cores are shown beside it. */
 	if (run_size(2, 1, 0, &base) < 0 || run_size(2, 32, 0, &wide) < 0) {
 		fprintf(stderr, "bench_scaleout: the 2-worker baseline failed\n");
 		return 1;
