@@ -167,6 +167,7 @@ CORE_SRCS += src/worker/nanny.c
 # its run ladder, the pool manager in it
 CORE_SRCS += src/server/server.c
 CORE_SRCS += src/server/workers.c
+CORE_SRCS += src/server/heartbeat.c
 CORE_SRCS += src/server/events.c
 CORE_SRCS += src/server/run.c
 CORE_SRCS += src/server/pool.c
@@ -248,6 +249,7 @@ UNIT_TESTS += tests/unit/check_server.c
 UNIT_TESTS += tests/unit/check_events.c
 UNIT_TESTS += tests/unit/check_feed.c
 UNIT_TESTS += tests/unit/check_workers_rejoin.c
+UNIT_TESTS += tests/unit/check_heartbeat.c
 UNIT_TESTS += tests/unit/check_manager.c
 UNIT_TESTS += tests/unit/check_pool_wiring.c
 UNIT_TESTS += tests/unit/check_pool_adopt.c

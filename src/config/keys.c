@@ -111,7 +111,7 @@ const struct config_key config_keys[] = {
 
 	/* worker */
 	K("worker.heartbeat", CONFIG_DURATION, "5s",
-	  "interval between worker heartbeats"),
+	  "interval between worker heartbeats with few workers; the scheduler doubles it as often as it takes to keep all heartbeats at most 1000 a second"),
 	K("worker.death-timeout", CONFIG_DURATION, "60s",
 	  "a worker exits when the scheduler has been gone this long"),
 	KI("worker.max-restarts", "5", 0, 1000,

@@ -89,7 +89,7 @@ static size_t payload_size(const struct proto_msg *m)
 		return 8 + 4 + 4 + 4 + 8 + 8 + str_size(m->u.done.reason) +
 		       8 + 8;
 	case PROTO_HEARTBEAT:
-		return 8 + 4;
+		return 8 + 4 + 4;
 	case PROTO_SHUTDOWN:
 		return str_size(m->u.shutdown.reason);
 	case PROTO_REJOIN:
@@ -222,6 +222,7 @@ void proto_encode(struct strbuf *out, const struct proto_msg *m)
 	case PROTO_HEARTBEAT:
 		p = put_u64(p, m->u.heartbeat.time_ms);
 		p = put_u32(p, m->u.heartbeat.running);
+		p = put_u32(p, m->u.heartbeat.interval_ms);
 		break;
 	case PROTO_SHUTDOWN:
 		p = put_str(p, m->u.shutdown.reason);
@@ -657,7 +658,9 @@ static int decode_payload(struct reader *r, struct proto_msg *m)
 	case PROTO_HEARTBEAT:
 		if (get_u64(r, "time_ms", &m->u.heartbeat.time_ms) < 0)
 			return -1;
-		return get_u32(r, "running", &m->u.heartbeat.running);
+		if (get_u32(r, "running", &m->u.heartbeat.running) < 0)
+			return -1;
+		return get_u32(r, "interval_ms", &m->u.heartbeat.interval_ms);
 	case PROTO_SHUTDOWN:
 		return get_str(r, "reason", &m->u.shutdown.reason);
 	case PROTO_REJOIN:

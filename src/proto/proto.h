@@ -42,7 +42,11 @@
  * goes to one log per worker instead of a file per task.
  *
  * Version 4 added to DONE the run's spawn and output times, so the time
- * per action can tell the worker's own overhead from the command's run.
+ * per action can tell the worker's own overhead from the command's run,
+ * and the interval to HEARTBEAT: the scheduler scales it with the number
+ * of workers (server/heartbeat.h) and tells each worker in its
+ * heartbeats; a worker says in its own which interval it keeps, and
+ * answers a change with a heartbeat at once.
  */
 #ifndef CLUSTER_PROTO_H
 #define CLUSTER_PROTO_H
@@ -155,6 +159,10 @@ struct proto_done {
 struct proto_heartbeat {
 	uint64_t time_ms;
 	uint32_t running;
+	/* since version 4 */
+	uint32_t interval_ms;		/* from the scheduler: the interval to
+					   keep from now on; from a worker:
+					   the one it keeps; 0: unchanged */
 };
 
 struct proto_shutdown {

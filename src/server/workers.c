@@ -12,6 +12,7 @@
 
 #include <errno.h>
 #include <netdb.h>
+#include <stddef.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <arpa/inet.h>
@@ -28,6 +29,7 @@
 #include <event2/listener.h>
 
 #include "server/events.h"
+#include "server/heartbeat.h"
 #include "util/accept.h"
 #include "util/log.h"
 #include "util/strbuf.h"
@@ -59,6 +61,9 @@ struct conn {
 	int64_t job_index;
 	double job_end;
 	double since, last_seen;
+	struct heartbeat_timer alive;	/* its deadline, once welcomed */
+	unsigned hb_ms;			/* the interval it keeps, as it said */
+	unsigned told_ms;		/* the interval it was told last */
 	struct strbuf out;
 	int dirty;
 	int shutdown_sent;
@@ -74,10 +79,16 @@ struct workers {
 	struct events *events;
 	struct evconnlistener *listener;
 	struct event *flush_ev;		/* end of loop iteration: dispatch, write */
-	struct event *tick_ev;		/* heartbeats */
+	struct event *tick_ev;		/* heartbeats: the sweep and the wheel */
 	uint16_t port;
 	char token[65];
 	unsigned heartbeat_ms, missed;
+	unsigned tick_ms;
+	double t0;			/* tick 0 of the wheel */
+	struct heartbeat_pace pace;
+	struct heartbeat_wheel wheel;	/* every welcomed worker's deadline */
+	struct conn *turn;		/* the sweep's next visit; NULL: the
+					   round is over */
 	struct conn *conns;
 	struct conn *dirty;
 	struct conn **byid;
@@ -138,6 +149,9 @@ static void conn_free(struct conn *c)
 		wk->conns = c->next;
 	if (c->next)
 		c->next->prev = c->prev;
+	if (wk->turn == c)
+		wk->turn = c->next;
+	heartbeat_wheel_del(&wk->wheel, &c->alive);
 	if (c->dirty) {
 		for (struct conn **p = &wk->dirty; *p; p = &(*p)->next_dirty)
 			if (*p == c) {
@@ -226,6 +240,37 @@ static void send_shutdown(struct conn *c)
 	send_shutdown_why(c, c->wk->shutdown_reason);
 }
 
+/* --- liveness --------------------------------------------------------------
+ *
+ * Every welcomed worker has a deadline on the wheel (heartbeat.h): missed
+ * intervals of the one it keeps after the last frame it sent.  Any frame
+ * counts; conn_read only notes the time, and the deadline is looked at
+ * when it falls due.
+ */
+
+static uint64_t tick_of(const struct workers *wk, double t)
+{
+	return t <= wk->t0 ? 0 : (uint64_t)((t - wk->t0) * 1000.0 / wk->tick_ms);
+}
+
+static double silence_limit(const struct conn *c)
+{
+	return (double)c->hb_ms * c->wk->missed / 1000.0;
+}
+
+static void arm_deadline(struct conn *c)
+{
+	struct workers *wk = c->wk;
+
+	heartbeat_wheel_add(&wk->wheel, &c->alive,
+			    tick_of(wk, c->last_seen + silence_limit(c)) + 1);
+}
+
+static struct conn *conn_of_timer(struct heartbeat_timer *t)
+{
+	return (struct conn *)(void *)((char *)t - offsetof(struct conn, alive));
+}
+
 /* --- message handlers ----------------------------------------------------- */
 
 static void grace_check(struct workers *wk);
@@ -294,10 +339,12 @@ static int on_auth(struct conn *c, struct proto_msg *m)
 	event_free(c->deadline_ev);
 	c->deadline_ev = NULL;
 	bufferevent_setwatermark(c->bev, EV_READ, 0, 0);
+	arm_deadline(c);
 
 	struct proto_msg w_msg = { .type = PROTO_WELCOME };
 	w_msg.u.welcome.worker_id = (uint32_t)w;
-	w_msg.u.welcome.heartbeat_ms = wk->heartbeat_ms;
+	c->hb_ms = c->told_ms = wk->pace.tell_ms;
+	w_msg.u.welcome.heartbeat_ms = c->told_ms;
 	proto_mac(wk->token, "server", a->nonce, c->nonce, w_msg.u.welcome.mac);
 	conn_send(c, &w_msg);
 	struct strbuf mem = STRBUF_INIT;
@@ -467,12 +514,22 @@ static int on_done(struct conn *c, struct proto_msg *m)
 	return 0;
 }
 
+/* A worker says which interval it keeps: the one it was told, or an
+ * earlier one when the two crossed.  It is held to no longer than it
+ * was told. */
 static int on_heartbeat(struct conn *c, struct proto_msg *m)
 {
-	(void)m;
+	unsigned said = m->u.heartbeat.interval_ms;
+
 	if (c->st != CONN_READY) {
 		conn_drop(c, "'heartbeat' before the handshake");
 		return -1;
+	}
+	if (said) {
+		unsigned was = c->hb_ms;
+		c->hb_ms = said < c->told_ms ? said : c->told_ms;
+		if (c->hb_ms < was)
+			arm_deadline(c);	/* sooner than it waits */
 	}
 	return 0;
 }
@@ -692,29 +749,61 @@ static void on_flush(evutil_socket_t fd, short what, void *arg)
 	}
 }
 
+/* A visit of the sweep: the scheduler's heartbeat, with the interval. */
+static void visit(struct conn *c, double now)
+{
+	struct workers *wk = c->wk;
+	struct proto_msg m = { .type = PROTO_HEARTBEAT };
+	struct worker_info wi;
+
+	m.u.heartbeat.time_ms = (uint64_t)(now * 1000.0);
+	if (sched_worker(wk->sched, c->wid, &wi) == 0)
+		m.u.heartbeat.running = wi.running;
+	m.u.heartbeat.interval_ms = c->told_ms = wk->pace.tell_ms;
+	conn_send(c, &m);
+}
+
+/* One tick: the deadlines that fall due, then the visits owed, each
+ * worker once a round (heartbeat.h).  Neither looks at every worker. */
 static void on_tick(evutil_socket_t fd, short what, void *arg)
 {
 	struct workers *wk = arg;
 	double now = clock_monotonic();
-	double limit = (double)wk->heartbeat_ms * wk->missed / 1000.0;
-	struct conn *next;
+	struct heartbeat_timer *t, *next;
 
 	(void)fd;
 	(void)what;
-	for (struct conn *c = wk->conns; c; c = next) {
-		next = c->next;
-		if (c->st != CONN_READY)
-			continue;
-		if (now - c->last_seen > limit) {
+	for (t = heartbeat_wheel_expire(&wk->wheel, tick_of(wk, now)); t;
+	     t = next) {
+		struct conn *c = conn_of_timer(t);
+		next = t->next;
+		if (now - c->last_seen > silence_limit(c))
 			conn_lost(c, "missed heartbeats");
-			continue;
+		else
+			arm_deadline(c);
+	}
+	size_t owed = heartbeat_pace_visits(&wk->pace, wk->nready, wk->tick_ms);
+	while (owed) {
+		if (!wk->turn) {
+			unsigned was = wk->pace.tell_ms;
+			if (heartbeat_pace_round(&wk->pace, wk->nready))
+				log_msg(LOG_INFO, "heartbeat interval %g s for "
+					"%u worker%s (was %g s)",
+					wk->pace.tell_ms / 1000.0, wk->nready,
+					wk->nready == 1 ? "" : "s", was / 1000.0);
+			wk->turn = wk->conns;
 		}
-		struct proto_msg m = { .type = PROTO_HEARTBEAT };
-		struct worker_info wi;
-		m.u.heartbeat.time_ms = (uint64_t)(now * 1000.0);
-		if (sched_worker(wk->sched, c->wid, &wi) == 0)
-			m.u.heartbeat.running = wi.running;
-		conn_send(c, &m);
+		struct conn *c = wk->turn;
+		wk->turn = c->next;
+		if (c->st == CONN_READY) {
+			visit(c, now);
+			owed--;
+		}
+	}
+	if (!wk->nready) {
+		/* nobody to tell: the next worker gets the interval for one */
+		wk->turn = NULL;
+		heartbeat_pace_round(&wk->pace, 0);
 	}
 	grace_check(wk);
 }
@@ -778,6 +867,10 @@ struct workers *workers_create(struct event_base *base, struct sched *s,
 	wk->events = ev;
 	wk->heartbeat_ms = cfg->heartbeat_ms;
 	wk->missed = cfg->missed_heartbeats;
+	wk->tick_ms = heartbeat_tick_ms(wk->heartbeat_ms);
+	wk->t0 = clock_monotonic();
+	heartbeat_pace_init(&wk->pace, wk->heartbeat_ms, cfg->heartbeat_budget);
+	heartbeat_wheel_init(&wk->wheel, 0);
 	snprintf(wk->token, sizeof(wk->token), "%s", cfg->token);
 	if (listen_on(wk, cfg->bind, cfg->port, err) < 0)
 		goto fail;
@@ -789,8 +882,7 @@ struct workers *workers_create(struct event_base *base, struct sched *s,
 		errprintf(err, "cannot create loop events");
 		goto fail;
 	}
-	struct timeval tv = { wk->heartbeat_ms / 1000,
-			      (wk->heartbeat_ms % 1000) * 1000 };
+	struct timeval tv = { wk->tick_ms / 1000, (wk->tick_ms % 1000) * 1000 };
 	event_add(wk->tick_ev, &tv);
 	grace_check(wk);
 	return wk;
@@ -895,4 +987,9 @@ unsigned workers_nready(const struct workers *wk)
 unsigned workers_nseen(const struct workers *wk)
 {
 	return wk->nseen;
+}
+
+unsigned workers_heartbeat_ms(const struct workers *wk)
+{
+	return wk->pace.tell_ms;
 }

@@ -13,9 +13,14 @@
  * worker takes no task before the last is in.  Runs restored into sched
  * (sched_restore_running, by a replay before or after workers_create)
  * are requeued if still unclaimed `rejoin_grace` seconds after the
- * scheduler first has them (it looks at every heartbeat tick).  A worker
- * silent for `missed_heartbeats` intervals, or whose connection closes,
- * is lost (sched_worker_lost).  A connection that fails the handshake or
+ * scheduler first has them (it looks at every heartbeat tick).  The
+ * heartbeat interval grows with the number of workers, so that their
+ * heartbeats stay within a budget (server/heartbeat.h); WELCOME and the
+ * scheduler's heartbeats tell each worker the interval to keep.  A
+ * worker silent (no frame at all) for `missed_heartbeats` of the
+ * intervals it keeps, or whose connection closes, is lost
+ * (sched_worker_lost), within a tick (a quarter of heartbeat_ms, at most
+ * 250 ms) of its deadline.  A connection that fails the handshake or
  * sends a malformed frame is logged ("dropped connection from ADDR:
  * reason") and closed; everyone else is unaffected.
  *
@@ -50,6 +55,8 @@ struct workers_config {
 	const char *token;		/* copied */
 	unsigned heartbeat_ms;		/* > 0 */
 	unsigned missed_heartbeats;	/* > 0 */
+	unsigned heartbeat_budget;	/* heartbeats a second each way, at
+					   most; 0: HEARTBEAT_BUDGET */
 	double rejoin_grace;		/* seconds runs restored into sched
 					   wait for their workers; 0: none */
 };
@@ -90,5 +97,9 @@ int workers_shutdown_one(struct workers *wk, worker_id_t w, const char *reason);
 /* Workers connected and past the handshake; workers ever welcomed. */
 unsigned workers_nready(const struct workers *wk);
 unsigned workers_nseen(const struct workers *wk);
+
+/* The heartbeat interval, in ms, told to workers now: heartbeat_ms
+ * scaled for the number of workers. */
+unsigned workers_heartbeat_ms(const struct workers *wk);
 
 #endif

@@ -638,6 +638,24 @@ static int on_hello(struct worker *w, struct proto_msg *m)
 	return 0;
 }
 
+static void arm_heartbeat(struct worker *w)
+{
+	struct timeval tv = { w->heartbeat_ms / 1000,
+			      (w->heartbeat_ms % 1000) * 1000 };
+
+	event_add(w->hb_ev, &tv);
+}
+
+static void send_heartbeat(struct worker *w)
+{
+	struct proto_msg m = { .type = PROTO_HEARTBEAT };
+
+	m.u.heartbeat.time_ms = (uint64_t)(clock_monotonic() * 1000.0);
+	m.u.heartbeat.running = running(w);
+	m.u.heartbeat.interval_ms = w->heartbeat_ms;
+	send_msg(w, &m);
+}
+
 static int on_welcome(struct worker *w, struct proto_msg *m)
 {
 	uint8_t want[PROTO_MAC_SIZE];
@@ -669,9 +687,7 @@ static int on_welcome(struct worker *w, struct proto_msg *m)
 	w->joined = 1;
 	exec_set_log_size(w->ex, w->o->log_size);	/* reopened per scheduler */
 	w->backoff = 0;
-	struct timeval tv = { w->heartbeat_ms / 1000,
-			      (w->heartbeat_ms % 1000) * 1000 };
-	event_add(w->hb_ev, &tv);
+	arm_heartbeat(w);
 	log_msg(first && w->o->say_joined ? LOG_INFO : LOG_DEBUG,
 		"joined the scheduler at '%s:%u' as worker %u",
 		w->shost, w->sport, w->wid);
@@ -770,10 +786,20 @@ static int on_kill(struct worker *w, struct proto_msg *m)
 	return 0;
 }
 
+/* The scheduler scales the interval with its number of workers: keep the
+ * new one from now on, and say so at once, so that it holds this worker
+ * to the new interval only once this worker keeps it. */
 static int on_heartbeat(struct worker *w, struct proto_msg *m)
 {
-	(void)w;
-	(void)m;
+	unsigned told = m->u.heartbeat.interval_ms;
+
+	if (w->st != LINK_READY || !told || told == w->heartbeat_ms)
+		return 0;
+	log_msg(LOG_DEBUG, "heartbeat interval %g s (was %g s)", told / 1000.0,
+		w->heartbeat_ms / 1000.0);
+	w->heartbeat_ms = told;
+	arm_heartbeat(w);
+	send_heartbeat(w);
 	return 0;
 }
 
@@ -949,7 +975,6 @@ static void schedule_reconnect(struct worker *w)
 static void heartbeat_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct worker *w = arg;
-	struct proto_msg m = { .type = PROTO_HEARTBEAT };
 	double now = clock_monotonic();
 
 	(void)fd;
@@ -960,9 +985,7 @@ static void heartbeat_cb(evutil_socket_t fd, short what, void *arg)
 		link_down(w, "missed heartbeats");
 		return;
 	}
-	m.u.heartbeat.time_ms = (uint64_t)(now * 1000.0);
-	m.u.heartbeat.running = running(w);
-	send_msg(w, &m);
+	send_heartbeat(w);
 }
 
 /* --- stop signals -----------------------------------------------------

@@ -91,6 +91,7 @@ static void make_msg(int type, int variant, struct proto_msg *m)
 	case PROTO_HEARTBEAT:
 		m->u.heartbeat.time_ms = variant ? 0 : UINT64_MAX;
 		m->u.heartbeat.running = variant ? 0 : UINT32_MAX;
+		m->u.heartbeat.interval_ms = variant ? 0 : 80000;
 		break;
 	case PROTO_SHUTDOWN:
 		m->u.shutdown.reason = variant ? LIT("") : LIT("scale down");
@@ -178,6 +179,8 @@ static void msg_eq(const struct proto_msg *a, const struct proto_msg *b)
 	case PROTO_HEARTBEAT:
 		ck_assert_uint_eq(a->u.heartbeat.time_ms, b->u.heartbeat.time_ms);
 		ck_assert_uint_eq(a->u.heartbeat.running, b->u.heartbeat.running);
+		ck_assert_uint_eq(a->u.heartbeat.interval_ms,
+				  b->u.heartbeat.interval_ms);
 		break;
 	case PROTO_SHUTDOWN:
 		ck_assert_str_eq(a->u.shutdown.reason, b->u.shutdown.reason);
@@ -531,7 +534,8 @@ START_TEST(test_bad_headers)
 	ck_assert_str_eq(decode_fails(&sb), "unsupported protocol version 2 "
 			 "(this side speaks 4: run the same release of cluster "
 			 "on both sides)");
-	/* version 3 sent DONE without its spawn and output times */
+	/* version 3 sent DONE without its spawn and output times, and
+	 * HEARTBEAT without the interval */
 	sb.buf[4] = 3;
 	ck_assert_str_eq(decode_fails(&sb), "unsupported protocol version 3 "
 			 "(this side speaks 4: run the same release of cluster "
@@ -551,20 +555,20 @@ START_TEST(test_bad_headers)
 	sb.buf[7] = 0;
 
 	/* Length pointing past the end of what was given. */
-	put32((uint8_t *)sb.buf + 8, 13);
+	put32((uint8_t *)sb.buf + 8, 17);
 	ck_assert_int_eq(proto_frame_size((uint8_t *)sb.buf, sb.len,
 					  PROTO_MAX_FRAME, &err), 0);
 	ck_assert_str_eq(decode_fails(&sb),
-			 "frame HEARTBEAT: payload length 13 does not match the 12 bytes given");
+			 "frame HEARTBEAT: payload length 17 does not match the 16 bytes given");
 	put32((uint8_t *)sb.buf + 8, UINT32_MAX);
 	ck_assert_int_eq(proto_frame_size((uint8_t *)sb.buf, sb.len,
 					  PROTO_MAX_FRAME, &err), -1);
 	ck_assert_str_eq(err.text, "frame HEARTBEAT: payload length 4294967295 exceeds the maximum 1048576");
-	put32((uint8_t *)sb.buf + 8, 12);
+	put32((uint8_t *)sb.buf + 8, 16);
 
 	/* Trailing bytes inside the frame. */
 	strbuf_addstr(&sb, "zz");
-	put32((uint8_t *)sb.buf + 8, 14);
+	put32((uint8_t *)sb.buf + 8, 18);
 	ck_assert_str_eq(decode_fails(&sb),
 			 "frame HEARTBEAT: 2 trailing bytes after the last field");
 	/* ...and a frame shorter than its header. */
