@@ -85,6 +85,8 @@ static size_t slot_of(uint64_t tick)
 	return (size_t)(tick % HEARTBEAT_WHEEL_SLOTS);
 }
 
+static void unlink_timer(struct heartbeat_wheel *w, struct heartbeat_timer *t);
+
 void heartbeat_wheel_init(struct heartbeat_wheel *w, uint64_t now)
 {
 	memset(w, 0, sizeof(*w));
@@ -93,17 +95,8 @@ void heartbeat_wheel_init(struct heartbeat_wheel *w, uint64_t now)
 
 void heartbeat_wheel_del(struct heartbeat_wheel *w, struct heartbeat_timer *t)
 {
-	if (!t->linked)
-		return;
-	if (t->prev)
-		t->prev->next = t->next;
-	else
-		w->slot[slot_of(t->due)] = t->next;
-	if (t->next)
-		t->next->prev = t->prev;
-	t->prev = t->next = NULL;
-	t->linked = 0;
-	w->n--;
+	if (t->linked)
+		unlink_timer(w, t);
 }
 
 void heartbeat_wheel_add(struct heartbeat_wheel *w, struct heartbeat_timer *t,
@@ -126,35 +119,46 @@ void heartbeat_wheel_add(struct heartbeat_wheel *w, struct heartbeat_timer *t,
 	w->n++;
 }
 
-struct heartbeat_timer *heartbeat_wheel_expire(struct heartbeat_wheel *w,
-					       uint64_t now)
+static void unlink_timer(struct heartbeat_wheel *w, struct heartbeat_timer *t)
 {
-	struct heartbeat_timer *out = NULL;
-	uint64_t from = w->tick, to = now;
+	if (t->prev)
+		t->prev->next = t->next;
+	else
+		w->slot[slot_of(t->due)] = t->next;
+	if (t->next)
+		t->next->prev = t->prev;
+	t->prev = t->next = NULL;
+	t->linked = 0;
+	w->n--;
+}
+
+static struct heartbeat_timer *due_in(struct heartbeat_wheel *w, size_t k,
+				      uint64_t now)
+{
+	for (struct heartbeat_timer *t = w->slot[k]; t; t = t->next)
+		if (t->due <= now)	/* else a later turn of the wheel */
+			return t;
+	return NULL;
+}
+
+struct heartbeat_timer *heartbeat_wheel_next(struct heartbeat_wheel *w,
+					     uint64_t now)
+{
+	struct heartbeat_timer *t = NULL;
 
 	if (now < w->tick)
 		return NULL;
-	if (to - from >= HEARTBEAT_WHEEL_SLOTS)
-		to = from + HEARTBEAT_WHEEL_SLOTS - 1;	/* each slot once */
-	for (uint64_t k = from; k <= to; k++) {
-		struct heartbeat_timer *t = w->slot[slot_of(k)], *next;
-		for (; t; t = next) {
-			next = t->next;
-			if (t->due > now)
-				continue;	/* a later round of the wheel */
-			if (t->prev)
-				t->prev->next = t->next;
-			else
-				w->slot[slot_of(k)] = t->next;
-			if (t->next)
-				t->next->prev = t->prev;
-			t->prev = NULL;
-			t->linked = 0;
-			w->n--;
-			t->next = out;
-			out = t;
-		}
+	if (now - w->tick >= HEARTBEAT_WHEEL_SLOTS) {
+		/* a stall of a whole turn: every slot may hold one due */
+		for (size_t k = 0; k < HEARTBEAT_WHEEL_SLOTS && !t; k++)
+			t = due_in(w, k, now);
+		if (!t)
+			w->tick = now + 1;
+	} else {
+		while (w->tick <= now && !(t = due_in(w, slot_of(w->tick), now)))
+			w->tick++;
 	}
-	w->tick = now + 1;
-	return out;
+	if (t)
+		unlink_timer(w, t);
+	return t;
 }

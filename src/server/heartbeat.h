@@ -85,10 +85,10 @@ void heartbeat_wheel_add(struct heartbeat_wheel *w, struct heartbeat_timer *t,
 			 uint64_t due);
 /* Take t off the wheel; nothing when it is not on it. */
 void heartbeat_wheel_del(struct heartbeat_wheel *w, struct heartbeat_timer *t);
-/* Take every timer due at or before tick `now` off the wheel and return
- * them, linked by `next` (NULL-terminated, in no set order).  Read a
- * timer's `next` before putting it back on the wheel. */
-struct heartbeat_timer *heartbeat_wheel_expire(struct heartbeat_wheel *w,
-					       uint64_t now);
+/* Take one timer due at or before tick `now` off the wheel and return it;
+ * NULL when none is left.  One at a time, so that what the caller does
+ * with one may take others off the wheel. */
+struct heartbeat_timer *heartbeat_wheel_next(struct heartbeat_wheel *w,
+					     uint64_t now);
 
 #endif

@@ -339,11 +339,11 @@ static int on_auth(struct conn *c, struct proto_msg *m)
 	event_free(c->deadline_ev);
 	c->deadline_ev = NULL;
 	bufferevent_setwatermark(c->bev, EV_READ, 0, 0);
+	c->hb_ms = c->told_ms = wk->pace.tell_ms;
 	arm_deadline(c);
 
 	struct proto_msg w_msg = { .type = PROTO_WELCOME };
 	w_msg.u.welcome.worker_id = (uint32_t)w;
-	c->hb_ms = c->told_ms = wk->pace.tell_ms;
 	w_msg.u.welcome.heartbeat_ms = c->told_ms;
 	proto_mac(wk->token, "server", a->nonce, c->nonce, w_msg.u.welcome.mac);
 	conn_send(c, &w_msg);
@@ -769,14 +769,12 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
 {
 	struct workers *wk = arg;
 	double now = clock_monotonic();
-	struct heartbeat_timer *t, *next;
+	struct heartbeat_timer *t;
 
 	(void)fd;
 	(void)what;
-	for (t = heartbeat_wheel_expire(&wk->wheel, tick_of(wk, now)); t;
-	     t = next) {
+	while ((t = heartbeat_wheel_next(&wk->wheel, tick_of(wk, now)))) {
 		struct conn *c = conn_of_timer(t);
-		next = t->next;
 		if (now - c->last_seen > silence_limit(c))
 			conn_lost(c, "missed heartbeats");
 		else

@@ -103,7 +103,10 @@ struct worker {
 	struct follow follow;
 	uint8_t sn[PROTO_NONCE_SIZE], cn[PROTO_NONCE_SIZE];
 	uint32_t wid;
-	unsigned heartbeat_ms;
+	unsigned heartbeat_ms;		/* from WELCOME, then the scheduler's
+					   heartbeats */
+	int hb_phase;			/* the next heartbeat is off the
+					   interval (a change's phase) */
 	double last_heard;
 	double gone_since;		/* 0: connected or never tried */
 	int joined;			/* a scheduler welcomed it once */
@@ -638,12 +641,18 @@ static int on_hello(struct worker *w, struct proto_msg *m)
 	return 0;
 }
 
+/* The next heartbeat in `ms`, then one an interval. */
+static void arm_heartbeat_in(struct worker *w, unsigned ms)
+{
+	struct timeval tv = { ms / 1000, (ms % 1000) * 1000 };
+
+	w->hb_phase = ms != w->heartbeat_ms;
+	event_add(w->hb_ev, &tv);
+}
+
 static void arm_heartbeat(struct worker *w)
 {
-	struct timeval tv = { w->heartbeat_ms / 1000,
-			      (w->heartbeat_ms % 1000) * 1000 };
-
-	event_add(w->hb_ev, &tv);
+	arm_heartbeat_in(w, w->heartbeat_ms);
 }
 
 static void send_heartbeat(struct worker *w)
@@ -798,8 +807,11 @@ static int on_heartbeat(struct worker *w, struct proto_msg *m)
 	log_msg(LOG_DEBUG, "heartbeat interval %g s (was %g s)", told / 1000.0,
 		w->heartbeat_ms / 1000.0);
 	w->heartbeat_ms = told;
-	arm_heartbeat(w);
 	send_heartbeat(w);
+	/* All workers hear of it within one round of the scheduler's: a
+	 * phase by worker id spreads their next heartbeats over the new
+	 * interval instead of bunching them in that round. */
+	arm_heartbeat_in(w, 1 + (unsigned)((w->wid * 2654435761u) % told));
 	return 0;
 }
 
@@ -981,6 +993,8 @@ static void heartbeat_cb(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	if (w->st != LINK_READY)
 		return;
+	if (w->hb_phase)
+		arm_heartbeat(w);	/* the phase is over: every interval */
 	if (now - w->last_heard > 3.0 * w->heartbeat_ms / 1000.0) {
 		link_down(w, "missed heartbeats");
 		return;

@@ -168,50 +168,65 @@ END_TEST
 
 /* --- the wheel -------------------------------------------------------------- */
 
-static size_t count(struct heartbeat_timer *t)
+/* Take every timer due by `now`; how many, the last in *last. */
+static size_t take(struct heartbeat_wheel *w, uint64_t now,
+		   struct heartbeat_timer **last)
 {
+	struct heartbeat_timer *t;
 	size_t n = 0;
 
-	for (; t; t = t->next)
+	while ((t = heartbeat_wheel_next(w, now))) {
+		ck_assert(!t->linked);
+		if (last)
+			*last = t;
 		n++;
+	}
 	return n;
 }
 
 START_TEST(test_wheel)
 {
 	struct heartbeat_wheel w;
-	struct heartbeat_timer t[5];
+	struct heartbeat_timer t[5], *got = NULL;
 
 	memset(t, 0, sizeof(t));
 	heartbeat_wheel_init(&w, 100);
 	heartbeat_wheel_add(&w, &t[0], 105);
 	heartbeat_wheel_add(&w, &t[1], 105);
 	heartbeat_wheel_add(&w, &t[2], 110);
-	/* a later round of the same slot */
+	/* a later turn of the same slot */
 	heartbeat_wheel_add(&w, &t[3], 105 + HEARTBEAT_WHEEL_SLOTS);
-	/* already past: the next expire */
+	/* already past: the next look */
 	heartbeat_wheel_add(&w, &t[4], 3);
 	ck_assert_uint_eq(w.n, 5);
 
-	struct heartbeat_timer *got = heartbeat_wheel_expire(&w, 100);
+	ck_assert_uint_eq(take(&w, 100, &got), 1);
 	ck_assert_ptr_eq(got, &t[4]);
-	ck_assert_ptr_null(got->next);
-	ck_assert_uint_eq(count(heartbeat_wheel_expire(&w, 104)), 0);
-	got = heartbeat_wheel_expire(&w, 105);
-	ck_assert_uint_eq(count(got), 2);
-	ck_assert(!t[0].linked && !t[1].linked && t[3].linked);
+	ck_assert_uint_eq(take(&w, 104, NULL), 0);
+	ck_assert_uint_eq(take(&w, 105, NULL), 2);
+	ck_assert(!t[0].linked && !t[1].linked && t[2].linked && t[3].linked);
 	/* moved, then taken off */
 	heartbeat_wheel_add(&w, &t[2], 120);
 	heartbeat_wheel_add(&w, &t[0], 119);
 	heartbeat_wheel_del(&w, &t[0]);
 	heartbeat_wheel_del(&w, &t[0]);
-	ck_assert_uint_eq(count(heartbeat_wheel_expire(&w, 119)), 0);
-	ck_assert_ptr_eq(heartbeat_wheel_expire(&w, 120), &t[2]);
+	ck_assert_uint_eq(take(&w, 119, NULL), 0);
+	ck_assert_uint_eq(take(&w, 120, &got), 1);
+	ck_assert_ptr_eq(got, &t[2]);
+	/* one taken off while others are due: the rest come, it does not */
+	heartbeat_wheel_add(&w, &t[0], 125);
+	heartbeat_wheel_add(&w, &t[1], 125);
+	heartbeat_wheel_add(&w, &t[2], 126);
+	got = heartbeat_wheel_next(&w, 130);
+	ck_assert_ptr_nonnull(got);
+	heartbeat_wheel_del(&w, got == &t[0] ? &t[1] : &t[0]);
+	ck_assert_uint_eq(take(&w, 130, &got), 1);
+	ck_assert_ptr_eq(got, &t[2]);
 	/* a jump past a whole turn of the wheel finds all that is due */
-	heartbeat_wheel_add(&w, &t[0], 130);
-	got = heartbeat_wheel_expire(&w, 121 + 3 * HEARTBEAT_WHEEL_SLOTS);
-	ck_assert_uint_eq(count(got), 2);
+	heartbeat_wheel_add(&w, &t[0], 140);
+	ck_assert_uint_eq(take(&w, 131 + 3 * HEARTBEAT_WHEEL_SLOTS, NULL), 2);
 	ck_assert_uint_eq(w.n, 0);
+	ck_assert_ptr_null(heartbeat_wheel_next(&w, 200 + 3 * HEARTBEAT_WHEEL_SLOTS));
 }
 END_TEST
 
