@@ -12,12 +12,13 @@
  * pool that hovers about a step does not retell every worker.
  *
  * Turns.  One sweep on the loop visits the workers in turn, each once per
- * round, at a pace that makes a round last one interval: a tick of T ms
- * with N workers owes N*T/pace visits.  A visit sends the heartbeat that
- * tells the worker the interval.  A longer interval is told for a whole
- * round before the sweep slows down to it, so no worker waits longer for
- * the scheduler's heartbeat than the interval it was last told allows; a
- * shorter one takes effect at once (the workers only hear more often).
+ * round, at a pace that makes a round last one interval: T ms since the
+ * last tick with N workers owe N*T/pace visits.  A visit sends the
+ * heartbeat that tells the worker the interval.  A longer interval is
+ * told for a whole round before the sweep slows down to it, so no worker
+ * waits longer for the scheduler's heartbeat than the interval it was
+ * last told allows; a shorter one takes effect at once (the workers only
+ * hear more often).
  *
  * Wheel.  Liveness deadlines sit in a hashed timer wheel of one slot per
  * tick, and are checked lazily: a deadline is set when a worker joins and
@@ -57,7 +58,8 @@ struct heartbeat_pace {
 
 void heartbeat_pace_init(struct heartbeat_pace *p, unsigned base_ms,
 			 unsigned budget);
-/* Visits owed for a tick of tick_ms with n workers. */
+/* Visits owed with n workers, tick_ms after the last call (at most a
+ * round's worth). */
 size_t heartbeat_pace_visits(struct heartbeat_pace *p, size_t n,
 			     unsigned tick_ms);
 /* A round ended (every worker visited once since the last): take up what

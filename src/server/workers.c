@@ -85,6 +85,7 @@ struct workers {
 	unsigned heartbeat_ms, missed;
 	unsigned tick_ms;
 	double t0;			/* tick 0 of the wheel */
+	double last_tick;
 	struct heartbeat_pace pace;
 	struct heartbeat_wheel wheel;	/* every welcomed worker's deadline */
 	struct conn *turn;		/* the sweep's next visit; NULL: the
@@ -780,7 +781,12 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
 		else
 			arm_deadline(c);
 	}
-	size_t owed = heartbeat_pace_visits(&wk->pace, wk->nready, wk->tick_ms);
+	/* by the time since the last tick: a busy loop ticks late, and the
+	 * sweep keeps its pace */
+	double since = (now - wk->last_tick) * 1000.0;
+	wk->last_tick = now;
+	size_t owed = heartbeat_pace_visits(&wk->pace, wk->nready,
+					    since > 0 ? (unsigned)since : 0);
 	while (owed) {
 		if (!wk->turn) {
 			unsigned was = wk->pace.tell_ms;
@@ -866,7 +872,7 @@ struct workers *workers_create(struct event_base *base, struct sched *s,
 	wk->heartbeat_ms = cfg->heartbeat_ms;
 	wk->missed = cfg->missed_heartbeats;
 	wk->tick_ms = heartbeat_tick_ms(wk->heartbeat_ms);
-	wk->t0 = clock_monotonic();
+	wk->t0 = wk->last_tick = clock_monotonic();
 	heartbeat_pace_init(&wk->pace, wk->heartbeat_ms, cfg->heartbeat_budget);
 	heartbeat_wheel_init(&wk->wheel, 0);
 	snprintf(wk->token, sizeof(wk->token), "%s", cfg->token);
