@@ -37,8 +37,11 @@
  * Last, the figures for 65,536 workers where the limit did not allow
  * them: memory per worker as at the largest size run (it falls with N),
  * heartbeat CPU as the cost of one heartbeat there times the rate the
- * rule gives 65,536, and the dispatch rate from the cost per task at the
- * two largest sizes, growing linearly in N if it grew at all.
+ * rule gives 65,536, and the dispatch rate (and the scheduler's CPU per
+ * task) from the cost per task at the two largest sizes, growing
+ * linearly in N if it grew at all.  The scheduler's CPU per task is
+ * printed beside each rate: on a small shared machine the rate also
+ * follows this process and whatever else runs.
  *
  * Figures only: nothing passes or fails on them.
  *
@@ -507,6 +510,15 @@ static double child_cpu(pid_t pid)
 	return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
 }
 
+static double own_cpu(void)
+{
+	struct rusage ru;
+
+	getrusage(RUSAGE_SELF, &ru);
+	return (double)ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 +
+		(double)ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6;
+}
+
 /* A line from the child: "P port", "D seconds", "E text". */
 static int child_line(FILE *in, char *line, size_t size)
 {
@@ -521,6 +533,7 @@ struct result {
 	double kb_per_worker, hb_core, rate;
 	unsigned interval_ms;		/* the heartbeat interval for n */
 	double hb_in, hb_out;		/* heartbeats a second, measured */
+	double sched_us, sim_us;	/* CPU per task dispatched */
 	int ok;
 };
 
@@ -631,6 +644,7 @@ static int run_size(unsigned n, unsigned cores, int measure,
 	}
 	uint64_t tasks = 4ull * n > 100000 ? 4ull * n : 100000;
 	double rates[DISPATCH_ROUNDS];
+	double cpu0 = child_cpu(pid), here0 = own_cpu();
 	for (int k = 0; k < DISPATCH_ROUNDS; k++) {
 		rates[k] = dispatch(&s, from, to_child[1], tasks);
 		if (rates[k] < 0)
@@ -642,10 +656,16 @@ static int run_size(unsigned n, unsigned cores, int measure,
 		}
 	}
 	res->rate = rates[DISPATCH_ROUNDS / 2];
+	/* where the time goes: the scheduler's CPU and this process's */
+	res->sched_us = (child_cpu(pid) - cpu0) * 1e6 / (DISPATCH_ROUNDS * tasks);
+	res->sim_us = (own_cpu() - here0) * 1e6 / (DISPATCH_ROUNDS * tasks);
 	printf("  %6u workers of %u core%s: joined in %.1f s; scheduler RSS "
-	       "%ld -> %ld KiB; %d x %" PRIu64 " tasks, %.0f to %.0f tasks/s\n",
+	       "%ld -> %ld KiB; %d x %" PRIu64 " tasks, %.0f to %.0f tasks/s, "
+	       "CPU per task %.1f us in the scheduler, %.1f us in the "
+	       "simulated workers\n",
 	       n, cores, cores == 1 ? "" : "s", join_s, rss0, rss1,
-	       DISPATCH_ROUNDS, tasks, rates[0], rates[DISPATCH_ROUNDS - 1]);
+	       DISPATCH_ROUNDS, tasks, rates[0], rates[DISPATCH_ROUNDS - 1],
+	       res->sched_us, res->sim_us);
 	res->ok = 1;
 	rc = 0;
 out_sim:
@@ -674,21 +694,26 @@ static void extrapolate(const struct result *runs, unsigned nrun,
 	double per_s = (double)GOAL_SIZE * 1000.0 / iv;	/* each way */
 	double per_hb = big->hb_in + big->hb_out > 0 ?
 		big->hb_core / (big->hb_in + big->hb_out) : 0;
-	double t = 1.0 / big->rate;
+	double t = 1.0 / big->rate, cpu = big->sched_us;
 
 	if (nrun > 1) {
 		const struct result *small = &runs[nrun - 2];
-		double slope = (1.0 / big->rate - 1.0 / small->rate) /
-			(double)(big->n - small->n);
+		double span = (double)(big->n - small->n);
+		double slope = (1.0 / big->rate - 1.0 / small->rate) / span;
 		if (slope > 0)
 			t += slope * (double)(GOAL_SIZE - big->n);
+		slope = (big->sched_us - small->sched_us) / span;
+		if (slope > 0)
+			cpu += slope * (double)(GOAL_SIZE - big->n);
 	}
 	printf("  %6u workers, extrapolated from %u: %.1f KiB of scheduler "
 	       "memory per worker (target < 16); heartbeats every %g s, "
 	       "%.0f/s each way, %.2f%% of a core (target < 5%%); dispatch "
-	       "%.0f tasks/s, the 2-worker rate %.2fx it (target at most 2)\n",
+	       "%.0f tasks/s, the 2-worker rate %.2fx it (target at most 2); "
+	       "the scheduler's CPU per task %.1f us, %.2fx the 2-worker one\n",
 	       GOAL_SIZE, big->n, big->kb_per_worker, iv / 1000.0, per_s,
-	       100 * per_hb * 2 * per_s, 1.0 / t, base->rate * t);
+	       100 * per_hb * 2 * per_s, 1.0 / t, base->rate * t, cpu,
+	       cpu / base->sched_us);
 }
 
 /* The descriptors N workers need here and in the scheduler, with room. */
@@ -785,10 +810,12 @@ int main(int argc, char **argv)
 		       "(target < 16); heartbeats every %g s, %.0f/s in and "
 		       "%.0f/s out, %.2f%% of a core (target < 5%%); "
 		       "dispatch %.0f tasks/s, the 2-worker rate %.2fx it "
-		       "(target at most 2), the 32-core one %.2fx\n", r.n,
+		       "(target at most 2), the 32-core one %.2fx; the "
+		       "scheduler's CPU per task %.2fx the 2-worker one\n", r.n,
 		       r.kb_per_worker, r.interval_ms / 1000.0, r.hb_in,
 		       r.hb_out, 100 * r.hb_core, r.rate,
-		       base.rate / r.rate, wide.rate / r.rate);
+		       base.rate / r.rate, wide.rate / r.rate,
+		       r.sched_us / base.sched_us);
 		if (nrun && r.n <= runs[nrun - 1].n)
 			continue;		/* sizes in rising order only */
 		runs[nrun++] = r;
