@@ -37,11 +37,12 @@
  * Last, the figures for 65,536 workers where the limit did not allow
  * them: memory per worker as at the largest size run (it falls with N),
  * heartbeat CPU as the cost of one heartbeat there times the rate the
- * rule gives 65,536, and the dispatch rate (and the scheduler's CPU per
- * task) from the cost per task at the two largest sizes, growing
- * linearly in N if it grew at all.  The scheduler's CPU per task is
- * printed beside each rate: on a small shared machine the rate also
- * follows this process and whatever else runs.
+ * rule gives 65,536, the scheduler's CPU per task from the two largest
+ * sizes, growing linearly in N if it grew at all, and the dispatch rate
+ * as at the largest size, slowed by as much as that CPU per task grows.
+ * The scheduler's CPU per task is printed beside each rate because on a
+ * small shared machine the rate also follows this process and whatever
+ * else runs: the rate alone is too noisy to extrapolate.
  *
  * Figures only: nothing passes or fails on them.
  *
@@ -694,18 +695,18 @@ static void extrapolate(const struct result *runs, unsigned nrun,
 	double per_s = (double)GOAL_SIZE * 1000.0 / iv;	/* each way */
 	double per_hb = big->hb_in + big->hb_out > 0 ?
 		big->hb_core / (big->hb_in + big->hb_out) : 0;
-	double t = 1.0 / big->rate, cpu = big->sched_us;
+	double cpu = big->sched_us;
 
 	if (nrun > 1) {
 		const struct result *small = &runs[nrun - 2];
-		double span = (double)(big->n - small->n);
-		double slope = (1.0 / big->rate - 1.0 / small->rate) / span;
-		if (slope > 0)
-			t += slope * (double)(GOAL_SIZE - big->n);
-		slope = (big->sched_us - small->sched_us) / span;
+		double slope = (big->sched_us - small->sched_us) /
+			(double)(big->n - small->n);
 		if (slope > 0)
 			cpu += slope * (double)(GOAL_SIZE - big->n);
 	}
+	/* the rate as at the largest size, slowed as the scheduler's CPU
+	 * per task grows */
+	double t = cpu / big->sched_us / big->rate;
 	printf("  %6u workers, extrapolated from %u: %.1f KiB of scheduler "
 	       "memory per worker (target < 16); heartbeats every %g s, "
 	       "%.0f/s each way, %.2f%% of a core (target < 5%%); dispatch "
