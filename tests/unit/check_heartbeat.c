@@ -8,6 +8,9 @@
  * within the documented bound; and a real worker (worker_run in a child)
  * against this test playing its scheduler keeps the interval it is told
  * and says so at once.
+ *
+ * One suite, a little over the usual size: the rule and both sides of it
+ * over loopback are one subject, and share the client helpers.
  */
 #include <check.h>
 #include <errno.h>
