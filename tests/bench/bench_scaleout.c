@@ -37,8 +37,8 @@
  * Last, the figures for 65,536 workers where the limit did not allow
  * them: memory per worker as at the largest size run (it falls with N),
  * heartbeat CPU as the cost of one heartbeat there times the rate the
- * rule gives 65,536, the scheduler's CPU per task from the two largest
- * sizes, growing linearly in N if it grew at all, and the dispatch rate
+ * rule gives 65,536, the scheduler's CPU per task on a least-squares line
+ * through the sizes run, if it grows at all, and the dispatch rate
  * as at the largest size, slowed by as much as that CPU per task grows.
  * The scheduler's CPU per task is printed beside each rate because on a
  * small shared machine the rate also follows this process and whatever
@@ -698,11 +698,21 @@ static void extrapolate(const struct result *runs, unsigned nrun,
 	double cpu = big->sched_us;
 
 	if (nrun > 1) {
-		const struct result *small = &runs[nrun - 2];
-		double slope = (big->sched_us - small->sched_us) /
-			(double)(big->n - small->n);
-		if (slope > 0)
-			cpu += slope * (double)(GOAL_SIZE - big->n);
+		/* a least-squares line through every size: a second or two of
+		 * CPU each is noisy, and the gap to 65,536 magnifies it */
+		double mn = 0, mc = 0, sxy = 0, sxx = 0;
+		for (unsigned k = 0; k < nrun; k++) {
+			mn += runs[k].n / (double)nrun;
+			mc += runs[k].sched_us / nrun;
+		}
+		for (unsigned k = 0; k < nrun; k++) {
+			sxy += (runs[k].n - mn) * (runs[k].sched_us - mc);
+			sxx += (runs[k].n - mn) * (runs[k].n - mn);
+		}
+		double slope = sxx > 0 ? sxy / sxx : 0;
+		double at = mc + slope * ((double)GOAL_SIZE - mn);
+		if (slope > 0 && at > cpu)
+			cpu = at;
 	}
 	/* the rate as at the largest size, slowed as the scheduler's CPU
 	 * per task grows */
