@@ -245,6 +245,7 @@ UNIT_TESTS += tests/unit/check_exec.c
 UNIT_TESTS += tests/unit/check_exec_times.c
 UNIT_TESTS += tests/unit/check_gpus.c
 UNIT_TESTS += tests/unit/check_worklog.c
+UNIT_TESTS += tests/unit/check_output.c
 UNIT_TESTS += tests/unit/check_server.c
 UNIT_TESTS += tests/unit/check_events.c
 UNIT_TESTS += tests/unit/check_feed.c

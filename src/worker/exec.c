@@ -18,10 +18,11 @@
  *
  * Cost per task: one posix_spawnp (vfork-style clone), one pidfd, one
  * kill and one wait4; mkdir only when output goes to another directory
- * than the last task's; into the worker log, a pipe per stream (no file
- * is made: see worker/output.h).  Task slots, their events, the spawn attributes
- * and the base environment are made once and reused; /proc is read only
- * for tasks with a memory limit.
+ * than the last task's; into the worker log, a pipe per stream, kept by
+ * the task slot for its next task when nothing holds it any more (no
+ * file is made: see worker/output.h).  Task slots, their events, the
+ * spawn attributes and the base environment are made once and reused;
+ * /proc is read only for tasks with a memory limit.
  *
  * One file, over the usual size, because one thing needs it: spawning,
  * reaping, time limits and memory sampling all act on the same slot

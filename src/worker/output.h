@@ -11,11 +11,21 @@
  * the task has run OUTPUT_WATCH_MS: most tasks are over by then and
  * their output (up to a pipe's 64 KiB) is read when they end, with no
  * epoll_ctl to add and remove a watch; a task that writes more in its
- * first moments waits that long for its first read.  When the
- * task's leader has exited, output_finish reads what is left (without
- * waiting for writers that escaped the task's process group) and closes
- * the pipes, so the log holds all the task wrote before its DONE is
- * sent.
+ * first moments waits that long for its first read.  When the task's
+ * leader has exited, output_finish asks one poll which pipes hold bytes
+ * and which have no writer left, reads only those that hold bytes (one
+ * read each when the task is gone and wrote less than a pipe's worth),
+ * and never waits for writers that escaped the task's process group, so
+ * the log holds all the task wrote before its DONE is sent.
+ *
+ * A pipe that poll finds empty with no writer left is kept by the task
+ * slot: the next task of the slot gets a new write end of it (an open
+ * of /proc/self/fd/N) instead of a new pipe, so the read end is neither
+ * closed nor made again.  Only such a pipe is kept: one that a leftover
+ * process may still write to is closed, and its bytes cannot reach a
+ * later task's output.  The read ends stay blocking and are read only
+ * when poll or the loop says they are readable, which saves setting
+ * them non-blocking.
  *
  * The log is opened at the first chunk, in the directory the last task
  * named; a new directory (a new scheduler run) closes the old log.  A
@@ -37,6 +47,9 @@ struct output_task {
 	task_id_t id;
 	unsigned attempt;
 	int fd[2];			/* read ends, stdout and stderr; -1 */
+	int idle[2];			/* read ends kept for the next task: empty,
+					   no writer; -1 */
+	int ready;			/* idle[] set up (a zeroed slot: 0) */
 	int child[2];			/* write ends until started; -1 */
 	struct event *ev[2];
 	struct event *watch_ev;		/* OUTPUT_WATCH_MS after the start */
@@ -50,7 +63,8 @@ void output_destroy(struct output *o);		/* accepts NULL */
  * which the next chunk opens again (a new scheduler). */
 void output_set_max(struct output *o, uint64_t bytes);
 
-/* Before a task's spawn: make t ready for task `id` (all -1). */
+/* Before a task's spawn: make t ready for task `id`.  A slot is zeroed
+ * before its first task and keeps its idle pipes from task to task. */
 void output_task_init(struct output *o, struct output_task *t, task_id_t id,
 		      unsigned attempt, const char *dir);
 /* A pipe for `stream`; the write end for the child's dup2, -1 + errno. */
@@ -60,7 +74,8 @@ void output_started(struct output_task *t);
 /* The leader has exited (or the spawn failed): read what is left, close
  * everything. */
 void output_finish(struct output_task *t);
-/* Free the slot's events (after output_finish). */
+/* Free the slot's events and close its idle pipes (after
+ * output_finish). */
 void output_task_release(struct output_task *t);
 
 #endif
