@@ -7,8 +7,10 @@
 # from their clone to their exit (posix_spawn's child side, then
 # /bin/true).  Once per task.output (worker-log, the default, and files).
 #
-# With a second build directory (say, a build of an earlier commit), the
-# same is counted for it and both are printed side by side: the before
+# Printed per call name, one column per count: the worker's own calls
+# and the task processes'.  With a second build directory (say, a build
+# of an earlier commit), its default path is counted too and a last
+# column gives the change of the default path, call by call: the before
 # and after of a change.  Counts only: nothing here passes or fails.
 #
 #   tests/bench/bench_syscalls.sh [BUILD_DIR [BASELINE_BUILD_DIR]]
@@ -79,13 +81,15 @@ now() {
 }
 
 # count BUILD OUTPUT LABEL: one scheduler, one traced worker, N tasks;
-# prints "LABEL worker-calls child-calls worker-prlimit child-prlimit
-# top-worker top-child" (per task) to $tmp/counts.
+# appends "LABEL worker-calls child-calls worker-prlimit child-prlimit"
+# (per task) to $tmp/counts, and each call name's count per task to
+# $tmp/worker.K and $tmp/task.K (K: the count's number, from 1).
+ncounts=0
 count() {
 	local bin=$1/bin output=$2 label=$3 name=c$RANDOM head_pg wk_pg t0 t1
 	local set=(--set scheduler.host=127.0.0.1)
-	# an earlier build without the key writes files, as this one with
-	# task.output=files
+	ncounts=$((ncounts + 1))
+	# an earlier build without the key is counted with its own default
 	[ -n "$output" ] && set+=(--set "task.output=$output")
 	setsid mpirun -np 1 "$bin/cluster-rank" --no-bind "${set[@]}" --name "$name" \
 		>"$tmp/head.out" 2>"$tmp/head.err" &
@@ -108,7 +112,8 @@ count() {
 	"$bin/cluster" --name "$name" stop >/dev/null 2>&1
 	wait_until 30 bash -c "! kill -0 $wk_pg 2>/dev/null" || kill -KILL -- "-$wk_pg" 2>/dev/null
 	wait_until 30 bash -c "! kill -0 $head_pg 2>/dev/null" || kill -KILL -- "-$head_pg" 2>/dev/null
-	awk -v t0="$t0" -v t1="$t1" -v n="$n" -v label="$label" '
+	awk -v t0="$t0" -v t1="$t1" -v n="$n" -v label="$label" \
+		-v wfile="$tmp/worker.$ncounts" -v cfile="$tmp/task.$ncounts" '
 	NR == 1 { worker = $1 }
 	$2 + 0 >= t0 && $2 + 0 <= t1 {
 		name = $3
@@ -117,31 +122,81 @@ count() {
 			next		# "<... resumed>", signals, exits
 		if ($1 == worker) { w[name]++; wn++ } else { c[name]++; cn++ }
 	}
-	function top(a, total,    k, s, best, bk, i, out) {
-		out = ""
-		for (i = 0; i < 6; i++) {
-			best = 0; bk = ""
-			for (k in a) if (a[k] > best) { best = a[k]; bk = k }
-			if (bk == "") break
-			out = out sprintf("%s%s %.1f", out == "" ? "" : ", ", bk, best / n)
-			delete a[bk]
-		}
-		return out
-	}
 	END {
-		printf "%s\t%.1f\t%.1f\t%.1f\t%.1f\t%s\t%s\n", label, wn / n, cn / n,
-			w["prlimit64"] / n, c["prlimit64"] / n, top(w, wn), top(c, cn)
+		printf "%s\t%.1f\t%.1f\t%.1f\t%.1f\n", label, wn / n, cn / n,
+			w["prlimit64"] / n, c["prlimit64"] / n
+		for (k in w)
+			printf "%s %.2f\n", k, w[k] / n >wfile
+		for (k in c)
+			printf "%s %.2f\n", k, c[k] / n >cfile
 	}' "$tmp/trace" >>"$tmp/counts"
+	touch "$tmp/worker.$ncounts" "$tmp/task.$ncounts"
+}
+
+# table WHO TITLE: one row per call name, one column per count, largest
+# first; names under 0.05 a task in every count are left out.  With a
+# baseline, the last column is the change of the default path (the first
+# count against the baseline's).
+table() {
+	local who=$1 k files=()
+	for ((k = 1; k <= ncounts; k++)); do
+		files+=("$tmp/$who.$k")
+	done
+	echo
+	echo "$2 (calls per task):"
+	awk -v nc="$ncounts" -v base="${base:+$ncounts}" -v labels="$(cut -f1 "$tmp/counts" | paste -sd '\t')" '
+	FNR == 1 { f++ }
+	{ v[$1, f] = $2; names[$1] = 1; tot[f] += $2 }
+	END {
+		split(labels, lab, "\t")
+		line = sprintf("  %-18s", "call")
+		for (k = 1; k <= nc; k++)
+			line = line sprintf(" %18s", lab[k])
+		if (base)
+			line = line sprintf(" %10s", "change")
+		print line
+		# rows by the largest count of any column, then by name
+		m = 0
+		for (x in names) {
+			best = 0
+			for (k = 1; k <= nc; k++)
+				if (v[x, k] + 0 > best)
+					best = v[x, k] + 0
+			if (best < 0.05)
+				continue
+			order[++m] = x; key[x] = best
+		}
+		for (i = 2; i <= m; i++)
+			for (j = i; j > 1 && (key[order[j - 1]] < key[order[j]] ||
+			     (key[order[j - 1]] == key[order[j]] && order[j - 1] > order[j])); j--) {
+				t = order[j]; order[j] = order[j - 1]; order[j - 1] = t
+			}
+		for (i = 1; i <= m; i++) {
+			x = order[i]
+			line = sprintf("  %-18s", x)
+			for (k = 1; k <= nc; k++)
+				line = line sprintf(" %18.2f", v[x, k])
+			if (base)
+				line = line sprintf(" %+10.2f", v[x, 1] - v[x, base])
+			print line
+		}
+		line = sprintf("  %-18s", "total")
+		for (k = 1; k <= nc; k++)
+			line = line sprintf(" %18.1f", tot[k])
+		if (base)
+			line = line sprintf(" %+10.1f", tot[1] - tot[base])
+		print line
+	}' "${files[@]}"
 }
 
 : >"$tmp/counts"
-count "$build" worker-log worker-log
-count "$build" files files
-[ -n "$base" ] && count "$base" "" "baseline (files)"
+count "$build" worker-log "worker-log"
+count "$build" files "files"
+[ -n "$base" ] && count "$base" "" "baseline default"
 
 echo "system calls per task in a worker, $n x /bin/true, strace -f, between submit and the end of wait:"
 awk -F '\t' '{
-	printf "  %-22s worker %5.1f (prlimit64 %.1f), task process %5.1f (prlimit64 %.1f)\n", $1, $2, $4, $3, $5
-	printf "  %-22s   worker: %s\n", "", $6
-	printf "  %-22s   task:   %s\n", "", $7
+	printf "  %-18s worker %5.1f (prlimit64 %.1f), task process %5.1f (prlimit64 %.1f)\n", $1, $2, $4, $3, $5
 }' "$tmp/counts"
+table worker "the worker, by call"
+table task "the task processes, from their clone to their exit, by call"
