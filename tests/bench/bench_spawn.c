@@ -5,6 +5,9 @@
  *
  *	bench_spawn [N [PARALLEL [ROUNDS]]]	(default 2000 2 3)
  *	bench_spawn --bare N PARALLEL		(one bare round only)
+ *	bench_spawn --bare-file N PARALLEL DIR	(one bare round, each task's
+ *						 stdout and stderr to a new
+ *						 file DIR/ID.out)
  *
  * BENCH_SPAWN_COMMAND, words split at spaces, runs instead of /bin/true
  * (say "/usr/bin/head -c 1024 /dev/zero" for tasks that write 1 KiB).
@@ -58,8 +61,9 @@ static double now(void)
 
 /* Tasks per second with nothing but posix_spawn and waitpid.  With a
  * log directory, each task's stdout and stderr go to new files DIR/ID.out
- * and DIR/ID.err, as a worker writes them by default. */
-static double bare(unsigned n, unsigned par, const char *logdir)
+ * and DIR/ID.err (task.output: files), or with `one` both to one new
+ * file DIR/ID.out. */
+static double bare(unsigned n, unsigned par, const char *logdir, int one)
 {
 	unsigned started = 0, ended = 0;
 	double t0 = now();
@@ -75,8 +79,11 @@ static double bare(unsigned n, unsigned par, const char *logdir)
 				posix_spawn_file_actions_init(&fa);
 				posix_spawn_file_actions_addopen(&fa, 1, out,
 					O_WRONLY | O_CREAT | O_TRUNC, 0644);
-				posix_spawn_file_actions_addopen(&fa, 2, errp,
-					O_WRONLY | O_CREAT | O_TRUNC, 0644);
+				if (one)
+					posix_spawn_file_actions_adddup2(&fa, 1, 2);
+				else
+					posix_spawn_file_actions_addopen(&fa, 2, errp,
+						O_WRONLY | O_CREAT | O_TRUNC, 0644);
 				fap = &fa;
 			}
 			int rc = posix_spawn(&pid, true_argv[0], fap, NULL,
@@ -171,8 +178,23 @@ int main(int argc, char **argv)
 			fprintf(stderr, "usage: bench_spawn --bare N PARALLEL\n");
 			return 2;
 		}
-		printf("spawn: %u x /bin/true, parallel %u: bare posix_spawn "
-		       "%.1f tasks/s\n", bn, bp, bare(bn, bp, NULL));
+		printf("spawn: %u x %s, parallel %u: bare posix_spawn "
+		       "%.1f tasks/s\n", bn, true_argv[0], bp,
+		       bare(bn, bp, NULL, 0));
+		return 0;
+	}
+	if (argc == 5 && !strcmp(argv[1], "--bare-file")) {
+		/* The same, a new file per task for its output: what the
+		 * output a task writes costs without a worker log. */
+		unsigned bn = (unsigned)atoi(argv[2]);
+		unsigned bp = (unsigned)atoi(argv[3]);
+		if (!bn || !bp) {
+			fprintf(stderr, "usage: bench_spawn --bare-file N PARALLEL DIR\n");
+			return 2;
+		}
+		printf("spawn: %u x %s, parallel %u: bare posix_spawn, a file "
+		       "per task, %.1f tasks/s\n", bn, true_argv[0], bp,
+		       bare(bn, bp, argv[4], 1));
 		return 0;
 	}
 	unsigned n = argc > 1 ? (unsigned)atoi(argv[1]) : 2000;
@@ -196,7 +218,7 @@ int main(int argc, char **argv)
 				perror("bench_spawn: mkdir");
 				return 1;
 			}
-			double b = bare(n, par, dir);
+			double b = bare(n, par, dir, 0);
 			printf("round %u: bare with log files %.0f tasks/s\n", i + 1, b);
 			if (b > best)
 				best = b;
@@ -206,7 +228,7 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	for (unsigned i = 0; i < rounds; i++) {
-		double b = bare(n, par, NULL);
+		double b = bare(n, par, NULL, 0);
 		double e = through_exec(n, par);
 		printf("round %u: bare %.0f tasks/s, exec %.0f tasks/s\n",
 		       i + 1, b, e);
