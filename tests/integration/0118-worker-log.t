@@ -2,8 +2,9 @@
 # Task output in one log per worker (task.output: worker-log, the
 # default; cluster(1) WORKER LOGS): no file per task, nothing for a task
 # that writes nothing, `cluster logs` (and --follow) through a scheduler
-# and after the job, retries, a worker restarted by its nanny, rotation,
-# and the other two choices of task.output.
+# and after the job, retries, a worker restarted by its nanny, one slot's
+# pipes reused task after task, rotation, and the other two choices of
+# task.output.
 . "$(dirname "$0")/lib.sh"
 
 [ -x "$CLUSTER" ] || t_bail "cluster is built" "missing $CLUSTER"
@@ -92,6 +93,33 @@ t_is "$(tr -d '\0' <"$CLUSTER_HOME"/N/logs/worker-*.log | grep -a -c -e before-t
 	"the log holds both runs' output"
 t_is "$("$CLUSTER" --name N logs 1 2>/dev/null)" after-the-restart \
 	"cluster logs shows the run after the restart"
+
+# --- one slot's pipes, task after task --------------------------------------
+
+# One worker of one core runs them in turn, so each task gets the pipes
+# the one before it left: every output is still its own task's.  Task 1
+# leaves a process of its own session holding its stdout; that process
+# writes while task 2 runs, and must not land in task 2's output.
+cat >"$T_DIR/turns.txt" <<EOT
+sh -c "setsid sh -c 'touch $T_DIR/stray-up; while [ ! -e $T_DIR/two-runs ]; do sleep 0.01; done; echo stray' & while [ ! -e $T_DIR/stray-up ]; do sleep 0.01; done; echo first"
+sh -c "touch $T_DIR/two-runs; sleep 0.5; echo second"
+EOT
+for i in $(seq 3 60); do
+	echo "sh -c \"echo out-$i; echo err-$i >&2\""
+done >>"$T_DIR/turns.txt"
+batch P "$T_DIR/turns.txt" --cores 1
+t_is "$T_RC" 0 "60 tasks in turn on one core"
+t_is "$(test -e "$T_DIR/stray-up" && "$CLUSTER" --name P logs 1 2>/dev/null)" first \
+	"the task that left a process behind has its own output"
+t_is "$("$CLUSTER" --name P logs 2 2>/dev/null)" second \
+	"the next task's output has nothing of that process"
+bad=
+for i in $(seq 3 60); do
+	[ "$("$CLUSTER" --name P logs "$i" 2>/dev/null)" = "out-$i" ] &&
+		[ "$("$CLUSTER" --name P logs --stderr "$i" 2>/dev/null)" = "err-$i" ] ||
+		bad+=" $i"
+done
+t_is "${bad:-none}" none "each task's stdout and stderr are its own"
 
 # --- rotation keeps a worker's log bounded -----------------------------------
 
