@@ -37,6 +37,9 @@ struct output {
 	uint64_t max;
 	int failed;			/* said once until the log works */
 	int no_reopen;			/* /proc/self/fd cannot reopen a pipe */
+	int early;			/* watch pipes from the start */
+	unsigned quiet;			/* tasks in a row since that wrote
+					   less than a pipe holds */
 	char *buf;
 };
 
@@ -87,6 +90,8 @@ void output_task_init(struct output *o, struct output_task *t, task_id_t id,
 	}
 	for (int i = 0; i < 2; i++)
 		t->fd[i] = t->child[i] = -1;
+	t->bytes = 0;
+	t->full = 0;
 	if (dir && (!o->dir || strcmp(o->dir, dir))) {
 		output_reset(o);
 		free(o->dir);
@@ -184,6 +189,12 @@ static int read_once(struct output_task *t, int i, ssize_t *got)
 	*got = n;
 	if (n > 0) {
 		keep(t, i, t->o->buf, (size_t)n);
+		t->bytes += (uint64_t)n;
+		if (n == CHUNK && !t->full) {
+			t->full = 1;
+			t->o->early = 1;
+			t->o->quiet = 0;
+		}
 		return 0;
 	}
 	return n == 0 ? 1 : -1;
@@ -238,6 +249,10 @@ void output_started(struct output_task *t)
 	if (!pipes)
 		return;
 	/* A timer costs no system call; a watch on a pipe two. */
+	if (t->o->early) {
+		on_watch(-1, 0, t);
+		return;
+	}
 	if (!t->watch_ev)
 		t->watch_ev = evtimer_new(t->o->base, on_watch, t);
 	if (!t->watch_ev || evtimer_add(t->watch_ev, &tv) < 0)
@@ -299,6 +314,12 @@ void output_finish(struct output_task *t)
 		t->child[i] = -1;
 	}
 	drain(t);
+	/* Tasks that write little again: back to watching late. */
+	if (t->o->early && !t->full && t->bytes < CHUNK &&
+	    ++t->o->quiet >= OUTPUT_QUIET) {
+		t->o->early = 0;
+		t->o->quiet = 0;
+	}
 }
 
 void output_task_release(struct output_task *t)

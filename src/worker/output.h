@@ -11,7 +11,11 @@
  * the task has run OUTPUT_WATCH_MS: most tasks are over by then and
  * their output (up to a pipe's 64 KiB) is read when they end, with no
  * epoll_ctl to add and remove a watch; a task that writes more in its
- * first moments waits that long for its first read.  When the task's
+ * first moments waits that long for its first read.  A read that takes
+ * a pipe's worth at once says the pipe was full and its writer may have
+ * waited: from then on the worker watches its tasks' pipes from their
+ * start, until OUTPUT_QUIET tasks in a row wrote less than a pipe holds
+ * (tasks of one submission write alike).  When the task's
  * leader has exited, output_finish asks one poll which pipes hold bytes
  * and which have no writer left, reads only those that hold bytes (one
  * read each when the task is gone and wrote less than a pipe's worth),
@@ -53,9 +57,12 @@ struct output_task {
 	int child[2];			/* write ends until started; -1 */
 	struct event *ev[2];
 	struct event *watch_ev;		/* OUTPUT_WATCH_MS after the start */
+	uint64_t bytes;			/* read for this task */
+	int full;			/* a read took a pipe's worth */
 };
 
 #define OUTPUT_WATCH_MS 20
+#define OUTPUT_QUIET 8
 
 struct output *output_create(struct event_base *base, const char *worker_name);
 void output_destroy(struct output *o);		/* accepts NULL */

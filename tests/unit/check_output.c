@@ -3,7 +3,9 @@
  * the executor with real child processes: what each task wrote lands
  * under its own id when its slot's pipes are reused from task to task,
  * a process that escaped a task cannot write into a later task's output,
- * and running many tasks leaves no descriptor behind.
+ * tasks that write more than a pipe holds keep all of it (watched late,
+ * then from their start), and running many tasks leaves no descriptor
+ * behind.
  */
 #include <check.h>
 #include <dirent.h>
@@ -20,6 +22,7 @@
 #include "state/worklog.h"
 #include "util/strbuf.h"
 #include "worker/exec.h"
+#include "worker/output.h"
 
 static char tmp[64];
 static struct event_base *base;
@@ -214,12 +217,34 @@ START_TEST(test_more_than_a_pipe)
 	ck_assert_uint_eq(strspn(err, "c"), 100000);
 	free(out);
 	free(err);
-	/* And the slots' pipes work for the next tasks. */
-	start(3, "echo after");
-	start(4, "echo after-too >&2");
-	wait_done(4);
-	assert_logged(3, TASK_STDOUT, "after\n");
-	assert_logged(4, TASK_STDERR, "after-too\n");
+	/* And the slots' pipes work for the next tasks: tasks that write
+	 * much (watched from their start after the first full pipe), then
+	 * enough that write little for the watch to start late again, then
+	 * much again. */
+	for (int i = 3; i <= 6; i++)
+		start((task_id_t)i, "head -c 150000 /dev/zero | tr '\\0' d");
+	wait_done(6);
+	for (int i = 7; i <= 7 + OUTPUT_QUIET; i++) {
+		start((task_id_t)i, "echo after; echo after-too >&2");
+		wait_done(i);
+	}
+	start(100, "head -c 150000 /dev/zero | tr '\\0' e");
+	wait_done(8 + OUTPUT_QUIET);
+	ck_assert_int_eq(nfailed, 0);
+	for (int i = 3; i <= 6; i++) {
+		out = logged((task_id_t)i, TASK_STDOUT);
+		ck_assert_uint_eq(strlen(out), 150000);
+		ck_assert_uint_eq(strspn(out, "d"), 150000);
+		free(out);
+	}
+	for (int i = 7; i <= 7 + OUTPUT_QUIET; i++) {
+		assert_logged((task_id_t)i, TASK_STDOUT, "after\n");
+		assert_logged((task_id_t)i, TASK_STDERR, "after-too\n");
+	}
+	out = logged(100, TASK_STDOUT);
+	ck_assert_uint_eq(strspn(out, "e"), 150000);
+	ck_assert_uint_eq(strlen(out), 150000);
+	free(out);
 }
 END_TEST
 
