@@ -5,13 +5,16 @@
 # the calls made between the submit and the end of `cluster wait` are
 # counted per task: the worker's own, and those of the task processes
 # from their clone to their exit (posix_spawn's child side, then
-# /bin/true).  Once per task.output (worker-log, the default, and files).
+# /bin/true).  Once per task.output (worker-log, the default, and files),
+# and for tasks that write, into the worker log: 1 KiB and 200 kB each
+# (more than a pipe holds).
 #
 # Printed per call name, one column per count: the worker's own calls
 # and the task processes'.  With a second build directory (say, a build
-# of an earlier commit), its default path is counted too and a last
-# column gives the change of the default path, call by call: the before
-# and after of a change.  Counts only: nothing here passes or fails.
+# of an earlier commit), its default path is counted too (/bin/true and
+# the tasks that write) and a last column gives the change of the
+# default path for /bin/true, call by call: the before and after of a
+# change.  Counts only: nothing here passes or fails.
 #
 #   tests/bench/bench_syscalls.sh [BUILD_DIR [BASELINE_BUILD_DIR]]
 #   BENCH_SYSCALL_TASKS=N   tasks per count (default 200)
@@ -80,14 +83,17 @@ now() {
 	date +%s.%N
 }
 
-# count BUILD OUTPUT LABEL: one scheduler, one traced worker, N tasks;
+# count BUILD OUTPUT LABEL [COMMAND...]: one scheduler, one traced
+# worker, N tasks of COMMAND (/bin/true without one);
 # appends "LABEL worker-calls child-calls worker-prlimit child-prlimit"
 # (per task) to $tmp/counts, and each call name's count per task to
 # $tmp/worker.K and $tmp/task.K (K: the count's number, from 1).
 ncounts=0
 count() {
 	local bin=$1/bin output=$2 label=$3 name=c$RANDOM head_pg wk_pg t0 t1
-	local set=(--set scheduler.host=127.0.0.1)
+	local set=(--set scheduler.host=127.0.0.1) cmd=(/bin/true)
+	shift 3
+	[ $# -gt 0 ] && cmd=("$@")
 	ncounts=$((ncounts + 1))
 	# an earlier build without the key is counted with its own default
 	[ -n "$output" ] && set+=(--set "task.output=$output")
@@ -104,7 +110,7 @@ count() {
 	wait_until 60 grep -q "joined" "$tmp/head.err" ||
 		fail "the traced worker did not join" "$tmp/head.err"
 	t0=$(now)
-	"$bin/cluster" --name "$name" submit --array "1-$n" -- /bin/true >/dev/null ||
+	"$bin/cluster" --name "$name" submit --array "1-$n" -- "${cmd[@]}" >/dev/null ||
 		fail "cluster submit failed"
 	"$bin/cluster" --name "$name" wait >/dev/null 2>"$tmp/wait.err" ||
 		fail "cluster wait failed" "$tmp/wait.err"
@@ -144,14 +150,14 @@ table() {
 	done
 	echo
 	echo "$2 (calls per task):"
-	awk -v nc="$ncounts" -v base="${base:+$ncounts}" -v labels="$(cut -f1 "$tmp/counts" | paste -sd '\t')" '
+	awk -v nc="$ncounts" -v base="${base:+$((ncounts - 2))}" -v labels="$(cut -f1 "$tmp/counts" | paste -sd '\t')" '
 	FNR == 1 { f++ }
 	{ v[$1, f] = $2; names[$1] = 1; tot[f] += $2 }
 	END {
 		split(labels, lab, "\t")
-		line = sprintf("  %-18s", "call")
+		line = sprintf("  %-16s", "call")
 		for (k = 1; k <= nc; k++)
-			line = line sprintf(" %18s", lab[k])
+			line = line sprintf(" %12s", lab[k])
 		if (base)
 			line = line sprintf(" %10s", "change")
 		print line
@@ -173,16 +179,16 @@ table() {
 			}
 		for (i = 1; i <= m; i++) {
 			x = order[i]
-			line = sprintf("  %-18s", x)
+			line = sprintf("  %-16s", x)
 			for (k = 1; k <= nc; k++)
-				line = line sprintf(" %18.2f", v[x, k])
+				line = line sprintf(" %12.2f", v[x, k])
 			if (base)
 				line = line sprintf(" %+10.2f", v[x, 1] - v[x, base])
 			print line
 		}
-		line = sprintf("  %-18s", "total")
+		line = sprintf("  %-16s", "total")
 		for (k = 1; k <= nc; k++)
-			line = line sprintf(" %18.1f", tot[k])
+			line = line sprintf(" %12.1f", tot[k])
 		if (base)
 			line = line sprintf(" %+10.1f", tot[1] - tot[base])
 		print line
@@ -190,13 +196,23 @@ table() {
 }
 
 : >"$tmp/counts"
+kib=(/usr/bin/head -c 1024 /dev/zero)
+big=(/usr/bin/head -c 200000 /dev/zero)
 count "$build" worker-log "worker-log"
 count "$build" files "files"
-[ -n "$base" ] && count "$base" "" "baseline default"
+count "$build" worker-log "log 1KiB" "${kib[@]}"
+count "$build" worker-log "log 200kB" "${big[@]}"
+if [ -n "$base" ]; then
+	count "$base" "" "base"
+	count "$base" "" "base 1KiB" "${kib[@]}"
+	count "$base" "" "base 200kB" "${big[@]}"
+fi
 
-echo "system calls per task in a worker, $n x /bin/true, strace -f, between submit and the end of wait:"
+echo "system calls per task in a worker, $n tasks, strace -f, between submit and the end of wait;"
+echo "/bin/true, with task.output worker-log (the default) and files; \"1KiB\": ${kib[*]},"
+echo "\"200kB\": ${big[*]}, into the worker log; \"base\": the baseline build, its default:"
 awk -F '\t' '{
-	printf "  %-18s worker %5.1f (prlimit64 %.1f), task process %5.1f (prlimit64 %.1f)\n", $1, $2, $4, $3, $5
+	printf "  %-12s worker %6.1f (prlimit64 %.1f), task process %6.1f (prlimit64 %.1f)\n", $1, $2, $4, $3, $5
 }' "$tmp/counts"
 table worker "the worker, by call"
 table task "the task processes, from their clone to their exit, by call"
