@@ -110,7 +110,7 @@ static int reopen(struct output *o, int r)
 	snprintf(path, sizeof(path), "/proc/self/fd/%d", r);
 	w = open(path, O_WRONLY | O_CLOEXEC);
 	/* No /proc (or one that does not reopen pipes): new pipes from
-	 * now on rather than a failed open a task. */
+	 * now on, not an open that fails for every task. */
 	if (w < 0 && errno != EMFILE && errno != ENFILE && errno != EINTR)
 		o->no_reopen = 1;
 	return w;
