@@ -7,6 +7,10 @@
  * go.  The result is written beside the journal and renamed over it
  * only once it is on disk, so a crash during a compaction leaves the old
  * journal whole.
+ * A running scheduler reads its table into memory on its loop
+ * (journal_compact_encode) and leaves the rest to the writer thread
+ * (journal_replace, which calls journal_install): the loop waits for the
+ * table, not for the disk.
  */
 #include "journal/journal.h"
 
@@ -20,8 +24,12 @@
 
 #include "util/fdio.h"
 
-static int flush_buf(int fd, struct strbuf *sb)
+/* Out to fd when it holds a megabyte or `all`; fd < 0: all stays in sb. */
+static int flush_buf(int fd, struct strbuf *sb, uint64_t *size, int all)
 {
+	if (fd < 0 || (!all && sb->len <= (1u << 20)))
+		return 0;
+	*size += sb->len;
 	if (fd_write_all(fd, sb->buf, sb->len) < 0)
 		return -1;
 	strbuf_reset(sb);
@@ -37,17 +45,19 @@ static void add(struct strbuf *sb, json_t *rec)
 	json_decref(rec);
 }
 
-/* Every record of `s` into fd, a buffer at a time. */
-static int write_table(int fd, struct sched *s,
+/* Every record of `s` into fd, a buffer `sb` at a time; with fd < 0,
+ * into `sb` alone. */
+static int write_table(int fd, struct strbuf *out, struct sched *s,
 		       const struct journal_found *pool, uint64_t *size)
 {
-	struct strbuf sb = STRBUF_INIT;
+	struct strbuf *sbp = out;
 	task_id_t last = sched_last_id(s), id = 1;
 	task_id_t cfirst = 0, clast = 0;	/* cancelled, never started */
 	int rc = -1;
 
-	*size = 0;
-	strbuf_addf(&sb, "{\"format\":\"%s\",\"version\":\"%d.%d\"}\n",
+	if (fd >= 0)
+		*size = 0;
+	strbuf_addf(sbp, "{\"format\":\"%s\",\"version\":\"%d.%d\"}\n",
 		    JOURNAL_FORMAT, JOURNAL_MAJOR, JOURNAL_MINOR);
 	/* submissions first, ends after: a dependency's end releases its
 	 * dependents only once they are in the table */
@@ -55,13 +65,10 @@ static int write_table(int fd, struct sched *s,
 		struct sched_submission sub;
 		if (sched_submission(s, id, &sub) < 0)
 			break;
-		add(&sb, journal_record_submit(s, id));
+		add(sbp, journal_record_submit(s, id));
 		id = sub.first + sub.n;
-		if (sb.len > (1u << 20)) {
-			*size += sb.len;
-			if (flush_buf(fd, &sb) < 0)
-				goto out;
-		}
+		if (flush_buf(fd, sbp, size, 0) < 0)
+			goto out;
 	}
 	for (id = 1; id <= last; id++) {
 		struct task_info ti;
@@ -69,7 +76,7 @@ static int write_table(int fd, struct sched *s,
 			continue;
 		int unstarted = ti.state == TASK_CANCELLED && !ti.attempts;
 		if (cfirst && (!unstarted || id != clast + 1)) {
-			add(&sb, journal_record_cancelled(cfirst, clast));
+			add(sbp, journal_record_cancelled(cfirst, clast));
 			cfirst = 0;
 		}
 		if (unstarted) {
@@ -78,28 +85,25 @@ static int write_table(int fd, struct sched *s,
 			clast = id;
 		} else if (ti.state == TASK_DONE || ti.state == TASK_FAILED ||
 			   ti.state == TASK_CANCELLED) {
-			if (journal_encode_end(&sb, s, id) == 0)
-				strbuf_addch(&sb, '\n');
+			journal_line_end(sbp, id, &ti);
 		} else if (ti.attempts) {
 			struct worker_info wi;
 			const char *name = ti.state == TASK_RUNNING &&
 				sched_worker(s, ti.worker, &wi) == 0 ?
 				wi.name : NULL;
-			if (journal_encode_run(&sb, s, id, name) == 0)
-				strbuf_addch(&sb, '\n');
+			/* the run's time is now, not when it began: as before */
+			ti.start_time = 0;
+			journal_line_run(sbp, id, &ti, name);
 		}
-		if (sb.len > (1u << 20)) {
-			*size += sb.len;
-			if (flush_buf(fd, &sb) < 0)
-				goto out;
-		}
+		if (flush_buf(fd, sbp, size, 0) < 0)
+			goto out;
 	}
 	if (cfirst)
-		add(&sb, journal_record_cancelled(cfirst, clast));
+		add(sbp, journal_record_cancelled(cfirst, clast));
 	if (pool && pool->has_target) {
 		json_t *r = journal_record("pool-scale");
 		json_object_set_new(r, "target", json_integer(pool->target));
-		add(&sb, r);
+		add(sbp, r);
 	}
 	if (pool && pool->has_adapt) {
 		json_t *r = journal_record("pool-adapt");
@@ -110,32 +114,39 @@ static int write_table(int fd, struct sched *s,
 			json_object_set_new(r, "max", json_integer(pool->adapt_max));
 			json_object_set_new(r, "idle", json_real(pool->adapt_idle));
 		}
-		add(&sb, r);
+		add(sbp, r);
 	}
 	if (pool && pool->jobs) {
 		const char *key;
 		json_t *e;
 		json_object_foreach(pool->jobs, key, e) {
-			journal_encode(&sb, json_object_get(e, "first"));
-			strbuf_addch(&sb, '\n');
+			journal_encode(sbp, json_object_get(e, "first"));
+			strbuf_addch(sbp, '\n');
 			if (json_object_get(e, "last")) {
-				journal_encode(&sb, json_object_get(e, "last"));
-				strbuf_addch(&sb, '\n');
+				journal_encode(sbp, json_object_get(e, "last"));
+				strbuf_addch(sbp, '\n');
 			}
 		}
 	}
-	*size += sb.len;
-	if (flush_buf(fd, &sb) < 0)
+	if (flush_buf(fd, sbp, size, 1) < 0)
 		goto out;
 	rc = 0;
 out:
-	strbuf_release(&sb);
 	return rc;
 }
 
-int journal_compact(const char *path, struct sched *s,
-		    const struct journal_found *pool, uint64_t *size,
-		    struct err *err)
+void journal_compact_encode(struct strbuf *out, struct sched *s,
+			   const struct journal_found *pool)
+{
+	uint64_t unused = 0;
+
+	write_table(-1, out, s, pool, &unused);
+}
+
+/* A file beside `path` that write_fn fills, synced, renamed over it. */
+static int install(const char *path,
+		   int (*write_fn)(int fd, void *arg, uint64_t *size), void *arg,
+		   uint64_t *size, struct err *err)
 {
 	struct strbuf tmp = STRBUF_INIT;
 	uint64_t n = 0;
@@ -148,7 +159,7 @@ int journal_compact(const char *path, struct sched *s,
 			  path, strerror(errno));
 		goto out;
 	}
-	if (fchmod(fd, 0600) < 0 || write_table(fd, s, pool, &n) < 0 ||
+	if (fchmod(fd, 0600) < 0 || write_fn(fd, arg, &n) < 0 ||
 	    fsync(fd) < 0) {
 		errprintf(err, "cannot write '%s': %s", tmp.buf, strerror(errno));
 		close(fd);
@@ -173,4 +184,42 @@ int journal_compact(const char *path, struct sched *s,
 out:
 	strbuf_release(&tmp);
 	return rc;
+}
+
+struct table_arg {
+	struct sched *s;
+	const struct journal_found *pool;
+};
+
+static int write_table_fn(int fd, void *arg, uint64_t *size)
+{
+	struct table_arg *a = arg;
+	struct strbuf sb = STRBUF_INIT;
+	int rc = write_table(fd, &sb, a->s, a->pool, size);
+
+	strbuf_release(&sb);
+	return rc;
+}
+
+static int write_buf_fn(int fd, void *arg, uint64_t *size)
+{
+	const struct strbuf *sb = arg;
+
+	*size = sb->len;
+	return fd_write_all(fd, sb->buf, sb->len);
+}
+
+int journal_install(const char *path, const struct strbuf *content,
+		    struct err *err)
+{
+	return install(path, write_buf_fn, (void *)content, NULL, err);
+}
+
+int journal_compact(const char *path, struct sched *s,
+		    const struct journal_found *pool, uint64_t *size,
+		    struct err *err)
+{
+	struct table_arg a = { s, pool };
+
+	return install(path, write_table_fn, &a, size, err);
 }

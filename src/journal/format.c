@@ -158,75 +158,186 @@ json_t *journal_record_job(const struct journal_job *j)
  * two skip building a JSON object: they print the line journal_encode
  * would print of journal_record_run and _end (a unit test holds them to
  * it), but for bytes past ASCII in a worker's name or a reason, which
- * become '?', and times and run times, given to the microsecond. */
+ * become '?', and times and run times, given to the microsecond.  Room
+ * for the whole line is made once and the line printed into it through
+ * a pointer: a strbuf call per byte cost more than the rest. */
 
-static void add_string(struct strbuf *sb, const char *s)
+/* Bytes a record may take besides its strings: keys, 64-bit numbers. */
+#define FIXED_MAX 320
+
+static char *put_str(char *p, const char *s)
 {
-	strbuf_addch(sb, '"');
-	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-		if (*p == '"' || *p == '\\') {
-			strbuf_addch(sb, '\\');
-			strbuf_addch(sb, *p);
-		} else if (*p < 0x20 || *p == 0x7f) {
-			strbuf_addf(sb, "\\u%04x", *p);
-		} else if (*p >= 0x80) {
-			/* no check of UTF-8 here: a line that does not parse
-			 * would stop the next start */
-			strbuf_addch(sb, '?');
-		} else {
-			strbuf_addch(sb, *p);
-		}
-	}
-	strbuf_addch(sb, '"');
+	while (*s)
+		*p++ = *s++;
+	return p;
 }
 
-static void add_u64(struct strbuf *sb, uint64_t v)
+/* `s` quoted; room for 6 bytes a byte (\u00XX) was made. */
+static char *put_string(char *p, const char *s)
 {
-	char buf[24], *p = buf + sizeof(buf);
+	static const char hex[] = "0123456789abcdef";
+
+	*p++ = '"';
+	for (const unsigned char *c = (const unsigned char *)s; *c; c++) {
+		if (*c == '"' || *c == '\\') {
+			*p++ = '\\';
+			*p++ = (char)*c;
+		} else if (*c < 0x20 || *c == 0x7f) {
+			p = put_str(p, "\\u00");
+			*p++ = hex[*c >> 4];
+			*p++ = hex[*c & 15];
+		} else if (*c >= 0x80) {
+			/* no check of UTF-8 here: a line that does not parse
+			 * would stop the next start */
+			*p++ = '?';
+		} else {
+			*p++ = (char)*c;
+		}
+	}
+	*p++ = '"';
+	return p;
+}
+
+static char *put_u64(char *p, uint64_t v)
+{
+	char buf[24], *q = buf + sizeof(buf);
 
 	do {
-		*--p = (char)('0' + v % 10);
+		*--q = (char)('0' + v % 10);
 		v /= 10;
 	} while (v);
-	strbuf_add(sb, p, (size_t)(buf + sizeof(buf) - p));
+	while (q < buf + sizeof(buf))
+		*p++ = *q++;
+	return p;
+}
+
+static char *put_int(char *p, int v)
+{
+	if (v < 0) {
+		*p++ = '-';
+		return put_u64(p, (uint64_t)0 - (uint64_t)(int64_t)v);
+	}
+	return put_u64(p, (uint64_t)v);
 }
 
 /* Seconds to the microsecond, as a JSON real ("12.5", "0.000001"):
  * printf's %g costs more than the rest of a record. */
-static void add_real(struct strbuf *sb, double v)
+static char *put_real(char *p, double v)
 {
-	char frac[8];
+	char frac[6];
 	int n = 6;
 
-	if (!(v >= 0 && v < 1e12)) {
-		strbuf_addf(sb, "%.15g", v >= 0 || v < 0 ? v : 0.0);
-		return;
-	}
+	if (!(v >= 0 && v < 1e12))
+		return p + snprintf(p, 32, "%.15g", v >= 0 || v < 0 ? v : 0.0);
 	uint64_t us = (uint64_t)(v * 1e6 + 0.5);
 	uint64_t f = us % 1000000;
-	add_u64(sb, us / 1000000);
-	strbuf_addch(sb, '.');
+	p = put_u64(p, us / 1000000);
+	*p++ = '.';
 	for (int i = 5; i >= 0; i--, f /= 10)
 		frac[i] = (char)('0' + f % 10);
 	while (n > 1 && frac[n - 1] == '0')
 		n--;
-	strbuf_add(sb, frac, (size_t)n);
+	for (int i = 0; i < n; i++)
+		*p++ = frac[i];
+	return p;
 }
 
-static void add_uint(struct strbuf *sb, const char *key, uint64_t v)
+static char *put_uint(char *p, const char *key, uint64_t v)
 {
 	if (!v)
-		return;
-	strbuf_addf(sb, ",\"%s\":", key);
-	add_u64(sb, v);
+		return p;
+	*p++ = ',';
+	*p++ = '"';
+	p = put_str(p, key);
+	*p++ = '"';
+	*p++ = ':';
+	return put_u64(p, v);
 }
 
-static void add_head(struct strbuf *sb, const char *ev, double t)
+static char *put_head(char *p, const char *ev, double t)
 {
-	strbuf_addstr(sb, "{\"ev\":\"");
-	strbuf_addstr(sb, ev);
-	strbuf_addstr(sb, "\",\"t\":");
-	add_real(sb, t);
+	p = put_str(p, "{\"ev\":\"");
+	p = put_str(p, ev);
+	p = put_str(p, "\",\"t\":");
+	return put_real(p, t);
+}
+
+/* Room for a record of FIXED_MAX bytes and string `s`, and its newline. */
+static char *reserve(struct strbuf *sb, const char *s)
+{
+	strbuf_grow(sb, FIXED_MAX + (s ? 6 * strlen(s) : 0));
+	return sb->buf + sb->len;
+}
+
+static void done(struct strbuf *sb, char *p)
+{
+	*p++ = '\n';
+	*p = '\0';
+	sb->len = (size_t)(p - sb->buf);
+}
+
+void journal_line_run(struct strbuf *sb, task_id_t id,
+		      const struct task_info *ti, const char *worker)
+{
+	char *p = reserve(sb, worker);
+
+	p = put_head(p, "run", ti->start_time > 0 ? ti->start_time :
+		     clock_wall());
+	p = put_str(p, ",\"id\":");
+	p = put_u64(p, id);
+	p = put_str(p, ",\"attempt\":");
+	p = put_u64(p, ti->attempts);
+	p = put_uint(p, "failures", ti->failures);
+	p = put_uint(p, "losses", ti->worker_losses);
+	if (worker) {
+		p = put_str(p, ",\"worker\":");
+		p = put_string(p, worker);
+	}
+	*p++ = '}';
+	done(sb, p);
+}
+
+void journal_line_end(struct strbuf *sb, task_id_t id,
+		      const struct task_info *ti)
+{
+	const char *reason = ti->reason && *ti->reason &&
+		ti->state != TASK_DONE ? ti->reason : NULL;
+	char *p = reserve(sb, reason);
+
+	p = put_head(p, "end", ti->end_time > 0 ? ti->end_time : clock_wall());
+	p = put_str(p, ",\"id\":");
+	p = put_u64(p, id);
+	p = put_str(p, ",\"state\":\"");
+	p = put_str(p, task_state_name(ti->state));
+	*p++ = '"';
+	if (ti->exit_code) {
+		p = put_str(p, ",\"exit\":");
+		p = put_int(p, ti->exit_code);
+	}
+	if (ti->signal) {
+		p = put_str(p, ",\"signal\":");
+		p = put_int(p, ti->signal);
+	}
+	if (ti->attempts) {
+		p = put_str(p, ",\"runtime\":");
+		p = put_real(p, ti->runtime);
+	}
+	p = put_uint(p, "peak_memory", ti->peak_memory);
+	p = put_uint(p, "runs", ti->attempts);
+	p = put_uint(p, "failures", ti->failures);
+	p = put_uint(p, "losses", ti->worker_losses);
+	if (reason) {
+		p = put_str(p, ",\"reason\":");
+		p = put_string(p, reason);
+	}
+	*p++ = '}';
+	done(sb, p);
+}
+
+/* The line without its newline, as the callers of these two expect. */
+static void drop_newline(struct strbuf *sb)
+{
+	sb->buf[--sb->len] = '\0';
 }
 
 int journal_encode_run(struct strbuf *sb, struct sched *s, task_id_t id,
@@ -236,18 +347,8 @@ int journal_encode_run(struct strbuf *sb, struct sched *s, task_id_t id,
 
 	if (sched_task(s, id, &ti) < 0)
 		return -1;
-	add_head(sb, "run", clock_wall());
-	strbuf_addstr(sb, ",\"id\":");
-	add_u64(sb, id);
-	strbuf_addstr(sb, ",\"attempt\":");
-	add_u64(sb, ti.attempts);
-	add_uint(sb, "failures", ti.failures);
-	add_uint(sb, "losses", ti.worker_losses);
-	if (worker) {
-		strbuf_addstr(sb, ",\"worker\":");
-		add_string(sb, worker);
-	}
-	strbuf_addch(sb, '}');
+	journal_line_run(sb, id, &ti, worker);
+	drop_newline(sb);
 	return 0;
 }
 
@@ -257,29 +358,8 @@ int journal_encode_end(struct strbuf *sb, struct sched *s, task_id_t id)
 
 	if (sched_task(s, id, &ti) < 0)
 		return -1;
-	add_head(sb, "end", ti.end_time > 0 ? ti.end_time : clock_wall());
-	strbuf_addstr(sb, ",\"id\":");
-	add_u64(sb, id);
-	strbuf_addstr(sb, ",\"state\":\"");
-	strbuf_addstr(sb, task_state_name(ti.state));
-	strbuf_addch(sb, '"');
-	if (ti.exit_code)
-		strbuf_addf(sb, ",\"exit\":%d", ti.exit_code);
-	if (ti.signal)
-		strbuf_addf(sb, ",\"signal\":%d", ti.signal);
-	if (ti.attempts) {
-		strbuf_addstr(sb, ",\"runtime\":");
-		add_real(sb, ti.runtime);
-	}
-	add_uint(sb, "peak_memory", ti.peak_memory);
-	add_uint(sb, "runs", ti.attempts);
-	add_uint(sb, "failures", ti.failures);
-	add_uint(sb, "losses", ti.worker_losses);
-	if (ti.reason && *ti.reason && ti.state != TASK_DONE) {
-		strbuf_addstr(sb, ",\"reason\":");
-		add_string(sb, ti.reason);
-	}
-	strbuf_addch(sb, '}');
+	journal_line_end(sb, id, &ti);
+	drop_newline(sb);
 	return 0;
 }
 

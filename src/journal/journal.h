@@ -35,9 +35,10 @@
  * truncated to the last whole record; any other line that is not a
  * record stops the reading with "journal:LINE: message".
  *
- * The writer buffers records; journal_write puts the buffer out with one
- * write() and, when asked, one fsync(), so a loop turn's records cost one
- * of each.  Compaction rewrites the file from a table (temporary file,
+ * The writer buffers records; a thread of its own puts them out, with
+ * one write() for all that was handed over since its last one and, when
+ * asked, one fsync(), so the loop that makes the records never waits on
+ * the disk.  Compaction rewrites the file from a table (temporary file,
  * fsync, rename, fsync of the directory): replaying it gives the same
  * table, and the live jobs of the pool: each job's first record and its
  * last state, while ended jobs go.
@@ -105,29 +106,62 @@ void journal_encode(struct strbuf *out, const json_t *rec);
 int journal_encode_run(struct strbuf *out, struct sched *s, task_id_t id,
 		       const char *worker);
 int journal_encode_end(struct strbuf *out, struct sched *s, task_id_t id);
+/* The same lines, newline included, from what sched_task said of `id`,
+ * for a caller that has asked it already.  A run's time is the task's
+ * start_time when sched has set it. */
+void journal_line_run(struct strbuf *out, task_id_t id,
+		      const struct task_info *ti, const char *worker);
+void journal_line_end(struct strbuf *out, task_id_t id,
+		      const struct task_info *ti);
 
 /* --- the writer (writer.c) ------------------------------------------------ */
 
 struct journal;
 
 /* Open `path` for appending, creating it with its header when missing
- * or empty.  The file must have been read (journal_replay) first: a torn
- * last line is gone by then. */
+ * or empty, and start its writer thread.  The file must have been read
+ * (journal_replay) first: a torn last line is gone by then. */
 struct journal *journal_open(const char *path, struct err *err);
-/* Writes what is buffered (no fsync), closes.  Accepts NULL. */
+/* Writes what is buffered and syncs it, stops the thread, closes.
+ * Accepts NULL. */
 void journal_close(struct journal *j);
 /* Add one record to the buffer (the record is not taken). */
 void journal_append(struct journal *j, const json_t *rec);
 /* The buffer itself, for a caller that encodes records into it: whole
- * lines only, each ending in a newline. */
+ * lines only, each ending in a newline.  Only the caller's thread (the
+ * one that opened the journal) touches it. */
 struct strbuf *journal_buffer(struct journal *j);
-/* Bytes buffered and not yet written. */
+/* Bytes buffered and not yet handed to the thread. */
 size_t journal_pending(const struct journal *j);
 /* Write the buffer, then fsync when `sync` (or when an earlier write was
- * not synced yet).  -1 + err when either fails; the records stay
- * buffered then and the next call tries again. */
+ * not synced yet), and wait for both.  -1 + err when either fails; the
+ * records stay buffered then and the next call tries again. */
 int journal_write(struct journal *j, int sync, struct err *err);
-/* Bytes in the file, written or buffered. */
+
+/* The same without waiting: the buffer goes to the writer thread, which
+ * writes it (with earlier hand-overs not yet written: one write() for
+ * all) and syncs when `sync`.  Returns the hand-over's ticket: once
+ * journal_done says that ticket, its records are written (and synced,
+ * if asked) or failed to be. */
+uint64_t journal_submit(struct journal *j, int sync);
+/* Readable when the thread has finished a hand-over that asked a sync
+ * or replaced the file, or failed one. */
+int journal_notify_fd(const struct journal *j);
+/* Empty the notify descriptor; the last ticket finished in *done.
+ * -1 + err when the last of them failed (a retry comes with the next
+ * hand-over), the first time that failure is asked about; 1 after
+ * that while it lasts; 0 when the last one succeeded. */
+int journal_done(struct journal *j, uint64_t *done, struct err *err);
+/* Wait for `ticket`; -1 + err when it failed. */
+int journal_wait(struct journal *j, uint64_t ticket, struct err *err);
+/* A compaction without the loop's wait: what is buffered goes out to
+ * the file as it is, then the thread puts `content` (a whole journal,
+ * header first, taken) in its place as journal_install does and
+ * appends what is handed over later to the new file.  Returns the
+ * ticket; on failure the old file stays and appending goes on there. */
+uint64_t journal_replace(struct journal *j, struct strbuf *content);
+/* Bytes in the file, written or handed over or buffered (after a
+ * replacement, counted from its content). */
 uint64_t journal_size(const struct journal *j);
 
 /* --- reading and replay (replay.c) ---------------------------------------- */
@@ -188,6 +222,13 @@ int journal_replay(const char *path, struct sched *s,
  * The new size in *size (may be NULL). */
 int journal_compact(const char *path, struct sched *s,
 		    const struct journal_found *pool, uint64_t *size,
+		    struct err *err);
+/* What journal_compact would write, appended to `out`, header first. */
+void journal_compact_encode(struct strbuf *out, struct sched *s,
+			    const struct journal_found *pool);
+/* Put `content` in place of `path`: temporary file, fsync, rename,
+ * fsync of the directory; the old file stands until the rename. */
+int journal_install(const char *path, const struct strbuf *content,
 		    struct err *err);
 
 #endif

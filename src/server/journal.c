@@ -1,15 +1,20 @@
 /*
- * journal: the scheduler's journal on its loop; see journal.h.  Three
- * events drive the writing: `turn`, made active when an answer is held,
- * runs after the callbacks already due in this loop turn and writes and
- * syncs once for all of them; `written`, made active by the task events,
- * writes what they buffered at the end of the loop turn without a sync,
- * so a killed scheduler (kill -9, an out-of-memory kill) loses no record:
- * the kernel has them; `timer` syncs every flush period, so a crash of
- * the machine loses at most that period.  Submissions are not an event
- * of the fan-out: they are found in the table (ids past those recorded)
- * before any other record is added, so a run never precedes its
- * submission in the file.
+ * journal: the scheduler's journal on its loop; see journal.h.  The loop
+ * makes the records and hands them to the journal's writer thread
+ * (journal/writer.c), which does every write, sync and rewrite, so the
+ * loop never waits on the disk.  Three events drive the hand-overs:
+ * `turn`, made active when an answer is held, runs after the callbacks
+ * already due in this loop turn and hands over with a sync for all of
+ * them; `written`, made active by the task events, hands over what they
+ * buffered at the end of the loop turn without a sync, so a killed
+ * scheduler (kill -9, an out-of-memory kill) loses no more than the
+ * thread had not yet written: the kernel has the rest; `timer` asks a
+ * sync every flush period, so a crash of the machine loses at most that
+ * period.  `notify` hears the thread finish a sync, a compaction or a
+ * failure, and sends the held answers whose records are on disk.
+ * Submissions are not an event of the fan-out: they are found in the
+ * table (ids past those recorded) before any other record is added, so
+ * a run never precedes its submission in the file.
  */
 #include "server/journal.h"
 
@@ -30,6 +35,8 @@
 #include "util/xalloc.h"
 
 struct held {
+	uint64_t ticket;		/* the hand-over with its record; 0:
+					   not handed over yet */
 	struct http *h;
 	struct evhttp_request *req;	/* NULL: its peer left */
 	int code;
@@ -53,6 +60,11 @@ struct server_journal {
 	uint64_t compacted_size;	/* what the last compaction left */
 	struct journal_found pool;	/* the pool's last target, bounds */
 	int failed;			/* a write failed: said once */
+	struct event *notify;		/* the writer thread finished one */
+	uint64_t ticket;		/* the last hand-over */
+	uint64_t done;			/* the last the thread finished */
+	uint64_t compacting;		/* a compaction's ticket, 0: none */
+	uint64_t compact_from;		/* the size it started from */
 };
 
 /* --- records ------------------------------------------------------------------ */
@@ -107,14 +119,14 @@ static void on_assigned(void *arg, task_id_t id, worker_id_t w)
 {
 	struct server_journal *sj = arg;
 	struct worker_info wi;
-
-	struct strbuf *sb = journal_buffer(sj->j);
+	struct task_info ti;
 
 	catch_up(sj);
 	put_cancels(sj);
-	if (journal_encode_run(sb, sj->s, id, sched_worker(sj->s, w, &wi) == 0 ?
-			       wi.name : NULL) == 0)
-		strbuf_addch(sb, '\n');
+	if (sched_task(sj->s, id, &ti) == 0)
+		journal_line_run(journal_buffer(sj->j), id, &ti,
+				 sched_worker(sj->s, w, &wi) == 0 ?
+				 wi.name : NULL);
 	write_soon(sj);
 }
 
@@ -123,9 +135,12 @@ static void on_assigned(void *arg, task_id_t id, worker_id_t w)
 static void on_ended(void *arg, task_id_t id)
 {
 	struct server_journal *sj = arg;
+	struct task_info ti;
 
 	catch_up(sj);
-	if (journal_cancelled_unstarted(sj->s, id)) {
+	if (sched_task(sj->s, id, &ti) < 0)
+		return;
+	if (ti.state == TASK_CANCELLED && !ti.attempts) {
 		if (sj->cfirst && id == sj->clast + 1) {
 			sj->clast = id;
 		} else {
@@ -136,8 +151,7 @@ static void on_ended(void *arg, task_id_t id)
 		return;
 	}
 	put_cancels(sj);
-	if (journal_encode_end(journal_buffer(sj->j), sj->s, id) == 0)
-		strbuf_addch(journal_buffer(sj->j), '\n');
+	journal_line_end(journal_buffer(sj->j), id, &ti);
 	write_soon(sj);
 }
 
@@ -196,42 +210,51 @@ static const struct events_ops journal_ops = {
 
 /* --- writing ------------------------------------------------------------------ */
 
+/* What journal_done said, to the log: a failure once, and the first
+ * success after it. */
+static void note(struct server_journal *sj, int rc, const struct err *err)
+{
+	if (rc < 0) {
+		if (!sj->failed)
+			log_msg(LOG_ERR, "%s; answers that wait on it are "
+				"sent without it", err->text);
+		sj->failed = 1;
+	} else if (rc == 0 && sj->failed) {
+		log_msg(LOG_INFO, "the journal is written again");
+		sj->failed = 0;
+	}
+}
+
 static void maybe_compact(struct server_journal *sj)
 {
-	uint64_t size = journal_size(sj->j), n;
-	struct err err = { "" };
+	uint64_t size = journal_size(sj->j);
 	int big = sj->max_size && size > sj->max_size;
 	int finished = size > SERVER_JOURNAL_IDLE_COMPACT &&
 		size > 2 * sj->compacted_size && sched_idle(sj->s);
 
-	if (!big && !finished)
+	if (sj->compacting || (!big && !finished))
 		return;
-	if (server_journal_compact(sj, &n, &err) < 0)
-		log_msg(LOG_ERR, "%s", err.text);
-	else
-		log_msg(LOG_INFO, "journal compacted from %llu to %llu bytes",
-			(unsigned long long)size, (unsigned long long)n);
-}
-
-/* Write what is buffered, and sync it when `sync`; 0 when it is
- * written (on disk when `sync`). */
-static int write_out(struct server_journal *sj, int sync)
-{
-	struct err err = { "" };
-
+	/* the table is read here, on the loop; the rewrite and its syncs
+	 * are the writer thread's */
+	struct strbuf *content = xmalloc(sizeof(*content));
+	strbuf_init(content, 0);
 	catch_up(sj);
 	put_cancels(sj);
-	if (journal_write(sj->j, sync, &err) < 0) {
-		if (!sj->failed)
-			log_msg(LOG_ERR, "%s; answers that wait on it are "
-				"sent without it", err.text);
-		sj->failed = 1;
-		return -1;
-	}
-	if (sj->failed)
-		log_msg(LOG_INFO, "the journal is written again");
-	sj->failed = 0;
-	return 0;
+	journal_compact_encode(content, sj->s, &sj->pool);
+	sj->compact_from = size;
+	sj->compacted_size = content->len;
+	sj->compacting = journal_replace(sj->j, content);
+	sj->ticket = sj->compacting;
+}
+
+/* Hand what is buffered to the writer thread, asking a sync when
+ * `sync`; its ticket. */
+static uint64_t hand_over(struct server_journal *sj, int sync)
+{
+	catch_up(sj);
+	put_cancels(sj);
+	sj->ticket = journal_submit(sj->j, sync);
+	return sj->ticket;
 }
 
 static void held_closed(void *arg)
@@ -241,10 +264,19 @@ static void held_closed(void *arg)
 	hd->req = NULL;
 }
 
-static void send_held(struct server_journal *sj)
+/* Send the held answers whose records are on disk (or failed to get
+ * there): those of tickets up to `done`; all, handed over or not, when
+ * `done` is ALL_HELD. */
+#define ALL_HELD UINT64_MAX
+
+static void send_held(struct server_journal *sj, uint64_t done)
 {
-	for (size_t i = 0; i < sj->nheld; i++) {
+	size_t i = 0, k = 0;
+
+	for (; i < sj->nheld; i++) {
 		struct held *hd = sj->held[i];
+		if (done != ALL_HELD && (!hd->ticket || hd->ticket > done))
+			break;
 		if (hd->req) {
 			http_on_close(hd->h, hd->req, NULL, NULL);
 			http_reply_json(hd->req, hd->code, hd->reply);
@@ -253,17 +285,49 @@ static void send_held(struct server_journal *sj)
 		}
 		free(hd);
 	}
-	sj->nheld = 0;
+	for (; i < sj->nheld; i++)
+		sj->held[k++] = sj->held[i];
+	sj->nheld = k;
 }
 
 static void turn_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct server_journal *sj = arg;
+	uint64_t t;
 
 	(void)fd;
 	(void)what;
-	write_out(sj, 1);
-	send_held(sj);
+	t = hand_over(sj, 1);
+	for (size_t i = 0; i < sj->nheld; i++)
+		if (!sj->held[i]->ticket)
+			sj->held[i]->ticket = t;
+}
+
+/* The writer thread finished a sync, a compaction, or failed. */
+/* The writer thread finished a sync, a compaction, or failed. */
+static void notify_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct server_journal *sj = arg;
+	struct err err = { "" };
+	int rc;
+
+	(void)fd;
+	(void)what;
+	rc = journal_done(sj->j, &sj->done, &err);
+	if (sj->compacting && sj->done >= sj->compacting) {
+		sj->compacting = 0;
+		if (rc < 0) {
+			/* the old file stands and takes the records */
+			log_msg(LOG_ERR, "%s", err.text);
+			rc = 1;
+		} else if (rc == 0) {
+			log_msg(LOG_INFO, "journal compacted from %llu to %llu "
+				"bytes", (unsigned long long)sj->compact_from,
+				(unsigned long long)sj->compacted_size);
+		}
+	}
+	note(sj, rc, &err);
+	send_held(sj, sj->done);
 	maybe_compact(sj);
 }
 
@@ -273,9 +337,8 @@ static void timer_cb(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
-	/* a no-op when all is written and synced */
-	write_out(sj, 1);
-	maybe_compact(sj);
+	/* the thread makes it a no-op when all is written and synced */
+	hand_over(sj, 1);
 }
 
 static void written_cb(evutil_socket_t fd, short what, void *arg)
@@ -285,7 +348,7 @@ static void written_cb(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	sj->write_due = 0;
-	write_out(sj, 0);
+	hand_over(sj, 0);
 }
 
 void server_journal_hold(struct server_journal *sj, struct http *h,
@@ -356,7 +419,10 @@ struct server_journal *server_journal_open(struct event_base *base,
 	sj->turn = event_new(base, -1, 0, turn_cb, sj);
 	sj->timer = event_new(base, -1, EV_PERSIST, timer_cb, sj);
 	sj->written = event_new(base, -1, 0, written_cb, sj);
-	if (!sj->turn || !sj->timer || !sj->written) {
+	sj->notify = event_new(base, journal_notify_fd(sj->j),
+			       EV_READ | EV_PERSIST, notify_cb, sj);
+	if (!sj->turn || !sj->timer || !sj->written || !sj->notify ||
+	    event_add(sj->notify, NULL) < 0) {
 		errprintf(err, "cannot set up the journal's events");
 		goto fail;
 	}
@@ -392,10 +458,13 @@ void server_journal_close(struct server_journal *sj)
 		catch_up(sj);
 		put_cancels(sj);
 		append(sj, journal_record("scheduler-stop"));
-		write_out(sj, 1);
+		struct err err = { "" };
+		note(sj, journal_write(sj->j, 1, &err), &err);
 	}
-	send_held(sj);
+	send_held(sj, ALL_HELD);
 	free(sj->held);
+	if (sj->notify)
+		event_free(sj->notify);
 	journal_close(sj->j);
 	/* stopped in order with nothing left to do: the next start is a
 	 * fresh one (ids from 1), and this run's journal stays readable */
@@ -474,20 +543,20 @@ void server_journal_restore_pool(struct server_journal *sj,
 int server_journal_compact(struct server_journal *sj, uint64_t *size,
 			   struct err *err)
 {
-	struct journal *nj;
+	struct strbuf *content = xmalloc(sizeof(*content));
+	uint64_t n;
 
 	/* what is buffered is in the table too: out to the old file, which
 	 * stands until the rename */
+	strbuf_init(content, 0);
 	catch_up(sj);
 	put_cancels(sj);
-	if (journal_write(sj->j, 0, err) < 0 ||
-	    journal_compact(sj->path, sj->s, &sj->pool, size, err) < 0)
+	journal_compact_encode(content, sj->s, &sj->pool);
+	n = content->len;
+	if (journal_wait(sj->j, journal_replace(sj->j, content), err) < 0)
 		return -1;
-	nj = journal_open(sj->path, err);
-	if (!nj)
-		return -1;
-	journal_close(sj->j);
-	sj->j = nj;
-	sj->compacted_size = journal_size(nj);
+	sj->compacted_size = n;
+	if (size)
+		*size = n;
 	return 0;
 }

@@ -9,16 +9,18 @@
  *
  * Durability: an answer that must not outrun its record (a submission,
  * a cancel, scale, adapt) is held (server_journal_hold) until the end of
- * the loop turn, when everything buffered goes out with one write and
- * one fsync, and then sent; a burst of submissions in one turn costs one
- * fsync.  Other records are written and synced at least every
+ * the loop turn, when everything buffered goes to the writer thread,
+ * and sent once the thread has written and synced it; a burst of
+ * submissions in one turn costs one fsync, and the loop goes on
+ * meanwhile.  Other records are written and synced at least every
  * flush_period seconds, so a crash loses at most that much of runs and
  * ends, and the tasks whose ends it lost run again.
  *
  * Compaction: when the file passes max_size, or passes
  * SERVER_JOURNAL_IDLE_COMPACT with every task ended and is twice what the
- * last compaction left, it is rewritten from the table (journal_compact)
- * and appending goes on in the new file.
+ * last compaction left, it is rewritten from the table: the loop reads
+ * the table into memory, the writer thread puts it in place of the file
+ * (journal_replace) and appends to the new file from then on.
  */
 #ifndef CLUSTER_SERVER_JOURNAL_H
 #define CLUSTER_SERVER_JOURNAL_H
