@@ -15,6 +15,9 @@
 #           Once with each task's output in logs/ID.out and ID.err, the
 #           default, once with --stdout and --stderr /dev/null, as the bare
 #           loop has it.
+#   journal: the same round through a second head job with
+#           journal.enabled=false, against the first (journal on, the
+#           default), same rounds: the journal's cost on command tasks.
 #   batch:  the same job shape with `--run FILE`; the job's own wall time
 #           from its summary (submit, which comes before the workers start,
 #           to the last task's end).  FILE holds N lines of `/bin/true`
@@ -157,15 +160,15 @@ head_round() {
 	local -n rates=$1
 	shift
 	t0=$(now)
-	"$cli" --name head submit --array "1-$n" "$@" -- /bin/true \
+	"$cli" --name "${head_name:-head}" submit --array "1-$n" "$@" -- /bin/true \
 		>"$tmp/submit.out" 2>"$tmp/submit.err" ||
 		fail "cluster submit failed" "$tmp/submit.err"
 	t1=$(now)
-	"$cli" --name head wait >"$tmp/wait.out" 2>"$tmp/wait.err" ||
+	"$cli" --name "${head_name:-head}" wait >"$tmp/wait.out" 2>"$tmp/wait.err" ||
 		fail "cluster wait failed" "$tmp/wait.err"
 	t2=$(now)
 	rates+=("$(awk -v n="$n" -v a="$t0" -v b="$t2" 'BEGIN { printf "%.1f", n / (b - a) }')")
-	submits+=("$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f", (b - a) * 1000 }')")
+	[ -n "${head_name:-}" ] || submits+=("$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f", (b - a) * 1000 }')")
 }
 
 # batch_round FILE NAME [OPTION...]: one batch job over FILE; appends its
@@ -200,7 +203,7 @@ rate() {
 		printf "%.1f", (w > 0 ? n / w : 0) }'
 }
 
-bares=() execs=() heads=() nulls=() submits=() jobs_s=() bare_logs=()
+bares=() execs=() heads=() heads_nj=() nulls=() submits=() jobs_s=() bare_logs=()
 files_w=() files_r=() kib_w=() kib_r=() bare_kib=()
 writer="/usr/bin/head -c 1024 /dev/zero"
 batch_n=0
@@ -240,8 +243,19 @@ wait_until 60 test -s "$CLUSTER_HOME/head/address" ||
 	fail "the head job did not publish its address" "$tmp/head.err"
 wait_until 60 joined "$tmp/head.err" ||
 	fail "the head job's 2 workers did not join" "$tmp/head.err"
+setsid mpirun --oversubscribe -np 3 "$rank" "${opts[@]}" --name nojournal \
+	--set journal.enabled=false >"$tmp/nj.out" 2>"$tmp/nj.err" &
+nj_pg=$!
+pgids+=("$nj_pg")
+wait_until 60 test -s "$CLUSTER_HOME/nojournal/address" ||
+	fail "the head job without a journal did not publish its address" "$tmp/nj.err"
+wait_until 60 joined "$tmp/nj.err" ||
+	fail "the 2 workers of the head job without a journal did not join" "$tmp/nj.err"
+[ ! -e "$CLUSTER_HOME/nojournal/journal" ] ||
+	fail "journal.enabled=false wrote a journal"
 for ((r = 1; r <= rounds; r++)); do
 	bare_round "$r"
+	head_name=nojournal head_round heads_nj
 	head_round heads
 	head_round nulls --stdout /dev/null --stderr /dev/null
 	batch_round "$tmp/one.txt" one_w
@@ -256,12 +270,13 @@ for ((r = 1; r <= rounds; r++)); do
 	shell_r+=("$(rate "$n" "${shell_w[-1]}")")
 	direct_s+=("$(rate "$n" "${direct_w[-1]}" "${one_w[-1]}")")
 	shell_s+=("$(rate "$n" "${shell_w[-1]}" "${one_w[-1]}")")
-	echo "round $r: bare ${bares[-1]} (with log files ${bare_logs[-1]}), head job ${heads[-1]} (/dev/null ${nulls[-1]})," \
+	echo "round $r: bare ${bares[-1]} (with log files ${bare_logs[-1]}), head job ${heads[-1]} (journal off ${heads_nj[-1]}, /dev/null ${nulls[-1]})," \
 		"batch direct ${direct_r[-1]}, batch shell ${shell_r[-1]} tasks/s;" \
 		"1-line batch ${one_w[-1]} s; batch with files ${files_r[-1]};" \
 		"1 KiB: bare into files ${bare_kib[-1]}, batch ${kib_r[-1]}"
 done
 stop "$head_pg"
+stop "$nj_pg"
 
 least() {
 	printf '%s\n' "$@" | sort -g | head -1
@@ -269,7 +284,7 @@ least() {
 
 awk -v n="$n" -v rounds="$rounds" -v bare="$(best "${bares[@]}")" \
 	-v ex="$(best "${execs[@]}")" -v head="$(best "${heads[@]}")" \
-	-v null="$(best "${nulls[@]}")" -v barel="$(best "${bare_logs[@]}")" \
+	-v null="$(best "${nulls[@]}")" -v nj="$(best "${heads_nj[@]}")" -v barel="$(best "${bare_logs[@]}")" \
 	-v sub_ms="$(least "${submits[@]}")" \
 	-v dr="$(best "${direct_r[@]}")" -v sr="$(best "${shell_r[@]}")" \
 	-v ds="$(best "${direct_s[@]}")" -v ss="$(best "${shell_s[@]}")" \
@@ -279,6 +294,7 @@ awk -v n="$n" -v rounds="$rounds" -v bare="$(best "${bares[@]}")" \
 	printf "  bare posix_spawn loop:             %6.0f tasks/s (baseline)\n", bare
 	printf "  worker executor alone:             %6.0f tasks/s, ratio %.3f\n", ex, ex / bare
 	printf "  head job, submit --array + wait:   %6.0f tasks/s, ratio %.3f (target 0.9); submit %.0f ms\n", head, head / bare, sub_ms
+	printf "  head job, journal off:             %6.0f tasks/s; journal on against it: ratio %.3f (target 1)\n", nj, head / nj
 	printf "  head job, output to /dev/null:     %6.0f tasks/s, ratio %.3f\n", null, null / bare
 	printf "  bare loop, new per-task log files: %6.0f tasks/s (baseline for the default)\n", barel
 	printf "  head job (default logs) against it:        ratio %.3f\n", head / barel
