@@ -260,6 +260,7 @@ UNIT_TESTS += tests/unit/check_dashboard_link.c
 UNIT_TESTS += tests/unit/check_journal.c
 UNIT_TESTS += tests/unit/check_journal_jobs.c
 UNIT_TESTS += tests/unit/check_journal_writer.c
+UNIT_TESTS += tests/unit/check_server_journal.c
 
 # benchmarks: print figures, assert nothing (`make bench`)
 BENCH_SRCS += tests/bench/bench_proto.c

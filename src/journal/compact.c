@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "util/fdio.h"
+#include "util/xalloc.h"
 
 /* Out to fd when it holds a megabyte or `all`; fd < 0: all stays in sb. */
 static int flush_buf(int fd, struct strbuf *sb, uint64_t *size, int all)
@@ -45,47 +46,81 @@ static void add(struct strbuf *sb, json_t *rec)
 	json_decref(rec);
 }
 
-/* Every record of `s` into fd, a buffer `sb` at a time; with fd < 0,
- * into `sb` alone. */
-static int write_table(int fd, struct strbuf *out, struct sched *s,
-		       const struct journal_found *pool, uint64_t *size)
-{
-	struct strbuf *sbp = out;
-	task_id_t last = sched_last_id(s), id = 1;
-	task_id_t cfirst = 0, clast = 0;	/* cancelled, never started */
-	int rc = -1;
+struct journal_compactor {
+	struct sched *s;
+	task_id_t last;			/* the table's last id at the start */
+	task_id_t sub_next;		/* the next submission to write */
+	task_id_t next;			/* the next task whose end or run */
+	task_id_t cfirst, clast;	/* cancelled, never started: pending */
+};
 
-	if (fd >= 0)
-		*size = 0;
-	strbuf_addf(sbp, "{\"format\":\"%s\",\"version\":\"%d.%d\"}\n",
+struct journal_compactor *journal_compactor_start(struct strbuf *out,
+						  struct sched *s)
+{
+	struct journal_compactor *c = xcalloc(1, sizeof(*c));
+
+	c->s = s;
+	c->last = sched_last_id(s);
+	c->sub_next = 1;
+	c->next = 1;
+	strbuf_addf(out, "{\"format\":\"%s\",\"version\":\"%d.%d\"}\n",
 		    JOURNAL_FORMAT, JOURNAL_MAJOR, JOURNAL_MINOR);
+	return c;
+}
+
+task_id_t journal_compactor_next(const struct journal_compactor *c)
+{
+	return c->sub_next <= c->last ? 1 : c->next;
+}
+
+int journal_compactor_on_tasks(const struct journal_compactor *c)
+{
+	return c->sub_next > c->last;
+}
+
+task_id_t journal_compactor_last(const struct journal_compactor *c)
+{
+	return c->last;
+}
+
+static void put_cancelled(struct journal_compactor *c, struct strbuf *out)
+{
+	if (c->cfirst)
+		add(out, journal_record_cancelled(c->cfirst, c->clast));
+	c->cfirst = 0;
+}
+
+int journal_compactor_step(struct journal_compactor *c, struct strbuf *out,
+			   unsigned n)
+{
+	struct sched *s = c->s;
+
 	/* submissions first, ends after: a dependency's end releases its
 	 * dependents only once they are in the table */
-	while (id <= last) {
+	for (; n && c->sub_next <= c->last; n--) {
 		struct sched_submission sub;
-		if (sched_submission(s, id, &sub) < 0)
+		if (sched_submission(s, c->sub_next, &sub) < 0) {
+			c->sub_next = c->last + 1;
 			break;
-		add(sbp, journal_record_submit(s, id));
-		id = sub.first + sub.n;
-		if (flush_buf(fd, sbp, size, 0) < 0)
-			goto out;
+		}
+		add(out, journal_record_submit(s, c->sub_next));
+		c->sub_next = sub.first + sub.n;
 	}
-	for (id = 1; id <= last; id++) {
+	for (; n && c->next <= c->last; n--, c->next++) {
+		task_id_t id = c->next;
 		struct task_info ti;
 		if (sched_task(s, id, &ti) < 0)
 			continue;
 		int unstarted = ti.state == TASK_CANCELLED && !ti.attempts;
-		if (cfirst && (!unstarted || id != clast + 1)) {
-			add(sbp, journal_record_cancelled(cfirst, clast));
-			cfirst = 0;
-		}
+		if (c->cfirst && (!unstarted || id != c->clast + 1))
+			put_cancelled(c, out);
 		if (unstarted) {
-			if (!cfirst)
-				cfirst = id;
-			clast = id;
+			if (!c->cfirst)
+				c->cfirst = id;
+			c->clast = id;
 		} else if (ti.state == TASK_DONE || ti.state == TASK_FAILED ||
 			   ti.state == TASK_CANCELLED) {
-			journal_line_end(sbp, id, &ti);
+			journal_line_end(out, id, &ti);
 		} else if (ti.attempts) {
 			struct worker_info wi;
 			const char *name = ti.state == TASK_RUNNING &&
@@ -93,19 +128,24 @@ static int write_table(int fd, struct strbuf *out, struct sched *s,
 				wi.name : NULL;
 			/* the run's time is now, not when it began: as before */
 			ti.start_time = 0;
-			journal_line_run(sbp, id, &ti, name);
+			journal_line_run(out, id, &ti, name);
 		}
-		if (flush_buf(fd, sbp, size, 0) < 0)
-			goto out;
 	}
-	if (cfirst)
-		add(sbp, journal_record_cancelled(cfirst, clast));
-	if (pool && pool->has_target) {
+	if (c->sub_next <= c->last || c->next <= c->last)
+		return 0;
+	put_cancelled(c, out);
+	return 1;
+}
+
+void journal_compactor_finish(struct journal_compactor *c, struct strbuf *out,
+			      const struct journal_found *pool)
+{
+	if (out && pool && pool->has_target) {
 		json_t *r = journal_record("pool-scale");
 		json_object_set_new(r, "target", json_integer(pool->target));
-		add(sbp, r);
+		add(out, r);
 	}
-	if (pool && pool->has_adapt) {
+	if (out && pool && pool->has_adapt) {
 		json_t *r = journal_record("pool-adapt");
 		if (pool->has_adapt < 0) {
 			json_object_set_new(r, "off", json_true());
@@ -114,24 +154,44 @@ static int write_table(int fd, struct strbuf *out, struct sched *s,
 			json_object_set_new(r, "max", json_integer(pool->adapt_max));
 			json_object_set_new(r, "idle", json_real(pool->adapt_idle));
 		}
-		add(sbp, r);
+		add(out, r);
 	}
-	if (pool && pool->jobs) {
+	if (out && pool && pool->jobs) {
 		const char *key;
 		json_t *e;
 		json_object_foreach(pool->jobs, key, e) {
-			journal_encode(sbp, json_object_get(e, "first"));
-			strbuf_addch(sbp, '\n');
+			journal_encode(out, json_object_get(e, "first"));
+			strbuf_addch(out, '\n');
 			if (json_object_get(e, "last")) {
-				journal_encode(sbp, json_object_get(e, "last"));
-				strbuf_addch(sbp, '\n');
+				journal_encode(out, json_object_get(e, "last"));
+				strbuf_addch(out, '\n');
 			}
 		}
 	}
-	if (flush_buf(fd, sbp, size, 1) < 0)
+	free(c);
+}
+
+/* Every record of `s` into fd, a buffer `sb` at a time; with fd < 0,
+ * into `sb` alone. */
+static int write_table(int fd, struct strbuf *out, struct sched *s,
+		       const struct journal_found *pool, uint64_t *size)
+{
+	struct journal_compactor *c = journal_compactor_start(out, s);
+	int rc = -1;
+
+	if (fd >= 0)
+		*size = 0;
+	while (!journal_compactor_step(c, out, 4096))
+		if (flush_buf(fd, out, size, 0) < 0)
+			goto out;
+	journal_compactor_finish(c, out, pool);
+	c = NULL;
+	if (flush_buf(fd, out, size, 1) < 0)
 		goto out;
 	rc = 0;
 out:
+	if (c)
+		journal_compactor_finish(c, NULL, NULL);
 	return rc;
 }
 

@@ -223,6 +223,26 @@ int journal_replay(const char *path, struct sched *s,
 int journal_compact(const char *path, struct sched *s,
 		    const struct journal_found *pool, uint64_t *size,
 		    struct err *err);
+/* The same a piece at a time, for a loop that must not wait for a whole
+ * table: _start puts the header in `out` and notes the table's last id;
+ * each _step appends the records of up to `n` submissions or tasks and
+ * returns 1 once every id up to that last one is written; _finish adds
+ * the pool's bounds (`out` NULL: a compaction given up) and frees.
+ * Between steps the table may change: a record about a task below
+ * journal_compactor_next (already written) or above _last (new) must be
+ * added to `out` as well, for the result to replay as the table; but
+ * not before _on_tasks says the submissions are all written (the ids of
+ * submissions go up in the file). */
+struct journal_compactor;
+struct journal_compactor *journal_compactor_start(struct strbuf *out,
+						  struct sched *s);
+int journal_compactor_step(struct journal_compactor *c, struct strbuf *out,
+			   unsigned n);
+task_id_t journal_compactor_next(const struct journal_compactor *c);
+int journal_compactor_on_tasks(const struct journal_compactor *c);
+task_id_t journal_compactor_last(const struct journal_compactor *c);
+void journal_compactor_finish(struct journal_compactor *c, struct strbuf *out,
+			      const struct journal_found *pool);
 /* What journal_compact would write, appended to `out`, header first. */
 void journal_compact_encode(struct strbuf *out, struct sched *s,
 			    const struct journal_found *pool);

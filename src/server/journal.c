@@ -58,6 +58,7 @@ struct server_journal {
 	size_t nheld, aheld;
 	uint64_t max_size;
 	uint64_t compacted_size;	/* what the last compaction left */
+	uint64_t compact_floor;		/* the same, 0 before the first */
 	struct journal_found pool;	/* the pool's last target, bounds */
 	int failed;			/* a write failed: said once */
 	struct event *notify;		/* the writer thread finished one */
@@ -65,23 +66,69 @@ struct server_journal {
 	uint64_t done;			/* the last the thread finished */
 	uint64_t compacting;		/* a compaction's ticket, 0: none */
 	uint64_t compact_from;		/* the size it started from */
+	/* a compaction reading the table a piece a turn: its records so
+	 * far, and those about tasks it has read since they changed */
+	struct journal_compactor *comp;
+	struct strbuf *content;
+	struct strbuf early;		/* tee'd while it writes submissions */
+	struct event *compact_ev;
 };
 
 /* --- records ------------------------------------------------------------------ */
 
+/* Whether a record about task `id` goes into the compaction under way
+ * too: the compaction has read that task already, or it is newer. */
+static int tee(const struct server_journal *sj, task_id_t id)
+{
+	return sj->comp && (id < journal_compactor_next(sj->comp) ||
+			    id > journal_compactor_last(sj->comp));
+}
+
+/* Where a record for the compaction under way goes: after the
+ * submissions it has yet to write, which must come first. */
+static struct strbuf *tee_buf(struct server_journal *sj)
+{
+	return journal_compactor_on_tasks(sj->comp) ? sj->content : &sj->early;
+}
+
+/* Every record but a task's run and end goes into a compaction under
+ * way as well: they are few, and replaying one twice changes nothing. */
 static void append(struct server_journal *sj, json_t *rec)
 {
 	if (!rec)
 		return;
 	journal_append(sj->j, rec);
+	if (sj->comp) {
+		journal_encode(tee_buf(sj), rec);
+		strbuf_addch(tee_buf(sj), '\n');
+	}
 	json_decref(rec);
 }
 
 static void put_cancels(struct server_journal *sj)
 {
-	if (!sj->cfirst)
+	task_id_t a = sj->cfirst, b = sj->clast;
+
+	if (!a)
 		return;
-	append(sj, journal_record_cancelled(sj->cfirst, sj->clast));
+	json_t *rec = journal_record_cancelled(a, b);
+	journal_append(sj->j, rec);
+	json_decref(rec);
+	if (sj->comp) {
+		/* the parts the compaction has read, and the new ones */
+		task_id_t next = journal_compactor_next(sj->comp);
+		task_id_t last = journal_compactor_last(sj->comp);
+		task_id_t lo[2] = { a, a > last ? a : last + 1 };
+		task_id_t hi[2] = { b < next ? b : next - 1, b };
+		for (int k = 0; k < 2; k++) {
+			if (lo[k] > hi[k] || (k == 1 && b <= last))
+				continue;
+			rec = journal_record_cancelled(lo[k], hi[k]);
+			journal_encode(tee_buf(sj), rec);
+			strbuf_addch(tee_buf(sj), '\n');
+			json_decref(rec);
+		}
+	}
 	sj->cfirst = sj->clast = 0;
 }
 
@@ -123,10 +170,12 @@ static void on_assigned(void *arg, task_id_t id, worker_id_t w)
 
 	catch_up(sj);
 	put_cancels(sj);
-	if (sched_task(sj->s, id, &ti) == 0)
-		journal_line_run(journal_buffer(sj->j), id, &ti,
-				 sched_worker(sj->s, w, &wi) == 0 ?
-				 wi.name : NULL);
+	if (sched_task(sj->s, id, &ti) < 0)
+		return;
+	const char *name = sched_worker(sj->s, w, &wi) == 0 ? wi.name : NULL;
+	journal_line_run(journal_buffer(sj->j), id, &ti, name);
+	if (tee(sj, id))
+		journal_line_run(tee_buf(sj), id, &ti, name);
 	write_soon(sj);
 }
 
@@ -152,6 +201,8 @@ static void on_ended(void *arg, task_id_t id)
 	}
 	put_cancels(sj);
 	journal_line_end(journal_buffer(sj->j), id, &ti);
+	if (tee(sj, id))
+		journal_line_end(tee_buf(sj), id, &ti);
 	write_soon(sj);
 }
 
@@ -225,26 +276,83 @@ static void note(struct server_journal *sj, int rc, const struct err *err)
 	}
 }
 
+/* Tasks a compaction reads in one loop turn: some milliseconds. */
+#define COMPACT_STEP 16384
+
+static void compact_later(struct server_journal *sj)
+{
+	static const struct timeval now = { 0, 0 };
+
+	/* a timer, not event_active: the loop polls its sockets between */
+	event_add(sj->compact_ev, &now);
+}
+
+static void give_up_compaction(struct server_journal *sj)
+{
+	if (!sj->comp)
+		return;
+	journal_compactor_finish(sj->comp, NULL, NULL);
+	sj->comp = NULL;
+	strbuf_release(sj->content);
+	free(sj->content);
+	sj->content = NULL;
+	strbuf_reset(&sj->early);
+	if (sj->compact_ev)
+		event_del(sj->compact_ev);
+}
+
+/* A piece of the table into the compaction; the whole of it to the
+ * writer thread once read. */
+static void compact_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct server_journal *sj = arg;
+
+	(void)fd;
+	(void)what;
+	if (!sj->comp)
+		return;
+	catch_up(sj);
+	put_cancels(sj);
+	int all = journal_compactor_step(sj->comp, sj->content, COMPACT_STEP);
+	if (sj->early.len && journal_compactor_on_tasks(sj->comp)) {
+		strbuf_add(sj->content, sj->early.buf, sj->early.len);
+		strbuf_reset(&sj->early);
+	}
+	if (!all) {
+		compact_later(sj);
+		return;
+	}
+	journal_compactor_finish(sj->comp, sj->content, &sj->pool);
+	sj->comp = NULL;
+	sj->compacted_size = sj->compact_floor = sj->content->len;
+	/* what was handed over so far goes to the old file, the rest to
+	 * this one */
+	sj->compacting = journal_replace(sj->j, sj->content);
+	sj->content = NULL;
+	sj->ticket = sj->compacting;
+}
+
 static void maybe_compact(struct server_journal *sj)
 {
 	uint64_t size = journal_size(sj->j);
-	int big = sj->max_size && size > sj->max_size;
+	/* past the bound, and grown since the last time: a table that
+	 * compacts to more than the bound is not rewritten every turn */
+	int big = sj->max_size && size > sj->max_size &&
+		size > 2 * sj->compact_floor;
 	int finished = size > SERVER_JOURNAL_IDLE_COMPACT &&
 		size > 2 * sj->compacted_size && sched_idle(sj->s);
 
-	if (sj->compacting || (!big && !finished))
+	if (sj->comp || sj->compacting || (!big && !finished))
 		return;
-	/* the table is read here, on the loop; the rewrite and its syncs
-	 * are the writer thread's */
-	struct strbuf *content = xmalloc(sizeof(*content));
-	strbuf_init(content, 0);
+	/* the table is read on the loop a piece a turn; the rewrite and its
+	 * syncs are the writer thread's */
 	catch_up(sj);
 	put_cancels(sj);
-	journal_compact_encode(content, sj->s, &sj->pool);
+	sj->content = xmalloc(sizeof(*sj->content));
+	strbuf_init(sj->content, 0);
+	sj->comp = journal_compactor_start(sj->content, sj->s);
 	sj->compact_from = size;
-	sj->compacted_size = content->len;
-	sj->compacting = journal_replace(sj->j, content);
-	sj->ticket = sj->compacting;
+	compact_later(sj);
 }
 
 /* Hand what is buffered to the writer thread, asking a sync when
@@ -303,7 +411,6 @@ static void turn_cb(evutil_socket_t fd, short what, void *arg)
 			sj->held[i]->ticket = t;
 }
 
-/* The writer thread finished a sync, a compaction, or failed. */
 /* The writer thread finished a sync, a compaction, or failed. */
 static void notify_cb(evutil_socket_t fd, short what, void *arg)
 {
@@ -403,6 +510,7 @@ struct server_journal *server_journal_open(struct event_base *base,
 	struct timeval tv = { (time_t)period,
 			      (suseconds_t)((period - (double)(time_t)period) * 1e6) };
 
+	strbuf_init(&sj->early, 0);
 	sj->s = s;
 	sj->path = xstrdup(c->path);
 	sj->old_path = c->old_path ? xstrdup(c->old_path) : NULL;
@@ -419,9 +527,11 @@ struct server_journal *server_journal_open(struct event_base *base,
 	sj->turn = event_new(base, -1, 0, turn_cb, sj);
 	sj->timer = event_new(base, -1, EV_PERSIST, timer_cb, sj);
 	sj->written = event_new(base, -1, 0, written_cb, sj);
+	sj->compact_ev = event_new(base, -1, 0, compact_cb, sj);
 	sj->notify = event_new(base, journal_notify_fd(sj->j),
 			       EV_READ | EV_PERSIST, notify_cb, sj);
 	if (!sj->turn || !sj->timer || !sj->written || !sj->notify ||
+	    !sj->compact_ev ||
 	    event_add(sj->notify, NULL) < 0) {
 		errprintf(err, "cannot set up the journal's events");
 		goto fail;
@@ -454,6 +564,7 @@ void server_journal_close(struct server_journal *sj)
 	opened = sj->j != NULL;
 	if (sj->ev)
 		events_unsubscribe(sj->ev, &journal_ops, sj);
+	give_up_compaction(sj);
 	if (sj->j) {
 		catch_up(sj);
 		put_cancels(sj);
@@ -463,6 +574,7 @@ void server_journal_close(struct server_journal *sj)
 	}
 	send_held(sj, ALL_HELD);
 	free(sj->held);
+	strbuf_release(&sj->early);
 	if (sj->notify)
 		event_free(sj->notify);
 	journal_close(sj->j);
@@ -480,6 +592,8 @@ void server_journal_close(struct server_journal *sj)
 	if (sj->timer)
 		event_free(sj->timer);
 	journal_found_release(&sj->pool);
+	if (sj->compact_ev)
+		event_free(sj->compact_ev);
 	free(sj->path);
 	free(sj);
 }
@@ -547,7 +661,8 @@ int server_journal_compact(struct server_journal *sj, uint64_t *size,
 	uint64_t n;
 
 	/* what is buffered is in the table too: out to the old file, which
-	 * stands until the rename */
+	 * stands until the rename; this one reads the whole table at once */
+	give_up_compaction(sj);
 	strbuf_init(content, 0);
 	catch_up(sj);
 	put_cancels(sj);
@@ -555,7 +670,7 @@ int server_journal_compact(struct server_journal *sj, uint64_t *size,
 	n = content->len;
 	if (journal_wait(sj->j, journal_replace(sj->j, content), err) < 0)
 		return -1;
-	sj->compacted_size = n;
+	sj->compacted_size = sj->compact_floor = n;
 	if (size)
 		*size = n;
 	return 0;

@@ -16,7 +16,9 @@
  * flush_period seconds, so a crash loses at most that much of runs and
  * ends, and the tasks whose ends it lost run again.
  *
- * Compaction: when the file passes max_size, or passes
+ * Compaction: when the file passes max_size and twice what the last
+ * compaction left (so a table bigger than the bound is not rewritten
+ * every turn), or passes
  * SERVER_JOURNAL_IDLE_COMPACT with every task ended and is twice what the
  * last compaction left, it is rewritten from the table: the loop reads
  * the table into memory, the writer thread puts it in place of the file
