@@ -276,9 +276,6 @@ static void note(struct server_journal *sj, int rc, const struct err *err)
 	}
 }
 
-/* Tasks a compaction reads in one loop turn: some milliseconds. */
-#define COMPACT_STEP 16384
-
 static void compact_later(struct server_journal *sj)
 {
 	static const struct timeval now = { 0, 0 };
@@ -313,7 +310,7 @@ static void compact_cb(evutil_socket_t fd, short what, void *arg)
 		return;
 	catch_up(sj);
 	put_cancels(sj);
-	int all = journal_compactor_step(sj->comp, sj->content, COMPACT_STEP);
+	int all = journal_compactor_step(sj->comp, sj->content, SERVER_JOURNAL_COMPACT_STEP);
 	if (sj->early.len && journal_compactor_on_tasks(sj->comp)) {
 		strbuf_add(sj->content, sj->early.buf, sj->early.len);
 		strbuf_reset(&sj->early);
@@ -349,7 +346,10 @@ static void maybe_compact(struct server_journal *sj)
 	catch_up(sj);
 	put_cancels(sj);
 	sj->content = xmalloc(sizeof(*sj->content));
-	strbuf_init(sj->content, 0);
+	/* room for all at once (pages untouched cost nothing): growing
+	 * would copy tens of megabytes in one turn */
+	strbuf_init(sj->content, size < ((uint64_t)1 << 30) ? (size_t)size :
+		    (size_t)1 << 30);
 	sj->comp = journal_compactor_start(sj->content, sj->s);
 	sj->compact_from = size;
 	compact_later(sj);

@@ -42,6 +42,8 @@ struct pool_manager;
 struct server_journal;
 
 #define SERVER_JOURNAL_IDLE_COMPACT ((uint64_t)16 << 20)
+/* Tasks a compaction reads in one loop turn: a millisecond or two. */
+#define SERVER_JOURNAL_COMPACT_STEP 4096
 
 struct server_journal_config {
 	const char *path;		/* state_dir/journal */

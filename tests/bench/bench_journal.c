@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "journal/journal.h"
+#include "server/journal.h"
 
 static double seconds(void)
 {
@@ -118,7 +119,7 @@ static int replay(const char *path, const char *what, double baseline)
 }
 
 /* The same compaction as a running scheduler does it: the table read on
- * the loop 16,384 tasks a turn, the writing left to the writer thread,
+ * the loop SERVER_JOURNAL_COMPACT_STEP tasks a turn, the writing left to the writer thread,
  * while the loop hands over a record a turn and sleeps 100 us between
  * turns (its other work); the loop's longest stall is the longest of
  * its turns. */
@@ -135,11 +136,12 @@ static int threaded_compaction(const char *path, struct sched *s,
 	}
 	double t0 = seconds(), read = 0, stall = 0;
 	struct strbuf *content = malloc(sizeof(*content));
-	strbuf_init(content, 0);
+	strbuf_init(content, (size_t)file_size(path));	/* as the server */
 	struct journal_compactor *c = journal_compactor_start(content, s);
 	while (!ticket || done < ticket) {
 		double t = seconds();
-		if (c && journal_compactor_step(c, content, 16384)) {
+		if (c && journal_compactor_step(c, content,
+						 SERVER_JOURNAL_COMPACT_STEP)) {
 			journal_compactor_finish(c, content, f);
 			c = NULL;
 			ticket = journal_replace(j, content);
