@@ -310,7 +310,8 @@ static void compact_cb(evutil_socket_t fd, short what, void *arg)
 		return;
 	catch_up(sj);
 	put_cancels(sj);
-	int all = journal_compactor_step(sj->comp, sj->content, SERVER_JOURNAL_COMPACT_STEP);
+	int all = journal_compactor_step(sj->comp, sj->content,
+					 SERVER_JOURNAL_COMPACT_STEP);
 	if (sj->early.len && journal_compactor_on_tasks(sj->comp)) {
 		strbuf_add(sj->content, sj->early.buf, sj->early.len);
 		strbuf_reset(&sj->early);

@@ -119,10 +119,10 @@ static int replay(const char *path, const char *what, double baseline)
 }
 
 /* The same compaction as a running scheduler does it: the table read on
- * the loop SERVER_JOURNAL_COMPACT_STEP tasks a turn, the writing left to the writer thread,
- * while the loop hands over a record a turn and sleeps 100 us between
- * turns (its other work); the loop's longest stall is the longest of
- * its turns. */
+ * the loop SERVER_JOURNAL_COMPACT_STEP tasks a turn, the writing left to
+ * the writer thread, while the loop hands over a record a turn and
+ * sleeps 100 us between turns (its other work); the loop's longest
+ * stall is the longest of its turns. */
 static int threaded_compaction(const char *path, struct sched *s,
 			       const struct journal_found *f, double baseline)
 {
