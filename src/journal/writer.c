@@ -31,6 +31,9 @@
 #include "util/fdio.h"
 #include "util/xalloc.h"
 
+/* Bytes written between two starts of their write-back. */
+#define WRITEBACK_EVERY ((uint64_t)1 << 20)
+
 struct journal {
 	char *path;
 	struct strbuf buf;		/* the loop's: records not handed over */
@@ -62,6 +65,7 @@ struct journal {
 	uint64_t written;		/* bytes in the file */
 	int unsynced;			/* written since the last fsync */
 	int want_sync;			/* a failed batch asked a sync */
+	uint64_t wb_from;		/* written back from here on: not asked */
 	int notify[2];			/* [0] the loop reads, [1] the thread */
 };
 
@@ -87,6 +91,15 @@ static int put_out(struct journal *j, int sync, struct err *err)
 		j->written += j->out.len;
 		strbuf_reset(&j->out);
 		j->unsynced = 1;
+		/* start the disk on what is written so far: the sync an
+		 * answer waits for then has little left to do */
+		if (j->written - j->wb_from >= WRITEBACK_EVERY) {
+			if (sync_file_range(j->fd, (off_t)j->wb_from,
+					    (off_t)(j->written - j->wb_from),
+					    SYNC_FILE_RANGE_WRITE) < 0)
+				(void)0;	/* only a head start */
+			j->wb_from = j->written;
+		}
 	}
 	if (sync && j->unsynced) {
 		if (fdatasync(j->fd) < 0)
@@ -112,7 +125,7 @@ static int put_in_place(struct journal *j, struct strbuf *content,
 				 j->path, strerror(errno));
 	close(j->fd);
 	j->fd = fd;
-	j->written = content->len;
+	j->written = j->wb_from = content->len;
 	j->unsynced = 0;
 	return 0;
 }
@@ -219,7 +232,7 @@ struct journal *journal_open(const char *path, struct err *err)
 			  strerror(errno));
 		goto fail;
 	}
-	j->written = (uint64_t)st.st_size;
+	j->written = j->wb_from = (uint64_t)st.st_size;
 	if (st.st_size == 0) {
 		header(&j->out);
 		if (put_out(j, 1, err) < 0)
