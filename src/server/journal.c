@@ -59,6 +59,7 @@ struct server_journal {
 	uint64_t max_size;
 	uint64_t compacted_size;	/* what the last compaction left */
 	uint64_t compact_floor;		/* the same, 0 before the first */
+	unsigned idle_ticks;		/* flush periods found idle in a row */
 	struct journal_found pool;	/* the pool's last target, bounds */
 	int failed;			/* a write failed: said once */
 	struct event *notify;		/* the writer thread finished one */
@@ -337,8 +338,11 @@ static void maybe_compact(struct server_journal *sj)
 	 * compacts to more than the bound is not rewritten every turn */
 	int big = sj->max_size && size > sj->max_size &&
 		size > 2 * sj->compact_floor;
+	/* idle for a whole flush period, not between two submissions: the
+	 * next one's answer would wait for the rewrite */
 	int finished = size > SERVER_JOURNAL_IDLE_COMPACT &&
-		size > 2 * sj->compacted_size && sched_idle(sj->s);
+		size > 2 * sj->compacted_size && sj->idle_ticks >= 2 &&
+		sched_idle(sj->s);
 
 	if (sj->comp || sj->compacting || (!big && !finished))
 		return;
@@ -447,6 +451,7 @@ static void timer_cb(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	/* the thread makes it a no-op when all is written and synced */
 	hand_over(sj, 1);
+	sj->idle_ticks = sched_idle(sj->s) ? sj->idle_ticks + 1 : 0;
 }
 
 static void written_cb(evutil_socket_t fd, short what, void *arg)

@@ -19,10 +19,11 @@
  * Compaction: when the file passes max_size and twice what the last
  * compaction left (so a table bigger than the bound is not rewritten
  * every turn), or passes
- * SERVER_JOURNAL_IDLE_COMPACT with every task ended and is twice what the
- * last compaction left, it is rewritten from the table: the loop reads
- * the table into memory, the writer thread puts it in place of the file
- * (journal_replace) and appends to the new file from then on.
+ * SERVER_JOURNAL_IDLE_COMPACT with every task ended for a flush period
+ * and is twice what the last compaction left, it is rewritten from the
+ * table: the loop reads the table into memory a piece a turn, the writer
+ * thread puts it in place of the file (journal_replace) and appends to
+ * the new file from then on.
  */
 #ifndef CLUSTER_SERVER_JOURNAL_H
 #define CLUSTER_SERVER_JOURNAL_H
