@@ -118,15 +118,19 @@ head() {
 }
 
 # round NAME: tasks/s of one array through it
+# round NAME: tasks/s of one array through it, and in $tmp/submit.ms how
+# long its submit took (it waits for the submission's sync)
 round() {
-	local t0 t2
+	local t0 t1 t2
 	t0=$(now)
 	"$cli" --name "$1" submit --array "1-$n" --stdout /dev/null \
 		--stderr /dev/null -- true >/dev/null 2>"$tmp/submit.err" ||
 		fail "cluster submit failed" "$tmp/submit.err"
+	t1=$(now)
 	"$cli" --name "$1" wait >/dev/null 2>"$tmp/wait.err" ||
 		fail "cluster wait failed" "$tmp/wait.err"
 	t2=$(now)
+	awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.0f", (b - a) * 1000 }' >"$tmp/submit.ms"
 	awk -v n="$n" -v a="$t0" -v b="$t2" 'BEGIN { printf "%.1f", n / (b - a) }'
 }
 
@@ -137,9 +141,11 @@ head joff --set journal.enabled=false
 ons=() offs=() ratios=()
 for ((r = 1; r <= rounds; r++)); do
 	offs+=("$(round joff)")
+	off_ms=$(cat "$tmp/submit.ms")
 	ons+=("$(round jon)")
+	on_ms=$(cat "$tmp/submit.ms")
 	ratios+=("$(awk -v a="${ons[-1]}" -v b="${offs[-1]}" 'BEGIN { printf "%.3f", a / b }')")
-	echo "round $r: journal off ${offs[-1]}, on ${ons[-1]} tasks/s, ratio ${ratios[-1]}"
+	echo "round $r: journal off ${offs[-1]}, on ${ons[-1]} tasks/s, ratio ${ratios[-1]}; submit $off_ms, $on_ms ms"
 done
 size=$(stat -c %s "$CLUSTER_HOME/jon/journal")
 awk -v n="$n" -v r="$rounds" -v on="$(best "${ons[@]}")" \
