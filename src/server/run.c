@@ -679,6 +679,11 @@ int run_start(struct run *r, const struct config *cfg, const char *state_dir)
 {
 	const struct run_opts *o = &r->o;
 
+	/* A worker or an HTTP client that goes away while an answer is
+	 * being written is a lost connection, not the end of the scheduler
+	 * (what it starts gets every signal's default back: see
+	 * backend_spawnattr_group). */
+	signal(SIGPIPE, SIG_IGN);
 	r->state_dir = state_dir ? strdup(state_dir) : NULL;
 	r->base = event_base_new();
 	if (!r->base) {

@@ -38,6 +38,10 @@ pid=$(addr_pid)
 t_check "the daemon runs in a session of its own" \
 	bash -c "[ \"\$(ps -o sid= -p $pid | tr -d ' ')\" = $pid ]"
 t_check "its log is in the state directory" test -s "$state/scheduler.log"
+# SIGPIPE is signal 13, bit 12 of SigIgn: a client or worker that goes
+# away mid-answer must not end the daemon
+t_is "$(( 0x$(sed -n 's/^SigIgn:[[:space:]]*//p' /proc/$pid/status) >> 12 & 1 ))" 1 \
+	"the daemon ignores SIGPIPE"
 
 t_run "${c[@]}" start
 t_is "$T_RC" 1 "a second start fails"
