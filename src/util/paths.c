@@ -8,6 +8,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "util/strbuf.h"
+
 #ifndef CLUSTER_SRCDIR
 #define CLUSTER_SRCDIR "."
 #endif
@@ -73,4 +75,37 @@ const char *paths_dashboard_dir(void)
 {
 	pthread_once(&once, find);
 	return dashboard;
+}
+
+int paths_find_command(const char *cmd, struct strbuf *out)
+{
+	const char *path = getenv("PATH");
+	struct stat st;
+	char def[256];
+
+	strbuf_reset(out);
+	if (strchr(cmd, '/')) {
+		strbuf_addstr(out, cmd);
+		return 0;
+	}
+	if (!path) {
+		size_t n = confstr(_CS_PATH, def, sizeof(def));
+		path = n > 0 && n <= sizeof(def) ? def : "/bin:/usr/bin";
+	}
+	for (const char *p = path;; ) {
+		const char *colon = strchrnul(p, ':');
+		strbuf_reset(out);
+		if (colon > p) {
+			strbuf_add(out, p, (size_t)(colon - p));
+			strbuf_addch(out, '/');
+		}
+		strbuf_addstr(out, cmd);
+		if (stat(out->buf, &st) == 0 && S_ISREG(st.st_mode) &&
+		    access(out->buf, X_OK) == 0)
+			return 0;
+		if (!*colon)
+			break;
+		p = colon + 1;
+	}
+	return -1;
 }

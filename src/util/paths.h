@@ -1,5 +1,6 @@
 /*
- * paths: where the running program finds its data.
+ * paths: where the running program finds its data, and the commands it
+ * runs.
  *
  * An installed binary lives in PREFIX/bin with its data in
  * PREFIX/share/cluster; a binary anywhere else (a build tree) uses the
@@ -26,5 +27,12 @@ const char *paths_templates_dir(void);
 
 /* Dashboard assets: PREFIX/share/cluster/dashboard, or SRCDIR/dashboard. */
 const char *paths_dashboard_dir(void);
+
+struct strbuf;
+
+/* The file execvp would run for `cmd`: `cmd` itself when it holds a '/',
+ * else the first entry of PATH (confstr's default without one) holding
+ * an executable regular file; left in `out`.  -1 when there is none. */
+int paths_find_command(const char *cmd, struct strbuf *out);
 
 #endif

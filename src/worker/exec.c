@@ -53,6 +53,7 @@
 #include <event2/event.h>
 
 #include "util/strbuf.h"
+#include "util/paths.h"
 #include "util/procfs.h"
 #include "worker/output.h"
 
@@ -644,42 +645,6 @@ static int build_actions(const struct exec *ex, posix_spawn_file_actions_t *fa,
 	return rc;
 }
 
-/* The file posix_spawnp ran for `cmd`: the first PATH entry (the worker's
- * PATH) holding an executable regular file, as execvp searches; left in
- * ex->dir.  -1 when there is none. */
-static int resolve_command(struct exec *ex, const char *cmd)
-{
-	const char *path = getenv("PATH");
-	struct stat st;
-	char def[256];
-
-	strbuf_reset(&ex->dir);
-	if (strchr(cmd, '/')) {
-		strbuf_addstr(&ex->dir, cmd);
-		return 0;
-	}
-	if (!path) {
-		size_t n = confstr(_CS_PATH, def, sizeof(def));
-		path = n > 0 && n <= sizeof(def) ? def : "/bin:/usr/bin";
-	}
-	for (const char *p = path;; ) {
-		const char *colon = strchrnul(p, ':');
-		strbuf_reset(&ex->dir);
-		if (colon > p) {
-			strbuf_add(&ex->dir, p, (size_t)(colon - p));
-			strbuf_addch(&ex->dir, '/');
-		}
-		strbuf_addstr(&ex->dir, cmd);
-		if (stat(ex->dir.buf, &st) == 0 && S_ISREG(st.st_mode) &&
-		    access(ex->dir.buf, X_OK) == 0)
-			return 0;
-		if (!*colon)
-			break;
-		p = colon + 1;
-	}
-	return -1;
-}
-
 /* posix_spawnp gives ENOEXEC for an executable file that is neither a
  * binary nor starts with #!; execvp would hand it to /bin/sh, and so does
  * this: /bin/sh FILE ARGS...  Returns an errno value. */
@@ -690,7 +655,7 @@ static int spawn_script(struct exec *ex, const struct exec_task *t,
 	char **argv;
 	int rc;
 
-	if (resolve_command(ex, t->argv[0]) < 0)
+	if (paths_find_command(t->argv[0], &ex->dir) < 0)
 		return ENOEXEC;
 	while (t->argv[argc])
 		argc++;
