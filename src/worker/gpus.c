@@ -12,6 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util/paths.h"
+#include "util/strbuf.h"
 #include "util/units.h"
 #include "util/xalloc.h"
 
@@ -56,13 +58,18 @@ static int from_env(struct gpus *g)
 	return which;
 }
 
-/* "GPU 0: NVIDIA A100-SXM4-40GB (UUID: GPU-...)": the index. */
+/* "GPU 0: NVIDIA A100-SXM4-40GB (UUID: GPU-...)": the index.  Where
+ * PATH has no nvidia-smi (most nodes without NVIDIA GPUs) no shell is
+ * started for it: every rank of a job asks at its start. */
 static void from_nvidia_smi(struct gpus *g)
 {
-	FILE *f = popen("nvidia-smi -L 2>/dev/null", "r");
+	struct strbuf path = STRBUF_INIT;
+	int found = paths_find_command("nvidia-smi", &path) == 0;
+	FILE *f;
 	char line[512];
 
-	if (!f)
+	strbuf_release(&path);
+	if (!found || !(f = popen("nvidia-smi -L 2>/dev/null", "r")))
 		return;
 	while (fgets(line, sizeof(line), f)) {
 		size_t len;
