@@ -139,10 +139,12 @@ out:
 
 /* --- replay ------------------------------------------------------------------ */
 
-/* A run that had begun: its task and its counts then. */
+/* A run that had begun: its task, its counts then, and its worker (an
+ * index + 1 in struct replay's names; 0: none recorded). */
 struct open_run {
 	task_id_t id;
 	unsigned attempt, failures, losses;
+	size_t worker;
 };
 
 struct replay {
@@ -150,6 +152,9 @@ struct replay {
 	struct journal_found *found;
 	struct open_run *runs;
 	size_t nruns, aruns;
+	json_t *byname;			/* worker name -> index + 1 */
+	const char **names;		/* keys of byname, by index */
+	size_t nnames, anames;
 };
 
 static int get_id(json_t *rec, const char *key, unsigned long line,
@@ -294,6 +299,29 @@ out:
 	return rc;
 }
 
+/* The index + 1 of the run's worker among the names seen (0: none),
+ * each name kept once however many runs name it. */
+static size_t worker_index(struct replay *r, json_t *rec)
+{
+	const char *name = json_string_value(json_object_get(rec, "worker"));
+	json_t *at;
+	void *it;
+
+	if (!name || !*name)
+		return 0;
+	if (!r->byname)
+		r->byname = json_object();
+	at = json_object_get(r->byname, name);
+	if (at)
+		return (size_t)json_integer_value(at);
+	json_object_set_new(r->byname, name, json_integer(r->nnames + 1));
+	it = json_object_iter_at(r->byname, name);
+	r->names = vec_grow(r->names, &r->anames, r->nnames + 1,
+			    sizeof(*r->names));
+	r->names[r->nnames++] = json_object_iter_key(it);
+	return r->nnames;
+}
+
 static int replay_run(struct replay *r, unsigned long line, json_t *rec,
 		      struct err *err)
 {
@@ -307,7 +335,7 @@ static int replay_run(struct replay *r, unsigned long line, json_t *rec,
 	r->runs = vec_grow(r->runs, &r->aruns, r->nruns + 1, sizeof(*r->runs));
 	r->runs[r->nruns++] = (struct open_run){
 		id, get_uint(rec, "attempt"), get_uint(rec, "failures"),
-		get_uint(rec, "losses"),
+		get_uint(rec, "losses"), worker_index(r, rec),
 	};
 	return 0;
 }
@@ -451,15 +479,18 @@ static int replay_record(void *arg, unsigned long line, json_t *rec,
  * have it.  It keeps the counts its run started with and stays RUNNING on
  * no worker ("unclaimed", sched_restore_running), so that a worker that
  * outlived the old scheduler claims it when it rejoins; the server
- * requeues what no worker claims within scheduler.rejoin-grace.  A task
+ * requeues what its recorded worker, once rejoined, did not claim, and
+ * what no worker claims within scheduler.rejoin-grace.  A task
  * that cannot be held so (not QUEUED after its restore) is queued again. */
 static void replay_running(struct replay *r, const struct open_run *run)
 {
 	if (sched_restore_runs(r->s, run->id, run->attempt, run->failures,
 			       run->losses) < 0)
 		return;
-	if (run->attempt && sched_restore_running(r->s, run->id,
-						  run->attempt) == 0)
+	if (run->attempt &&
+	    sched_restore_running_on(r->s, run->id, run->attempt,
+				     run->worker ? r->names[run->worker - 1] :
+				     NULL) == 0)
 		r->found->running++;
 	else
 		r->found->requeued++;
@@ -496,6 +527,8 @@ int journal_replay(const char *path, struct sched *s,
 		}
 	}
 	free(r.runs);
+	free(r.names);
+	json_decref(r.byname);
 	sched_counts(s, &sc);
 	found->ended = sc.state[TASK_DONE] + sc.state[TASK_FAILED] +
 		sc.state[TASK_CANCELLED];

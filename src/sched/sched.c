@@ -111,6 +111,7 @@
 #include "util/units.h"
 #include "util/clock.h"
 #include "util/vec.h"
+#include "util/xalloc.h"
 
 #define DISPATCH_MAX_BLOCKED 32
 #define PREFETCH_CHOICES 4
@@ -179,6 +180,14 @@ struct group {
 	int own_argv;			/* sched_submit_argvs: element i's whole
 					   argv, NUL-separated words up to
 					   arg_off[i + 1] */
+};
+
+/* A worker the journal names as running restored tasks, and those tasks
+ * (loosely: some may be claimed, ended or requeued since). */
+struct recorded {
+	char *name;
+	task_id_t *ids;
+	size_t nids, aids;
 };
 
 struct range {
@@ -325,6 +334,9 @@ struct sched {
 					   may list some claimed since */
 	size_t nunclaimed_ids, aunclaimed;
 	uint64_t nunclaimed;		/* those still unclaimed */
+	struct recorded *recorded;	/* the workers the journal named for
+					   them */
+	size_t nrecorded, arecorded, last_recorded;
 
 	struct strbuf reason;		/* computed task_info.reason */
 };
@@ -1333,6 +1345,11 @@ void sched_destroy(struct sched *s)
 	free(s->endq);
 	free(s->outbox);
 	free(s->unclaimed);
+	for (size_t k = 0; k < s->nrecorded; k++) {
+		free(s->recorded[k].name);
+		free(s->recorded[k].ids);
+	}
+	free(s->recorded);
 	strbuf_release(&s->reason);
 	free(s);
 }
@@ -2675,7 +2692,38 @@ void sched_worker_set_deadline(struct sched *s, worker_id_t id, double end)
  * keeps ids claimed or cancelled since, which are skipped).
  */
 
+/* The journal's entry for worker `name`, made if `make`; NULL: none.
+ * Replay names the same few workers over and over, often in a row. */
+static struct recorded *recorded_of(struct sched *s, const char *name,
+				    int make)
+{
+	struct recorded *r;
+
+	if (s->last_recorded < s->nrecorded &&
+	    !strcmp(s->recorded[s->last_recorded].name, name))
+		return &s->recorded[s->last_recorded];
+	for (size_t k = 0; k < s->nrecorded; k++)
+		if (!strcmp(s->recorded[k].name, name)) {
+			s->last_recorded = k;
+			return &s->recorded[k];
+		}
+	if (!make)
+		return NULL;
+	s->recorded = vec_grow(s->recorded, &s->arecorded, s->nrecorded + 1,
+			       sizeof(*s->recorded));
+	r = &s->recorded[s->nrecorded];
+	*r = (struct recorded){ .name = xstrdup(name) };
+	s->last_recorded = s->nrecorded++;
+	return r;
+}
+
 int sched_restore_running(struct sched *s, task_id_t id, unsigned attempt)
+{
+	return sched_restore_running_on(s, id, attempt, NULL);
+}
+
+int sched_restore_running_on(struct sched *s, task_id_t id, unsigned attempt,
+			     const char *worker)
 {
 	uint64_t i;
 	struct group *g = find_group(s, id, &i);
@@ -2692,6 +2740,12 @@ int sched_restore_running(struct sched *s, task_id_t id, unsigned attempt)
 				s->nunclaimed_ids + 1, sizeof(*s->unclaimed));
 	s->unclaimed[s->nunclaimed_ids++] = id;
 	s->nunclaimed++;
+	if (worker && *worker) {
+		struct recorded *r = recorded_of(s, worker, 1);
+		r->ids = vec_grow(r->ids, &r->aids, r->nids + 1,
+				  sizeof(*r->ids));
+		r->ids[r->nids++] = id;
+	}
 	struct detail *d = detail_get(s, g, i);
 	d->attempts = attempt;
 	d->worker = -1;
@@ -2699,6 +2753,14 @@ int sched_restore_running(struct sched *s, task_id_t id, unsigned attempt)
 	d->end_time = 0;
 	set_state(s, g, i, TASK_RUNNING, 0);
 	return 0;
+}
+
+/* Nothing is unclaimed any more: the lists can go. */
+static void forget_unclaimed(struct sched *s)
+{
+	s->nunclaimed_ids = 0;
+	for (size_t k = 0; k < s->nrecorded; k++)
+		s->recorded[k].nids = 0;
 }
 
 uint64_t sched_unclaimed(struct sched *s)
@@ -2745,7 +2807,32 @@ int sched_worker_claim(struct sched *s, worker_id_t id, task_id_t task,
 	d->slow = 1;			/* how long it has left: unknown */
 	worker_take(s, id, task, &g->spec, 1);
 	if (--s->nunclaimed == 0)
-		s->nunclaimed_ids = 0;
+		forget_unclaimed(s);
+	return 1;
+}
+
+/* Task `id`, if it is still a restored run no worker claimed, goes back
+ * to QUEUED: a retry, not a worker loss, its attempt kept for the next
+ * run to follow.  Its reason names `worker` when that one rejoined
+ * without it (NULL: the grace ran out).  1 if it did. */
+static int requeue_restored(struct sched *s, task_id_t id,
+			    const char *worker)
+{
+	uint64_t i;
+	struct group *g = find_group(s, id, &i);
+	struct detail *d = g ? detail_of(s, g, i) : NULL;
+
+	if (!d || elem_state(g, i) != TASK_RUNNING || d->worker >= 0)
+		return 0;
+	if (worker)
+		set_reason(d, "its worker '%s' rejoined after a scheduler "
+			   "restart without it", worker);
+	else
+		set_reason(d, "no worker claimed its run after a scheduler "
+			   "restart");
+	s->retried++;
+	s->nunclaimed--;
+	requeue(s, g, i);
 	return 1;
 }
 
@@ -2754,25 +2841,32 @@ uint64_t sched_requeue_unclaimed(struct sched *s)
 	uint64_t n = 0;
 
 	if (!s->nunclaimed) {
-		s->nunclaimed_ids = 0;
+		forget_unclaimed(s);
 		return 0;
 	}
 	enter(s);
-	for (size_t k = 0; k < s->nunclaimed_ids; k++) {
-		uint64_t i;
-		struct group *g = find_group(s, s->unclaimed[k], &i);
-		struct detail *d = detail_of(s, g, i);
-
-		if (elem_state(g, i) != TASK_RUNNING || !d || d->worker >= 0)
-			continue;
-		set_reason(d, "no worker claimed its run after a scheduler "
-			   "restart");
-		s->retried++;
-		requeue(s, g, i);
-		n++;
-	}
-	s->nunclaimed_ids = 0;
+	for (size_t k = 0; k < s->nunclaimed_ids && s->nunclaimed; k++)
+		n += requeue_restored(s, s->unclaimed[k], NULL);
+	forget_unclaimed(s);
 	s->nunclaimed = 0;
+	leave(s);
+	return n;
+}
+
+uint64_t sched_requeue_unclaimed_of(struct sched *s, const char *worker)
+{
+	struct recorded *r;
+	uint64_t n = 0;
+
+	if (!s->nunclaimed || !worker || !*worker ||
+	    !(r = recorded_of(s, worker, 0)) || !r->nids)
+		return 0;
+	enter(s);
+	for (size_t k = 0; k < r->nids && s->nunclaimed; k++)
+		n += requeue_restored(s, r->ids[k], worker);
+	r->nids = 0;
+	if (!s->nunclaimed)
+		forget_unclaimed(s);
 	leave(s);
 	return n;
 }

@@ -263,6 +263,8 @@ void sched_worker_set_deadline(struct sched *s, worker_id_t w, double end);
  * `attempt` (>= 1) on no worker, "unclaimed", until a worker claims it
  * or sched_requeue_unclaimed.  No hook runs.  -1 + errno ENOENT for an
  * unknown id, EINVAL for attempt 0 or a task not QUEUED.
+ * sched_restore_running_on: the same, for a run the journal records on
+ * the worker named `worker` (NULL or "": none named).
  *
  * sched_worker_claim: worker `w` says it runs `attempt` of task `id`,
  * started `running` seconds ago.  1: the run is w's from now on (an
@@ -281,13 +283,21 @@ void sched_worker_set_deadline(struct sched *s, worker_id_t w, double end);
  * sched_requeue_unclaimed: the server waited long enough (its grace
  * period): every task still unclaimed goes back to QUEUED, its reason
  * saying so, as a retry but not as a worker loss; returns how many.
+ * sched_requeue_unclaimed_of: the worker named `worker` has rejoined
+ * and its claims are all in: the tasks restored on that name that it
+ * did not claim will not be claimed (it dropped them unstarted when its
+ * link was lost) and go back to QUEUED at once, as
+ * sched_requeue_unclaimed does; returns how many.  The grace then waits only for the others.
  * sched_unclaimed: how many tasks are unclaimed now (0: nothing left to
  * wait for). */
 int sched_restore_running(struct sched *s, task_id_t id, unsigned attempt);
+int sched_restore_running_on(struct sched *s, task_id_t id, unsigned attempt,
+			     const char *worker);
 int sched_worker_claim(struct sched *s, worker_id_t w, task_id_t id,
 		       unsigned attempt, double running);
 void sched_worker_claiming(struct sched *s, worker_id_t w, int on);
 uint64_t sched_requeue_unclaimed(struct sched *s);
+uint64_t sched_requeue_unclaimed_of(struct sched *s, const char *worker);
 uint64_t sched_unclaimed(struct sched *s);
 
 

@@ -275,6 +275,7 @@ static struct conn *conn_of_timer(struct heartbeat_timer *t)
 /* --- message handlers ----------------------------------------------------- */
 
 static void grace_check(struct workers *wk);
+static void claims_in(struct conn *c);
 
 static int on_auth(struct conn *c, struct proto_msg *m)
 {
@@ -366,6 +367,8 @@ static int on_auth(struct conn *c, struct proto_msg *m)
 		sched_worker_claiming(wk->sched, w, 1);
 		log_msg(LOG_INFO, "worker '%s' says it kept %u task%s", c->name,
 			a->tasks, a->tasks == 1 ? "" : "s");
+	} else {
+		claims_in(c);
 	}
 	grace_check(wk);
 	wk->need_dispatch = 1;
@@ -384,8 +387,23 @@ static int on_auth(struct conn *c, struct proto_msg *m)
  * claim AUTH announced is in, the worker gets no task.  Restored runs
  * wait `rejoin_grace` seconds for their workers, from the first moment
  * sched has any (a replay) to be seen here, then go back to the queue;
- * the wait ends early once none is left unclaimed.
+ * the wait ends early once none is left unclaimed.  The journal names
+ * each run's worker: once a worker of that name has made all its claims,
+ * the runs recorded on it that it did not claim (tasks it held but had
+ * not started, dropped when its link was lost) go back at once, and the
+ * grace only waits for workers that have not come back.
  */
+
+/* Worker c has said all it kept. */
+static void claims_in(struct conn *c)
+{
+	uint64_t n = sched_requeue_unclaimed_of(c->wk->sched, c->name);
+
+	if (n)
+		log_msg(LOG_INFO, "requeued %llu task%s worker '%s' did not "
+			"claim", (unsigned long long)n, n == 1 ? "" : "s",
+			c->name);
+}
 
 static void on_grace(evutil_socket_t fd, short what, void *arg)
 {
@@ -469,6 +487,7 @@ static int on_rejoin(struct conn *c, struct proto_msg *m)
 			killed == 1 ? "it" : "them");
 	c->claims_left -= j->count;
 	if (!c->claims_left) {
+		claims_in(c);
 		sched_worker_claiming(wk->sched, c->wid, 0);
 		wk->need_dispatch = 1;
 	}
