@@ -3,14 +3,19 @@
  * running waits, unclaimed, for the worker that runs that very attempt;
  * every other claim is refused and changes nothing; a worker that claims
  * takes no new task until it is done claiming; what no worker claims goes
- * back to the queue without counting as a worker loss.
+ * back to the queue without counting as a worker loss, and what the
+ * journal recorded on a worker that rejoined without claiming it goes
+ * back at once.
  */
 #include <check.h>
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "journal/journal.h"
 #include "sched/sched.h"
+#include "util/strbuf.h"
 #include "util/clock.h"
 
 struct rec {
@@ -411,6 +416,172 @@ START_TEST(lost_worker_claims_are_refused)
 }
 END_TEST
 
+/* The journal names each run's worker.  Once that worker has rejoined
+ * and made its claims, what was recorded on it and not claimed (tasks it
+ * held unstarted and dropped) goes back at once, attempt kept, no loss;
+ * the runs of workers not back yet still wait. */
+START_TEST(rejoined_worker_returns_what_it_did_not_claim)
+{
+	task_id_t a = submit(1), b = submit(1), c = submit(1), d = submit(1);
+	struct sched_counts sc;
+
+	ck_assert_int_eq(sched_restore_running_on(s, a, 1, "w1"), 0);
+	ck_assert_int_eq(sched_restore_running_on(s, b, 2, "w1"), 0);
+	ck_assert_int_eq(sched_restore_running_on(s, c, 1, "w2"), 0);
+	ck_assert_int_eq(sched_restore_running_on(s, d, 1, NULL), 0);
+	ck_assert_uint_eq(sched_unclaimed(s), 4);
+	/* a name no run was recorded on, and no name: nothing to return */
+	ck_assert_uint_eq(sched_requeue_unclaimed_of(s, "w3"), 0);
+	ck_assert_uint_eq(sched_requeue_unclaimed_of(s, ""), 0);
+	ck_assert_uint_eq(sched_requeue_unclaimed_of(s, NULL), 0);
+	ck_assert_uint_eq(sched_unclaimed(s), 4);
+
+	worker_id_t w = sched_worker_add(s, "w1", 1, 0);
+	sched_worker_claiming(s, w, 1);
+	ck_assert_int_eq(sched_worker_claim(s, w, a, 1, 3.0), 1);
+	unsigned queued = rec.queued;
+	ck_assert_uint_eq(sched_requeue_unclaimed_of(s, "w1"), 1);
+	ck_assert_uint_gt(rec.queued, queued);	/* time for a dispatch */
+	struct task_info ti = info(b);
+	ck_assert_int_eq(ti.state, TASK_QUEUED);
+	ck_assert_uint_eq(ti.attempts, 2);
+	ck_assert_uint_eq(ti.worker_losses, 0);
+	ck_assert_uint_eq(ti.failures, 0);
+	ck_assert_ptr_nonnull(strstr(ti.reason, "its worker 'w1' rejoined"));
+	ck_assert_int_eq(info(a).worker, w);	/* the claimed one stays */
+	ck_assert_int_eq(info(c).state, TASK_RUNNING);	/* w2 not back */
+	ck_assert_int_eq(info(d).state, TASK_RUNNING);
+	ck_assert_uint_eq(sched_unclaimed(s), 2);
+	sched_counts(s, &sc);
+	ck_assert_uint_eq(sc.lost, 0);
+	ck_assert_uint_eq(sc.retried, 1);
+	/* asked again (the same name joins twice): nothing more */
+	ck_assert_uint_eq(sched_requeue_unclaimed_of(s, "w1"), 0);
+
+	/* the returned task runs again, as the next attempt, once a core
+	 * is free */
+	sched_worker_claiming(s, w, 0);
+	struct task_result res = { .exit_code = 0, .runtime = 4 };
+	sched_task_finished(s, a, w, &res);
+	sched_dispatch(s);
+	ck_assert_uint_eq(assignments(b), 1);
+	ck_assert_int_eq(info(b).worker, w);
+	ck_assert_uint_eq(info(b).attempts, 3);
+
+	/* a late claim of the returned run is refused */
+	worker_id_t v = sched_worker_add(s, "w2", 2, 0);
+	ck_assert_int_eq(sched_worker_claim(s, v, b, 2, 9.0), 0);
+	ck_assert_int_eq(sched_worker_claim(s, v, c, 1, 9.0), 1);
+	ck_assert_uint_eq(sched_requeue_unclaimed_of(s, "w2"), 0);
+	ck_assert_uint_eq(sched_unclaimed(s), 1);
+	/* the grace takes the one no named worker had */
+	ck_assert_uint_eq(sched_requeue_unclaimed(s), 1);
+	ck_assert_int_eq(info(d).state, TASK_QUEUED);
+	ck_assert_uint_eq(sched_unclaimed(s), 0);
+}
+END_TEST
+
+/* What a named worker's return skips: tasks cancelled, claimed by
+ * another worker, or requeued by the grace since. */
+START_TEST(return_skips_what_changed_since)
+{
+	task_id_t a = submit(1), b = submit(1), c = submit(1), d = submit(1);
+	struct err err = { "" };
+
+	ck_assert_int_eq(sched_restore_running_on(s, a, 1, "w1"), 0);
+	ck_assert_int_eq(sched_restore_running_on(s, b, 1, "w1"), 0);
+	ck_assert_int_eq(sched_restore_running_on(s, c, 1, "w1"), 0);
+	ck_assert_int_eq(sched_restore_running_on(s, d, 1, "w2"), 0);
+	ck_assert_int_eq(sched_cancel(s, a, &err), 0);
+	worker_id_t v = sched_worker_add(s, "other", 4, 0);
+	ck_assert_int_eq(sched_worker_claim(s, v, b, 1, 1.0), 1);
+	ck_assert_uint_eq(sched_unclaimed(s), 2);
+
+	ck_assert_uint_eq(sched_requeue_unclaimed_of(s, "w1"), 1);
+	ck_assert_int_eq(info(a).state, TASK_CANCELLED);
+	ck_assert_int_eq(info(b).worker, v);
+	ck_assert_int_eq(info(c).state, TASK_QUEUED);
+	ck_assert_uint_eq(sched_unclaimed(s), 1);
+
+	ck_assert_uint_eq(sched_requeue_unclaimed(s), 1);
+	ck_assert_int_eq(info(d).state, TASK_QUEUED);
+	ck_assert_ptr_nonnull(strstr(info(d).reason, "no worker claimed"));
+	/* after the grace, the worker that comes back has nothing left */
+	ck_assert_uint_eq(sched_requeue_unclaimed_of(s, "w2"), 0);
+	ck_assert_uint_eq(sched_unclaimed(s), 0);
+	ck_assert_int_eq(info(d).state, TASK_QUEUED);
+}
+END_TEST
+
+/* A journal as the server writes it: each run recorded with its worker's
+ * name. */
+struct journaled {
+	struct sched *s;
+	struct journal *j;
+};
+
+static void journal_assign(void *arg, worker_id_t w, task_id_t id)
+{
+	struct journaled *jd = arg;
+	struct worker_info wi;
+
+	ck_assert_int_eq(sched_worker(jd->s, w, &wi), 0);
+	ck_assert_int_eq(journal_encode_run(journal_buffer(jd->j), jd->s, id,
+					    wi.name), 0);
+	strbuf_addch(journal_buffer(jd->j), '\n');
+}
+
+/* Replay keeps the recorded worker of each run under way: the worker of
+ * that name, back, returns what it does not claim. */
+START_TEST(replay_keeps_the_recorded_worker)
+{
+	char dir[] = "/tmp/check_sched_rejoin.XXXXXX", path[64], cmd[96];
+	struct journaled jd = { 0 };
+	struct sched_hooks h = { .arg = &jd, .assign = journal_assign };
+	struct journal_found f;
+	struct err err = { "" };
+	task_id_t ids[4];
+
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/journal", dir);
+	jd.s = sched_create(&h);
+	jd.j = journal_open(path, &err);
+	ck_assert_msg(jd.j != NULL, "%s", err.text);
+	for (int k = 0; k < 4; k++) {
+		struct task_spec sp = { .argv = argv_true, .cores = 1 };
+		uint64_t n;
+		ck_assert_int_eq(sched_submit(jd.s, &sp, &ids[k], &n, NULL), 0);
+		json_t *r = journal_record_submit(jd.s, ids[k]);
+		journal_append(jd.j, r);
+		json_decref(r);
+	}
+	sched_worker_add(jd.s, "alpha:1", 2, 0);
+	sched_dispatch(jd.s);		/* 1, 2 on alpha */
+	sched_worker_add(jd.s, "beta:2", 2, 0);
+	sched_dispatch(jd.s);		/* 3, 4 on beta */
+	ck_assert_int_eq(journal_write(jd.j, 1, &err), 0);
+	journal_close(jd.j);
+	sched_destroy(jd.s);
+
+	ck_assert_msg(journal_replay(path, s, &f, &err) == 0, "%s", err.text);
+	ck_assert_uint_eq(f.running, 4);
+	ck_assert_uint_eq(sched_unclaimed(s), 4);
+	worker_id_t w = sched_worker_add(s, "alpha:1", 2, 0);
+	ck_assert_int_eq(sched_worker_claim(s, w, ids[1], 1, 1.0), 1);
+	ck_assert_uint_eq(sched_requeue_unclaimed_of(s, "alpha:1"), 1);
+	ck_assert_int_eq(info(ids[0]).state, TASK_QUEUED);
+	ck_assert_uint_eq(info(ids[0]).attempts, 1);
+	ck_assert_int_eq(info(ids[2]).state, TASK_RUNNING);
+	ck_assert_int_eq(info(ids[3]).state, TASK_RUNNING);
+	ck_assert_uint_eq(sched_unclaimed(s), 2);
+	ck_assert_uint_eq(sched_requeue_unclaimed_of(s, "beta:2"), 2);
+	ck_assert_uint_eq(sched_unclaimed(s), 0);
+	journal_found_release(&f);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	ck_assert_int_eq(system(cmd), 0);
+}
+END_TEST
+
 static Suite *rejoin_suite(void)
 {
 	Suite *su = suite_create("sched_rejoin");
@@ -425,6 +596,9 @@ static Suite *rejoin_suite(void)
 	tcase_add_test(tc, unclaimed_runs_are_requeued_without_a_loss);
 	tcase_add_test(tc, cancelled_while_unclaimed);
 	tcase_add_test(tc, lost_worker_claims_are_refused);
+	tcase_add_test(tc, rejoined_worker_returns_what_it_did_not_claim);
+	tcase_add_test(tc, return_skips_what_changed_since);
+	tcase_add_test(tc, replay_keeps_the_recorded_worker);
 	suite_add_tcase(su, tc);
 	return su;
 }
