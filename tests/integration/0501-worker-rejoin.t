@@ -8,7 +8,8 @@
 # one knows nothing of the tasks and answers "kill": the task still
 # running is killed then, and the worker stays joined and runs the next
 # task.  With the journal, the restarted scheduler takes the runs back:
-# 0500-journal-local.t.
+# 0500-journal-local.t; the tasks a worker held unstarted come back at
+# once, last below.
 . "$(dirname "$0")/lib.sh"
 
 [ -x "$CLUSTER" ] || t_bail "cluster is built" "missing $CLUSTER"
@@ -124,4 +125,79 @@ t_is "$(count 'joined the scheduler')" 2 "the worker joined twice in all"
 t_run timeout 60 "$CLUSTER" --name rj stop
 t_is "$T_RC" 0 "the second scheduler stops"
 t_check "the worker leaves with it" wait_for 20 bash -c "! alive $wpid"
+# Tasks a worker held but had not started.  A one-core worker with
+# worker.prefetch 2 runs one task and holds two; the scheduler, this time
+# with its journal, is killed with -9.  The worker keeps the running task
+# and drops the two it had not started; the restarted scheduler replayed
+# all three as running on that worker, and once the worker has rejoined
+# and claimed only the one, it requeues the other two at once, not after
+# scheduler.rejoin-grace (set far longer than this test waits).
+h=("$CLUSTER" --profile local --set scheduler.host=127.0.0.1
+	--set worker.heartbeat=1s --set worker.prefetch=2
+	--set scheduler.rejoin-grace=1h --name rh)
+hstate=$CLUSTER_HOME/rh
+hlog=$T_DIR/held-worker.err
+marks=$T_DIR/held-marks
+mkdir -p "$hstate" "$marks" && chmod 700 "$hstate"
+echo '{"workers":0}' >"$hstate/target"
+hfield() {
+	sed -n "s/.*\"$1\": *\([0-9]*\).*/\1/p" "$hstate/address" 2>/dev/null
+}
+runs_recorded() {
+	[ "$(grep -c '"ev":"run"' "$hstate/journal" 2>/dev/null)" -ge "$1" ]
+}
+export -f runs_recorded
+export hstate
+
+t_run timeout 60 "${h[@]}" start
+t_is "$T_RC" 0 "a scheduler with a journal starts"
+hsched1=$(hfield pid)
+[ -n "$hsched1" ] || t_bail "it publishes its address" "$T_ERR"
+leftovers+=("$hsched1")
+t_spawn "${h[@]}" -v worker --cores 1 --name h1 2>"$hlog"
+hpid=$T_PID
+wait_for 30 grep -q "joined the scheduler" "$hlog" ||
+	t_bail "the one-core worker joins" "$(cat "$hlog")"
+
+# each task appends a line to its own marker; the first waits for a file
+t_run "$CLUSTER" --name rh submit --array 1-3 -- sh -c "echo run >>$marks/{};
+	while [ ! -e '$T_DIR/held-go' ]; do sleep 0.1; done"
+t_is "$T_RC" 0 "three tasks are submitted"
+wait_for 30 test -s "$marks/1" || t_bail "the first task starts" "$(cat "$hlog")"
+t_check "the journal records the three runs on the worker" \
+	wait_for 30 runs_recorded 3
+t_like "$(grep '"ev":"run"' "$hstate/journal" | tail -1)" '"worker":"h1"' \
+	"a run record names its worker"
+t_is "$(ls "$marks" | wc -l)" 1 "two of them are held, not started"
+
+kill -9 "$hsched1"
+wait_for 10 bash -c "! alive $hsched1"
+t_check "the worker drops the two it had not started" \
+	wait_for 20 grep -q "dropping 2 tasks not started" "$hlog"
+t_check "and keeps the one it runs" \
+	wait_for 20 grep -q "keeping 1 running task" "$hlog"
+
+t_run timeout 60 "${h[@]}" start
+t_is "$T_RC" 0 "the scheduler starts again from its journal"
+t_like "$T_OUT" "resumed" "and says it resumed"
+leftovers+=("$(hfield pid)")
+t_check "the worker rejoins and claims its one task" \
+	wait_for 30 grep -q "worker 'h1' took back 1 task" "$hstate/scheduler.log"
+t_check "the two it did not claim are requeued at once" \
+	wait_for 10 grep -q "requeued 2 tasks worker 'h1' did not claim" "$hstate/scheduler.log"
+t_check "nothing waits for a worker any more" \
+	wait_for 10 grep -q "no running task waits for its worker any more" "$hstate/scheduler.log"
+touch "$T_DIR/held-go"
+t_run timeout 120 "$CLUSTER" --name rh wait
+t_is "$T_RC" 0 "every task ends done, long before the grace is out"
+for i in 1 2 3; do
+	t_is "$(cat "$marks/$i" 2>/dev/null)" "run" "task $i ran exactly once"
+done
+t_unlike "$(cat "$hstate/scheduler.log")" "no worker claimed within" \
+	"the grace requeued nothing"
+t_run "$CLUSTER" --name rh tasks --state done
+t_is "$(grep -cE "^[0-9]+ +done " <<<"$T_OUT")" 3 "the scheduler lists all three done"
+t_run timeout 60 "$CLUSTER" --name rh stop
+t_is "$T_RC" 0 "the restarted scheduler stops"
+t_check "the worker leaves with it" wait_for 20 bash -c "! alive $hpid"
 t_done
