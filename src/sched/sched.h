@@ -287,7 +287,8 @@ void sched_worker_set_deadline(struct sched *s, worker_id_t w, double end);
  * and its claims are all in: the tasks restored on that name that it
  * did not claim will not be claimed (it dropped them unstarted when its
  * link was lost) and go back to QUEUED at once, as
- * sched_requeue_unclaimed does; returns how many.  The grace then waits only for the others.
+ * sched_requeue_unclaimed does; returns how many.  The grace then waits
+ * only for the others.
  * sched_unclaimed: how many tasks are unclaimed now (0: nothing left to
  * wait for). */
 int sched_restore_running(struct sched *s, task_id_t id, unsigned attempt);
