@@ -19,6 +19,13 @@
  * is killed at once and not reported, so that its id is free for the
  * RUN of a later attempt that may follow the KILL.  Tasks not started
  * yet are dropped with the link: the scheduler requeues those.
+ *
+ * An end sent is not acknowledged: a scheduler killed right after may
+ * have read it but not journaled it, or not read it at all.  So the ends
+ * sent during the last SENT_KEEP_SECONDS (at most SENT_KEEP_MAX of them)
+ * are kept (`sent`) and, when the link is lost, join those kept while
+ * away: the next scheduler is told of them again, and takes one it has
+ * already ended as a harmless repeat.
  */
 #include "worker/worker.h"
 
@@ -73,13 +80,21 @@ struct slot {
 	int killed;			/* KILL came; its end is reported */
 };
 
-/* The end of a run that came while no scheduler listened. */
+/* The end of a run that came while no scheduler listened, or one sent
+ * lately. */
 struct away {
 	task_id_t id;
 	uint32_t attempt;
 	struct task_result res;		/* res.reason: `reason` */
 	char *reason;
+	double sent;			/* monotonic, when sent; in `sent` */
 };
+
+/* How long, and how many, ends sent are kept in case the link is lost
+ * before the scheduler wrote them down: twice the journal's default
+ * flush period. */
+#define SENT_KEEP_SECONDS 2.0
+#define SENT_KEEP_MAX 4096
 
 enum link_state {
 	LINK_DOWN,		/* waiting to reconnect */
@@ -122,6 +137,9 @@ struct worker {
 	size_t nslots, aslots;
 	struct away *away;		/* ends not reported yet */
 	size_t naway, aaway;
+	struct away *sent;		/* ends sent lately: [sent_head,
+					   nsent), oldest first */
+	size_t sent_head, nsent, asent;
 	struct proto_claim *claims;	/* announced in AUTH, listed after
 					   WELCOME */
 	uint32_t nclaims;
@@ -278,6 +296,83 @@ static void drop_away(struct worker *w)
 	w->naway = 0;
 }
 
+static void drop_sent(struct worker *w)
+{
+	for (size_t k = w->sent_head; k < w->nsent; k++)
+		free(w->sent[k].reason);
+	w->sent_head = w->nsent = 0;
+}
+
+/* Forget the ends sent too long ago, and the oldest beyond the bound
+ * less one (room for the next). */
+static void prune_sent(struct worker *w, double now)
+{
+	while (w->sent_head < w->nsent &&
+	       (w->nsent - w->sent_head >= SENT_KEEP_MAX ||
+		now - w->sent[w->sent_head].sent > SENT_KEEP_SECONDS))
+		free(w->sent[w->sent_head++].reason);
+	if (w->sent_head == w->nsent) {
+		w->sent_head = w->nsent = 0;
+	} else if (w->sent_head >= 64 && w->sent_head * 2 >= w->nsent) {
+		memmove(w->sent, &w->sent[w->sent_head],
+			(w->nsent - w->sent_head) * sizeof(*w->sent));
+		w->nsent -= w->sent_head;
+		w->sent_head = 0;
+	}
+}
+
+/* An end just sent; `a` (its reason too) now belongs to `sent`. */
+static void keep_sent(struct worker *w, const struct away *a)
+{
+	double now = clock_monotonic();
+
+	prune_sent(w, now);
+	w->sent = vec_grow(w->sent, &w->asent, w->nsent + 1, sizeof(*w->sent));
+	w->sent[w->nsent] = *a;
+	w->sent[w->nsent].res.reason = a->reason;
+	w->sent[w->nsent++].sent = now;
+}
+
+/* Has task `id` run here again since `w->sent[k]` ended it? */
+static int sent_superseded(const struct worker *w, size_t k)
+{
+	task_id_t id = w->sent[k].id;
+
+	for (size_t j = k + 1; j < w->nsent; j++)
+		if (w->sent[j].id == id)
+			return 1;
+	for (size_t j = 0; j < w->nslots; j++)
+		if (w->slots[j].id == id)
+			return 1;
+	return 0;
+}
+
+/* The link is lost: the ends sent lately may never have been written
+ * down, so they are kept as if they came while away (the latest end of
+ * each task that does not run here again). */
+static void resend_sent(struct worker *w)
+{
+	size_t n = 0;
+
+	prune_sent(w, clock_monotonic());
+	for (size_t k = w->sent_head; k < w->nsent; k++) {
+		struct away *a = &w->sent[k];
+		if (sent_superseded(w, k)) {
+			free(a->reason);
+			continue;
+		}
+		w->away = vec_grow(w->away, &w->aaway, w->naway + 1,
+				   sizeof(*w->away));
+		w->away[w->naway] = *a;
+		w->away[w->naway++].res.reason = a->reason;
+		n++;
+	}
+	w->sent_head = w->nsent = 0;
+	if (n)
+		log_msg(LOG_DEBUG, "keeping %zu end%s sent lately for the "
+			"next scheduler", n, n == 1 ? "" : "s");
+}
+
 static void report(struct worker *w, task_id_t id, uint32_t attempt,
 		   const struct task_result *res)
 {
@@ -295,10 +390,14 @@ static void report(struct worker *w, task_id_t id, uint32_t attempt,
 	log_msg(LOG_DEBUG, "task %llu ended: exit %d signal %d%s%s",
 		(unsigned long long)id, res->exit_code, res->signal,
 		res->reason ? ": " : "", res->reason ? res->reason : "");
-	if (w->st == LINK_READY)
+	if (w->st == LINK_READY) {
+		struct away a = { .id = id, .attempt = attempt, .res = *res,
+			.reason = res->reason ? xstrdup(res->reason) : NULL };
 		send_msg(w, &m);
-	else
+		keep_sent(w, &a);
+	} else {
 		keep_away(w, id, attempt, res);
+	}
 	check_soon(w);
 }
 
@@ -452,6 +551,7 @@ static void reset_exec(struct worker *w)
 		log_msg(LOG_WARNING, "dropping %zu tasks not started", w->nheld);
 	drop_held(w);
 	drop_away(w);
+	drop_sent(w);
 	w->nslots = 0;
 	w->cores_used = 0;
 	w->memory_used = 0;
@@ -466,6 +566,7 @@ static void keep_runs(struct worker *w)
 		log_msg(LOG_INFO, "dropping %zu tasks not started: the "
 			"scheduler requeues them", w->nheld);
 	drop_held(w);
+	resend_sent(w);
 	for (size_t k = 0; k < w->nslots; k++)
 		w->slots[k].kept = 1;
 	w->noop_running = 0;
@@ -603,8 +704,9 @@ static void send_claims(struct worker *w)
 		m.u.done.spawn_us = (uint64_t)(a->res.spawn * 1e6);
 		m.u.done.output_us = (uint64_t)(a->res.output * 1e6);
 		send_msg(w, &m);
+		keep_sent(w, a);	/* it owns the reason now */
 	}
-	drop_away(w);
+	w->naway = 0;
 	if (w->nclaims)
 		log_msg(LOG_INFO, "told the scheduler of %u task%s kept from "
 			"before (%zu ended meanwhile)", w->nclaims,
@@ -1201,9 +1303,11 @@ out:
 	gpus_release(&w.gpus);
 	drop_held(&w);
 	drop_away(&w);
+	drop_sent(&w);
 	free(w.held);
 	free(w.slots);
 	free(w.away);
+	free(w.sent);
 	free(w.claims);
 	strbuf_release(&w.out);
 	return rc;
