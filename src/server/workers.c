@@ -442,11 +442,33 @@ static void grace_check(struct workers *wk)
 	}
 }
 
+/* Task `id` ended done or failed, by attempt `attempt` (0: any; its
+ * attempts forgotten count as it): a worker that tells of it again
+ * repeats an end this scheduler has. */
+static int ended_by(struct workers *wk, task_id_t id, unsigned attempt)
+{
+	struct task_info ti;
+
+	if (sched_task(wk->sched, id, &ti) < 0 ||
+	    (ti.state != TASK_DONE && ti.state != TASK_FAILED))
+		return 0;
+	return !attempt || !ti.attempts || ti.attempts == attempt;
+}
+
+/* A claim of a run whose end was written down before a scheduler was
+ * killed, or read by this one: the worker keeps the ends it sent lately
+ * and claims them again after a lost link. */
+static int claim_repeats_an_end(struct workers *wk,
+				const struct proto_claim *cl)
+{
+	return ended_by(wk, cl->task_id, cl->attempt);
+}
+
 static int on_rejoin(struct conn *c, struct proto_msg *m)
 {
 	struct workers *wk = c->wk;
 	const struct proto_rejoin *j = &m->u.rejoin;
-	unsigned kept = 0, killed = 0;
+	unsigned kept = 0, killed = 0, repeats = 0;
 	const struct proto_claim *first_killed = NULL;
 
 	if (c->st != CONN_READY) {
@@ -466,15 +488,29 @@ static int on_rejoin(struct conn *c, struct proto_msg *m)
 			kept++;
 			continue;
 		}
+		/* KILL stops a run that goes on, and is nothing to a worker
+		 * whose run is over. */
 		struct proto_msg kill = { .type = PROTO_KILL };
 		kill.u.kill.task_id = cl->task_id;
 		conn_send(c, &kill);
+		if (claim_repeats_an_end(wk, cl)) {
+			log_msg(LOG_DEBUG, "worker '%s' claims task %llu "
+				"(attempt %u) again: it ended already",
+				c->name, (unsigned long long)cl->task_id,
+				cl->attempt);
+			repeats++;
+			continue;
+		}
 		log_msg(LOG_DEBUG, "worker '%s' claims task %llu (attempt %u): "
 			"not this scheduler's to take back", c->name,
 			(unsigned long long)cl->task_id, cl->attempt);
 		if (!killed++)
 			first_killed = cl;
 	}
+	if (repeats)
+		log_msg(LOG_DEBUG, "worker '%s' claims %u task%s that ended "
+			"already: repeated ends, ignored", c->name, repeats,
+			repeats == 1 ? "" : "s");
 	if (kept)
 		log_msg(LOG_INFO, "worker '%s' took back %u task%s", c->name,
 			kept, kept == 1 ? "" : "s");
@@ -521,6 +557,14 @@ static int on_done(struct conn *c, struct proto_msg *m)
 		log_msg(LOG_DEBUG, "task %llu on '%s': ignoring the end of "
 			"attempt %u, attempt %u runs", (unsigned long long)d->task_id,
 			c->name, d->attempt, ti.attempts);
+		return 0;
+	}
+	/* The end of a run told again after a lost link, which this
+	 * scheduler has already: no second end. */
+	if (ended_by(c->wk, d->task_id, d->attempt)) {
+		log_msg(LOG_DEBUG, "task %llu on '%s': attempt %u ended "
+			"already; ignoring its end told again",
+			(unsigned long long)d->task_id, c->name, d->attempt);
 		return 0;
 	}
 	if (res.signal || res.exit_code)

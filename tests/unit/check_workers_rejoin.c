@@ -4,12 +4,14 @@
  * any RUN, no task before the last claim AUTH announced, too many claims
  * refused, restored runs requeued once the grace period is over (the
  * restore made after the server started, as a late replay would), and
- * the end of an older attempt ignored.  The server's loop is pumped by
- * hand between the test's steps.  The last tests run a real worker
+ * the end of an older attempt ignored, a claim and end told again of a
+ * task that ended already taken as a harmless repeat.  The server's
+ * loop is pumped by hand between the test's steps.  The last tests run a real worker
  * (worker_run) in a child process, end its scheduler under a running
  * task and start another on the same port that has that task restored:
  * the worker's run is taken back and its end counts, whether it ends
- * after the rejoin or before it.
+ * after the rejoin or before it, or even before the first scheduler
+ * went (its end read but, as the journal says, not written down).
  */
 #include <check.h>
 #include <errno.h>
@@ -436,6 +438,59 @@ START_TEST(claimed_within_the_grace_stays)
 }
 END_TEST
 
+/* A worker that lost its link tells again of an end the restarted
+ * scheduler has (its end was journaled) and of one it has not (the task
+ * restored as running): the first is a repeat, nothing changes and the
+ * worker stays; the second ends the task with the result told. */
+START_TEST(repeated_end_is_ignored_and_restored_run_ends)
+{
+	struct client c;
+	struct proto_msg m;
+	task_id_t done = submit("done"), run = submit("run");
+	task_id_t next = submit("next");
+	struct sched_end e = { .state = TASK_DONE, .runtime = 1.5,
+			       .end_time = 1000, .attempts = 1 };
+
+	ck_assert_int_eq(sched_restore_end(server_sched(srv), done, &e), 0);
+	ck_assert_int_eq(sched_restore_running_on(server_sched(srv), run, 1,
+						  "w1"), 0);
+	client_open(&c);
+	join(&c, 1, 2);
+	const struct proto_claim cl[] = { { done, 1, 1500000 },
+					  { run, 1, 2000000 } };
+	send_claims(&c, cl, 2);
+	send_done(&c, done, 1, 7);	/* told again, and not as it was */
+	send_done(&c, run, 1, 3);
+
+	/* KILL of the run that is over (nothing to the worker), then the
+	 * next task: the run restored was claimed, not requeued. */
+	ck_assert(client_recv(&c, &m, 2));
+	ck_assert_int_eq(m.type, PROTO_KILL);
+	ck_assert_uint_eq(m.u.kill.task_id, done);
+	proto_msg_release(&m);
+	ck_assert(client_recv(&c, &m, 2));
+	ck_assert_int_eq(m.type, PROTO_RUN);
+	ck_assert_uint_eq(m.u.run.task_id, next);
+	proto_msg_release(&m);
+	ck_assert(wait_state(run, TASK_FAILED, 2));
+
+	struct task_info ti = info_of(done);
+	ck_assert_int_eq(ti.state, TASK_DONE);
+	ck_assert_int_eq(ti.exit_code, 0);
+	ck_assert_double_eq(ti.end_time, 1000);
+	ck_assert_uint_eq(ti.attempts, 1);
+	ti = info_of(run);
+	ck_assert_int_eq(ti.exit_code, 3);
+	ck_assert_uint_eq(ti.attempts, 1);
+	ck_assert_uint_eq(ti.worker_losses, 0);
+	ck_assert_int_eq(ti.worker, (worker_id_t)c.wid);
+	ck_assert_uint_eq(sched_unclaimed(server_sched(srv)), 0);
+	ck_assert(!c.closed);
+	ck_assert_uint_eq(server_nworkers(srv), 1);
+	client_close(&c);
+}
+END_TEST
+
 /* --- a real worker -------------------------------------------------------- */
 
 static pid_t start_worker(uint16_t port)
@@ -512,10 +567,26 @@ static void end_worker(pid_t pid)
 	ck_assert_int_eq(WEXITSTATUS(status), WORKER_EXIT_OK);
 }
 
+/* When the task of replace_scheduler_under_a_task ends. */
+enum end_when {
+	END_AFTER_REJOIN,
+	END_WHILE_AWAY,		/* before the new scheduler is up */
+	END_BEFORE_LOSS,	/* reported to the old one, which goes before
+				   writing it down */
+};
+
+static void touch(const char *dir, const char *name)
+{
+	char path[300];
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	close(open(path, O_CREAT | O_WRONLY, 0600));
+}
+
 /* The task appends a line to `runs` as it starts and touches `end` once
- * `go` exists.  The scheduler is replaced while it runs; `away` says
- * whether it ends before the new scheduler is up. */
-static void replace_scheduler_under_a_task(int away)
+ * `go` exists.  The scheduler is replaced while it runs, or just after
+ * it ended (`when`). */
+static void replace_scheduler_under_a_task(enum end_when when)
 {
 	char dir[] = "/tmp/check_workers_rejoin.XXXXXX", cmd[1024];
 	uint16_t port = server_port(srv);
@@ -527,14 +598,16 @@ static void replace_scheduler_under_a_task(int away)
 	pid_t pid = start_worker(port);
 	ck_assert(wait_file(dir, "runs", 10));
 	ck_assert(wait_state(t, TASK_RUNNING, 1));
+	if (when == END_BEFORE_LOSS) {
+		touch(dir, "go");
+		ck_assert(wait_state(t, TASK_DONE, 10));
+	}
 
 	/* The scheduler goes; the run goes on. */
 	server_destroy(srv);
 	event_base_free(base);
-	if (away) {
-		char go[300];
-		snprintf(go, sizeof(go), "%s/go", dir);
-		close(open(go, O_CREAT | O_WRONLY, 0600));
+	if (when == END_WHILE_AWAY) {
+		touch(dir, "go");
 		double until = now_s() + 10;
 		while (!exists(dir, "end") && now_s() < until)
 			usleep(10000);
@@ -543,11 +616,13 @@ static void replace_scheduler_under_a_task(int away)
 	ck_assert_int_eq(kill(pid, 0), 0);
 
 	/* Another on the same port, its journal (here: by hand) saying the
-	 * task was running as its first attempt. */
+	 * task was running as its first attempt, on this worker: were it
+	 * not claimed, it would be requeued as soon as the worker is in. */
 	start_on(60, port);
 	ck_assert_uint_eq(submit_sh(cmd), t);
-	restore(t, 1);
-	if (!away) {
+	ck_assert_int_eq(sched_restore_running_on(server_sched(srv), t, 1,
+						  "real"), 0);
+	if (when == END_AFTER_REJOIN) {
 		double until = now_s() + 10;
 		while (sched_unclaimed(server_sched(srv)) && now_s() < until) {
 			pump();
@@ -556,9 +631,7 @@ static void replace_scheduler_under_a_task(int away)
 		ck_assert_uint_eq(sched_unclaimed(server_sched(srv)), 0);
 		ck_assert_int_eq(info_of(t).state, TASK_RUNNING);
 		ck_assert_int_ge(info_of(t).worker, 0);
-		char go[300];
-		snprintf(go, sizeof(go), "%s/go", dir);
-		close(open(go, O_CREAT | O_WRONLY, 0600));
+		touch(dir, "go");
 	}
 	ck_assert(wait_state(t, TASK_DONE, 15));
 	struct task_info ti = info_of(t);
@@ -585,13 +658,21 @@ static void replace_scheduler_under_a_task(int away)
 
 START_TEST(real_worker_keeps_its_run)
 {
-	replace_scheduler_under_a_task(0);
+	replace_scheduler_under_a_task(END_AFTER_REJOIN);
 }
 END_TEST
 
 START_TEST(real_worker_reports_an_end_from_while_away)
 {
-	replace_scheduler_under_a_task(1);
+	replace_scheduler_under_a_task(END_WHILE_AWAY);
+}
+END_TEST
+
+/* The end reached the old scheduler, which was killed before its
+ * journal had it: the worker kept it and tells the new one again. */
+START_TEST(real_worker_tells_again_an_end_sent_before_the_loss)
+{
+	replace_scheduler_under_a_task(END_BEFORE_LOSS);
 }
 END_TEST
 
@@ -605,6 +686,7 @@ static Suite *rejoin_suite(void)
 	tcase_add_test(tc, other_claims_are_killed_before_any_run);
 	tcase_add_test(tc, no_task_before_the_last_claim);
 	tcase_add_test(tc, more_claims_than_announced_drop_the_worker);
+	tcase_add_test(tc, repeated_end_is_ignored_and_restored_run_ends);
 	suite_add_tcase(su, tc);
 
 	tc = tcase_create("grace");
@@ -619,6 +701,7 @@ static Suite *rejoin_suite(void)
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, real_worker_keeps_its_run);
 	tcase_add_test(tc, real_worker_reports_an_end_from_while_away);
+	tcase_add_test(tc, real_worker_tells_again_an_end_sent_before_the_loss);
 	suite_add_tcase(su, tc);
 	return su;
 }
