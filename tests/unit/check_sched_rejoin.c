@@ -5,7 +5,8 @@
  * takes no new task until it is done claiming; what no worker claims goes
  * back to the queue without counting as a worker loss, and what the
  * journal recorded on a worker that rejoined without claiming it goes
- * back at once.
+ * back at once.  A worker that tells again of an end the journal had
+ * changes nothing.
  */
 #include <check.h>
 #include <errno.h>
@@ -129,6 +130,51 @@ static void restore(task_id_t id, unsigned attempt)
 {
 	ck_assert_int_eq(sched_restore_running(s, id, attempt), 0);
 }
+
+/* The worker kept the ends it sent lately and claims them after the
+ * restart: the one the journal had is refused and its report changes
+ * nothing; the one restored as running is claimed and its report ends
+ * it; nothing recorded on the worker is requeued. */
+START_TEST(repeated_end_changes_nothing)
+{
+	task_id_t done = submit(1), run = submit(1);
+	struct sched_end e = { .state = TASK_DONE, .runtime = 2.0,
+			       .end_time = 500, .attempts = 1 };
+
+	ck_assert_int_eq(sched_restore_end(s, done, &e), 0);
+	ck_assert_int_eq(sched_restore_running_on(s, run, 1, "w"), 0);
+	rec.nended = 0;
+
+	worker_id_t w = sched_worker_add(s, "w", 1, 0);
+	sched_worker_claiming(s, w, 1);
+	ck_assert_int_eq(sched_worker_claim(s, w, done, 1, 2.0), 0);
+	ck_assert_int_eq(sched_worker_claim(s, w, run, 1, 3.0), 1);
+	ck_assert_uint_eq(sched_requeue_unclaimed_of(s, "w"), 0);
+	sched_worker_claiming(s, w, 0);
+
+	struct task_result again = { .exit_code = 9, .runtime = 4.0 };
+	sched_task_finished(s, done, w, &again);
+	struct task_result ok = { .exit_code = 0, .runtime = 3.5 };
+	sched_task_finished(s, run, w, &ok);
+
+	struct task_info ti = info(done);
+	ck_assert_int_eq(ti.state, TASK_DONE);
+	ck_assert_int_eq(ti.exit_code, 0);
+	ck_assert_double_eq(ti.runtime, 2.0);
+	ck_assert_double_eq(ti.end_time, 500);
+	ti = info(run);
+	ck_assert_int_eq(ti.state, TASK_DONE);
+	ck_assert_double_eq(ti.runtime, 3.5);
+	ck_assert_uint_eq(ti.attempts, 1);
+	ck_assert_uint_eq(ti.worker_losses, 0);
+	ck_assert_uint_eq(rec.nended, 1);
+	ck_assert_uint_eq(rec.ended[0], run);
+	ck_assert_uint_eq(rec.nkilled, 0);
+	ck_assert_uint_eq(rec.n, 0);		/* nothing run again */
+	ck_assert_uint_eq(winfo(w).cores_used, 0);
+	ck_assert_uint_eq(sched_unclaimed(s), 0);
+}
+END_TEST
 
 START_TEST(restored_task_waits_unclaimed)
 {
@@ -599,6 +645,7 @@ static Suite *rejoin_suite(void)
 	tcase_add_test(tc, rejoined_worker_returns_what_it_did_not_claim);
 	tcase_add_test(tc, return_skips_what_changed_since);
 	tcase_add_test(tc, replay_keeps_the_recorded_worker);
+	tcase_add_test(tc, repeated_end_changes_nothing);
 	suite_add_tcase(su, tc);
 	return su;
 }
