@@ -304,11 +304,11 @@ static void drop_sent(struct worker *w)
 }
 
 /* Forget the ends sent too long ago, and the oldest beyond the bound
- * less one (room for the next). */
-static void prune_sent(struct worker *w, double now)
+ * less `room` (for the next). */
+static void prune_sent(struct worker *w, double now, size_t room)
 {
 	while (w->sent_head < w->nsent &&
-	       (w->nsent - w->sent_head >= SENT_KEEP_MAX ||
+	       (w->nsent - w->sent_head + room > SENT_KEEP_MAX ||
 		now - w->sent[w->sent_head].sent > SENT_KEEP_SECONDS))
 		free(w->sent[w->sent_head++].reason);
 	if (w->sent_head == w->nsent) {
@@ -326,7 +326,7 @@ static void keep_sent(struct worker *w, const struct away *a)
 {
 	double now = clock_monotonic();
 
-	prune_sent(w, now);
+	prune_sent(w, now, 1);
 	w->sent = vec_grow(w->sent, &w->asent, w->nsent + 1, sizeof(*w->sent));
 	w->sent[w->nsent] = *a;
 	w->sent[w->nsent].res.reason = a->reason;
@@ -354,7 +354,7 @@ static void resend_sent(struct worker *w)
 {
 	size_t n = 0;
 
-	prune_sent(w, clock_monotonic());
+	prune_sent(w, clock_monotonic(), 0);
 	for (size_t k = w->sent_head; k < w->nsent; k++) {
 		struct away *a = &w->sent[k];
 		if (sent_superseded(w, k)) {
