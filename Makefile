@@ -259,6 +259,7 @@ UNIT_TESTS += tests/unit/check_activity.c
 UNIT_TESTS += tests/unit/check_dashboard_link.c
 UNIT_TESTS += tests/unit/check_journal.c
 UNIT_TESTS += tests/unit/check_journal_jobs.c
+UNIT_TESTS += tests/unit/check_journal_range.c
 UNIT_TESTS += tests/unit/check_journal_writer.c
 UNIT_TESTS += tests/unit/check_server_journal.c
 

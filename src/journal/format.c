@@ -11,6 +11,7 @@
 
 #include "task/codec.h"
 #include "util/clock.h"
+#include "util/xalloc.h"
 
 json_t *journal_record(const char *ev)
 {
@@ -373,4 +374,233 @@ void journal_encode(struct strbuf *out, const json_t *rec)
 {
 	json_dump_callback(rec, dump_cb, out,
 			   JSON_COMPACT | JSON_REAL_PRECISION(15));
+}
+
+/* --- ranges of runs and ends ---------------------------------------------------
+ *
+ * With deep prefetch a worker is given runs of consecutive ids in one
+ * loop turn and reports their ends in batches: one record for each such
+ * run of ids costs the kernel a tenth of the bytes of a record a task. */
+
+void journal_range_init(struct journal_range *r)
+{
+	memset(r, 0, sizeof(*r));
+	strbuf_init(&r->worker, 0);
+	strbuf_init(&r->reason, 0);
+}
+
+void journal_range_release(struct journal_range *r)
+{
+	strbuf_release(&r->worker);
+	strbuf_release(&r->reason);
+	free(r->runtime);
+	free(r->peak_memory);
+	memset(r, 0, sizeof(*r));
+}
+
+int journal_range_run(struct journal_range *r, task_id_t id,
+		      const struct task_info *ti, const char *worker)
+{
+	if (r->kind != JOURNAL_RANGE_NONE) {
+		if (r->kind != JOURNAL_RANGE_RUN || id != r->last + 1 ||
+		    r->last - r->first + 1 >= JOURNAL_RANGE_MAX ||
+		    ti->attempts != r->attempts ||
+		    ti->failures != r->failures ||
+		    ti->worker_losses != r->losses ||
+		    !worker != !r->has_worker ||
+		    (worker && strcmp(worker, r->worker.buf)))
+			return 0;
+		r->last = id;
+		return 1;
+	}
+	r->kind = JOURNAL_RANGE_RUN;
+	r->first = r->last = id;
+	r->t = ti->start_time > 0 ? ti->start_time : clock_wall();
+	r->attempts = ti->attempts;
+	r->failures = ti->failures;
+	r->losses = ti->worker_losses;
+	r->has_worker = worker != NULL;
+	strbuf_reset(&r->worker);
+	if (worker)
+		strbuf_addstr(&r->worker, worker);
+	return 1;
+}
+
+int journal_range_end(struct journal_range *r, task_id_t id,
+		      const struct task_info *ti)
+{
+	const char *reason = ti->reason && *ti->reason &&
+		ti->state != TASK_DONE ? ti->reason : NULL;
+	size_t k;
+
+	if (reason && strlen(reason) > JOURNAL_RANGE_REASON)
+		return -1;
+	if (r->kind != JOURNAL_RANGE_NONE) {
+		if (r->kind != JOURNAL_RANGE_END || id != r->last + 1 ||
+		    r->last - r->first + 1 >= JOURNAL_RANGE_MAX ||
+		    ti->state != r->state || ti->exit_code != r->exit_code ||
+		    ti->signal != r->signal || ti->attempts != r->attempts ||
+		    ti->failures != r->failures ||
+		    ti->worker_losses != r->losses ||
+		    !reason != !r->has_reason ||
+		    (reason && strcmp(reason, r->reason.buf)))
+			return 0;
+		r->last = id;
+	} else {
+		r->kind = JOURNAL_RANGE_END;
+		r->first = r->last = id;
+		r->state = ti->state;
+		r->exit_code = ti->exit_code;
+		r->signal = ti->signal;
+		r->attempts = ti->attempts;
+		r->failures = ti->failures;
+		r->losses = ti->worker_losses;
+		r->has_reason = reason != NULL;
+		strbuf_reset(&r->reason);
+		if (reason)
+			strbuf_addstr(&r->reason, reason);
+	}
+	k = (size_t)(r->last - r->first);
+	if (k >= r->cap) {
+		r->cap = r->cap ? 2 * r->cap : 64;
+		r->runtime = xrealloc(r->runtime, r->cap * sizeof(*r->runtime));
+		r->peak_memory = xrealloc(r->peak_memory,
+					  r->cap * sizeof(*r->peak_memory));
+	}
+	r->runtime[k] = ti->runtime;
+	r->peak_memory[k] = ti->peak_memory;
+	r->t = ti->end_time > 0 ? ti->end_time : clock_wall();
+	return 1;
+}
+
+/* The task_info a single task of the range stands for. */
+static void range_info(const struct journal_range *r, task_id_t id,
+		       struct task_info *ti)
+{
+	size_t k = (size_t)(id - r->first);
+
+	memset(ti, 0, sizeof(*ti));
+	ti->id = id;
+	ti->attempts = r->attempts;
+	ti->failures = r->failures;
+	ti->worker_losses = r->losses;
+	if (r->kind == JOURNAL_RANGE_RUN) {
+		ti->start_time = r->t;
+		return;
+	}
+	ti->state = r->state;
+	ti->end_time = r->t;
+	ti->exit_code = r->exit_code;
+	ti->signal = r->signal;
+	ti->runtime = r->runtime[k];
+	ti->peak_memory = r->peak_memory[k];
+	ti->reason = r->has_reason ? r->reason.buf : NULL;
+}
+
+/* `key` and the array of `n` runtimes or memories, unless all are 0. */
+static char *put_reals(char *p, const char *key, const double *v, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n && v[i] == 0; i++)
+		;
+	if (i == n)
+		return p;
+	p = put_str(p, key);
+	for (i = 0; i < n; i++) {
+		*p++ = i ? ',' : '[';
+		p = put_real(p, v[i]);
+	}
+	*p++ = ']';
+	return p;
+}
+
+static char *put_u64s(char *p, const char *key, const uint64_t *v, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n && v[i] == 0; i++)
+		;
+	if (i == n)
+		return p;
+	p = put_str(p, key);
+	for (i = 0; i < n; i++) {
+		*p++ = i ? ',' : '[';
+		p = put_u64(p, v[i]);
+	}
+	*p++ = ']';
+	return p;
+}
+
+void journal_range_line(struct strbuf *sb, const struct journal_range *r,
+			task_id_t lo, task_id_t hi)
+{
+	size_t k = (size_t)(lo - r->first), n = (size_t)(hi - lo + 1);
+	struct task_info ti;
+	char *p;
+
+	if (r->kind == JOURNAL_RANGE_NONE || lo > hi)
+		return;
+	if (lo == hi) {
+		range_info(r, lo, &ti);
+		if (r->kind == JOURNAL_RANGE_RUN)
+			journal_line_run(sb, lo, &ti,
+					 r->has_worker ? r->worker.buf : NULL);
+		else
+			journal_line_end(sb, lo, &ti);
+		return;
+	}
+	/* a runtime: at most 32 bytes (snprintf past 1e12 s), a u64 21 */
+	strbuf_grow(sb, FIXED_MAX + 6 * (r->worker.len + r->reason.len) +
+		    (r->kind == JOURNAL_RANGE_END ? 56 * n : 0));
+	p = sb->buf + sb->len;
+	if (r->kind == JOURNAL_RANGE_RUN) {
+		p = put_head(p, "run", r->t);
+		p = put_str(p, ",\"id\":");
+		p = put_u64(p, lo);
+		p = put_str(p, ",\"last\":");
+		p = put_u64(p, hi);
+		p = put_str(p, ",\"attempt\":");
+		p = put_u64(p, r->attempts);
+		p = put_uint(p, "failures", r->failures);
+		p = put_uint(p, "losses", r->losses);
+		if (r->has_worker) {
+			p = put_str(p, ",\"worker\":");
+			p = put_string(p, r->worker.buf);
+		}
+	} else {
+		p = put_head(p, "end", r->t);
+		p = put_str(p, ",\"id\":");
+		p = put_u64(p, lo);
+		p = put_str(p, ",\"last\":");
+		p = put_u64(p, hi);
+		p = put_str(p, ",\"state\":\"");
+		p = put_str(p, task_state_name(r->state));
+		*p++ = '"';
+		if (r->exit_code) {
+			p = put_str(p, ",\"exit\":");
+			p = put_int(p, r->exit_code);
+		}
+		if (r->signal) {
+			p = put_str(p, ",\"signal\":");
+			p = put_int(p, r->signal);
+		}
+		if (r->attempts) {
+			p = put_reals(p, ",\"runtime\":", r->runtime + k, n);
+			p = put_u64s(p, ",\"peak_memory\":",
+				     r->peak_memory + k, n);
+		}
+		/* "runs" always: it tells this range from a range of
+		 * cancels of tasks never started */
+		p = put_str(p, ",\"runs\":");
+		p = put_u64(p, r->attempts);
+		p = put_uint(p, "failures", r->failures);
+		p = put_uint(p, "losses", r->losses);
+		if (r->has_reason) {
+			p = put_str(p, ",\"reason\":");
+			p = put_string(p, r->reason.buf);
+		}
+	}
+	*p++ = '}';
+	done(sb, p);
 }

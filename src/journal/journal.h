@@ -14,10 +14,17 @@
  *		 through task/codec.h (an array is its template and range),
  *		 a task file's lines once each ("args": the last argument of
  *		 each task, "argvs": each task's whole command)
- *	run      {"id","attempt"[,"failures","losses"],"worker"}  a run began
+ *	run      {"id"[,"last"],"attempt"[,"failures","losses"],"worker"}
+ *		 a run began; "last": the runs of ids..last, begun on one
+ *		 worker in one loop turn with the same counts ("t": the
+ *		 first's start)
  *	end      {"id"[,"last"],"state"[,"exit","signal","runtime",
  *		 "peak_memory","runs","failures","losses","reason"]}  a task
- *		 ended; "last": ids..last cancelled before they ever started
+ *		 ended; "last" without "runs": ids..last cancelled before
+ *		 they ever started; "last" with "runs": ids..last ended in one
+ *		 loop turn with the same state, exit, signal, counts and
+ *		 reason, "runtime" and "peak_memory" then arrays of one number
+ *		 a task (left out when all are 0), "t" the last one's end
  *	pool-scale {"target"}                   `scale`'s target in workers
  *	pool-adapt {"min","max","idle"} | {"off":true}  adapt's bounds
  *	job-submit {"seq","name","id"[,"index"]}  a batch job of the pool,
@@ -29,8 +36,11 @@
  *	job-end    {"seq","id"[,"index"],"end"[,"raw","reason"]}  it ended
  *		 ("end": completed, walltime, failed, cancelled, ...)
  *
- * Versions: a reader takes any "1.x" and skips events it does not know;
- * another major version is refused, naming both.  A last line without
+ * Versions: a reader takes any "2.x" or "1.x" (1.x has no ranges of
+ * runs and ends; a 1.x reader would take a range for its first task
+ * alone, hence the major version) and skips events it does not know;
+ * another major version is refused, naming both.  A file of 1.x is
+ * rewritten as 2.x (a compaction) when a scheduler opens it.  A last line without
  * its newline is a write the crash cut short: it is dropped and the file
  * truncated to the last whole record; any other line that is not a
  * record stops the reading with "journal:LINE: message".
@@ -63,8 +73,10 @@
 #include "util/strbuf.h"
 
 #define JOURNAL_FORMAT "cluster-journal"
-#define JOURNAL_MAJOR 1
+#define JOURNAL_MAJOR 2
 #define JOURNAL_MINOR 0
+/* The oldest major version a reader still takes. */
+#define JOURNAL_MAJOR_OLDEST 1
 
 /* --- records (format.c) --------------------------------------------------- */
 
@@ -113,6 +125,48 @@ void journal_line_run(struct strbuf *out, task_id_t id,
 		      const struct task_info *ti, const char *worker);
 void journal_line_end(struct strbuf *out, task_id_t id,
 		      const struct task_info *ti);
+
+/* Consecutive tasks' runs or ends gathered into one range record while
+ * a loop turn lasts; journal_range_line writes it. */
+#define JOURNAL_RANGE_MAX 4096		/* ids a record holds at most */
+enum journal_range_kind { JOURNAL_RANGE_NONE, JOURNAL_RANGE_RUN,
+			  JOURNAL_RANGE_END };
+struct journal_range {
+	enum journal_range_kind kind;
+	task_id_t first, last;
+	double t;
+	unsigned attempts, failures, losses;
+	struct strbuf worker;		/* a run's worker; "" : none */
+	int has_worker;
+	enum task_state state;		/* an end's */
+	int exit_code, signal;
+	struct strbuf reason;		/* an end's, when has_reason */
+	int has_reason;
+	double *runtime;		/* an end's, one a task */
+	uint64_t *peak_memory;
+	size_t cap;
+};
+void journal_range_init(struct journal_range *r);
+void journal_range_release(struct journal_range *r);
+/* Take task `id`'s run (on `worker`) or end into the range: 1 when it
+ * went in (starting the range when empty), 0 when it does not fit (the
+ * caller writes the range, resets it and adds again); an end with a
+ * reason past JOURNAL_RANGE_REASON bytes never fits (-1: write it
+ * alone). */
+#define JOURNAL_RANGE_REASON 256
+int journal_range_run(struct journal_range *r, task_id_t id,
+		      const struct task_info *ti, const char *worker);
+int journal_range_end(struct journal_range *r, task_id_t id,
+		      const struct task_info *ti);
+/* The range's ids lo..hi (within first..last) as one line appended to
+ * `out`, newline included: a single task's as journal_line_run or
+ * _end would write it. */
+void journal_range_line(struct strbuf *out, const struct journal_range *r,
+			task_id_t lo, task_id_t hi);
+static inline void journal_range_reset(struct journal_range *r)
+{
+	r->kind = JOURNAL_RANGE_NONE;
+}
 
 /* --- the writer (writer.c) ------------------------------------------------ */
 
@@ -175,6 +229,7 @@ struct journal_found {
 					   again */
 	uint64_t running;		/* running when the file ended: held
 					   for their workers to claim */
+	int major, minor;		/* the file's version; 0: no header */
 	int torn;			/* a cut last line was dropped */
 	uint64_t torn_at;		/* the length kept then */
 	/* The pool's last target and adapt bounds, if any were recorded. */

@@ -24,7 +24,8 @@
 
 /* --- reading --------------------------------------------------------------- */
 
-static int check_header(json_t *h, struct err *err)
+static int check_header(json_t *h, struct journal_found *found,
+			struct err *err)
 {
 	json_t *f = json_object_get(h, "format");
 	json_t *v = json_object_get(h, "version");
@@ -38,10 +39,13 @@ static int check_header(json_t *h, struct err *err)
 	    sscanf(json_string_value(v), "%d.%d", &major, &minor) != 2)
 		return errprintf(err, "journal:1: field 'version': expected "
 				 "\"MAJOR.MINOR\"");
-	if (major != JOURNAL_MAJOR)
+	if (major < JOURNAL_MAJOR_OLDEST || major > JOURNAL_MAJOR)
 		return errprintf(err, "journal:1: version %s is not read by "
-				 "this cluster, which reads version %d.x",
-				 json_string_value(v), JOURNAL_MAJOR);
+				 "this cluster, which reads versions %d.x to "
+				 "%d.x", json_string_value(v),
+				 JOURNAL_MAJOR_OLDEST, JOURNAL_MAJOR);
+	found->major = major;
+	found->minor = minor;
 	return 0;
 }
 
@@ -96,7 +100,7 @@ int journal_read(const char *path, int truncate, journal_record_fn fn,
 			goto out;
 		}
 		if (no == 1) {
-			if (check_header(rec, err) < 0) {
+			if (check_header(rec, found, err) < 0) {
 				json_decref(rec);
 				goto out;
 			}
@@ -325,18 +329,72 @@ static size_t worker_index(struct replay *r, json_t *rec)
 static int replay_run(struct replay *r, unsigned long line, json_t *rec,
 		      struct err *err)
 {
-	task_id_t id;
+	task_id_t id, last;
 
 	if (get_id(rec, "id", line, &id, err) < 0)
 		return -1;
-	if (id > sched_last_id(r->s))
+	last = id;
+	if (json_object_get(rec, "last") &&
+	    get_id(rec, "last", line, &last, err) < 0)
+		return -1;
+	if (last < id)
+		return errprintf(err, "journal:%lu: field 'last': expected an "
+				 "id from %" PRIu64 " on", line, id);
+	if (last > sched_last_id(r->s))
 		return errprintf(err, "journal:%lu: run of task %" PRIu64
-				 ", never submitted", line, id);
-	r->runs = vec_grow(r->runs, &r->aruns, r->nruns + 1, sizeof(*r->runs));
-	r->runs[r->nruns++] = (struct open_run){
-		id, get_uint(rec, "attempt"), get_uint(rec, "failures"),
-		get_uint(rec, "losses"), worker_index(r, rec),
-	};
+				 ", never submitted", line, last);
+	size_t wi = worker_index(r, rec);
+	r->runs = vec_grow(r->runs, &r->aruns, r->nruns + (last - id) + 1,
+			   sizeof(*r->runs));
+	for (task_id_t t = id; t <= last; t++)
+		r->runs[r->nruns++] = (struct open_run){
+			t, get_uint(rec, "attempt"), get_uint(rec, "failures"),
+			get_uint(rec, "losses"), wi,
+		};
+	return 0;
+}
+
+/* The value of array `key` (absent: all 0) for the k-th task of n;
+ * -1 when it is not an array of n numbers. */
+static int range_item(json_t *rec, const char *key, size_t k, size_t n,
+		      double *out)
+{
+	json_t *a = json_object_get(rec, key), *x;
+
+	*out = 0;
+	if (!a)
+		return 0;
+	if (!json_is_array(a) || json_array_size(a) != n)
+		return -1;
+	x = json_array_get(a, k);
+	if (!json_is_number(x))
+		return -1;
+	*out = json_number_value(x);
+	return 0;
+}
+
+/* The ends of ids..last, one loop turn's, each as its own record says. */
+static int replay_end_range(struct replay *r, unsigned long line,
+			    json_t *rec, task_id_t id, task_id_t last,
+			    struct sched_end *e, struct err *err)
+{
+	size_t n = (size_t)(last - id + 1);
+
+	for (size_t k = 0; k < n; k++) {
+		double mem;
+		if (range_item(rec, "runtime", k, n, &e->runtime) < 0)
+			return errprintf(err, "journal:%lu: field 'runtime': "
+					 "expected an array of %zu numbers",
+					 line, n);
+		if (range_item(rec, "peak_memory", k, n, &mem) < 0)
+			return errprintf(err, "journal:%lu: field "
+					 "'peak_memory': expected an array of "
+					 "%zu numbers", line, n);
+		e->peak_memory = mem > 0 ? (uint64_t)mem : 0;
+		if (sched_restore_end(r->s, id + k, e) < 0)
+			return errprintf(err, "journal:%lu: task %" PRIu64
+					 " cannot end here", line, id + k);
+	}
 	return 0;
 }
 
@@ -363,28 +421,32 @@ static int replay_end(struct replay *r, unsigned long line, json_t *rec,
 	if (last < id || last > sched_last_id(r->s))
 		return errprintf(err, "journal:%lu: end of task %" PRIu64
 				 ", never submitted", line, last);
-	if (last > id) {
+	if (last > id && !json_object_get(rec, "runs")) {
 		struct err e2 = { "" };
 		if (e.state != TASK_CANCELLED)
 			return errprintf(err, "journal:%lu: field 'last': only "
-					 "for cancelled tasks", line);
+					 "for cancelled tasks without 'runs'",
+					 line);
 		if (sched_cancel_range(r->s, id, last, &e2) < 0)
 			return errprintf(err, "journal:%lu: %s", line, e2.text);
 		return 0;
 	}
 	e.exit_code = (int)get_real(rec, "exit");
 	e.signal = (int)get_uint(rec, "signal");
-	e.runtime = get_real(rec, "runtime");
 	e.end_time = get_real(rec, "t");
-	e.peak_memory = (uint64_t)get_real(rec, "peak_memory");
 	e.attempts = get_uint(rec, "runs");
 	e.failures = get_uint(rec, "failures");
 	e.worker_losses = get_uint(rec, "losses");
 	e.reason = json_is_string(reason) ? json_string_value(reason) : NULL;
-	if (sched_restore_end(r->s, id, &e) < 0)
-		return errprintf(err, "journal:%lu: task %" PRIu64 " cannot end "
-				 "here", line, id);
-	return 0;
+	if (last == id) {
+		e.runtime = get_real(rec, "runtime");
+		e.peak_memory = (uint64_t)get_real(rec, "peak_memory");
+		if (sched_restore_end(r->s, id, &e) < 0)
+			return errprintf(err, "journal:%lu: task %" PRIu64
+					 " cannot end here", line, id);
+		return 0;
+	}
+	return replay_end_range(r, line, rec, id, last, &e, err);
 }
 
 static int replay_pool(struct replay *r, const char *ev, json_t *rec)

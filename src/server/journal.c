@@ -15,6 +15,11 @@
  * Submissions are not an event of the fan-out: they are found in the
  * table (ids past those recorded) before any other record is added, so
  * a run never precedes its submission in the file.
+ * Runs of consecutive ids on one worker, and ends of consecutive ids
+ * alike, gather into one range record (journal_range) while they come
+ * one after the other; any other record, and the end of the loop turn
+ * (`written`), puts the range out first, so a range waits for nothing
+ * past its turn and a task's run always precedes its end.
  */
 #include "server/journal.h"
 
@@ -54,6 +59,7 @@ struct server_journal {
 	int write_due;
 	task_id_t next_id;		/* first id not yet recorded */
 	task_id_t cfirst, clast;	/* a range of unstarted cancels */
+	struct journal_range range;	/* runs or ends of this loop turn */
 	struct held **held;
 	size_t nheld, aheld;
 	uint64_t max_size;
@@ -133,6 +139,36 @@ static void put_cancels(struct server_journal *sj)
 	sj->cfirst = sj->clast = 0;
 }
 
+/* The range gathered in this turn, to the buffer, and its ids the
+ * compaction under way has read or are new to it, to that. */
+static void put_range(struct server_journal *sj)
+{
+	struct journal_range *r = &sj->range;
+	task_id_t a = r->first, b = r->last;
+
+	if (r->kind == JOURNAL_RANGE_NONE)
+		return;
+	journal_range_line(journal_buffer(sj->j), r, a, b);
+	if (sj->comp) {
+		task_id_t next = journal_compactor_next(sj->comp);
+		task_id_t last = journal_compactor_last(sj->comp);
+		if (a < next)
+			journal_range_line(tee_buf(sj), r, a,
+					   b < next ? b : next - 1);
+		if (b > last)
+			journal_range_line(tee_buf(sj), r,
+					   a > last ? a : last + 1, b);
+	}
+	journal_range_reset(r);
+}
+
+/* All that waits to be buffered: before any other record. */
+static void put_pending(struct server_journal *sj)
+{
+	put_range(sj);
+	put_cancels(sj);
+}
+
 /* Submissions the table has that the journal has not. */
 static void catch_up(struct server_journal *sj)
 {
@@ -142,7 +178,7 @@ static void catch_up(struct server_journal *sj)
 		struct sched_submission sub;
 		if (sched_submission(sj->s, sj->next_id, &sub) < 0)
 			break;
-		put_cancels(sj);
+		put_pending(sj);
 		append(sj, journal_record_submit(sj->s, sj->next_id));
 		sj->next_id = sub.first + sub.n;
 	}
@@ -174,14 +210,15 @@ static void on_assigned(void *arg, task_id_t id, worker_id_t w)
 	if (sched_task(sj->s, id, &ti) < 0)
 		return;
 	const char *name = sched_worker(sj->s, w, &wi) == 0 ? wi.name : NULL;
-	journal_line_run(journal_buffer(sj->j), id, &ti, name);
-	if (tee(sj, id))
-		journal_line_run(tee_buf(sj), id, &ti, name);
+	if (!journal_range_run(&sj->range, id, &ti, name)) {
+		put_range(sj);
+		journal_range_run(&sj->range, id, &ti, name);
+	}
 	write_soon(sj);
 }
 
 /* A bulk cancel ends its tasks one by one: consecutive ones that never
- * started become one record. */
+ * started become one record; so do consecutive ends alike (the range). */
 static void on_ended(void *arg, task_id_t id)
 {
 	struct server_journal *sj = arg;
@@ -191,6 +228,7 @@ static void on_ended(void *arg, task_id_t id)
 	if (sched_task(sj->s, id, &ti) < 0)
 		return;
 	if (ti.state == TASK_CANCELLED && !ti.attempts) {
+		put_range(sj);
 		if (sj->cfirst && id == sj->clast + 1) {
 			sj->clast = id;
 		} else {
@@ -201,9 +239,16 @@ static void on_ended(void *arg, task_id_t id)
 		return;
 	}
 	put_cancels(sj);
-	journal_line_end(journal_buffer(sj->j), id, &ti);
-	if (tee(sj, id))
-		journal_line_end(tee_buf(sj), id, &ti);
+	int fits = journal_range_end(&sj->range, id, &ti);
+	if (fits <= 0)
+		put_range(sj);
+	if (fits == 0) {
+		journal_range_end(&sj->range, id, &ti);
+	} else if (fits < 0) {
+		journal_line_end(journal_buffer(sj->j), id, &ti);
+		if (tee(sj, id))
+			journal_line_end(tee_buf(sj), id, &ti);
+	}
 	write_soon(sj);
 }
 
@@ -248,7 +293,7 @@ static void on_pool_job(void *arg, const struct pool_job *j,
 		return;
 	}
 	catch_up(sj);
-	put_cancels(sj);
+	put_pending(sj);
 	append(sj, rec);
 	write_soon(sj);
 }
@@ -310,7 +355,7 @@ static void compact_cb(evutil_socket_t fd, short what, void *arg)
 	if (!sj->comp)
 		return;
 	catch_up(sj);
-	put_cancels(sj);
+	put_pending(sj);
 	int all = journal_compactor_step(sj->comp, sj->content,
 					 SERVER_JOURNAL_COMPACT_STEP);
 	if (sj->early.len && journal_compactor_on_tasks(sj->comp)) {
@@ -349,7 +394,7 @@ static void maybe_compact(struct server_journal *sj)
 	/* the table is read on the loop a piece a turn; the rewrite and its
 	 * syncs are the writer thread's */
 	catch_up(sj);
-	put_cancels(sj);
+	put_pending(sj);
 	sj->content = xmalloc(sizeof(*sj->content));
 	/* room for all at once (pages untouched cost nothing): growing
 	 * would copy tens of megabytes in one turn */
@@ -365,7 +410,7 @@ static void maybe_compact(struct server_journal *sj)
 static uint64_t hand_over(struct server_journal *sj, int sync)
 {
 	catch_up(sj);
-	put_cancels(sj);
+	put_pending(sj);
 	sj->ticket = journal_submit(sj->j, sync);
 	return sj->ticket;
 }
@@ -489,7 +534,7 @@ void server_journal_hold(struct server_journal *sj, struct http *h,
 				json_number_value(idle) : 0;
 		}
 		catch_up(sj);
-		put_cancels(sj);
+		put_pending(sj);
 		append(sj, record);
 	}
 	hd->h = h;
@@ -517,12 +562,22 @@ struct server_journal *server_journal_open(struct event_base *base,
 			      (suseconds_t)((period - (double)(time_t)period) * 1e6) };
 
 	strbuf_init(&sj->early, 0);
+	journal_range_init(&sj->range);
 	sj->s = s;
 	sj->path = xstrdup(c->path);
 	sj->old_path = c->old_path ? xstrdup(c->old_path) : NULL;
 	sj->max_size = c->max_size;
 	if (journal_replay(c->path, s, found, err) < 0)
 		goto fail;
+	if (found->major && found->major < JOURNAL_MAJOR) {
+		/* ranges follow: a reader of the old version would take each
+		 * for its first task alone */
+		if (journal_compact(c->path, s, found, NULL, err) < 0)
+			goto fail;
+		log_msg(LOG_INFO, "journal: rewritten from version %d.%d as "
+			"%d.%d", found->major, found->minor, JOURNAL_MAJOR,
+			JOURNAL_MINOR);
+	}
 	sj->pool = *found;
 	found->jobs = NULL;		/* ours now */
 	sj->next_id = sched_last_id(s) + 1;
@@ -573,7 +628,7 @@ void server_journal_close(struct server_journal *sj)
 	give_up_compaction(sj);
 	if (sj->j) {
 		catch_up(sj);
-		put_cancels(sj);
+		put_pending(sj);
 		append(sj, journal_record("scheduler-stop"));
 		struct err err = { "" };
 		note(sj, journal_write(sj->j, 1, &err), &err);
@@ -581,6 +636,7 @@ void server_journal_close(struct server_journal *sj)
 	send_held(sj, ALL_HELD);
 	free(sj->held);
 	strbuf_release(&sj->early);
+	journal_range_release(&sj->range);
 	if (sj->notify)
 		event_free(sj->notify);
 	journal_close(sj->j);
@@ -671,7 +727,7 @@ int server_journal_compact(struct server_journal *sj, uint64_t *size,
 	give_up_compaction(sj);
 	strbuf_init(content, 0);
 	catch_up(sj);
-	put_cancels(sj);
+	put_pending(sj);
 	journal_compact_encode(content, sj->s, &sj->pool);
 	n = content->len;
 	if (journal_wait(sj->j, journal_replace(sj->j, content), err) < 0)

@@ -450,10 +450,10 @@ START_TEST(bad_lines_and_versions)
 		"{\"argv\":[]}}\n";
 	spit(path, txt, strlen(txt));
 	expect_error(path, "journal:2: field 'spec': ");
-	txt = "{\"format\":\"cluster-journal\",\"version\":\"2.0\"}\n" SUBMIT;
+	txt = "{\"format\":\"cluster-journal\",\"version\":\"3.0\"}\n" SUBMIT;
 	spit(path, txt, strlen(txt));
-	expect_error(path, "version 2.0 is not read by this cluster, which "
-		     "reads version 1.x");
+	expect_error(path, "version 3.0 is not read by this cluster, which "
+		     "reads versions 1.x to 2.x");
 	txt = "{\"format\":\"other\",\"version\":\"1.0\"}\n";
 	spit(path, txt, strlen(txt));
 	expect_error(path, "journal:1: not a journal of cluster");
