@@ -51,7 +51,7 @@ wait_for 120 bash -c "[ \$(ls $marks | wc -l) -ge 40 ]"
 jobs_before=$(job_ids)
 kill_daemon keep
 t_check "the journal is in the state directory" test -s "$state/journal"
-t_like "$(head -1 "$state/journal")" '"format":"cluster-journal","version":"1\.' \
+t_like "$(head -1 "$state/journal")" '"format":"cluster-journal","version":"2\.' \
 	"its first line names the format and version"
 t_check "every line is JSON (jq reads it)" \
 	bash -c "! command -v jq >/dev/null || jq -e . '$state/journal' >/dev/null"
