@@ -4,7 +4,10 @@
  * counts of each task that has run and not ended, and of each live job
  * of the pool its submission (or adoption) and last state; the runs of
  * finished tasks, ended jobs, earlier pool targets and scheduler starts
- * go.  The result is written beside the journal and renamed over it
+ * go.  Consecutive ended tasks alike (same state, exit, counts, reason)
+ * that ended within COMPACT_SPREAD of each other share a range record,
+ * as the loop's do: a million tasks that ended in batches take a few
+ * megabytes.  The result is written beside the journal and renamed over it
  * only once it is on disk, so a crash during a compaction leaves the old
  * journal whole.
  * A running scheduler reads its table into memory on its loop
@@ -52,7 +55,12 @@ struct journal_compactor {
 	task_id_t sub_next;		/* the next submission to write */
 	task_id_t next;			/* the next task whose end or run */
 	task_id_t cfirst, clast;	/* cancelled, never started: pending */
+	struct journal_range range;	/* ends: pending */
 };
+
+/* Ends further apart than this (seconds) get records of their own: a
+ * range keeps one end time. */
+#define COMPACT_SPREAD 0.001
 
 struct journal_compactor *journal_compactor_start(struct strbuf *out,
 						  struct sched *s)
@@ -63,6 +71,8 @@ struct journal_compactor *journal_compactor_start(struct strbuf *out,
 	c->last = sched_last_id(s);
 	c->sub_next = 1;
 	c->next = 1;
+	journal_range_init(&c->range);
+	c->range.spread = COMPACT_SPREAD;
 	strbuf_addf(out, "{\"format\":\"%s\",\"version\":\"%d.%d\"}\n",
 		    JOURNAL_FORMAT, JOURNAL_MAJOR, JOURNAL_MINOR);
 	return c;
@@ -81,6 +91,12 @@ int journal_compactor_on_tasks(const struct journal_compactor *c)
 task_id_t journal_compactor_last(const struct journal_compactor *c)
 {
 	return c->last;
+}
+
+static void put_range(struct journal_compactor *c, struct strbuf *out)
+{
+	journal_range_line(out, &c->range, 0);
+	journal_range_reset(&c->range);
 }
 
 static void put_cancelled(struct journal_compactor *c, struct strbuf *out)
@@ -112,15 +128,24 @@ int journal_compactor_step(struct journal_compactor *c, struct strbuf *out,
 		if (sched_task(s, id, &ti) < 0)
 			continue;
 		int unstarted = ti.state == TASK_CANCELLED && !ti.attempts;
+		int ended = ti.state == TASK_DONE || ti.state == TASK_FAILED ||
+			ti.state == TASK_CANCELLED;
 		if (c->cfirst && (!unstarted || id != c->clast + 1))
 			put_cancelled(c, out);
+		if (!ended || unstarted)
+			put_range(c, out);	/* ids go up in the file */
 		if (unstarted) {
 			if (!c->cfirst)
 				c->cfirst = id;
 			c->clast = id;
-		} else if (ti.state == TASK_DONE || ti.state == TASK_FAILED ||
-			   ti.state == TASK_CANCELLED) {
-			journal_line_end(out, id, &ti);
+		} else if (ended) {
+			int fits = journal_range_end(&c->range, id, &ti);
+			if (fits <= 0)
+				put_range(c, out);
+			if (fits == 0)
+				journal_range_end(&c->range, id, &ti);
+			else if (fits < 0)
+				journal_line_end(out, id, &ti);
 		} else if (ti.attempts) {
 			struct worker_info wi;
 			const char *name = ti.state == TASK_RUNNING &&
@@ -131,6 +156,9 @@ int journal_compactor_step(struct journal_compactor *c, struct strbuf *out,
 			journal_line_run(out, id, &ti, name);
 		}
 	}
+	/* whole records at the end of a step: what the loop adds between
+	 * steps comes after them */
+	put_range(c, out);
 	if (c->sub_next <= c->last || c->next <= c->last)
 		return 0;
 	put_cancelled(c, out);
@@ -168,6 +196,7 @@ void journal_compactor_finish(struct journal_compactor *c, struct strbuf *out,
 			}
 		}
 	}
+	journal_range_release(&c->range);
 	free(c);
 }
 

@@ -378,51 +378,96 @@ void journal_encode(struct strbuf *out, const json_t *rec)
 
 /* --- ranges of runs and ends ---------------------------------------------------
  *
- * With deep prefetch a worker is given runs of consecutive ids in one
- * loop turn and reports their ends in batches: one record for each such
- * run of ids costs the kernel a tenth of the bytes of a record a task. */
+ * With deep prefetch the scheduler hands out consecutive ids in one loop
+ * turn (to its workers in turn: a range of runs names its workers once
+ * and gives each task an index among them) and a worker reports its
+ * tasks' ends in batches (every other id with two workers: a range of
+ * ends may step).  One record for each such run of ids costs the kernel
+ * a fraction of the bytes of a record a task. */
+
+/* The largest step between the ids of a range of ends. */
+#define RANGE_STEP_MAX 256
 
 void journal_range_init(struct journal_range *r)
 {
 	memset(r, 0, sizeof(*r));
-	strbuf_init(&r->worker, 0);
+	for (int i = 0; i < JOURNAL_RANGE_WORKERS; i++)
+		strbuf_init(&r->names[i], 0);
 	strbuf_init(&r->reason, 0);
 }
 
 void journal_range_release(struct journal_range *r)
 {
-	strbuf_release(&r->worker);
+	for (int i = 0; i < JOURNAL_RANGE_WORKERS; i++)
+		strbuf_release(&r->names[i]);
 	strbuf_release(&r->reason);
 	free(r->runtime);
 	free(r->peak_memory);
+	free(r->on);
 	memset(r, 0, sizeof(*r));
+}
+
+/* Room for the k-th task's values. */
+static void range_room(struct journal_range *r, size_t k)
+{
+	if (k < r->cap)
+		return;
+	r->cap = r->cap ? 2 * r->cap : 64;
+	r->runtime = xrealloc(r->runtime, r->cap * sizeof(*r->runtime));
+	r->peak_memory = xrealloc(r->peak_memory,
+				  r->cap * sizeof(*r->peak_memory));
+	r->on = xrealloc(r->on, r->cap * sizeof(*r->on));
+}
+
+/* `worker`'s index among the range's workers, added when new; -1 when
+ * there is no room or it has none and they have. */
+static int range_worker(struct journal_range *r, const char *worker)
+{
+	unsigned i;
+
+	if (!worker != !r->has_worker)
+		return -1;
+	if (!worker)
+		return 0;
+	for (i = 0; i < r->nworkers; i++)
+		if (!strcmp(r->names[i].buf, worker))
+			return (int)i;
+	if (i == JOURNAL_RANGE_WORKERS)
+		return -1;
+	strbuf_reset(&r->names[i]);
+	strbuf_addstr(&r->names[i], worker);
+	r->nworkers++;
+	return (int)i;
 }
 
 int journal_range_run(struct journal_range *r, task_id_t id,
 		      const struct task_info *ti, const char *worker)
 {
+	int w;
+
 	if (r->kind != JOURNAL_RANGE_NONE) {
 		if (r->kind != JOURNAL_RANGE_RUN || id != r->last + 1 ||
 		    r->last - r->first + 1 >= JOURNAL_RANGE_MAX ||
 		    ti->attempts != r->attempts ||
 		    ti->failures != r->failures ||
 		    ti->worker_losses != r->losses ||
-		    !worker != !r->has_worker ||
-		    (worker && strcmp(worker, r->worker.buf)))
+		    (w = range_worker(r, worker)) < 0)
 			return 0;
 		r->last = id;
-		return 1;
+	} else {
+		r->kind = JOURNAL_RANGE_RUN;
+		r->first = r->last = id;
+		r->step = 1;
+		r->t = ti->start_time > 0 ? ti->start_time : clock_wall();
+		r->attempts = ti->attempts;
+		r->failures = ti->failures;
+		r->losses = ti->worker_losses;
+		r->has_worker = worker != NULL;
+		r->nworkers = 0;
+		w = range_worker(r, worker);
 	}
-	r->kind = JOURNAL_RANGE_RUN;
-	r->first = r->last = id;
-	r->t = ti->start_time > 0 ? ti->start_time : clock_wall();
-	r->attempts = ti->attempts;
-	r->failures = ti->failures;
-	r->losses = ti->worker_losses;
-	r->has_worker = worker != NULL;
-	strbuf_reset(&r->worker);
-	if (worker)
-		strbuf_addstr(&r->worker, worker);
+	range_room(r, (size_t)(id - r->first));
+	r->on[id - r->first] = (unsigned char)w;
 	return 1;
 }
 
@@ -436,19 +481,25 @@ int journal_range_end(struct journal_range *r, task_id_t id,
 	if (reason && strlen(reason) > JOURNAL_RANGE_REASON)
 		return -1;
 	if (r->kind != JOURNAL_RANGE_NONE) {
-		if (r->kind != JOURNAL_RANGE_END || id != r->last + 1 ||
-		    r->last - r->first + 1 >= JOURNAL_RANGE_MAX ||
+		task_id_t step = r->first == r->last ? id - r->last : r->step;
+		if (r->kind != JOURNAL_RANGE_END || id <= r->last ||
+		    step > RANGE_STEP_MAX || id != r->last + step ||
+		    (r->last - r->first) / step + 1 >= JOURNAL_RANGE_MAX ||
 		    ti->state != r->state || ti->exit_code != r->exit_code ||
 		    ti->signal != r->signal || ti->attempts != r->attempts ||
 		    ti->failures != r->failures ||
 		    ti->worker_losses != r->losses ||
 		    !reason != !r->has_reason ||
-		    (reason && strcmp(reason, r->reason.buf)))
+		    (reason && strcmp(reason, r->reason.buf)) ||
+		    (r->spread > 0 && !(ti->end_time - r->t0 <= r->spread &&
+					r->t0 - ti->end_time <= r->spread)))
 			return 0;
+		r->step = (unsigned)step;
 		r->last = id;
 	} else {
 		r->kind = JOURNAL_RANGE_END;
 		r->first = r->last = id;
+		r->step = 1;
 		r->state = ti->state;
 		r->exit_code = ti->exit_code;
 		r->signal = ti->signal;
@@ -459,25 +510,28 @@ int journal_range_end(struct journal_range *r, task_id_t id,
 		strbuf_reset(&r->reason);
 		if (reason)
 			strbuf_addstr(&r->reason, reason);
+		r->t0 = ti->end_time;
 	}
-	k = (size_t)(r->last - r->first);
-	if (k >= r->cap) {
-		r->cap = r->cap ? 2 * r->cap : 64;
-		r->runtime = xrealloc(r->runtime, r->cap * sizeof(*r->runtime));
-		r->peak_memory = xrealloc(r->peak_memory,
-					  r->cap * sizeof(*r->peak_memory));
-	}
+	k = (size_t)((r->last - r->first) / r->step);
+	range_room(r, k);
 	r->runtime[k] = ti->runtime;
 	r->peak_memory[k] = ti->peak_memory;
 	r->t = ti->end_time > 0 ? ti->end_time : clock_wall();
 	return 1;
 }
 
-/* The task_info a single task of the range stands for. */
-static void range_info(const struct journal_range *r, task_id_t id,
-		       struct task_info *ti)
+int journal_range_has(const struct journal_range *r, task_id_t id)
 {
-	size_t k = (size_t)(id - r->first);
+	return r->kind != JOURNAL_RANGE_NONE && id >= r->first &&
+		id <= r->last && (id - r->first) % r->step == 0;
+}
+
+/* The task_info a single task of the range stands for; its worker's
+ * name in *worker. */
+static void range_info(const struct journal_range *r, task_id_t id,
+		       struct task_info *ti, const char **worker)
+{
+	size_t k = (size_t)((id - r->first) / r->step);
 
 	memset(ti, 0, sizeof(*ti));
 	ti->id = id;
@@ -486,6 +540,7 @@ static void range_info(const struct journal_range *r, task_id_t id,
 	ti->worker_losses = r->losses;
 	if (r->kind == JOURNAL_RANGE_RUN) {
 		ti->start_time = r->t;
+		*worker = r->has_worker ? r->names[r->on[k]].buf : NULL;
 		return;
 	}
 	ti->state = r->state;
@@ -533,47 +588,66 @@ static char *put_u64s(char *p, const char *key, const uint64_t *v, size_t n)
 }
 
 void journal_range_line(struct strbuf *sb, const struct journal_range *r,
-			task_id_t lo, task_id_t hi)
+			task_id_t id)
 {
-	size_t k = (size_t)(lo - r->first), n = (size_t)(hi - lo + 1);
+	size_t n, names = 0;
 	struct task_info ti;
+	const char *worker;
 	char *p;
 
-	if (r->kind == JOURNAL_RANGE_NONE || lo > hi)
+	if (r->kind == JOURNAL_RANGE_NONE)
 		return;
-	if (lo == hi) {
-		range_info(r, lo, &ti);
+	if (id) {
+		range_info(r, id, &ti, &worker);
 		if (r->kind == JOURNAL_RANGE_RUN)
-			journal_line_run(sb, lo, &ti,
-					 r->has_worker ? r->worker.buf : NULL);
+			journal_line_run(sb, id, &ti, worker);
 		else
-			journal_line_end(sb, lo, &ti);
+			journal_line_end(sb, id, &ti);
 		return;
 	}
-	/* a runtime: at most 32 bytes (snprintf past 1e12 s), a u64 21 */
-	strbuf_grow(sb, FIXED_MAX + 6 * (r->worker.len + r->reason.len) +
-		    (r->kind == JOURNAL_RANGE_END ? 56 * n : 0));
+	if (r->first == r->last) {
+		journal_range_line(sb, r, r->first);
+		return;
+	}
+	n = (size_t)((r->last - r->first) / r->step + 1);
+	for (unsigned i = 0; i < r->nworkers; i++)
+		names += r->names[i].len + 3;
+	/* a task's runtime: at most 32 bytes (snprintf past 1e12 s), its
+	 * memory 21, its worker's index 2 */
+	strbuf_grow(sb, FIXED_MAX + 6 * (names + r->reason.len) +
+		    (r->kind == JOURNAL_RANGE_END ? 56 * n : 4 * n));
 	p = sb->buf + sb->len;
+	p = put_head(p, r->kind == JOURNAL_RANGE_RUN ? "run" : "end", r->t);
+	p = put_str(p, ",\"id\":");
+	p = put_u64(p, r->first);
+	p = put_str(p, ",\"last\":");
+	p = put_u64(p, r->last);
+	if (r->step > 1) {
+		p = put_str(p, ",\"step\":");
+		p = put_u64(p, r->step);
+	}
 	if (r->kind == JOURNAL_RANGE_RUN) {
-		p = put_head(p, "run", r->t);
-		p = put_str(p, ",\"id\":");
-		p = put_u64(p, lo);
-		p = put_str(p, ",\"last\":");
-		p = put_u64(p, hi);
 		p = put_str(p, ",\"attempt\":");
 		p = put_u64(p, r->attempts);
 		p = put_uint(p, "failures", r->failures);
 		p = put_uint(p, "losses", r->losses);
-		if (r->has_worker) {
+		if (r->has_worker && r->nworkers == 1) {
 			p = put_str(p, ",\"worker\":");
-			p = put_string(p, r->worker.buf);
+			p = put_string(p, r->names[0].buf);
+		} else if (r->has_worker) {
+			p = put_str(p, ",\"workers\":");
+			for (unsigned i = 0; i < r->nworkers; i++) {
+				*p++ = i ? ',' : '[';
+				p = put_string(p, r->names[i].buf);
+			}
+			p = put_str(p, "],\"on\":");
+			for (size_t k = 0; k < n; k++) {
+				*p++ = k ? ',' : '[';
+				p = put_u64(p, r->on[k]);
+			}
+			*p++ = ']';
 		}
 	} else {
-		p = put_head(p, "end", r->t);
-		p = put_str(p, ",\"id\":");
-		p = put_u64(p, lo);
-		p = put_str(p, ",\"last\":");
-		p = put_u64(p, hi);
 		p = put_str(p, ",\"state\":\"");
 		p = put_str(p, task_state_name(r->state));
 		*p++ = '"';
@@ -586,9 +660,8 @@ void journal_range_line(struct strbuf *sb, const struct journal_range *r,
 			p = put_int(p, r->signal);
 		}
 		if (r->attempts) {
-			p = put_reals(p, ",\"runtime\":", r->runtime + k, n);
-			p = put_u64s(p, ",\"peak_memory\":",
-				     r->peak_memory + k, n);
+			p = put_reals(p, ",\"runtime\":", r->runtime, n);
+			p = put_u64s(p, ",\"peak_memory\":", r->peak_memory, n);
 		}
 		/* "runs" always: it tells this range from a range of
 		 * cancels of tasks never started */

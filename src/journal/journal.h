@@ -15,15 +15,16 @@
  *		 a task file's lines once each ("args": the last argument of
  *		 each task, "argvs": each task's whole command)
  *	run      {"id"[,"last"],"attempt"[,"failures","losses"],"worker"}
- *		 a run began; "last": the runs of ids..last, begun on one
- *		 worker in one loop turn with the same counts ("t": the
- *		 first's start)
+ *		 a run began; "last": the runs of ids..last, begun in one
+ *		 loop turn with the same counts ("t": the first's start), on
+ *		 "worker" or, with more than one, {"workers":[names],
+ *		 "on":[each run's index among them]}
  *	end      {"id"[,"last"],"state"[,"exit","signal","runtime",
  *		 "peak_memory","runs","failures","losses","reason"]}  a task
  *		 ended; "last" without "runs": ids..last cancelled before
- *		 they ever started; "last" with "runs": ids..last ended in one
- *		 loop turn with the same state, exit, signal, counts and
- *		 reason, "runtime" and "peak_memory" then arrays of one number
+ *		 they ever started; "last" with "runs": ids..last (every
+ *		 "step"-th, default 1) ended in one loop turn with the same
+ *		 state, exit, signal, counts and reason, "runtime" and "peak_memory" then arrays of one number
  *		 a task (left out when all are 0), "t" the last one's end
  *	pool-scale {"target"}                   `scale`'s target in workers
  *	pool-adapt {"min","max","idle"} | {"off":true}  adapt's bounds
@@ -126,18 +127,27 @@ void journal_line_run(struct strbuf *out, task_id_t id,
 void journal_line_end(struct strbuf *out, task_id_t id,
 		      const struct task_info *ti);
 
-/* Consecutive tasks' runs or ends gathered into one range record while
- * a loop turn lasts; journal_range_line writes it. */
+/* Tasks' runs or ends gathered into one range record while a loop turn
+ * lasts: runs of consecutive ids (on up to JOURNAL_RANGE_WORKERS
+ * workers), ends of ids a step apart (the batch of one worker);
+ * journal_range_line writes it. */
 #define JOURNAL_RANGE_MAX 4096		/* ids a record holds at most */
+#define JOURNAL_RANGE_WORKERS 8
+#define JOURNAL_RANGE_REASON 256
 enum journal_range_kind { JOURNAL_RANGE_NONE, JOURNAL_RANGE_RUN,
 			  JOURNAL_RANGE_END };
 struct journal_range {
 	enum journal_range_kind kind;
 	task_id_t first, last;
-	double t;
+	unsigned step;			/* between ids; runs: 1 */
+	double t, t0;			/* the last's time, the first's */
+	double spread;			/* ends further apart (s) than this
+					   do not share a range; 0: any */
 	unsigned attempts, failures, losses;
-	struct strbuf worker;		/* a run's worker; "" : none */
-	int has_worker;
+	struct strbuf names[JOURNAL_RANGE_WORKERS];	/* a run's workers */
+	unsigned nworkers;
+	int has_worker;			/* 0: runs on no named worker */
+	unsigned char *on;		/* each run's index among them */
 	enum task_state state;		/* an end's */
 	int exit_code, signal;
 	struct strbuf reason;		/* an end's, when has_reason */
@@ -153,16 +163,17 @@ void journal_range_release(struct journal_range *r);
  * caller writes the range, resets it and adds again); an end with a
  * reason past JOURNAL_RANGE_REASON bytes never fits (-1: write it
  * alone). */
-#define JOURNAL_RANGE_REASON 256
 int journal_range_run(struct journal_range *r, task_id_t id,
 		      const struct task_info *ti, const char *worker);
 int journal_range_end(struct journal_range *r, task_id_t id,
 		      const struct task_info *ti);
-/* The range's ids lo..hi (within first..last) as one line appended to
- * `out`, newline included: a single task's as journal_line_run or
- * _end would write it. */
+/* Whether task `id` is in the range. */
+int journal_range_has(const struct journal_range *r, task_id_t id);
+/* The range as one line appended to `out`, newline included (of one
+ * task: as journal_line_run or _end would write it); `id` not 0: that
+ * task's alone. */
 void journal_range_line(struct strbuf *out, const struct journal_range *r,
-			task_id_t lo, task_id_t hi);
+			task_id_t id);
 static inline void journal_range_reset(struct journal_range *r)
 {
 	r->kind = JOURNAL_RANGE_NONE;

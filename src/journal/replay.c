@@ -373,13 +373,27 @@ static int range_item(json_t *rec, const char *key, size_t k, size_t n,
 	return 0;
 }
 
-/* The ends of ids..last, one loop turn's, each as its own record says. */
+/* The ends of ids..last (every step-th), one loop turn's, each as its
+ * own record says. */
 static int replay_end_range(struct replay *r, unsigned long line,
 			    json_t *rec, task_id_t id, task_id_t last,
 			    struct sched_end *e, struct err *err)
 {
-	size_t n = (size_t)(last - id + 1);
+	json_t *st = json_object_get(rec, "step");
+	task_id_t step = 1;
+	size_t n;
 
+	if (st) {
+		if (!json_is_integer(st) || json_integer_value(st) < 1)
+			return errprintf(err, "journal:%lu: field 'step': "
+					 "expected a positive number", line);
+		step = (task_id_t)json_integer_value(st);
+	}
+	if ((last - id) % step)
+		return errprintf(err, "journal:%lu: field 'last': expected "
+				 "%" PRIu64 " and a multiple of %" PRIu64
+				 " after it", line, id, step);
+	n = (size_t)((last - id) / step + 1);
 	for (size_t k = 0; k < n; k++) {
 		double mem;
 		if (range_item(rec, "runtime", k, n, &e->runtime) < 0)
@@ -391,9 +405,10 @@ static int replay_end_range(struct replay *r, unsigned long line,
 					 "'peak_memory': expected an array of "
 					 "%zu numbers", line, n);
 		e->peak_memory = mem > 0 ? (uint64_t)mem : 0;
-		if (sched_restore_end(r->s, id + k, e) < 0)
+		task_id_t t = id + (task_id_t)k * step;
+		if (sched_restore_end(r->s, t, e) < 0)
 			return errprintf(err, "journal:%lu: task %" PRIu64
-					 " cannot end here", line, id + k);
+					 " cannot end here", line, t);
 	}
 	return 0;
 }

@@ -16,10 +16,11 @@
  * table (ids past those recorded) before any other record is added, so
  * a run never precedes its submission in the file.
  * Runs of consecutive ids on one worker, and ends of consecutive ids
- * alike, gather into one range record (journal_range) while they come
- * one after the other; any other record, and the end of the loop turn
- * (`written`), puts the range out first, so a range waits for nothing
- * past its turn and a task's run always precedes its end.
+ * alike, gather into range records (journal_range: one for runs, one
+ * for ends, as each end frees room for the next run); any other
+ * record, and the end of the loop turn (`written`), puts them out
+ * first, so a range waits for nothing past its turn; the end of a task
+ * whose run is in the pending range puts that out first.
  */
 #include "server/journal.h"
 
@@ -59,7 +60,7 @@ struct server_journal {
 	int write_due;
 	task_id_t next_id;		/* first id not yet recorded */
 	task_id_t cfirst, clast;	/* a range of unstarted cancels */
-	struct journal_range range;	/* runs or ends of this loop turn */
+	struct journal_range runs, ends;	/* of this loop turn */
 	struct held **held;
 	size_t nheld, aheld;
 	uint64_t max_size;
@@ -139,35 +140,28 @@ static void put_cancels(struct server_journal *sj)
 	sj->cfirst = sj->clast = 0;
 }
 
-/* The range gathered in this turn, to the buffer, and its ids the
- * compaction under way has read or are new to it, to that. */
-static void put_range(struct server_journal *sj)
+/* A range gathered in this turn, to the buffer, and its tasks the
+ * compaction under way has read or are new to it, to that (one record
+ * a task: compactions are rare). */
+static void put_range(struct server_journal *sj, struct journal_range *r)
 {
-	struct journal_range *r = &sj->range;
-	task_id_t a = r->first, b = r->last;
-
 	if (r->kind == JOURNAL_RANGE_NONE)
 		return;
-	journal_range_line(journal_buffer(sj->j), r, a, b);
-	if (sj->comp) {
-		task_id_t next = journal_compactor_next(sj->comp);
-		task_id_t last = journal_compactor_last(sj->comp);
-		if (a < next)
-			journal_range_line(tee_buf(sj), r, a,
-					   b < next ? b : next - 1);
-		if (b > last)
-			journal_range_line(tee_buf(sj), r,
-					   a > last ? a : last + 1, b);
-	}
+	journal_range_line(journal_buffer(sj->j), r, 0);
+	for (task_id_t id = r->first; sj->comp && id <= r->last; id += r->step)
+		if (tee(sj, id))
+			journal_range_line(tee_buf(sj), r, id);
 	journal_range_reset(r);
 }
 
 /* All that waits to be buffered: before any other record. */
 static void put_pending(struct server_journal *sj)
 {
-	put_range(sj);
+	put_range(sj, &sj->runs);
+	put_range(sj, &sj->ends);
 	put_cancels(sj);
 }
+
 
 /* Submissions the table has that the journal has not. */
 static void catch_up(struct server_journal *sj)
@@ -210,9 +204,11 @@ static void on_assigned(void *arg, task_id_t id, worker_id_t w)
 	if (sched_task(sj->s, id, &ti) < 0)
 		return;
 	const char *name = sched_worker(sj->s, w, &wi) == 0 ? wi.name : NULL;
-	if (!journal_range_run(&sj->range, id, &ti, name)) {
-		put_range(sj);
-		journal_range_run(&sj->range, id, &ti, name);
+	if (journal_range_has(&sj->ends, id))
+		put_range(sj, &sj->ends);
+	if (!journal_range_run(&sj->runs, id, &ti, name)) {
+		put_range(sj, &sj->runs);
+		journal_range_run(&sj->runs, id, &ti, name);
 	}
 	write_soon(sj);
 }
@@ -228,7 +224,8 @@ static void on_ended(void *arg, task_id_t id)
 	if (sched_task(sj->s, id, &ti) < 0)
 		return;
 	if (ti.state == TASK_CANCELLED && !ti.attempts) {
-		put_range(sj);
+		put_range(sj, &sj->runs);
+		put_range(sj, &sj->ends);
 		if (sj->cfirst && id == sj->clast + 1) {
 			sj->clast = id;
 		} else {
@@ -239,11 +236,13 @@ static void on_ended(void *arg, task_id_t id)
 		return;
 	}
 	put_cancels(sj);
-	int fits = journal_range_end(&sj->range, id, &ti);
+	if (journal_range_has(&sj->runs, id))
+		put_range(sj, &sj->runs);	/* its run first */
+	int fits = journal_range_end(&sj->ends, id, &ti);
 	if (fits <= 0)
-		put_range(sj);
+		put_range(sj, &sj->ends);
 	if (fits == 0) {
-		journal_range_end(&sj->range, id, &ti);
+		journal_range_end(&sj->ends, id, &ti);
 	} else if (fits < 0) {
 		journal_line_end(journal_buffer(sj->j), id, &ti);
 		if (tee(sj, id))
@@ -562,7 +561,8 @@ struct server_journal *server_journal_open(struct event_base *base,
 			      (suseconds_t)((period - (double)(time_t)period) * 1e6) };
 
 	strbuf_init(&sj->early, 0);
-	journal_range_init(&sj->range);
+	journal_range_init(&sj->runs);
+	journal_range_init(&sj->ends);
 	sj->s = s;
 	sj->path = xstrdup(c->path);
 	sj->old_path = c->old_path ? xstrdup(c->old_path) : NULL;
@@ -636,7 +636,8 @@ void server_journal_close(struct server_journal *sj)
 	send_held(sj, ALL_HELD);
 	free(sj->held);
 	strbuf_release(&sj->early);
-	journal_range_release(&sj->range);
+	journal_range_release(&sj->runs);
+	journal_range_release(&sj->ends);
 	if (sj->notify)
 		event_free(sj->notify);
 	journal_close(sj->j);

@@ -18,7 +18,8 @@
 # Prints figures only; nothing here asserts a timing.
 #
 #   tests/bench/bench_journal.sh [BUILD_DIR]   (default: build)
-#   BENCH_JOURNAL_TASKS=N, BENCH_ROUNDS=R (default 3), BENCH_REPLAY=M
+#   BENCH_JOURNAL_TASKS=N, BENCH_ROUNDS=R (default 3), BENCH_REPLAY=M,
+#   BENCH_JOURNAL_KEEP=FILE (a copy of the journal, to look at)
 set -u
 cd "$(dirname "$0")/../.."
 build=${1:-${CLUSTER_BUILD:-build}}
@@ -157,6 +158,11 @@ awk -v n="$n" -v r="$rounds" -v on="$(best "${ons[@]}")" \
 	printf "  median ratio of the rounds: %.3f\n", med
 	printf "  journal after %d rounds: %.1f MB, %.0f bytes per task\n", r, size / 1e6, size / (n * r)
 }'
+lines=$(wc -l <"$CLUSTER_HOME/jon/journal")
+awk -v n="$n" -v r="$rounds" -v l="$lines" 'BEGIN {
+	printf "  records: %d, %.3f a task\n", l, l / (n * r)
+}'
+[ -n "${BENCH_JOURNAL_KEEP:-}" ] && cp "$CLUSTER_HOME/jon/journal" "$BENCH_JOURNAL_KEEP"
 for pg in "${pgids[@]}"; do
 	stop "$pg"
 done

@@ -11,21 +11,28 @@
 #include "util/strbuf.h"
 
 /* One table journalled twice: a record a task (`one`) and ranges
- * (`many`), the latter gathered as the server does, put out at the end
- * of each "turn" (flush) and before any record that is not part of it. */
+ * (`many`), the latter gathered as the server does (a range of runs, a
+ * range of ends), put out at the end of each "turn" (flush) and before
+ * any record that is not part of them. */
 struct rig {
 	struct sched *s;
 	struct journal *one, *many;
-	struct journal_range range;
+	struct journal_range runs, ends;
 	task_id_t next_id;
 };
 
+static void put_one(struct rig *r, struct journal_range *g)
+{
+	journal_range_line(journal_buffer(r->many), g, 0);
+	journal_range_reset(g);
+}
+
 static void put_range(struct rig *r)
 {
-	journal_range_line(journal_buffer(r->many), &r->range, r->range.first,
-			   r->range.last);
-	journal_range_reset(&r->range);
+	put_one(r, &r->runs);
+	put_one(r, &r->ends);
 }
+
 
 static void catch_up(struct rig *r)
 {
@@ -51,9 +58,11 @@ static void on_assign(void *arg, worker_id_t w, task_id_t id)
 	ck_assert_int_eq(sched_task(r->s, id, &ti), 0);
 	ck_assert_int_eq(sched_worker(r->s, w, &wi), 0);
 	journal_line_run(journal_buffer(r->one), id, &ti, wi.name);
-	if (!journal_range_run(&r->range, id, &ti, wi.name)) {
-		put_range(r);
-		ck_assert_int_eq(journal_range_run(&r->range, id, &ti,
+	if (journal_range_has(&r->ends, id))
+		put_one(r, &r->ends);
+	if (!journal_range_run(&r->runs, id, &ti, wi.name)) {
+		put_one(r, &r->runs);
+		ck_assert_int_eq(journal_range_run(&r->runs, id, &ti,
 						   wi.name), 1);
 	}
 }
@@ -66,11 +75,13 @@ static void on_ended(void *arg, task_id_t id)
 	catch_up(r);
 	ck_assert_int_eq(sched_task(r->s, id, &ti), 0);
 	journal_line_end(journal_buffer(r->one), id, &ti);
-	int fits = journal_range_end(&r->range, id, &ti);
+	if (journal_range_has(&r->runs, id))
+		put_one(r, &r->runs);
+	int fits = journal_range_end(&r->ends, id, &ti);
 	if (fits <= 0)
-		put_range(r);
+		put_one(r, &r->ends);
 	if (fits == 0)
-		ck_assert_int_eq(journal_range_end(&r->range, id, &ti), 1);
+		ck_assert_int_eq(journal_range_end(&r->ends, id, &ti), 1);
 	else if (fits < 0)
 		journal_line_end(journal_buffer(r->many), id, &ti);
 }
@@ -106,7 +117,8 @@ static void rig_open(struct rig *r)
 	memset(r, 0, sizeof(*r));
 	r->s = sched_create(&h);
 	r->next_id = 1;
-	journal_range_init(&r->range);
+	journal_range_init(&r->runs);
+	journal_range_init(&r->ends);
 	path_of(path, sizeof(path), "one");
 	r->one = journal_open(path, &err);
 	ck_assert_msg(r->one != NULL, "%s", err.text);
@@ -129,7 +141,8 @@ static void rig_close(struct rig *r)
 	flush(r);
 	journal_close(r->one);
 	journal_close(r->many);
-	journal_range_release(&r->range);
+	journal_range_release(&r->runs);
+	journal_range_release(&r->ends);
 	sched_destroy(r->s);
 }
 
@@ -293,8 +306,7 @@ START_TEST(ranges_replay_as_records_a_task)
 	ck_assert_uint_lt(g.records, f.records / 2);
 
 	json_t *recs = lines_of("many");
-	ck_assert(has_record(recs, "run", 1, 8));	/* a's share */
-	ck_assert(has_record(recs, "run", 9, 16));	/* b's */
+	ck_assert(has_record(recs, "run", 1, 16));	/* a's, b's share */
 	ck_assert(has_record(recs, "end", 1, 4));	/* 5: run again */
 	ck_assert(has_record(recs, "end", 6, 8));
 	ck_assert(has_record(recs, "end", 9, 0));	/* cancelled, reason */
@@ -348,8 +360,8 @@ START_TEST(mixed_states_break_ranges)
 	finish(r.s, 9, wb, 0, 1, 0);
 	flush(&r);
 	json_t *recs = lines_of("many");
-	ck_assert(has_record(recs, "run", 1, 6));
-	ck_assert(has_record(recs, "run", 7, 12));
+	ck_assert(has_record(recs, "run", 1, 12));	/* on a, then b */
+	ck_assert_uint_eq(count_ev(recs, "run"), 1);
 	ck_assert(has_record(recs, "end", 1, 2));
 	ck_assert(has_record(recs, "end", 3, 4));
 	ck_assert(has_record(recs, "end", 5, 0));
@@ -362,6 +374,59 @@ START_TEST(mixed_states_break_ranges)
 	struct sched *many = replayed("many", &g);
 	same_tables(one, many);
 	same_tables(r.s, many);
+	sched_destroy(one);
+	sched_destroy(many);
+	rig_close(&r);
+	remove_dir();
+}
+END_TEST
+
+/* Two workers given tasks in turn, each reporting its own ends: one
+ * range of runs naming both, a range of ends stepping by 2 for each. */
+START_TEST(workers_in_turn)
+{
+	struct rig r;
+	char *arr[] = { (char *)"run", (char *)"{}", NULL };
+	struct task_spec as = { .argv = arr, .cores = 1, .is_array = 1,
+				.array_first = 1, .array_last = 8 };
+	task_id_t first;
+	uint64_t n;
+
+	make_dir();
+	rig_open(&r);
+	ck_assert_int_eq(sched_submit(r.s, &as, &first, &n, NULL), 0);
+	worker_id_t wa = sched_worker_add(r.s, "node-a:1", 4, 0);
+	worker_id_t wb = sched_worker_add(r.s, "node-b:1", 4, 0);
+	sched_dispatch(r.s);
+	flush(&r);
+	for (worker_id_t w = wa;; w = wb) {
+		for (task_id_t id = 1; id <= 8; id++) {
+			struct task_info ti;
+			ck_assert_int_eq(sched_task(r.s, id, &ti), 0);
+			if (ti.worker == w)
+				finish(r.s, id, w, 0, 0.5 * (double)id, id);
+		}
+		if (w == wb)
+			break;
+	}
+	flush(&r);
+	json_t *recs = lines_of("many");
+	ck_assert_uint_eq(count_ev(recs, "run"), 1);
+	ck_assert_uint_eq(count_ev(recs, "end"), 2);
+	json_t *run = json_array_get(recs, 1);
+	ck_assert_int_eq(json_integer_value(json_object_get(run, "last")), 8);
+	ck_assert_uint_eq(json_array_size(json_object_get(run, "workers")), 2);
+	ck_assert_uint_eq(json_array_size(json_object_get(run, "on")), 8);
+	json_t *end = json_array_get(recs, 2);
+	ck_assert_int_eq(json_integer_value(json_object_get(end, "step")), 2);
+	ck_assert_uint_eq(json_array_size(json_object_get(end, "runtime")), 4);
+	json_decref(recs);
+	struct journal_found f, g;
+	struct sched *one = replayed("one", &f);
+	struct sched *many = replayed("many", &g);
+	same_tables(one, many);
+	same_tables(r.s, many);
+	ck_assert_uint_eq(g.ended, 8);
 	sched_destroy(one);
 	sched_destroy(many);
 	rig_close(&r);
@@ -491,6 +556,15 @@ START_TEST(bad_ranges_and_versions)
 	expect_error(path, HEADER SUBMIT
 		     "{\"ev\":\"end\",\"id\":1,\"last\":3,\"state\":\"done\"}\n",
 		     "journal:3: field 'last': only for cancelled tasks");
+	expect_error(path, HEADER SUBMIT
+		     "{\"ev\":\"end\",\"id\":1,\"last\":2,\"step\":2,"
+		     "\"state\":\"done\",\"runs\":1}\n",
+		     "journal:3: field 'last': expected 1 and a multiple of 2 "
+		     "after it");
+	expect_error(path, HEADER SUBMIT
+		     "{\"ev\":\"end\",\"id\":1,\"last\":3,\"step\":0,"
+		     "\"state\":\"done\",\"runs\":1}\n",
+		     "journal:3: field 'step': expected a positive number");
 	expect_error(path, "{\"format\":\"cluster-journal\",\"version\":"
 		     "\"3.0\"}\n", "version 3.0 is not read by this cluster, "
 		     "which reads versions 1.x to 2.x");
@@ -544,6 +618,7 @@ int main(void)
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, ranges_replay_as_records_a_task);
 	tcase_add_test(tc, mixed_states_break_ranges);
+	tcase_add_test(tc, workers_in_turn);
 	tcase_add_test(tc, a_range_cut_at_every_byte);
 	tcase_add_test(tc, bad_ranges_and_versions);
 	suite_add_tcase(su, tc);
