@@ -3,6 +3,9 @@
  * through task/codec.h, the one JSON writing of a task, so the journal
  * and the API mean the same thing by every field; fields left at their
  * default are omitted to keep a million records small.
+ * Past 600 lines because it is one thing: every record the journal
+ * writes, the runs and ends printed straight into the buffer (one
+ * task's and ranges of them) sharing the same printing helpers.
  */
 #include "journal/journal.h"
 

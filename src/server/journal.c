@@ -21,6 +21,9 @@
  * record, and the end of the loop turn (`written`), puts them out
  * first, so a range waits for nothing past its turn; the end of a task
  * whose run is in the pending range puts that out first.
+ * Past 600 lines because it is one thing: the journal on the loop, its
+ * records, hand-overs, held answers and compactions, which share its
+ * state.
  */
 #include "server/journal.h"
 
