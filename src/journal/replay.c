@@ -303,11 +303,10 @@ out:
 	return rc;
 }
 
-/* The index + 1 of the run's worker among the names seen (0: none),
- * each name kept once however many runs name it. */
-static size_t worker_index(struct replay *r, json_t *rec)
+/* The index + 1 of worker `name` among the names seen (0: none), each
+ * name kept once however many runs name it. */
+static size_t name_index(struct replay *r, const char *name)
 {
-	const char *name = json_string_value(json_object_get(rec, "worker"));
 	json_t *at;
 	void *it;
 
@@ -343,14 +342,36 @@ static int replay_run(struct replay *r, unsigned long line, json_t *rec,
 	if (last > sched_last_id(r->s))
 		return errprintf(err, "journal:%lu: run of task %" PRIu64
 				 ", never submitted", line, last);
-	size_t wi = worker_index(r, rec);
-	r->runs = vec_grow(r->runs, &r->aruns, r->nruns + (last - id) + 1,
+	/* one worker ("worker"), or the k-th run on workers[on[k]] */
+	json_t *ws = json_object_get(rec, "workers");
+	json_t *on = json_object_get(rec, "on");
+	size_t n = (size_t)(last - id + 1);
+	size_t wi = name_index(r, json_string_value(json_object_get(rec,
+								     "worker")));
+	if ((ws || on) && (!json_is_array(ws) || !json_is_array(on) ||
+			   json_array_size(on) != n))
+		return errprintf(err, "journal:%lu: fields 'workers' and "
+				 "'on': expected the workers and an index "
+				 "into them for each of %zu runs", line, n);
+	r->runs = vec_grow(r->runs, &r->aruns, r->nruns + n,
 			   sizeof(*r->runs));
-	for (task_id_t t = id; t <= last; t++)
+	for (size_t k = 0; k < n; k++) {
+		if (ws) {
+			json_t *x = json_array_get(on, k);
+			json_t *name = json_is_integer(x) ?
+				json_array_get(ws, (size_t)json_integer_value(x)) :
+				NULL;
+			if (!json_is_string(name))
+				return errprintf(err, "journal:%lu: field 'on': "
+						 "expected indexes into "
+						 "'workers'", line);
+			wi = name_index(r, json_string_value(name));
+		}
 		r->runs[r->nruns++] = (struct open_run){
-			t, get_uint(rec, "attempt"), get_uint(rec, "failures"),
+			id + k, get_uint(rec, "attempt"), get_uint(rec, "failures"),
 			get_uint(rec, "losses"), wi,
 		};
+	}
 	return 0;
 }
 

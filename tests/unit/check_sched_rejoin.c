@@ -628,6 +628,52 @@ START_TEST(replay_keeps_the_recorded_worker)
 }
 END_TEST
 
+/* A range of runs on workers in turn ("workers" and "on") restores each
+ * run with its own worker. */
+START_TEST(replay_keeps_each_worker_of_a_range)
+{
+	char dir[] = "/tmp/check_sched_rejoin.XXXXXX", path[64], cmd[96];
+	struct journaled jd = { 0 };
+	struct sched_hooks h = { .arg = &jd };
+	struct journal_found f;
+	struct err err = { "" };
+	task_id_t ids[4];
+
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/journal", dir);
+	jd.s = sched_create(&h);
+	jd.j = journal_open(path, &err);
+	ck_assert_msg(jd.j != NULL, "%s", err.text);
+	for (int k = 0; k < 4; k++) {
+		struct task_spec sp = { .argv = argv_true, .cores = 1 };
+		uint64_t n;
+		ck_assert_int_eq(sched_submit(jd.s, &sp, &ids[k], &n, NULL), 0);
+		json_t *r = journal_record_submit(jd.s, ids[k]);
+		journal_append(jd.j, r);
+		json_decref(r);
+	}
+	strbuf_addf(journal_buffer(jd.j), "{\"ev\":\"run\",\"t\":1.5,"
+		    "\"id\":%llu,\"last\":%llu,\"attempt\":1,"
+		    "\"workers\":[\"alpha:1\",\"beta:2\"],\"on\":[0,1,0,1]}\n",
+		    (unsigned long long)ids[0], (unsigned long long)ids[3]);
+	ck_assert_int_eq(journal_write(jd.j, 1, &err), 0);
+	journal_close(jd.j);
+	sched_destroy(jd.s);
+
+	ck_assert_msg(journal_replay(path, s, &f, &err) == 0, "%s", err.text);
+	ck_assert_uint_eq(sched_unclaimed(s), 4);
+	ck_assert_uint_eq(sched_requeue_unclaimed_of(s, "alpha:1"), 2);
+	ck_assert_int_eq(info(ids[0]).state, TASK_QUEUED);
+	ck_assert_int_eq(info(ids[1]).state, TASK_RUNNING);
+	ck_assert_int_eq(info(ids[2]).state, TASK_QUEUED);
+	ck_assert_int_eq(info(ids[3]).state, TASK_RUNNING);
+	ck_assert_uint_eq(sched_requeue_unclaimed_of(s, "beta:2"), 2);
+	journal_found_release(&f);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	ck_assert_int_eq(system(cmd), 0);
+}
+END_TEST
+
 static Suite *rejoin_suite(void)
 {
 	Suite *su = suite_create("sched_rejoin");
@@ -645,6 +691,7 @@ static Suite *rejoin_suite(void)
 	tcase_add_test(tc, rejoined_worker_returns_what_it_did_not_claim);
 	tcase_add_test(tc, return_skips_what_changed_since);
 	tcase_add_test(tc, replay_keeps_the_recorded_worker);
+	tcase_add_test(tc, replay_keeps_each_worker_of_a_range);
 	tcase_add_test(tc, repeated_end_changes_nothing);
 	suite_add_tcase(su, tc);
 	return su;
