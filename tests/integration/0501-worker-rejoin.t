@@ -143,8 +143,17 @@ echo '{"workers":0}' >"$hstate/target"
 hfield() {
 	sed -n "s/.*\"$1\": *\([0-9]*\).*/\1/p" "$hstate/address" 2>/dev/null
 }
-runs_recorded() {
-	[ "$(grep -c '"ev":"run"' "$hstate/journal" 2>/dev/null)" -ge "$1" ]
+runs_recorded() {	# the runs the journal records, ranges counted whole
+	[ "$(python3 -c 'import json, sys
+n = 0
+for line in open(sys.argv[1]):
+    try:
+        r = json.loads(line)
+    except ValueError:
+        continue
+    if r.get("ev") == "run":
+        n += r.get("last", r["id"]) - r["id"] + 1
+print(n)' "$hstate/journal" 2>/dev/null)" -ge "$1" ]
 }
 export -f runs_recorded
 export hstate
