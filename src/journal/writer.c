@@ -250,6 +250,8 @@ struct journal *journal_open(const char *path, struct err *err)
 			  strerror(e));
 		goto fail;
 	}
+	/* named, so that top and /proc tell it from the loop */
+	pthread_setname_np(j->thread, "journal-writer");
 	j->started = 1;
 	return j;
 fail:

@@ -94,8 +94,8 @@ t_line "$T_OUT" '^[0-9]+ +assigned .*rank[12] +- +- +- +sleep 300$' \
 	"an assigned task shows its worker and no run time"
 t_run c tasks --json
 t_is "$(printf '%s' "$T_OUT" | pyjson "sorted((t['state'], t['start_time'] is None, t['elapsed'] is None) for t in j)")" \
-	"[('queued', True, True), ('running', False, False), ('running', False, False), ('running', True, True), ('running', True, True)]" \
-	"JSON: assigned tasks are running with no start_time, started ones have elapsed"
+	"[('assigned', True, True), ('assigned', True, True), ('queued', True, True), ('running', False, False), ('running', False, False)]" \
+	"JSON: assigned tasks are assigned with no start_time, started ones have elapsed"
 
 t_run c wait --json --timeout 0s "$arr"
 t_is "$(printf '%s' "$T_OUT" | pyjson "j['counts']['running'], j['assigned']")" "4 2" \
