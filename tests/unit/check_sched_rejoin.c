@@ -577,6 +577,28 @@ static void journal_assign(void *arg, worker_id_t w, task_id_t id)
 	strbuf_addch(journal_buffer(jd->j), '\n');
 }
 
+/* A table journalled into DIR/journal (path) with four tasks submitted,
+ * their ids in ids[]; jd's table and journal stay open for the test. */
+static void journal_four(struct journaled *jd, const struct sched_hooks *h,
+			 char *dir, char *path, size_t size, task_id_t ids[4])
+{
+	struct err err = { "" };
+
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	snprintf(path, size, "%s/journal", dir);
+	jd->s = sched_create(h);
+	jd->j = journal_open(path, &err);
+	ck_assert_msg(jd->j != NULL, "%s", err.text);
+	for (int k = 0; k < 4; k++) {
+		struct task_spec sp = { .argv = argv_true, .cores = 1 };
+		uint64_t n;
+		ck_assert_int_eq(sched_submit(jd->s, &sp, &ids[k], &n, NULL), 0);
+		json_t *r = journal_record_submit(jd->s, ids[k]);
+		journal_append(jd->j, r);
+		json_decref(r);
+	}
+}
+
 /* Replay keeps the recorded worker of each run under way: the worker of
  * that name, back, returns what it does not claim. */
 START_TEST(replay_keeps_the_recorded_worker)
@@ -588,19 +610,7 @@ START_TEST(replay_keeps_the_recorded_worker)
 	struct err err = { "" };
 	task_id_t ids[4];
 
-	ck_assert_ptr_nonnull(mkdtemp(dir));
-	snprintf(path, sizeof(path), "%s/journal", dir);
-	jd.s = sched_create(&h);
-	jd.j = journal_open(path, &err);
-	ck_assert_msg(jd.j != NULL, "%s", err.text);
-	for (int k = 0; k < 4; k++) {
-		struct task_spec sp = { .argv = argv_true, .cores = 1 };
-		uint64_t n;
-		ck_assert_int_eq(sched_submit(jd.s, &sp, &ids[k], &n, NULL), 0);
-		json_t *r = journal_record_submit(jd.s, ids[k]);
-		journal_append(jd.j, r);
-		json_decref(r);
-	}
+	journal_four(&jd, &h, dir, path, sizeof(path), ids);
 	sched_worker_add(jd.s, "alpha:1", 2, 0);
 	sched_dispatch(jd.s);		/* 1, 2 on alpha */
 	sched_worker_add(jd.s, "beta:2", 2, 0);
@@ -639,19 +649,7 @@ START_TEST(replay_keeps_each_worker_of_a_range)
 	struct err err = { "" };
 	task_id_t ids[4];
 
-	ck_assert_ptr_nonnull(mkdtemp(dir));
-	snprintf(path, sizeof(path), "%s/journal", dir);
-	jd.s = sched_create(&h);
-	jd.j = journal_open(path, &err);
-	ck_assert_msg(jd.j != NULL, "%s", err.text);
-	for (int k = 0; k < 4; k++) {
-		struct task_spec sp = { .argv = argv_true, .cores = 1 };
-		uint64_t n;
-		ck_assert_int_eq(sched_submit(jd.s, &sp, &ids[k], &n, NULL), 0);
-		json_t *r = journal_record_submit(jd.s, ids[k]);
-		journal_append(jd.j, r);
-		json_decref(r);
-	}
+	journal_four(&jd, &h, dir, path, sizeof(path), ids);
 	strbuf_addf(journal_buffer(jd.j), "{\"ev\":\"run\",\"t\":1.5,"
 		    "\"id\":%llu,\"last\":%llu,\"attempt\":1,"
 		    "\"workers\":[\"alpha:1\",\"beta:2\"],\"on\":[0,1,0,1]}\n",
