@@ -11,9 +11,9 @@
  * only once it is on disk, so a crash during a compaction leaves the old
  * journal whole.
  * A running scheduler reads its table into memory on its loop
- * (journal_compact_encode) and leaves the rest to the writer thread
- * (journal_replace, which calls journal_install): the loop waits for the
- * table, not for the disk.
+ * (journal_compact_encode) and leaves the rest to the journal's thread
+ * (journal_replace, which stages the new file with journal_stage): the
+ * loop waits for the table, not for the disk.
  */
 #include "journal/journal.h"
 
@@ -233,28 +233,45 @@ void journal_compact_encode(struct strbuf *out, struct sched *s,
 }
 
 /* A file beside `path` that write_fn fills, synced, renamed over it. */
+/* A temporary file beside `path` made, filled by `write_fn` and synced;
+ * its descriptor, its name in `tmp`.  -1 + err, nothing left behind,
+ * when any step fails. */
+static int stage(const char *path,
+		 int (*write_fn)(int fd, void *arg, uint64_t *size), void *arg,
+		 uint64_t *size, struct strbuf *tmp, struct err *err)
+{
+	uint64_t n = 0;
+	int fd;
+
+	strbuf_reset(tmp);
+	strbuf_addf(tmp, "%s.compact.XXXXXX", path);
+	fd = mkostemp(tmp->buf, O_CLOEXEC);
+	if (fd < 0)
+		return errprintf(err, "cannot create a file beside the journal "
+				 "'%s': %s", path, strerror(errno));
+	if (fchmod(fd, 0600) < 0 || write_fn(fd, arg, &n) < 0 ||
+	    fsync(fd) < 0) {
+		errprintf(err, "cannot write '%s': %s", tmp->buf,
+			  strerror(errno));
+		close(fd);
+		unlink(tmp->buf);
+		return -1;
+	}
+	if (size)
+		*size = n;
+	return fd;
+}
+
 static int install(const char *path,
 		   int (*write_fn)(int fd, void *arg, uint64_t *size), void *arg,
 		   uint64_t *size, struct err *err)
 {
 	struct strbuf tmp = STRBUF_INIT;
-	uint64_t n = 0;
 	int fd, rc = -1;
 
-	strbuf_addf(&tmp, "%s.compact.XXXXXX", path);
-	fd = mkostemp(tmp.buf, O_CLOEXEC);
-	if (fd < 0) {
-		errprintf(err, "cannot create a file beside the journal '%s': %s",
-			  path, strerror(errno));
+	fd = stage(path, write_fn, arg, size, &tmp, err);
+	if (fd < 0)
 		goto out;
-	}
-	if (fchmod(fd, 0600) < 0 || write_fn(fd, arg, &n) < 0 ||
-	    fsync(fd) < 0) {
-		errprintf(err, "cannot write '%s': %s", tmp.buf, strerror(errno));
-		close(fd);
-		unlink(tmp.buf);
-		goto out;
-	}
 	close(fd);
 	if (rename(tmp.buf, path) < 0) {
 		errprintf(err, "cannot rename '%s' to '%s': %s", tmp.buf, path,
@@ -267,8 +284,6 @@ static int install(const char *path,
 			  strerror(errno));
 		goto out;
 	}
-	if (size)
-		*size = n;
 	rc = 0;
 out:
 	strbuf_release(&tmp);
@@ -298,10 +313,10 @@ static int write_buf_fn(int fd, void *arg, uint64_t *size)
 	return fd_write_all(fd, sb->buf, sb->len);
 }
 
-int journal_install(const char *path, const struct strbuf *content,
-		    struct err *err)
+int journal_stage(const char *path, const struct strbuf *content,
+		  struct strbuf *tmp, struct err *err)
 {
-	return install(path, write_buf_fn, (void *)content, NULL, err);
+	return stage(path, write_buf_fn, (void *)content, NULL, tmp, err);
 }
 
 int journal_compact(const char *path, struct sched *s,

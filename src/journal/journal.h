@@ -184,7 +184,7 @@ static inline void journal_range_reset(struct journal_range *r)
 struct journal;
 
 /* Open `path` for appending, creating it with its header when missing
- * or empty, and start its writer thread.  The file must have been read
+ * or empty, and start its syncing thread.  The file must have been read
  * (journal_replay) first: a torn last line is gone by then. */
 struct journal *journal_open(const char *path, struct err *err);
 /* Writes what is buffered and syncs it, stops the thread, closes.
@@ -196,37 +196,39 @@ void journal_append(struct journal *j, const json_t *rec);
  * lines only, each ending in a newline.  Only the caller's thread (the
  * one that opened the journal) touches it. */
 struct strbuf *journal_buffer(struct journal *j);
-/* Bytes buffered and not yet handed to the thread. */
+/* Bytes buffered and not yet written. */
 size_t journal_pending(const struct journal *j);
 /* Write the buffer, then fsync when `sync` (or when an earlier write was
  * not synced yet), and wait for both.  -1 + err when either fails; the
  * records stay buffered then and the next call tries again. */
 int journal_write(struct journal *j, int sync, struct err *err);
 
-/* The same without waiting: the buffer goes to the writer thread, which
- * writes it (with earlier hand-overs not yet written: one write() for
- * all) and syncs when `sync`.  Returns the hand-over's ticket: once
- * journal_done says that ticket, its records are written (and synced,
- * if asked) or failed to be. */
+/* The same without waiting for the disk: the buffer is written to the
+ * file now, by the caller's thread (into the page cache: what is written
+ * survives the process being killed), and the journal's thread syncs it
+ * when `sync`.  Returns the ticket: once journal_done says that ticket,
+ * its records are written (and synced, if asked) or failed to be. */
 uint64_t journal_submit(struct journal *j, int sync);
-/* Readable when the thread has finished a hand-over that asked a sync
- * or replaced the file, or failed one. */
+/* Readable when the thread has finished a sync or a replacement, or a
+ * write or sync failed. */
 int journal_notify_fd(const struct journal *j);
 /* Empty the notify descriptor; the last ticket finished in *done.
  * -1 + err when the last of them failed (a retry comes with the next
- * hand-over), the first time that failure is asked about; 1 after
+ * submission), the first time that failure is asked about; 1 after
  * that while it lasts; 0 when the last one succeeded. */
 int journal_done(struct journal *j, uint64_t *done, struct err *err);
 /* Wait for `ticket`; -1 + err when it failed. */
 int journal_wait(struct journal *j, uint64_t ticket, struct err *err);
 /* A compaction without the loop's wait: what is buffered goes out to
- * the file as it is, then the thread puts `content` (a whole journal,
- * header first, taken) in its place as journal_install does and
- * appends what is handed over later to the new file.  Returns the
- * ticket; on failure the old file stays and appending goes on there. */
+ * the file as it is, then the thread writes `content` (a whole journal,
+ * header first, taken) beside it, syncs it and renames it over the
+ * file; what is submitted meanwhile goes to the old file and, at the
+ * rename, to the new one too, so a kill at any moment leaves every
+ * record written in the file.  Returns the ticket; on failure the old
+ * file stays and appending goes on there. */
 uint64_t journal_replace(struct journal *j, struct strbuf *content);
-/* Bytes in the file, written or handed over or buffered (after a
- * replacement, counted from its content). */
+/* Bytes in the file, written or buffered (after a replacement, counted
+ * from its content). */
 uint64_t journal_size(const struct journal *j);
 
 /* --- reading and replay (replay.c) ---------------------------------------- */
@@ -312,9 +314,11 @@ void journal_compactor_finish(struct journal_compactor *c, struct strbuf *out,
 /* What journal_compact would write, appended to `out`, header first. */
 void journal_compact_encode(struct strbuf *out, struct sched *s,
 			    const struct journal_found *pool);
-/* Put `content` in place of `path`: temporary file, fsync, rename,
- * fsync of the directory; the old file stands until the rename. */
-int journal_install(const char *path, const struct strbuf *content,
-		    struct err *err);
+/* `content` in a temporary file beside `path` (its name in `tmp`),
+ * synced: the first half of putting it in place of `path`.  Its
+ * descriptor, -1 + err; the caller renames it over `path` (then syncs
+ * the directory) or unlinks it. */
+int journal_stage(const char *path, const struct strbuf *content,
+		  struct strbuf *tmp, struct err *err);
 
 #endif

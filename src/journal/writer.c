@@ -1,22 +1,26 @@
 /*
  * writer: the journal's appending side.  Records wait in a buffer that
- * only the opening thread (the scheduler's loop) touches; a hand-over
- * moves them to a queue, and a thread of the journal's own takes the
- * whole queue, writes it with one write() and syncs it when asked.  The
- * loop never waits on the disk: a write into the page cache cost it a
- * third of its rate, a sync of a second's records tens of milliseconds,
- * and a compaction's rewrite of a million tasks most of a second.
- * While the thread writes, hand-overs pile up in the queue and go out
- * together, so the busier the loop the fewer the writes.
+ * only the opening thread (the scheduler's loop) touches; a submission
+ * writes the buffer with one write() from that thread, so that a record
+ * is in the file (the page cache: a killed process loses nothing) before
+ * the loop acts on what it records: a RUN frame leaves only after its
+ * run record is written, and a restarted scheduler never meets a worker
+ * running a task it believes queued.  The waits go to a thread of the
+ * journal's own: syncs (a sync of a second's records takes tens of
+ * milliseconds) and a compaction's rewrite (a million tasks: most of a
+ * second).  The loop never waits on the disk.
  *
- * Tickets say what is done: each hand-over gets the next one, and the
- * thread, having finished a batch, records the last ticket in it and,
- * when the batch asked a sync or replaced the file or failed, makes the
- * notify pipe readable, so the loop sends the answers that waited on it.
+ * Tickets say what is done: each submission gets the next one.  One
+ * that asked a sync (or a replacement) is the thread's to finish; the
+ * others are finished when written, unless one before them still waits
+ * for the thread: then the thread finishes them with it.  When a sync,
+ * a replacement or a write fails, or a sync or replacement is done, the
+ * notify pipe becomes readable, so the loop sends the answers that
+ * waited on it.
  *
  * The file is opened O_APPEND: a record is never written over another,
  * whatever went before.  A write that fails cuts the file back to its
- * last whole record and keeps the batch for the next one.
+ * last whole record and keeps the buffer for the next submission.
  */
 #include "journal/journal.h"
 
@@ -36,37 +40,32 @@
 
 struct journal {
 	char *path;
-	struct strbuf buf;		/* the loop's: records not handed over */
-	uint64_t size;			/* the loop's: bytes handed over */
+	struct strbuf buf;		/* the loop's: records not written */
+	uint64_t size;			/* the loop's: bytes written */
 
 	pthread_mutex_t mu;
-	pthread_cond_t work;		/* to the thread: a hand-over */
-	pthread_cond_t finished;	/* from it: a batch is done */
+	pthread_cond_t work;		/* to the thread: a sync or more */
+	pthread_cond_t finished;	/* from it: tickets are done */
 	pthread_t thread;
 	int started;
 	/* under mu */
-	struct strbuf queue;		/* handed over, not yet taken */
-	int queue_sync;
+	int fd;				/* changed only by the thread */
+	uint64_t written;		/* bytes in the file */
+	int unsynced;			/* written since the last sync began */
 	struct strbuf *replace;		/* a compaction's content, waiting */
-	uint64_t replace_ticket;
-	struct strbuf after;		/* handed over after `replace` */
-	int after_sync;
+	struct strbuf after;		/* written since `replace` was asked */
 	uint64_t queued;		/* last ticket handed out */
+	uint64_t need;			/* last ticket the thread must finish */
 	uint64_t done;			/* last ticket finished */
 	uint64_t ok;			/* last ticket written (and synced) */
-	int failed;			/* the last batch failed */
+	int unwritten;			/* the buffer holds a failed write */
+	uint64_t wb_from;		/* written back from here on: not asked */
+	int wb_due;			/* WRITEBACK_EVERY more since then */
+	int failed;			/* the last write, sync or rename */
 	int said;			/* ... and journal_done said so */
 	struct err error;		/* why */
 	int stopping;
-
-	/* the thread's */
-	int fd;
-	struct strbuf out;		/* taken, not yet written */
-	uint64_t written;		/* bytes in the file */
-	int unsynced;			/* written since the last fsync */
-	int want_sync;			/* a failed batch asked a sync */
-	uint64_t wb_from;		/* written back from here on: not asked */
-	int notify[2];			/* [0] the loop reads, [1] the thread */
+	int notify[2];			/* [0] the loop reads, [1] written */
 };
 
 static void header(struct strbuf *sb)
@@ -75,72 +74,125 @@ static void header(struct strbuf *sb)
 		    JOURNAL_FORMAT, JOURNAL_MAJOR, JOURNAL_MINOR);
 }
 
-/* Thread side: `out` to the file, then a sync when `sync`. */
-static int put_out(struct journal *j, int sync, struct err *err)
+static void wake_loop(struct journal *j)
 {
-	if (j->out.len) {
-		if (fd_write_all(j->fd, j->out.buf, j->out.len) < 0) {
-			int e = errno;
-			/* a short write left part of a line: the next write
-			 * would join it, so cut it off again */
-			if (ftruncate(j->fd, (off_t)j->written) < 0)
-				(void)0;
-			return errprintf(err, "cannot write the journal '%s': %s",
-					 j->path, strerror(e));
-		}
-		j->written += j->out.len;
-		strbuf_reset(&j->out);
-		j->unsynced = 1;
-		/* start the disk on what is written so far: the sync an
-		 * answer waits for then has little left to do */
-		if (j->written - j->wb_from >= WRITEBACK_EVERY) {
-			if (sync_file_range(j->fd, (off_t)j->wb_from,
-					    (off_t)(j->written - j->wb_from),
-					    SYNC_FILE_RANGE_WRITE) < 0)
-				(void)0;	/* only a head start */
-			j->wb_from = j->written;
-		}
+	char c = 0;
+
+	if (write(j->notify[1], &c, 1) < 0)
+		(void)0;		/* full: the loop has one to read */
+}
+
+/* Under mu: a failure, said again by journal_done when it is new. */
+static void set_failed(struct journal *j, const struct err *err)
+{
+	if (!j->failed || strcmp(err->text, j->error.text))
+		j->said = 0;
+	j->error = *err;
+	j->failed = 1;
+}
+
+/* Under mu: the loop's buffer to the file.  0, or -1 + err with the
+ * file cut back to its last whole record and the buffer kept. */
+static int put_buffer(struct journal *j, struct err *err)
+{
+	if (!j->buf.len)
+		return 0;
+	if (fd_write_all(j->fd, j->buf.buf, j->buf.len) < 0) {
+		int e = errno;
+		/* a short write left part of a line: the next write would
+		 * join it, so cut it off again */
+		if (ftruncate(j->fd, (off_t)j->written) < 0)
+			(void)0;
+		return errprintf(err, "cannot write the journal '%s': %s",
+				 j->path, strerror(e));
 	}
-	if (sync && j->unsynced) {
-		if (fdatasync(j->fd) < 0)
-			return errprintf(err, "cannot sync the journal '%s': %s",
-					 j->path, strerror(errno));
-		j->unsynced = 0;
+	j->written += j->buf.len;
+	j->size += j->buf.len;
+	j->unsynced = 1;
+	if (j->replace)		/* the new file gets them at the rename */
+		strbuf_add(&j->after, j->buf.buf, j->buf.len);
+	strbuf_reset(&j->buf);
+	if (j->written - j->wb_from >= WRITEBACK_EVERY) {
+		j->wb_due = 1;
+		pthread_cond_signal(&j->work);
 	}
 	return 0;
 }
 
-/* Thread side: `content` in place of the file, appending to it after. */
+/* Under mu, by the thread: it finished the work asked up to `target`
+ * (rc 0) or failed it.  Tickets after it that need no thread are done
+ * too. */
+static void finish(struct journal *j, uint64_t target, int rc,
+		   const struct err *err)
+{
+	uint64_t upto = j->need > target ? j->need - 1 : j->queued;
+
+	if (upto > j->done)
+		j->done = upto;
+	if (rc < 0) {
+		set_failed(j, err);
+	} else if (!j->unwritten) {
+		j->ok = j->done;
+		j->failed = 0;
+	}
+	pthread_cond_broadcast(&j->finished);
+	wake_loop(j);
+}
+
+/* Thread side, mu held on entry and exit: `content` in place of the
+ * file.  The loop keeps writing to the old file meanwhile; what it
+ * wrote since the replacement was asked (`after`) follows the content
+ * into the new file while mu holds the loop off, just before the
+ * rename. */
 static int put_in_place(struct journal *j, struct strbuf *content,
 			struct err *err)
 {
-	int fd;
+	struct strbuf tmp = STRBUF_INIT;
+	int fd, old, rc = -1, tail;
 
-	if (journal_install(j->path, content, err) < 0)
-		return -1;
-	/* the old file is gone: what it held is in the new one */
-	fd = open(j->path, O_WRONLY | O_APPEND | O_CLOEXEC);
+	pthread_mutex_unlock(&j->mu);
+	fd = journal_stage(j->path, content, &tmp, err);
+	pthread_mutex_lock(&j->mu);
 	if (fd < 0)
-		return errprintf(err, "cannot open the journal '%s': %s",
-				 j->path, strerror(errno));
-	close(j->fd);
-	j->fd = fd;
-	j->written = j->wb_from = content->len;
-	j->unsynced = 0;
-	return 0;
-}
-
-/* Append `from` to `to`, leaving `from` empty: a swap when `to` is. */
-static void move_into(struct strbuf *to, struct strbuf *from)
-{
-	if (!to->len) {
-		struct strbuf t = *to;
-		*to = *from;
-		*from = t;
+		goto out;
+	tail = j->after.len > 0;
+	if (fd_write_all(fd, j->after.buf, j->after.len) < 0 ||
+	    fcntl(fd, F_SETFL, O_APPEND) < 0) {
+		errprintf(err, "cannot write '%s': %s", tmp.buf,
+			  strerror(errno));
+	} else if (rename(tmp.buf, j->path) < 0) {
+		errprintf(err, "cannot rename '%s' to '%s': %s", tmp.buf,
+			  j->path, strerror(errno));
 	} else {
-		strbuf_add(to, from->buf, from->len);
+		rc = 0;
 	}
-	strbuf_reset(from);
+	if (rc < 0) {
+		close(fd);
+		unlink(tmp.buf);
+		goto out;
+	}
+	old = j->fd;
+	j->fd = fd;
+	j->written = content->len + j->after.len;
+	j->wb_from = content->len;
+	j->unsynced = 0;
+	pthread_mutex_unlock(&j->mu);
+	close(old);
+	/* the content was synced before the rename; what followed it and
+	 * the new name are synced now */
+	if (tail && fdatasync(fd) < 0)
+		rc = errprintf(err, "cannot sync the journal '%s': %s",
+			       j->path, strerror(errno));
+	else if (fd_sync_dir_of(j->path) < 0)
+		rc = errprintf(err, "cannot sync the directory of '%s': %s",
+			       j->path, strerror(errno));
+	pthread_mutex_lock(&j->mu);
+	if (rc < 0)
+		j->unsynced = 1;
+out:
+	strbuf_reset(&j->after);
+	strbuf_release(&tmp);
+	return rc;
 }
 
 static void *thread_main(void *arg)
@@ -149,58 +201,47 @@ static void *thread_main(void *arg)
 
 	pthread_mutex_lock(&j->mu);
 	for (;;) {
-		while (j->done == j->queued && !j->stopping)
+		while (j->need <= j->done && !j->replace && !j->wb_due &&
+		       !j->stopping)
 			pthread_cond_wait(&j->work, &j->mu);
-		if (j->done == j->queued)
-			break;
-		struct strbuf *content = j->replace;
-		uint64_t ticket = content ? j->replace_ticket : j->queued;
-		int sync = j->queue_sync || j->want_sync;
-
-		move_into(&j->out, &j->queue);
-		j->queue_sync = 0;
-		if (content) {
-			/* what came after the replacement waits its turn */
-			j->replace = NULL;
-			move_into(&j->queue, &j->after);
-			j->queue_sync = j->after_sync;
-			j->after_sync = 0;
-		}
-		pthread_mutex_unlock(&j->mu);
-
 		struct err err = { "" };
-		int rc = put_out(j, sync, &err);
-		if (content) {
-			/* after a failed write the old file lacks records the
-			 * table has: the new one is all the more welcome */
-			struct err cerr = { "" };
-			if (put_in_place(j, content, &cerr) == 0) {
-				strbuf_reset(&j->out);
-				rc = 0;
-			} else {
-				err = cerr;
-				rc = -1;
-			}
+		uint64_t target = j->queued;
+		int rc = 0;
+
+		if (j->replace) {
+			struct strbuf *content = j->replace;
+			rc = put_in_place(j, content, &err);
+			j->replace = NULL;
 			strbuf_release(content);
 			free(content);
-		}
-
-		j->want_sync = rc < 0 && sync;
-		pthread_mutex_lock(&j->mu);
-		j->done = ticket;
-		if (rc == 0)
-			j->ok = ticket;
-		if (rc < 0) {
-			if (!j->failed || strcmp(err.text, j->error.text))
-				j->said = 0;
-			j->error = err;
-		}
-		j->failed = rc < 0;
-		pthread_cond_broadcast(&j->finished);
-		if (sync || content || rc < 0) {
-			char c = 0;
-			if (write(j->notify[1], &c, 1) < 0)
-				(void)0;	/* full: the loop has one to read */
+			finish(j, target, rc, &err);
+		} else if (j->need > j->done) {
+			int fd = j->fd, sync = j->unsynced;
+			j->unsynced = 0;
+			pthread_mutex_unlock(&j->mu);
+			if (sync && fdatasync(fd) < 0)
+				rc = errprintf(&err, "cannot sync the journal "
+					       "'%s': %s", j->path,
+					       strerror(errno));
+			pthread_mutex_lock(&j->mu);
+			if (rc < 0)
+				j->unsynced = 1;
+			finish(j, target, rc, &err);
+		} else if (j->wb_due) {
+			/* start the disk on what is written so far: the sync
+			 * an answer waits for then has little left to do */
+			int fd = j->fd;
+			off_t from = (off_t)j->wb_from;
+			off_t len = (off_t)(j->written - j->wb_from);
+			j->wb_from = j->written;
+			j->wb_due = 0;
+			pthread_mutex_unlock(&j->mu);
+			if (sync_file_range(fd, from, len,
+					    SYNC_FILE_RANGE_WRITE) < 0)
+				(void)0;	/* only a head start */
+			pthread_mutex_lock(&j->mu);
+		} else {
+			break;		/* stopping, nothing left */
 		}
 	}
 	pthread_mutex_unlock(&j->mu);
@@ -213,9 +254,7 @@ struct journal *journal_open(const char *path, struct err *err)
 	struct stat st;
 
 	strbuf_init(&j->buf, 0);
-	strbuf_init(&j->queue, 0);
 	strbuf_init(&j->after, 0);
-	strbuf_init(&j->out, 0);
 	pthread_mutex_init(&j->mu, NULL);
 	pthread_cond_init(&j->work, NULL);
 	pthread_cond_init(&j->finished, NULL);
@@ -232,13 +271,17 @@ struct journal *journal_open(const char *path, struct err *err)
 			  strerror(errno));
 		goto fail;
 	}
-	j->written = j->wb_from = (uint64_t)st.st_size;
+	j->written = j->wb_from = j->size = (uint64_t)st.st_size;
 	if (st.st_size == 0) {
-		header(&j->out);
-		if (put_out(j, 1, err) < 0)
+		header(&j->buf);
+		if (put_buffer(j, err) < 0 || fdatasync(j->fd) < 0) {
+			if (!err || !err->text[0])
+				errprintf(err, "cannot sync the journal '%s': "
+					  "%s", path, strerror(errno));
 			goto fail;
+		}
+		j->unsynced = 0;
 	}
-	j->size = j->written;
 	if (pipe2(j->notify, O_CLOEXEC | O_NONBLOCK) < 0) {
 		errprintf(err, "cannot make the journal's pipe: %s",
 			  strerror(errno));
@@ -246,7 +289,7 @@ struct journal *journal_open(const char *path, struct err *err)
 	}
 	int e = pthread_create(&j->thread, NULL, thread_main, j);
 	if (e) {
-		errprintf(err, "cannot start the journal's writer: %s",
+		errprintf(err, "cannot start the journal's syncing thread: %s",
 			  strerror(e));
 		goto fail;
 	}
@@ -281,9 +324,7 @@ void journal_close(struct journal *j)
 		free(j->replace);
 	}
 	strbuf_release(&j->buf);
-	strbuf_release(&j->queue);
 	strbuf_release(&j->after);
-	strbuf_release(&j->out);
 	pthread_cond_destroy(&j->finished);
 	pthread_cond_destroy(&j->work);
 	pthread_mutex_destroy(&j->mu);
@@ -307,21 +348,40 @@ size_t journal_pending(const struct journal *j)
 	return j->buf.len;
 }
 
+/* Under mu: the next ticket, the buffer written, a sync asked of the
+ * thread when `sync`. */
+static uint64_t submit_locked(struct journal *j, int sync)
+{
+	struct err err = { "" };
+	uint64_t t = ++j->queued;
+	int waiting = j->need > j->done;	/* the thread has tickets */
+
+	if (put_buffer(j, &err) < 0) {
+		j->unwritten = 1;
+		set_failed(j, &err);
+		if (!waiting)
+			j->done = t;
+		pthread_cond_broadcast(&j->finished);
+		wake_loop(j);
+		return t;
+	}
+	j->unwritten = 0;
+	if (sync) {
+		j->need = t;
+		pthread_cond_signal(&j->work);
+	} else if (!waiting) {
+		j->done = j->ok = t;
+		j->failed = 0;
+	}
+	return t;
+}
+
 uint64_t journal_submit(struct journal *j, int sync)
 {
 	uint64_t t;
 
 	pthread_mutex_lock(&j->mu);
-	j->size += j->buf.len;
-	if (j->replace) {
-		move_into(&j->after, &j->buf);
-		j->after_sync |= sync;
-	} else {
-		move_into(&j->queue, &j->buf);
-		j->queue_sync |= sync;
-	}
-	t = ++j->queued;
-	pthread_cond_signal(&j->work);
+	t = submit_locked(j, sync);
 	pthread_mutex_unlock(&j->mu);
 	return t;
 }
@@ -330,17 +390,14 @@ uint64_t journal_replace(struct journal *j, struct strbuf *content)
 {
 	uint64_t t;
 
-	journal_submit(j, 0);
 	pthread_mutex_lock(&j->mu);
+	submit_locked(j, 0);
 	while (j->replace)	/* one at a time: rare enough to wait */
 		pthread_cond_wait(&j->finished, &j->mu);
-	/* anything handed over while we waited went to the old file */
-	move_into(&j->queue, &j->after);
-	j->queue_sync |= j->after_sync;
-	j->after_sync = 0;
+	strbuf_reset(&j->after);
 	j->replace = content;
 	j->size = content->len;
-	t = j->replace_ticket = ++j->queued;
+	t = j->need = ++j->queued;
 	pthread_cond_signal(&j->work);
 	pthread_mutex_unlock(&j->mu);
 	return t;

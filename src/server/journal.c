@@ -1,16 +1,17 @@
 /*
  * journal: the scheduler's journal on its loop; see journal.h.  The loop
- * makes the records and hands them to the journal's writer thread
- * (journal/writer.c), which does every write, sync and rewrite, so the
- * loop never waits on the disk.  Three events drive the hand-overs:
- * `turn`, made active when an answer is held, runs after the callbacks
- * already due in this loop turn and hands over with a sync for all of
- * them; `written`, made active by the task events, hands over what they
- * buffered at the end of the loop turn without a sync, so a killed
- * scheduler (kill -9, an out-of-memory kill) loses no more than the
- * thread had not yet written: the kernel has the rest; `timer` asks a
- * sync every flush period, so a crash of the machine loses at most that
- * period.  `notify` hears the thread finish a sync, a compaction or a
+ * makes the records and writes them (journal/writer.c: one write() a
+ * hand-over, into the page cache); the journal's thread does the syncs
+ * and rewrites, so the loop never waits on the disk.  Four moments
+ * drive the hand-overs: the workers' send (server_journal_put_down),
+ * so the runs a dispatch made are in the file before their RUN frames
+ * leave and a killed scheduler (kill -9, an out-of-memory kill) loses
+ * no run a worker may claim; `turn`, made active when an answer is
+ * held, runs after the callbacks already due in this loop turn and
+ * hands over with a sync for all of them; `written`, made active by the
+ * task events, hands over what they buffered at the end of the loop
+ * turn without a sync: the kernel has them; `timer` asks a sync every
+ * flush period, so a crash of the machine loses at most that period.  `notify` hears the thread finish a sync, a compaction or a
  * failure, and sends the held answers whose records are on disk.
  * Submissions are not an event of the fan-out: they are found in the
  * table (ids past those recorded) before any other record is added, so
@@ -72,7 +73,7 @@ struct server_journal {
 	unsigned idle_ticks;		/* flush periods found idle in a row */
 	struct journal_found pool;	/* the pool's last target, bounds */
 	int failed;			/* a write failed: said once */
-	struct event *notify;		/* the writer thread finished one */
+	struct event *notify;		/* the journal's thread finished one */
 	uint64_t ticket;		/* the last hand-over */
 	uint64_t done;			/* the last the thread finished */
 	uint64_t compacting;		/* a compaction's ticket, 0: none */
@@ -347,7 +348,7 @@ static void give_up_compaction(struct server_journal *sj)
 }
 
 /* A piece of the table into the compaction; the whole of it to the
- * writer thread once read. */
+ * journal's thread once read. */
 static void compact_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct server_journal *sj = arg;
@@ -394,7 +395,7 @@ static void maybe_compact(struct server_journal *sj)
 	if (sj->comp || sj->compacting || (!big && !finished))
 		return;
 	/* the table is read on the loop a piece a turn; the rewrite and its
-	 * syncs are the writer thread's */
+	 * syncs are the journal thread's */
 	catch_up(sj);
 	put_pending(sj);
 	sj->content = xmalloc(sizeof(*sj->content));
@@ -407,7 +408,7 @@ static void maybe_compact(struct server_journal *sj)
 	compact_later(sj);
 }
 
-/* Hand what is buffered to the writer thread, asking a sync when
+/* Write what is buffered, asking the journal's thread for a sync when
  * `sync`; its ticket. */
 static uint64_t hand_over(struct server_journal *sj, int sync)
 {
@@ -415,6 +416,16 @@ static uint64_t hand_over(struct server_journal *sj, int sync)
 	put_pending(sj);
 	sj->ticket = journal_submit(sj->j, sync);
 	return sj->ticket;
+}
+
+void server_journal_put_down(void *arg)
+{
+	struct server_journal *sj = arg;
+
+	catch_up(sj);
+	put_pending(sj);
+	if (journal_pending(sj->j))
+		sj->ticket = journal_submit(sj->j, 0);
 }
 
 static void held_closed(void *arg)
@@ -463,7 +474,8 @@ static void turn_cb(evutil_socket_t fd, short what, void *arg)
 			sj->held[i]->ticket = t;
 }
 
-/* The writer thread finished a sync, a compaction, or failed. */
+/* The journal's thread finished a sync or a compaction, or a write or
+ * sync failed. */
 static void notify_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct server_journal *sj = arg;

@@ -9,21 +9,23 @@
  *
  * Durability: an answer that must not outrun its record (a submission,
  * a cancel, scale, adapt) is held (server_journal_hold) until the end of
- * the loop turn, when everything buffered goes to the writer thread,
- * and sent once the thread has written and synced it; a burst of
- * submissions in one turn costs one fsync, and the loop goes on
- * meanwhile.  Other records are written and synced at least every
- * flush_period seconds, so a crash loses at most that much of runs and
- * ends, and the tasks whose ends it lost run again.
+ * the loop turn, when everything buffered is written, and sent once the
+ * journal's thread has synced it; a burst of submissions in one turn
+ * costs one fsync, and the loop goes on meanwhile.  Runs are written
+ * before their RUN frames leave, so a killed scheduler's successor
+ * knows every run a worker may claim.  Other records are written when
+ * the turn ends and synced at least every flush_period seconds, so a
+ * machine crash loses at most that much of runs and ends, and the
+ * tasks whose ends it lost run again.
  *
  * Compaction: when the file passes max_size and twice what the last
  * compaction left (so a table bigger than the bound is not rewritten
  * every turn), or passes
  * SERVER_JOURNAL_IDLE_COMPACT with every task ended for a flush period
  * and is twice what the last compaction left, it is rewritten from the
- * table: the loop reads the table into memory a piece a turn, the writer
- * thread puts it in place of the file (journal_replace) and appends to
- * the new file from then on.
+ * table: the loop reads the table into memory a piece a turn, the
+ * journal's thread puts it in place of the file (journal_replace), and
+ * appending goes to the new file from then on.
  */
 #ifndef CLUSTER_SERVER_JOURNAL_H
 #define CLUSTER_SERVER_JOURNAL_H
@@ -67,6 +69,11 @@ struct server_journal *server_journal_open(struct event_base *base,
 /* Records "scheduler-stop", writes and syncs, stops listening; with
  * every task ended, moves the file to old_path.  Accepts NULL. */
 void server_journal_close(struct server_journal *sj);
+
+/* What is buffered, and the runs and ends gathered in this turn, to the
+ * file now (not synced): before the frames that carry those runs leave
+ * (workers_before_send).  `arg` is the server_journal. */
+void server_journal_put_down(void *arg);
 
 /* Start recording the fan-out's events. */
 void server_journal_subscribe(struct server_journal *sj, struct events *ev);

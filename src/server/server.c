@@ -423,6 +423,9 @@ struct server *server_create(struct event_base *base,
 	srv->workers = workers_create(base, srv->sched, srv->events, &wc, err);
 	if (!srv->workers)
 		goto fail;
+	if (srv->journal)
+		workers_before_send(srv->workers, server_journal_put_down,
+				    srv->journal);
 
 	if (cfg->advertise)
 		snprintf(host, sizeof(host), "%s", cfg->advertise);

@@ -102,6 +102,8 @@ struct workers {
 	char *shutdown_reason;
 	double rejoin_grace;		/* seconds */
 	struct event *grace_ev;		/* restored runs wait for workers */
+	void (*before_send)(void *arg);
+	void *before_arg;
 };
 
 static void schedule_flush(struct workers *wk)
@@ -802,6 +804,8 @@ static void on_flush(evutil_socket_t fd, short what, void *arg)
 		wk->need_dispatch = 0;
 		sched_dispatch(wk->sched);
 	}
+	if (wk->dirty && wk->before_send)
+		wk->before_send(wk->before_arg);
 	while (wk->dirty) {
 		struct conn *c = wk->dirty;
 		wk->dirty = c->next_dirty;
@@ -811,6 +815,13 @@ static void on_flush(evutil_socket_t fd, short what, void *arg)
 			conn_write(c);
 		strbuf_reset(&c->out);
 	}
+}
+
+void workers_before_send(struct workers *wk, void (*fn)(void *arg),
+			 void *arg)
+{
+	wk->before_send = fn;
+	wk->before_arg = arg;
 }
 
 /* A visit of the sweep: the scheduler's heartbeat, with the interval. */

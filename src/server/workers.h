@@ -67,6 +67,11 @@ struct workers *workers_create(struct event_base *base, struct sched *s,
 			       struct err *err);
 /* Closes every connection and the listener. */
 void workers_destroy(struct workers *wk);
+/* `fn(arg)` runs each time frames are about to go to the workers, after
+ * the dispatch that made them: the journal puts down the runs they
+ * carry first.  NULL: none. */
+void workers_before_send(struct workers *wk, void (*fn)(void *arg),
+			 void *arg);
 
 uint16_t workers_port(const struct workers *wk);
 

@@ -1,4 +1,4 @@
-/* journal writer: records handed to its thread turn by turn, with syncs
+/* journal writer: records written turn by turn, with syncs
  * and compactions in between, replay as the table that made them; a
  * write that fails keeps its records and leaves whole lines; a file the
  * thread wrote and then replaced, cut anywhere in its last record, still
@@ -245,6 +245,81 @@ START_TEST(a_failed_write_keeps_its_records)
 }
 END_TEST
 
+/* The file at `path` holds `needle`. */
+static int file_has(const char *path, const char *needle)
+{
+	char data[8192];
+	FILE *f = fopen(path, "r");
+	size_t n;
+
+	ck_assert_ptr_nonnull(f);
+	n = fread(data, 1, sizeof(data) - 1, f);
+	fclose(f);
+	data[n] = '\0';
+	return strstr(data, needle) != NULL;
+}
+
+static void append_test_record(struct journal *j, int i)
+{
+	json_t *rec = journal_record("x-test");
+
+	json_object_set_new(rec, "i", json_integer(i));
+	journal_append(j, rec);
+	json_decref(rec);
+}
+
+/* A submission writes before it returns, with no wait for the thread:
+ * a process killed right after it (having sent a RUN, say) leaves the
+ * records in the file.  So does one during a replacement: the record
+ * is in the file the name leads to before the rename and after it. */
+START_TEST(submitted_records_are_in_the_file_at_once)
+{
+	char path[128];
+	struct err err = { "" };
+	struct stat st;
+
+	make_dir();
+	snprintf(path, sizeof(path), "%s/journal", dir);
+	struct journal *j = journal_open(path, &err);
+	ck_assert_msg(j != NULL, "%s", err.text);
+	append_test_record(j, 1);
+	journal_submit(j, 0);
+	ck_assert_uint_eq(journal_pending(j), 0);
+	ck_assert_int_eq(stat(path, &st), 0);
+	ck_assert_uint_eq((uint64_t)st.st_size, journal_size(j));
+	ck_assert(file_has(path, "\"i\":1}"));
+
+	struct strbuf *c = malloc(sizeof(*c));
+	strbuf_init(c, 0);
+	strbuf_addf(c, "{\"format\":\"%s\",\"version\":\"%d.%d\"}\n"
+		    "{\"ev\":\"x-test\",\"i\":0}\n", JOURNAL_FORMAT,
+		    JOURNAL_MAJOR, JOURNAL_MINOR);
+	uint64_t t = journal_replace(j, c);
+	for (int i = 2; i < 40; i++) {
+		char want[32];
+		append_test_record(j, i);
+		journal_submit(j, 0);
+		snprintf(want, sizeof(want), "\"i\":%d}", i);
+		ck_assert_msg(file_has(path, want), "record %d not in the "
+			      "file after its submission", i);
+	}
+	ck_assert_msg(journal_wait(j, t, &err) == 0, "%s", err.text);
+	/* the new file: the content, then every later record */
+	ck_assert(file_has(path, "\"i\":0}"));
+	ck_assert(!file_has(path, "\"i\":1}"));
+	ck_assert(file_has(path, "\"i\":39}"));
+	ck_assert_int_eq(stat(path, &st), 0);
+	ck_assert_uint_eq((uint64_t)st.st_size, journal_size(j));
+	journal_close(j);
+	struct journal_found f;
+	struct sched *s = replayed(path, &f);
+	ck_assert_uint_eq(f.records, 39);	/* 0 and 2..39 */
+	ck_assert_int_eq(f.torn, 0);
+	sched_destroy(s);
+	remove_dir();
+}
+END_TEST
+
 static void spit(const char *path, const char *data, size_t len)
 {
 	FILE *f = fopen(path, "w");
@@ -301,6 +376,7 @@ int main(void)
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, handed_over_records_replay);
 	tcase_add_test(tc, a_failed_write_keeps_its_records);
+	tcase_add_test(tc, submitted_records_are_in_the_file_at_once);
 	tcase_add_test(tc, cut_anywhere_after_a_replacement);
 	suite_add_tcase(su, tc);
 	sr = srunner_create(su);
