@@ -9,7 +9,9 @@
 #      submit` to the end of `cluster wait`.  The figure is the rate with
 #      the journal against the rate without it, same run (target: at
 #      least 0.9): the best of each, and the median of the rounds' own
-#      ratios, which a machine whose load changes moves less.
+#      ratios, which a machine whose load changes moves less; and the
+#      scheduler loop's own CPU time a task, on and off (its thread's
+#      schedstat), which load moves less still.
 #   2. replay: bench_journal, a journal of 1,000,000 finished tasks
 #      replayed, compacted and replayed again: time, RSS, sizes; the
 #      compaction on the caller's thread and as the scheduler does it,
@@ -118,11 +120,26 @@ head() {
 		fail "the 2 workers of $name did not join" "$tmp/$name.err"
 }
 
-# round NAME: tasks/s of one array through it
-# round NAME: tasks/s of one array through it, and in $tmp/submit.ms how
-# long its submit took (it waits for the submission's sync)
+# The CPU time, in ns, of the scheduler loop of head job NAME (its main
+# thread: the journal's own thread only syncs) and of all its threads.
+sched_pid() {
+	sed -n 's/.*"pid": *\([0-9]*\).*/\1/p' "$CLUSTER_HOME/$1/address"
+}
+loop_ns() {
+	awk '{ printf "%.0f", $1 }' "/proc/$1/task/$1/schedstat"
+}
+all_ns() {
+	cat /proc/"$1"/task/*/schedstat | awk '{ s += $1 } END { printf "%.0f", s }'
+}
+
+# round NAME: tasks/s of one array through it, in $tmp/submit.ms how
+# long its submit took (it waits for the submission's sync), and in
+# $tmp/cpu the scheduler's CPU per task, loop and all threads, in us
 round() {
-	local t0 t1 t2
+	local t0 t1 t2 pid l0 a0
+	pid=$(sched_pid "$1")
+	l0=$(loop_ns "$pid")
+	a0=$(all_ns "$pid")
 	t0=$(now)
 	"$cli" --name "$1" submit --array "1-$n" --stdout /dev/null \
 		--stderr /dev/null -- true >/dev/null 2>"$tmp/submit.err" ||
@@ -132,6 +149,9 @@ round() {
 		fail "cluster wait failed" "$tmp/wait.err"
 	t2=$(now)
 	awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.0f", (b - a) * 1000 }' >"$tmp/submit.ms"
+	awk -v n="$n" -v l0="$l0" -v l1="$(loop_ns "$pid")" -v a0="$a0" \
+		-v a1="$(all_ns "$pid")" \
+		'BEGIN { printf "%.3f %.3f", (l1 - l0) / 1e3 / n, (a1 - a0) / 1e3 / n }' >"$tmp/cpu"
 	awk -v n="$n" -v a="$t0" -v b="$t2" 'BEGIN { printf "%.1f", n / (b - a) }'
 }
 
@@ -139,15 +159,23 @@ head jon
 head joff --set journal.enabled=false
 [ -s "$CLUSTER_HOME/jon/journal" ] || fail "the journalled head job has no journal"
 [ ! -e "$CLUSTER_HOME/joff/journal" ] || fail "journal.enabled=false wrote a journal"
-ons=() offs=() ratios=()
+ons=() offs=() ratios=() cpu_on=() cpu_off=() thr_on=()
 for ((r = 1; r <= rounds; r++)); do
 	offs+=("$(round joff)")
 	off_ms=$(cat "$tmp/submit.ms")
+	read -r off_loop off_all <"$tmp/cpu"
 	ons+=("$(round jon)")
 	on_ms=$(cat "$tmp/submit.ms")
+	read -r on_loop on_all <"$tmp/cpu"
+	cpu_off+=("$off_loop")
+	cpu_on+=("$on_loop")
+	thr_on+=("$(awk -v a="$on_all" -v l="$on_loop" 'BEGIN { printf "%.3f", a - l }')")
 	ratios+=("$(awk -v a="${ons[-1]}" -v b="${offs[-1]}" 'BEGIN { printf "%.3f", a / b }')")
-	echo "round $r: journal off ${offs[-1]}, on ${ons[-1]} tasks/s, ratio ${ratios[-1]}; submit $off_ms, $on_ms ms"
+	echo "round $r: journal off ${offs[-1]}, on ${ons[-1]} tasks/s, ratio ${ratios[-1]}; submit $off_ms, $on_ms ms; loop CPU $off_loop, $on_loop us a task"
 done
+mean() {
+	printf '%s\n' "$@" | awk '{ s += $1 } END { printf "%.3f", s / NR }'
+}
 size=$(stat -c %s "$CLUSTER_HOME/jon/journal")
 awk -v n="$n" -v r="$rounds" -v on="$(best "${ons[@]}")" \
 	-v off="$(best "${offs[@]}")" -v size="$size" \
@@ -157,6 +185,10 @@ awk -v n="$n" -v r="$rounds" -v on="$(best "${ons[@]}")" \
 	printf "  journal on:  %8.0f tasks/s, ratio %.3f (target >= 0.9)\n", on, on / off
 	printf "  median ratio of the rounds: %.3f\n", med
 	printf "  journal after %d rounds: %.1f MB, %.0f bytes per task\n", r, size / 1e6, size / (n * r)
+}'
+awk -v on="$(mean "${cpu_on[@]}")" -v off="$(mean "${cpu_off[@]}")" \
+	-v thr="$(mean "${thr_on[@]}")" 'BEGIN {
+	printf "  scheduler loop CPU, mean of the rounds: off %.3f us a task, on %.3f (%.3f of off); the journal thread %.3f\n", off, on, on / off, thr
 }'
 lines=$(wc -l <"$CLUSTER_HOME/jon/journal")
 awk -v n="$n" -v r="$rounds" -v l="$lines" 'BEGIN {
