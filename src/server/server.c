@@ -38,6 +38,8 @@ struct server {
 	char token[65];
 	char *state_dir;
 	struct strbuf log_dir;
+	struct strbuf run_out, run_err;	/* send_run's paths, kept between
+					   tasks: no allocation a task */
 	int output;			/* enum task_output */
 	int address_written;
 	int lock_fd;			/* state_lock of a head's scheduler */
@@ -57,7 +59,7 @@ static char *empty_list[] = { NULL };
 static void send_run(struct server *srv, worker_id_t w, task_id_t id)
 {
 	struct task_info ti;
-	struct strbuf op = STRBUF_INIT, ep = STRBUF_INIT;
+	struct strbuf *op = &srv->run_out, *ep = &srv->run_err;
 
 	if (!workers_connected(srv->workers, w) ||
 	    sched_task(srv->sched, id, &ti) < 0) {
@@ -91,19 +93,21 @@ static void send_run(struct server *srv, worker_id_t w, task_id_t id)
 	 * without its own path goes to the worker log, or nowhere. */
 	const char *files = srv->output == TASK_OUTPUT_FILES &&
 		srv->log_dir.len ? srv->log_dir.buf : NULL;
-	task_output_path(&op, files, id, ti.has_index, ti.array_index,
+	strbuf_reset(op);
+	strbuf_reset(ep);
+	task_output_path(op, files, id, ti.has_index, ti.array_index,
 			 TASK_STDOUT, sp);
-	task_output_path(&ep, files, id, ti.has_index, ti.array_index,
+	task_output_path(ep, files, id, ti.has_index, ti.array_index,
 			 TASK_STDERR, sp);
-	r->stdout_path = op.buf;
-	r->stderr_path = ep.buf;
+	r->stdout_path = op->buf;
+	r->stderr_path = ep->buf;
 	r->log_dir = srv->output == TASK_OUTPUT_WORKER_LOG ?
 		srv->log_dir.buf : (char *)"";
 	r->attempt = ti.attempts;
 	/* A retry: what the attempt before wrote keeps its own name. */
 	if (ti.attempts > 1) {
-		task_output_keep(op.buf, r->cwd, ti.attempts - 1);
-		task_output_keep(ep.buf, r->cwd, ti.attempts - 1);
+		task_output_keep(op->buf, r->cwd, ti.attempts - 1);
+		task_output_keep(ep->buf, r->cwd, ti.attempts - 1);
 	}
 	/* The API refuses what the protocol cannot carry; a task that got
 	 * in another way (a task file, a future path) fails here with the
@@ -122,8 +126,6 @@ static void send_run(struct server *srv, worker_id_t w, task_id_t id)
 	for (char **a = argv; *a; a++)
 		free(*a);
 	free(argv);
-	strbuf_release(&op);
-	strbuf_release(&ep);
 }
 
 static void hook_assign(void *arg, worker_id_t w, task_id_t id)
@@ -349,6 +351,8 @@ struct server *server_create(struct event_base *base,
 	}
 	srv->lock_fd = -1;
 	strbuf_init(&srv->log_dir, 0);
+	strbuf_init(&srv->run_out, 0);
+	strbuf_init(&srv->run_err, 0);
 	srv->output = cfg->output;
 	srv->events = events_create();
 	if (!srv->events) {
@@ -502,6 +506,8 @@ void server_destroy(struct server *srv)
 	sched_destroy(srv->sched);
 	events_destroy(srv->events);
 	strbuf_release(&srv->log_dir);
+	strbuf_release(&srv->run_out);
+	strbuf_release(&srv->run_err);
 	free(srv->state_dir);
 	free(srv);
 }
