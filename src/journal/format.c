@@ -432,13 +432,21 @@ static int range_worker(struct journal_range *r, const char *worker)
 		return -1;
 	if (!worker)
 		return 0;
+	/* the caller's string of the last run first: a range's runs go to
+	 * a few workers, most often the same one again */
 	for (i = 0; i < r->nworkers; i++)
-		if (!strcmp(r->names[i].buf, worker))
+		if (r->seen[i] == worker)
 			return (int)i;
+	for (i = 0; i < r->nworkers; i++)
+		if (!strcmp(r->names[i].buf, worker)) {
+			r->seen[i] = worker;
+			return (int)i;
+		}
 	if (i == JOURNAL_RANGE_WORKERS)
 		return -1;
 	strbuf_reset(&r->names[i]);
 	strbuf_addstr(&r->names[i], worker);
+	r->seen[i] = worker;
 	r->nworkers++;
 	return (int)i;
 }

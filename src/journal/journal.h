@@ -145,6 +145,8 @@ struct journal_range {
 					   do not share a range; 0: any */
 	unsigned attempts, failures, losses;
 	struct strbuf names[JOURNAL_RANGE_WORKERS];	/* a run's workers */
+	const char *seen[JOURNAL_RANGE_WORKERS];	/* the caller's strings
+							   of them */
 	unsigned nworkers;
 	int has_worker;			/* 0: runs on no named worker */
 	unsigned char *on;		/* each run's index among them */
@@ -158,7 +160,8 @@ struct journal_range {
 };
 void journal_range_init(struct journal_range *r);
 void journal_range_release(struct journal_range *r);
-/* Take task `id`'s run (on `worker`) or end into the range: 1 when it
+/* Take task `id`'s run (on `worker`: a string that keeps its text while
+ * it is in use, as sched's worker names do) or end into the range: 1 when it
  * went in (starting the range when empty), 0 when it does not fit (the
  * caller writes the range, resets it and adds again); an end with a
  * reason past JOURNAL_RANGE_REASON bytes never fits (-1: write it

@@ -282,6 +282,13 @@ static void wset_release(struct wset *ws)
 
 struct sched {
 	struct sched_hooks hooks;
+	/* The task an assign or ended hook is being told of, and its
+	 * sched_task answer once asked: each subscriber of the hook asks
+	 * the same, and nothing changes the task meanwhile but a call
+	 * into sched, which forgets it (forget_hot). */
+	task_id_t hot_id;
+	int hot_ok;
+	struct task_info hot;
 
 	struct group **groups;
 	size_t ngroups, agroups;
@@ -735,6 +742,18 @@ static void emit(struct sched *s, enum event_kind kind, worker_id_t w,
 	s->outbox[s->out_len++] = (struct event){ kind, w, id, id };
 }
 
+/* Hooks about task `id` follow: its sched_task answer may be kept. */
+static void hot_begin(struct sched *s, task_id_t id)
+{
+	s->hot_id = id;
+	s->hot_ok = 0;
+}
+
+static void forget_hot(struct sched *s)
+{
+	s->hot_ok = 0;
+}
+
 static void flush(struct sched *s)
 {
 	while (s->out_head < s->out_len) {
@@ -743,8 +762,10 @@ static void flush(struct sched *s)
 
 		switch (ev.kind) {
 		case EV_ASSIGN:
+			hot_begin(s, ev.id);
 			if (h->assign)
 				h->assign(h->arg, ev.worker, ev.id);
+			hot_begin(s, 0);
 			break;
 		case EV_KILL:
 			if (h->kill)
@@ -752,10 +773,12 @@ static void flush(struct sched *s)
 			break;
 		case EV_ENDED:
 			for (task_id_t id = ev.id; h->ended; id++) {
+				hot_begin(s, id);
 				h->ended(h->arg, id);
 				if (id == ev.last)
 					break;
 			}
+			hot_begin(s, 0);
 			break;
 		case EV_RELEASED:
 			if (h->released)
@@ -789,6 +812,7 @@ static void group_free(struct group *g);
 
 static void enter(struct sched *s)
 {
+	forget_hot(s);
 	s->depth++;
 }
 
@@ -1742,6 +1766,8 @@ static void commit(struct sched *s, struct group *g)
 int sched_submit(struct sched *s, const struct task_spec *spec,
 		 task_id_t *first, uint64_t *count, struct err *err)
 {
+	forget_hot(s);
+
 	return sched_submit_many(s, spec, 1, first, count, err);
 }
 
@@ -1782,6 +1808,8 @@ int sched_submit_each(struct sched *s, const struct task_spec *spec,
 		      const char *const *args, size_t n, task_id_t *first,
 		      uint64_t *count, struct err *err)
 {
+	forget_hot(s);
+
 	if (!args && n)
 		return errprintf(err, "argument list is missing");
 	return submit_group(s, spec, args, NULL, n, first, count, err);
@@ -1791,6 +1819,8 @@ int sched_submit_argvs(struct sched *s, const struct task_spec *spec,
 		       char *const *const *argvs, size_t n, task_id_t *first,
 		       uint64_t *count, struct err *err)
 {
+	forget_hot(s);
+
 	if (!argvs && n)
 		return errprintf(err, "argument list is missing");
 	return submit_group(s, spec, NULL, argvs, n, first, count, err);
@@ -2013,17 +2043,23 @@ static int64_t cancel_ids(struct sched *s, task_id_t first, task_id_t last,
 
 int sched_cancel(struct sched *s, task_id_t id, struct err *err)
 {
+	forget_hot(s);
+
 	return cancel_ids(s, id, id, err) < 0 ? -1 : 0;
 }
 
 int64_t sched_cancel_range(struct sched *s, task_id_t first, task_id_t last,
 			   struct err *err)
 {
+	forget_hot(s);
+
 	return cancel_ids(s, first, last, err);
 }
 
 void sched_set_detail_limit(struct sched *s, size_t n)
 {
+	forget_hot(s);
+
 	s->detail_limit = n;
 	while (s->kept_len > n)
 		compact(s, kept_pop(s));
@@ -2286,6 +2322,11 @@ static void compact_info(struct sched *s, const struct group *g, uint32_t c,
 int sched_task(struct sched *s, task_id_t id, struct task_info *out)
 {
 	uint64_t i;
+
+	if (s->hot_ok && id == s->hot_id) {
+		*out = s->hot;
+		return 0;
+	}
 	struct group *g = find_group(s, id, &i);
 
 	if (!g)
@@ -2349,6 +2390,12 @@ int sched_task(struct sched *s, task_id_t id, struct task_info *out)
 		break;
 	default:
 		break;
+	}
+	/* kept only where the reason outlives the next sched_task */
+	if (id == s->hot_id &&
+	    (!out->reason || (d && out->reason == d->reason))) {
+		s->hot = *out;
+		s->hot_ok = 1;
 	}
 	return 0;
 }
@@ -2462,6 +2509,8 @@ void sched_counts(struct sched *s, struct sched_counts *out)
 
 void sched_set_prefetch(struct sched *s, unsigned n)
 {
+	forget_hot(s);
+
 	s->prefetch = n;
 	for (size_t k = 0; k < s->nworkers; k++)
 		update_free(s, (worker_id_t)k);
@@ -2483,6 +2532,8 @@ int sched_idle(struct sched *s)
 worker_id_t sched_worker_add(struct sched *s, const char *name,
 			     unsigned cores, uint64_t memory)
 {
+	forget_hot(s);
+
 	if (s->nworkers >= INT32_MAX)
 		return -1;
 	char *copy = strdup(name ? name : "");
@@ -2561,6 +2612,8 @@ void sched_worker_set_gpus(struct sched *s, worker_id_t id, unsigned gpus)
 {
 	struct worker *w = get_worker(s, id);
 
+	forget_hot(s);
+
 	if (!w || w->gpus == gpus)
 		return;
 	w->gpus = gpus;
@@ -2574,6 +2627,8 @@ void sched_worker_set_gpus(struct sched *s, worker_id_t id, unsigned gpus)
 void sched_worker_drain(struct sched *s, worker_id_t id)
 {
 	struct worker *w = get_worker(s, id);
+
+	forget_hot(s);
 
 	if (!w)
 		return;
@@ -2602,6 +2657,11 @@ int sched_worker(struct sched *s, worker_id_t id, struct worker_info *out)
 	out->alive = w->alive;
 	out->draining = w->draining;
 	return 0;
+}
+
+const char *sched_worker_name(const struct sched *s, worker_id_t id)
+{
+	return id >= 0 && (size_t)id < s->nworkers ? s->workers[id].name : NULL;
 }
 
 worker_id_t sched_worker_next(struct sched *s, worker_id_t after)
@@ -2671,6 +2731,8 @@ void sched_worker_set_deadline(struct sched *s, worker_id_t id, double end)
 {
 	struct worker *w = get_worker(s, id);
 
+	forget_hot(s);
+
 	if (!w)
 		return;
 	w->deadline = end > 0 ? end - SCHED_DEADLINE_MARGIN : 0;
@@ -2719,6 +2781,8 @@ static struct recorded *recorded_of(struct sched *s, const char *name,
 
 int sched_restore_running(struct sched *s, task_id_t id, unsigned attempt)
 {
+	forget_hot(s);
+
 	return sched_restore_running_on(s, id, attempt, NULL);
 }
 
@@ -2727,6 +2791,8 @@ int sched_restore_running_on(struct sched *s, task_id_t id, unsigned attempt,
 {
 	uint64_t i;
 	struct group *g = find_group(s, id, &i);
+
+	forget_hot(s);
 
 	if (!g) {
 		errno = ENOENT;
@@ -2772,6 +2838,8 @@ void sched_worker_claiming(struct sched *s, worker_id_t id, int on)
 {
 	struct worker *w = get_worker(s, id);
 
+	forget_hot(s);
+
 	if (!w || w->claiming == !!on)
 		return;
 	w->claiming = !!on;
@@ -2792,6 +2860,8 @@ int sched_worker_claim(struct sched *s, worker_id_t id, task_id_t task,
 	uint64_t i;
 	struct group *g = find_group(s, task, &i);
 	struct detail *d;
+
+	forget_hot(s);
 
 	if (!w || !w->alive || !g || elem_state(g, i) != TASK_RUNNING)
 		return 0;
@@ -2953,6 +3023,8 @@ int sched_restore_runs(struct sched *s, task_id_t id, unsigned attempts,
 	struct group *g = find_group(s, id, &i);
 	enum task_state st;
 
+	forget_hot(s);
+
 	if (!g)
 		return -1;
 	st = elem_state(g, i);
@@ -2970,6 +3042,8 @@ int sched_restore_runs(struct sched *s, task_id_t id, unsigned attempts,
 void sched_restore_submit_time(struct sched *s, task_id_t id, double t)
 {
 	struct group *g = find_group(s, id, NULL);
+
+	forget_hot(s);
 
 	if (g && t > 0)
 		g->submit_time = t;

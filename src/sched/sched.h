@@ -204,6 +204,9 @@ void sched_worker_lost(struct sched *s, worker_id_t w);
  * its to start. */
 void sched_worker_drain(struct sched *s, worker_id_t w);
 int sched_worker(struct sched *s, worker_id_t w, struct worker_info *out);
+/* Worker `w`'s name alone (NULL: no such worker); it lasts as long as
+ * the table. */
+const char *sched_worker_name(const struct sched *s, worker_id_t w);
 worker_id_t sched_worker_next(struct sched *s, worker_id_t after); /* -1 start, -1 end */
 
 /* A run reported by its worker.  Exit 0 (no signal) -> DONE; else retry

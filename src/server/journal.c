@@ -200,14 +200,13 @@ static void on_queued(void *arg)
 static void on_assigned(void *arg, task_id_t id, worker_id_t w)
 {
 	struct server_journal *sj = arg;
-	struct worker_info wi;
 	struct task_info ti;
 
 	catch_up(sj);
 	put_cancels(sj);
 	if (sched_task(sj->s, id, &ti) < 0)
 		return;
-	const char *name = sched_worker(sj->s, w, &wi) == 0 ? wi.name : NULL;
+	const char *name = sched_worker_name(sj->s, w);
 	if (journal_range_has(&sj->ends, id))
 		put_range(sj, &sj->ends);
 	if (!journal_range_run(&sj->runs, id, &ti, name)) {

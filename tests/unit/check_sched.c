@@ -299,6 +299,66 @@ START_TEST(submit_errors)
 }
 END_TEST
 
+/* Every hook subscriber asks sched_task of the task being told of; the
+ * answer is kept for them, and forgotten as soon as a hook changes the
+ * table: here the assign hook loses the worker, which queues the task
+ * again, and the next question sees it queued. */
+struct hot_rec {
+	struct sched *s;
+	enum task_state before, again, after;
+	unsigned attempts;
+	int lose;
+};
+
+static void hot_assign(void *arg, worker_id_t w, task_id_t id)
+{
+	struct hot_rec *r = arg;
+	struct task_info ti;
+
+	ck_assert_int_eq(sched_task(r->s, id, &ti), 0);
+	r->before = ti.state;
+	r->attempts = ti.attempts;
+	ck_assert_int_eq(sched_task(r->s, id, &ti), 0);
+	r->again = ti.state;
+	if (r->lose) {
+		r->lose = 0;
+		sched_worker_lost(r->s, w);
+		ck_assert_int_eq(sched_task(r->s, id, &ti), 0);
+		r->after = ti.state;
+	}
+}
+
+START_TEST(hook_answers_follow_changes_made_in_hooks)
+{
+	struct hot_rec r = { .lose = 1 };
+	struct sched_hooks h = { .arg = &r, .assign = hot_assign };
+	struct sched *hs = sched_create(&h);
+	struct task_spec sp = spec_cores(1);
+	struct task_info ti;
+	task_id_t first;
+	uint64_t count;
+
+	r.s = hs;
+	ck_assert_int_eq(sched_submit(hs, &sp, &first, &count, NULL), 0);
+	sched_worker_add(hs, "w1", 1, GiB);
+	sched_dispatch(hs);
+	ck_assert_int_eq(r.before, TASK_RUNNING);
+	ck_assert_int_eq(r.again, TASK_RUNNING);
+	ck_assert_uint_eq(r.attempts, 1);
+	ck_assert_int_eq(r.after, TASK_QUEUED);
+	ck_assert_int_eq(sched_task(hs, first, &ti), 0);
+	ck_assert_int_eq(ti.state, TASK_QUEUED);
+	/* a second worker takes it: the hook sees its second attempt */
+	sched_worker_add(hs, "w2", 1, GiB);
+	sched_dispatch(hs);
+	ck_assert_int_eq(r.before, TASK_RUNNING);
+	ck_assert_uint_eq(r.attempts, 2);
+	ck_assert_int_eq(sched_task(hs, first, &ti), 0);
+	ck_assert_int_eq(ti.state, TASK_RUNNING);
+	sched_destroy(hs);
+}
+END_TEST
+
 START_TEST(run_to_done)
 {
 	struct task_spec sp = spec_cores(1);
@@ -1531,6 +1591,7 @@ int main(void)
 	tcase_add_test(tc, submit_ids_counts_and_copy);
 	tcase_add_test(tc, submit_errors);
 	tcase_add_test(tc, run_to_done);
+	tcase_add_test(tc, hook_answers_follow_changes_made_in_hooks);
 	tcase_add_test(tc, reports_not_running_there_are_ignored);
 	tcase_add_test(tc, placement_by_cores_with_backfill);
 	tcase_add_test(tc, placement_by_memory);
