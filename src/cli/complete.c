@@ -76,8 +76,13 @@ static void offer_states(const char *keep, const char *cur)
 		strbuf_add(&k, cur, (size_t)(comma + 1 - cur));
 		cur = comma + 1;
 	}
-	for (int i = 0; i < CLUSTER_TASK_NSTATES; i++)
+	/* "assigned", which `tasks --state` takes, is a running task not
+	 * started yet: no state of its own in the client's task */
+	for (int i = 0; i < CLUSTER_TASK_NSTATES; i++) {
+		if (i == CLUSTER_TASK_RUNNING)
+			offer(k.buf, cur, "assigned");
 		offer(k.buf, cur, cluster_task_state_name(i));
+	}
 	strbuf_release(&k);
 }
 

@@ -221,7 +221,8 @@ completes "--follow" logs --fo
 completes "--version --verbose" --ver
 completes "" submit -- ec
 completes "" submit sleep --co
-completes "waiting queued running done failed cancelled" tasks -v --state ""
+completes "waiting queued assigned running done failed cancelled" tasks -v --state ""
+completes "assigned" tasks --state as
 # The bash function, as bash calls it: COMP_WORDS split at '='.
 bash_completes() {
 	local want=$1 line=$2
