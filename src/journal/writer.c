@@ -7,8 +7,11 @@
  * run record is written, and a restarted scheduler never meets a worker
  * running a task it believes queued.  The waits go to a thread of the
  * journal's own: syncs (a sync of a second's records takes tens of
- * milliseconds) and a compaction's rewrite (a million tasks: most of a
- * second).  The loop never waits on the disk.
+ * milliseconds), a compaction's rewrite (a million tasks: most of a
+ * second), and starting the write-back of each MiB written with the
+ * file's blocks allocated ahead of it (ALLOCATE_AHEAD, given back at
+ * close), so that the kernel's write-back spends less on them.  The
+ * loop never waits on the disk.
  *
  * Tickets say what is done: each submission gets the next one.  One
  * that asked a sync (or a replacement) is the thread's to finish; the
@@ -37,6 +40,9 @@
 
 /* Bytes written between two starts of their write-back. */
 #define WRITEBACK_EVERY ((uint64_t)1 << 20)
+/* Room the file gets ahead of its end, so that write-back finds its
+ * blocks allocated (the size stays what is written). */
+#define ALLOCATE_AHEAD ((uint64_t)16 << 20)
 
 struct journal {
 	char *path;
@@ -61,6 +67,8 @@ struct journal {
 	int unwritten;			/* the buffer holds a failed write */
 	uint64_t wb_from;		/* written back from here on: not asked */
 	int wb_due;			/* WRITEBACK_EVERY more since then */
+	uint64_t allocated;		/* the thread's: blocks up to here */
+	int no_allocate;		/* the file system refused it */
 	int failed;			/* the last write, sync or rename */
 	int said;			/* ... and journal_done said so */
 	struct err error;		/* why */
@@ -175,6 +183,7 @@ static int put_in_place(struct journal *j, struct strbuf *content,
 	j->fd = fd;
 	j->written = content->len + j->after.len;
 	j->wb_from = content->len;
+	j->allocated = 0;
 	j->unsynced = 0;
 	pthread_mutex_unlock(&j->mu);
 	close(old);
@@ -193,6 +202,22 @@ out:
 	strbuf_reset(&j->after);
 	strbuf_release(&tmp);
 	return rc;
+}
+
+/* Thread side: blocks for the next ALLOCATE_AHEAD bytes once the file
+ * is within half of that from the end of those it has. */
+static void allocate_ahead(struct journal *j, int fd, uint64_t end)
+{
+	if (j->no_allocate || end + ALLOCATE_AHEAD / 2 < j->allocated)
+		return;
+	if (j->allocated < end)
+		j->allocated = end;
+	if (fallocate(fd, FALLOC_FL_KEEP_SIZE, (off_t)j->allocated,
+		      (off_t)ALLOCATE_AHEAD) < 0) {
+		j->no_allocate = 1;	/* a head start only: go without */
+		return;
+	}
+	j->allocated += ALLOCATE_AHEAD;
 }
 
 static void *thread_main(void *arg)
@@ -233,12 +258,14 @@ static void *thread_main(void *arg)
 			int fd = j->fd;
 			off_t from = (off_t)j->wb_from;
 			off_t len = (off_t)(j->written - j->wb_from);
+			uint64_t end = j->written;
 			j->wb_from = j->written;
 			j->wb_due = 0;
 			pthread_mutex_unlock(&j->mu);
 			if (sync_file_range(fd, from, len,
 					    SYNC_FILE_RANGE_WRITE) < 0)
 				(void)0;	/* only a head start */
+			allocate_ahead(j, fd, end);
 			pthread_mutex_lock(&j->mu);
 		} else {
 			break;		/* stopping, nothing left */
@@ -272,6 +299,9 @@ struct journal *journal_open(const char *path, struct err *err)
 		goto fail;
 	}
 	j->written = j->wb_from = j->size = (uint64_t)st.st_size;
+	/* blocks a killed writer allocated ahead go back */
+	if (ftruncate(j->fd, st.st_size) < 0)
+		(void)0;
 	if (st.st_size == 0) {
 		header(&j->buf);
 		if (put_buffer(j, err) < 0 || fdatasync(j->fd) < 0) {
@@ -314,8 +344,12 @@ void journal_close(struct journal *j)
 		pthread_mutex_unlock(&j->mu);
 		pthread_join(j->thread, NULL);
 	}
-	if (j->fd >= 0)
+	if (j->fd >= 0) {
+		/* the blocks allocated ahead go back */
+		if (j->allocated && ftruncate(j->fd, (off_t)j->written) < 0)
+			(void)0;
 		close(j->fd);
+	}
 	for (int i = 0; i < 2; i++)
 		if (j->notify[i] >= 0)
 			close(j->notify[i]);

@@ -5,6 +5,7 @@
  * loads the records before it. */
 #include <check.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -320,6 +321,67 @@ START_TEST(submitted_records_are_in_the_file_at_once)
 }
 END_TEST
 
+/* Past a MiB written the file gets its blocks allocated ahead of its
+ * end, its size staying what is written; closing gives them back, and
+ * so does opening a file a killed writer left so. */
+START_TEST(blocks_allocated_ahead_go_back)
+{
+	char path[128], line[200];
+	struct err err = { "" };
+	struct stat st;
+	int ahead = 0;
+
+	make_dir();
+	snprintf(path, sizeof(path), "%s/journal", dir);
+	struct journal *j = journal_open(path, &err);
+	ck_assert_msg(j != NULL, "%s", err.text);
+	memset(line, 'x', sizeof(line) - 1);
+	line[sizeof(line) - 1] = '\0';
+	for (int i = 0; i < 12000; i++) {	/* about 2.5 MB */
+		json_t *rec = journal_record("x-test");
+		json_object_set_new(rec, "pad", json_string(line));
+		journal_append(j, rec);
+		json_decref(rec);
+		if (i % 100 == 0)
+			journal_submit(j, 0);
+	}
+	ck_assert_msg(journal_write(j, 0, &err) == 0, "%s", err.text);
+	for (int t = 0; t < 500 && !ahead; t++) {
+		ck_assert_int_eq(stat(path, &st), 0);
+		ahead = (uint64_t)st.st_blocks * 512 >
+			(uint64_t)st.st_size + (4u << 20);
+		if (!ahead)
+			usleep(10000);
+	}
+	ck_assert_msg(ahead, "no blocks allocated ahead: %lld bytes in "
+		      "%lld blocks", (long long)st.st_size,
+		      (long long)st.st_blocks);
+	ck_assert_uint_eq((uint64_t)st.st_size, journal_size(j));
+	journal_close(j);
+	ck_assert_int_eq(stat(path, &st), 0);
+	ck_assert_msg((uint64_t)st.st_blocks * 512 <
+		      (uint64_t)st.st_size + (1u << 20),
+		      "closed: %lld bytes in %lld blocks",
+		      (long long)st.st_size, (long long)st.st_blocks);
+
+	/* a file with blocks past its end, as a killed writer leaves it */
+	int fd = open(path, O_WRONLY);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(fallocate(fd, FALLOC_FL_KEEP_SIZE, st.st_size,
+				   8 << 20), 0);
+	close(fd);
+	j = journal_open(path, &err);
+	ck_assert_msg(j != NULL, "%s", err.text);
+	ck_assert_int_eq(stat(path, &st), 0);
+	ck_assert_msg((uint64_t)st.st_blocks * 512 <
+		      (uint64_t)st.st_size + (1u << 20),
+		      "reopened: %lld bytes in %lld blocks",
+		      (long long)st.st_size, (long long)st.st_blocks);
+	journal_close(j);
+	remove_dir();
+}
+END_TEST
+
 static void spit(const char *path, const char *data, size_t len)
 {
 	FILE *f = fopen(path, "w");
@@ -377,6 +439,7 @@ int main(void)
 	tcase_add_test(tc, handed_over_records_replay);
 	tcase_add_test(tc, a_failed_write_keeps_its_records);
 	tcase_add_test(tc, submitted_records_are_in_the_file_at_once);
+	tcase_add_test(tc, blocks_allocated_ahead_go_back);
 	tcase_add_test(tc, cut_anywhere_after_a_replacement);
 	suite_add_tcase(su, tc);
 	sr = srunner_create(su);
