@@ -243,14 +243,11 @@ static int stage(const char *path,
 	uint64_t n = 0;
 	int fd;
 
-	strbuf_reset(tmp);
-	strbuf_addf(tmp, "%s.compact.XXXXXX", path);
-	fd = mkostemp(tmp->buf, O_CLOEXEC);
+	fd = fd_temp_beside(path, "compact", 0600, tmp);
 	if (fd < 0)
 		return errprintf(err, "cannot create a file beside the journal "
 				 "'%s': %s", path, strerror(errno));
-	if (fchmod(fd, 0600) < 0 || write_fn(fd, arg, &n) < 0 ||
-	    fsync(fd) < 0) {
+	if (write_fn(fd, arg, &n) < 0 || fsync(fd) < 0) {
 		errprintf(err, "cannot write '%s': %s", tmp->buf,
 			  strerror(errno));
 		close(fd);

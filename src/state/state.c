@@ -227,13 +227,11 @@ static int write_temp(const char *path, const void *data, size_t len,
 {
 	int fd, e;
 
-	strbuf_addf(tmp, "%s.tmp.XXXXXX", path);
-	fd = mkostemp(tmp->buf, O_CLOEXEC);
+	fd = fd_temp_beside(path, "tmp", mode, tmp);
 	if (fd < 0)
 		return errprintf(err, "cannot create a temporary file for '%s': %s",
 				 path, strerror(errno));
-	if (fchmod(fd, (mode_t)mode) < 0 || fd_write_all(fd, data, len) < 0 ||
-	    fsync(fd) < 0) {
+	if (fd_write_all(fd, data, len) < 0 || fsync(fd) < 0) {
 		e = errno;
 		close(fd);
 		unlink(tmp->buf);

@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 int fd_write_all(int fd, const void *data, size_t len)
@@ -25,6 +26,28 @@ int fd_write_all(int fd, const void *data, size_t len)
 		len -= (size_t)n;
 	}
 	return 0;
+}
+
+int fd_temp_beside(const char *path, const char *tag, int mode,
+		   struct strbuf *tmp)
+{
+	int fd, e;
+
+	strbuf_reset(tmp);
+	strbuf_addf(tmp, "%s.%s.", path, tag);
+	for (int i = 0; i < 6; i++)	/* what mkostemp replaces */
+		strbuf_addch(tmp, 'X');
+	fd = mkostemp(tmp->buf, O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	if (fchmod(fd, (mode_t)mode) < 0) {
+		e = errno;
+		close(fd);
+		unlink(tmp->buf);
+		errno = e;
+		return -1;
+	}
+	return fd;
 }
 
 int fd_sync_dir_of(const char *path)
