@@ -74,7 +74,6 @@ struct server_journal {
 	struct journal_found pool;	/* the pool's last target, bounds */
 	int failed;			/* a write failed: said once */
 	struct event *notify;		/* the journal's thread finished one */
-	uint64_t ticket;		/* the last hand-over */
 	uint64_t done;			/* the last the thread finished */
 	uint64_t compacting;		/* a compaction's ticket, 0: none */
 	uint64_t compact_from;		/* the size it started from */
@@ -375,7 +374,6 @@ static void compact_cb(evutil_socket_t fd, short what, void *arg)
 	 * this one */
 	sj->compacting = journal_replace(sj->j, sj->content);
 	sj->content = NULL;
-	sj->ticket = sj->compacting;
 }
 
 static void maybe_compact(struct server_journal *sj)
@@ -413,8 +411,7 @@ static uint64_t hand_over(struct server_journal *sj, int sync)
 {
 	catch_up(sj);
 	put_pending(sj);
-	sj->ticket = journal_submit(sj->j, sync);
-	return sj->ticket;
+	return journal_submit(sj->j, sync);
 }
 
 void server_journal_put_down(void *arg)
@@ -424,7 +421,7 @@ void server_journal_put_down(void *arg)
 	catch_up(sj);
 	put_pending(sj);
 	if (journal_pending(sj->j))
-		sj->ticket = journal_submit(sj->j, 0);
+		journal_submit(sj->j, 0);
 }
 
 static void held_closed(void *arg)
@@ -519,7 +516,7 @@ static void written_cb(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	sj->write_due = 0;
-	hand_over(sj, 0);
+	server_journal_put_down(sj);
 }
 
 void server_journal_hold(struct server_journal *sj, struct http *h,
