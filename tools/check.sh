@@ -62,9 +62,11 @@ done
 run_integration() {
 	local t=$1 label=$2 out rc ok nok i
 	echo "== $label"
+	local t0=$SECONDS
 	out=$(timeout 600 bash "$t" 2>&1)
 	rc=$?
 	echo "$out" | sed 's/^/  /'
+	echo "  # $((SECONDS - t0)) s"
 	ok=$(echo "$out" | grep -c '^ok ')
 	nok=$(echo "$out" | grep -c '^not ok ')
 	passed=$((passed + ok))
@@ -138,5 +140,6 @@ if [ "$failed" -gt 0 ]; then
 	printf '  %s\n' "${failures[@]}"
 fi
 echo
+echo "# $SECONDS s in all"
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]
