@@ -889,6 +889,7 @@ int main(int argc, char **argv)
 	int rc, have_env, mpi, started = 0;
 
 	signal(SIGPIPE, SIG_IGN);
+	signal(SIGXFSZ, SIG_IGN);	/* past ulimit -f: a failed write */
 	launcher = boot_launcher();
 	if (parse_args(argc, argv, &o) < 0) {
 		rc = 2;

@@ -684,6 +684,8 @@ int run_start(struct run *r, const struct config *cfg, const char *state_dir)
 	 * (what it starts gets every signal's default back: see
 	 * backend_spawnattr_group). */
 	signal(SIGPIPE, SIG_IGN);
+	/* a file size limit (ulimit -f) makes a write fail, not the end */
+	signal(SIGXFSZ, SIG_IGN);
 	r->state_dir = state_dir ? strdup(state_dir) : NULL;
 	r->base = event_base_new();
 	if (!r->base) {

@@ -1236,6 +1236,7 @@ int worker_run(const struct worker_opts *o)
 	else
 		snprintf(w.name, sizeof(w.name), "%s:%ld", w.host, (long)getpid());
 	signal(SIGPIPE, SIG_IGN);
+	signal(SIGXFSZ, SIG_IGN);	/* past ulimit -f: a failed write */
 	int pdeath = 0;
 	first_parent = prctl(PR_GET_PDEATHSIG, &pdeath, 0, 0, 0) == 0 &&
 		pdeath == SIGTERM ? getppid() : 0;
