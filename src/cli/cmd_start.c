@@ -32,6 +32,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -173,6 +174,22 @@ static int answered(const char *dir, const char *name, long pid,
 
 /* --- local ---------------------------------------------------------------- */
 
+/* The last scheduler's log, maybe of one that was killed, to
+ * scheduler.log.1 rather than under the new one. */
+static void keep_last_log(const char *path)
+{
+	struct strbuf old = STRBUF_INIT;
+	struct stat st;
+
+	if (stat(path, &st) == 0 && st.st_size > 0) {
+		strbuf_addf(&old, "%s.1", path);
+		if (rename(path, old.buf) < 0)
+			fprintf(stderr, "cluster: warning: cannot move '%s' "
+				"to '%s': %s\n", path, old.buf, strerror(errno));
+	}
+	strbuf_release(&old);
+}
+
 static int start_local(const struct cli_globals *g, const struct start_args *o,
 		       const char *dir)
 {
@@ -210,6 +227,7 @@ static int start_local(const struct cli_globals *g, const struct start_args *o,
 	args[n++] = "--serve";
 	args[n] = NULL;
 
+	keep_last_log(log.buf);
 	logfd = open(log.buf, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND |
 		     O_CLOEXEC, 0600);
 	nullfd = open("/dev/null", O_RDONLY | O_CLOEXEC);

@@ -19,7 +19,8 @@
  *	head.sh	 the head job script `cluster start` submits (location job)
  *	head-job the head job: JSON {"backend", "id"}, so `cluster stop`
  *		 can cancel it from anywhere
- *	scheduler.log  a local daemon's stdout and stderr (location local)
+ *	scheduler.log  a local daemon's stdout and stderr (location local);
+ *		 the one before it is scheduler.log.1
  *	stop	 JSON {"timeout"}: how long the stop `cluster stop` asked for
  *		 may drain running jobs; read (and removed) by the scheduler
  *		 as it stops
