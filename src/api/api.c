@@ -38,6 +38,9 @@ static void pool_route(struct http_call *c,
 	json_t *reply = NULL, *record = NULL;
 	int code = fn(&r, &reply);
 
+	if (code == 200 && fn == api_pool_status)
+		json_object_set_new(json_object_get(reply, "scheduler"),
+				    "journal", journal_health_json(c->a));
 	/* a new target or new bounds are journalled before the answer */
 	if (code == 200 && fn == api_pool_scale) {
 		record = journal_record("pool-scale");

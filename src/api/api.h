@@ -80,11 +80,20 @@ void api_set_assets(struct api *a, const struct api_asset *assets);
  * (answers go at once, the compact route answers 409). */
 struct http;
 struct evhttp_request;
+/* Whether the journal is written, for the status and /metrics. */
+struct api_journal_health {
+	const char *path;
+	uint64_t bytes;			/* the file, and what waits for it */
+	const char *error;		/* NULL: written; else why not */
+	double failing_since;		/* Unix s, with `error` */
+	uint64_t failures;		/* times writing it began to fail */
+};
 struct api_journal {
 	void *arg;
 	void (*hold)(void *arg, struct http *h, struct evhttp_request *req,
 		     int code, json_t *reply, json_t *record);
 	int (*compact)(void *arg, uint64_t *size, struct err *err);
+	void (*health)(void *arg, struct api_journal_health *h);
 };
 void api_set_journal(struct api *a, const struct api_journal *j);
 

@@ -175,6 +175,7 @@ void metrics_show(struct http_call *c)
 	workers(&sb, c->a->s);
 	actions(&sb, c->a->activity);
 	pool(&sb, c->a->pool);
+	journal_metrics(&sb, c->a);
 	family(&sb, "cluster_uptime_seconds", "gauge", "Seconds since the API started.");
 	sample(&sb, "cluster_uptime_seconds", NULL, NULL, clock_wall() - c->a->started);
 	evhttp_add_header(evhttp_request_get_output_headers(c->req), "Content-Type",

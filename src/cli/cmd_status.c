@@ -80,6 +80,28 @@ static void add_plural(struct strbuf *sb, json_int_t n, const char *word)
 	strbuf_addf(sb, "%lld %s%s", (long long)n, word, n == 1 ? "" : "s");
 }
 
+/* The journal's file and size, or why it cannot be written. */
+static void print_journal(json_t *j)
+{
+	struct strbuf sb = STRBUF_INIT;
+
+	if (json_is_null(j)) {
+		printf("%-11s off (journal.enabled is false)\n", "journal");
+		return;
+	}
+	if (!json_is_object(j))
+		return;		/* an older scheduler */
+	strbuf_addf(&sb, "%s, ", str(j, "path"));
+	size_format(&sb, (uint64_t)num(j, "bytes"));
+	if (json_is_string(json_object_get(j, "error"))) {
+		strbuf_addstr(&sb, "; FAILING since ");
+		add_time(&sb, json_object_get(j, "failing_since"), 1);
+		strbuf_addf(&sb, ": %s", str(j, "error"));
+	}
+	printf("%-11s %s\n", "journal", sb.buf);
+	strbuf_release(&sb);
+}
+
 static void print_scheduler(json_t *s)
 {
 	struct strbuf sb = STRBUF_INIT;
@@ -93,6 +115,7 @@ static void print_scheduler(json_t *s)
 	add_time(&sb, json_object_get(s, "since"), 1);
 	printf("%-11s %s\n", "scheduler", sb.buf);
 	strbuf_release(&sb);
+	print_journal(json_object_get(s, "journal"));
 }
 
 static void print_pool(json_t *st)

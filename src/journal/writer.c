@@ -111,8 +111,11 @@ static int put_buffer(struct journal *j, struct err *err)
 		 * join it, so cut it off again */
 		if (ftruncate(j->fd, (off_t)j->written) < 0)
 			(void)0;
-		return errprintf(err, "cannot write the journal '%s': %s",
-				 j->path, strerror(e));
+		return errprintf(err, "cannot write the journal '%s': %s%s; "
+				 "its records wait in memory until it can be",
+				 j->path, strerror(e),
+				 e == EFBIG ? " (the file size limit, ulimit -f)"
+				 : e == EDQUOT ? " (over the disk quota)" : "");
 	}
 	j->written += j->buf.len;
 	j->size += j->buf.len;

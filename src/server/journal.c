@@ -36,10 +36,12 @@
 
 #include <event2/event.h>
 
+#include "api/api.h"
 #include "api/http.h"
 #include "pool/manager.h"
 #include "server/events.h"
 #include "state/state.h"
+#include "util/clock.h"
 #include "util/log.h"
 #include "util/vec.h"
 #include "util/xalloc.h"
@@ -73,6 +75,9 @@ struct server_journal {
 	unsigned idle_ticks;		/* flush periods found idle in a row */
 	struct journal_found pool;	/* the pool's last target, bounds */
 	int failed;			/* a write failed: said once */
+	struct err error;		/* why, while failed */
+	double failing_since;		/* Unix s, while failed */
+	uint64_t failures;		/* times it began to fail */
 	struct event *notify;		/* the journal's thread finished one */
 	uint64_t done;			/* the last the thread finished */
 	uint64_t compacting;		/* a compaction's ticket, 0: none */
@@ -313,9 +318,13 @@ static const struct events_ops journal_ops = {
 static void note(struct server_journal *sj, int rc, const struct err *err)
 {
 	if (rc < 0) {
-		if (!sj->failed)
+		if (!sj->failed) {
 			log_msg(LOG_ERR, "%s; answers that wait on it are "
 				"sent without it", err->text);
+			sj->failing_since = clock_wall();
+			sj->failures++;
+		}
+		sj->error = *err;
 		sj->failed = 1;
 	} else if (rc == 0 && sj->failed) {
 		log_msg(LOG_INFO, "the journal is written again");
@@ -748,4 +757,14 @@ int server_journal_compact(struct server_journal *sj, uint64_t *size,
 	if (size)
 		*size = n;
 	return 0;
+}
+
+void server_journal_health(const struct server_journal *sj,
+			   struct api_journal_health *h)
+{
+	h->path = sj->path;
+	h->bytes = journal_size(sj->j);
+	h->error = sj->failed ? sj->error.text : NULL;
+	h->failing_since = sj->failed ? sj->failing_since : 0;
+	h->failures = sj->failures;
 }

@@ -93,6 +93,12 @@ void server_journal_hold(struct server_journal *sj, struct http *h,
 void server_journal_restore_pool(struct server_journal *sj,
 				 struct pool_manager *m);
 
+/* Whether it is written: its path, size and, while writing it fails,
+ * why and since when (valid until the next loop turn). */
+struct api_journal_health;
+void server_journal_health(const struct server_journal *sj,
+			   struct api_journal_health *h);
+
 /* Rewrite the journal from the table now; its new size in *size. */
 int server_journal_compact(struct server_journal *sj, uint64_t *size,
 			   struct err *err);

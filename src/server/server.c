@@ -298,6 +298,11 @@ static int journal_compact_now(void *arg, uint64_t *size, struct err *err)
 	return server_journal_compact(arg, size, err);
 }
 
+static void journal_health(void *arg, struct api_journal_health *h)
+{
+	server_journal_health(arg, h);
+}
+
 /* Replay state_dir/journal into the table, before anything listens. */
 static int open_journal(struct server *srv, struct event_base *base,
 			const struct server_config *cfg, struct err *err)
@@ -464,6 +469,7 @@ struct server *server_create(struct event_base *base,
 		struct api_journal aj = {
 			.arg = srv->journal, .hold = journal_hold,
 			.compact = journal_compact_now,
+			.health = journal_health,
 		};
 		server_journal_subscribe(srv->journal, srv->events);
 		api_set_journal(srv->api, &aj);
