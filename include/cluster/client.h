@@ -68,6 +68,9 @@ void cluster_client_close(cluster_client_t *c);
 /* The message of the last failure; "" after a success.  Owned by c. */
 const char *cluster_client_error(const cluster_client_t *c);
 int cluster_client_status(const cluster_client_t *c);
+/* What the scheduler warned of with its last answer, such as a change
+ * it could not write to its journal; NULL: nothing.  Owned by c. */
+const char *cluster_client_warning(const cluster_client_t *c);
 /* "http://host:port" of the scheduler.  Owned by c. */
 const char *cluster_client_url(const cluster_client_t *c);
 

@@ -95,5 +95,8 @@ const char *cli_profile_reason(const struct cli_globals *g,
  * the error ("cluster: ...") and returns NULL on failure. */
 struct cluster_client;
 struct cluster_client *cli_open_client(const struct cli_globals *g);
+/* The warning the scheduler's last answer carried, as "cluster:
+ * warning: ..." on stderr; nothing without one. */
+void cli_print_warning(const struct cluster_client *c);
 
 #endif

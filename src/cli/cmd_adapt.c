@@ -94,12 +94,15 @@ static int cmd_adapt(int argc, char **argv, void *opts, struct cli_globals *g)
 	rc = a->off ? cluster_adapt_off(c) :
 		cluster_adapt(c, (unsigned)a->min, (unsigned)a->max,
 			      a->idle_seen ? (double)a->idle_timeout : 0, a->jobs);
-	if (rc < 0)
+	if (rc < 0) {
 		fprintf(stderr, "cluster: %s\n", cluster_client_error(c));
-	else if (a->off)
-		printf("adapt: off\n");
-	else
-		print_bounds(c, a, unit);
+	} else {
+		cli_print_warning(c);
+		if (a->off)
+			printf("adapt: off\n");
+		else
+			print_bounds(c, a, unit);
+	}
 	cluster_client_close(c);
 	return rc < 0 ? 1 : 0;
 }

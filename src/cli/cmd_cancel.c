@@ -69,6 +69,7 @@ static int cmd_cancel(int argc, char **argv, void *opts, struct cli_globals *g)
 		fprintf(stderr, "cluster: %s\n", cluster_client_error(c));
 		goto out;
 	}
+	cli_print_warning(c);
 	printf("cancelled %" PRIu64 " task%s\n", r.cancelled,
 	       r.cancelled == 1 ? "" : "s");
 	if (r.dependents)

@@ -267,6 +267,7 @@ static int cmd_scale(int argc, char **argv, void *opts, struct cli_globals *g)
 	       res.workers, res.workers == 1 ? "" : "s", res.jobs,
 	       res.jobs == 1 ? "" : "s", res.workers_per_job);
 	fflush(stdout);
+	cli_print_warning(c);
 	rc = a->wait ? wait_joined(c, a->timeout_seen ? (double)a->timeout : -1) : 0;
 	cluster_client_close(c);
 	return rc;

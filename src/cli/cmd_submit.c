@@ -319,6 +319,7 @@ static int cmd_submit(int argc, char **argv, void *opts, struct cli_globals *g)
 	}
 	print_ids(first, count);
 	fflush(stdout);
+	cli_print_warning(c);
 	warn_unplaceable(c, first, count);
 	ret = 0;
 out:

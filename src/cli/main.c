@@ -253,6 +253,14 @@ struct cluster_client *cli_open_client(const struct cli_globals *g)
 	return c;
 }
 
+void cli_print_warning(const struct cluster_client *c)
+{
+	const char *w = cluster_client_warning(c);
+
+	if (w)
+		fprintf(stderr, "cluster: warning: %s\n", w);
+}
+
 /* --set KEY=VALUE needs its '=' (KEY= unsets). */
 static int check_sets(const struct cli_globals *g)
 {

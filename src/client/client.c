@@ -56,6 +56,7 @@ struct cluster_client {
 	int pin_port;			/* ... listening on `port` itself */
 	int status;
 	char error[512];
+	char warning[512];		/* the last answer's X-Cluster-Warning */
 	char stale[384];		/* what to suspect when the address
 					   does not answer; "" by URL */
 	struct strbuf resp;		/* body of the last answer */
@@ -256,6 +257,11 @@ const char *cluster_client_error(const cluster_client_t *c)
 	return c->error;
 }
 
+const char *cluster_client_warning(const cluster_client_t *c)
+{
+	return c->warning[0] ? c->warning : NULL;
+}
+
 int cluster_client_status(const cluster_client_t *c)
 {
 	return c->status;
@@ -294,6 +300,9 @@ static void on_done(struct evhttp_request *req, void *arg)
 
 	p->done = 1;
 	if (req && (p->code = evhttp_request_get_response_code(req)) > 0) {
+		const char *w = evhttp_find_header(
+			evhttp_request_get_input_headers(req), "X-Cluster-Warning");
+		snprintf(p->c->warning, sizeof(p->c->warning), "%s", w ? w : "");
 		in = evhttp_request_get_input_buffer(req);
 		size_t len = evbuffer_get_length(in);
 		strbuf_grow(&p->c->resp, len);
@@ -360,6 +369,7 @@ static int exchange(cluster_client_t *c, enum evhttp_cmd_type method,
 	struct timeval tv;
 	double t = c->timeout + extra_time;
 
+	c->warning[0] = '\0';
 	c->status = 0;
 	c->error[0] = '\0';
 	strbuf_reset(&c->resp);

@@ -35,6 +35,7 @@
 #include <unistd.h>
 
 #include <event2/event.h>
+#include <event2/http.h>
 
 #include "api/api.h"
 #include "api/http.h"
@@ -445,6 +446,24 @@ static void held_closed(void *arg)
  * `done` is ALL_HELD. */
 #define ALL_HELD UINT64_MAX
 
+/* While the journal fails, an answer sent without its record says so
+ * in a header (the client's cluster_client_warning), on one line. */
+static void warn_unwritten(struct server_journal *sj,
+			   struct evhttp_request *req)
+{
+	char text[sizeof(sj->error.text) + 96];
+
+	if (!sj->failed)
+		return;
+	snprintf(text, sizeof(text), "not in the journal yet, lost if the "
+		 "scheduler is killed before it is: %s", sj->error.text);
+	for (char *p = text; *p; p++)
+		if ((unsigned char)*p < ' ')
+			*p = ' ';
+	evhttp_add_header(evhttp_request_get_output_headers(req),
+			  "X-Cluster-Warning", text);
+}
+
 static void send_held(struct server_journal *sj, uint64_t done)
 {
 	size_t i = 0, k = 0;
@@ -454,6 +473,7 @@ static void send_held(struct server_journal *sj, uint64_t done)
 		if (done != ALL_HELD && (!hd->ticket || hd->ticket > done))
 			break;
 		if (hd->req) {
+			warn_unwritten(sj, hd->req);
 			http_on_close(hd->h, hd->req, NULL, NULL);
 			http_reply_json(hd->req, hd->code, hd->reply);
 		} else {

@@ -3,7 +3,8 @@
 # cut below the journal's size (prlimit; the same write error a full
 # disk or a spent quota gives, EFBIG for ENOSPC, without filling a
 # real disk).  The scheduler lives on and runs the tasks; the log,
-# `cluster status` and /metrics say the journal is failing and why.
+# `cluster status` and /metrics say the journal is failing and why, and
+# submit warns that its tasks are not in the journal yet.
 # Once the limit is lifted the records that waited in memory are
 # written, the status says so, and a scheduler killed with -9 then
 # comes back with every task as it ended: none lost, none run twice.
@@ -48,13 +49,17 @@ t_is "$(metric cluster_journal_failing)" 0 "/metrics: not failing"
 
 # --- the scheduler may not grow the journal (its soft limit: the hard
 # one only root's CAP_SYS_RESOURCE could raise again) ----------------------------------
-# 8 KiB more than the journal: room for the log's lines, not for the
-# 200 submissions' records
+# 8 KiB more than the journal: room for the log's lines, not for a
+# task with an argument of 9000 bytes
 size=$(stat -c %s "$state/journal")
 prlimit --pid "$pid" --fsize="$((size + 8192)):unlimited"
+t_run timeout 60 "$CLUSTER" --name jf submit -- true "$(printf '%9000s' x)"
+t_is "$T_RC" 0 "submit answers while the journal cannot be written"
 t_run timeout 60 "$CLUSTER" --name jf submit --array 1-$N -- \
 	sh -c "echo run >>$marks/{}"
-t_is "$T_RC" 0 "submit answers while the journal cannot be written"
+t_is "$T_RC" 0 "so does the next"
+t_like "$T_ERR" "cluster: warning: not in the journal yet, lost if the scheduler is killed before it is: cannot write the journal" \
+	"submit warns that its tasks are not in the journal yet"
 t_run timeout 120 "$CLUSTER" --name jf wait
 t_is "$T_RC" 0 "every task runs meanwhile"
 t_check "the scheduler still lives" kill -0 "$pid"
@@ -85,7 +90,7 @@ t_is "$T_RC" 0 "start again after kill -9"
 t_check "the killed scheduler's log is kept in scheduler.log.1" \
 	grep -q "the journal is written again" "$state/scheduler.log.1"
 done=$("$CLUSTER" --name jf tasks --state done 2>/dev/null | grep -c done)
-t_is "$done" "$N" "every task is known done after the restart"
+t_is "$done" "$((N + 1))" "every task is known done after the restart"
 sleep 2
 bad=0
 for i in $(seq 1 $N); do
