@@ -25,32 +25,14 @@ c() {
 	timeout 60 "$CLUSTER" --name D "$@"
 }
 
-# chromium URL [FLAGS...]: the DOM after the page's scripts ran a while;
-# every host but 127.0.0.1 resolves to nothing, so a request elsewhere
-# would fail rather than leave the machine.
-chromium_dom() {
-	local url=$1
-	shift
-	timeout 90 chromium --headless --no-sandbox --disable-gpu --disable-quic \
-		--no-first-run --disable-background-networking \
-		--disable-component-update --disable-sync \
-		--host-resolver-rules="MAP * ~NOTFOUND, EXCLUDE 127.0.0.1" \
-		--user-data-dir="$(mktemp -d "$T_DIR/chrome.XXXXXX")" \
-		--virtual-time-budget=6000 "$@" --dump-dom "$url" 2>>"$T_DIR/chrome.log"
-}
 # chromium_shot URL FILE: the page as a PNG, kept after the test under
 # $CLUSTER_BUILD/artefacts/ (the DOM checks say what it shows; the picture
 # is for a person looking at a failure)
 shots=$CLUSTER_BUILD/artefacts/$T_NAME
 chromium_shot() {
 	mkdir -p "$shots"
-	timeout 90 chromium --headless --no-sandbox --disable-gpu --disable-quic \
-		--no-first-run --disable-background-networking \
-		--disable-component-update --disable-sync \
-		--host-resolver-rules="MAP * ~NOTFOUND, EXCLUDE 127.0.0.1" \
-		--user-data-dir="$(mktemp -d "$T_DIR/chrome.XXXXXX")" \
-		--virtual-time-budget=6000 --window-size=1280,900 --hide-scrollbars \
-		--screenshot="$shots/$2" "$1" 2>>"$T_DIR/chrome.log" >/dev/null
+	chromium_run --virtual-time-budget=6000 --window-size=1280,900 \
+		--hide-scrollbars --screenshot="$shots/$2" "$1" >/dev/null
 }
 
 t_spawn timeout 300 mpirun -np 3 --oversubscribe "$CLUSTER_RANK" \

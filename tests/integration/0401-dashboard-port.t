@@ -162,13 +162,7 @@ t_is "$(metric pf cluster_pool_paused)" 1 "the pool is paused"
 t_is "$(metric pf cluster_pool_target_workers)" 1 "its target is there"
 # pool_page NAME: the /pool page's DOM after its script ran, in chromium
 pool_page() {
-	timeout 90 chromium --headless --no-sandbox --disable-gpu --no-first-run \
-		--disable-background-networking --disable-component-update \
-		--host-resolver-rules="MAP * ~NOTFOUND, EXCLUDE 127.0.0.1" \
-		--user-data-dir="$(mktemp -d "$T_DIR/chrome.XXXXXX")" \
-		--virtual-time-budget=4000 --dump-dom \
-		"http://127.0.0.1:$(http_port "$1")/pool#token=$(cat "$CLUSTER_HOME/$1/token")" \
-		2>>"$T_DIR/chrome.log"
+	chromium_dom "http://127.0.0.1:$(http_port "$1")/pool#token=$(cat "$CLUSTER_HOME/$1/token")"
 }
 if command -v chromium >/dev/null; then
 	t_like "$(pool_page pf)" "paused: submission refused: [^<]*[Ii]nvalid partition" \

@@ -237,6 +237,26 @@ slurm_mib() {
 		printf "%d\n", n + 0.5 }'
 }
 
+# --- the browser ----------------------------------------------------------------
+
+# chromium_run FLAGS...: headless chromium, its profile in T_DIR, its
+# messages in T_DIR/chrome.log; every host but 127.0.0.1 resolves to
+# nothing, so a request elsewhere fails rather than leave the machine.
+chromium_run() {
+	timeout 90 chromium --headless --no-sandbox --disable-gpu --disable-quic \
+		--no-first-run --disable-background-networking \
+		--disable-component-update --disable-sync \
+		--host-resolver-rules="MAP * ~NOTFOUND, EXCLUDE 127.0.0.1" \
+		--user-data-dir="$(mktemp -d "$T_DIR/chrome.XXXXXX")" \
+		"$@" 2>>"$T_DIR/chrome.log"
+}
+# chromium_dom URL [FLAGS...]: the DOM after the page's scripts ran a while.
+chromium_dom() {
+	local url=$1
+	shift
+	chromium_run --virtual-time-budget=6000 "$@" --dump-dom "$url"
+}
+
 # --- exit -------------------------------------------------------------------
 
 t_cleanup() {
