@@ -326,14 +326,16 @@
 			$("pool-jobs").innerHTML = "";
 			return;
 		}
-		var p = r.body;
+		var p = r.body, jn = p.scheduler && p.scheduler.journal;
 		$("pool-summary").innerHTML = esc(p.backend) + ": target " + p.target +
 			" workers (" + p.target_jobs + " jobs), actual " + p.actual + " (" +
 			p.actual_jobs + " jobs)" + (p.paused ? "; <span class=\"warn\">paused: " +
 			esc(p.paused) + "</span>" : "") + (p.waiting ? "; waiting: " +
 			esc(p.waiting) : "") + (p.last_error ? "; last submit error: " +
 			esc(p.last_error) : "") + (p.poll_error ? "; <span class=\"warn\">" +
-			"last poll failed: " + esc(p.poll_error) + "</span>" : "");
+			"last poll failed: " + esc(p.poll_error) + "</span>" : "") +
+			(jn && jn.error ? "; <span class=\"warn\">journal failing: " +
+			esc(jn.error) + "</span>" : "");
 		function at(t) {
 			return t != null ? new Date(t * 1000).toLocaleTimeString() : "";
 		}

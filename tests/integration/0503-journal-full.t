@@ -68,6 +68,14 @@ t_run timeout 20 "$CLUSTER" --name jf status
 t_like "$T_OUT" "journal .*FAILING since [0-9-]+ [0-9:]+ \(.* ago\): cannot write the journal '$state/journal': File too large \(the file size limit, ulimit -f\)" \
 	"status says since when and why the journal fails"
 t_is "$(metric cluster_journal_failing)" 1 "/metrics: failing"
+if command -v chromium >/dev/null; then
+	port=$(sed -n 's/.*"http_port": *\([0-9]*\).*/\1/p' "$state/address")
+	t_like "$(chromium_dom "http://127.0.0.1:$port/pool#token=$(cat "$state/token")")" \
+		"journal failing: cannot write the journal [^<]*File too large" \
+		"the dashboard's pool page says the journal is failing, and why"
+else
+	t_skip "the dashboard's pool page of a failing journal" "no chromium"
+fi
 t_is "$(metric cluster_journal_failures_total)" 1 "/metrics: one failure began"
 t_check "the log says why, once" \
 	test "$(grep -c "cannot write the journal" "$state/scheduler.log")" = 1
