@@ -128,6 +128,12 @@ static int journal_export(const char *dir, const struct journal_args *o)
 	if (found.torn)
 		fprintf(stderr, "cluster: the last line of '%s' is cut short "
 			"(the scheduler's next start drops it)\n", path.buf);
+	if (found.zeroed_lines)
+		fprintf(stderr, "cluster: '%s': %llu line%s from line %lu "
+			"hold zeros (a block a crash of the machine lost): "
+			"left out\n", path.buf,
+			(unsigned long long)found.zeroed_lines,
+			found.zeroed_lines == 1 ? "" : "s", found.zeroed_first);
 	rc = 0;
 out:
 	fflush(stdout);

@@ -248,6 +248,10 @@ struct journal_found {
 	int major, minor;		/* the file's version; 0: no header */
 	int torn;			/* a cut last line was dropped */
 	uint64_t torn_at;		/* the length kept then */
+	/* Lines with NUL bytes, skipped: a block of the file a crash of the
+	 * machine left as zeros (no record holds a NUL) */
+	uint64_t zeroed_lines, zeroed_bytes;
+	unsigned long zeroed_first;	/* the first such line's number */
 	/* The pool's last target and adapt bounds, if any were recorded. */
 	int has_target;
 	unsigned target;
@@ -275,7 +279,10 @@ typedef int (*journal_record_fn)(void *arg, unsigned long line,
 
 /* Read `path` record by record.  A missing file is an empty journal (0).
  * `truncate`: cut a torn last line off the file; else leave the file as
- * it is.  Errors name the line: "journal:LINE: message". */
+ * it is.  A line with NUL bytes (zeros where a crash lost a block) is
+ * skipped and counted in `found`, since what follows it stands; the
+ * header's line may not be one.  Errors name the line:
+ * "journal:LINE: message". */
 int journal_read(const char *path, int truncate, journal_record_fn fn,
 		 void *arg, struct journal_found *found, struct err *err);
 

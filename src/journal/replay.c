@@ -92,6 +92,13 @@ int journal_read(const char *path, int truncate, journal_record_fn fn,
 			found->torn_at = kept;
 			break;
 		}
+		if (no > 1 && memchr(line, '\0', (size_t)len)) {
+			if (!found->zeroed_lines++)
+				found->zeroed_first = no;
+			found->zeroed_bytes += (uint64_t)len;
+			kept += (uint64_t)len;
+			continue;
+		}
 		rec = json_loadb(line, (size_t)len, 0, &je);
 		if (!rec || !json_is_object(rec)) {
 			errprintf(err, "journal:%lu: %s", no,

@@ -331,6 +331,15 @@ static int open_journal(struct server *srv, struct event_base *base,
 					     srv->found.running),
 			(unsigned long long)srv->found.running,
 			srv->found.torn ? "; a torn last line was dropped" : "");
+	if (srv->journal && srv->found.zeroed_lines)
+		log_msg(LOG_WARNING, "journal: %llu line%s from line %lu hold "
+			"zeros (%llu bytes a crash of the machine lost): "
+			"skipped, the tasks they recorded may run again; "
+			"'cluster journal compact' rewrites the file without "
+			"them", (unsigned long long)srv->found.zeroed_lines,
+			srv->found.zeroed_lines == 1 ? "" : "s",
+			srv->found.zeroed_first,
+			(unsigned long long)srv->found.zeroed_bytes);
 	strbuf_release(&path);
 	strbuf_release(&old);
 	return srv->journal ? 0 : -1;

@@ -401,6 +401,45 @@ START_TEST(cut_anywhere_in_the_last_record)
 }
 END_TEST
 
+/* A block a crash of the machine left as zeros, over two records but
+ * for the second's newline: one line of zeros, skipped and counted; the
+ * records before and after it stand. */
+START_TEST(zeroed_block_is_skipped)
+{
+	char path[128];
+	struct rig r;
+	size_t len, ends[4], n = 0;
+
+	make_dir();
+	path_of(path, sizeof(path), "journal");
+	rig_open(&r, path);
+	busy_table(&r);
+	rig_close(&r);
+	char *all = slurp(path, &len);
+	struct journal_found whole, f;
+	sched_destroy(replayed(path, &whole));
+	/* the newlines ending the last four records */
+	for (size_t i = len; i-- > 0 && n < 4;)
+		if (all[i] == '\n')
+			ends[n++] = i;
+	ck_assert_uint_eq(n, 4);
+	/* zeros from the third-last record to before the second-last's end */
+	memset(all + ends[3] + 1, 0, ends[1] - ends[3] - 1);
+	spit(path, all, len);
+	struct sched *s = replayed(path, &f);
+	ck_assert_uint_eq(f.zeroed_lines, 1);
+	ck_assert_uint_eq(f.zeroed_bytes, ends[1] - ends[3]);
+	ck_assert_uint_eq(f.records, whole.records - 2);
+	ck_assert_int_eq(f.torn, 0);
+	sched_destroy(s);
+	struct stat st;
+	ck_assert_int_eq(stat(path, &st), 0);
+	ck_assert_uint_eq((size_t)st.st_size, len);	/* left in place */
+	free(all);
+	remove_dir();
+}
+END_TEST
+
 static void expect_error(const char *path, const char *msg)
 {
 	struct sched_hooks h = { 0 };
@@ -540,6 +579,7 @@ int main(void)
 	tcase_add_test(tc, write_replay_compact_round_trip);
 	tcase_add_test(tc, fast_records_match_the_codec);
 	tcase_add_test(tc, cut_anywhere_in_the_last_record);
+	tcase_add_test(tc, zeroed_block_is_skipped);
 	tcase_add_test(tc, bad_lines_and_versions);
 	tcase_add_test(tc, cancelled_ranges_and_pool);
 	suite_add_tcase(su, tc);
