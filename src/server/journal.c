@@ -458,7 +458,7 @@ static void warn_unwritten(struct server_journal *sj,
 	snprintf(text, sizeof(text), "not in the journal yet, lost if the "
 		 "scheduler is killed before it is: %s", sj->error.text);
 	for (char *p = text; *p; p++)
-		if ((unsigned char)*p < ' ')
+		if ((unsigned char)*p < ' ' || *p == 0x7f)
 			*p = ' ';
 	evhttp_add_header(evhttp_request_get_output_headers(req),
 			  "X-Cluster-Warning", text);
