@@ -102,8 +102,8 @@ wait_for 30 replaced
 t_check "a job killed with kill -9 is replaced, 3 workers again" replaced
 
 # --- scale 1 while busy: drained, no task killed ---------------------------
-t_run c submit --array 1-20 -- sleep 2
-t_is "$T_RC" 0 "submit 20 tasks of 2 s"
+t_run c submit --array 1-8 -- sleep 2
+t_is "$T_RC" 0 "submit 8 tasks of 2 s"
 wait_for 20 is 'd["tasks"]["running"] >= 3' True
 t_run c scale 1
 t_is "$T_RC" 0 "scale 1 while every worker is busy"
@@ -111,8 +111,8 @@ wait_for 10 is 'sum(1 for j in live if j["draining"]) >= 2' True
 t_check "busy jobs are drained, not cancelled" is 'sum(1 for j in live if j["draining"]) >= 2' True
 t_run timeout 120 "$CLUSTER" --name P wait
 t_is "$T_RC" 0 "cluster wait: exit 0, every task done"
-t_is "$(py 'd["tasks"]["done"], d["tasks"]["failed"], d["tasks"]["cancelled"]')" "(20, 0, 0)" \
-	"all 20 tasks done, none failed or cancelled"
+t_is "$(py 'd["tasks"]["done"], d["tasks"]["failed"], d["tasks"]["cancelled"]')" "(8, 0, 0)" \
+	"all 8 tasks done, none failed or cancelled"
 wait_for 30 is 'len(live), d["actual"]' "(1, 1)"
 t_is "$(py 'len(live), d["actual"]')" "(1, 1)" "the drained jobs are gone once their tasks ended"
 
@@ -159,12 +159,12 @@ t_run c resume
 t_is "$T_RC" 0 "resume of a pool that is not paused"
 t_kill "$head"
 
-# --- jobs of 2 workers, a 1-minute walltime ----------------------------------
+# --- jobs of 2 workers, a 40-second walltime ---------------------------------
 # A drain margin of a quarter of the walltime, the most the pool takes.
 name=W
 opts=("${common[@]}" --set job.processes=2 --set job.cores=2
-	--set job.walltime=00:01:00
-	--set pool.drain-margin=15s)
+	--set job.walltime=00:00:40
+	--set pool.drain-margin=10s)
 start_head
 t_run c scale --jobs 2
 t_like "$T_OUT" "target: 4 workers \\(2 jobs of 2\\)" "scale --jobs 2 with 2 processes a job: 4 workers"
@@ -172,8 +172,8 @@ t_is "$(py 'd["target"], d["target_jobs"]')" "(4, 2)" "status: target 4 workers,
 wait_for 60 is 'd["actual"]' 4
 t_is "$(py 'd["actual"]')" 4 "4 workers joined"
 first=$(py '" ".join(j["id"] for j in live)')
-# 5-second tasks for about 80 s across the first jobs' end
-t_run c submit --array 1-64 -- sleep 5
+# 3-second tasks for about 36 s across the first jobs' end
+t_run c submit --array 1-48 -- sleep 3
 early=0 gone=0
 for ((i = 0; i < 100; i++)); do
 	read -r g n <<<"$(py "'%d %d' % (1 not in [j['seq'] for j in live], sum(1 for j in live if j['seq'] > 2 and j['joined'] > 0))")"
@@ -188,8 +188,8 @@ t_is "$gone" 1 "the first job ended within its walltime"
 t_is "$early" 1 "a replacement had joined before the first job ended"
 t_run timeout 180 "$CLUSTER" --name W wait
 t_is "$T_RC" 0 "cluster wait: exit 0 across the walltime drain"
-t_is "$(py 'd["tasks"]["done"], d["tasks"]["failed"], d["tasks"]["cancelled"]')" "(64, 0, 0)" \
-	"all 64 tasks done, none killed by the walltime"
+t_is "$(py 'd["tasks"]["done"], d["tasks"]["failed"], d["tasks"]["cancelled"]')" "(48, 0, 0)" \
+	"all 48 tasks done, none killed by the walltime"
 t_run timeout 60 "$CLUSTER" --name W tasks
 t_unlike "$(printf '%s\n' "$T_OUT" | awk 'NR > 1 && $5 != 1')" "[0-9]" \
 	"every task ran once (no attempt lost to a drain)"
