@@ -33,18 +33,28 @@ exec "$real_mpirun" --display-map --do-not-launch --bind-to none "\$@"
 EOF
 chmod +x "$T_DIR/bin/mpirun"
 
+# The made-up hosts go into the node file as addresses of a documentation
+# network, which mpirun takes without asking DNS (a resolver that lets a
+# lookup of a made-up name time out costs seconds a host), and come back
+# as names in the map; a network this machine is on is not taken.
+net=203.0.113
+ip -o -4 addr 2>/dev/null | grep -q " inet $net\." && net=198.51.100
+declare -A addr=([nodea]=$net.11 [nodeb]=$net.12 [nodec]=$net.13)
+unmap="s/$net\.11/nodea/g; s/$net\.12/nodeb/g; s/$net\.13/nodec/g"
+
 # nodefile N PPN HOST...: each host PPN times, as Torque writes it.
 nodefile() {
 	local ppn=$1 h i
 	shift
 	for h in "$@"; do
-		for ((i = 0; i < ppn; i++)); do echo "$h"; done
+		for ((i = 0; i < ppn; i++)); do echo "${addr[$h]}"; done
 	done >"$T_DIR/nodefile"
 }
 
 # map SCRIPT: "host:procs" per node of the map, then "rank0=host".
 map() {
 	PATH=$T_DIR/bin:$PATH PBS_NODEFILE=$T_DIR/nodefile timeout 60 bash "$1" 2>&1 |
+		sed "$unmap" |
 		awk '/Data for node:/ { host = $4; for (i = 1; i <= NF; i++)
 					if ($i == "procs:") printf "%s:%s ", host, $(i + 1) }
 		     /Process rank: 0 / { r0 = host }
