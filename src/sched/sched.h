@@ -44,6 +44,7 @@
 
 #include "task/task.h"
 #include "util/err.h"
+#include "util/strbuf.h"
 
 struct sched_counts {
 	uint64_t state[TASK_NSTATES];	/* tasks per state */
@@ -160,6 +161,20 @@ int sched_task(struct sched *s, task_id_t id, struct task_info *out);
 /* The argv of one task with the array index substituted; caller frees
  * each string and the array. */
 char **sched_task_argv(struct sched *s, task_id_t id);
+
+/* The same without copies, for a caller that reads it at once: argv's
+ * words point into the table, or into `buf` where an array's index was
+ * put in for {}; valid until the table changes or the next call with the
+ * same view.  Zero one before its first use and keep it: it keeps its
+ * memory between calls.  -1 when the id is unknown. */
+struct sched_argv {
+	const char **argv;		/* NULL-terminated */
+	size_t alloc;
+	size_t *off;			/* where in buf a substituted word is */
+	struct strbuf buf;
+};
+int sched_task_argv_view(struct sched *s, task_id_t id, struct sched_argv *v);
+void sched_argv_release(struct sched_argv *v);
 
 /* The old name of task_range_parse. */
 static inline int sched_parse_range(const char *text, int64_t *first,

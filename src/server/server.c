@@ -38,6 +38,8 @@ struct server {
 	char token[65];
 	char *state_dir;
 	struct strbuf log_dir;
+	struct sched_argv run_argv;	/* send_run's command, kept between
+					   calls with its memory */
 	struct strbuf run_out, run_err;	/* send_run's paths, kept between
 					   tasks: no allocation a task */
 	int output;			/* enum task_output */
@@ -62,16 +64,10 @@ static void send_run(struct server *srv, worker_id_t w, task_id_t id)
 	struct strbuf *op = &srv->run_out, *ep = &srv->run_err;
 
 	if (!workers_connected(srv->workers, w) ||
-	    sched_task(srv->sched, id, &ti) < 0) {
+	    sched_task(srv->sched, id, &ti) < 0 ||
+	    sched_task_argv_view(srv->sched, id, &srv->run_argv) < 0) {
 		log_msg(LOG_ERR, "task %llu assigned to unknown worker %d",
 			(unsigned long long)id, (int)w);
-		return;
-	}
-	char **argv = sched_task_argv(srv->sched, id);
-	if (!argv) {
-		struct task_result res = { .exit_code = 127,
-					   .reason = "spawn failed: out of memory" };
-		sched_task_finished(srv->sched, id, w, &res);
 		return;
 	}
 	const struct task_spec *sp = ti.spec;
@@ -85,7 +81,7 @@ static void send_run(struct server *srv, worker_id_t w, task_id_t id)
 	r->gpus = sp->gpus;
 	r->memory_limit = sp->memory;
 	r->time_limit = sp->time_limit;
-	r->argv = argv;
+	r->argv = (char **)srv->run_argv.argv;	/* only read */
 	r->env = sp->env ? (char **)sp->env : empty_list;
 	r->cwd = sp->cwd ? (char *)sp->cwd : (char *)"";
 	/* "" when there is no log directory: the worker's choice.  Only
@@ -123,9 +119,6 @@ static void send_run(struct server *srv, worker_id_t w, task_id_t id)
 	} else {
 		workers_send(srv->workers, w, &m);
 	}
-	for (char **a = argv; *a; a++)
-		free(*a);
-	free(argv);
 }
 
 static void hook_assign(void *arg, worker_id_t w, task_id_t id)
@@ -522,6 +515,7 @@ void server_destroy(struct server *srv)
 	events_destroy(srv->events);
 	strbuf_release(&srv->log_dir);
 	strbuf_release(&srv->run_out);
+	sched_argv_release(&srv->run_argv);
 	strbuf_release(&srv->run_err);
 	free(srv->state_dir);
 	free(srv);

@@ -1578,9 +1578,57 @@ START_TEST(parse_range)
 }
 END_TEST
 
+/* The view of a command says what the copy says, for arrays (negative
+ * indexes, {} more than once, words without it), one-argument tasks and
+ * tasks of their own argv, one view reused across them all. */
+START_TEST(argv_view_matches_the_copies)
+{
+	char *arr[] = { (char *)"echo", (char *)"x{}y{}", (char *)"{}",
+			(char *)"plain", NULL };
+	char *prefix[] = { (char *)"/bin/sh", (char *)"-c", NULL };
+	const char *cmds[] = { "echo a", "", "exit 3" };
+	char *a0[] = { (char *)"a", (char *)"b c", NULL };
+	char *a1[] = { (char *)"d", NULL };
+	char *const *argvs[] = { a0, a1 };
+	struct task_spec sp = spec_cores(1);
+	struct sched_argv v = { 0 };
+	struct err err;
+	task_id_t first, last = 0;
+	uint64_t count;
+
+	sp.argv = arr;
+	sp.is_array = 1;
+	sp.array_first = -12;
+	sp.array_last = 3;
+	ck_assert_int_eq(sched_submit(s, &sp, &first, &count, &err), 0);
+	sp = spec_cores(1);
+	sp.argv = prefix;
+	ck_assert_int_eq(sched_submit_each(s, &sp, cmds, 3, &first, &count,
+					   &err), 0);
+	ck_assert_int_eq(sched_submit_argvs(s, &sp, argvs, 2, &first, &count,
+					    &err), 0);
+	last = first + count - 1;
+	for (task_id_t id = 1; id <= last; id++) {
+		char **c = sched_task_argv(s, id);
+		size_t k;
+		ck_assert_int_eq(sched_task_argv_view(s, id, &v), 0);
+		for (k = 0; c[k]; k++)
+			ck_assert_str_eq(v.argv[k], c[k]);
+		ck_assert_ptr_null(v.argv[k]);
+		free_argv(c);
+	}
+	ck_assert_int_eq(sched_task_argv_view(s, 1, &v), 0);
+	ck_assert_str_eq(v.argv[1], "x-12y-12");
+	ck_assert_str_eq(v.argv[2], "-12");
+	ck_assert_int_eq(sched_task_argv_view(s, last + 1, &v), -1);
+	sched_argv_release(&v);
+}
+END_TEST
+
 int main(void)
 {
-	Suite *su = suite_create("sched");
+	
+Suite *su = suite_create("sched");
 	TCase *tc = tcase_create("sched");
 	SRunner *sr;
 	int failed;
@@ -1623,6 +1671,7 @@ int main(void)
 	tcase_add_test(tc, prefetch_draining_worker_keeps_what_it_holds);
 	tcase_add_test(tc, cancel_running_shows_its_run);
 	tcase_add_test(tc, dependency_after_any);
+	tcase_add_test(tc, argv_view_matches_the_copies);
 	suite_add_tcase(su, tc);
 	sr = srunner_create(su);
 	srunner_run_all(sr, CK_NORMAL);
