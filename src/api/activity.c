@@ -4,8 +4,10 @@
  * (FNV-1a) in front of an array, so counting a task is a hash and an
  * add.  A worker's slots are an array indexed by slot, id 0 marking a
  * free one: a run takes the lowest free slot, so the rows of the task
- * stream stay as few as the worker's tasks at once.  A worker holds a few
- * runs (its cores and prefetch), so the linear scans stay short.
+ * stream stay as few as the worker's tasks at once.  A run is found again
+ * by its task id in an open-addressed table (linear probing, deletion by
+ * shifting back), as a worker may hold dozens: a scan of its slots at
+ * each report and stop cost more than the rest of the activity.
  */
 #include "api/activity.h"
 
@@ -25,6 +27,12 @@ struct slots {
 	size_t n, alloc;
 };
 
+struct where {
+	task_id_t id;
+	worker_id_t w;
+	unsigned slot;
+};
+
 struct activity {
 	struct activity_event *ring;
 	size_t size;
@@ -37,6 +45,11 @@ struct activity {
 
 	struct slots *workers;
 	size_t nworkers, workers_alloc;
+
+	struct where *runs_at;		/* the runs by task id; id 0: empty */
+	size_t runs_size, nruns;	/* a power of two; at most half full */
+	int shadowed;			/* a task ran twice at once: its
+					   first run is found by a scan */
 
 	double seconds[ACTION_COUNT];
 	uint64_t runs[ACTION_COUNT];
@@ -81,6 +94,7 @@ void activity_destroy(struct activity *a)
 	for (size_t i = 0; i < a->nworkers; i++)
 		free(a->workers[i].run);
 	free(a->workers);
+	free(a->runs_at);
 	free(a->names);
 	free(a->hash);
 	free(a->ring);
@@ -175,6 +189,72 @@ const struct activity_event *activity_event(const struct activity *a,
 
 /* ---- runs ----------------------------------------------------------------- */
 
+static size_t home(const struct activity *a, task_id_t id)
+{
+	return (size_t)((id * 0x9e3779b97f4a7c15ull) >> 17) &
+	       (a->runs_size - 1);
+}
+
+/* The entry of `id`, or the empty one where it would go. */
+static struct where *at(struct activity *a, task_id_t id)
+{
+	size_t i = home(a, id);
+
+	while (a->runs_at[i].id && a->runs_at[i].id != id)
+		i = (i + 1) & (a->runs_size - 1);
+	return &a->runs_at[i];
+}
+
+static void runs_grow(struct activity *a)
+{
+	struct where *old = a->runs_at;
+	size_t n = a->runs_size;
+
+	a->runs_size = n ? 2 * n : 64;
+	a->runs_at = xcalloc(a->runs_size, sizeof(*a->runs_at));
+	for (size_t i = 0; i < n; i++)
+		if (old[i].id)
+			*at(a, old[i].id) = old[i];
+	free(old);
+}
+
+static void runs_put(struct activity *a, task_id_t id, worker_id_t w,
+		     unsigned slot)
+{
+	struct where *e;
+
+	if (2 * (a->nruns + 1) > a->runs_size)
+		runs_grow(a);
+	e = at(a, id);
+	if (!e->id)
+		a->nruns++;
+	else
+		a->shadowed = 1;
+	*e = (struct where){ id, w, slot };
+}
+
+/* Remove `id`; the entries after it in its run of the table move back
+ * where their probe would find them. */
+static void runs_del(struct activity *a, task_id_t id)
+{
+	size_t mask = a->runs_size - 1, i, j;
+
+	if (!a->runs_size || !at(a, id)->id)
+		return;
+	i = (size_t)(at(a, id) - a->runs_at);
+	a->runs_at[i].id = 0;
+	a->nruns--;
+	for (j = (i + 1) & mask; a->runs_at[j].id; j = (j + 1) & mask) {
+		size_t h = home(a, a->runs_at[j].id);
+		/* j's entry may stay unless its home lies cyclically in (i, j] */
+		if ((j > i && (h <= i || h > j)) || (j < i && h <= i && h > j)) {
+			a->runs_at[i] = a->runs_at[j];
+			a->runs_at[j].id = 0;
+			i = j;
+		}
+	}
+}
+
 static struct slots *worker_slots(struct activity *a, worker_id_t w)
 {
 	size_t i = (size_t)w;
@@ -204,6 +284,8 @@ unsigned activity_run_start(struct activity *a, double time, task_id_t id,
 	}
 	s->run[slot] = (struct activity_run){ .id = id, .slot = (unsigned)slot,
 					      .name = name, .start = time };
+	if (id)
+		runs_put(a, id, w < 0 ? 0 : w, (unsigned)slot);
 	e = push(a);
 	e->kind = ACTIVITY_START;
 	e->time = time;
@@ -225,6 +307,15 @@ static struct activity_run *find_run(struct activity *a, task_id_t id,
 	if (w < 0 || (size_t)w >= a->nworkers || !id)
 		return NULL;
 	s = &a->workers[w];
+	if (a->runs_size) {
+		const struct where *e = at(a, id);
+		if (e->id && e->w == w && e->slot < s->n &&
+		    s->run[e->slot].id == id)
+			return &s->run[e->slot];
+	}
+	if (!a->shadowed)
+		return NULL;
+	/* the same task started again before this run stopped */
 	for (size_t slot = 0; slot < s->n; slot++)
 		if (s->run[slot].id == id)
 			return &s->run[slot];
@@ -292,6 +383,11 @@ int activity_run_stop(struct activity *a, double time, task_id_t id,
 		a->runs[i]++;
 	}
 	s->run[slot].id = 0;
+	if (a->runs_size) {
+		const struct where *wh = at(a, id);
+		if (wh->id && wh->w == w && wh->slot == slot)
+			runs_del(a, id);
+	}
 	while (s->n && !s->run[s->n - 1].id)
 		s->n--;
 	return 0;

@@ -252,6 +252,67 @@ START_TEST(test_counts)
 }
 END_TEST
 
+/* Many runs on a few workers, stopped in a shuffled order: each is found
+ * by its id (its report lands, its stop names its slot), and
+ * nothing is left once all stopped; a task started again before its
+ * first run stopped keeps both runs apart. */
+START_TEST(test_many_runs_found)
+{
+	struct activity *a = activity_create(1 << 16, 0);
+	unsigned n = activity_name(a, "x");
+	enum { N = 5000, W = 8 };
+	static task_id_t order[N], tid[N + 1];
+	static unsigned slot[N + 1];
+	uint64_t seed = 12345;
+
+	/* ids at random (an arithmetic run spreads without a collision) */
+	for (task_id_t id = 1; id <= N; id++) {
+		seed = seed * 6364136223846793005ull + 1442695040888963407ull;
+		tid[id] = (seed >> 20) | 1;
+		slot[id] = activity_run_start(a, 1, tid[id], (worker_id_t)(id % W), n);
+		order[id - 1] = id;
+	}
+	for (size_t i = N - 1; i > 0; i--) {
+		seed = seed * 6364136223846793005ull + 1442695040888963407ull;
+		size_t j = (size_t)(seed >> 33) % (i + 1);
+		task_id_t t = order[i];
+		order[i] = order[j];
+		order[j] = t;
+	}
+	for (size_t i = 0; i < N; i++) {
+		task_id_t id = order[i];
+		worker_id_t w = (worker_id_t)(id % W);
+		ck_assert_int_eq(activity_run_report(a, tid[id], w, 0.1, 0.2, 0), 0);
+		ck_assert_int_eq(activity_run_stop(a, 2, tid[id], w, TASK_DONE,
+						   NULL), 0);
+		const struct activity_event *e = activity_event(a, activity_last(a));
+		ck_assert_uint_eq(e->slot, slot[id]);
+		ck_assert_int_eq(e->worker, w);
+		ck_assert_int_eq(activity_run_stop(a, 2, tid[id], w, TASK_DONE,
+						   NULL), -1);	/* once */
+	}
+	/* a task's id runs again on worker 5 while its run on 1 goes on;
+	 * either may stop first */
+	for (int newer_first = 0; newer_first < 2; newer_first++) {
+		unsigned first = activity_run_start(a, 1, 42, 1, n);
+		unsigned again = activity_run_start(a, 1, 42, 5, n);
+		worker_id_t w1 = newer_first ? 5 : 1, w2 = newer_first ? 1 : 5;
+		ck_assert_int_eq(activity_run_stop(a, 3, 42, w1, TASK_DONE, NULL), 0);
+		ck_assert_uint_eq(activity_event(a, activity_last(a))->slot,
+				  newer_first ? again : first);
+		ck_assert_int_eq(activity_run_stop(a, 3, 42, w2, TASK_DONE, NULL), 0);
+		ck_assert_uint_eq(activity_event(a, activity_last(a))->slot,
+				  newer_first ? first : again);
+	}
+	for (worker_id_t w = 0; w < W; w++) {
+		size_t k;
+		activity_runs(a, w, &k);
+		ck_assert_uint_eq(k, 0);
+	}
+	activity_destroy(a);
+}
+END_TEST
+
 static Suite *activity_suite(void)
 {
 	Suite *s = suite_create("activity");
@@ -265,6 +326,7 @@ static Suite *activity_suite(void)
 	tcase_add_test(tc, test_reported_split);
 	tcase_add_test(tc, test_names_bounded);
 	tcase_add_test(tc, test_counts);
+	tcase_add_test(tc, test_many_runs_found);
 	suite_add_tcase(s, tc);
 	return s;
 }
