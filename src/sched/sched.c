@@ -289,6 +289,9 @@ struct sched {
 	task_id_t hot_id;
 	int hot_ok;
 	struct task_info hot;
+	/* The clocks read once in a call into sched (now_wall, now_mono),
+	 * for the starts and ends it makes; 0: not read in this one. */
+	double wall, mono;
 
 	struct group **groups;
 	size_t ngroups, agroups;
@@ -752,6 +755,24 @@ static void hot_begin(struct sched *s, task_id_t id)
 static void forget_hot(struct sched *s)
 {
 	s->hot_ok = 0;
+	s->wall = s->mono = 0;
+}
+
+/* The time of this call into sched: a call ends a task and starts the
+ * next within microseconds, and reading the clock for each showed in
+ * the scheduler's profile. */
+static double now_wall(struct sched *s)
+{
+	if (!s->wall)
+		s->wall = clock_wall();
+	return s->wall;
+}
+
+static double now_mono(struct sched *s)
+{
+	if (!s->mono)
+		s->mono = clock_monotonic();
+	return s->mono;
 }
 
 static void flush(struct sched *s)
@@ -1083,8 +1104,8 @@ static void pump(struct sched *s, worker_id_t id)
 		    !lives_for(w, g->spec.time_limit))
 			break;
 		unhold(s, id, task, d->slow);
-		d->start_time = clock_wall();
-		w->last_start = clock_monotonic();
+		d->start_time = now_wall(s);
+		w->last_start = now_mono(s);
 		w->stalled = 0;
 		worker_take(s, id, task, &g->spec, d->slow);
 	}
@@ -2090,7 +2111,7 @@ void sched_task_finished(struct sched *s, task_id_t id, worker_id_t w,
 	enter(s);
 	struct worker *wk = &s->workers[w];
 	pace_note(&g->pace, res->runtime, !res->reason);
-	d->end_time = clock_wall();
+	d->end_time = now_wall(s);
 	if (unhold(s, w, id, d->slow))	/* started where we did not expect */
 		d->start_time = d->end_time - res->runtime;
 	else
