@@ -126,10 +126,14 @@ static void run_actions(const struct task_info *ti, double start, double now,
 	}
 }
 
+/* A run that ended has the table's time of its end; one requeued, the
+ * clock's. */
 static void stop_run(struct feed *f, const struct task_info *ti,
 		     worker_id_t w, double start, enum task_state how)
 {
-	double now = clock_wall(), act[ACTION_COUNT];
+	double now = how != TASK_QUEUED && ti->end_time >= start ?
+		ti->end_time : clock_wall();
+	double act[ACTION_COUNT];
 
 	run_actions(ti, start, now, act);
 	activity_run_stop(f->act, now, ti->id, w, how, act);
