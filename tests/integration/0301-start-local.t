@@ -11,9 +11,6 @@
 c=("$CLUSTER" --profile local --set scheduler.host=127.0.0.1 --name loc)
 state=$CLUSTER_HOME/loc
 
-addr_pid() {
-	sed -n 's/.*"pid": *\([0-9]*\).*/\1/p' "$state/address" 2>/dev/null
-}
 
 # pids of processes whose environment or command line names this cluster
 ours() {
@@ -34,7 +31,7 @@ t_is "$T_RC" 0 "cluster start: the daemon answers"
 t_like "$T_OUT" "scheduler of 'loc' runs at 127.0.0.1:" "it prints the address"
 t_like "$T_OUT" "http://127.0.0.1:" "and the dashboard URL"
 t_like "$T_OUT" "cluster --name loc submit --" "and how to submit"
-pid=$(addr_pid)
+pid=$(address_field pid)
 t_check "the daemon runs in a session of its own" \
 	bash -c "[ \"\$(ps -o sid= -p $pid | tr -d ' ')\" = $pid ]"
 t_check "its log is in the state directory" test -s "$state/scheduler.log"
@@ -73,7 +70,7 @@ t_like "$T_OUT" "no scheduler runs" "says nothing runs"
 # kill -9 of the daemon: its local jobs stay; --force ends them.
 t_run timeout 60 "${c[@]}" start
 t_is "$T_RC" 0 "cluster start again"
-pid=$(addr_pid)
+pid=$(address_field pid)
 wait_for 30 grep -q '"state":"running"' "$state/jobs"
 job=$(sed -n 's/.*"id":"\([0-9]*\)".*/\1/p' "$state/jobs")
 t_check "the jobs file lists a running local job" test -n "$job"

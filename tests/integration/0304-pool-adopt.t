@@ -54,7 +54,7 @@ is() {
 	[ "$(py "$1")" = "$2" ]
 }
 daemon() {
-	sed -n 's/.*"pid": *\([0-9]*\).*/\1/p' "$state/address"
+	address_field pid
 }
 kill_daemon() {
 	local pid

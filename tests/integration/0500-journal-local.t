@@ -14,12 +14,9 @@ c=("$CLUSTER" --profile local --set scheduler.host=127.0.0.1 --name jl)
 state=$CLUSTER_HOME/jl
 marks=$T_DIR/marks
 N=300
-mkdir -p "$state" "$marks" && chmod 700 "$state"
-echo '{"workers":2}' >"$state/target"
+make_state "$state" 2
+mkdir -p "$marks"
 
-addr_pid() {
-	sed -n 's/.*"pid": *\([0-9]*\).*/\1/p' "$state/address" 2>/dev/null
-}
 job_ids() {	# the pool's jobs, as its state directory records them
 	python3 -c 'import json, sys
 print(" ".join(sorted(j["id"] for j in json.load(open(sys.argv[1]))["jobs"])))' "$state/jobs"
@@ -32,7 +29,7 @@ count() {	# tasks in state $1
 # start adopts them and their workers rejoin it with their running tasks.
 kill_daemon() {
 	local pid
-	pid=$(addr_pid)
+	pid=$(address_field pid)
 	kill -9 "$pid"
 	wait_for 10 bash -c "! kill -0 $pid 2>/dev/null"
 	[ "${1:-}" = keep ] || "$CLUSTER" --name jl stop --force >/dev/null 2>&1

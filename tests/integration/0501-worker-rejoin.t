@@ -20,9 +20,6 @@ c=("$CLUSTER" --profile local --set scheduler.host=127.0.0.1
 state=$CLUSTER_HOME/rj
 wlog=$T_DIR/worker.err
 
-field() {
-	sed -n "s/.*\"$1\": *\([0-9]*\).*/\1/p" "$state/address" 2>/dev/null
-}
 free_port() {
 	python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }
@@ -53,10 +50,10 @@ echo '{"workers":0}' >"$state/target"
 
 t_run timeout 60 "${c[@]}" start
 t_is "$T_RC" 0 "the first scheduler starts"
-sched1=$(field pid)
+sched1=$(address_field pid)
 [ -n "$sched1" ] || t_bail "the first scheduler publishes its address" "$T_ERR"
 leftovers+=("$sched1")
-port1=$(field port)
+port1=$(address_field port)
 token1=$(cat "$state/token")
 
 t_spawn "${c[@]}" -v worker --cores 2 --name w1 2>"$wlog"
@@ -91,8 +88,8 @@ port2=$(free_port)
 while [ "$port2" = "$port1" ]; do port2=$(free_port); done
 t_run timeout 60 "${c[@]}" --set scheduler.port="$port2" start
 t_is "$T_RC" 0 "a second scheduler starts on the same state directory"
-leftovers+=("$(field pid)")
-t_is "$(field port)" "$port2" "it listens on another port"
+leftovers+=("$(address_field pid)")
+t_is "$(address_field port)" "$port2" "it listens on another port"
 t_unlike "$(cat "$state/token")" "^$token1\$" "with a new token"
 
 t_check "the worker reads the new address and token" \

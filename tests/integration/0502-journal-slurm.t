@@ -36,9 +36,6 @@ echo '{"workers":3}' >"$state/target"
 head_id() {
 	sed -n 's/.*"id":"\([0-9]*\)".*/\1/p' "$state/head-job" 2>/dev/null
 }
-addr_pid() {
-	sed -n 's/.*"pid": *\([0-9]*\).*/\1/p' "$state/address" 2>/dev/null
-}
 # the pool's worker jobs in the queue (pending, running, completing)
 worker_jobs() {
 	squeue -h -o '%i %j %t' | awk -v p="^$name-" '$2 ~ p {print $1}' | sort
@@ -85,7 +82,7 @@ t_is "$T_RC" 0 "submit $N tasks"
 wait_for 120 bash -c "[ \$(ls $marks | wc -l) -ge 40 ]"
 before=$(worker_jobs | paste -sd' ')
 head=$(head_id)
-pid=$(addr_pid)
+pid=$(address_field pid)
 t_check "the scheduler rank's pid is in the address file ($pid)" \
 	bash -c "[ -n '$pid' ] && kill -0 '$pid'"
 kill -9 "$pid"

@@ -237,6 +237,20 @@ slurm_mib() {
 		printf "%d\n", n + 0.5 }'
 }
 
+# --- a cluster's state directory ---------------------------------------------
+
+# address_field KEY [DIR]: the number KEY ("pid", "port", "http_port") of
+# the address file in state directory DIR (default $state); empty while
+# there is none.
+address_field() {
+	sed -n "s/.*\"$1\": *\([0-9]*\).*/\1/p" "${2:-$state}/address" 2>/dev/null
+}
+# make_state DIR WORKERS: a state directory as the scheduler makes it,
+# with a pool target of WORKERS workers for its first start.
+make_state() {
+	mkdir -p "$1" && chmod 700 "$1" && echo "{\"workers\":$2}" >"$1/target"
+}
+
 # --- the browser ----------------------------------------------------------------
 
 # chromium_run FLAGS...: headless chromium, its profile in T_DIR, its
