@@ -271,7 +271,8 @@ static void add_jobs(struct frame *f, json_t *jobs)
 		strbuf_addstr(&f->list, "(no jobs)\n");
 }
 
-/* The pool's line: target, actual, jobs by state, the next walltime end. */
+/* The pool's line: target, actual, jobs by state, the next walltime end;
+ * and the journal's while it cannot be written. */
 static void add_pool(struct strbuf *sb, json_t *st)
 {
 	json_t *jobs = json_object_get(st, "jobs"), *j;
@@ -309,6 +310,9 @@ static void add_pool(struct strbuf *sb, json_t *st)
 	if (json_is_string(json_object_get(st, "paused")))
 		strbuf_addf(sb, "; paused: %s", jstr(st, "paused"));
 	strbuf_addch(sb, '\n');
+	json_t *jn = json_object_get(json_object_get(st, "scheduler"), "journal");
+	if (json_is_string(json_object_get(jn, "error")))
+		strbuf_addf(sb, "journal   FAILING: %s\n", jstr(jn, "error"));
 }
 
 static int draw(cluster_client_t *c, struct frame *f, const char *name)

@@ -18,15 +18,12 @@ c=("$CLUSTER" --profile local --set scheduler.host=127.0.0.1 --name jf)
 state=$CLUSTER_HOME/jf
 marks=$T_DIR/marks
 N=200
-mkdir -p "$state" "$marks" && chmod 700 "$state"
-echo '{"workers":2}' >"$state/target"
+make_state "$state" 2
+mkdir -p "$marks"
 
-addr_pid() {
-	sed -n 's/.*"pid": *\([0-9]*\).*/\1/p' "$state/address" 2>/dev/null
-}
 metric() {	# the value of /metrics' sample $1
 	local port token
-	port=$(sed -n 's/.*"http_port": *\([0-9]*\).*/\1/p' "$state/address")
+	port=$(address_field http_port)
 	token=$(cat "$state/token")
 	curl -s -H "Authorization: Bearer $token" \
 		"http://127.0.0.1:$port/metrics" | sed -n "s/^$1 //p"
@@ -40,7 +37,7 @@ not_failing() {
 
 t_run timeout 60 "${c[@]}" start
 t_is "$T_RC" 0 "cluster start"
-pid=$(addr_pid)
+pid=$(address_field pid)
 t_run timeout 20 "$CLUSTER" --name jf status
 t_like "$T_OUT" "journal +$state/journal, [0-9.]+ [kKMG]?i?B" \
 	"status names the journal and its size"
@@ -68,8 +65,10 @@ t_run timeout 20 "$CLUSTER" --name jf status
 t_like "$T_OUT" "journal .*FAILING since [0-9-]+ [0-9:]+ \(.* ago\): cannot write the journal '$state/journal': File too large \(the file size limit, ulimit -f\)" \
 	"status says since when and why the journal fails"
 t_is "$(metric cluster_journal_failing)" 1 "/metrics: failing"
+t_run timeout 20 "$CLUSTER" --name jf top --once
+t_like "$T_OUT" "journal +FAILING: cannot write the journal" "top says the journal is failing"
 if command -v chromium >/dev/null; then
-	port=$(sed -n 's/.*"http_port": *\([0-9]*\).*/\1/p' "$state/address")
+	port=$(address_field http_port)
 	t_like "$(chromium_dom "http://127.0.0.1:$port/pool#token=$(cat "$state/token")")" \
 		"journal failing: cannot write the journal [^<]*File too large" \
 		"the dashboard's pool page says the journal is failing, and why"
