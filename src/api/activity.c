@@ -322,6 +322,12 @@ static struct activity_run *find_run(struct activity *a, task_id_t id,
 	return NULL;
 }
 
+const struct activity_run *activity_run_find(struct activity *a,
+					     task_id_t id, worker_id_t w)
+{
+	return find_run(a, id, w);
+}
+
 static double positive(double v)
 {
 	return v > 0 ? v : 0;

@@ -114,6 +114,9 @@ int activity_run_report(struct activity *a, task_id_t id, worker_id_t w,
 int activity_run_stop(struct activity *a, double time, task_id_t id,
 		      worker_id_t w, enum task_state state,
 		      const double action[ACTION_COUNT]);
+/* The run of `id` on `w`, or NULL.  Valid until the next change. */
+const struct activity_run *activity_run_find(struct activity *a,
+					     task_id_t id, worker_id_t w);
 /* The slots of worker `w`, indexed by slot: those with id 0 are free.
  * Valid until the next change. */
 const struct activity_run *activity_runs(const struct activity *a,

@@ -176,19 +176,14 @@ static void on_requeued(void *arg, task_id_t id, worker_id_t w)
 {
 	struct feed *f = arg;
 	struct task_info ti;
-	size_t n;
+	const struct activity_run *r;
 
-	if (w < 0 || id > catch_up(f) || sched_task(f->s, id, &ti) < 0)
+	if (w < 0 || id > catch_up(f) || sched_task(f->s, id, &ti) < 0 ||
+	    !(r = activity_run_find(f->act, id, w)))
 		return;
-	const struct activity_run *r = activity_runs(f->act, w, &n);
-	for (size_t i = 0; i < n; i++) {
-		if (r[i].id != id)
-			continue;
-		unsigned name = r[i].name;
-		stop_run(f, &ti, w, r[i].start, TASK_QUEUED);
-		activity_count(f->act, name, TASK_RUNNING, TASK_QUEUED);
-		return;
-	}
+	unsigned name = r->name;
+	stop_run(f, &ti, w, r->start, TASK_QUEUED);
+	activity_count(f->act, name, TASK_RUNNING, TASK_QUEUED);
 }
 
 static void on_assigned(void *arg, task_id_t id, worker_id_t w)
@@ -211,22 +206,23 @@ static void on_ended(void *arg, task_id_t id)
 {
 	struct feed *f = arg;
 	struct task_info ti;
-	size_t n;
+	const struct activity_run *r;
 	int from = TASK_QUEUED;
+	unsigned name;
 
 	if (id > catch_up(f) || sched_task(f->s, id, &ti) < 0)
 		return;		/* new: counted as it ended */
-	const struct activity_run *r = activity_runs(f->act, ti.worker, &n);
-	for (size_t i = 0; i < n; i++) {
-		if (r[i].id == id) {
-			stop_run(f, &ti, ti.worker, r[i].start, ti.state);
-			from = TASK_RUNNING;
-			break;
-		}
+	/* a run keeps its name's index: no lookup of the name again */
+	if ((r = activity_run_find(f->act, id, ti.worker))) {
+		name = r->name;
+		stop_run(f, &ti, ti.worker, r->start, ti.state);
+		from = TASK_RUNNING;
+	} else {
+		name = name_of(f, &ti);
+		if (take_waiting(f, id))
+			from = TASK_WAITING;
 	}
-	if (from != TASK_RUNNING && take_waiting(f, id))
-		from = TASK_WAITING;
-	activity_count(f->act, name_of(f, &ti), from, ti.state);
+	activity_count(f->act, name, from, ti.state);
 }
 
 /* The worker's own times of the run, for its stop that follows. */
