@@ -66,14 +66,15 @@ void task_output_path(struct strbuf *sb, const char *log_dir, task_id_t id,
 				    stream == TASK_STDERR ? "err" : "out");
 		return;
 	}
-	for (; *p; p++) {
-		if (p[0] == '{' && p[1] == '}' && has_index) {
-			strbuf_addf(sb, "%" PRId64, index);
-			p++;
-		} else {
-			strbuf_addch(sb, *p);
-		}
+	if (!has_index) {
+		strbuf_addstr(sb, p);
+		return;
 	}
+	for (const char *q; (q = strstr(p, "{}")); p = q + 2) {
+		strbuf_add(sb, p, (size_t)(q - p));
+		strbuf_addf(sb, "%" PRId64, index);
+	}
+	strbuf_addstr(sb, p);
 }
 
 void task_attempt_path(struct strbuf *sb, const char *path, unsigned attempt)
