@@ -671,7 +671,11 @@ void server_journal_close(struct server_journal *sj)
 		put_pending(sj);
 		append(sj, journal_record("scheduler-stop"));
 		struct err err = { "" };
-		note(sj, journal_write(sj->j, 1, &err), &err);
+		if (journal_write(sj->j, 1, &err) < 0)
+			log_msg(LOG_ERR, "%s: the journal ends without its last "
+				"%zu bytes of records; the next start does not "
+				"know what they held", err.text,
+				journal_pending(sj->j));
 	}
 	send_held(sj, ALL_HELD);
 	free(sj->held);

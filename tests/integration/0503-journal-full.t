@@ -7,7 +7,8 @@
 # submit warns that its tasks are not in the journal yet.
 # Once the limit is lifted the records that waited in memory are
 # written, the status says so, and a scheduler killed with -9 then
-# comes back with every task as it ended: none lost, none run twice.
+# comes back with every task as it ended: none lost, none run twice; a
+# stop while it fails ends the scheduler all the same.
 # With journal.enabled false, status says the journal is off.
 . "$(dirname "$0")/lib.sh"
 
@@ -104,7 +105,19 @@ for i in $(seq 1 $N); do
 	[ "$(wc -l <"$marks/$i" 2>/dev/null)" = 1 ] || bad=$((bad + 1))
 done
 t_is "$bad" 0 "every task ran exactly once"
-"$CLUSTER" --name jf stop >/dev/null 2>&1
+
+# --- a stop while the journal cannot be written ends all the same -------------
+pid=$(address_field pid)
+prlimit --pid "$pid" --fsize="$(stat -c %s "$state/journal"):unlimited"
+t_run timeout 20 "$CLUSTER" --name jf submit -- true "$(printf '%9000s' x)"
+t_is "$T_RC" 0 "a submission to the cut-off journal is answered"
+t_run timeout 90 "$CLUSTER" --name jf stop
+t_is "$T_RC" 0 "cluster stop with a failing journal: exit 0"
+wait_for 15 bash -c "! kill -0 $pid 2>/dev/null"
+t_check "the scheduler is gone" bash -c "! kill -0 $pid 2>/dev/null"
+t_check "and its address file" test ! -e "$state/address"
+t_like "$(cat "$state/scheduler.log")" "the journal ends without its last [0-9]+ bytes of records" \
+	"its log says what the journal lacks"
 
 # --- no journal ------------------------------------------------------------------
 t_run timeout 60 "$CLUSTER" --profile local --set scheduler.host=127.0.0.1 \
