@@ -71,14 +71,15 @@ struct backend_run *manager_start_command(struct pool_manager *m,
 	return r;
 }
 
-/* One line of what a batch system said, for status and logs. */
-static void first_line(const struct backend_result *r, char *out, size_t size)
+void manager_result_line(const struct pool_manager *m,
+			 const struct backend_result *r, char *out, size_t size)
 {
 	const char *s = r->err.len ? r->err.buf : r->out.len ? r->out.buf : "";
 	size_t n = strcspn(s, "\n");
 
 	if (r->timed_out)
-		snprintf(out, size, "timed out");
+		snprintf(out, size, "timed out: no answer in %g s "
+			 "(pool.command-timeout), killed", m->cfg.command_timeout);
 	else if (!*s)
 		snprintf(out, size, r->signal ? "killed by signal %d" :
 			 "exit status %d", r->signal ? r->signal : r->status);
@@ -128,7 +129,7 @@ static void status_done(struct backend_result *r, void *arg)
 					  &err);
 	if (r->timed_out || r->signal || (!list.n && (r->status || rc < 0))) {
 		double back;
-		first_line(r, m->poll_error, sizeof(m->poll_error));
+		manager_result_line(m, r, m->poll_error, sizeof(m->poll_error));
 		if (!r->timed_out && rc < 0 && !r->status)
 			snprintf(m->poll_error, sizeof(m->poll_error), "%s",
 				 err.text);
@@ -171,7 +172,7 @@ static void submit_done(struct backend_result *r, void *arg)
 			m->submit_n, m->submit_n == 1 ? "" : "s");
 	} else {
 		char msg[POOL_TEXT_LEN];
-		first_line(r, msg, sizeof(msg));
+		manager_result_line(m, r, msg, sizeof(msg));
 		if (r->exited && !r->status)
 			snprintf(msg, sizeof(msg), "%s", err.text);
 		enum pool_failure kind = pool_classify_submit(msg, r->timed_out);
@@ -198,7 +199,7 @@ static void cancel_done(struct backend_result *r, void *arg)
 	m->kind = CMD_NONE;
 	if (!r->exited || r->status) {
 		char msg[POOL_TEXT_LEN];
-		first_line(r, msg, sizeof(msg));
+		manager_result_line(m, r, msg, sizeof(msg));
 		/* the next listing tells which are gone */
 		log_msg(LOG_WARNING, "pool: cancel: %s", msg);
 	}

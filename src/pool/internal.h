@@ -98,6 +98,11 @@ void manager_members_rejoin(struct pool_manager *m);
 /* commands.c: each starts one command and returns 0, or -1 when none
  * runs (what failed is recorded in the pool). */
 void manager_seen_from(const struct job_status *st, struct pool_seen *s);
+/* One line of what a batch command said, for status and logs; of one
+ * that hung, how long it had (pool.command-timeout). */
+struct backend_result;
+void manager_result_line(const struct pool_manager *m,
+			 const struct backend_result *r, char *out, size_t size);
 /* Start a batch command (the backend's own directory before argv[0]
  * when the manager has one), counted against the rate limit; `done`
  * gets `m`.  NULL + err when it cannot start. */

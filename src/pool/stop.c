@@ -43,12 +43,13 @@ static void stop_finish(struct pool_manager *m, size_t cancelled)
 static void stop_cancel_done(struct backend_result *r, void *arg)
 {
 	struct pool_manager *m = arg;
+	char msg[POOL_TEXT_LEN];
 
 	m->stop_run = NULL;
-	if (!r->exited || r->status)
-		log_msg(LOG_WARNING, "pool: the last cancel: %s",
-			r->timed_out ? "timed out" : r->err.len ? r->err.buf :
-			"failed");
+	if (!r->exited || r->status) {
+		manager_result_line(m, r, msg, sizeof(msg));
+		log_msg(LOG_WARNING, "pool: the last cancel: %s", msg);
+	}
 	stop_finish(m, m->nstop_pids);
 }
 

@@ -8,7 +8,8 @@
 # that fails (squeue answering an error, as when slurmctld is busy)
 # counts as a poll error, the last-poll gauge going back to 0 after; the
 # dashboard's pool page (chromium) shows the pause, the failed poll and
-# the job with its times.
+# the job with its times; a squeue that hangs is killed at
+# pool.command-timeout, a failed poll that says so.
 . "$(dirname "$0")/lib.sh"
 
 command -v curl >/dev/null || t_bail "curl is installed"
@@ -101,12 +102,17 @@ if ! have_slurm; then
 fi
 slurm_up || t_bail "the private Slurm starts"
 
-# squeue as it is, but answering an error while $WRAP/fail exists
+# squeue as it is, but answering an error while $WRAP/fail exists, and
+# never answering (its pid in $WRAP/hung.pid) while $WRAP/hang does
 WRAP=$T_DIR/wrap
 mkdir -p "$WRAP"
 real_squeue=$(command -v squeue)
 cat >"$WRAP/squeue" <<EOF
 #!/bin/bash
+if [ -e "$WRAP/hang" ]; then
+	echo \$\$ >"$WRAP/hung.pid"
+	exec sleep 600
+fi
 if [ -e "$WRAP/fail" ]; then
 	echo "squeue: error: slurm_load_jobs error: Socket timed out on send/recv operation" >&2
 	exit 1
@@ -178,7 +184,7 @@ fi
 
 # A job in the queue, and squeue failing for a while: poll errors.
 NAMES="pf pg"
-t_run s pg --set job.queue=debug start
+t_run s pg --set job.queue=debug --set pool.command-timeout=3s start
 t_is "$T_RC" 0 "a second one starts"
 s pg scale 1 >/dev/null
 polled() {
@@ -208,6 +214,27 @@ recovered() {
 wait_for 60 recovered
 t_check "a poll that works again clears the gauge" recovered
 t_check "and the count stays ($n)" [ "$(metric pg cluster_pool_poll_errors_total)" -ge "$n" ]
+
+# squeue that hangs: killed at pool.command-timeout (3 s here), a failed
+# poll that says so, and the scheduler answers meanwhile
+n=$(metric pg cluster_pool_poll_errors_total)
+touch "$WRAP/hang"
+wait_for 20 test -s "$WRAP/hung.pid"
+t_run timeout 5 "$CLUSTER" --name pg status
+t_is "$T_RC" 0 "status answers while squeue hangs"
+more_errors() {
+	[ "$(metric pg cluster_pool_poll_errors_total)" -gt "$n" ] 2>/dev/null
+}
+wait_for 30 more_errors
+t_check "the hung poll counts as failed" more_errors
+t_like "$(s pg status)" "last poll .*failed: timed out: no answer in 3 s \(pool.command-timeout\), killed" \
+	"status says it timed out, after how long, and which setting that is"
+hung=$(cat "$WRAP/hung.pid")
+wait_for 10 bash -c "! kill -0 $hung 2>/dev/null"
+t_check "the hung squeue is killed" bash -c "! kill -0 $hung 2>/dev/null"
+rm -f "$WRAP/hang"
+wait_for 60 recovered
+t_check "polls work again once squeue answers" recovered
 stop_all
 track_all
 t_done

@@ -250,7 +250,8 @@ START_TEST(fake_poll_timeout_and_failure)
 	ck_assert_uint_le(polls, 2);
 	st = pool_manager_status(m);
 	ck_assert_str_eq(json_string_value(json_object_get(st, "poll_error")),
-			 "timed out");
+			 "timed out: no answer in 0.3 s (pool.command-timeout), "
+			 "killed");
 	json_decref(st);
 
 	write_exec("squeue", "echo 'squeue: error: Unable to contact slurm controller' >&2\nexit 1\n");
