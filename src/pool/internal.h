@@ -80,7 +80,10 @@ struct pool_manager {
 	void *stop_arg;
 	struct backend_run *stop_run;
 	uint64_t *stop_pids;		/* local jobs signalled at the end */
+	uint64_t *stop_seqs;		/* ... their pool numbers; STOP_REAPED
+					   set once the leader is collected */
 	size_t nstop_pids;
+	size_t nstop_cancelled;		/* of them, signalled at the end */
 	char name_buf[160];
 };
 

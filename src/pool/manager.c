@@ -410,6 +410,7 @@ void pool_manager_destroy(struct pool_manager *m)
 	if (m->stop_ev)
 		event_free(m->stop_ev);
 	free(m->stop_pids);
+	free(m->stop_seqs);
 	event_free(m->timer);
 	pool_plan_release(&m->plan);
 	pool_destroy(m->pool);

@@ -4,7 +4,10 @@
  * ones drain, then, when no worker of the pool is busy or the timeout has
  * passed, whatever is left but the head job is cancelled in one command
  * (local jobs: SIGTERM to their groups, SIGKILL 3 s later) and `jobs` is
- * rewritten empty.  Apart from the step (manager.c), since it runs on a
+ * rewritten empty.  A local job is gone once its leader has ended and no
+ * process carries its variables: the launcher puts each rank in a group
+ * of its own, out of reach of the signal to the job's group, and the
+ * leader (the job script) may end before they do.  Apart from the step (manager.c), since it runs on a
  * timer of its own and ends with no step at all.
  */
 #include <signal.h>
@@ -17,6 +20,7 @@
 #include "pool/internal.h"
 #include "state/state.h"
 #include "util/log.h"
+#include "util/procfs.h"
 #include "util/xalloc.h"
 
 static void stop_finish(struct pool_manager *m, size_t cancelled)
@@ -55,24 +59,63 @@ static void stop_cancel_done(struct backend_result *r, void *arg)
 
 /* Local jobs signalled at the end: reap them, SIGKILL what still runs
  * after 3 s; 1 when none is left. */
+#define STOP_REAPED ((uint64_t)1 << 63)
+
+struct leftovers {
+	size_t n;
+	int sig;
+};
+
+static void signal_leftover(void *arg, pid_t pid)
+{
+	struct leftovers *l = arg;
+
+	l->n++;
+	kill(pid, l->sig);
+}
+
+/* The processes of job i still alive once its leader has gone: told to
+ * end, killed after 3 s; how many. */
+static size_t stop_leftovers(struct pool_manager *m, size_t i, int late)
+{
+	char id[48], name[200];
+	struct leftovers l = { 0, late ? SIGKILL : SIGTERM };
+
+	snprintf(id, sizeof(id), "CLUSTER_JOB_ID=%llu",
+		 (unsigned long long)m->stop_pids[i]);
+	snprintf(name, sizeof(name), "CLUSTER_JOB_NAME=%s",
+		 manager_job_name(m, m->stop_seqs[i] & ~STOP_REAPED));
+	procfs_with_env(id, name, signal_leftover, &l);
+	return l.n;
+}
+
 static int stop_local_gone(struct pool_manager *m, double now)
 {
 	size_t left = 0;
+	int late = now - m->stop_killed > 3;
 
 	for (size_t i = 0; i < m->nstop_pids; i++) {
 		pid_t pid = (pid_t)m->stop_pids[i];
 		struct job_status st;
 		if (!pid)
 			continue;
-		backend_local_status(pid, &st);
-		if (st.state == JOB_STATE_ENDED) {
+		/* once collected, its pid may be another's: never looked at */
+		if (!(m->stop_seqs[i] & STOP_REAPED)) {
+			backend_local_status(pid, &st);
+			if (st.state != JOB_STATE_ENDED) {
+				if (late)
+					backend_local_cancel(pid, SIGKILL);
+				left++;
+				continue;
+			}
 			backend_local_reap(pid);
-			m->stop_pids[i] = 0;
+			m->stop_seqs[i] |= STOP_REAPED;
+		}
+		if (stop_leftovers(m, i, late)) {
+			left++;
 			continue;
 		}
-		if (now - m->stop_killed > 3)
-			backend_local_cancel(pid, SIGKILL);
-		left++;
+		m->stop_pids[i] = 0;
 	}
 	return left == 0;
 }
@@ -88,15 +131,30 @@ static void stop_final(struct pool_manager *m)
 	m->stop_final = 1;
 	event_del(m->timer);
 	free(m->stop_pids);
+	free(m->stop_seqs);
 	m->stop_pids = xcalloc(n + 1, sizeof(*m->stop_pids));
+	m->stop_seqs = xcalloc(n + 1, sizeof(*m->stop_seqs));
+	m->nstop_pids = m->nstop_cancelled = 0;
 	for (size_t i = 0; i < n; i++) {
 		struct pool_job *j = pool_job_at(m->pool, i);
-		if (!j->id[0] || j->head || j->state == JOB_STATE_ENDED)
+		if (!j->id[0] || j->head)
+			continue;
+		if (!m->cfg.backend->is_batch && j->state == JOB_STATE_ENDED) {
+			/* a leader gone (a scale-down's cancel): its ranks may
+			 * still be ending */
+			m->stop_seqs[m->nstop_pids] = j->seq | STOP_REAPED;
+			m->stop_pids[m->nstop_pids++] = (uint64_t)atol(j->id);
+			continue;
+		}
+		if (j->state == JOB_STATE_ENDED)
 			continue;
 		if (!m->cfg.backend->is_batch) {
 			pid_t pid = (pid_t)atol(j->id);
-			if (pid > 0 && manager_local_signal(j, SIGTERM) == 0)
+			if (pid > 0 && manager_local_signal(j, SIGTERM) == 0) {
+				m->stop_seqs[m->nstop_pids] = j->seq;
 				m->stop_pids[m->nstop_pids++] = (uint64_t)pid;
+				m->nstop_cancelled++;
+			}
 			continue;
 		}
 		if (k && !strcmp(refs[k - 1].id, j->id) && refs[k - 1].index < 0)
@@ -110,7 +168,7 @@ static void stop_final(struct pool_manager *m)
 		m->stop_killed = manager_now();
 		free(refs);
 		if (stop_local_gone(m, m->stop_killed))
-			stop_finish(m, m->nstop_pids);
+			stop_finish(m, m->nstop_cancelled);
 		return;
 	}
 	m->nstop_pids = k;
@@ -143,7 +201,7 @@ static void on_stop_timer(evutil_socket_t fd, short what, void *arg)
 	if (m->stop_final) {
 		if (!m->cfg.backend->is_batch && m->stop_done &&
 		    stop_local_gone(m, now))
-			stop_finish(m, m->nstop_pids);
+			stop_finish(m, m->nstop_cancelled);
 		return;
 	}
 	if (m->run)

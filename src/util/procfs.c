@@ -3,9 +3,14 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
+
+#include "util/strbuf.h"
 
 void procfs_children(const char *path, void (*fn)(void *arg, pid_t pid),
 		     void *arg)
@@ -30,6 +35,52 @@ void procfs_children(const char *path, void (*fn)(void *arg, pid_t pid),
 	if (cur >= 0)
 		fn(arg, (pid_t)cur);
 	close(fd);
+}
+
+/* Whether the NUL-separated `env` of `len` bytes holds the entry `want`. */
+static int env_has(const char *env, size_t len, const char *want)
+{
+	size_t n = strlen(want);
+
+	for (size_t i = 0; i < len;) {
+		const char *e = env + i;
+		size_t k = strnlen(e, len - i);
+		if (k == n && !memcmp(e, want, n))
+			return 1;
+		i += k + 1;
+	}
+	return 0;
+}
+
+void procfs_with_env(const char *a, const char *b,
+		     void (*fn)(void *arg, pid_t pid), void *arg)
+{
+	struct strbuf env = STRBUF_INIT;
+	DIR *d = opendir("/proc");
+	struct dirent *de;
+	pid_t self = getpid();
+	uid_t uid = getuid();
+
+	if (!d)
+		return;
+	while ((de = readdir(d))) {
+		char path[64];
+		struct stat st;
+		pid_t pid = (pid_t)atol(de->d_name);
+
+		if (pid <= 0 || pid == self)
+			continue;
+		snprintf(path, sizeof(path), "/proc/%d/environ", (int)pid);
+		if (stat(path, &st) < 0 || st.st_uid != uid)
+			continue;
+		strbuf_reset(&env);
+		if (strbuf_read_file(&env, path) == 0 &&
+		    env_has(env.buf, env.len, a) &&
+		    (!b || env_has(env.buf, env.len, b)))
+			fn(arg, pid);
+	}
+	closedir(d);
+	strbuf_release(&env);
 }
 
 #ifndef SYS_close_range
