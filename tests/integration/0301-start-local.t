@@ -56,6 +56,8 @@ t_is "$("$CLUSTER" --name loc workers | grep -c alive)" 2 \
 t_run timeout 90 "$CLUSTER" --name loc stop
 t_is "$T_RC" 0 "cluster stop"
 t_like "$T_OUT" "stopped" "it says the scheduler stopped"
+# the launcher's ranks, in groups of their own, end before the stop does
+t_is "$(ours | grep -vx "$pid")" "" "when stop returns, no process of the pool's jobs is left"
 wait_for 10 bash -c "! kill -0 $pid 2>/dev/null"
 t_check "the daemon is gone" bash -c "! kill -0 $pid 2>/dev/null"
 t_check "the address file is gone" test ! -e "$state/address"
