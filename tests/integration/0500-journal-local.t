@@ -10,12 +10,8 @@
 
 [ -x "$CLUSTER" ] || t_bail "cluster is built" "missing $CLUSTER"
 
-c=("$CLUSTER" --profile local --set scheduler.host=127.0.0.1 --name jl)
-state=$CLUSTER_HOME/jl
-marks=$T_DIR/marks
+local_cluster jl
 N=300
-make_state "$state" 2
-mkdir -p "$marks"
 
 job_ids() {	# the pool's jobs, as its state directory records them
 	python3 -c 'import json, sys

@@ -15,12 +15,8 @@
 [ -x "$CLUSTER" ] || t_bail "cluster is built" "missing $CLUSTER"
 command -v prlimit >/dev/null || t_bail "prlimit is installed"
 
-c=("$CLUSTER" --profile local --set scheduler.host=127.0.0.1 --name jf)
-state=$CLUSTER_HOME/jf
-marks=$T_DIR/marks
+local_cluster jf
 N=200
-make_state "$state" 2
-mkdir -p "$marks"
 
 metric() {	# the value of /metrics' sample $1
 	local port token

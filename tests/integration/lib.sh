@@ -251,6 +251,17 @@ make_state() {
 	mkdir -p "$1" && chmod 700 "$1" && echo "{\"workers\":$2}" >"$1/target"
 }
 
+# local_cluster NAME: for a local cluster NAME on 127.0.0.1, c (its
+# CLI), state (its state directory, made with a target of 2 workers) and
+# marks (a folder for the tasks' marker files).
+local_cluster() {
+	c=("$CLUSTER" --profile local --set scheduler.host=127.0.0.1 --name "$1")
+	state=$CLUSTER_HOME/$1
+	marks=$T_DIR/marks
+	make_state "$state" 2
+	mkdir -p "$marks"
+}
+
 # --- the browser ----------------------------------------------------------------
 
 # chromium_run FLAGS...: headless chromium, its profile in T_DIR, its
