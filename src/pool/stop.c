@@ -7,8 +7,9 @@
  * rewritten empty.  A local job is gone once its leader has ended and no
  * process carries its variables: the launcher puts each rank in a group
  * of its own, out of reach of the signal to the job's group, and the
- * leader (the job script) may end before they do.  Apart from the step (manager.c), since it runs on a
- * timer of its own and ends with no step at all.
+ * leader (the job script) may end before they do.  Apart from the step
+ * (manager.c), since it runs on a timer of its own and ends with no step
+ * at all.
  */
 #include <signal.h>
 #include <stdio.h>
@@ -57,8 +58,6 @@ static void stop_cancel_done(struct backend_result *r, void *arg)
 	stop_finish(m, m->nstop_pids);
 }
 
-/* Local jobs signalled at the end: reap them, SIGKILL what still runs
- * after 3 s; 1 when none is left. */
 #define STOP_REAPED ((uint64_t)1 << 63)
 
 struct leftovers {
@@ -89,6 +88,9 @@ static size_t stop_leftovers(struct pool_manager *m, size_t i, int late)
 	return l.n;
 }
 
+/* Local jobs signalled at the end: reap them, SIGKILL what still runs
+ * after 3 s, leaders and the processes left after them; 1 when none is
+ * left. */
 static int stop_local_gone(struct pool_manager *m, double now)
 {
 	size_t left = 0;
