@@ -253,6 +253,13 @@ void backend_local_status_of(pid_t pid, uint64_t start, struct job_status *st)
 		break;
 	case 'Z':
 	case 'X':
+		/* our child that ended since waitid looked: it says how */
+		memset(&si, 0, sizeof(si));
+		if (waitid(P_PID, (id_t)pid, &si,
+			   WEXITED | WNOHANG | WNOWAIT) == 0 && si.si_pid == pid) {
+			ended_by(st, &si);
+			return;
+		}
 		/* someone else's child that has ended (a scheduler's job after
 		 * that scheduler died): how is its new parent's to know, but
 		 * the job script is done, and so is the job */
