@@ -7,15 +7,21 @@
 #include <jansson.h>
 
 #include "api/routes.h"
-#include "util/strbuf.h"
+
+void journal_health(const struct api *a, struct api_journal_health *h)
+{
+	*h = (struct api_journal_health){ 0 };
+	if (a->journal.health)
+		a->journal.health(a->journal.arg, h);
+}
 
 json_t *journal_health_json(const struct api *a)
 {
-	struct api_journal_health h = { NULL, 0, NULL, 0, 0 };
+	struct api_journal_health h;
 
 	if (!a->journal.health)
 		return json_null();
-	a->journal.health(a->journal.arg, &h);
+	journal_health(a, &h);
 	return json_pack("{s:s,s:I,s:s?,s:o,s:I}",
 			 "path", h.path ? h.path : "",
 			 "bytes", (json_int_t)h.bytes,
@@ -23,29 +29,6 @@ json_t *journal_health_json(const struct api *a)
 			 "failing_since", h.error ? json_real(h.failing_since)
 						  : json_null(),
 			 "failures", (json_int_t)h.failures);
-}
-
-void journal_metrics(struct strbuf *sb, const struct api *a)
-{
-	struct api_journal_health h = { NULL, 0, NULL, 0, 0 };
-
-	if (a->journal.health)
-		a->journal.health(a->journal.arg, &h);
-	strbuf_addstr(sb,
-		"# HELP cluster_journal_bytes The journal's size, with what "
-		"waits to be written.\n# TYPE cluster_journal_bytes gauge\n");
-	strbuf_addf(sb, "cluster_journal_bytes %llu\n",
-		    (unsigned long long)h.bytes);
-	strbuf_addstr(sb,
-		"# HELP cluster_journal_failing 1 while the journal cannot be "
-		"written.\n# TYPE cluster_journal_failing gauge\n");
-	strbuf_addf(sb, "cluster_journal_failing %d\n", h.error ? 1 : 0);
-	strbuf_addstr(sb,
-		"# HELP cluster_journal_failures_total Times writing the "
-		"journal began to fail.\n"
-		"# TYPE cluster_journal_failures_total counter\n");
-	strbuf_addf(sb, "cluster_journal_failures_total %llu\n",
-		    (unsigned long long)h.failures);
 }
 
 void journal_compact_route(struct http_call *c)

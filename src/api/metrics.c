@@ -166,6 +166,23 @@ static void pool(struct strbuf *sb, struct pool_manager *m)
 	sample(sb, "cluster_pool_poll_error", NULL, NULL, poll_error);
 }
 
+static void journal(struct strbuf *sb, const struct api *a)
+{
+	struct api_journal_health h;
+
+	journal_health(a, &h);
+	family(sb, "cluster_journal_bytes", "gauge",
+	       "The journal's size, with what waits to be written.");
+	sample(sb, "cluster_journal_bytes", NULL, NULL, (double)h.bytes);
+	family(sb, "cluster_journal_failing", "gauge",
+	       "1 while the journal cannot be written.");
+	sample(sb, "cluster_journal_failing", NULL, NULL, h.error ? 1 : 0);
+	family(sb, "cluster_journal_failures_total", "counter",
+	       "Times writing the journal began to fail.");
+	sample(sb, "cluster_journal_failures_total", NULL, NULL,
+	       (double)h.failures);
+}
+
 void metrics_show(struct http_call *c)
 {
 	struct strbuf sb = STRBUF_INIT;
@@ -175,7 +192,7 @@ void metrics_show(struct http_call *c)
 	workers(&sb, c->a->s);
 	actions(&sb, c->a->activity);
 	pool(&sb, c->a->pool);
-	journal_metrics(&sb, c->a);
+	journal(&sb, c->a);
 	family(&sb, "cluster_uptime_seconds", "gauge", "Seconds since the API started.");
 	sample(&sb, "cluster_uptime_seconds", NULL, NULL, clock_wall() - c->a->started);
 	evhttp_add_header(evhttp_request_get_output_headers(c->req), "Content-Type",

@@ -70,12 +70,11 @@ void waiters_stop(struct api *a);
 
 /* journal.c: POST /api/v1/journal/compact */
 void journal_compact_route(struct http_call *c);
+/* What the journal says of itself; all zero with no journal. */
+void journal_health(const struct api *a, struct api_journal_health *h);
 /* {"path", "bytes", "error", "failing_since", "failures"}, or null with
  * no journal. */
 json_t *journal_health_json(const struct api *a);
-/* The journal's families of /metrics, zero with no journal. */
-struct strbuf;
-void journal_metrics(struct strbuf *sb, const struct api *a);
 
 /* workers.c: workers and counters */
 void workers_list(struct http_call *c);
