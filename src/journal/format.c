@@ -14,6 +14,7 @@
 
 #include "task/codec.h"
 #include "util/clock.h"
+#include "util/units.h"
 #include "util/xalloc.h"
 
 json_t *journal_record(const char *ev)
@@ -202,28 +203,6 @@ static char *put_string(char *p, const char *s)
 	return p;
 }
 
-static char *put_u64(char *p, uint64_t v)
-{
-	char buf[24], *q = buf + sizeof(buf);
-
-	do {
-		*--q = (char)('0' + v % 10);
-		v /= 10;
-	} while (v);
-	while (q < buf + sizeof(buf))
-		*p++ = *q++;
-	return p;
-}
-
-static char *put_int(char *p, int v)
-{
-	if (v < 0) {
-		*p++ = '-';
-		return put_u64(p, (uint64_t)0 - (uint64_t)(int64_t)v);
-	}
-	return put_u64(p, (uint64_t)v);
-}
-
 /* Seconds to the microsecond, as a JSON real ("12.5", "0.000001"):
  * printf's %g costs more than the rest of a record. */
 static char *put_real(char *p, double v)
@@ -235,7 +214,7 @@ static char *put_real(char *p, double v)
 		return p + snprintf(p, 32, "%.15g", v >= 0 || v < 0 ? v : 0.0);
 	uint64_t us = (uint64_t)(v * 1e6 + 0.5);
 	uint64_t f = us % 1000000;
-	p = put_u64(p, us / 1000000);
+	p = decimal_u64(p, us / 1000000);
 	*p++ = '.';
 	for (int i = 5; i >= 0; i--, f /= 10)
 		frac[i] = (char)('0' + f % 10);
@@ -255,7 +234,7 @@ static char *put_uint(char *p, const char *key, uint64_t v)
 	p = put_str(p, key);
 	*p++ = '"';
 	*p++ = ':';
-	return put_u64(p, v);
+	return decimal_u64(p, v);
 }
 
 static char *put_head(char *p, const char *ev, double t)
@@ -288,9 +267,9 @@ void journal_line_run(struct strbuf *sb, task_id_t id,
 	p = put_head(p, "run", ti->start_time > 0 ? ti->start_time :
 		     clock_wall());
 	p = put_str(p, ",\"id\":");
-	p = put_u64(p, id);
+	p = decimal_u64(p, id);
 	p = put_str(p, ",\"attempt\":");
-	p = put_u64(p, ti->attempts);
+	p = decimal_u64(p, ti->attempts);
 	p = put_uint(p, "failures", ti->failures);
 	p = put_uint(p, "losses", ti->worker_losses);
 	if (worker) {
@@ -310,17 +289,17 @@ void journal_line_end(struct strbuf *sb, task_id_t id,
 
 	p = put_head(p, "end", ti->end_time > 0 ? ti->end_time : clock_wall());
 	p = put_str(p, ",\"id\":");
-	p = put_u64(p, id);
+	p = decimal_u64(p, id);
 	p = put_str(p, ",\"state\":\"");
 	p = put_str(p, task_state_name(ti->state));
 	*p++ = '"';
 	if (ti->exit_code) {
 		p = put_str(p, ",\"exit\":");
-		p = put_int(p, ti->exit_code);
+		p = decimal_i64(p, ti->exit_code);
 	}
 	if (ti->signal) {
 		p = put_str(p, ",\"signal\":");
-		p = put_int(p, ti->signal);
+		p = decimal_i64(p, ti->signal);
 	}
 	if (ti->attempts) {
 		p = put_str(p, ",\"runtime\":");
@@ -592,7 +571,7 @@ static char *put_u64s(char *p, const char *key, const uint64_t *v, size_t n)
 	p = put_str(p, key);
 	for (i = 0; i < n; i++) {
 		*p++ = i ? ',' : '[';
-		p = put_u64(p, v[i]);
+		p = decimal_u64(p, v[i]);
 	}
 	*p++ = ']';
 	return p;
@@ -630,16 +609,16 @@ void journal_range_line(struct strbuf *sb, const struct journal_range *r,
 	p = sb->buf + sb->len;
 	p = put_head(p, r->kind == JOURNAL_RANGE_RUN ? "run" : "end", r->t);
 	p = put_str(p, ",\"id\":");
-	p = put_u64(p, r->first);
+	p = decimal_u64(p, r->first);
 	p = put_str(p, ",\"last\":");
-	p = put_u64(p, r->last);
+	p = decimal_u64(p, r->last);
 	if (r->step > 1) {
 		p = put_str(p, ",\"step\":");
-		p = put_u64(p, r->step);
+		p = decimal_u64(p, r->step);
 	}
 	if (r->kind == JOURNAL_RANGE_RUN) {
 		p = put_str(p, ",\"attempt\":");
-		p = put_u64(p, r->attempts);
+		p = decimal_u64(p, r->attempts);
 		p = put_uint(p, "failures", r->failures);
 		p = put_uint(p, "losses", r->losses);
 		if (r->has_worker && r->nworkers == 1) {
@@ -654,7 +633,7 @@ void journal_range_line(struct strbuf *sb, const struct journal_range *r,
 			p = put_str(p, "],\"on\":");
 			for (size_t k = 0; k < n; k++) {
 				*p++ = k ? ',' : '[';
-				p = put_u64(p, r->on[k]);
+				p = decimal_u64(p, r->on[k]);
 			}
 			*p++ = ']';
 		}
@@ -664,11 +643,11 @@ void journal_range_line(struct strbuf *sb, const struct journal_range *r,
 		*p++ = '"';
 		if (r->exit_code) {
 			p = put_str(p, ",\"exit\":");
-			p = put_int(p, r->exit_code);
+			p = decimal_i64(p, r->exit_code);
 		}
 		if (r->signal) {
 			p = put_str(p, ",\"signal\":");
-			p = put_int(p, r->signal);
+			p = decimal_i64(p, r->signal);
 		}
 		if (r->attempts) {
 			p = put_reals(p, ",\"runtime\":", r->runtime, n);
@@ -677,7 +656,7 @@ void journal_range_line(struct strbuf *sb, const struct journal_range *r,
 		/* "runs" always: it tells this range from a range of
 		 * cancels of tasks never started */
 		p = put_str(p, ",\"runs\":");
-		p = put_u64(p, r->attempts);
+		p = decimal_u64(p, r->attempts);
 		p = put_uint(p, "failures", r->failures);
 		p = put_uint(p, "losses", r->losses);
 		if (r->has_reason) {

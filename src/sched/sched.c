@@ -2497,24 +2497,6 @@ static void view_grow(struct sched_argv *v, size_t n)
 	v->off = xreallocarray(v->off, v->alloc, sizeof(*v->off));
 }
 
-/* "-12" for -12, without printf: its cost shows at a million tasks. */
-static size_t format_index(char *out, int64_t v)
-{
-	char tmp[24];
-	size_t n = 0, k = 0;
-	uint64_t u = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
-
-	do
-		tmp[n++] = (char)('0' + u % 10);
-	while ((u /= 10));
-	if (v < 0)
-		out[k++] = '-';
-	while (n)
-		out[k++] = tmp[--n];
-	out[k] = '\0';
-	return k;
-}
-
 int sched_task_argv_view(struct sched *s, task_id_t id, struct sched_argv *v)
 {
 	uint64_t i;
@@ -2544,8 +2526,8 @@ int sched_task_argv_view(struct sched *s, task_id_t id, struct sched_argv *v)
 		const char *w = g->spec.argv[k];
 		if (g->spec.is_array && strstr(w, "{}")) {
 			if (!index[0])
-				format_index(index, (int64_t)((uint64_t)
-					g->spec.array_first + i));
+				*decimal_i64(index, (int64_t)((uint64_t)
+					g->spec.array_first + i)) = '\0';
 			v->off[k] = v->buf.len;
 			task_substitute_index(&v->buf, w, index);
 			strbuf_addch(&v->buf, '\0');

@@ -333,3 +333,25 @@ int count_parse(const char *s, uint64_t min, uint64_t max, uint64_t *out)
 	*out = v;
 	return 0;
 }
+
+char *decimal_u64(char *p, uint64_t v)
+{
+	char buf[24], *q = buf + sizeof(buf);
+
+	do {
+		*--q = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	while (q < buf + sizeof(buf))
+		*p++ = *q++;
+	return p;
+}
+
+char *decimal_i64(char *p, int64_t v)
+{
+	if (v < 0) {
+		*p++ = '-';
+		return decimal_u64(p, (uint64_t)0 - (uint64_t)v);
+	}
+	return decimal_u64(p, (uint64_t)v);
+}

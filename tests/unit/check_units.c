@@ -288,6 +288,22 @@ START_TEST(counts)
 }
 END_TEST
 
+START_TEST(decimal_digits)
+{
+	char buf[32];
+
+	*decimal_u64(buf, 0) = '\0';
+	ck_assert_str_eq(buf, "0");
+	*decimal_u64(buf, UINT64_MAX) = '\0';
+	ck_assert_str_eq(buf, "18446744073709551615");
+	*decimal_i64(buf, -12) = '\0';
+	ck_assert_str_eq(buf, "-12");
+	*decimal_i64(buf, INT64_MIN) = '\0';
+	ck_assert_str_eq(buf, "-9223372036854775808");
+	ck_assert_ptr_eq(decimal_i64(buf, 4711), buf + 4);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("units");
@@ -308,6 +324,7 @@ int main(void)
 	tcase_add_test(tc, duration_forms);
 	tcase_add_test(tc, duration_errors);
 	tcase_add_test(tc, duration_formatting);
+	tcase_add_test(tc, decimal_digits);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
